@@ -1,0 +1,83 @@
+"""The ASGI application: `create_app(settings)` builds everything; nothing happens at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nixflow.api import problems
+from nixflow.api.routes import auth, events, health, tickets, users
+from nixflow.bootstrap import NixFlow, build, upgrade_database
+from nixflow.config import Settings
+from nixflow.domain.errors import PayloadTooLarge
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with 413, before anything reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _too_large(send, self.max_bytes)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge(f"request body over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    response = problems.problem(413, PayloadTooLarge.title, f"request body over {limit} bytes")
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    nixflow: NixFlow | None = None,
+    run_worker: bool = True,
+    migrate: bool = True,
+    extra_startup: list[Callable[[NixFlow], Awaitable[None]]] | None = None,
+) -> FastAPI:
+    """The NixFlow web app for `settings` (or an already built `nixflow`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await anyio.to_thread.run_sync(upgrade_database, settings)
+        running = nixflow or build(settings)
+        app.state.nixflow = running
+        await running.start(consume=run_worker, tick=run_worker)
+        for hook in extra_startup or []:
+            await hook(running)
+        try:
+            yield
+        finally:
+            await running.stop()
+
+    app = FastAPI(title="NixFlow", version="1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    problems.install(app)
+    for router in (auth.router, tickets.router, users.router, events.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

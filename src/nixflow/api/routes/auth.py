@@ -1,0 +1,75 @@
+"""Login, logout, who am I, API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import anyio.to_thread
+from fastapi import APIRouter, Request, Response
+
+from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser
+from nixflow.api.schemas import LoginRequest, LoginResponse, TokenCreated, UserRead
+from nixflow.domain.errors import Unauthorized
+from nixflow.events.envelope import EventContext
+from nixflow.ids import uuid7
+from nixflow.services import auth, users
+from nixflow.store.tables import SYSTEM_USER_ID
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+BAD_CREDENTIALS = "email or password is wrong"
+
+
+@router.post("/login", response_model=LoginResponse)
+async def login(body: LoginRequest, request: Request, response: Response, app: App) -> LoginResponse:
+    """Exchange email and password for a session (cookie) and its bearer token."""
+    email = body.email.strip().lower()
+    row = await app.db.read(lambda conn: users.find_by_email(conn, email=email))
+    usable = row is not None and row.active and row.id != SYSTEM_USER_ID
+    password_hash = row.password_hash if usable and row is not None else None
+    ok = await anyio.to_thread.run_sync(auth.verify_password, body.password, password_hash)
+    ctx = EventContext(correlation_id=uuid7(), actor_id=row.id if usable and row else None, source="api")
+    if not ok or row is None:
+        user_id = row.id if row is not None else None
+        reason = "unknown email" if row is None else ("inactive or system user" if not usable else "wrong password")
+        await app.writer.run(lambda tx: auth.record_login_failure(tx, email=email, user_id=user_id, reason=reason), ctx)
+        raise Unauthorized(BAD_CREDENTIALS)
+    lifetime = timedelta(hours=app.settings.session_hours)
+    user_id = int(row.id)
+    issued = await app.writer.run(
+        lambda tx: auth.issue_token(tx, user_id=user_id, kind="session", lifetime=lifetime), ctx
+    )
+    secure = request.url.scheme == "https"
+    max_age = int(lifetime.total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE, issued.token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+    response.set_cookie(
+        CSRF_COOKIE, issued.csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure, path="/"
+    )
+    user = await app.db.read(lambda conn: users.get_user(conn, user_id=user_id))
+    return LoginResponse(token=issued.token, csrf_token=issued.csrf, user=UserRead(**user))
+
+
+@router.post("/logout", status_code=204)
+async def logout(credential: Auth, response: Response, app: App) -> Response:
+    """End this session (or revoke this token): it stops working at once."""
+    ctx = EventContext(correlation_id=uuid7(), actor_id=credential.principal.id, source="api")
+    await app.writer.run(lambda tx: auth.revoke(tx, token_id=credential.token_id, user_id=credential.principal.id), ctx)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=UserRead)
+async def me(user: CurrentUser, app: App) -> UserRead:
+    """The signed-in user."""
+    return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user.id)))
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+async def create_token(user: CurrentUser, app: App) -> TokenCreated:
+    """A new API token for the signed-in user; shown once, stored hashed."""
+    ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
+    issued = await app.writer.run(lambda tx: auth.issue_token(tx, user_id=user.id, kind="api", lifetime=None), ctx)
+    return TokenCreated(id=issued.id, token=issued.token)

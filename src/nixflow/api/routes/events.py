@@ -1,0 +1,95 @@
+"""The event log: list, read, statistics, catalogue, replay (admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from nixflow.api.deps import App, CurrentUser
+from nixflow.api.schemas import EventPage, EventRead, EventStats, EventTypeRead, PriorityName, ReplayAccepted
+from nixflow.domain.errors import NotFound, ValidationFailed
+from nixflow.domain.values import EventStatus, Priority
+from nixflow.events import catalogue, replay
+from nixflow.services.users import require_admin
+from nixflow.store import event_log
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+StatusName = Annotated[str | None, Query(pattern="^(pending|processing|completed|failed|retrying)$")]
+
+
+def _range(since: datetime | None, until: datetime | None) -> None:
+    for value in (since, until):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed("since and until need a time zone (RFC 3339, e.g. 2026-01-01T00:00:00Z)")
+
+
+@router.get("", response_model=EventPage)
+async def list_events(
+    user: CurrentUser,
+    app: App,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str | None, Query(max_length=16)] = None,
+    status: StatusName = None,
+    priority: PriorityName | None = None,
+    aggregate_type: Annotated[str | None, Query(max_length=32)] = None,
+    aggregate_id: Annotated[str | None, Query(max_length=64)] = None,
+    correlation_id: Annotated[str | None, Query(max_length=36)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Events, newest first, filtered."""
+    require_admin(user)
+    _range(since, until)
+    flt = event_log.EventFilter(
+        type=type,
+        category=category,
+        status=EventStatus(status) if status else None,
+        priority=Priority(priority) if priority else None,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        correlation_id=correlation_id,
+        since=since,
+        until=until,
+    )
+    records, next_cursor = await app.db.read(lambda conn: event_log.find_many(conn, flt, limit=limit, cursor=cursor))
+    return {"items": [r.envelope() for r in records], "next_cursor": next_cursor}
+
+
+@router.get("/stats", response_model=EventStats)
+async def stats(
+    user: CurrentUser, app: App, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    """Counts by type, status and priority."""
+    require_admin(user)
+    _range(since, until)
+    return await app.db.read(lambda conn: event_log.stats(conn, since=since, until=until))
+
+
+@router.get("/types", response_model=list[EventTypeRead])
+async def types(user: CurrentUser) -> list[dict[str, Any]]:
+    """The catalogue: every event type with its JSON Schema."""
+    return catalogue.catalogue_json()
+
+
+@router.get("/{event_id}", response_model=EventRead)
+async def get_event(event_id: str, user: CurrentUser, app: App) -> dict[str, Any]:
+    """One event."""
+    require_admin(user)
+    record = await app.db.read(lambda conn: event_log.find(conn, event_id))
+    if record is None:
+        raise NotFound(f"event {event_id} not found")
+    return record.envelope()
+
+
+@router.post("/{event_id}/replay", response_model=ReplayAccepted, status_code=202)
+async def replay_event(event_id: str, user: CurrentUser, app: App) -> ReplayAccepted:
+    """Deliver the event to its handlers again; handlers that already did their part skip it."""
+    require_admin(user)
+    count = await replay.replay(app, [event_id])
+    if count == 0:
+        raise NotFound(f"event {event_id} not found")
+    return ReplayAccepted(event_id=event_id, status="pending")

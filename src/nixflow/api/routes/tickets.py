@@ -1,0 +1,187 @@
+"""Tickets: open, list, read, change, move, comment, approve, timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+
+from nixflow.api.deps import App, Ctx, CurrentUser
+from nixflow.api.schemas import (
+    CommentCreate,
+    CommentRead,
+    DecisionRequest,
+    EventRead,
+    PriorityName,
+    StatusName,
+    TicketCreate,
+    TicketPage,
+    TicketRead,
+    TicketUpdate,
+    TransitionRequest,
+)
+from nixflow.domain.tickets import Status
+from nixflow.domain.values import Priority
+from nixflow.services import idempotency, tickets, visibility
+from nixflow.store import event_log
+from nixflow.store.db import Tx
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+
+
+def _read(ticket: dict[str, Any]) -> TicketRead:
+    return TicketRead(**tickets.public(ticket))
+
+
+@router.post("", response_model=TicketRead, status_code=201)
+async def create_ticket(
+    body: TicketCreate,
+    user: CurrentUser,
+    app: App,
+    ctx: Ctx,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> TicketRead:
+    """Open a ticket. A repeated `Idempotency-Key` (same body, 24 h) answers with the first ticket."""
+
+    def create(tx: Tx) -> dict[str, Any]:
+        def make() -> int:
+            return int(
+                tickets.create(
+                    tx,
+                    requester=user,
+                    title=body.title,
+                    description=body.description,
+                    category_id=body.category_id,
+                    priority=Priority(body.priority or "normal"),
+                    requires_approval=body.requires_approval,
+                )["id"]
+            )
+
+        if idempotency_key is None:
+            ticket_id = make()
+        else:
+            ticket_id, _ = idempotency.once(
+                tx,
+                user_id=user.id,
+                key=idempotency_key,
+                body_hash=idempotency.request_hash(body.model_dump()),
+                create=make,
+            )
+        return tickets.load(tx.conn, ticket_id=ticket_id)
+
+    return _read(await app.writer.run(create, ctx))
+
+
+@router.get("", response_model=TicketPage)
+async def list_tickets(
+    user: CurrentUser,
+    app: App,
+    status: StatusName | None = None,
+    priority: PriorityName | None = None,
+    assignee_id: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    category_id: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> TicketPage:
+    """Tickets, newest first; requesters see only their own."""
+    flt = tickets.TicketFilter(
+        status=Status(status) if status else None,
+        priority=Priority(priority) if priority else None,
+        assignee_id=assignee_id,
+        category_id=category_id,
+        q=q,
+    )
+    items, next_cursor = await app.db.read(
+        lambda conn: tickets.list_tickets(conn, viewer=user, flt=flt, limit=limit, cursor=cursor)
+    )
+    return TicketPage(items=[_read(t) for t in items], next_cursor=next_cursor)
+
+
+@router.get("/{ticket_id}", response_model=TicketRead)
+async def get_ticket(ticket_id: int, user: CurrentUser, app: App) -> TicketRead:
+    """One ticket (404 for another requester's)."""
+    return _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)))
+
+
+@router.patch("/{ticket_id}", response_model=TicketRead)
+async def update_ticket(ticket_id: int, body: TicketUpdate, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
+    """Change fields; 409 when `version` is stale."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    return _read(
+        await app.writer.run(
+            lambda tx: tickets.update_fields(
+                tx, actor=user, ticket_id=ticket_id, version=body.version, changes=changes
+            ),
+            ctx,
+        )
+    )
+
+
+@router.post("/{ticket_id}/transition", response_model=TicketRead)
+async def transition(ticket_id: int, body: TransitionRequest, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
+    """Move the ticket to another status; 409 if the move is not allowed."""
+    return _read(
+        await app.writer.run(
+            lambda tx: tickets.transition(
+                tx, actor=user, ticket_id=ticket_id, status=Status(body.status), version=body.version
+            ),
+            ctx,
+        )
+    )
+
+
+@router.post("/{ticket_id}/comments", response_model=CommentRead, status_code=201)
+async def add_comment(ticket_id: int, body: CommentCreate, user: CurrentUser, app: App, ctx: Ctx) -> CommentRead:
+    """Comment; internal comments are for agents and admins only."""
+    return CommentRead(
+        **await app.writer.run(
+            lambda tx: tickets.add_comment(tx, actor=user, ticket_id=ticket_id, body=body.body, internal=body.internal),
+            ctx,
+        )
+    )
+
+
+@router.get("/{ticket_id}/comments", response_model=list[CommentRead])
+async def list_comments(ticket_id: int, user: CurrentUser, app: App) -> list[CommentRead]:
+    """The ticket's comments (requesters never see internal ones)."""
+    rows = await app.db.read(lambda conn: tickets.list_comments(conn, viewer=user, ticket_id=ticket_id))
+    return [CommentRead(**c) for c in rows]
+
+
+@router.post("/{ticket_id}/approve", response_model=TicketRead)
+async def approve(
+    ticket_id: int, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
+) -> TicketRead:
+    """Approve a ticket waiting for approval (admins and approvers)."""
+    reason = body.reason if body else None
+    return _read(
+        await app.writer.run(
+            lambda tx: tickets.decide_approval(tx, actor=user, ticket_id=ticket_id, approve=True, reason=reason), ctx
+        )
+    )
+
+
+@router.post("/{ticket_id}/reject", response_model=TicketRead)
+async def reject(
+    ticket_id: int, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
+) -> TicketRead:
+    """Reject a ticket waiting for approval (admins and approvers)."""
+    reason = body.reason if body else None
+    return _read(
+        await app.writer.run(
+            lambda tx: tickets.decide_approval(tx, actor=user, ticket_id=ticket_id, approve=False, reason=reason), ctx
+        )
+    )
+
+
+@router.get("/{ticket_id}/events", response_model=list[EventRead])
+async def timeline(ticket_id: int, user: CurrentUser, app: App) -> list[dict[str, Any]]:
+    """The ticket's events in commit order, as far as the user may see them."""
+
+    def read(conn: Any) -> list[dict[str, Any]]:
+        ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
+        records = event_log.timeline(conn, "ticket", str(ticket_id))
+        return [r.envelope() for r in records if visibility.may_see(user, r, ticket["requester_id"])]
+
+    return await app.db.read(read)

@@ -1,0 +1,213 @@
+"""Request and response bodies, named by purpose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+
+Title = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strict=True, max_length=20_000)]
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+Email = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=254)]
+Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1024)]
+Id = Annotated[StrictInt, Field(ge=0, le=2**53)]
+PriorityName = Literal["low", "normal", "high", "critical"]
+StatusName = Literal["new", "open", "pending", "resolved", "closed"]
+RoleName = Literal["admin", "agent", "requester"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(Strict):
+    email: Email
+    password: Password
+
+
+class UserRead(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    can_approve: bool
+    category_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+
+
+class LoginResponse(BaseModel):
+    token: str
+    csrf_token: str
+    user: UserRead
+
+
+class UserCreate(Strict):
+    email: Email
+    name: Name
+    role: RoleName
+    password: Annotated[str, StringConstraints(strict=True, min_length=8, max_length=1024)]
+    category_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    can_approve: StrictBool = False
+
+
+class UserUpdate(Strict):
+    name: Name | None = None
+    role: RoleName | None = None
+    active: StrictBool | None = None
+    can_approve: StrictBool | None = None
+    category_ids: list[Id] | None = Field(default=None, max_length=1000)
+
+
+class CategoryCreate(Strict):
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)]
+    agent_ids: list[Id] = Field(default_factory=list, max_length=1000)
+
+
+class CategoryUpdate(Strict):
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)] | None = None
+    agent_ids: list[Id] | None = Field(default=None, max_length=1000)
+
+
+class CategoryRead(BaseModel):
+    id: int
+    name: str
+    agent_ids: list[int]
+    created_at: datetime
+
+
+class TicketCreate(Strict):
+    title: Title
+    description: LongText = ""
+    category_id: Id | None = None
+    priority: PriorityName | None = None
+    requires_approval: StrictBool = False
+
+
+class TicketUpdate(Strict):
+    version: Id
+    title: Title | None = None
+    description: LongText | None = None
+    priority: PriorityName | None = None
+    category_id: Id | None = None
+    assignee_id: Id | None = None
+
+
+class TransitionRequest(Strict):
+    status: StatusName
+    version: Id | None = None
+
+
+class CommentCreate(Strict):
+    body: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20_000)]
+    internal: StrictBool = False
+
+
+class DecisionRequest(Strict):
+    reason: Annotated[str, StringConstraints(strict=True, max_length=2000)] | None = None
+
+
+class SlaRead(BaseModel):
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_response_at: datetime | None
+    breached: list[str]
+    paused: bool
+
+
+class TicketRead(BaseModel):
+    id: int
+    title: str
+    description: str
+    status: StatusName
+    priority: PriorityName
+    category_id: int | None
+    requester_id: int
+    assignee_id: int | None
+    approval: Literal["not_required", "pending", "approved", "rejected"]
+    escalation_level: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    sla: SlaRead | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketRead]
+    next_cursor: str | None
+
+
+class CommentRead(BaseModel):
+    id: int
+    ticket_id: int
+    author_id: int
+    body: str
+    internal: bool
+    created_at: datetime
+
+
+class EventMetadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    correlation_id: str
+    causation_id: str | None
+    source: str
+    version: int
+    actor_id: int | None
+
+
+class EventRead(BaseModel):
+    event_id: str
+    seq: int | None = None
+    type: str
+    category: str
+    priority: PriorityName
+    status: Literal["pending", "processing", "completed", "failed", "retrying"]
+    retry_count: int
+    timestamp: datetime
+    aggregate_type: str
+    aggregate_id: str
+    data: dict[str, Any]
+    metadata: EventMetadata
+    error: str | None
+    duplicate_of: str | None = None
+
+
+class EventPage(BaseModel):
+    items: list[EventRead]
+    next_cursor: str | None
+
+
+class EventStats(BaseModel):
+    total: int
+    by_type: dict[str, int]
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+
+
+class EventTypeRead(BaseModel):
+    type: str
+    category: str
+    priority: str
+    description: str
+    schema_: dict[str, Any] = Field(alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class ReplayAccepted(BaseModel):
+    event_id: str
+    status: str
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    bus: str
+
+
+class TokenCreated(BaseModel):
+    id: int
+    token: str

@@ -1,0 +1,97 @@
+"""The composition root: settings in, a wired NixFlow out. Nothing else builds engines or transports."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nixflow.config import Settings
+from nixflow.events.bus import Dispatcher, Handler, HandlerRegistry, InProcessTransport, Transport
+from nixflow.events.dedup import DedupStore, MemoryDedup
+from nixflow.ids import utcnow
+from nixflow.store import migrate
+from nixflow.store.db import Clock, Database, Writer, make_writer
+from nixflow.worker import PeriodicJob, Scheduler, Sweeper
+
+log = logging.getLogger(__name__)
+
+
+def default_handlers() -> list[tuple[str, Handler]]:
+    """The table of (event type, handler) subscriptions; automation adds its own here."""
+    return []
+
+
+@dataclass
+class NixFlow:
+    """Everything a process of NixFlow runs on."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    writer: Writer
+    registry: HandlerRegistry
+    dedup: DedupStore
+    dispatcher: Dispatcher
+    transport: Transport
+    scheduler: Scheduler
+    consuming: bool = False
+
+    async def bus_health(self) -> str:
+        """The transport's health: `embedded`, `ok`, or what is wrong."""
+        try:
+            return await self.transport.health()
+        except Exception as exc:
+            return f"unavailable: {type(exc).__name__}"
+
+    async def start(self, *, consume: bool = True, tick: bool = True) -> None:
+        """Start delivering events (and ticking the periodic jobs)."""
+        if consume:
+            await self.transport.start(self.dispatcher)
+            self.consuming = True
+        if tick:
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop ticking and consuming, finish queued writes, close connections."""
+        await self.scheduler.stop()
+        if self.consuming:
+            await self.transport.stop()
+            self.consuming = False
+        self.writer.close()
+        self.db.dispose()
+
+
+def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str, Handler]] | None = None) -> NixFlow:
+    """Wire NixFlow for `settings`: the database, writer, transport, handlers and jobs."""
+    db = Database(settings.database_url)
+    writer = make_writer(db, clock)
+    registry = HandlerRegistry()
+    for event_type, handler in default_handlers() if handlers is None else handlers:
+        registry.subscribe(event_type, handler)
+    dedup: DedupStore = MemoryDedup()
+    transport: Transport = InProcessTransport()
+    dispatcher = Dispatcher(
+        writer=writer,
+        registry=registry,
+        dedup=dedup,
+        dedup_ttl_seconds=settings.dedup_ttl_seconds,
+        max_attempts=settings.max_attempts,
+        retry_base_seconds=settings.retry_base_seconds,
+        stale_after_seconds=settings.sweep_after_seconds,
+    )
+    sweeper = Sweeper(db=db, transport=transport, stale_after_seconds=settings.sweep_after_seconds)
+    scheduler = Scheduler(
+        clock=clock, tick_seconds=settings.tick_seconds, jobs=[PeriodicJob("outbox-sweeper", sweeper)]
+    )
+    app = NixFlow(settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler)
+    writer.listeners.append(transport.publish)
+    return app
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Apply migrations to the configured database."""
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db.write_engine)
+    finally:
+        db.dispose()

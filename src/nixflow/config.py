@@ -1,0 +1,63 @@
+"""Settings, read from the environment (and `.env`) by a function, never at import."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./nixflow.db"
+
+
+class ConfigError(Exception):
+    """A bad setting; its message is the one line shown to the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NIXFLOW_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    dedup_ttl_seconds: float = Field(default=5.0, ge=0)
+    secret_key: str | None = None
+    env: Literal["development", "production", "test"] = "development"
+    # Delivery: attempts before an event is `failed`, and the first backoff step.
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_base_seconds: float = Field(default=1.0, gt=0)
+    # An event left `pending` (or `processing`) this long is re-sent by the sweeper.
+    sweep_after_seconds: float = Field(default=5.0, gt=0)
+    tick_seconds: float = Field(default=1.0, gt=0)
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    session_hours: int = Field(default=24 * 7, gt=0)
+    automation_max_depth: int = Field(default=5, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not (value.startswith("sqlite") or value.startswith("postgresql")):
+            raise ValueError("must start with sqlite or postgresql (e.g. sqlite+aiosqlite:///./nixflow.db)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"NIXFLOW_{field.upper()}: {first['msg']}") from None

@@ -1,0 +1,68 @@
+"""SLA arithmetic: due times, pauses, warning points. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+TARGETS = ("first_response", "resolution")
+
+
+@dataclass(frozen=True)
+class Policy:
+    first_response_minutes: int
+    resolution_minutes: int
+    warning_percent: int
+
+    def minutes(self, target: str) -> int:
+        return self.first_response_minutes if target == "first_response" else self.resolution_minutes
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A ticket's SLA clock: when it started, and how long it has been paused so far."""
+
+    created_at: datetime
+    paused_seconds: int
+    paused_since: datetime | None
+
+    def paused_until(self, now: datetime) -> timedelta:
+        """Total pause, counting an ongoing one up to `now`."""
+        ongoing = (now - self.paused_since) if self.paused_since else timedelta()
+        return timedelta(seconds=self.paused_seconds) + ongoing
+
+
+def due_at(policy: Policy, clock: Clock, target: str) -> datetime:
+    """When `target` is due, given the pauses finished so far."""
+    return clock.created_at + timedelta(minutes=policy.minutes(target), seconds=clock.paused_seconds)
+
+
+def warning_at(policy: Policy, clock: Clock, target: str) -> datetime:
+    """When the warning for `target` is due."""
+    span = timedelta(minutes=policy.minutes(target)) * policy.warning_percent / 100
+    return clock.created_at + span + timedelta(seconds=clock.paused_seconds)
+
+
+def open_targets(state: dict[str, list[str]], first_response_at: datetime | None, resolved: bool) -> list[str]:
+    """Targets whose clock still runs: not met, not breached."""
+    done = set(state.get("met", [])) | set(state.get("breached", []))
+    out = []
+    if first_response_at is None and "first_response" not in done:
+        out.append("first_response")
+    if not resolved and "resolution" not in done:
+        out.append("resolution")
+    return out
+
+
+def next_check(
+    policy: Policy | None, clock: Clock, state: dict[str, list[str]], first_response_at: datetime | None, resolved: bool
+) -> datetime | None:
+    """The next instant a warning or breach can fire; None while paused or when nothing is left."""
+    if policy is None or clock.paused_since is not None:
+        return None
+    instants: list[datetime] = []
+    for target in open_targets(state, first_response_at, resolved):
+        if target not in state.get("warned", []):
+            instants.append(warning_at(policy, clock, target))
+        instants.append(due_at(policy, clock, target))
+    return min(instants) if instants else None

@@ -1,0 +1,498 @@
+"""The catalogue of event types: data model, default priority and meaning of each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from nixflow.domain.errors import ValidationFailed
+from nixflow.domain.values import EVENT_CATEGORIES, Priority, Role
+
+# field -> {"old": ..., "new": ...}
+FieldChanges = dict[str, dict[str, Any]]
+
+SlaTarget = Literal["first_response", "resolution"]
+
+# An alias, because inside EventSpec the field `type` hides the builtin.
+DataModel: TypeAlias = type[BaseModel]
+
+
+class EventData(BaseModel):
+    """Base of every event's `data`: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# Shared shapes: most events name one aggregate and add a few fields.
+
+
+class TicketRef(EventData):
+    ticket_id: int
+
+
+class TicketActor(TicketRef):
+    by_id: int | None = None
+
+
+class TicketRuleRef(TicketRef):
+    rule_id: int
+    rule_name: str
+
+
+class RuleRef(EventData):
+    rule_id: int
+    rule_name: str
+
+
+class UserRef(EventData):
+    user_id: int
+
+
+class UserActor(UserRef):
+    by_id: int | None = None
+
+
+class ArticleRef(EventData):
+    article_id: int
+
+
+class NotificationRef(EventData):
+    notification_id: int
+    recipient_id: int
+
+
+# ticket
+
+
+class TicketCreated(TicketRef):
+    title: str
+    description: str
+    status: str
+    priority: Priority
+    category_id: int | None = None
+    requester_id: int
+    approval: str
+
+
+class TicketUpdated(TicketRef):
+    changes: FieldChanges
+
+
+class TicketStatusChanged(TicketRef):
+    old_status: str
+    new_status: str
+
+
+class TicketAssigned(TicketRef):
+    assignee_id: int | None = None
+    previous_assignee_id: int | None = None
+
+
+class TicketUnassigned(TicketActor):
+    previous_assignee_id: int
+
+
+class TicketPriorityChanged(TicketRef):
+    old_priority: Priority
+    new_priority: Priority
+
+
+class TicketCategoryChanged(TicketRef):
+    old_category_id: int | None = None
+    new_category_id: int | None = None
+
+
+class TicketCommented(TicketRef):
+    comment_id: int
+    author_id: int
+    body: str
+    internal: bool
+
+
+class TicketApprovalRequested(TicketRef):
+    requester_id: int
+
+
+class TicketDecision(TicketRef):
+    approver_id: int
+    reason: str | None = None
+
+
+class TicketEscalated(TicketRef):
+    level: int
+    reason: str | None = None
+    rule_id: int | None = None
+
+
+class TicketMerged(TicketActor):
+    into_ticket_id: int
+
+
+class TicketTagged(TicketActor):
+    added: list[str]
+    removed: list[str]
+
+
+class TicketAttachmentAdded(TicketRef):
+    attachment_id: int
+    filename: str
+    content_type: str
+    size_bytes: int
+    uploader_id: int
+
+
+class TicketWatcherAdded(TicketActor):
+    watcher_id: int
+
+
+# automation
+
+
+class RuleActions(TicketRuleRef):
+    actions: list[dict[str, Any]]
+    trigger_event_id: str | None = None
+
+
+class RuleFailed(TicketRuleRef):
+    error: str
+    trigger_event_id: str | None = None
+
+
+class AssignmentSkipped(TicketRef):
+    category_id: int | None = None
+    reason: str
+
+
+class CounterReset(EventData):
+    key: str | None = None  # None: every counter
+
+
+class RuleChanged(RuleRef):
+    changes: dict[str, Any] | None = None
+
+
+class RuleToggled(RuleRef):
+    by_id: int | None = None
+
+
+class ChainStopped(TicketRef):
+    rule_id: int | None = None
+    depth: int
+    reason: str
+
+
+# sla
+
+
+class SlaDue(TicketRef):
+    target: SlaTarget
+    due_at: datetime
+
+
+class SlaWarning(SlaDue):
+    percent: int
+
+
+class SlaMet(SlaDue):
+    met_at: datetime
+
+
+class SlaClock(TicketRef):
+    at: datetime
+
+
+class SlaPolicy(EventData):
+    priority: Priority
+    first_response_minutes: int
+    resolution_minutes: int
+    warning_percent: int
+
+
+class SlaDueRecomputed(TicketRef):
+    priority: Priority
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+
+
+# kb
+
+
+class ArticleCreated(ArticleRef):
+    title: str
+    author_id: int
+    category_id: int | None = None
+
+
+class ArticleUpdated(ArticleRef):
+    changes: FieldChanges
+    editor_id: int | None = None
+
+
+class ArticlePublished(ArticleRef):
+    title: str
+    by_id: int | None = None
+
+
+class ArticleArchived(ArticleRef):
+    by_id: int | None = None
+    reason: str | None = None
+
+
+class ArticleViewed(ArticleRef):
+    viewer_id: int | None = None
+    ticket_id: int | None = None  # the ticket it was opened from, if any
+
+
+class ArticleFeedback(ArticleRef):
+    user_id: int | None = None
+    helpful: bool
+    comment: str | None = None
+
+
+# user
+
+
+class UserCreated(UserRef):
+    email: str
+    name: str
+    role: Role
+
+
+class UserUpdated(UserRef):
+    changes: FieldChanges
+
+
+class LoginFailed(EventData):
+    email: str
+    reason: str
+
+
+class UserToken(UserRef):
+    token_id: int
+
+
+class RoleChanged(UserActor):
+    old_role: Role
+    new_role: Role
+
+
+# workflow
+
+
+class CategoryCreated(EventData):
+    category_id: int
+    name: str
+    agent_ids: list[int]
+
+
+class CategoryUpdated(EventData):
+    category_id: int
+    changes: FieldChanges
+
+
+class ApprovalTimeout(TicketRef):
+    requested_at: datetime
+    timeout_minutes: int
+
+
+class StepCompleted(TicketActor):
+    step: str
+
+
+class Handoff(TicketRef):
+    from_assignee_id: int | None = None
+    to_assignee_id: int | None = None
+    reason: str | None = None
+
+
+class QueueRebalanced(EventData):
+    category_id: int | None = None
+    ticket_ids: list[int]
+    agent_ids: list[int]
+
+
+class SlaPolicyAssigned(TicketRef):
+    priority: Priority
+    first_response_minutes: int
+    resolution_minutes: int
+
+
+# notification
+
+
+class NotificationRequested(EventData):
+    ticket_id: int | None = None
+    recipient_role: str | None = None
+    recipient_id: int | None = None
+    reason: str
+
+
+class NotificationSent(NotificationRef):
+    ticket_id: int | None = None
+    channel: str
+    reason: str
+
+
+class NotificationFailed(NotificationRef):
+    channel: str
+    error: str
+    attempt: int
+
+
+class NotificationDelivered(NotificationRef):
+    channel: str
+
+
+class DigestSent(EventData):
+    recipient_id: int
+    channel: str
+    notification_count: int
+    period_start: datetime
+    period_end: datetime
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event type: its data model, default priority and meaning."""
+
+    type: str
+    category: str
+    data_model: DataModel
+    default_priority: Priority
+    description: str
+
+
+_TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
+    ("ticket.created", TicketCreated, "A ticket was opened."),
+    ("ticket.updated", TicketUpdated, "Ticket fields were edited."),
+    ("ticket.status_changed", TicketStatusChanged, "The ticket's status moved."),
+    ("ticket.assigned", TicketAssigned, "The assignee was set or changed."),
+    ("ticket.unassigned", TicketUnassigned, "The assignee was removed."),
+    ("ticket.priority_changed", TicketPriorityChanged, "The priority changed."),
+    ("ticket.category_changed", TicketCategoryChanged, "The category changed."),
+    ("ticket.commented", TicketCommented, "A comment or internal note was added."),
+    ("ticket.approval_requested", TicketApprovalRequested, "It awaits approval."),
+    ("ticket.approved", TicketDecision, "An approver approved the ticket."),
+    ("ticket.rejected", TicketDecision, "An approver rejected the ticket."),
+    ("ticket.escalated", TicketEscalated, "It was escalated to a higher level."),
+    ("ticket.reopened", TicketActor, "A resolved or closed ticket was reopened."),
+    ("ticket.resolved", TicketActor, "The ticket was resolved."),
+    ("ticket.closed", TicketActor, "The ticket was closed."),
+    ("ticket.merged", TicketMerged, "It was merged into another ticket."),
+    ("ticket.tagged", TicketTagged, "Tags were added or removed."),
+    ("ticket.attachment_added", TicketAttachmentAdded, "A file was attached."),
+    ("ticket.watcher_added", TicketWatcherAdded, "A user started watching it."),
+    ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
+    ("automation.rule_failed", RuleFailed, "A rule raised an error."),
+    ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
+    ("automation.assignment_skipped", AssignmentSkipped, "No eligible agent."),
+    ("automation.counter_reset", CounterReset, "Round-robin counters were reset."),
+    ("automation.rule_created", RuleChanged, "An admin created a rule."),
+    ("automation.rule_updated", RuleChanged, "An admin edited a rule."),
+    ("automation.rule_deleted", RuleChanged, "An admin deleted a rule."),
+    ("automation.rule_enabled", RuleToggled, "A rule was made active."),
+    ("automation.rule_disabled", RuleToggled, "A rule was made inactive."),
+    ("automation.chain_stopped", ChainStopped, "A rule chain hit the depth limit."),
+    ("sla.warning", SlaWarning, "An SLA target is close to its due time."),
+    ("sla.breached", SlaDue, "An SLA target passed its due time unmet."),
+    ("sla.met", SlaMet, "An SLA target was met in time."),
+    ("sla.paused", SlaClock, "The SLA clock stopped (awaiting the user)."),
+    ("sla.resumed", SlaClock, "The SLA clock started again."),
+    ("sla.due_recomputed", SlaDueRecomputed, "Due times followed a priority change."),
+    ("sla.policy_created", SlaPolicy, "An SLA policy was created."),
+    ("sla.policy_updated", SlaPolicy, "An SLA policy was changed."),
+    ("kb.article_created", ArticleCreated, "A draft article was written."),
+    ("kb.article_updated", ArticleUpdated, "An article was edited."),
+    ("kb.article_published", ArticlePublished, "An article was made public."),
+    ("kb.article_archived", ArticleArchived, "An article was withdrawn."),
+    ("kb.article_viewed", ArticleViewed, "Someone read an article."),
+    ("kb.feedback_received", ArticleFeedback, "A reader rated an article."),
+    ("user.created", UserCreated, "An account was created."),
+    ("user.updated", UserUpdated, "Account fields were edited."),
+    ("user.login", UserRef, "A user signed in."),
+    ("user.logout", UserRef, "A user signed out."),
+    ("user.login_failed", LoginFailed, "A sign-in attempt was refused."),
+    ("user.token_created", UserToken, "An API token was issued."),
+    ("user.token_revoked", UserToken, "An API token was revoked."),
+    ("user.deactivated", UserActor, "An account was deactivated."),
+    ("user.activated", UserActor, "An account was activated again."),
+    ("user.role_changed", RoleChanged, "A user's role changed."),
+    ("user.password_changed", UserActor, "A user's password was changed."),
+    ("workflow.category_created", CategoryCreated, "A ticket category was added."),
+    ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
+    ("workflow.approval_timeout", ApprovalTimeout, "No decision in time."),
+    ("workflow.step_completed", StepCompleted, "A workflow step was completed."),
+    ("workflow.handoff", Handoff, "Work moved from one agent to another."),
+    ("workflow.queue_rebalanced", QueueRebalanced, "Open tickets were redistributed."),
+    ("workflow.sla_policy_assigned", SlaPolicyAssigned, "A ticket got its SLA."),
+    ("notification.requested", NotificationRequested, "Someone should be told."),
+    ("notification.sent", NotificationSent, "A notification was sent."),
+    ("notification.failed", NotificationFailed, "Sending a notification failed."),
+    ("notification.delivered", NotificationDelivered, "The channel confirmed it."),
+    ("notification.read", NotificationRef, "The recipient read it."),
+    ("notification.digest_sent", DigestSent, "A periodic digest was sent."),
+)
+
+# Every type is normal priority unless its category or the type itself says otherwise.
+_CATEGORY_PRIORITY: Mapping[str, Priority] = {"notification": Priority.LOW}
+_TYPE_PRIORITY: Mapping[str, Priority] = {
+    "ticket.escalated": Priority.HIGH,
+    "sla.breached": Priority.HIGH,
+    "automation.rule_failed": Priority.HIGH,
+    "kb.article_viewed": Priority.LOW,
+}
+
+
+def _build(
+    table: tuple[tuple[str, type[BaseModel], str], ...],
+) -> Mapping[str, EventSpec]:
+    """Turn the plain table into specs, checking names and categories once."""
+    specs: dict[str, EventSpec] = {}
+    for event_type, model, description in table:
+        category = event_type.split(".", 1)[0]
+        if category not in EVENT_CATEGORIES or event_type in specs:
+            raise ValueError(f"bad or duplicate event type {event_type!r}")
+        priority = _TYPE_PRIORITY.get(event_type, _CATEGORY_PRIORITY.get(category, Priority.NORMAL))
+        specs[event_type] = EventSpec(event_type, category, model, priority, description)
+    return MappingProxyType(specs)
+
+
+CATALOGUE: Mapping[str, EventSpec] = _build(_TABLE)
+
+
+def spec_for(event_type: str) -> EventSpec:
+    """Return the spec of a known event type; ValidationFailed for an unknown one."""
+    try:
+        return CATALOGUE[event_type]
+    except KeyError:
+        raise ValidationFailed(f"unknown event type '{event_type}'") from None
+
+
+def validate_data(event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate `data` for `event_type` and return it as JSON-ready values."""
+    model = spec_for(event_type).data_model
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
+        raise ValidationFailed(f"invalid data for event type '{event_type}'", errors=errors) from None
+    return parsed.model_dump(mode="json", exclude_none=False)
+
+
+def catalogue_json() -> list[dict[str, Any]]:
+    """List every event type with its priority, description and JSON Schema."""
+    return [
+        {
+            "type": spec.type,
+            "category": spec.category,
+            "priority": spec.default_priority.value,
+            "description": spec.description,
+            "schema": spec.data_model.model_json_schema(),
+        }
+        for spec in sorted(CATALOGUE.values(), key=lambda s: s.type)
+    ]

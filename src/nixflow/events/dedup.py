@@ -1,0 +1,32 @@
+"""TTL deduplication of identical events: the first event with a key owns it until the TTL ends."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class DedupStore(Protocol):
+    def claim(self, key: str, owner: str, ttl_seconds: float) -> str:
+        """Claim `key` for `owner`; return the owner that holds it (this one, or an earlier one)."""
+        ...
+
+
+class MemoryDedup:
+    """In-process TTL map (embedded mode)."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, owner: str, ttl_seconds: float) -> str:
+        now = time.monotonic()
+        with self._lock:
+            held = self._owners.get(key)
+            if held is not None and held[1] > now:
+                return held[0]
+            if len(self._owners) > 10_000:
+                self._owners = {k: v for k, v in self._owners.items() if v[1] > now}
+            self._owners[key] = (owner, now + ttl_seconds)
+            return owner

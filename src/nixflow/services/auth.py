@@ -1,0 +1,151 @@
+"""Passwords, sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pwdlib import PasswordHash
+from sqlalchemy import Connection, insert, select, update
+
+from nixflow.domain.errors import NotFound
+from nixflow.services.users import Principal, principal_of
+from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, users
+
+_hasher = PasswordHash.recommended()
+# Verified against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("nixflow-timing-equaliser")
+
+MIN_PASSWORD = 8
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash of a password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Whether `password` matches; constant work whether or not there is a hash."""
+    if password_hash is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        return False
+    return _hasher.verify(password, password_hash)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a bearer token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: int
+    token: str
+    csrf: str
+
+
+def issue_token(tx: Tx, *, user_id: int, kind: str, lifetime: timedelta | None) -> IssuedToken:
+    """Create a session or API token; the plain token is returned once and stored only hashed."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
+    token_id = insert_returning_id(
+        tx.conn,
+        insert(api_tokens).values(
+            user_id=user_id,
+            token_hash=token_hash(token),
+            kind=kind,
+            csrf_hash=token_hash(csrf),
+            created_at=tx.now,
+            expires_at=tx.now + lifetime if lifetime else None,
+        ),
+    )
+    if kind == "session":
+        tx.emit("user.login", aggregate_type="user", aggregate_id=user_id, data={"user_id": user_id})
+    else:
+        tx.emit(
+            "user.token_created",
+            aggregate_type="user",
+            aggregate_id=user_id,
+            data={"user_id": user_id, "token_id": token_id},
+        )
+    return IssuedToken(int(token_id), token, csrf)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    principal: Principal
+    token_id: int
+    kind: str
+    csrf_hash: str | None
+
+
+def authenticate(conn: Connection, *, token: str, now: datetime) -> Authenticated | None:
+    """The user a bearer token or session cookie belongs to, if it is valid and the user active."""
+    row = conn.execute(
+        select(
+            users,
+            api_tokens.c.id.label("token_id"),
+            api_tokens.c.kind,
+            api_tokens.c.csrf_hash,
+            api_tokens.c.expires_at,
+            api_tokens.c.revoked_at,
+        )
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == token_hash(token))
+    ).first()
+    if row is None or row.revoked_at is not None or not row.active or row.id == SYSTEM_USER_ID:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    return Authenticated(principal_of(row), int(row.token_id), row.kind, row.csrf_hash)
+
+
+def revoke(tx: Tx, *, token_id: int, user_id: int) -> None:
+    """End a session or revoke an API token, at once."""
+    result = tx.conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=tx.now)
+    )
+    if result.rowcount != 1:
+        raise NotFound(f"token {token_id} not found or already revoked")
+    kind = tx.conn.execute(select(api_tokens.c.kind).where(api_tokens.c.id == token_id)).scalar()
+    if kind == "session":
+        tx.emit("user.logout", aggregate_type="user", aggregate_id=user_id, data={"user_id": user_id})
+    else:
+        tx.emit(
+            "user.token_revoked",
+            aggregate_type="user",
+            aggregate_id=user_id,
+            data={"user_id": user_id, "token_id": token_id},
+        )
+
+
+def record_login_failure(tx: Tx, *, email: str, user_id: int | None, reason: str) -> None:
+    """Log `user.login_failed` (never the password)."""
+    tx.emit(
+        "user.login_failed",
+        aggregate_type="user",
+        aggregate_id=user_id if user_id is not None else "unknown",
+        data={"email": email[:254], "reason": reason},
+    )
+
+
+def list_tokens(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
+    """A user's tokens (never the secret)."""
+    rows = conn.execute(
+        select(
+            api_tokens.c.id,
+            api_tokens.c.kind,
+            api_tokens.c.created_at,
+            api_tokens.c.expires_at,
+            api_tokens.c.revoked_at,
+        )
+        .where(api_tokens.c.user_id == user_id)
+        .order_by(api_tokens.c.id)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,455 @@
+"""The ticket service: every change to a ticket, by the API, a rule or a timer, goes through here."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from nixflow.domain import sla
+from nixflow.domain.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
+from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition
+from nixflow.domain.values import Priority, Role
+from nixflow.services.users import Principal
+from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, sla_policies, tickets, users
+
+TEXT_FIELDS = ("title", "description")
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee_id: int | None = None
+    category_id: int | None = None
+    q: str | None = None
+
+
+def _visible(viewer: Principal, row: Any) -> bool:
+    return viewer.is_staff or row._mapping["requester_id"] == viewer.id
+
+
+def load(conn: Connection, *, ticket_id: int, viewer: Principal | None = None) -> dict[str, Any]:
+    """The ticket as stored; a requester asking for another's ticket gets NotFound, as for a missing one."""
+    row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+    if row is None or (viewer is not None and not _visible(viewer, row)):
+        raise NotFound(f"ticket {ticket_id} not found")
+    return dict(row._mapping)
+
+
+def public(ticket: dict[str, Any]) -> dict[str, Any]:
+    """The ticket as the API shows it (CONTRACT.md, "Tickets")."""
+    out = {
+        k: ticket[k]
+        for k in (
+            "id",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "category_id",
+            "requester_id",
+            "assignee_id",
+            "approval",
+            "escalation_level",
+            "version",
+            "created_at",
+            "updated_at",
+        )
+    }
+    if ticket["first_response_due"] is None and ticket["resolution_due"] is None:
+        out["sla"] = None
+    else:
+        state = ticket["sla_state"] or {}
+        out["sla"] = {
+            "first_response_due": ticket["first_response_due"],
+            "resolution_due": ticket["resolution_due"],
+            "first_response_at": ticket["first_response_at"],
+            "breached": list(state.get("breached", [])),
+            "paused": ticket["sla_paused_since"] is not None,
+        }
+    return out
+
+
+def policy_for(conn: Connection, priority: str) -> sla.Policy | None:
+    """The SLA policy of a priority, if any."""
+    row = conn.execute(select(sla_policies).where(sla_policies.c.priority == priority)).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return sla.Policy(m["first_response_minutes"], m["resolution_minutes"], m["warning_percent"])
+
+
+def sla_clock(ticket: dict[str, Any]) -> sla.Clock:
+    """A ticket's SLA clock."""
+    return sla.Clock(ticket["created_at"], ticket["sla_paused_seconds"], ticket["sla_paused_since"])
+
+
+def sla_columns(conn: Connection, ticket: dict[str, Any]) -> dict[str, Any]:
+    """Due times and the next check, from the ticket's current priority, pauses and SLA state."""
+    policy = policy_for(conn, ticket["priority"])
+    clock = sla_clock(ticket)
+    if policy is None:
+        return {"first_response_due": None, "resolution_due": None, "next_check_at": None}
+    resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
+    return {
+        "first_response_due": sla.due_at(policy, clock, "first_response"),
+        "resolution_due": sla.due_at(policy, clock, "resolution"),
+        "next_check_at": sla.next_check(
+            policy, clock, ticket["sla_state"] or {}, ticket["first_response_at"], resolved
+        ),
+    }
+
+
+def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Write `values` if `before` is still current (optimistic lock); return the new row."""
+    values = {**values, "version": before["version"] + 1, "updated_at": tx.now}
+    result = tx.conn.execute(
+        update(tickets).where(tickets.c.id == before["id"], tickets.c.version == before["version"]).values(**values)
+    )
+    if result.rowcount != 1:
+        raise StaleVersion(f"ticket {before['id']} was changed by someone else; reload it")
+    return {**before, **values}
+
+
+def _check_version(ticket: dict[str, Any], version: int | None) -> None:
+    if version is not None and version != ticket["version"]:
+        raise StaleVersion(f"ticket {ticket['id']} is at version {ticket['version']}, not {version}")
+
+
+def _check_text(field: str, value: str, limit: int) -> str:
+    value = value.strip()
+    if not value and field == "title":
+        raise ValidationFailed("title must not be empty", errors=[{"loc": ["body", field], "msg": "empty"}])
+    if len(value) > limit:
+        raise ValidationFailed(f"{field} is longer than {limit} characters")
+    return value
+
+
+def _check_category(conn: Connection, category_id: int | None) -> None:
+    if (
+        category_id is not None
+        and conn.execute(select(categories.c.id).where(categories.c.id == category_id)).first() is None
+    ):
+        raise ValidationFailed(
+            f"category {category_id} does not exist", errors=[{"loc": ["body", "category_id"], "msg": "unknown"}]
+        )
+
+
+def _check_assignee(conn: Connection, assignee_id: int | None) -> None:
+    if assignee_id is None:
+        return
+    row = conn.execute(select(users.c.role, users.c.active).where(users.c.id == assignee_id)).first()
+    if (
+        row is None
+        or assignee_id == SYSTEM_USER_ID
+        or not row.active
+        or row.role not in (Role.AGENT.value, Role.ADMIN.value)
+    ):
+        raise ValidationFailed(
+            f"user {assignee_id} is not an active agent",
+            errors=[{"loc": ["body", "assignee_id"], "msg": "not assignable"}],
+        )
+
+
+def create(
+    tx: Tx,
+    *,
+    requester: Principal,
+    title: str,
+    description: str,
+    category_id: int | None = None,
+    priority: Priority = Priority.NORMAL,
+    requires_approval: bool = False,
+) -> dict[str, Any]:
+    """Open a ticket; emits `ticket.created` (and `ticket.approval_requested`)."""
+    title = _check_text("title", title, 200)
+    description = _check_text("description", description, 20_000)
+    _check_category(tx.conn, category_id)
+    approval = Approval.PENDING if requires_approval else Approval.NOT_REQUIRED
+    ticket: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "status": Status.NEW.value,
+        "priority": priority.value,
+        "category_id": category_id,
+        "requester_id": requester.id,
+        "assignee_id": None,
+        "approval": approval.value,
+        "escalation_level": 0,
+        "version": 1,
+        "created_at": tx.now,
+        "updated_at": tx.now,
+        "sla_paused_seconds": 0,
+        "sla_paused_since": None,
+        "sla_state": {},
+        "first_response_at": None,
+    }
+    ticket.update(sla_columns(tx.conn, ticket))
+    ticket["id"] = insert_returning_id(tx.conn, insert(tickets).values(**ticket))
+    ticket["resolved_at"] = None
+    tx.emit(
+        "ticket.created",
+        aggregate_type="ticket",
+        aggregate_id=ticket["id"],
+        priority=priority,
+        data={
+            "ticket_id": ticket["id"],
+            "title": title,
+            "description": description,
+            "status": ticket["status"],
+            "priority": priority.value,
+            "category_id": category_id,
+            "requester_id": requester.id,
+            "approval": approval.value,
+        },
+    )
+    if requires_approval:
+        tx.emit(
+            "ticket.approval_requested",
+            aggregate_type="ticket",
+            aggregate_id=ticket["id"],
+            priority=priority,
+            data={"ticket_id": ticket["id"], "requester_id": requester.id},
+        )
+    return ticket
+
+
+def _emit(tx: Tx, ticket: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
+    tx.emit(
+        event_type,
+        aggregate_type="ticket",
+        aggregate_id=ticket["id"],
+        priority=Priority(ticket["priority"]),
+        data={"ticket_id": ticket["id"], **data},
+    )
+
+
+def update_fields(
+    tx: Tx, *, actor: Principal, ticket_id: int, version: int | None, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Change title, description, priority, category or assignee; one event per kind of change."""
+    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    _check_version(ticket, version)
+    if not actor.is_staff and set(changes) - set(TEXT_FIELDS):
+        raise Forbidden("requesters may only edit the title and description of their tickets")
+    if ticket["status"] == Status.CLOSED.value:
+        _closed(ticket_id)
+    values: dict[str, Any] = {}
+    text_diff: dict[str, dict[str, Any]] = {}
+    for field in TEXT_FIELDS:
+        if changes.get(field) is not None:
+            value = _check_text(field, changes[field], 200 if field == "title" else 20_000)
+            if value != ticket[field]:
+                values[field] = value
+                text_diff[field] = {"old": ticket[field], "new": value}
+    if "category_id" in changes and changes["category_id"] != ticket["category_id"]:
+        _check_category(tx.conn, changes["category_id"])
+        values["category_id"] = changes["category_id"]
+    if changes.get("priority") is not None and changes["priority"] != ticket["priority"]:
+        values["priority"] = Priority(changes["priority"]).value
+    if "assignee_id" in changes and changes["assignee_id"] != ticket["assignee_id"]:
+        _check_assignee(tx.conn, changes["assignee_id"])
+        values["assignee_id"] = changes["assignee_id"]
+    if not values:
+        return ticket
+    after = {**ticket, **values}
+    if "priority" in values:
+        values.update(sla_columns(tx.conn, after))
+    after = _save(tx, ticket, values)
+    if text_diff:
+        _emit(tx, after, "ticket.updated", {"changes": text_diff})
+    if "priority" in values:
+        _emit(
+            tx,
+            after,
+            "ticket.priority_changed",
+            {"old_priority": ticket["priority"], "new_priority": values["priority"]},
+        )
+    if "category_id" in values:
+        _emit(
+            tx,
+            after,
+            "ticket.category_changed",
+            {"old_category_id": ticket["category_id"], "new_category_id": values["category_id"]},
+        )
+    if "assignee_id" in values:
+        _emit(
+            tx,
+            after,
+            "ticket.assigned",
+            {"assignee_id": values["assignee_id"], "previous_assignee_id": ticket["assignee_id"]},
+        )
+    return after
+
+
+def _closed(ticket_id: int) -> None:
+    raise Conflict(f"ticket {ticket_id} is closed; closed tickets cannot change")
+
+
+def transition(
+    tx: Tx, *, actor: Principal, ticket_id: int, status: Status, version: int | None = None
+) -> dict[str, Any]:
+    """Move a ticket to another status; pauses the SLA clock while `pending`."""
+    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    _check_version(ticket, version)
+    current = Status(ticket["status"])
+    check_transition(current, status)
+    if not actor.is_staff and (current, status) not in REQUESTER_TRANSITIONS:
+        raise Forbidden("requesters may only close or reopen a resolved ticket")
+    values: dict[str, Any] = {"status": status.value}
+    if status == Status.PENDING:
+        values["sla_paused_since"] = tx.now
+    if current == Status.PENDING and ticket["sla_paused_since"] is not None:
+        paused = int((tx.now - ticket["sla_paused_since"]).total_seconds())
+        values["sla_paused_since"] = None
+        values["sla_paused_seconds"] = ticket["sla_paused_seconds"] + paused
+    if status == Status.RESOLVED:
+        values["resolved_at"] = tx.now
+    if current == Status.RESOLVED and status == Status.OPEN:
+        values["resolved_at"] = None
+    after = {**ticket, **values}
+    values.update(sla_columns(tx.conn, after))
+    after = _save(tx, ticket, values)
+    _emit(tx, after, "ticket.status_changed", {"old_status": current.value, "new_status": status.value})
+    if status == Status.PENDING:
+        _emit_sla(tx, after, "sla.paused")
+    if current == Status.PENDING:
+        _emit_sla(tx, after, "sla.resumed")
+    named = {Status.RESOLVED: "ticket.resolved", Status.CLOSED: "ticket.closed"}
+    if current == Status.RESOLVED and status == Status.OPEN:
+        _emit(tx, after, "ticket.reopened", {"by_id": actor.id})
+    elif status in named:
+        _emit(tx, after, named[status], {"by_id": actor.id})
+    return after
+
+
+def _emit_sla(tx: Tx, ticket: dict[str, Any], event_type: str) -> None:
+    if ticket["first_response_due"] is not None:
+        _emit(tx, ticket, event_type, {"at": tx.now})
+
+
+def add_comment(tx: Tx, *, actor: Principal, ticket_id: int, body: str, internal: bool = False) -> dict[str, Any]:
+    """Comment on a ticket; the first public staff comment meets the first-response SLA."""
+    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    if ticket["status"] == Status.CLOSED.value:
+        _closed(ticket_id)
+    if internal and not actor.is_staff:
+        raise Forbidden("only agents and admins write internal comments")
+    body = body.strip()
+    if not body:
+        raise ValidationFailed("body must not be empty", errors=[{"loc": ["body", "body"], "msg": "empty"}])
+    if len(body) > 20_000:
+        raise ValidationFailed("body is longer than 20000 characters")
+    comment = {"ticket_id": ticket_id, "author_id": actor.id, "body": body, "internal": internal, "created_at": tx.now}
+    comment["id"] = insert_returning_id(tx.conn, insert(comments).values(**comment))
+    values: dict[str, Any] = {}
+    first_response = (
+        actor.is_staff and actor.id != SYSTEM_USER_ID and not internal and ticket["first_response_at"] is None
+    )
+    if first_response:
+        values["first_response_at"] = tx.now
+        after = {**ticket, **values}
+        values.update(sla_columns(tx.conn, after))
+    after = _save(tx, ticket, values)
+    _emit(
+        tx,
+        after,
+        "ticket.commented",
+        {"comment_id": comment["id"], "author_id": actor.id, "body": body, "internal": internal},
+    )
+    if first_response and ticket["first_response_due"] is not None:
+        met = sla_met(after, "first_response", tx.now)
+        if met is not None:
+            _emit(tx, after, "sla.met", met)
+    return comment
+
+
+def sla_met(ticket: dict[str, Any], target: str, at: datetime) -> dict[str, Any] | None:
+    """The data of `sla.met` if `target` was met in time (and not already breached)."""
+    due = ticket["first_response_due"] if target == "first_response" else ticket["resolution_due"]
+    breached = (ticket["sla_state"] or {}).get("breached", [])
+    if due is None or target in breached or at > due:
+        return None
+    return {"target": target, "due_at": due, "met_at": at}
+
+
+def list_comments(conn: Connection, *, viewer: Principal, ticket_id: int) -> list[dict[str, Any]]:
+    """A ticket's comments, oldest first; internal ones only for staff."""
+    load(conn, ticket_id=ticket_id, viewer=viewer)
+    query = select(comments).where(comments.c.ticket_id == ticket_id).order_by(comments.c.id)
+    if not viewer.is_staff:
+        query = query.where(comments.c.internal.is_(False))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def decide_approval(tx: Tx, *, actor: Principal, ticket_id: int, approve: bool, reason: str | None) -> dict[str, Any]:
+    """Approve or reject a ticket waiting for approval."""
+    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)  # first: a requester learns nothing of others' tickets
+    if not (actor.role == Role.ADMIN or actor.can_approve):
+        raise Forbidden("only admins and approvers decide approvals")
+    if ticket["approval"] != Approval.PENDING.value:
+        raise Conflict(f"ticket {ticket_id} is not waiting for approval (approval is '{ticket['approval']}')")
+    if reason is not None and len(reason) > 2000:
+        raise ValidationFailed("reason is longer than 2000 characters")
+    decision = Approval.APPROVED if approve else Approval.REJECTED
+    after = _save(tx, ticket, {"approval": decision.value})
+    _emit(tx, after, "ticket.approved" if approve else "ticket.rejected", {"approver_id": actor.id, "reason": reason})
+    return after
+
+
+def list_tickets(
+    conn: Connection, *, viewer: Principal, flt: TicketFilter, limit: int = 50, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Tickets the viewer may see, newest first, and the next page's cursor."""
+    clauses: list[Any] = []
+    if not viewer.is_staff:
+        clauses.append(tickets.c.requester_id == viewer.id)
+    if flt.status:
+        clauses.append(tickets.c.status == flt.status.value)
+    if flt.priority:
+        clauses.append(tickets.c.priority == flt.priority.value)
+    if flt.assignee_id is not None:
+        clauses.append(tickets.c.assignee_id == flt.assignee_id)
+    if flt.category_id is not None:
+        clauses.append(tickets.c.category_id == flt.category_id)
+    if flt.q:
+        pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(
+            or_(tickets.c.title.ilike(pattern, escape="\\"), tickets.c.description.ilike(pattern, escape="\\"))
+        )
+    if cursor:
+        clauses.append(tickets.c.id < _decode(cursor))
+    rows = conn.execute(
+        select(tickets).where(and_(True, *clauses)).order_by(tickets.c.id.desc()).limit(limit + 1)
+    ).all()
+    items = [dict(r._mapping) for r in rows[:limit]]
+    next_cursor = _encode(items[-1]["id"]) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def _encode(ticket_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t{ticket_id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        if not raw.startswith("t"):
+            raise ValueError
+        return int(raw[1:])
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("cursor is not valid") from None
+
+
+def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:
+    """Ticket id → requester id, for deciding who may see a ticket's events."""
+    if not ticket_ids:
+        return {}
+    rows = conn.execute(select(tickets.c.id, tickets.c.requester_id).where(tickets.c.id.in_(ticket_ids)))
+    return {int(r[0]): int(r[1]) for r in rows}

@@ -1,0 +1,245 @@
+"""Users and categories: who may work which tickets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from nixflow.domain.values import Role
+from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HUMAN_ROLES = (Role.ADMIN, Role.AGENT, Role.REQUESTER)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user a request acts for."""
+
+    id: int
+    role: Role
+    email: str
+    name: str
+    can_approve: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.ADMIN, Role.AGENT, Role.SYSTEM)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (Role.ADMIN, Role.SYSTEM)
+
+
+def require_admin(actor: Principal) -> None:
+    """Raise Forbidden unless `actor` is an admin."""
+    if not actor.is_admin:
+        raise Forbidden("admin role required")
+
+
+def _user_dict(conn: Connection, row: Any) -> dict[str, Any]:
+    m = dict(row._mapping)
+    m.pop("password_hash", None)
+    m["category_ids"] = [
+        r[0]
+        for r in conn.execute(
+            select(category_agents.c.category_id)
+            .where(category_agents.c.user_id == m["id"])
+            .order_by(category_agents.c.category_id)
+        )
+    ]
+    return m
+
+
+def get_user(conn: Connection, *, user_id: int) -> dict[str, Any]:
+    """One user (without the password hash)."""
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"user {user_id} not found")
+    return _user_dict(conn, row)
+
+
+def find_by_email(conn: Connection, *, email: str) -> Any | None:
+    """The user row with that email (any case), password hash included."""
+    return conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
+
+
+def list_users(conn: Connection) -> list[dict[str, Any]]:
+    """Every user, by id."""
+    return [_user_dict(conn, r) for r in conn.execute(select(users).order_by(users.c.id))]
+
+
+def principal_of(row: Any) -> Principal:
+    """The Principal for a users row."""
+    m = row._mapping
+    return Principal(id=m["id"], role=Role(m["role"]), email=m["email"], name=m["name"], can_approve=m["can_approve"])
+
+
+def _check_categories(conn: Connection, category_ids: Sequence[int]) -> None:
+    known = {r[0] for r in conn.execute(select(categories.c.id).where(categories.c.id.in_(category_ids)))}
+    missing = sorted(set(category_ids) - known)
+    if missing:
+        raise ValidationFailed(f"unknown category id(s): {missing}")
+
+
+def create_user(
+    tx: Tx,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password_hash: str | None,
+    category_ids: Sequence[int] = (),
+    can_approve: bool = False,
+) -> dict[str, Any]:
+    """Create a user; emits `user.created`."""
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise ValidationFailed(f"'{email}' is not an email address")
+    if role not in HUMAN_ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(HUMAN_ROLES)}")
+    if not name.strip():
+        raise ValidationFailed("name must not be empty")
+    if find_by_email(tx.conn, email=email) is not None:
+        raise Conflict(f"a user with email {email} exists already")
+    _check_categories(tx.conn, category_ids)
+    user_id = insert_returning_id(
+        tx.conn,
+        insert(users).values(
+            email=email,
+            name=name.strip(),
+            role=role.value,
+            active=True,
+            can_approve=can_approve,
+            password_hash=password_hash,
+            created_at=tx.now,
+            updated_at=tx.now,
+        ),
+    )
+    for category_id in sorted(set(category_ids)):
+        tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
+    tx.emit(
+        "user.created",
+        aggregate_type="user",
+        aggregate_id=user_id,
+        data={"user_id": user_id, "email": email, "name": name.strip(), "role": role.value},
+    )
+    return get_user(tx.conn, user_id=int(user_id))
+
+
+def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change a user's name, role, active flag, approver right or categories; emits `user.updated`."""
+    if user_id == SYSTEM_USER_ID:
+        raise Forbidden("the system user cannot be changed")
+    before = get_user(tx.conn, user_id=user_id)
+    values: dict[str, Any] = {}
+    diff: dict[str, dict[str, Any]] = {}
+    for field in ("name", "role", "active", "can_approve"):
+        if field in changes and changes[field] is not None and changes[field] != before[field]:
+            value = changes[field]
+            if field == "role" and Role(value) not in HUMAN_ROLES:
+                raise ValidationFailed(f"role must be one of {', '.join(HUMAN_ROLES)}")
+            values[field] = value.value if isinstance(value, Role) else value
+            diff[field] = {"old": before[field], "new": values[field]}
+    if changes.get("category_ids") is not None:
+        wanted = sorted(set(changes["category_ids"]))
+        if wanted != before["category_ids"]:
+            _check_categories(tx.conn, wanted)
+            tx.conn.execute(delete(category_agents).where(category_agents.c.user_id == user_id))
+            for category_id in wanted:
+                tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
+            diff["category_ids"] = {"old": before["category_ids"], "new": wanted}
+    if not diff:
+        return before
+    tx.conn.execute(update(users).where(users.c.id == user_id).values(updated_at=tx.now, **values))
+    tx.emit("user.updated", aggregate_type="user", aggregate_id=user_id, data={"user_id": user_id, "changes": diff})
+    return get_user(tx.conn, user_id=user_id)
+
+
+def _category_dict(conn: Connection, row: Any) -> dict[str, Any]:
+    m = dict(row._mapping)
+    m["agent_ids"] = [
+        r[0]
+        for r in conn.execute(
+            select(category_agents.c.user_id)
+            .where(category_agents.c.category_id == m["id"])
+            .order_by(category_agents.c.user_id)
+        )
+    ]
+    return m
+
+
+def get_category(conn: Connection, *, category_id: int) -> dict[str, Any]:
+    """One category with its eligible agents."""
+    row = conn.execute(select(categories).where(categories.c.id == category_id)).first()
+    if row is None:
+        raise NotFound(f"category {category_id} not found")
+    return _category_dict(conn, row)
+
+
+def list_categories(conn: Connection) -> list[dict[str, Any]]:
+    """Every category, by id."""
+    return [_category_dict(conn, r) for r in conn.execute(select(categories).order_by(categories.c.id))]
+
+
+def _check_agents(conn: Connection, agent_ids: Sequence[int]) -> None:
+    rows = conn.execute(select(users.c.id, users.c.role).where(users.c.id.in_(agent_ids))).all()
+    found = {r[0]: r[1] for r in rows}
+    bad = sorted(i for i in set(agent_ids) if found.get(i) not in (Role.AGENT.value, Role.ADMIN.value))
+    if bad:
+        raise ValidationFailed(f"not agents: {bad}")
+
+
+def create_category(tx: Tx, *, name: str, agent_ids: Sequence[int] = ()) -> dict[str, Any]:
+    """Create a category; emits `workflow.category_created`."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("name must not be empty")
+    if tx.conn.execute(select(categories.c.id).where(categories.c.name == name)).first():
+        raise Conflict(f"a category named '{name}' exists already")
+    _check_agents(tx.conn, agent_ids)
+    category_id = insert_returning_id(tx.conn, insert(categories).values(name=name, created_at=tx.now))
+    agents = sorted(set(agent_ids))
+    for user_id in agents:
+        tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
+    tx.emit(
+        "workflow.category_created",
+        aggregate_type="category",
+        aggregate_id=category_id,
+        data={"category_id": category_id, "name": name, "agent_ids": agents},
+    )
+    return get_category(tx.conn, category_id=int(category_id))
+
+
+def update_category(tx: Tx, *, category_id: int, name: str | None, agent_ids: Sequence[int] | None) -> dict[str, Any]:
+    """Rename a category or set its eligible agents; emits `workflow.category_updated`."""
+    before = get_category(tx.conn, category_id=category_id)
+    diff: dict[str, dict[str, Any]] = {}
+    if name is not None and name.strip() != before["name"]:
+        if not name.strip():
+            raise ValidationFailed("name must not be empty")
+        clash = tx.conn.execute(select(categories.c.id).where(categories.c.name == name.strip())).first()
+        if clash:
+            raise Conflict(f"a category named '{name.strip()}' exists already")
+        tx.conn.execute(update(categories).where(categories.c.id == category_id).values(name=name.strip()))
+        diff["name"] = {"old": before["name"], "new": name.strip()}
+    if agent_ids is not None and sorted(set(agent_ids)) != before["agent_ids"]:
+        _check_agents(tx.conn, agent_ids)
+        tx.conn.execute(delete(category_agents).where(category_agents.c.category_id == category_id))
+        for user_id in sorted(set(agent_ids)):
+            tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
+        diff["agent_ids"] = {"old": before["agent_ids"], "new": sorted(set(agent_ids))}
+    if diff:
+        tx.emit(
+            "workflow.category_updated",
+            aggregate_type="category",
+            aggregate_id=category_id,
+            data={"category_id": category_id, "changes": diff},
+        )
+    return get_category(tx.conn, category_id=category_id)

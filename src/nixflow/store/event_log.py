@@ -1,0 +1,295 @@
+"""The event log repository: the outbox, the audit trail and the delivery state."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+
+from nixflow.domain.errors import ValidationFailed
+from nixflow.domain.values import EventStatus, Priority
+from nixflow.events.envelope import EventRecord
+from nixflow.store.tables import events, handler_receipts
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Filters of `GET /api/events` and `nixflow events list`."""
+
+    type: str | None = None
+    category: str | None = None
+    status: EventStatus | None = None
+    priority: Priority | None = None
+    aggregate_type: str | None = None
+    aggregate_id: str | None = None
+    correlation_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def encode_cursor(seq: int) -> str:
+    """An opaque cursor for a position in a newest-first listing."""
+    return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position an `encode_cursor` value stands for; a bad cursor is a 422."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("cursor is not valid") from None
+
+
+def _record(row: Row[Any]) -> EventRecord:
+    m = row._mapping
+    return EventRecord(
+        event_id=m["event_id"],
+        type=m["event_type"],
+        category=m["category"],
+        priority=Priority(m["priority"]),
+        timestamp=m["timestamp"],
+        aggregate_type=m["aggregate_type"],
+        aggregate_id=m["aggregate_id"],
+        data=m["data"],
+        metadata=m["metadata"],
+        status=EventStatus(m["status"]),
+        retry_count=m["retry_count"],
+        error=m["error"],
+        seq=m["seq"],
+        duplicate_of=m["duplicate_of"],
+        next_attempt_at=m["next_attempt_at"],
+    )
+
+
+def append(conn: Connection, record: EventRecord) -> EventRecord:
+    """Add an event to the log in the caller's transaction (the outbox write)."""
+    key = conn.execute(
+        insert(events).values(
+            event_id=record.event_id,
+            event_type=record.type,
+            category=record.category,
+            priority=record.priority.value,
+            priority_rank=record.priority.rank,
+            status=record.status.value,
+            retry_count=record.retry_count,
+            timestamp=record.timestamp,
+            updated_at=record.timestamp,
+            aggregate_type=record.aggregate_type,
+            aggregate_id=record.aggregate_id,
+            data=record.data,
+            metadata=record.metadata,
+            correlation_id=record.correlation_id,
+            causation_id=record.causation_id,
+            actor_id=record.actor_id,
+            dedup_key=record.dedup_key,
+        )
+    ).inserted_primary_key
+    assert key is not None
+    record.seq = int(key[0])
+    return record
+
+
+def find(conn: Connection, event_id: str) -> EventRecord | None:
+    """One event by id."""
+    row = conn.execute(select(events).where(events.c.event_id == event_id)).first()
+    return None if row is None else _record(row)
+
+
+def find_by_ids(conn: Connection, event_ids: Sequence[str]) -> list[EventRecord]:
+    """Events by id, in log order."""
+    if not event_ids:
+        return []
+    rows = conn.execute(select(events).where(events.c.event_id.in_(event_ids)).order_by(events.c.seq))
+    return [_record(r) for r in rows]
+
+
+def _where(flt: EventFilter) -> list[Any]:
+    clauses: list[Any] = []
+    if flt.type:
+        clauses.append(events.c.event_type == flt.type)
+    if flt.category:
+        clauses.append(events.c.category == flt.category)
+    if flt.status:
+        clauses.append(events.c.status == flt.status.value)
+    if flt.priority:
+        clauses.append(events.c.priority == flt.priority.value)
+    if flt.aggregate_type:
+        clauses.append(events.c.aggregate_type == flt.aggregate_type)
+    if flt.aggregate_id:
+        clauses.append(events.c.aggregate_id == flt.aggregate_id)
+    if flt.correlation_id:
+        clauses.append(events.c.correlation_id == flt.correlation_id)
+    if flt.since:
+        clauses.append(events.c.timestamp >= flt.since)
+    if flt.until:
+        clauses.append(events.c.timestamp < flt.until)
+    return clauses
+
+
+def find_many(
+    conn: Connection, flt: EventFilter, *, limit: int = 50, cursor: str | None = None
+) -> tuple[list[EventRecord], str | None]:
+    """Events matching `flt`, newest first, and the cursor of the next page (or None)."""
+    clauses = _where(flt)
+    if cursor:
+        clauses.append(events.c.seq < decode_cursor(cursor))
+    rows = conn.execute(select(events).where(and_(True, *clauses)).order_by(events.c.seq.desc()).limit(limit + 1)).all()
+    records = [_record(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(records[-1].seq or 0) if len(rows) > limit and records else None
+    return records, next_cursor
+
+
+def timeline(conn: Connection, aggregate_type: str, aggregate_id: str) -> list[EventRecord]:
+    """An aggregate's events in log (commit) order."""
+    rows = conn.execute(
+        select(events)
+        .where(events.c.aggregate_type == aggregate_type, events.c.aggregate_id == aggregate_id)
+        .order_by(events.c.seq)
+    )
+    return [_record(r) for r in rows]
+
+
+def after(conn: Connection, seq: int, *, limit: int = 500) -> list[EventRecord]:
+    """Events logged after position `seq`, oldest first (resume, tailing)."""
+    rows = conn.execute(select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit))
+    return [_record(r) for r in rows]
+
+
+def seq_of(conn: Connection, event_id: str) -> int | None:
+    """The log position of an event."""
+    value = conn.execute(select(events.c.seq).where(events.c.event_id == event_id)).scalar()
+    return None if value is None else int(value)
+
+
+def stats(conn: Connection, *, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+    """Counts: total, by type, by status, by priority."""
+    clauses = _where(EventFilter(since=since, until=until))
+    where = and_(True, *clauses)
+    out: dict[str, Any] = {"total": conn.execute(select(func.count()).select_from(events).where(where)).scalar()}
+    for key, column in (
+        ("by_type", events.c.event_type),
+        ("by_status", events.c.status),
+        ("by_priority", events.c.priority),
+    ):
+        rows = conn.execute(select(column, func.count()).where(where).group_by(column).order_by(column))
+        out[key] = {str(k): int(v) for k, v in rows}
+    return out
+
+
+def claim(conn: Connection, event_ids: Sequence[str], now: datetime, stale_before: datetime) -> list[EventRecord]:
+    """Move deliverable events to `processing`; return those this call claimed.
+
+    Deliverable: `pending`, `retrying`, or `processing` for so long that its consumer is presumed dead.
+    """
+    if not event_ids:
+        return []
+    deliverable = or_(
+        events.c.status.in_([EventStatus.PENDING.value, EventStatus.RETRYING.value]),
+        and_(events.c.status == EventStatus.PROCESSING.value, events.c.updated_at <= stale_before),
+    )
+    rows = conn.execute(
+        update(events)
+        .where(events.c.event_id.in_(event_ids), deliverable)
+        .values(status=EventStatus.PROCESSING.value, updated_at=now)
+        .returning(*events.c)
+    ).all()
+    rows = sorted(rows, key=lambda r: (r._mapping["priority_rank"], r._mapping["seq"]))
+    return [_record(r) for r in rows]
+
+
+def finish(
+    conn: Connection,
+    event_id: str,
+    *,
+    status: EventStatus,
+    now: datetime,
+    retry_count: int | None = None,
+    next_attempt_at: datetime | None = None,
+    error: str | None = None,
+    duplicate_of: str | None = None,
+) -> None:
+    """Record the outcome of one delivery."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "updated_at": now,
+        "error": error,
+        "next_attempt_at": next_attempt_at,
+    }
+    if retry_count is not None:
+        values["retry_count"] = retry_count
+    if duplicate_of is not None:
+        values["duplicate_of"] = duplicate_of
+    conn.execute(update(events).where(events.c.event_id == event_id).values(**values))
+
+
+def due_for_delivery(conn: Connection, *, now: datetime, stale_before: datetime, limit: int = 500) -> list[str]:
+    """Ids the sweeper must (re)send: stale `pending`/`processing`, and `retrying` whose backoff ran out."""
+    rows = conn.execute(
+        select(events.c.event_id)
+        .where(
+            or_(
+                and_(events.c.status == EventStatus.PENDING.value, events.c.updated_at <= stale_before),
+                and_(events.c.status == EventStatus.PROCESSING.value, events.c.updated_at <= stale_before),
+                and_(events.c.status == EventStatus.RETRYING.value, events.c.next_attempt_at <= now),
+            )
+        )
+        .order_by(events.c.priority_rank, events.c.seq)
+        .limit(limit)
+    )
+    return [r[0] for r in rows]
+
+
+def reset_for_replay(conn: Connection, event_ids: Sequence[str], now: datetime) -> int:
+    """Make events deliverable again (status `pending`, attempts from zero)."""
+    result = conn.execute(
+        update(events)
+        .where(events.c.event_id.in_(event_ids))
+        .values(status=EventStatus.PENDING.value, retry_count=0, error=None, next_attempt_at=None, updated_at=now)
+    )
+    return int(result.rowcount)
+
+
+def ids_in_range(conn: Connection, *, since: datetime, until: datetime, limit: int = 10_000) -> list[str]:
+    """Event ids with a timestamp in [since, until), in log order."""
+    rows = conn.execute(
+        select(events.c.event_id)
+        .where(events.c.timestamp >= since, events.c.timestamp < until)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    return [r[0] for r in rows]
+
+
+def handled(conn: Connection, handler: str, event_id: str) -> bool:
+    """Whether `handler` has already committed its effect for `event_id`."""
+    row = conn.execute(
+        select(handler_receipts.c.handler).where(
+            handler_receipts.c.handler == handler, handler_receipts.c.event_id == event_id
+        )
+    ).first()
+    return row is not None
+
+
+def record_receipt(conn: Connection, handler: str, event_id: str, now: datetime) -> None:
+    """Note that `handler` handled `event_id`, in the transaction of its effect."""
+    conn.execute(insert(handler_receipts).values(handler=handler, event_id=event_id, handled_at=now))
+
+
+def delete_event(conn: Connection, event_id: str) -> bool:
+    """Remove one event and its receipts."""
+    conn.execute(delete(handler_receipts).where(handler_receipts.c.event_id == event_id))
+    return bool(conn.execute(delete(events).where(events.c.event_id == event_id)).rowcount)
+
+
+def cleanup(conn: Connection, *, older_than: datetime) -> int:
+    """Delete finished events (completed or failed) older than a point in time; return how many."""
+    finished = [EventStatus.COMPLETED.value, EventStatus.FAILED.value]
+    old = select(events.c.event_id).where(events.c.timestamp < older_than, events.c.status.in_(finished))
+    conn.execute(delete(handler_receipts).where(handler_receipts.c.event_id.in_(old)))
+    result = conn.execute(delete(events).where(events.c.timestamp < older_than, events.c.status.in_(finished)))
+    return int(result.rowcount)

@@ -1,0 +1,241 @@
+import json
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from nixflow.domain.errors import ValidationFailed
+from nixflow.domain.values import EVENT_CATEGORIES, Priority
+from nixflow.events.catalogue import (
+    CATALOGUE,
+    catalogue_json,
+    spec_for,
+    validate_data,
+)
+
+TYPE_PATTERN = re.compile(r"^[a-z]+\.[a-z_]+$")
+PASSWORD_LIKE = re.compile(r"pass|pwd|secret|credential", re.IGNORECASE)
+
+# The shapes services emit; a changed field name breaks a consumer silently.
+EMITTED_FIELDS: dict[str, set[str]] = {
+    "ticket.created": {
+        "ticket_id",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "category_id",
+        "requester_id",
+        "approval",
+    },
+    "ticket.updated": {"ticket_id", "changes"},
+    "ticket.status_changed": {"ticket_id", "old_status", "new_status"},
+    "ticket.assigned": {"ticket_id", "assignee_id", "previous_assignee_id"},
+    "ticket.priority_changed": {"ticket_id", "old_priority", "new_priority"},
+    "ticket.category_changed": {"ticket_id", "old_category_id", "new_category_id"},
+    "ticket.commented": {"ticket_id", "comment_id", "author_id", "body", "internal"},
+    "ticket.approval_requested": {"ticket_id", "requester_id"},
+    "ticket.approved": {"ticket_id", "approver_id", "reason"},
+    "ticket.rejected": {"ticket_id", "approver_id", "reason"},
+    "ticket.escalated": {"ticket_id", "level", "reason", "rule_id"},
+    "ticket.reopened": {"ticket_id", "by_id"},
+    "ticket.resolved": {"ticket_id", "by_id"},
+    "ticket.closed": {"ticket_id", "by_id"},
+    "automation.rule_applied": {
+        "ticket_id",
+        "rule_id",
+        "rule_name",
+        "actions",
+        "trigger_event_id",
+    },
+    "automation.rule_failed": {
+        "ticket_id",
+        "rule_id",
+        "rule_name",
+        "error",
+        "trigger_event_id",
+    },
+    "automation.rule_shadowed": {
+        "ticket_id",
+        "rule_id",
+        "rule_name",
+        "actions",
+        "trigger_event_id",
+    },
+    "automation.assignment_skipped": {"ticket_id", "category_id", "reason"},
+    "automation.counter_reset": {"key"},
+    "automation.rule_created": {"rule_id", "rule_name", "changes"},
+    "automation.rule_updated": {"rule_id", "rule_name", "changes"},
+    "automation.rule_deleted": {"rule_id", "rule_name", "changes"},
+    "automation.chain_stopped": {"ticket_id", "rule_id", "depth", "reason"},
+    "sla.warning": {"ticket_id", "target", "due_at", "percent"},
+    "sla.breached": {"ticket_id", "target", "due_at"},
+    "sla.met": {"ticket_id", "target", "due_at", "met_at"},
+    "sla.paused": {"ticket_id", "at"},
+    "sla.resumed": {"ticket_id", "at"},
+    "sla.policy_updated": {
+        "priority",
+        "first_response_minutes",
+        "resolution_minutes",
+        "warning_percent",
+    },
+    "user.created": {"user_id", "email", "name", "role"},
+    "user.updated": {"user_id", "changes"},
+    "user.login": {"user_id"},
+    "user.logout": {"user_id"},
+    "user.login_failed": {"email", "reason"},
+    "user.token_created": {"user_id", "token_id"},
+    "user.token_revoked": {"user_id", "token_id"},
+    "workflow.category_created": {"category_id", "name", "agent_ids"},
+    "workflow.category_updated": {"category_id", "changes"},
+    "notification.requested": {"ticket_id", "recipient_role", "recipient_id", "reason"},
+}
+
+TICKET_CREATED: dict[str, Any] = {
+    "ticket_id": 42,
+    "title": "VPN is down",
+    "description": "Nobody can connect",
+    "status": "new",
+    "priority": "critical",
+    "category_id": None,
+    "requester_id": 7,
+    "approval": "not_required",
+}
+
+
+def test_every_category_has_at_least_five_types_and_64_in_all() -> None:
+    counts = Counter(spec.category for spec in CATALOGUE.values())
+    assert set(counts) == set(EVENT_CATEGORIES)
+    assert all(n >= 5 for n in counts.values()), counts
+    assert len(CATALOGUE) >= 64
+
+
+def test_contract_types_are_present() -> None:
+    assert set(EMITTED_FIELDS) <= set(CATALOGUE)
+
+
+@pytest.mark.parametrize("event_type", sorted(CATALOGUE))
+def test_type_is_dotted_lower_case_with_its_category(event_type: str) -> None:
+    spec = CATALOGUE[event_type]
+    assert TYPE_PATTERN.match(event_type)
+    assert spec.type == event_type
+    assert event_type.split(".")[0] == spec.category
+    assert isinstance(spec.default_priority, Priority)
+    assert spec.description.strip()
+
+
+@pytest.mark.parametrize("event_type", sorted(EMITTED_FIELDS))
+def test_model_fields_match_what_services_emit(event_type: str) -> None:
+    assert set(spec_for(event_type).data_model.model_fields) == EMITTED_FIELDS[event_type]
+
+
+def test_catalogue_json_lists_object_schemas_sorted_by_type() -> None:
+    entries = catalogue_json()
+    assert [e["type"] for e in entries] == sorted(CATALOGUE)
+    for entry in entries:
+        assert set(entry) == {"type", "category", "priority", "description", "schema"}
+        schema = entry["schema"]
+        assert schema["type"] == "object", entry["type"]
+        assert schema["properties"], entry["type"]
+        assert schema["additionalProperties"] is False, entry["type"]
+        assert entry["priority"] in {p.value for p in Priority}
+    json.dumps(entries)  # served as-is by GET /api/events/types
+
+
+def test_default_priorities() -> None:
+    assert spec_for("sla.breached").default_priority is Priority.HIGH
+    assert spec_for("ticket.escalated").default_priority is Priority.HIGH
+    assert spec_for("automation.rule_failed").default_priority is Priority.HIGH
+    assert spec_for("user.login_failed").default_priority is Priority.NORMAL
+    assert spec_for("ticket.created").default_priority is Priority.NORMAL
+    notification = [s for s in CATALOGUE.values() if s.category == "notification"]
+    assert {s.default_priority for s in notification} == {Priority.LOW}
+
+
+def test_login_failed_schema_has_no_password_like_property() -> None:
+    properties = spec_for("user.login_failed").data_model.model_json_schema()["properties"]
+    assert not [name for name in properties if PASSWORD_LIKE.search(name)]
+
+
+def test_no_event_type_carries_a_password_like_field() -> None:
+    for spec in CATALOGUE.values():
+        fields = spec.data_model.model_fields
+        assert not [f for f in fields if PASSWORD_LIKE.search(f)], spec.type
+
+
+def test_good_payload_is_returned_as_json_values() -> None:
+    assert validate_data("ticket.created", TICKET_CREATED) == TICKET_CREATED
+
+    due = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    data = validate_data(
+        "sla.warning",
+        {"ticket_id": 42, "target": "resolution", "due_at": due, "percent": 80},
+    )
+    assert data == {
+        "ticket_id": 42,
+        "target": "resolution",
+        "due_at": "2024-05-01T12:00:00Z",
+        "percent": 80,
+    }
+
+
+def test_missing_optional_fields_come_back_as_none() -> None:
+    assert validate_data("ticket.assigned", {"ticket_id": 1, "assignee_id": 5}) == {
+        "ticket_id": 1,
+        "assignee_id": 5,
+        "previous_assignee_id": None,
+    }
+    assert validate_data("automation.counter_reset", {}) == {"key": None}
+
+
+def test_unknown_field_is_rejected() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        validate_data("ticket.created", {**TICKET_CREATED, "password": "hunter2"})
+    assert caught.value.detail == "invalid data for event type 'ticket.created'"
+    assert caught.value.errors is not None
+    assert [e["loc"] for e in caught.value.errors] == [["password"]]
+    assert caught.value.errors[0]["type"] == "extra_forbidden"
+
+
+def test_wrong_type_is_rejected_with_its_location() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        validate_data(
+            "ticket.status_changed",
+            {"ticket_id": "abc", "old_status": "new", "new_status": "open"},
+        )
+    errors = caught.value.errors
+    assert errors is not None
+    assert len(errors) == 1
+    assert errors[0]["loc"] == ["ticket_id"]
+    assert errors[0]["type"] == "int_parsing"
+    assert errors[0]["msg"]
+
+
+def test_missing_required_field_and_bad_literal_are_rejected() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        validate_data("sla.breached", {"ticket_id": 1, "target": "lunch"})
+    assert caught.value.errors is not None
+    assert sorted(e["loc"][0] for e in caught.value.errors) == ["due_at", "target"]
+
+
+def test_unknown_priority_is_rejected() -> None:
+    with pytest.raises(ValidationFailed):
+        validate_data(
+            "ticket.priority_changed",
+            {"ticket_id": 1, "old_priority": "low", "new_priority": "urgent"},
+        )
+
+
+def test_unknown_type_is_rejected() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        validate_data("ticket.teleported", {"ticket_id": 1})
+    assert caught.value.detail == "unknown event type 'ticket.teleported'"
+    with pytest.raises(ValidationFailed):
+        spec_for("nope")
+
+
+def test_catalogue_cannot_be_changed_at_runtime() -> None:
+    with pytest.raises(TypeError):
+        CATALOGUE["ticket.created"] = CATALOGUE["ticket.closed"]  # type: ignore[index]
