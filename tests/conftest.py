@@ -26,7 +26,7 @@ from nixflow.store.db import Tx
 PASSWORD = "correct horse battery"
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for a test: fast retries and sweeps, no background ticking surprises."""
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -47,7 +47,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(sqlite_url: str) -> Settings:
-    return test_settings(sqlite_url)
+    return make_settings(sqlite_url)
 
 
 def postgres_url() -> str | None:
@@ -75,17 +75,29 @@ class Harness:
         return await self.nixflow.writer.run(fn, ctx)
 
     async def user(
-        self, role: str, *, email: str | None = None, name: str | None = None, category_ids: list[int] | None = None,
-        can_approve: bool = False, password: str = PASSWORD,
+        self,
+        role: str,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        category_ids: list[int] | None = None,
+        can_approve: bool = False,
+        password: str = PASSWORD,
     ) -> User:
         """Create a user with a bearer token."""
         email = email or f"{role}-{uuid7()[-12:]}@example.com"
         password_hash = auth.hash_password(password)
 
         def create(tx: Tx) -> tuple[int, str]:
-            created = users.create_user(tx, email=email, name=name or role.title(), role=Role(role),
-                                        password_hash=password_hash, category_ids=category_ids or [],
-                                        can_approve=can_approve)
+            created = users.create_user(
+                tx,
+                email=email,
+                name=name or role.title(),
+                role=Role(role),
+                password_hash=password_hash,
+                category_ids=category_ids or [],
+                can_approve=can_approve,
+            )
             issued = auth.issue_token(tx, user_id=created["id"], kind="api", lifetime=None)
             return created["id"], issued.token
 

@@ -1,0 +1,89 @@
+"""Users and categories (admin)."""
+
+from __future__ import annotations
+
+from tests.conftest import PASSWORD, Harness, User
+
+
+async def test_admin_creates_a_user_who_can_log_in(harness: Harness, admin: User) -> None:
+    response = await harness.client.post(
+        "/api/users",
+        json={"email": "Nia@Example.com", "name": "Nia", "role": "agent", "password": PASSWORD},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    user = response.json()
+    assert user["email"] == "nia@example.com" and user["role"] == "agent" and user["active"] is True
+    login = await harness.client.post("/api/auth/login", json={"email": "nia@example.com", "password": PASSWORD})
+    assert login.status_code == 200
+    dup = await harness.client.post(
+        "/api/users",
+        json={"email": "nia@example.com", "name": "Nia 2", "role": "agent", "password": PASSWORD},
+        headers=admin.headers,
+    )
+    assert dup.status_code == 409
+    await harness.settle()
+    [created] = await harness.events(type="user.created", aggregate_id=str(user["id"]))
+    assert created["data"] == {"user_id": user["id"], "email": "nia@example.com", "name": "Nia", "role": "agent"}
+
+
+async def test_user_input_is_validated(harness: Harness, admin: User) -> None:
+    for body in (
+        {"email": "not-an-email", "name": "X", "role": "agent", "password": PASSWORD},
+        {"email": "x@example.com", "name": "X", "role": "system", "password": PASSWORD},
+        {"email": "x@example.com", "name": "X", "role": "agent", "password": "short"},
+        {"email": "x@example.com", "name": "X", "role": "agent", "password": PASSWORD, "category_ids": [77]},
+    ):
+        response = await harness.client.post("/api/users", json=body, headers=admin.headers)
+        assert response.status_code == 422, body
+    users = (await harness.client.get("/api/users", headers=admin.headers)).json()
+    assert [u["email"] for u in users if u["email"] == "x@example.com"] == []
+
+
+async def test_the_system_user_exists_and_cannot_be_changed(harness: Harness, admin: User) -> None:
+    system = (await harness.client.get("/api/users/0", headers=admin.headers)).json()
+    assert system["role"] == "system"
+    response = await harness.client.patch("/api/users/0", json={"role": "admin"}, headers=admin.headers)
+    assert response.status_code == 403
+
+
+async def test_categories_and_their_agents(harness: Harness, admin: User, agent: User, requester: User) -> None:
+    created = await harness.client.post(
+        "/api/categories", json={"name": "Network", "agent_ids": [agent.id]}, headers=admin.headers
+    )
+    assert created.status_code == 201
+    category = created.json()
+    assert category["agent_ids"] == [agent.id]
+    assert (
+        await harness.client.post("/api/categories", json={"name": "Network"}, headers=admin.headers)
+    ).status_code == 409
+    not_agent = await harness.client.patch(
+        f"/api/categories/{category['id']}", json={"agent_ids": [requester.id]}, headers=admin.headers
+    )
+    assert not_agent.status_code == 422
+    second = await harness.user("agent")
+    updated = await harness.client.patch(
+        f"/api/categories/{category['id']}",
+        json={"name": "Networking", "agent_ids": [second.id, agent.id]},
+        headers=admin.headers,
+    )
+    assert updated.json() == {**category, "name": "Networking", "agent_ids": sorted([agent.id, second.id])}
+    user = (await harness.client.get(f"/api/users/{second.id}", headers=admin.headers)).json()
+    assert user["category_ids"] == [category["id"]]
+    listed = (await harness.client.get("/api/categories", headers=admin.headers)).json()
+    assert [c["name"] for c in listed] == ["Networking"]
+    assert (
+        await harness.client.patch("/api/categories/999", json={"name": "x"}, headers=admin.headers)
+    ).status_code == 404
+
+
+async def test_patch_user_role_and_categories(harness: Harness, admin: User, agent: User) -> None:
+    category = (await harness.client.post("/api/categories", json={"name": "Hardware"}, headers=admin.headers)).json()
+    response = await harness.client.patch(
+        f"/api/users/{agent.id}", json={"name": "Ana", "category_ids": [category["id"]]}, headers=admin.headers
+    )
+    assert response.status_code == 200
+    assert response.json()["name"] == "Ana" and response.json()["category_ids"] == [category["id"]]
+    await harness.settle()
+    [updated] = await harness.events(type="user.updated")
+    assert set(updated["data"]["changes"]) == {"name", "category_ids"}
