@@ -76,6 +76,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `nixflow worker` elsewhere.")] = False,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
 ) -> None:
     """Run the API, web UI, WebSocket and (unless --no-worker) the worker, in one process."""
     import uvicorn
@@ -85,7 +86,7 @@ def serve(
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings, run_worker=not no_worker)
-    uvicorn.run(app, host=host, port=port, log_level="info", ws_ping_interval=20)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, ws_ping_interval=20)
 
 
 @cli.command()

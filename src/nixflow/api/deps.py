@@ -17,7 +17,7 @@ SESSION_COOKIE = "nixflow_session"
 CSRF_COOKIE = "nixflow_csrf"
 
 
-def get_nixflow(request: Request) -> NixFlow:
+async def get_nixflow(request: Request) -> NixFlow:
     """The NixFlow this app runs on."""
     nixflow: NixFlow = request.app.state.nixflow
     return nixflow
@@ -58,7 +58,7 @@ async def current_user(credential: Auth) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def event_context(request: Request, user: CurrentUser) -> EventContext:
+async def event_context(request: Request, user: CurrentUser) -> EventContext:
     """A new correlation for this request (or the caller's `X-Correlation-ID`), acting as the user."""
     supplied = request.headers.get("x-correlation-id", "")
     correlation = supplied if 0 < len(supplied) <= 36 and supplied.replace("-", "").isalnum() else uuid7()

@@ -97,26 +97,31 @@ class Dispatcher:
         self.stale_after = timedelta(seconds=stale_after_seconds)
 
     async def deliver(self, event_ids: Sequence[str]) -> list[EventRecord]:
-        """Deliver a batch of events, higher priority first; return the records as finished."""
-        claimed = await self.writer.run(
-            lambda tx: event_log.claim(tx.conn, event_ids, tx.now, tx.now - self.stale_after),
-            _DISPATCH_CTX,
-        )
-        jobs = [self.writer.run(self._job(record), _DISPATCH_CTX) for record in claimed]
-        results = await asyncio.gather(*jobs, return_exceptions=True)
-        done: list[EventRecord] = []
-        for record, result in zip(claimed, results, strict=True):
-            if isinstance(result, BaseException):
-                # The transaction itself failed: the event stays `processing` and is re-sent when stale.
-                log.warning("delivery of %s failed: %s", record.event_id, result)
-            else:
-                done.append(result)
-        return done
+        """Deliver a batch of events, higher priority first; return the records as finished.
 
-    def _job(self, record: EventRecord) -> Callable[[Tx], EventRecord]:
-        # Dedup is claimed before the transaction runs, so it never holds the writer.
-        owner = self.dedup.claim("dedup:" + record.dedup_key, record.event_id, self.dedup_ttl_seconds)
-        return lambda tx: self._handle(tx, record, duplicate_of=None if owner == record.event_id else owner)
+        One unit of work per batch, whatever its size: it claims the events (a concurrent consumer's claim
+        waits on the row locks and then finds them done) and runs their handlers, each event in a savepoint
+        of its own so one event's failure touches no other. A crash mid-way rolls everything back: the
+        events stay `pending` and the sweeper sends them again.
+        """
+
+        def claim_and_handle(tx: Tx) -> list[EventRecord]:
+            claimed = event_log.claim(tx.conn, event_ids, tx.now, tx.now - self.stale_after)
+            done = []
+            for record in claimed:
+                owner = self.dedup.claim("dedup:" + record.dedup_key, record.event_id, self.dedup_ttl_seconds)
+                try:
+                    with tx.savepoint():
+                        done.append(self._handle(tx, record, duplicate_of=None if owner == record.event_id else owner))
+                except Exception:
+                    log.exception("delivery of %s failed", record.event_id)
+            return done
+
+        try:
+            return await self.writer.run(claim_and_handle, _DISPATCH_CTX)
+        except Exception as exc:
+            log.warning("delivery of %d event(s) failed: %s", len(event_ids), exc)
+            return []
 
     def _handle(self, tx: Tx, record: EventRecord, *, duplicate_of: str | None) -> EventRecord:
         if duplicate_of is not None:
@@ -126,19 +131,18 @@ class Dispatcher:
             record.status, record.duplicate_of = EventStatus.COMPLETED, duplicate_of
             return record
         errors: list[str] = []
-        for handler in self.registry.for_type(record.type):
-            if event_log.handled(tx.conn, handler.name, record.event_id):
+        handlers = self.registry.for_type(record.type)
+        done = event_log.handled_by(tx.conn, record.event_id) if handlers else set()
+        for handler in handlers:
+            if handler.name in done:
                 continue
-            savepoint = tx.conn.begin_nested()
             try:
-                handler.fn(tx.child(tx.ctx.caused_by(record, source=handler.name)), record)
-                event_log.record_receipt(tx.conn, handler.name, record.event_id, tx.now)
+                with tx.savepoint():
+                    handler.fn(tx.child(tx.ctx.caused_by(record, source=handler.name)), record)
+                    event_log.record_receipt(tx.conn, handler.name, record.event_id, tx.now)
             except Exception as exc:
-                savepoint.rollback()
                 log.info("handler %s failed on %s: %s", handler.name, record.event_id, exc)
                 errors.append(f"{handler.name}: {type(exc).__name__}: {exc}")
-            else:
-                savepoint.commit()
         if not errors:
             event_log.finish(
                 tx.conn, record.event_id, status=EventStatus.COMPLETED, now=tx.now, retry_count=record.retry_count

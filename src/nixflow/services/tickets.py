@@ -191,7 +191,7 @@ def create(
         "first_response_at": None,
     }
     ticket.update(sla_columns(tx.conn, ticket))
-    ticket["id"] = insert_returning_id(tx.conn, insert(tickets).values(**ticket))
+    ticket["id"] = insert_returning_id(tx.conn, insert(tickets), ticket)
     ticket["resolved_at"] = None
     tx.emit(
         "ticket.created",
@@ -347,7 +347,7 @@ def add_comment(tx: Tx, *, actor: Principal, ticket_id: int, body: str, internal
     if len(body) > 20_000:
         raise ValidationFailed("body is longer than 20000 characters")
     comment = {"ticket_id": ticket_id, "author_id": actor.id, "body": body, "internal": internal, "created_at": tx.now}
-    comment["id"] = insert_returning_id(tx.conn, insert(comments).values(**comment))
+    comment["id"] = insert_returning_id(tx.conn, insert(comments), comment)
     values: dict[str, Any] = {}
     first_response = (
         actor.is_staff and actor.id != SYSTEM_USER_ID and not internal and ticket["first_response_at"] is None

@@ -13,7 +13,8 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -50,7 +51,10 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
     url = sync_url(url)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=10)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # Enough pooled connections for every reader thread, so none is opened per request.
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=1 if immediate else 40, max_overflow=0
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -70,9 +74,9 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
     return engine
 
 
-def insert_returning_id(conn: Connection, statement: Insert) -> int:
-    """Execute an INSERT and return the new row's primary key."""
-    key = conn.execute(statement).inserted_primary_key
+def insert_returning_id(conn: Connection, statement: Insert, values: dict[str, Any] | None = None) -> int:
+    """Execute an INSERT (values apart, so its compiled form is cached) and return the new row's primary key."""
+    key = conn.execute(statement, values).inserted_primary_key
     assert key is not None
     return int(key[0])
 
@@ -128,6 +132,19 @@ class Tx:
         event_log.append(self.conn, record)
         self.events.append(record)
         return record
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: on error its writes and the events it emitted are undone, and the error raised."""
+        mark = len(self.events)
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            del self.events[mark:]
+            raise
+        nested.commit()
 
     def child(self, ctx: EventContext) -> Tx:
         """The same transaction acting in another context (a handler reacting to an event)."""
@@ -265,6 +282,26 @@ class SerialWriter(Writer):
             conn.close()
 
     def _commit(self, conn: Connection, batch: list[_Job]) -> None:
+        if len(batch) == 1:
+            self._commit_one(conn, batch[0])
+        else:
+            self._commit_many(conn, batch)
+
+    def _commit_one(self, conn: Connection, job: _Job) -> None:
+        # Alone in its transaction: no savepoint needed, a failure rolls back just this job.
+        tx = Tx(conn, job.ctx, self.clock())
+        try:
+            with conn.begin():
+                value = job.fn(tx)
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            job.future.set_exception(exc)
+            return
+        self._committed(tx.events)
+        job.future.set_result(value)
+
+    def _commit_many(self, conn: Connection, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         committed: list[EventRecord] = []
         with conn.begin():

@@ -66,10 +66,15 @@ def _record(row: Row[Any]) -> EventRecord:
     )
 
 
+_INSERT_EVENT = insert(events)
+
+
 def append(conn: Connection, record: EventRecord) -> EventRecord:
     """Add an event to the log in the caller's transaction (the outbox write)."""
+    # Parameters apart from the statement: its compiled form is cached, only values change.
     key = conn.execute(
-        insert(events).values(
+        _INSERT_EVENT,
+        dict(
             event_id=record.event_id,
             event_type=record.type,
             category=record.category,
@@ -87,7 +92,7 @@ def append(conn: Connection, record: EventRecord) -> EventRecord:
             causation_id=record.causation_id,
             actor_id=record.actor_id,
             dedup_key=record.dedup_key,
-        )
+        ),
     ).inserted_primary_key
     assert key is not None
     record.seq = int(key[0])
@@ -265,14 +270,10 @@ def ids_in_range(conn: Connection, *, since: datetime, until: datetime, limit: i
     return [r[0] for r in rows]
 
 
-def handled(conn: Connection, handler: str, event_id: str) -> bool:
-    """Whether `handler` has already committed its effect for `event_id`."""
-    row = conn.execute(
-        select(handler_receipts.c.handler).where(
-            handler_receipts.c.handler == handler, handler_receipts.c.event_id == event_id
-        )
-    ).first()
-    return row is not None
+def handled_by(conn: Connection, event_id: str) -> set[str]:
+    """The handlers that have already committed their effect for `event_id`."""
+    rows = conn.execute(select(handler_receipts.c.handler).where(handler_receipts.c.event_id == event_id))
+    return {r[0] for r in rows}
 
 
 def record_receipt(conn: Connection, handler: str, event_id: str, now: datetime) -> None:

@@ -99,8 +99,8 @@ tickets = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime),
     # SLA: due times move forward by the time spent paused (status `pending`).
-    Column("first_response_due", UTCDateTime, index=True),
-    Column("resolution_due", UTCDateTime, index=True),
+    Column("first_response_due", UTCDateTime),
+    Column("resolution_due", UTCDateTime),
     Column("first_response_at", UTCDateTime),
     Column("sla_paused_since", UTCDateTime),
     Column("sla_paused_seconds", Integer, nullable=False, default=0),
@@ -128,10 +128,10 @@ events = Table(
     Column("seq", Id, primary_key=True, autoincrement=True),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("event_type", String(64), nullable=False, index=True),
-    Column("category", String(16), nullable=False, index=True),
-    Column("priority", String(16), nullable=False, index=True),
+    Column("category", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
     Column("priority_rank", Integer, nullable=False),
-    Column("status", String(16), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
     Column("retry_count", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
     Column("timestamp", UTCDateTime, nullable=False, index=True),
@@ -147,6 +147,7 @@ events = Table(
     Column("duplicate_of", String(36)),
     Column("error", Text),
     Index("ix_events_aggregate", "aggregate_type", "aggregate_id", "seq"),
+    # Low-cardinality columns (category, priority) get no index of their own: every insert would pay for it.
     Index("ix_events_status_due", "status", "next_attempt_at"),
 )
 

@@ -44,21 +44,23 @@ async def create_ticket(
     """Open a ticket. A repeated `Idempotency-Key` (same body, 24 h) answers with the first ticket."""
 
     def create(tx: Tx) -> dict[str, Any]:
+        fresh: dict[str, Any] | None = None
+
         def make() -> int:
-            return int(
-                tickets.create(
-                    tx,
-                    requester=user,
-                    title=body.title,
-                    description=body.description,
-                    category_id=body.category_id,
-                    priority=Priority(body.priority or "normal"),
-                    requires_approval=body.requires_approval,
-                )["id"]
+            nonlocal fresh
+            fresh = tickets.create(
+                tx,
+                requester=user,
+                title=body.title,
+                description=body.description,
+                category_id=body.category_id,
+                priority=Priority(body.priority or "normal"),
+                requires_approval=body.requires_approval,
             )
+            return int(fresh["id"])
 
         if idempotency_key is None:
-            ticket_id = make()
+            make()
         else:
             ticket_id, _ = idempotency.once(
                 tx,
@@ -67,7 +69,10 @@ async def create_ticket(
                 body_hash=idempotency.request_hash(body.model_dump()),
                 create=make,
             )
-        return tickets.load(tx.conn, ticket_id=ticket_id)
+            if fresh is None:
+                return tickets.load(tx.conn, ticket_id=ticket_id)
+        assert fresh is not None
+        return fresh
 
     return _read(await app.writer.run(create, ctx))
 

@@ -56,11 +56,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_aggregate", ["aggregate_type", "aggregate_id", "seq"], unique=False)
-        batch_op.create_index(batch_op.f("ix_events_category"), ["category"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_correlation_id"), ["correlation_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_event_type"), ["event_type"], unique=False)
-        batch_op.create_index(batch_op.f("ix_events_priority"), ["priority"], unique=False)
-        batch_op.create_index(batch_op.f("ix_events_status"), ["status"], unique=False)
         batch_op.create_index("ix_events_status_due", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_timestamp"), ["timestamp"], unique=False)
 
@@ -209,10 +206,8 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tickets_assignee_id"), ["assignee_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_category_id"), ["category_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_tickets_first_response_due"), ["first_response_due"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_next_check_at"), ["next_check_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_requester_id"), ["requester_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_tickets_resolution_due"), ["resolution_due"], unique=False)
         batch_op.create_index("ix_tickets_status_priority", ["status", "priority"], unique=False)
 
     op.create_table(
@@ -297,10 +292,8 @@ def downgrade() -> None:
     op.drop_table("comments")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_status_priority")
-        batch_op.drop_index(batch_op.f("ix_tickets_resolution_due"))
         batch_op.drop_index(batch_op.f("ix_tickets_requester_id"))
         batch_op.drop_index(batch_op.f("ix_tickets_next_check_at"))
-        batch_op.drop_index(batch_op.f("ix_tickets_first_response_due"))
         batch_op.drop_index(batch_op.f("ix_tickets_category_id"))
         batch_op.drop_index(batch_op.f("ix_tickets_assignee_id"))
 
@@ -331,11 +324,8 @@ def downgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_timestamp"))
         batch_op.drop_index("ix_events_status_due")
-        batch_op.drop_index(batch_op.f("ix_events_status"))
-        batch_op.drop_index(batch_op.f("ix_events_priority"))
         batch_op.drop_index(batch_op.f("ix_events_event_type"))
         batch_op.drop_index(batch_op.f("ix_events_correlation_id"))
-        batch_op.drop_index(batch_op.f("ix_events_category"))
         batch_op.drop_index("ix_events_aggregate")
 
     op.drop_table("events")
