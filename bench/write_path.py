@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import percentiles, server  # noqa: E402
+from common import percentiles, server
 
 
 def sequential(base: str, headers: dict[str, str], count: int) -> list[float]:

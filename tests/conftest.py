@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from nixflow.api.app import create_app
 from nixflow.bootstrap import NixFlow
@@ -21,7 +24,8 @@ from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth, users
 from nixflow.store import event_log
-from nixflow.store.db import Tx
+from nixflow.store.db import Tx, make_engine, sync_url
+from nixflow.store.migrate import upgrade
 
 PASSWORD = "correct horse battery"
 
@@ -45,17 +49,90 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'nixflow.db'}"
 
 
-@pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    return make_settings(sqlite_url)
-
-
 def postgres_url() -> str | None:
     return os.environ.get("NIXFLOW_TEST_POSTGRES_URL")
 
 
 def redis_url() -> str | None:
     return os.environ.get("NIXFLOW_TEST_REDIS_URL")
+
+
+TEMPLATE = "nixflow_test_template"
+
+
+def _admin_engine(url: str) -> Engine:
+    return create_engine(sync_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> str:
+    """A migrated PostgreSQL database that each test copies (CREATE DATABASE ... TEMPLATE is fast)."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("PostgreSQL not running: start it with `source scripts/services.sh start`")
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {TEMPLATE}"))
+    template = make_engine(_with_database(url, TEMPLATE))
+    upgrade(template)
+    template.dispose()
+    admin.dispose()
+    return url
+
+
+@pytest.fixture
+def postgres_database(postgres_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    name = f"nixflow_test_{uuid7().replace('-', '')[-16:]}"
+    admin = _admin_engine(postgres_template)
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+    yield _with_database(postgres_template, name)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    url = redis_url()
+    if url is None:
+        pytest.skip("Redis not running: start it with `source scripts/services.sh start`")
+    prefix = f"nixflow-test-{uuid7()[-12:]}"
+    yield prefix
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(params=["embedded", pytest.param("scaleout", marks=[pytest.mark.postgres, pytest.mark.redis])])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each test that uses NixFlow runs in embedded mode (SQLite, in-process bus) and scale-out mode
+    (PostgreSQL, Redis Streams): the same behaviour is proven on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(mode: str, request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    if mode == "embedded":
+        return sqlite_url
+    return str(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def settings(mode: str, database_url: str, request: pytest.FixtureRequest) -> Settings:
+    if mode == "embedded":
+        return make_settings(database_url)
+    prefix = request.getfixturevalue("redis_prefix")
+    return make_settings(database_url, redis_url=redis_url(), redis_prefix=prefix)
 
 
 @dataclass
@@ -104,7 +181,7 @@ class Harness:
         user_id, token = await self.write(create)
         return User(user_id, email, token, {"Authorization": f"Bearer {token}"})
 
-    async def settle(self, rounds: int = 50) -> None:
+    async def settle(self, rounds: int = 200) -> None:
         """Deliver everything outstanding: drain the transport, run due jobs, until the log is quiet."""
         for _ in range(rounds):
             drain = getattr(self.nixflow.transport, "drain", None)

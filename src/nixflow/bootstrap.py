@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from nixflow.config import Settings
 from nixflow.events.bus import Dispatcher, Handler, HandlerRegistry, InProcessTransport, Transport
-from nixflow.events.dedup import DedupStore, MemoryDedup
+from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
+from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.ids import utcnow
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database, Writer, make_writer
-from nixflow.worker import PeriodicJob, Scheduler, Sweeper
+from nixflow.worker import PeriodicJob, RedisTickLock, Scheduler, Sweeper, TickLock
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,9 @@ class NixFlow:
             return f"unavailable: {type(exc).__name__}"
 
     async def start(self, *, consume: bool = True, tick: bool = True) -> None:
-        """Start delivering events (and ticking the periodic jobs)."""
-        if consume:
-            await self.transport.start(self.dispatcher)
-            self.consuming = True
+        """Start publishing and delivering events (and ticking the periodic jobs)."""
+        await self.transport.start(self.dispatcher, consume=consume)
+        self.consuming = True
         if tick:
             self.scheduler.start()
 
@@ -68,8 +68,19 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
     registry = HandlerRegistry()
     for event_type, handler in default_handlers() if handlers is None else handlers:
         registry.subscribe(event_type, handler)
-    dedup: DedupStore = MemoryDedup()
-    transport: Transport = InProcessTransport()
+    dedup: DedupStore
+    transport: Transport
+    jobs: list[PeriodicJob] = []
+    lock: TickLock | None = None
+    if settings.redis_url:
+        streams = RedisStreamsTransport(
+            settings.redis_url, prefix=settings.redis_prefix, claim_idle_seconds=settings.claim_idle_seconds
+        )
+        transport, dedup = streams, RedisDedup(settings.redis_url, prefix=settings.redis_prefix)
+        lock = RedisTickLock(streams.redis, prefix=settings.redis_prefix)
+        jobs.append(PeriodicJob("stream-trim", lambda _now: streams.trim()))
+    else:
+        transport, dedup = InProcessTransport(), MemoryDedup()
     dispatcher = Dispatcher(
         writer=writer,
         registry=registry,
@@ -80,9 +91,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
         stale_after_seconds=settings.sweep_after_seconds,
     )
     sweeper = Sweeper(db=db, transport=transport, stale_after_seconds=settings.sweep_after_seconds)
-    scheduler = Scheduler(
-        clock=clock, tick_seconds=settings.tick_seconds, jobs=[PeriodicJob("outbox-sweeper", sweeper)]
-    )
+    jobs.insert(0, PeriodicJob("outbox-sweeper", sweeper))
+    scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
     app = NixFlow(settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler)
     writer.listeners.append(transport.publish)
     return app

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     # An event left `pending` (or `processing`) this long is re-sent by the sweeper.
     sweep_after_seconds: float = Field(default=5.0, gt=0)
     tick_seconds: float = Field(default=1.0, gt=0)
+    # Scale-out: Redis key prefix (one Redis can serve several NixFlows), how long a message may sit
+    # unacknowledged with a dead consumer before another takes it over, and how often the log is tailed
+    # for live updates from other processes.
+    redis_prefix: str = Field(default="nixflow", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
+    claim_idle_seconds: float = Field(default=30.0, gt=0)
+    tail_seconds: float = Field(default=0.1, gt=0)
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     session_hours: int = Field(default=24 * 7, gt=0)
     automation_max_depth: int = Field(default=5, ge=1)

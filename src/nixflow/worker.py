@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from nixflow.events.bus import Transport
+from nixflow.ids import uuid7
 from nixflow.store import event_log
 from nixflow.store.db import Clock, Database
 
@@ -44,21 +45,50 @@ class Sweeper:
         return len(ids)
 
 
+class TickLock(Protocol):
+    async def acquire(self, name: str, ttl_seconds: float) -> bool:
+        """Whether this process may run job `name` now; at most one process may per `ttl_seconds`."""
+        ...
+
+
+class RedisTickLock:
+    """Each tick of a job is claimed once cluster-wide: `SET key NX PX` that is left to expire."""
+
+    def __init__(self, redis: Any, *, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.owner = uuid7()
+
+    async def acquire(self, name: str, ttl_seconds: float) -> bool:
+        key = f"{self.prefix}:tick:{name}"
+        return bool(await self.redis.set(key, self.owner, nx=True, px=max(1, int(ttl_seconds * 1000))))
+
+
 class Scheduler:
     """Runs the periodic jobs: forever every `tick_seconds`, or once on demand (`run_due`)."""
 
-    def __init__(self, *, clock: Clock, tick_seconds: float, jobs: list[PeriodicJob]) -> None:
+    def __init__(
+        self, *, clock: Clock, tick_seconds: float, jobs: list[PeriodicJob], lock: TickLock | None = None
+    ) -> None:
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.jobs = jobs
+        self.lock = lock
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
-    async def run_due(self, now: datetime | None = None) -> dict[str, int]:
-        """Run every job once, as of `now`; one failing job does not stop the others."""
+    async def run_due(self, now: datetime | None = None, *, locked: bool = False) -> dict[str, int]:
+        """Run every job once, as of `now`; one failing job does not stop the others.
+
+        With `locked`, each job runs only if this process wins its tick across the cluster (the jobs are
+        idempotent anyway; the lock saves the duplicate work).
+        """
         at = now or self.clock()
         done: dict[str, int] = {}
         for job in self.jobs:
             try:
+                if locked and self.lock is not None and not await self.lock.acquire(job.name, self.tick_seconds * 0.9):
+                    continue
                 done[job.name] = await job.fn(at)
             except Exception:
                 log.exception("periodic job %s failed", job.name)
@@ -67,17 +97,23 @@ class Scheduler:
 
     def start(self) -> None:
         """Tick in the background."""
+        self._stopping = False
         self._task = asyncio.create_task(self._forever(), name="nixflow-scheduler")
 
     async def stop(self) -> None:
-        """Stop ticking."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop ticking: the current job may finish (jobs are short), then the loop ends."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        # A client library may turn the cancellation into an error of its own, which a job survives:
+        # the flag ends the loop all the same.
+        self._stopping = True
+        task.cancel()
+        _done, late = await asyncio.wait({task}, timeout=10)
+        if late:
+            log.warning("periodic jobs did not stop within 10 s; leaving them behind")
 
     async def _forever(self) -> None:
-        while True:
-            await self.run_due()
+        while not self._stopping:
+            await self.run_due(locked=True)
             await asyncio.sleep(self.tick_seconds)

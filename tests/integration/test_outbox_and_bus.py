@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from tests.conftest import Harness, User, make_settings, start
+from tests.conftest import Harness, User, start
 
 from nixflow.bootstrap import build
 from nixflow.config import Settings
@@ -93,8 +93,8 @@ async def test_an_event_committed_while_nothing_consumes_is_delivered_after_rest
         assert calls == [pending["event_id"]]
 
 
-async def test_a_failing_handler_retries_then_fails_without_hurting_its_sibling(sqlite_url: str) -> None:
-    settings = make_settings(sqlite_url, max_attempts=3)
+async def test_a_failing_handler_retries_then_fails_without_hurting_its_sibling(settings: Settings) -> None:
+    settings = settings.model_copy(update={"max_attempts": 3})
     broken = Flaky(failures=1000)
     handlers = [("ticket.created", Handler("test.notify", notify)), ("ticket.created", Handler("test.broken", broken))]
     async for h in running(settings, handlers):
@@ -131,8 +131,8 @@ async def test_a_redelivered_event_is_skipped_by_handlers_that_already_did_their
         assert len(await h.events(type="notification.requested")) == 1
 
 
-async def test_replay_redelivers_and_effects_still_happen_once(settings: Settings, sqlite_url: str) -> None:
-    settings = make_settings(sqlite_url, max_attempts=1)
+async def test_replay_redelivers_and_effects_still_happen_once(settings: Settings) -> None:
+    settings = settings.model_copy(update={"max_attempts": 1})
     flaky = Flaky(failures=1)
     handlers = [("ticket.created", Handler("test.notify", notify)), ("ticket.created", Handler("test.flaky", flaky))]
     async for h in running(settings, handlers):
@@ -153,8 +153,8 @@ async def test_replay_redelivers_and_effects_still_happen_once(settings: Setting
         assert len(await h.events(type="notification.requested")) == 1
 
 
-async def test_identical_events_within_the_ttl_are_handled_once(sqlite_url: str) -> None:
-    settings = make_settings(sqlite_url, dedup_ttl_seconds=0.3)
+async def test_identical_events_within_the_ttl_are_handled_once(settings: Settings) -> None:
+    settings = settings.model_copy(update={"dedup_ttl_seconds": 0.3})
     seen: list[str] = []
     handlers = [("notification.requested", Handler("test.seen", lambda tx, r: seen.append(r.event_id)))]
     data = {"ticket_id": 1, "recipient_role": "admin", "recipient_id": None, "reason": "same"}

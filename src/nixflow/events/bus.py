@@ -61,7 +61,9 @@ class HandlerRegistry:
 class Transport(Protocol):
     """Moves committed events to consumers: a fast path after commit, and re-sends."""
 
-    async def start(self, dispatcher: Dispatcher) -> None: ...
+    async def start(self, dispatcher: Dispatcher, *, consume: bool = True) -> None:
+        """Start publishing, and consuming unless `consume` is false (an API-only process)."""
+        ...
 
     async def stop(self) -> None: ...
 
@@ -102,7 +104,8 @@ class Dispatcher:
         One unit of work per batch, whatever its size: it claims the events (a concurrent consumer's claim
         waits on the row locks and then finds them done) and runs their handlers, each event in a savepoint
         of its own so one event's failure touches no other. A crash mid-way rolls everything back: the
-        events stay `pending` and the sweeper sends them again.
+        events stay `pending` and the sweeper sends them again; the error is raised, so a transport
+        that acknowledges messages knows not to.
         """
 
         def claim_and_handle(tx: Tx) -> list[EventRecord]:
@@ -117,11 +120,7 @@ class Dispatcher:
                     log.exception("delivery of %s failed", record.event_id)
             return done
 
-        try:
-            return await self.writer.run(claim_and_handle, _DISPATCH_CTX)
-        except Exception as exc:
-            log.warning("delivery of %d event(s) failed: %s", len(event_ids), exc)
-            return []
+        return await self.writer.run(claim_and_handle, _DISPATCH_CTX)
 
     def _handle(self, tx: Tx, record: EventRecord, *, duplicate_of: str | None) -> EventRecord:
         if duplicate_of is not None:
@@ -188,7 +187,9 @@ class InProcessTransport:
         self._dispatcher: Dispatcher | None = None
         self._idle: asyncio.Event | None = None
 
-    async def start(self, dispatcher: Dispatcher) -> None:
+    async def start(self, dispatcher: Dispatcher, *, consume: bool = True) -> None:
+        if not consume:
+            return  # nothing consumes here: a worker process's sweeper delivers from the log
         self._dispatcher = dispatcher
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.PriorityQueue()

@@ -30,3 +30,26 @@ class MemoryDedup:
                 self._owners = {k: v for k, v in self._owners.items() if v[1] > now}
             self._owners[key] = (owner, now + ttl_seconds)
             return owner
+
+
+class RedisDedup:
+    """Scale-out: one TTL map for every process, `SET key owner NX PX ttl`."""
+
+    def __init__(self, url: str, *, prefix: str) -> None:
+        import redis
+
+        self.prefix = prefix
+        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
+
+    def claim(self, key: str, owner: str, ttl_seconds: float) -> str:
+        name = f"{self.prefix}:{key}"
+        ttl_ms = max(1, int(ttl_seconds * 1000))
+        if self.redis.set(name, owner, nx=True, px=ttl_ms):
+            return owner
+        held = self.redis.get(name)
+        if held is None:  # expired between the two calls: try once more
+            return owner if self.redis.set(name, owner, nx=True, px=ttl_ms) else str(self.redis.get(name) or owner)
+        return str(held)
+
+    def close(self) -> None:
+        self.redis.close()
