@@ -199,7 +199,10 @@ async def test_an_event_caused_by_a_rule_does_not_retrigger_that_rule(
 
 @pytest.fixture
 async def shallow(tmp_path: Any) -> AsyncIterator[Harness]:
-    settings: Settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'shallow.db'}", automation_max_depth=3)
+    # Dedup off: otherwise the repeated identical priority changes of the cycle are dropped as duplicates
+    # before the depth limit is reached, and this test would not see the limit at work.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shallow.db'}"
+    settings: Settings = make_settings(url, automation_max_depth=3, dedup_ttl_seconds=0)
     async for h in start(settings):
         yield h
 
