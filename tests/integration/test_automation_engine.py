@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from tests.conftest import Harness, User, make_settings, start
 
 from nixflow.automation.conditions import in_rollout
 from nixflow.config import Settings
-from tests.conftest import Harness, User, make_settings, start
 
 
 async def _rule(harness: Harness, admin: User, **rule: Any) -> dict[str, Any]:
@@ -53,10 +54,24 @@ async def test_default_prioritization_words(harness: Harness, admin: User, reque
 async def test_rules_run_in_position_order(harness: Harness, admin: User, requester: User) -> None:
     await _disable_defaults(harness, admin)
     always = {"all": [{"field": "title", "op": "contains_word", "value": "printer"}]}
-    first = await _rule(harness, admin, name="to low", kind="prioritization", position=1, conditions=always,
-                        actions=[{"type": "set_priority", "value": "low"}])
-    await _rule(harness, admin, name="to high", kind="prioritization", position=2, conditions=always,
-                actions=[{"type": "set_priority", "value": "high"}])
+    first = await _rule(
+        harness,
+        admin,
+        name="to low",
+        kind="prioritization",
+        position=1,
+        conditions=always,
+        actions=[{"type": "set_priority", "value": "low"}],
+    )
+    await _rule(
+        harness,
+        admin,
+        name="to high",
+        kind="prioritization",
+        position=2,
+        conditions=always,
+        actions=[{"type": "set_priority", "value": "high"}],
+    )
     ticket_id = await _open(harness, requester, "printer jams")
     await harness.settle()
     assert (await _ticket(harness, admin, ticket_id))["priority"] == "high"  # the later rule has the last word
@@ -72,9 +87,15 @@ async def test_rules_run_in_position_order(harness: Harness, admin: User, reques
 async def test_shadow_rule_logs_what_it_would_do_and_changes_nothing(
     harness: Harness, admin: User, requester: User
 ) -> None:
-    rule = await _rule(harness, admin, name="trial: printers low", kind="prioritization", mode="shadow",
-                       conditions={"any": [{"field": "text", "op": "contains", "value": "printer"}]},
-                       actions=[{"type": "set_priority", "value": "low"}])
+    rule = await _rule(
+        harness,
+        admin,
+        name="trial: printers low",
+        kind="prioritization",
+        mode="shadow",
+        conditions={"any": [{"field": "text", "op": "contains", "value": "printer"}]},
+        actions=[{"type": "set_priority", "value": "low"}],
+    )
     ticket_id = await _open(harness, requester, "Printer on floor 2")
     await harness.settle()
     assert (await _ticket(harness, admin, ticket_id))["priority"] == "normal"
@@ -88,9 +109,15 @@ async def test_shadow_rule_logs_what_it_would_do_and_changes_nothing(
 async def test_rollout_applies_to_the_tickets_the_stable_hash_picks(
     harness: Harness, admin: User, requester: User
 ) -> None:
-    rule = await _rule(harness, admin, name="half: printers low", kind="prioritization", rollout_percent=50,
-                       conditions={"any": [{"field": "text", "op": "contains", "value": "printer"}]},
-                       actions=[{"type": "set_priority", "value": "low"}])
+    rule = await _rule(
+        harness,
+        admin,
+        name="half: printers low",
+        kind="prioritization",
+        rollout_percent=50,
+        conditions={"any": [{"field": "text", "op": "contains", "value": "printer"}]},
+        actions=[{"type": "set_priority", "value": "low"}],
+    )
     ids = [await _open(harness, requester, f"printer {i}") for i in range(30)]
     await harness.settle()
     for ticket_id in ids:
@@ -102,15 +129,26 @@ async def test_rollout_applies_to_the_tickets_the_stable_hash_picks(
 
 async def test_assign_rule_and_rule_failure(harness: Harness, admin: User, requester: User, agent: User) -> None:
     vip = {"any": [{"field": "title", "op": "contains_word", "value": "vip"}]}
-    await _rule(harness, admin, name="vip to agent", kind="assignment", conditions=vip,
-                actions=[{"type": "assign", "user_id": agent.id}])
+    await _rule(
+        harness,
+        admin,
+        name="vip to agent",
+        kind="assignment",
+        conditions=vip,
+        actions=[{"type": "assign", "user_id": agent.id}],
+    )
     ticket_id = await _open(harness, requester, "VIP laptop")
     await harness.settle()
     assert (await _ticket(harness, admin, ticket_id))["assignee_id"] == agent.id
 
-    broken = await _rule(harness, admin, name="to a requester", kind="assignment",
-                         conditions={"any": [{"field": "title", "op": "contains_word", "value": "oops"}]},
-                         actions=[{"type": "set_priority", "value": "high"}, {"type": "assign", "user_id": requester.id}])
+    broken = await _rule(
+        harness,
+        admin,
+        name="to a requester",
+        kind="assignment",
+        conditions={"any": [{"field": "title", "op": "contains_word", "value": "oops"}]},
+        actions=[{"type": "set_priority", "value": "high"}, {"type": "assign", "user_id": requester.id}],
+    )
     other = await _open(harness, requester, "oops")
     await harness.settle()
     ticket = await _ticket(harness, admin, other)
@@ -186,9 +224,14 @@ async def test_an_event_caused_by_a_rule_does_not_retrigger_that_rule(
 ) -> None:
     await _disable_defaults(harness, admin)
     # Matches again after its own change (it listens to ticket.priority_changed): only loop protection stops it.
-    rule = await _rule(harness, admin, name="flip", kind="prioritization",
-                       conditions={"any": [{"field": "title", "op": "contains_word", "value": "flip"}]},
-                       actions=[{"type": "set_priority", "value": "high"}])
+    rule = await _rule(
+        harness,
+        admin,
+        name="flip",
+        kind="prioritization",
+        conditions={"any": [{"field": "title", "op": "contains_word", "value": "flip"}]},
+        actions=[{"type": "set_priority", "value": "high"}],
+    )
     ticket_id = await _open(harness, requester, "flip", priority="low")
     await harness.settle()
     applied = [e for e in await harness.events(type="automation.rule_applied") if e["data"]["rule_id"] == rule["id"]]
@@ -213,10 +256,15 @@ async def test_a_chain_of_rules_stops_at_the_depth_limit(shallow: Harness) -> No
     requester = await harness.user("requester")
     await _disable_defaults(harness, admin)
     cycle = ["low", "normal", "high", "critical", "low"]
-    for old, new in zip(cycle, cycle[1:], strict=False):
-        await _rule(harness, admin, name=f"{old} to {new}", kind="prioritization",
-                    conditions={"all": [{"field": "priority", "op": "equals", "value": old}]},
-                    actions=[{"type": "set_priority", "value": new}])
+    for old, new in itertools.pairwise(cycle):
+        await _rule(
+            harness,
+            admin,
+            name=f"{old} to {new}",
+            kind="prioritization",
+            conditions={"all": [{"field": "priority", "op": "equals", "value": old}]},
+            actions=[{"type": "set_priority", "value": new}],
+        )
     ticket_id = await _open(harness, requester, "spin", priority="low")
     await harness.settle()
     # settle() returned: the endless cycle was cut.

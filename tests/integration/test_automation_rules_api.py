@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.conftest import Harness, User
 
 RULE: dict[str, Any] = {
@@ -46,7 +45,11 @@ async def test_create_read_patch_delete(harness: Harness, admin: User) -> None:
         f"/api/rules/{rule_id}", json={"active": False, "rollout_percent": 25, "mode": "shadow"}, headers=admin.headers
     )
     assert patched.status_code == 200, patched.text
-    assert (patched.json()["active"], patched.json()["rollout_percent"], patched.json()["mode"]) == (False, 25, "shadow")
+    assert (patched.json()["active"], patched.json()["rollout_percent"], patched.json()["mode"]) == (
+        False,
+        25,
+        "shadow",
+    )
     assert patched.json()["conditions"] == RULE["conditions"]
 
     assert (await harness.client.delete(f"/api/rules/{rule_id}", headers=admin.headers)).status_code == 204
@@ -93,19 +96,25 @@ async def test_patch_that_breaks_a_rule_is_refused_and_changes_nothing(harness: 
         f"/api/rules/{rule['id']}", json={"actions": [{"type": "teleport"}]}, headers=admin.headers
     )
     assert bad.status_code == 422 and "teleport" in bad.text
-    bad_kind = await harness.client.patch(f"/api/rules/{rule['id']}", json={"kind": "escalation"}, headers=admin.headers)
+    bad_kind = await harness.client.patch(
+        f"/api/rules/{rule['id']}", json={"kind": "escalation"}, headers=admin.headers
+    )
     assert bad_kind.status_code == 422 and "escalate" in bad_kind.text
     assert (await harness.client.get(f"/api/rules/{rule['id']}", headers=admin.headers)).json() == rule
 
 
 async def test_unknown_rule_is_404(harness: Harness, admin: User) -> None:
-    assert (await harness.client.patch("/api/rules/9999", json={"active": False}, headers=admin.headers)).status_code == 404
+    assert (
+        await harness.client.patch("/api/rules/9999", json={"active": False}, headers=admin.headers)
+    ).status_code == 404
     assert (await harness.client.delete("/api/rules/9999", headers=admin.headers)).status_code == 404
 
 
 async def test_sla_policies_read_and_put(harness: Harness, admin: User, agent: User) -> None:
     policies = (await harness.client.get("/api/sla/policies", headers=agent.headers)).json()
-    assert [(p["priority"], p["first_response_minutes"], p["resolution_minutes"], p["warning_percent"]) for p in policies] == [
+    assert [
+        (p["priority"], p["first_response_minutes"], p["resolution_minutes"], p["warning_percent"]) for p in policies
+    ] == [
         ("critical", 15, 240, 80),
         ("high", 60, 480, 80),
         ("normal", 240, 1440, 80),
@@ -119,5 +128,9 @@ async def test_sla_policies_read_and_put(harness: Harness, admin: User, agent: U
     assert bad.status_code == 422 and "warning_percent" in bad.text
     unknown = await harness.client.put("/api/sla/policies/extreme", json=body, headers=admin.headers)
     assert unknown.status_code == 422
-    high = [p for p in (await harness.client.get("/api/sla/policies", headers=admin.headers)).json() if p["priority"] == "high"]
+    high = [
+        p
+        for p in (await harness.client.get("/api/sla/policies", headers=admin.headers)).json()
+        if p["priority"] == "high"
+    ]
     assert high[0]["resolution_minutes"] == 600

@@ -56,21 +56,28 @@ async def test_assigned_in_time_skips_level_one_and_resolved_stops_escalation(
     harness = timed_harness
     admin, agent, requester = await harness.user("admin"), await harness.user("agent"), await harness.user("requester")
     start = clock.now
-    first = (await harness.client.post(
-        "/api/tickets", json={"title": "Site down", "description": "x"}, headers=requester.headers
-    )).json()
-    second = (await harness.client.post(
-        "/api/tickets", json={"title": "Shop down", "description": "y"}, headers=requester.headers
-    )).json()
+    first = (
+        await harness.client.post(
+            "/api/tickets", json={"title": "Site down", "description": "x"}, headers=requester.headers
+        )
+    ).json()
+    second = (
+        await harness.client.post(
+            "/api/tickets", json={"title": "Shop down", "description": "y"}, headers=requester.headers
+        )
+    ).json()
     await harness.settle()
     for ticket in (first, second):
         current = (await harness.client.get(f"/api/tickets/{ticket['id']}", headers=admin.headers)).json()
         await harness.client.patch(
-            f"/api/tickets/{ticket['id']}", json={"version": current["version"], "assignee_id": agent.id},
+            f"/api/tickets/{ticket['id']}",
+            json={"version": current["version"], "assignee_id": agent.id},
             headers=admin.headers,
         )
     for status in ("open", "resolved"):
-        await harness.client.post(f"/api/tickets/{second['id']}/transition", json={"status": status}, headers=agent.headers)
+        await harness.client.post(
+            f"/api/tickets/{second['id']}/transition", json={"status": status}, headers=agent.headers
+        )
     clock.now = start + timedelta(minutes=70)
     await harness.nixflow.scheduler.run_due(now=clock.now)
     await harness.settle()
@@ -97,9 +104,11 @@ async def test_shadow_escalation_logs_once_and_changes_nothing(timed_harness: Ha
     )
     assert created.status_code == 201, created.text
     start = clock.now
-    tid = (await harness.client.post(
-        "/api/tickets", json={"title": "Badge reader", "description": "z"}, headers=requester.headers
-    )).json()["id"]
+    tid = (
+        await harness.client.post(
+            "/api/tickets", json={"title": "Badge reader", "description": "z"}, headers=requester.headers
+        )
+    ).json()["id"]
     await harness.settle()
     for minutes in (29, 31, 45):
         clock.now = start + timedelta(minutes=minutes)

@@ -92,7 +92,9 @@ async def test_clock_pauses_while_pending(timed_harness: Harness, clock: ManualC
     tid = ticket["id"]
     clock.now = start + timedelta(minutes=5)
     for status in ("open", "pending"):
-        moved = await harness.client.post(f"/api/tickets/{tid}/transition", json={"status": status}, headers=agent.headers)
+        moved = await harness.client.post(
+            f"/api/tickets/{tid}/transition", json={"status": status}, headers=agent.headers
+        )
         assert moved.status_code == 200, moved.text
     shown = (await harness.client.get(f"/api/tickets/{tid}", headers=admin.headers)).json()
     assert shown["priority"] == "critical" and shown["sla"]["paused"] is True
@@ -125,7 +127,9 @@ async def test_met_in_time_and_never_breached(timed_harness: Harness, clock: Man
     assert comment.status_code == 201, comment.text
     clock.now = start + timedelta(minutes=60)
     for status in ("open", "resolved"):
-        moved = await harness.client.post(f"/api/tickets/{tid}/transition", json={"status": status}, headers=agent.headers)
+        moved = await harness.client.post(
+            f"/api/tickets/{tid}/transition", json={"status": status}, headers=agent.headers
+        )
         assert moved.status_code == 200, moved.text
     await _at(harness, clock, 5000, start)
     assert await _sla_events(harness, tid) == [("sla.met", "first_response"), ("sla.met", "resolution")]
