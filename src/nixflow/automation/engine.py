@@ -149,7 +149,7 @@ class RuleEngine:
                 {"rule_id": record.rule_id, "depth": record.depth, "reason": reason},
             )
             return
-        for rule in rule_store.list_rules(tx.conn, kinds=rule_store.EVENT_KINDS, active_only=True):
+        for rule in rule_store.active_rules(tx.conn, kinds=rule_store.EVENT_KINDS):
             if rule["id"] == record.rule_id:
                 continue  # an event a rule caused never triggers that rule again
             ticket = tickets.load(tx.conn, ticket_id=ticket_id)

@@ -33,6 +33,27 @@ def list_rules(
     return [_row(r) for r in conn.execute(query)]
 
 
+# Parsed active rules per database and kinds, keyed by a fingerprint read on every call: any create, change
+# or delete of a rule of those kinds changes it, in this process or another, so the cache is never stale.
+_active_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
+
+
+def active_rules(conn: Connection, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
+    """The active rules of some kinds, in position order (shared: do not change them)."""
+    fingerprint = tuple(
+        conn.execute(
+            select(func.count(), func.max(rules.c.id), func.max(rules.c.updated_at)).where(rules.c.kind.in_(kinds))
+        ).one()
+    )
+    key = (str(conn.engine.url), tuple(kinds))
+    cached = _active_cache.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    found = list_rules(conn, kinds=kinds, active_only=True)
+    _active_cache[key] = (fingerprint, found)
+    return found
+
+
 def get_rule(conn: Connection, *, rule_id: int) -> dict[str, Any]:
     """One rule; NotFound if there is none."""
     row = conn.execute(select(rules).where(rules.c.id == rule_id)).first()

@@ -59,7 +59,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     )
     escalations: list[Any] = []
     if not resolved:
-        active = rule_store.list_rules(tx.conn, kinds=("escalation",), active_only=True)
+        active = rule_store.active_rules(tx.conn, kinds=("escalation",))
         escalations, _ = conditions.escalation_due(active, ticket, tx.now)
     shadowed = [r["id"] for r in escalations if r["mode"] == "shadow"]
     if shadowed:

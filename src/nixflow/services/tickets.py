@@ -116,7 +116,7 @@ def next_check_at(conn: Connection, ticket: dict[str, Any], now: datetime) -> da
     policy = policy_for(conn, ticket["priority"])
     instants = [sla.next_check(policy, clock, state, ticket["first_response_at"], resolved)]
     if not resolved:
-        escalation_rules = rule_store.list_rules(conn, kinds=("escalation",), active_only=True)
+        escalation_rules = rule_store.active_rules(conn, kinds=("escalation",))
         due, upcoming = rule_conditions.escalation_due(escalation_rules, ticket, now)
         instants.append(now if due else upcoming)
     return min((i for i in instants if i is not None), default=None)
