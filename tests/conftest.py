@@ -249,3 +249,35 @@ async def agent(harness: Harness) -> User:
 @pytest.fixture
 async def requester(harness: Harness) -> User:
     return await harness.user("requester")
+
+
+class ManualClock:
+    """A clock that moves only when a test says so."""
+
+    def __init__(self, start: Any = None) -> None:
+        from datetime import UTC, datetime
+
+        self.now = start or datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, **delta: float) -> Any:
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def timed_harness(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
+    """NixFlow on a fresh SQLite file whose clock the test moves (`clock.advance(minutes=...)`)."""
+    from nixflow.bootstrap import build
+
+    async for h in start(settings, nixflow=build(settings, clock=clock)):
+        yield h

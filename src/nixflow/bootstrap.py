@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from nixflow.automation.engine import RuleEngine
+from nixflow.automation.round_robin import CounterStore, SqlCounterStore
+from nixflow.automation.timers import TimedAutomation
 from nixflow.config import Settings
 from nixflow.events.bus import Dispatcher, Handler, HandlerRegistry, InProcessTransport, Transport
 from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
@@ -17,9 +20,12 @@ from nixflow.worker import PeriodicJob, RedisTickLock, Scheduler, Sweeper, TickL
 log = logging.getLogger(__name__)
 
 
-def default_handlers() -> list[tuple[str, Handler]]:
+def default_handlers(
+    *, automation_max_depth: int = 5, counters: CounterStore | None = None
+) -> list[tuple[str, Handler]]:
     """The table of (event type, handler) subscriptions; automation adds its own here."""
-    return []
+    engine = RuleEngine(counters=counters or SqlCounterStore(), max_depth=automation_max_depth)
+    return [*engine.handlers()]
 
 
 @dataclass
@@ -36,6 +42,7 @@ class NixFlow:
     transport: Transport
     scheduler: Scheduler
     consuming: bool = False
+    counters: CounterStore = field(default_factory=SqlCounterStore)
 
     async def bus_health(self) -> str:
         """The transport's health: `embedded`, `ok`, or what is wrong."""
@@ -66,7 +73,10 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
     db = Database(settings.database_url)
     writer = make_writer(db, clock)
     registry = HandlerRegistry()
-    for event_type, handler in default_handlers() if handlers is None else handlers:
+    counters: CounterStore = SqlCounterStore()
+    if handlers is None:
+        handlers = default_handlers(automation_max_depth=settings.automation_max_depth, counters=counters)
+    for event_type, handler in handlers:
         registry.subscribe(event_type, handler)
     dedup: DedupStore
     transport: Transport
@@ -91,9 +101,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
         stale_after_seconds=settings.sweep_after_seconds,
     )
     sweeper = Sweeper(db=db, transport=transport, stale_after_seconds=settings.sweep_after_seconds)
-    jobs.insert(0, PeriodicJob("outbox-sweeper", sweeper))
+    jobs[:0] = [
+        PeriodicJob("outbox-sweeper", sweeper),
+        PeriodicJob("sla-and-escalation", TimedAutomation(db=db, writer=writer, counters=counters)),
+    ]
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
-    app = NixFlow(settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler)
+    app = NixFlow(settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler, counters=counters)
     writer.listeners.append(transport.publish)
     return app
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.api import problems
-from nixflow.api.routes import auth, events, health, tickets, users
+from nixflow.api.routes import auth, events, health, round_robin, rules, sla, tickets, users
 from nixflow.bootstrap import NixFlow, build, upgrade_database
 from nixflow.config import Settings
 from nixflow.domain.errors import PayloadTooLarge
@@ -79,5 +79,8 @@ def create_app(
     problems.install(app)
     for router in (auth.router, tickets.router, users.router, events.router, health.router):
         app.include_router(router)
+    app.include_router(rules.router)
+    app.include_router(round_robin.router)
+    app.include_router(sla.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -66,3 +66,41 @@ def next_check(
             instants.append(warning_at(policy, clock, target))
         instants.append(due_at(policy, clock, target))
     return min(instants) if instants else None
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """An SLA event that is due: a warning or a breach of one target."""
+
+    kind: str  # "warning" | "breached"
+    target: str
+    due_at: datetime
+
+
+def due_alarms(
+    policy: Policy | None,
+    clock: Clock,
+    state: dict[str, list[str]],
+    first_response_at: datetime | None,
+    resolved: bool,
+    now: datetime,
+) -> tuple[list[Alarm], dict[str, list[str]]]:
+    """Warnings and breaches due at `now` that have not fired yet, and the SLA state once they have.
+
+    A target past its due time that was never warned gets its warning too, so each fires exactly once.
+    """
+    if policy is None or clock.paused_since is not None:
+        return [], state
+    warned, breached = list(state.get("warned", [])), list(state.get("breached", []))
+    alarms: list[Alarm] = []
+    for target in open_targets(state, first_response_at, resolved):
+        due = due_at(policy, clock, target)
+        if target not in warned and now >= warning_at(policy, clock, target):
+            alarms.append(Alarm("warning", target, due))
+            warned.append(target)
+        if now >= due:
+            alarms.append(Alarm("breached", target, due))
+            breached.append(target)
+    if not alarms:
+        return [], state
+    return alarms, {**state, "warned": warned, "breached": breached}

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from nixflow.automation import conditions as rule_conditions
+from nixflow.automation import rules as rule_store
 from nixflow.domain import sla
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition
@@ -106,11 +108,31 @@ def sla_columns(conn: Connection, ticket: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """Write `values` if `before` is still current (optimistic lock); return the new row."""
+def next_check_at(conn: Connection, ticket: dict[str, Any], now: datetime) -> datetime | None:
+    """The next instant a periodic job has work for this ticket: an SLA warning or breach, or an escalation."""
+    clock = sla_clock(ticket)
+    resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
+    state = ticket["sla_state"] or {}
+    policy = policy_for(conn, ticket["priority"])
+    instants = [sla.next_check(policy, clock, state, ticket["first_response_at"], resolved)]
+    if not resolved:
+        escalation_rules = rule_store.active_rules(conn, kinds=("escalation",))
+        due, upcoming = rule_conditions.escalation_due(escalation_rules, ticket, now)
+        instants.append(now if due else upcoming)
+    return min((i for i in instants if i is not None), default=None)
+
+
+def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any], *guards: Any) -> dict[str, Any]:
+    """Write `values` if `before` is still current (optimistic lock, plus any `guards`); return the new row.
+
+    Every change goes through here, so `next_check_at` (SLA and escalation) is recomputed on every change.
+    """
     values = {**values, "version": before["version"] + 1, "updated_at": tx.now}
+    values["next_check_at"] = next_check_at(tx.conn, {**before, **values}, tx.now)
     result = tx.conn.execute(
-        update(tickets).where(tickets.c.id == before["id"], tickets.c.version == before["version"]).values(**values)
+        update(tickets)
+        .where(tickets.c.id == before["id"], tickets.c.version == before["version"], *guards)
+        .values(**values)
     )
     if result.rowcount != 1:
         raise StaleVersion(f"ticket {before['id']} was changed by someone else; reload it")
@@ -193,6 +215,10 @@ def create(
     ticket.update(sla_columns(tx.conn, ticket))
     ticket["id"] = insert_returning_id(tx.conn, insert(tickets), ticket)
     ticket["resolved_at"] = None
+    scheduled = next_check_at(tx.conn, ticket, tx.now)
+    if scheduled != ticket["next_check_at"]:
+        tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(next_check_at=scheduled))
+        ticket["next_check_at"] = scheduled
     tx.emit(
         "ticket.created",
         aggregate_type="ticket",
@@ -309,6 +335,12 @@ def transition(
         paused = int((tx.now - ticket["sla_paused_since"]).total_seconds())
         values["sla_paused_since"] = None
         values["sla_paused_seconds"] = ticket["sla_paused_seconds"] + paused
+    met = sla_met({**ticket, **values}, "resolution", tx.now) if status == Status.RESOLVED else None
+    if met is not None and "resolution" in (ticket["sla_state"] or {}).get("met", []):
+        met = None
+    if met is not None:
+        state = dict(ticket["sla_state"] or {})
+        values["sla_state"] = {**state, "met": [*state.get("met", []), "resolution"]}
     if status == Status.RESOLVED:
         values["resolved_at"] = tx.now
     if current == Status.RESOLVED and status == Status.OPEN:
@@ -321,6 +353,8 @@ def transition(
         _emit_sla(tx, after, "sla.paused")
     if current == Status.PENDING:
         _emit_sla(tx, after, "sla.resumed")
+    if met is not None:
+        _emit(tx, after, "sla.met", met)
     named = {Status.RESOLVED: "ticket.resolved", Status.CLOSED: "ticket.closed"}
     if current == Status.RESOLVED and status == Status.OPEN:
         _emit(tx, after, "ticket.reopened", {"by_id": actor.id})
@@ -453,3 +487,16 @@ def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:
         return {}
     rows = conn.execute(select(tickets.c.id, tickets.c.requester_id).where(tickets.c.id.in_(ticket_ids)))
     return {int(r[0]): int(r[1]) for r in rows}
+
+
+def escalate(
+    tx: Tx, *, actor: Principal, ticket_id: int, level: int, reason: str | None = None, rule_id: int | None = None
+) -> dict[str, Any] | None:
+    """Raise a ticket to escalation `level`; emits `ticket.escalated`. None if it is there already (fires once)."""
+    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    if ticket["escalation_level"] >= level or ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value):
+        return None
+    # The guard makes the write conditional: two jobs racing on one ticket cannot both raise it to `level`.
+    after = _save(tx, ticket, {"escalation_level": level}, tickets.c.escalation_level < level)
+    _emit(tx, after, "ticket.escalated", {"level": level, "reason": reason, "rule_id": rule_id})
+    return after

@@ -1,0 +1,161 @@
+"""Evaluating stored (already validated) rules against a ticket: facts, operators, rollout, timing. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+Facts = Mapping[str, Any]
+
+# Where each time field starts counting; `minutes_unassigned` only runs while nobody is assigned.
+_TIME_BASE = {"minutes_open": "created_at", "minutes_unassigned": "created_at", "minutes_since_update": "updated_at"}
+
+
+def facts_of(ticket: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """What conditions can look at, for a ticket at `now`."""
+
+    def minutes_since(moment: datetime) -> float:
+        return (now - moment).total_seconds() / 60
+
+    return {
+        "title": ticket["title"],
+        "description": ticket["description"],
+        "text": f"{ticket['title']}\n{ticket['description']}",
+        "priority": ticket["priority"],
+        "status": ticket["status"],
+        "category_id": ticket["category_id"],
+        "requester_id": ticket["requester_id"],
+        "assignee_id": ticket["assignee_id"],
+        "minutes_open": minutes_since(ticket["created_at"]),
+        "minutes_unassigned": 0.0 if ticket["assignee_id"] is not None else minutes_since(ticket["created_at"]),
+        "minutes_since_update": minutes_since(ticket["updated_at"]),
+    }
+
+
+@lru_cache(maxsize=1024)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + re.escape(word.strip()) + r"(?!\w)", re.IGNORECASE)
+
+
+def contains_word(text: str, words: str | Sequence[str]) -> bool:
+    """Whether `text` holds any of `words` as a whole word, in any case."""
+    candidates = [words] if isinstance(words, str) else list(words)
+    return any(_word_pattern(w).search(text) for w in candidates)
+
+
+def _holds(condition: Mapping[str, Any], facts: Facts) -> bool:
+    actual = facts.get(condition["field"])
+    op = condition["op"]
+    value: Any = condition.get("value")
+    if op == "is_null":
+        return (actual is None) == bool(value if value is not None else True)
+    if op == "equals":
+        return bool(actual == value)
+    if op == "not_equals":
+        return bool(actual != value)
+    if op == "in":
+        return actual in value
+    if op == "not_in":
+        return actual not in value
+    if actual is None:
+        return False
+    if op == "contains_word":
+        return contains_word(str(actual), value)
+    if op == "contains":
+        needles = [value] if isinstance(value, str) else value
+        return any(n.lower() in str(actual).lower() for n in needles)
+    if op == "gte":
+        return bool(actual >= value)
+    if op == "lte":
+        return bool(actual <= value)
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def matches(conditions: Mapping[str, Any], facts: Facts) -> bool:
+    """Whether every `all` condition and at least one `any` condition hold (absent lists do not constrain)."""
+    every = conditions.get("all") or []
+    some = conditions.get("any") or []
+    return all(_holds(c, facts) for c in every) and (not some or any(_holds(c, facts) for c in some))
+
+
+def in_rollout(rule_id: int, ticket_id: int, percent: int) -> bool:
+    """Whether a rule at `percent` rollout applies to a ticket: a stable hash, the same answer every time."""
+    if percent >= 100:
+        return True
+    if percent <= 0:
+        return False
+    digest = hashlib.sha256(f"{rule_id}:{ticket_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100 < percent
+
+
+def _threshold(condition: Mapping[str, Any], ticket: Mapping[str, Any]) -> datetime | None:
+    """When a time condition starts to hold (None: it never will as things stand)."""
+    field = condition["field"]
+    if field == "minutes_unassigned" and ticket["assignee_id"] is not None:
+        return None
+    moment: datetime = ticket[_TIME_BASE[field]]
+    return moment + timedelta(minutes=float(condition["value"]))
+
+
+def ready_at(conditions: Mapping[str, Any], ticket: Mapping[str, Any]) -> datetime | None:
+    """The earliest instant the growing (`gte`) time conditions can all hold; None if never.
+
+    Other conditions are checked when that instant comes (or at once, if it has passed); every later
+    change of the ticket computes this again.
+    """
+    earliest = datetime.min.replace(tzinfo=ticket["created_at"].tzinfo)
+
+    def start(condition: Mapping[str, Any]) -> datetime | None:
+        if condition["field"] in _TIME_BASE and condition["op"] == "gte":
+            return _threshold(condition, ticket)
+        return earliest
+
+    starts: list[datetime] = []
+    for condition in conditions.get("all") or []:
+        moment = start(condition)
+        if moment is None:
+            return None
+        starts.append(moment)
+    some = [m for m in (start(c) for c in conditions.get("any") or []) if m is not None]
+    if conditions.get("any"):
+        if not some:
+            return None
+        starts.append(min(some))
+    return max(starts, default=earliest)
+
+
+def rule_level(actions: Sequence[Mapping[str, Any]]) -> int:
+    """The escalation level a rule's actions reach."""
+    return max((int(a["level"]) for a in actions if a["type"] == "escalate"), default=0)
+
+
+def escalation_due(
+    rules: Sequence[Mapping[str, Any]], ticket: Mapping[str, Any], now: datetime
+) -> tuple[list[Mapping[str, Any]], datetime | None]:
+    """The escalation rules due for a ticket at `now`, and the next instant one may become due."""
+    due: list[Mapping[str, Any]] = []
+    upcoming: list[datetime] = []
+    shadowed = set((ticket["sla_state"] or {}).get("escalations_shadowed", []))
+    facts: dict[str, Any] | None = None
+    for rule in rules:
+        if rule["mode"] == "shadow":
+            if rule["id"] in shadowed:
+                continue
+        elif rule_level(rule["actions"]) <= ticket["escalation_level"]:
+            continue
+        if not in_rollout(rule["id"], ticket["id"], rule["rollout_percent"]):
+            continue
+        moment = ready_at(rule["conditions"], ticket)
+        if moment is None:
+            continue
+        if moment > now:
+            upcoming.append(moment)
+            continue
+        facts = facts if facts is not None else facts_of(ticket, now)
+        if matches(rule["conditions"], facts):
+            due.append(rule)
+    return due, min(upcoming, default=None)

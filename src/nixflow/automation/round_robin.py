@@ -1,0 +1,106 @@
+"""Round-robin assignment: per category, over its eligible agents by id, index = counter mod size.
+
+The counter lives behind `CounterStore`: a SQL row advanced with `UPDATE ... RETURNING` inside the
+handler's transaction (so a redelivered event, whose receipt is already stored, never advances it twice).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from nixflow.domain.errors import NotFound
+from nixflow.domain.values import Role
+from nixflow.store.db import Tx
+from nixflow.store.tables import SYSTEM_USER_ID, category_agents, round_robin_counters, users
+
+
+class CounterStore(Protocol):
+    """Round-robin counters: advanced atomically, listed and reset."""
+
+    def advance(self, tx: Tx, key: str) -> int:
+        """Add one to the counter `key` and return the value it had before."""
+        ...
+
+    def all(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every counter: key, value, updated_at."""
+        ...
+
+    def reset(self, tx: Tx, key: str | None) -> int:
+        """Reset one counter (or all, for None) to zero; return how many were reset."""
+        ...
+
+
+class SqlCounterStore:
+    """Counters as rows of `round_robin_counters`."""
+
+    def advance(self, tx: Tx, key: str) -> int:
+        dialect = sqlite if tx.conn.dialect.name == "sqlite" else postgresql
+        table = round_robin_counters
+        statement = (
+            dialect.insert(table)
+            .values(key=key, value=1, updated_at=tx.now)
+            .on_conflict_do_update(
+                index_elements=[table.c.key], set_={"value": table.c.value + 1, "updated_at": tx.now}
+            )
+            .returning(table.c.value)
+        )
+        return int(tx.conn.execute(statement).scalar_one()) - 1
+
+    def all(self, conn: Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(select(round_robin_counters).order_by(round_robin_counters.c.key))
+        return [dict(r._mapping) for r in rows]
+
+    def reset(self, tx: Tx, key: str | None) -> int:
+        statement = delete(round_robin_counters)
+        if key is not None:
+            statement = statement.where(round_robin_counters.c.key == key)
+        return int(tx.conn.execute(statement).rowcount)
+
+
+def category_key(category_id: int) -> str:
+    """The counter key of a category."""
+    return f"category:{category_id}"
+
+
+def eligible_agents(conn: Connection, category_id: int) -> list[int]:
+    """Active agents of a category, by id; never the system user."""
+    rows = conn.execute(
+        select(users.c.id)
+        .join(category_agents, category_agents.c.user_id == users.c.id)
+        .where(
+            category_agents.c.category_id == category_id,
+            users.c.role == Role.AGENT.value,
+            users.c.active.is_(True),
+            users.c.id != SYSTEM_USER_ID,
+        )
+        .order_by(users.c.id)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def pick(tx: Tx, store: CounterStore, category_id: int) -> int | None:
+    """The next agent of a category (advancing its counter), or None when it has no eligible agent."""
+    agents = eligible_agents(tx.conn, category_id)
+    if not agents:
+        return None
+    return agents[store.advance(tx, category_key(category_id)) % len(agents)]
+
+
+def get_counter(conn: Connection, store: CounterStore, key: str) -> dict[str, Any]:
+    """One counter; NotFound if it was never advanced (or was reset)."""
+    for counter in store.all(conn):
+        if counter["key"] == key:
+            return counter
+    raise NotFound(f"no round-robin counter '{key}'")
+
+
+def reset(tx: Tx, store: CounterStore, key: str | None) -> int:
+    """Reset one counter or all; emits `automation.counter_reset`. NotFound for an unknown key."""
+    count = store.reset(tx, key)
+    if key is not None and count == 0:
+        raise NotFound(f"no round-robin counter '{key}'")
+    tx.emit("automation.counter_reset", aggregate_type="round_robin", aggregate_id=key or "*", data={"key": key})
+    return count

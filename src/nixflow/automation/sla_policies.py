@@ -1,0 +1,69 @@
+"""SLA policies per priority; changing one moves the due times of the open tickets of that priority."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from nixflow.domain.errors import NotFound, ValidationFailed
+from nixflow.domain.tickets import OPEN_STATUSES
+from nixflow.domain.values import Priority
+from nixflow.services import tickets as ticket_service
+from nixflow.store.db import Tx
+from nixflow.store.tables import sla_policies, tickets
+
+_FIELDS = ("first_response_minutes", "resolution_minutes", "warning_percent")
+
+
+def list_policies(conn: Connection) -> list[dict[str, Any]]:
+    """Every policy, most urgent priority first."""
+    rows = [dict(r._mapping) for r in conn.execute(select(sla_policies))]
+    return sorted(rows, key=lambda r: Priority(r["priority"]).rank)
+
+
+def put_policy(tx: Tx, *, priority: Priority, values: dict[str, int]) -> dict[str, Any]:
+    """Set the policy of a priority; emits `sla.policy_updated` (or `_created`) and re-times open tickets."""
+    if values["first_response_minutes"] > values["resolution_minutes"]:
+        raise ValidationFailed(
+            "first_response_minutes must not exceed resolution_minutes",
+            errors=[{"loc": ["body", "first_response_minutes"], "msg": "greater than resolution_minutes"}],
+        )
+    row = {k: values[k] for k in _FIELDS}
+    exists = tx.conn.execute(select(sla_policies.c.priority).where(sla_policies.c.priority == priority.value)).first()
+    if exists:
+        tx.conn.execute(
+            update(sla_policies).where(sla_policies.c.priority == priority.value).values(updated_at=tx.now, **row)
+        )
+    else:
+        tx.conn.execute(sla_policies.insert().values(priority=priority.value, updated_at=tx.now, **row))
+    tx.emit(
+        "sla.policy_updated" if exists else "sla.policy_created",
+        aggregate_type="sla_policy",
+        aggregate_id=priority.value,
+        data={"priority": priority.value, **row},
+    )
+    _retime(tx, priority)
+    return {"priority": priority.value, "updated_at": tx.now, **row}
+
+
+def get_policy(conn: Connection, priority: Priority) -> dict[str, Any]:
+    """One policy; NotFound if that priority has none."""
+    row = conn.execute(select(sla_policies).where(sla_policies.c.priority == priority.value)).first()
+    if row is None:
+        raise NotFound(f"no SLA policy for priority '{priority.value}'")
+    return dict(row._mapping)
+
+
+def _retime(tx: Tx, priority: Priority) -> None:
+    """Due times follow the policy of a ticket's current priority, from its creation time."""
+    rows = tx.conn.execute(
+        select(tickets).where(
+            tickets.c.priority == priority.value, tickets.c.status.in_([s.value for s in OPEN_STATUSES])
+        )
+    ).all()
+    for row in rows:
+        ticket = dict(row._mapping)
+        columns = ticket_service.sla_columns(tx.conn, ticket)
+        columns["next_check_at"] = ticket_service.next_check_at(tx.conn, {**ticket, **columns}, tx.now)
+        tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(**columns))
