@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from nixflow.automation.engine import RuleEngine
-from nixflow.automation.round_robin import CounterStore, SqlCounterStore
+from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
 from nixflow.automation.timers import TimedAutomation
 from nixflow.config import Settings
 from nixflow.events.bus import Dispatcher, Handler, HandlerRegistry, InProcessTransport, Transport
@@ -73,7 +73,9 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
     db = Database(settings.database_url)
     writer = make_writer(db, clock)
     registry = HandlerRegistry()
-    counters: CounterStore = SqlCounterStore()
+    counters: CounterStore = (
+        RedisCounterStore(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else SqlCounterStore()
+    )
     if handlers is None:
         handlers = default_handlers(automation_max_depth=settings.automation_max_depth, counters=counters)
     for event_type, handler in handlers:

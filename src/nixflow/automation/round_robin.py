@@ -104,3 +104,62 @@ def reset(tx: Tx, store: CounterStore, key: str | None) -> int:
         raise NotFound(f"no round-robin counter '{key}'")
     tx.emit("automation.counter_reset", aggregate_type="round_robin", aggregate_id=key or "*", data={"key": key})
     return count
+
+
+# KEYS: counter, memo, updated-at hash. ARGV: memo TTL seconds, key name, now (ISO).
+# The memo makes the advance idempotent per triggering event: a redelivered or replayed event
+# (whose first attempt may have rolled back after the INCR) gets the same value again.
+_ADVANCE = """
+local seen = redis.call('GET', KEYS[2])
+if seen then return tonumber(seen) end
+local value = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], value, 'EX', ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+return value
+"""
+
+
+class RedisCounterStore:
+    """Scale-out: counters are Redis `INCR`s shared by every worker, memoised per triggering event."""
+
+    MEMO_SECONDS = 7 * 24 * 3600
+
+    def __init__(self, url: str, *, prefix: str) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
+        self.prefix = f"{prefix}:rr"
+        self._advance = self.redis.register_script(_ADVANCE)
+
+    def _counter(self, key: str) -> str:
+        return f"{self.prefix}:counter:{key}"
+
+    def advance(self, tx: Tx, key: str) -> int:
+        cause = tx.ctx.causation_id or tx.ctx.correlation_id
+        memo = f"{self.prefix}:memo:{cause}:{key}"
+        keys = [self._counter(key), memo, f"{self.prefix}:updated"]
+        value = self._advance(keys=keys, args=[self.MEMO_SECONDS, key, tx.now.isoformat()])
+        return int(value) - 1
+
+    def all(self, conn: Connection) -> list[dict[str, Any]]:
+        from datetime import UTC, datetime
+
+        names = sorted(self.redis.scan_iter(f"{self.prefix}:counter:*"))
+        if not names:
+            return []
+        keys = [name.split(":counter:", 1)[1] for name in names]
+        values = self.redis.mget(names)
+        updated = self.redis.hmget(f"{self.prefix}:updated", keys)
+        return [
+            {
+                "key": key,
+                "value": int(value),
+                "updated_at": datetime.fromisoformat(str(when)) if when else datetime.now(UTC),
+            }
+            for key, value, when in zip(keys, values, updated, strict=True)
+            if value is not None
+        ]
+
+    def reset(self, tx: Tx, key: str | None) -> int:
+        names = [self._counter(key)] if key is not None else list(self.redis.scan_iter(f"{self.prefix}:counter:*"))
+        return int(self.redis.delete(*names)) if names else 0
