@@ -12,6 +12,7 @@ from nixflow.config import Settings
 from nixflow.events.bus import Dispatcher, Handler, HandlerRegistry, InProcessTransport, Transport
 from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
 from nixflow.events.redis_transport import RedisStreamsTransport
+from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database, Writer, make_writer
@@ -41,6 +42,7 @@ class NixFlow:
     dispatcher: Dispatcher
     transport: Transport
     scheduler: Scheduler
+    tailer: LogTailer
     consuming: bool = False
     counters: CounterStore = field(default_factory=SqlCounterStore)
 
@@ -55,12 +57,14 @@ class NixFlow:
         """Start publishing and delivering events (and ticking the periodic jobs)."""
         await self.transport.start(self.dispatcher, consume=consume)
         self.consuming = True
+        await self.tailer.start()
         if tick:
             self.scheduler.start()
 
     async def stop(self) -> None:
         """Stop ticking and consuming, finish queued writes, close connections."""
         await self.scheduler.stop()
+        await self.tailer.stop()
         if self.consuming:
             await self.transport.stop()
             self.consuming = False
@@ -108,8 +112,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
         PeriodicJob("sla-and-escalation", TimedAutomation(db=db, writer=writer, counters=counters)),
     ]
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
-    app = NixFlow(settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler, counters=counters)
+    tailer = LogTailer(db, interval=settings.tail_seconds)
+    app = NixFlow(
+        settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler, tailer, counters=counters
+    )
     writer.listeners.append(transport.publish)
+    writer.listeners.append(tailer.wake)
     return app
 
 

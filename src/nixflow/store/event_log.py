@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, literal, or_, select, text, tuple_, update
 
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
@@ -159,14 +159,65 @@ def timeline(conn: Connection, aggregate_type: str, aggregate_id: str) -> list[E
     return [_record(r) for r in rows]
 
 
-def after(conn: Connection, seq: int, *, limit: int = 500) -> list[EventRecord]:
-    """Events logged after position `seq`, oldest first (resume, tailing)."""
-    rows = conn.execute(select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit))
-    return [_record(r) for r in rows]
+Position = tuple[int, int]
+"""A place in the log: (transaction id, seq). The transaction id is 0 on SQLite."""
+
+START: Position = (0, 0)
+
+
+def position_of(conn: Connection, event_id: str) -> Position | None:
+    """The log position of an event."""
+    row = conn.execute(select(events.c.txid, events.c.seq).where(events.c.event_id == event_id)).first()
+    return None if row is None else (int(row.txid or 0), int(row.seq))
+
+
+def head(conn: Connection) -> Position:
+    """The position after which new events will appear (for a reader starting now)."""
+    if conn.dialect.name != "postgresql":
+        seq = conn.execute(select(func.max(events.c.seq))).scalar()
+        return (0, int(seq or 0))
+    horizon = _horizon(conn)
+    row = conn.execute(
+        select(events.c.txid, events.c.seq)
+        .where(events.c.txid < horizon)
+        .order_by(events.c.txid.desc(), events.c.seq.desc())
+        .limit(1)
+    ).first()
+    return START if row is None else (int(row.txid), int(row.seq))
+
+
+def _horizon(conn: Connection) -> int:
+    # Every transaction with a smaller id has finished: rows below it can no longer appear late.
+    return int(conn.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one())
+
+
+def after(conn: Connection, position: Position, *, limit: int = 500) -> tuple[list[EventRecord], Position]:
+    """Committed events after `position`, in log order, that no late commit can precede; and the new position.
+
+    SQLite commits in `seq` order (one writer). On PostgreSQL only transactions older than every running
+    one are read, ordered by (txid, seq): an event whose transaction commits late is read after it
+    commits, never skipped.
+    """
+    txid, seq = position
+    if conn.dialect.name != "postgresql":
+        query = select(events).where(events.c.seq > seq).order_by(events.c.seq)
+    else:
+        query = (
+            select(events)
+            .where(tuple_(events.c.txid, events.c.seq) > tuple_(literal(txid), literal(seq)))
+            .where(events.c.txid < _horizon(conn))
+            .order_by(events.c.txid, events.c.seq)
+        )
+    rows = conn.execute(query.limit(limit)).all() if limit else []
+    records = [_record(r) for r in rows]
+    if rows:
+        last = rows[-1]._mapping
+        position = (int(last["txid"] or 0), int(last["seq"]))
+    return records, position
 
 
 def seq_of(conn: Connection, event_id: str) -> int | None:
-    """The log position of an event."""
+    """The `seq` of an event."""
     value = conn.execute(select(events.c.seq).where(events.c.event_id == event_id)).scalar()
     return None if value is None else int(value)
 

@@ -146,6 +146,9 @@ events = Table(
     Column("dedup_key", String(64), nullable=False),
     Column("duplicate_of", String(36)),
     Column("error", Text),
+    # PostgreSQL: the writing transaction's id, set by the database (see migration 0003). NULL on SQLite.
+    Column("txid", BigInteger),
+    Index("ix_events_txid_seq", "txid", "seq"),
     Index("ix_events_aggregate", "aggregate_type", "aggregate_id", "seq"),
     # Low-cardinality columns (category, priority) get no index of their own: every insert would pay for it.
     Index("ix_events_status_due", "status", "next_attempt_at"),

@@ -1,0 +1,115 @@
+"""Readers of the log never skip an event whose transaction commits late (invariant 8)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+from tests.conftest import Harness
+
+from nixflow.events.envelope import EventContext
+from nixflow.ids import utcnow
+from nixflow.store import event_log
+from nixflow.store.db import Database, Tx
+
+
+def emit(conn: Connection, reason: str) -> str:
+    tx = Tx(conn, EventContext(correlation_id="c", actor_id=None, source="test"), utcnow())
+    record = tx.emit(
+        "notification.requested",
+        aggregate_type="ticket",
+        aggregate_id=1,
+        data={"ticket_id": 1, "recipient_role": None, "recipient_id": None, "reason": reason},
+    )
+    return record.event_id
+
+
+def read_all(db: Database, position: event_log.Position) -> tuple[list[str], event_log.Position]:
+    records, position = db.read_sync(lambda conn: event_log.after(conn, position))
+    return [r.data["reason"] for r in records], position
+
+
+async def test_an_event_committed_late_is_read_after_it_commits_not_skipped(harness: Harness, mode: str) -> None:
+    db = harness.nixflow.db
+    start = db.read_sync(event_log.head)
+    if mode == "embedded":
+        # One writer: seq order is commit order. Two events in sequence are read in order.
+        with db.write_engine.connect() as conn, conn.begin():
+            emit(conn, "first")
+        with db.write_engine.connect() as conn, conn.begin():
+            emit(conn, "second")
+        assert read_all(db, start)[0] == ["first", "second"]
+        return
+    slow = db.write_engine.connect()
+    fast = db.write_engine.connect()
+    try:
+        slow_tx = slow.begin()
+        fast_tx = fast.begin()
+        # `fast` gets its transaction id first, `slow` takes the lower seq, `fast` commits first:
+        # the trap where reading by seq alone would pass over the slow event for good.
+        fast.exec_driver_sql("SELECT pg_current_xact_id()")
+        emit(slow, "slow, lower seq")
+        emit(fast, "fast, higher seq")
+        fast_tx.commit()
+        seen, position = read_all(db, start)
+        assert "slow, lower seq" not in seen
+        slow_tx.commit()
+        later, position = read_all(db, position)
+        assert "slow, lower seq" in seen + later
+        assert sorted(seen + later) == ["fast, higher seq", "slow, lower seq"]
+        assert read_all(db, position)[0] == []
+    finally:
+        slow.close()
+        fast.close()
+
+
+async def test_a_reader_waits_behind_a_running_transaction(harness: Harness, mode: str) -> None:
+    if mode == "embedded":
+        return  # one writer: there is never a concurrent transaction to wait behind
+    db = harness.nixflow.db
+    start = db.read_sync(event_log.head)
+    slow = db.write_engine.connect()
+    try:
+        slow_tx = slow.begin()
+        emit(slow, "held")
+        with db.write_engine.connect() as conn, conn.begin():
+            emit(conn, "after")
+        assert read_all(db, start)[0] == []  # "after" waits until "held" is decided
+        slow_tx.commit()
+        assert read_all(db, start)[0] == ["held", "after"]
+    finally:
+        slow.close()
+
+
+async def test_the_tailer_sees_what_another_process_commits(harness: Harness, settings: object) -> None:
+    from nixflow.bootstrap import build
+    from nixflow.config import Settings
+
+    assert isinstance(settings, Settings)
+    seen: list[str] = []
+    ids: list[str] = []
+    harness.nixflow.tailer.sinks.append(lambda records: seen.extend(r.type for r in records))
+    harness.nixflow.tailer.sinks.append(lambda records: ids.extend(r.event_id for r in records))
+    other = build(settings)  # a second NixFlow on the same database, as another process would be
+    try:
+        user = await harness.user("requester")
+        response = await harness.client.post("/api/tickets", json={"title": "local"}, headers=user.headers)
+        assert response.status_code == 201
+        ctx = EventContext(correlation_id="elsewhere", actor_id=None, source="test")
+        await other.writer.run(
+            lambda tx: tx.emit(
+                "notification.requested",
+                aggregate_type="ticket",
+                aggregate_id=1,
+                data={"ticket_id": 1, "recipient_role": None, "recipient_id": None, "reason": "x"},
+            ),
+            ctx,
+        )
+        for _ in range(100):
+            await harness.nixflow.tailer.poll()
+            if "notification.requested" in seen:
+                break
+        assert "ticket.created" in seen and "notification.requested" in seen
+        assert seen.index("ticket.created") < seen.index("notification.requested")
+        assert len(ids) == len(set(ids))  # each event handed over once
+    finally:
+        other.writer.close()
+        other.db.dispose()
