@@ -57,7 +57,8 @@ def redis_url() -> str | None:
     return os.environ.get("NIXFLOW_TEST_REDIS_URL")
 
 
-TEMPLATE = "nixflow_test_template"
+# One template per test session (several sessions may share a server).
+TEMPLATE = f"nixflow_test_template_{os.getpid()}"
 
 
 def _admin_engine(url: str) -> Engine:
@@ -69,7 +70,7 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> str:
+def postgres_template() -> Iterator[str]:
     """A migrated PostgreSQL database that each test copies (CREATE DATABASE ... TEMPLATE is fast)."""
     url = postgres_url()
     if url is None:
@@ -82,7 +83,11 @@ def postgres_template() -> str:
     upgrade(template)
     template.dispose()
     admin.dispose()
-    return url
+    yield url
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,196 @@
+"""Real NixFlow processes (API and workers) and private PostgreSQL/Redis servers for scale-out tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+NIXFLOW = [sys.executable, "-m", "nixflow.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: object, *, timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except Exception:
+            pass
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Cluster:
+    """API processes (`serve --no-worker`) and workers sharing one PostgreSQL and one Redis."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = {**os.environ, **env}
+        self.apis: list[tuple[subprocess.Popen[bytes], str]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run([*NIXFLOW, *args], env=self.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def _log(self, name: str) -> object:
+        return open(self.workdir / f"{name}.log", "ab")  # the child process owns it
+
+    def start_api(self) -> str:
+        port = free_port()
+        log = self._log(f"api-{port}")
+        proc = subprocess.Popen(
+            [*NIXFLOW, "serve", "--no-worker", "--port", str(port)], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )  # type: ignore[arg-type]
+        base = f"http://127.0.0.1:{port}"
+        wait_until(
+            lambda: httpx.get(f"{base}/api/health", timeout=1).status_code in (200, 503),
+            timeout=60,
+            what=f"API on {port}",
+        )
+        self.apis.append((proc, base))
+        return base
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = self._log(f"worker-{len(self.workers)}")
+        proc = subprocess.Popen([*NIXFLOW, "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT)  # type: ignore[arg-type]
+        self.workers.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in [p for p, _ in self.apis] + self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in [p for p, _ in self.apis] + self.workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p, _ in self.apis) and all(w.poll() is None for w in self.workers)
+
+
+def _as_postgres(*args: str) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+
+
+def _pg_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    return versions[-1]
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of this test's own, so it can be stopped and started."""
+
+    def __init__(self, workdir: Path) -> None:
+        # Not under pytest's private tmp folder: the `postgres` user must be able to reach it.
+        self.dir = Path(tempfile.mkdtemp(prefix="nixflow-pg-")) / "pg"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
+        self.dir.mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir.parent, "postgres")
+            shutil.chown(self.dir, "postgres")
+        subprocess.run(
+            _as_postgres(str(_pg_bin() / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust"),
+            check=True,
+            capture_output=True,
+        )
+        self.start()
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=200"
+        subprocess.run(
+            _as_postgres(
+                str(_pg_bin() / "pg_ctl"),
+                "-D",
+                str(self.dir / "data"),
+                "-l",
+                str(self.dir / "log"),
+                "-w",
+                "-o",
+                options,
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres(str(_pg_bin() / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"),
+            check=False,
+            capture_output=True,
+        )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir.parent, ignore_errors=True)
+
+
+class PrivateRedis:
+    """A Redis server of this test's own (append-only file on), so it can be stopped and started."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir / "redis"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import redis
+
+        wait_until(lambda: redis.Redis(port=self.port).ping(), timeout=20, what="redis")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+            self.proc = None
+
+
+@contextmanager
+def running(cluster: Cluster) -> Iterator[Cluster]:
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
