@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nixflow.api import problems
+from nixflow.api import problems, security
 from nixflow.api.routes import auth, events, health, tickets, users
 from nixflow.bootstrap import NixFlow, build, upgrade_database
 from nixflow.config import Settings
@@ -80,4 +80,5 @@ def create_app(
     for router in (auth.router, tickets.router, users.router, events.router, health.router):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    security.install(app)  # outermost: its headers reach every response, 413s included
     return app
