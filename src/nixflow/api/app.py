@@ -32,17 +32,26 @@ class BodyLimit:
             await _too_large(send, self.max_bytes)
             return
         seen = 0
+        overflowed = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    overflowed = True
                     raise PayloadTooLarge(f"request body over {self.max_bytes} bytes")
             return message
 
-        await self.app(scope, limited, send)
+        async def answer(message: Message) -> None:
+            # A body cut off mid-stream (chunked, no Content-Length): whatever the app makes of it, the answer is 413.
+            if not overflowed:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _too_large(send, self.max_bytes)
+
+        await self.app(scope, limited, answer)
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from nixflow.api import security
 from nixflow.bootstrap import NixFlow
@@ -15,6 +15,8 @@ from nixflow.services import auth
 from nixflow.services.users import Principal
 
 SESSION_COOKIE = "nixflow_session"
+# An id in a path: bounded, so an absurd number is a 422, not a database overflow (500).
+PathId = Annotated[int, Path(ge=0, le=2**53)]
 CSRF_COOKIE = "nixflow_csrf"
 
 

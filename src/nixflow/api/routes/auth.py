@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from nixflow.api import security
-from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser
+from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, PathId
 from nixflow.api.schemas import LoginRequest, LoginResponse, TokenCreated, UserRead
 from nixflow.config import Settings
 from nixflow.domain.errors import TooManyRequests, Unauthorized
@@ -117,7 +117,7 @@ async def list_tokens(user: CurrentUser, app: App) -> list[TokenRead]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-async def revoke_token(token_id: int, user: CurrentUser, app: App) -> Response:
+async def revoke_token(token_id: PathId, user: CurrentUser, app: App) -> Response:
     """Revoke one of your own sessions or API tokens at once (404 for anyone else's)."""
     ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
     await app.writer.run(lambda tx: auth.revoke(tx, token_id=token_id, user_id=user.id), ctx)
