@@ -209,7 +209,9 @@ def tokens_list(email: Annotated[str, typer.Option(help="The user's email.")]) -
 
     with _nixflow() as app:
         tokens = app.db.read_sync(find)
-    rows = [[str(t["id"]), t["kind"], when(t["created_at"]), when(t["expires_at"]), when(t["revoked_at"])] for t in tokens]
+    rows = [
+        [str(t["id"]), t["kind"], when(t["created_at"]), when(t["expires_at"]), when(t["revoked_at"])] for t in tokens
+    ]
     _table(rows, ["id", "kind", "created (UTC)", "expires", "revoked"])
 
 

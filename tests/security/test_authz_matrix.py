@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount, Route, WebSocketRoute
+from tests.conftest import PASSWORD, Harness, User
 
 from nixflow.api.app import create_app
 from nixflow.config import load_settings
 from nixflow.services import auth
 from nixflow.store.tables import SYSTEM_USER_ID
-from tests.conftest import PASSWORD, Harness, User
 
 ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM = "anonymous", "requester", "other-requester", "agent", "admin", "system"
 ROLES = (ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM)
@@ -179,7 +179,8 @@ def test_every_route_has_an_entry() -> None:
     assert ("GET", "/api/tickets/{}") in ROUTES, f"the route walk found only {sorted(ROUTES)}"
     covered = {row.key for row in ROWS} | {("WEBSOCKET", normalise(p)) for p in WEBSOCKETS}
     missing = sorted(r for r in ROUTES if r not in covered and r[0] != "MOUNT")
-    assert not missing, "routes without an authorization-matrix row in tests/security/test_authz_matrix.py: " + ", ".join(
+    where = "tests/security/test_authz_matrix.py"
+    assert not missing, f"routes without an authorization-matrix row in {where}: " + ", ".join(
         f"{m} {p}" for m, p in missing
     )
 

@@ -1,11 +1,10 @@
-"""Hostile bodies and headers: oversized, chunked, mistyped, malformed, script-laden; and the headers every page wears."""
+"""Hostile bodies and headers: oversized, chunked, mistyped, malformed, script-laden; the headers every page wears."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
-
 from tests.conftest import Harness, User
 
 LIMIT = 1_000_000  # Settings.max_body_bytes default
@@ -183,3 +182,13 @@ async def test_the_docs_page_allows_only_its_own_inline_script(harness: Harness)
     script_src = next(p for p in csp.split(";") if p.strip().startswith("script-src"))
     assert "'sha256-" in script_src and "unsafe-inline" not in script_src
     assert "frame-ancestors 'none'" in csp
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/api/events/stats"])
+@pytest.mark.parametrize("since", ["-2305274", "1700000000", "yesterday", "2026-13-01T00:00:00Z"])
+async def test_event_times_must_be_rfc3339(harness: Harness, admin: User, path: str, since: str) -> None:
+    # Found by schemathesis: a bare number was read as a Unix timestamp and answered 200.
+    response = await harness.client.get(path, params={"since": since}, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    ok = await harness.client.get(path, params={"since": "2026-01-01T00:00:00Z"}, headers=admin.headers)
+    assert ok.status_code == 200

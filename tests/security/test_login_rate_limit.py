@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from tests.conftest import PASSWORD, Harness, make_settings, start
 
 from nixflow.bootstrap import build
 from nixflow.config import Settings
-from tests.conftest import PASSWORD, Harness, make_settings, start
 
 
 class Clock:
@@ -104,7 +104,8 @@ async def behind_proxy(sqlite_url: str, clock: Clock) -> AsyncIterator[Harness]:
 async def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(behind_proxy: Harness) -> None:
     user = await behind_proxy.user("agent")
     for i in range(3):
-        response = await attempt(behind_proxy.client, f"x{i}@example.com", "nope-nope", **{"X-Forwarded-For": "192.0.2.9"})
+        forwarded = {"X-Forwarded-For": "192.0.2.9"}
+        response = await attempt(behind_proxy.client, f"x{i}@example.com", "nope-nope", **forwarded)
         assert response.status_code == 401
     blocked = await attempt(behind_proxy.client, user.email, PASSWORD, **{"X-Forwarded-For": "192.0.2.9"})
     assert blocked.status_code == 429

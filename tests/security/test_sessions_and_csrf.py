@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import PASSWORD, Harness, User, start
 
 from nixflow.config import Settings
-from tests.conftest import PASSWORD, Harness, User, start
 
 
 async def sign_in(harness: Harness, user: User) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
+from tests.conftest import PASSWORD, make_settings, start
 
 from nixflow.config import ConfigError, load_settings
 from nixflow.store.tables import users
-from tests.conftest import PASSWORD, make_settings, start
 
 NIXFLOW = [sys.executable, "-m", "nixflow.cli"]
 

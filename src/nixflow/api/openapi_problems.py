@@ -33,7 +33,7 @@ DESCRIPTIONS = {
 
 def _codes(path: str) -> list[str]:
     if path == "/api/auth/login":
-        return ["400", "413", "415", "422", "429"]
+        return ["400", "401", "413", "415", "422", "429"]
     if path in PUBLIC:
         return ["400", "413", "422"]
     return ["400", "401", "403", "404", "409", "413", "422"]

@@ -175,7 +175,8 @@ def reserve_login_attempt(tx: Tx, *, email: str, address: str, limits: LoginLimi
             select(func.count(), func.min(login_attempts.c.at)).where(column == value, login_attempts.c.at > since)
         ).one()
         if count >= limit:
-            return max(1, math.ceil((oldest + limits.window - tx.now).total_seconds()))
+            wait: datetime = oldest + limits.window
+            return max(1, math.ceil((wait - tx.now).total_seconds()))
     tx.conn.execute(insert(login_attempts).values(email=email, address=address, at=tx.now))
     return None
 
