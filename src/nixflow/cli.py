@@ -197,6 +197,28 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id."
         typer.echo(f"token {token_id} revoked")
 
 
+@tokens_cli.command("list")
+def tokens_list(email: Annotated[str, typer.Option(help="The user's email.")]) -> None:
+    """A user's sessions and API tokens, with the ids `tokens revoke` takes (never the secrets)."""
+    from nixflow.services import auth, users
+
+    def find(conn: Any) -> list[dict[str, Any]]:
+        row = users.find_by_email(conn, email=email)
+        if row is None or row.id == 0:
+            raise DomainError(f"no user with email {email}")
+        return auth.list_tokens(conn, user_id=int(row.id))
+
+    def when(moment: datetime | None) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+    with _nixflow() as app:
+        tokens = app.db.read_sync(find)
+    rows = [
+        [str(t["id"]), t["kind"], when(t["created_at"]), when(t["expires_at"]), when(t["revoked_at"])] for t in tokens
+    ]
+    _table(rows, ["id", "kind", "created (UTC)", "expires", "revoked"])
+
+
 def _when(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None

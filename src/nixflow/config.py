@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     session_hours: int = Field(default=24 * 7, gt=0)
     automation_max_depth: int = Field(default=5, ge=1)
+    # Login throttling: failed (or in-flight) attempts allowed per window, per email and per client address.
+    login_max_failures_per_email: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Behind a reverse proxy you trust: take the client address and scheme from X-Forwarded-For/-Proto.
+    trust_proxy_headers: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -62,8 +68,11 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment; a bad value raises ConfigError naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         raise ConfigError(f"NIXFLOW_{field.upper()}: {first['msg']}") from None
+    if settings.env == "production" and not (settings.secret_key or "").strip():
+        raise ConfigError("NIXFLOW_SECRET_KEY: required when NIXFLOW_ENV=production (set it to a long random string)")
+    return settings

@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nixflow.api import problems
+from nixflow.api import problems, security
 from nixflow.api.routes import auth, events, health, round_robin, rules, sla, tickets, users
 from nixflow.bootstrap import NixFlow, build, upgrade_database
 from nixflow.config import Settings
@@ -32,17 +32,26 @@ class BodyLimit:
             await _too_large(send, self.max_bytes)
             return
         seen = 0
+        overflowed = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    overflowed = True
                     raise PayloadTooLarge(f"request body over {self.max_bytes} bytes")
             return message
 
-        await self.app(scope, limited, send)
+        async def answer(message: Message) -> None:
+            # A body cut off mid-stream (chunked, no Content-Length): whatever the app makes of it, the answer is 413.
+            if not overflowed:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _too_large(send, self.max_bytes)
+
+        await self.app(scope, limited, answer)
 
 
 async def _too_large(send: Send, limit: int) -> None:
@@ -77,10 +86,17 @@ def create_app(
 
     app = FastAPI(title="NixFlow", version="1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     problems.install(app)
-    for router in (auth.router, tickets.router, users.router, events.router, health.router):
+    for router in (
+        auth.router,
+        tickets.router,
+        users.router,
+        events.router,
+        health.router,
+        rules.router,
+        round_robin.router,
+        sla.router,
+    ):
         app.include_router(router)
-    app.include_router(rules.router)
-    app.include_router(round_robin.router)
-    app.include_router(sla.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    security.install(app)  # outermost: its headers reach every response, 413s included
     return app

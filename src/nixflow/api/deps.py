@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
+from nixflow.api import security
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.errors import Unauthorized
 from nixflow.events.envelope import EventContext
@@ -14,6 +15,8 @@ from nixflow.services import auth
 from nixflow.services.users import Principal
 
 SESSION_COOKIE = "nixflow_session"
+# An id in a path: bounded, so an absurd number is a 422, not a database overflow (500).
+PathId = Annotated[int, Path(ge=0, le=2**53)]
 CSRF_COOKIE = "nixflow_csrf"
 
 
@@ -34,8 +37,12 @@ def bearer_or_cookie(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
+def _has_bearer(request: Request) -> bool:
+    return request.headers.get("authorization", "")[:7].lower() == "bearer "
+
+
 async def authenticated(request: Request, app: App) -> auth.Authenticated:
-    """The request's valid credential, or 401."""
+    """The request's valid credential, or 401; a cookie session must also pass the CSRF check (403)."""
     token = bearer_or_cookie(request)
     if token is None or len(token) > 512:
         raise Unauthorized("authentication required")
@@ -43,6 +50,7 @@ async def authenticated(request: Request, app: App) -> auth.Authenticated:
     found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
     if found is None:
         raise Unauthorized("authentication required")
+    security.check_csrf(request, found, via_cookie=not _has_bearer(request))
     request.state.auth = found
     return found
 

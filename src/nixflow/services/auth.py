@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from nixflow.domain.errors import NotFound
 from nixflow.services.users import Principal, principal_of
 from nixflow.store.db import Tx, insert_returning_id
-from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, users
+from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, login_attempts, users
 
 _hasher = PasswordHash.recommended()
 # Verified against when the email is unknown, so both failures take the same time.
@@ -105,10 +106,10 @@ def authenticate(conn: Connection, *, token: str, now: datetime) -> Authenticate
 
 
 def revoke(tx: Tx, *, token_id: int, user_id: int) -> None:
-    """End a session or revoke an API token, at once."""
+    """End a session or revoke an API token of `user_id`, at once."""
     result = tx.conn.execute(
         update(api_tokens)
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=tx.now)
     )
     if result.rowcount != 1:
@@ -149,3 +150,37 @@ def list_tokens(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
         .order_by(api_tokens.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    per_email: int
+    per_address: int
+    window: timedelta
+
+
+def reserve_login_attempt(tx: Tx, *, email: str, address: str, limits: LoginLimits) -> int | None:
+    """Count this attempt against its email and address; the seconds to wait if either is over its limit.
+
+    The attempt is recorded before the password is checked, so parallel guesses cannot slip past the limit;
+    a successful login clears the email's attempts (`clear_login_attempts`).
+    """
+    since = tx.now - limits.window
+    tx.conn.execute(delete(login_attempts).where(login_attempts.c.at <= since))
+    for column, value, limit in (
+        (login_attempts.c.email, email, limits.per_email),
+        (login_attempts.c.address, address, limits.per_address),
+    ):
+        count, oldest = tx.conn.execute(
+            select(func.count(), func.min(login_attempts.c.at)).where(column == value, login_attempts.c.at > since)
+        ).one()
+        if count >= limit:
+            wait: datetime = oldest + limits.window
+            return max(1, math.ceil((wait - tx.now).total_seconds()))
+    tx.conn.execute(insert(login_attempts).values(email=email, address=address, at=tx.now))
+    return None
+
+
+def clear_login_attempts(tx: Tx, *, email: str) -> None:
+    """Forget an email's failed attempts after it signed in."""
+    tx.conn.execute(delete(login_attempts).where(login_attempts.c.email == email))

@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import anyio.to_thread
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
-from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser
+from nixflow.api import security
+from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, PathId
 from nixflow.api.schemas import LoginRequest, LoginResponse, TokenCreated, UserRead
-from nixflow.domain.errors import Unauthorized
+from nixflow.config import Settings
+from nixflow.domain.errors import TooManyRequests, Unauthorized
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth, users
+from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 BAD_CREDENTIALS = "email or password is wrong"
 
 
-@router.post("/login", response_model=LoginResponse)
+def _limits(settings: Settings) -> auth.LoginLimits:
+    return auth.LoginLimits(
+        per_email=settings.login_max_failures_per_email,
+        per_address=settings.login_max_failures_per_address,
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+
+
+@router.post("/login", response_model=LoginResponse, dependencies=[Depends(security.require_json)])
 async def login(body: LoginRequest, request: Request, response: Response, app: App) -> LoginResponse:
-    """Exchange email and password for a session (cookie) and its bearer token."""
+    """Exchange email and password for a session (cookie) and its bearer token; failures are rate limited."""
     email = body.email.strip().lower()
+    address = security.client_address(request, app.settings)
+    limits = _limits(app.settings)
+    attempt_ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="api")
+    wait = await app.writer.run(
+        lambda tx: auth.reserve_login_attempt(tx, email=email, address=address, limits=limits), attempt_ctx
+    )
+    if wait is not None:
+        await app.writer.run(
+            lambda tx: auth.record_login_failure(tx, email=email, user_id=None, reason="too many attempts"),
+            attempt_ctx,
+        )
+        raise TooManyRequests(f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait)
     row = await app.db.read(lambda conn: users.find_by_email(conn, email=email))
     usable = row is not None and row.active and row.id != SYSTEM_USER_ID
     password_hash = row.password_hash if usable and row is not None else None
@@ -35,10 +59,13 @@ async def login(body: LoginRequest, request: Request, response: Response, app: A
         raise Unauthorized(BAD_CREDENTIALS)
     lifetime = timedelta(hours=app.settings.session_hours)
     user_id = int(row.id)
-    issued = await app.writer.run(
-        lambda tx: auth.issue_token(tx, user_id=user_id, kind="session", lifetime=lifetime), ctx
-    )
-    secure = request.url.scheme == "https"
+
+    def sign_in(tx: Tx) -> auth.IssuedToken:
+        auth.clear_login_attempts(tx, email=email)
+        return auth.issue_token(tx, user_id=user_id, kind="session", lifetime=lifetime)
+
+    issued = await app.writer.run(sign_in, ctx)
+    secure = security.is_https(request, app.settings)
     max_age = int(lifetime.total_seconds())
     response.set_cookie(
         SESSION_COOKIE, issued.token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
@@ -73,3 +100,25 @@ async def create_token(user: CurrentUser, app: App) -> TokenCreated:
     ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
     issued = await app.writer.run(lambda tx: auth.issue_token(tx, user_id=user.id, kind="api", lifetime=None), ctx)
     return TokenCreated(id=issued.id, token=issued.token)
+
+
+class TokenRead(BaseModel):
+    id: int
+    kind: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@router.get("/tokens", response_model=list[TokenRead])
+async def list_tokens(user: CurrentUser, app: App) -> list[TokenRead]:
+    """The signed-in user's sessions and API tokens (never the secrets)."""
+    return [TokenRead(**t) for t in await app.db.read(lambda conn: auth.list_tokens(conn, user_id=user.id))]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: PathId, user: CurrentUser, app: App) -> Response:
+    """Revoke one of your own sessions or API tokens at once (404 for anyone else's)."""
+    ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
+    await app.writer.run(lambda tx: auth.revoke(tx, token_id=token_id, user_id=user.id), ctx)
+    return Response(status_code=204)

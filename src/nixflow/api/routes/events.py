@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
 
 from nixflow.api.deps import App, CurrentUser
 from nixflow.api.schemas import EventPage, EventRead, EventStats, EventTypeRead, PriorityName, ReplayAccepted
@@ -17,6 +19,17 @@ from nixflow.store import event_log
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 StatusName = Annotated[str | None, Query(pattern="^(pending|processing|completed|failed|retrying)$")]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+
+
+def _rfc3339(value: Any) -> Any:
+    # Left alone, pydantic reads "-2305274" as a Unix timestamp; the contract speaks RFC 3339 only.
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)")
+    return value
+
+
+Time = Annotated[datetime | None, BeforeValidator(_rfc3339)]
 
 
 def _range(since: datetime | None, until: datetime | None) -> None:
@@ -36,8 +49,8 @@ async def list_events(
     aggregate_type: Annotated[str | None, Query(max_length=32)] = None,
     aggregate_id: Annotated[str | None, Query(max_length=64)] = None,
     correlation_id: Annotated[str | None, Query(max_length=36)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Time = None,
+    until: Time = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
@@ -61,7 +74,7 @@ async def list_events(
 
 @router.get("/stats", response_model=EventStats)
 async def stats(
-    user: CurrentUser, app: App, since: datetime | None = None, until: datetime | None = None
+    user: CurrentUser, app: App, since: Time = None, until: Time = None
 ) -> dict[str, Any]:
     """Counts by type, status and priority."""
     require_admin(user)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from nixflow.api.deps import App, Ctx, CurrentUser
+from nixflow.api.deps import App, Ctx, CurrentUser, PathId
 from nixflow.api.schemas import (
     CommentCreate,
     CommentRead,
@@ -104,13 +104,13 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketRead)
-async def get_ticket(ticket_id: int, user: CurrentUser, app: App) -> TicketRead:
+async def get_ticket(ticket_id: PathId, user: CurrentUser, app: App) -> TicketRead:
     """One ticket (404 for another requester's)."""
     return _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)))
 
 
 @router.patch("/{ticket_id}", response_model=TicketRead)
-async def update_ticket(ticket_id: int, body: TicketUpdate, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
+async def update_ticket(ticket_id: PathId, body: TicketUpdate, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
     """Change fields; 409 when `version` is stale."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     return _read(
@@ -124,7 +124,7 @@ async def update_ticket(ticket_id: int, body: TicketUpdate, user: CurrentUser, a
 
 
 @router.post("/{ticket_id}/transition", response_model=TicketRead)
-async def transition(ticket_id: int, body: TransitionRequest, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
+async def transition(ticket_id: PathId, body: TransitionRequest, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
     """Move the ticket to another status; 409 if the move is not allowed."""
     return _read(
         await app.writer.run(
@@ -137,7 +137,7 @@ async def transition(ticket_id: int, body: TransitionRequest, user: CurrentUser,
 
 
 @router.post("/{ticket_id}/comments", response_model=CommentRead, status_code=201)
-async def add_comment(ticket_id: int, body: CommentCreate, user: CurrentUser, app: App, ctx: Ctx) -> CommentRead:
+async def add_comment(ticket_id: PathId, body: CommentCreate, user: CurrentUser, app: App, ctx: Ctx) -> CommentRead:
     """Comment; internal comments are for agents and admins only."""
     return CommentRead(
         **await app.writer.run(
@@ -148,7 +148,7 @@ async def add_comment(ticket_id: int, body: CommentCreate, user: CurrentUser, ap
 
 
 @router.get("/{ticket_id}/comments", response_model=list[CommentRead])
-async def list_comments(ticket_id: int, user: CurrentUser, app: App) -> list[CommentRead]:
+async def list_comments(ticket_id: PathId, user: CurrentUser, app: App) -> list[CommentRead]:
     """The ticket's comments (requesters never see internal ones)."""
     rows = await app.db.read(lambda conn: tickets.list_comments(conn, viewer=user, ticket_id=ticket_id))
     return [CommentRead(**c) for c in rows]
@@ -156,7 +156,7 @@ async def list_comments(ticket_id: int, user: CurrentUser, app: App) -> list[Com
 
 @router.post("/{ticket_id}/approve", response_model=TicketRead)
 async def approve(
-    ticket_id: int, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
+    ticket_id: PathId, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
 ) -> TicketRead:
     """Approve a ticket waiting for approval (admins and approvers)."""
     reason = body.reason if body else None
@@ -169,7 +169,7 @@ async def approve(
 
 @router.post("/{ticket_id}/reject", response_model=TicketRead)
 async def reject(
-    ticket_id: int, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
+    ticket_id: PathId, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
 ) -> TicketRead:
     """Reject a ticket waiting for approval (admins and approvers)."""
     reason = body.reason if body else None
@@ -181,7 +181,7 @@ async def reject(
 
 
 @router.get("/{ticket_id}/events", response_model=list[EventRead])
-async def timeline(ticket_id: int, user: CurrentUser, app: App) -> list[dict[str, Any]]:
+async def timeline(ticket_id: PathId, user: CurrentUser, app: App) -> list[dict[str, Any]]:
     """The ticket's events in commit order, as far as the user may see them."""
 
     def read(conn: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio.to_thread
 from fastapi import APIRouter
 
-from nixflow.api.deps import App, Ctx, CurrentUser
+from nixflow.api.deps import App, Ctx, CurrentUser, PathId
 from nixflow.api.schemas import CategoryCreate, CategoryRead, CategoryUpdate, UserCreate, UserRead, UserUpdate
 from nixflow.domain.values import Role
 from nixflow.services import auth, users
@@ -42,14 +42,14 @@ async def list_users(user: CurrentUser, app: App) -> list[UserRead]:
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-async def get_user(user_id: int, user: CurrentUser, app: App) -> UserRead:
+async def get_user(user_id: PathId, user: CurrentUser, app: App) -> UserRead:
     """One user."""
     require_admin(user)
     return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user_id)))
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-async def update_user(user_id: int, body: UserUpdate, user: CurrentUser, app: App, ctx: Ctx) -> UserRead:
+async def update_user(user_id: PathId, body: UserUpdate, user: CurrentUser, app: App, ctx: Ctx) -> UserRead:
     """Change a user's name, role, active flag, approver right or categories."""
     require_admin(user)
     changes = body.model_dump(exclude_unset=True)
@@ -74,7 +74,7 @@ async def list_categories(user: CurrentUser, app: App) -> list[CategoryRead]:
 
 @router.patch("/categories/{category_id}", response_model=CategoryRead)
 async def update_category(
-    category_id: int, body: CategoryUpdate, user: CurrentUser, app: App, ctx: Ctx
+    category_id: PathId, body: CategoryUpdate, user: CurrentUser, app: App, ctx: Ctx
 ) -> CategoryRead:
     """Rename a category or set the agents eligible for round-robin in it."""
     require_admin(user)

@@ -1,0 +1,63 @@
+"""The OpenAPI schema tells the truth about errors: every 4xx is application/problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+PUBLIC = {"/api/health", "/api/auth/login"}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+DESCRIPTIONS = {
+    "400": "Bad request",
+    "401": "No valid credential",
+    "403": "Not allowed for this role, or a cookie request without its X-CSRF-Token",
+    "404": "Not found (also another requester's ticket)",
+    "409": "Conflict: illegal transition or stale version",
+    "413": "Request body too large",
+    "415": "Body is not JSON",
+    "422": "Validation failed",
+    "429": "Too many attempts; see Retry-After",
+}
+
+
+def _codes(path: str) -> list[str]:
+    if path == "/api/auth/login":
+        return ["400", "401", "413", "415", "422", "429"]
+    if path in PUBLIC:
+        return ["400", "413", "422"]
+    return ["400", "401", "403", "404", "409", "413", "422"]
+
+
+def document_problems(app: FastAPI) -> None:
+    """Extend the generated schema with the problem+json responses each operation can give."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code in _codes(path):
+                    responses[code] = {
+                        "description": DESCRIPTIONS[code],
+                        "content": {"application/problem+json": {"schema": ref}},
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,256 @@
+"""Who may call what: every route of the app x every kind of caller, with the exact status each must get.
+
+The table is checked against `app.routes`: a route without an entry fails `test_every_route_has_an_entry`
+(add a row below), and an entry whose route does not exist (yet) is simply not run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from tests.conftest import PASSWORD, Harness, User
+
+from nixflow.api.app import create_app
+from nixflow.config import load_settings
+from nixflow.services import auth
+from nixflow.store.tables import SYSTEM_USER_ID
+
+ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM = "anonymous", "requester", "other-requester", "agent", "admin", "system"
+ROLES = (ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM)
+OK_2XX = frozenset(range(200, 300))  # success whose exact code the contract leaves open
+Expect = int | frozenset[int]
+
+
+def public(code: int) -> dict[str, Expect]:
+    return dict.fromkeys(ROLES, code)
+
+
+def signed_in(code: Expect) -> dict[str, Expect]:
+    """Any signed-in human; no credential or the system user's token is 401."""
+    return {ANON: 401, OWNER: code, OTHER: code, AGENT: code, ADMIN: code, SYSTEM: 401}
+
+
+def admin_only(code: Expect) -> dict[str, Expect]:
+    return {ANON: 401, OWNER: 403, OTHER: 403, AGENT: 403, ADMIN: code, SYSTEM: 401}
+
+
+def on_ticket(owner: int, agent: int, admin: int) -> dict[str, Expect]:
+    """A route on the owner's ticket: another requester learns nothing (404, never 403)."""
+    return {ANON: 401, OWNER: owner, OTHER: 404, AGENT: agent, ADMIN: admin, SYSTEM: 401}
+
+
+@dataclass
+class World:
+    harness: Harness
+    users: dict[str, User]
+    counter: int = 0
+
+    def unique(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}-{self.counter}"
+
+
+Body = Callable[[World, str], Any]
+
+
+@dataclass
+class Row:
+    method: str
+    path: str
+    expect: dict[str, Expect]
+    body: Body | None = None
+    ticket: dict[str, Any] = field(default_factory=dict)  # fields of the fresh ticket behind {ticket_id}
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.method, normalise(self.path)
+
+
+RULE = {
+    "name": "matrix rule",
+    "kind": "prioritization",
+    "conditions": {"any": [{"field": "text", "op": "contains_word", "value": ["matrix"]}]},
+    "actions": [{"type": "set_priority", "value": "high"}],
+}
+
+ROWS = [
+    # Public
+    Row("GET", "/api/health", public(200)),
+    Row("GET", "/openapi.json", public(200)),
+    Row("GET", "/api/docs", public(200)),
+    Row("GET", "/docs/oauth2-redirect", public(200)),
+    Row(
+        "POST",
+        "/api/auth/login",
+        {ANON: 401, OWNER: 200, OTHER: 200, AGENT: 200, ADMIN: 200, SYSTEM: 401},
+        body=lambda w, role: {"email": w.users[role].email if role in w.users else "ghost@example.com",
+                              "password": PASSWORD},
+    ),
+    # Your own account
+    Row("POST", "/api/auth/logout", signed_in(204)),
+    Row("GET", "/api/auth/me", signed_in(200)),
+    Row("POST", "/api/auth/tokens", signed_in(201)),
+    Row("GET", "/api/auth/tokens", signed_in(200)),
+    Row("DELETE", "/api/auth/tokens/{token_id}", signed_in(204)),
+    # Tickets
+    Row("POST", "/api/tickets", signed_in(201), body=lambda w, r: {"title": "matrix"}),
+    Row("GET", "/api/tickets", signed_in(200)),
+    Row("GET", "/api/tickets/{ticket_id}", on_ticket(200, 200, 200)),
+    Row("PATCH", "/api/tickets/{ticket_id}", on_ticket(200, 200, 200), body=lambda w, r: {"version": 1, "title": "t"}),
+    Row("POST", "/api/tickets/{ticket_id}/transition", on_ticket(403, 200, 200), body=lambda w, r: {"status": "open"}),
+    Row("POST", "/api/tickets/{ticket_id}/comments", on_ticket(201, 201, 201), body=lambda w, r: {"body": "hi"}),
+    Row("GET", "/api/tickets/{ticket_id}/comments", on_ticket(200, 200, 200)),
+    Row("POST", "/api/tickets/{ticket_id}/approve", on_ticket(403, 403, 200), body=lambda w, r: {},
+        ticket={"requires_approval": True}),
+    Row("POST", "/api/tickets/{ticket_id}/reject", on_ticket(403, 403, 200), body=lambda w, r: {"reason": "no"},
+        ticket={"requires_approval": True}),
+    Row("GET", "/api/tickets/{ticket_id}/events", on_ticket(200, 200, 200)),
+    # Users and categories (admin)
+    Row("POST", "/api/users", admin_only(201),
+        body=lambda w, r: {"email": f"{w.unique('new')}@example.com", "name": "N", "role": "agent",
+                           "password": PASSWORD}),
+    Row("GET", "/api/users", admin_only(200)),
+    Row("GET", "/api/users/{user_id}", admin_only(200)),
+    Row("PATCH", "/api/users/{user_id}", admin_only(200), body=lambda w, r: {"name": "Renamed"}),
+    Row("POST", "/api/categories", admin_only(201), body=lambda w, r: {"name": w.unique("cat")}),
+    Row("GET", "/api/categories", admin_only(200)),
+    Row("PATCH", "/api/categories/{category_id}", admin_only(200), body=lambda w, r: {"name": w.unique("renamed")}),
+    # The event log (admin; the catalogue is for everyone signed in)
+    Row("GET", "/api/events", admin_only(200)),
+    Row("GET", "/api/events/stats", admin_only(200)),
+    Row("GET", "/api/events/types", signed_in(200)),
+    Row("GET", "/api/events/{event_id}", admin_only(200)),
+    Row("POST", "/api/events/{event_id}/replay", admin_only(202)),
+    # Automation configuration (admin), per CONTRACT.md
+    Row("GET", "/api/rules", admin_only(200)),
+    Row("POST", "/api/rules", admin_only(201), body=lambda w, r: RULE),
+    Row("GET", "/api/rules/{rule_id}", admin_only(200)),
+    Row("PATCH", "/api/rules/{rule_id}", admin_only(200), body=lambda w, r: {"active": False}),
+    Row("DELETE", "/api/rules/{rule_id}", admin_only(OK_2XX)),
+    Row("GET", "/api/sla/policies", admin_only(200)),
+    Row("PUT", "/api/sla/policies/{priority}", admin_only(200),
+        body=lambda w, r: {"first_response_minutes": 60, "resolution_minutes": 480, "warning_percent": 80}),
+    Row("GET", "/api/round-robin/counters", admin_only(200)),
+    Row("DELETE", "/api/round-robin/counters/{key}", admin_only(OK_2XX | {404})),
+    Row("DELETE", "/api/round-robin/counters", admin_only(OK_2XX)),
+]
+
+# WebSocket routes obey the same rules; they are tested with a WebSocket client by the web UI's tests.
+WEBSOCKETS = {"/api/ws"}
+
+
+def normalise(path: str) -> str:
+    """`/api/rules/{id}` and `/api/rules/{rule_id}` are the same route."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def flatten(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI >= 0.16x keeps included routers whole
+        if included is not None:
+            yield from flatten(included.routes, prefix + route.include_context.prefix)
+        elif isinstance(route, APIWebSocketRoute | WebSocketRoute):
+            yield "WEBSOCKET", normalise(prefix + route.path)
+        elif isinstance(route, APIRoute | Route):
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                yield method, normalise(prefix + route.path)
+        elif isinstance(route, Mount):
+            yield "MOUNT", normalise(prefix + route.path)
+        else:
+            yield type(route).__name__, getattr(route, "path", "?")
+
+
+def app_routes() -> Iterator[tuple[str, str]]:
+    app = create_app(load_settings(database_url="sqlite+aiosqlite:///unused.db", env="test"))
+    yield from flatten(app.routes)
+
+
+ROUTES = set(app_routes())
+PRESENT = [row for row in ROWS if row.key in ROUTES]
+
+
+def test_every_route_has_an_entry() -> None:
+    assert ("GET", "/api/tickets/{}") in ROUTES, f"the route walk found only {sorted(ROUTES)}"
+    covered = {row.key for row in ROWS} | {("WEBSOCKET", normalise(p)) for p in WEBSOCKETS}
+    missing = sorted(r for r in ROUTES if r not in covered and r[0] != "MOUNT")
+    where = "tests/security/test_authz_matrix.py"
+    assert not missing, f"routes without an authorization-matrix row in {where}: " + ", ".join(
+        f"{m} {p}" for m, p in missing
+    )
+
+
+def test_the_table_has_no_duplicate_rows() -> None:
+    keys = [row.key for row in ROWS]
+    assert len(keys) == len(set(keys))
+
+
+async def world_of(harness: Harness) -> World:
+    users = {role: await harness.user(role.replace("other-", "")) for role in (OWNER, OTHER, AGENT, ADMIN)}
+    return World(harness, users)
+
+
+async def token_for(world: World, role: str) -> str | None:
+    """A fresh credential per case, so a logout or revocation in one case cannot spoil the next."""
+    if role == ANON:
+        return None
+    user_id = SYSTEM_USER_ID if role == SYSTEM else world.users[role].id
+    issued = await world.harness.write(lambda tx: auth.issue_token(tx, user_id=user_id, kind="api", lifetime=None))
+    return str(issued.token)
+
+
+async def fill(world: World, row: Row, role: str) -> str:
+    """The row's path with every placeholder bound to a fresh object made for this case."""
+    h, admin = world.harness, world.users[ADMIN].headers
+    values: dict[str, str] = {}
+    for name in re.findall(r"\{([^}]+)\}", row.path):
+        if name == "ticket_id":
+            body = {"title": "matrix ticket", **row.ticket}
+            created = await h.client.post("/api/tickets", json=body, headers=world.users[OWNER].headers)
+            values[name] = str(created.json()["id"])
+        elif name == "user_id":
+            values[name] = str((await h.user("requester")).id)
+        elif name == "category_id":
+            created = await h.client.post("/api/categories", json={"name": world.unique("c")}, headers=admin)
+            values[name] = str(created.json()["id"])
+        elif name == "event_id":
+            values[name] = (await h.events(type="user.created"))[0]["event_id"]
+        elif name == "token_id":
+            owner = world.users[OWNER if role in (ANON, SYSTEM) else role]
+            created = await h.client.post("/api/auth/tokens", headers=owner.headers)
+            values[name] = str(created.json()["id"])
+        elif name == "rule_id":
+            created = await h.client.post("/api/rules", json=RULE, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
+        elif name == "priority":
+            values[name] = "normal"
+        elif name == "key":
+            values[name] = "category:1"
+        else:
+            raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
+    return row.path.format(**values)
+
+
+@pytest.mark.parametrize("row", PRESENT, ids=[f"{r.method} {r.path}" for r in PRESENT])
+async def test_each_caller_gets_exactly_its_status(harness: Harness, row: Row) -> None:
+    world = await world_of(harness)
+    wrong = []
+    for role in ROLES:
+        path = await fill(world, row, role)
+        token = await token_for(world, role)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = row.body(world, role) if row.body else None
+        harness.client.cookies.clear()  # a login in an earlier case must not sign this one in
+        response = await harness.client.request(row.method, path, json=body, headers=headers)
+        expected = row.expect[role]
+        if response.status_code not in (expected if isinstance(expected, frozenset) else {expected}):
+            wrong.append(f"{role}: got {response.status_code}, want {expected}: {response.text[:200]}")
+        if response.status_code >= 400 and row.method != "HEAD":
+            assert response.headers["content-type"].startswith("application/problem+json"), (role, response.text)
+    assert not wrong, f"{row.method} {row.path}\n" + "\n".join(wrong)
