@@ -321,6 +321,55 @@ def events_cleanup(
     typer.echo(f"deleted {count} event(s) older than {cutoff:%Y-%m-%d %H:%M} UTC")
 
 
+@events_cli.command("dead-letters")
+def events_dead_letters(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50) -> None:
+    """Events that failed after their last attempt (scale-out: the dead-letter stream; embedded: the log)."""
+    from nixflow.store import event_log
+
+    settings = _settings()
+    if settings.redis_url:
+        from nixflow.events.redis_transport import StreamNames
+
+        client = _redis(settings.redis_url)
+        entries = client.xrevrange(StreamNames(settings.redis_prefix).dead, count=limit)
+        rows = [[str(mid), f.get("type", ""), f.get("event_id", ""), f.get("error", "")[:80]] for mid, f in entries]
+        _table(rows, ["message", "type", "event id", "error"])
+        return
+    with _nixflow() as app:
+        records, _ = app.db.read_sync(
+            lambda conn: event_log.find_many(conn, event_log.EventFilter(status=EventStatus.FAILED), limit=limit)
+        )
+    _table(
+        [[r.type, r.event_id, str(r.retry_count), (r.error or "")[:80]] for r in records],
+        ["type", "event id", "attempts", "error"],
+    )
+
+
+@events_cli.command("redrive")
+def events_redrive() -> None:
+    """Send every failed event (and dead letter) to its handlers again; handlers that did their part skip it."""
+    from nixflow.store import event_log
+
+    settings = _settings()
+    with _nixflow() as app:
+        records, _ = app.db.read_sync(
+            lambda conn: event_log.find_many(conn, event_log.EventFilter(status=EventStatus.FAILED), limit=10_000)
+        )
+        ids = [r.event_id for r in records]
+        count = app.writer.run_sync(lambda tx: event_log.reset_for_replay(tx.conn, ids, tx.now), _ctx()) if ids else 0
+    if settings.redis_url:
+        from nixflow.events.redis_transport import StreamNames
+
+        _redis(settings.redis_url).delete(StreamNames(settings.redis_prefix).dead)
+    typer.echo(f"{count} failed event(s) queued for delivery; a running worker delivers them within seconds")
+
+
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+
+
 @rules_cli.command("list")
 def rules_list() -> None:
     """Every rule, in the order rules run."""

@@ -55,11 +55,14 @@ class Cluster:
         return open(self.workdir / f"{name}.log", "ab")  # the child process owns it
 
     def start_api(self) -> str:
-        port = free_port()
+        """An API process without a worker (`serve --no-worker`); returns its base URL."""
+        return self.start_api_process(["serve", "--no-worker", "--port", str(free_port())])
+
+    def start_api_process(self, args: list[str]) -> str:
+        """`nixflow <args>` serving HTTP on the `--port` among the args; returns its base URL."""
+        port = int(args[args.index("--port") + 1])
         log = self._log(f"api-{port}")
-        proc = subprocess.Popen(
-            [*NIXFLOW, "serve", "--no-worker", "--port", str(port)], env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )  # type: ignore[arg-type]
+        proc = subprocess.Popen([*NIXFLOW, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT)  # type: ignore[arg-type]
         base = f"http://127.0.0.1:{port}"
         wait_until(
             lambda: httpx.get(f"{base}/api/health", timeout=1).status_code in (200, 503),

@@ -61,15 +61,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         return done.stdout.strip()
 
     ids = {
-        role: cli("users", "create", "--email", f"{role}@example.com", "--name", role.title(), "--role",
-                  "admin" if role == "admin" else "requester", "--password", PASSWORD, "--category", "Fuzz")
+        role: cli(
+            "users",
+            "create",
+            "--email",
+            f"{role}@example.com",
+            "--name",
+            role.title(),
+            "--role",
+            "admin" if role == "admin" else "requester",
+            "--password",
+            PASSWORD,
+            "--category",
+            "Fuzz",
+        )
         for role in ("admin", "requester", "victim")
     }
     tokens = {role: cli("tokens", "create", "--email", f"{role}@example.com") for role in ("admin", "requester")}
     port = _free_port()
     process = subprocess.Popen(
         [*NIXFLOW, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -93,9 +93,7 @@ async def test_an_api_token_planted_as_cookie_cannot_write(harness: Harness, req
         (None, '{"email": "a@example.com", "password": "correct horse battery"}'),
     ],
 )
-async def test_login_refuses_anything_but_json(
-    harness: Harness, content_type: str | None, content: str
-) -> None:
+async def test_login_refuses_anything_but_json(harness: Harness, content_type: str | None, content: str) -> None:
     await harness.user("agent", email="a@example.com")
     headers = {"Content-Type": content_type} if content_type else {}
     response = await harness.client.post("/api/auth/login", content=content, headers=headers)
@@ -146,9 +144,7 @@ async def https_harness(settings: Settings) -> AsyncIterator[Harness]:
 
 async def test_cookies_are_secure_over_https(https_harness: Harness) -> None:
     agent = await https_harness.user("agent")
-    response = await https_harness.client.post(
-        "/api/auth/login", json={"email": agent.email, "password": PASSWORD}
-    )
+    response = await https_harness.client.post("/api/auth/login", json={"email": agent.email, "password": PASSWORD})
     assert response.status_code == 200
     for cookie in response.headers.get_list("set-cookie"):
         assert "; secure" in cookie.lower(), cookie
@@ -164,9 +160,7 @@ async def test_a_forwarded_https_header_is_ignored_unless_proxies_are_trusted(ha
     assert all("secure" not in c.lower() for c in response.headers.get_list("set-cookie"))
 
 
-async def test_api_tokens_are_shown_once_stored_hashed_listed_and_revocable(
-    harness: Harness, requester: User
-) -> None:
+async def test_api_tokens_are_shown_once_stored_hashed_listed_and_revocable(harness: Harness, requester: User) -> None:
     created = (await harness.client.post("/api/auth/tokens", headers=requester.headers)).json()
     new = {"Authorization": f"Bearer {created['token']}"}
     assert (await harness.client.get("/api/auth/me", headers=new)).status_code == 200
@@ -208,7 +202,8 @@ async def test_nobody_revokes_another_users_token(harness: Harness, requester: U
 )
 async def test_malformed_credentials_get_401(harness: Harness, authorization: str) -> None:
     response = await harness.client.get(
-        "/api/tickets", headers=[("Authorization", authorization.encode("utf-8"))]  # type: ignore[list-item]
+        "/api/tickets",
+        headers=[("Authorization", authorization.encode("utf-8"))],  # type: ignore[list-item]
     )
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")

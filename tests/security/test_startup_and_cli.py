@@ -59,8 +59,19 @@ async def test_a_fresh_database_has_no_account_that_can_sign_in(tmp_path: Path) 
 
 
 async def test_tokens_are_listed_and_revoked_from_the_shell(tmp_path: Path) -> None:
-    created = run(tmp_path, "users", "create", "--email", "ops@example.com", "--name", "Ops", "--role", "agent",
-                  "--password", PASSWORD)
+    created = run(
+        tmp_path,
+        "users",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--name",
+        "Ops",
+        "--role",
+        "agent",
+        "--password",
+        PASSWORD,
+    )
     assert created.returncode == 0, created.stderr
     token = run(tmp_path, "tokens", "create", "--email", "ops@example.com").stdout.strip()
     listing = run(tmp_path, "tokens", "list", "--email", "ops@example.com")

@@ -73,9 +73,7 @@ async def list_events(
 
 
 @router.get("/stats", response_model=EventStats)
-async def stats(
-    user: CurrentUser, app: App, since: Time = None, until: Time = None
-) -> dict[str, Any]:
+async def stats(user: CurrentUser, app: App, since: Time = None, until: Time = None) -> dict[str, Any]:
     """Counts by type, status and priority."""
     require_admin(user)
     _range(since, until)
