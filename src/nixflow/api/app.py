@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.api import problems
-from nixflow.api.routes import auth, events, health, round_robin, rules, sla, tickets, users
+from nixflow.api.routes import auth, events, health, round_robin, rules, sla, tickets, users, ws
 from nixflow.bootstrap import NixFlow, build, upgrade_database
 from nixflow.config import Settings
 from nixflow.domain.errors import PayloadTooLarge
+from nixflow.web import site
 
 
 class BodyLimit:
@@ -77,10 +78,11 @@ def create_app(
 
     app = FastAPI(title="NixFlow", version="1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     problems.install(app)
-    for router in (auth.router, tickets.router, users.router, events.router, health.router):
+    for router in (auth.router, tickets.router, users.router, events.router, health.router, ws.router):
         app.include_router(router)
     app.include_router(rules.router)
     app.include_router(round_robin.router)
     app.include_router(sla.router)
+    site.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

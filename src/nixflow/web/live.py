@@ -1,0 +1,103 @@
+"""The live hub: committed events fanned out to WebSocket clients, each behind a bounded queue.
+
+The hub only has to be fed `publish(records)` on its event loop, in commit order. In embedded mode the
+writer thread feeds it (`from_writer`); in scale-out mode a tail of the Redis stream does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from nixflow.domain.values import Role
+from nixflow.events.envelope import EventRecord
+from nixflow.services import tickets, visibility
+from nixflow.services.users import Principal
+
+log = logging.getLogger(__name__)
+
+RESYNC = None  # queued instead of events once a client has fallen too far behind
+
+
+def ticket_id_of(record: EventRecord) -> int | None:
+    """The ticket an event is about, if any."""
+    if record.aggregate_type != "ticket" or not record.aggregate_id.isdigit():
+        return None
+    return int(record.aggregate_id)
+
+
+def visible(conn: Connection, *, viewer: Principal, records: Sequence[EventRecord]) -> list[EventRecord]:
+    """The records `viewer` may see (one query for the requesters of their tickets)."""
+    ids = sorted({t for r in records if (t := ticket_id_of(r)) is not None}) if viewer.role == Role.REQUESTER else []
+    owners = tickets.requester_of(conn, ids)
+    return [r for r in records if visibility.may_see(viewer, r, owners.get(ticket_id_of(r) or -1))]
+
+
+class Subscriber:
+    """One client's queue of events still to send; overflowing it turns it into a single RESYNC."""
+
+    def __init__(self, viewer: Principal, size: int) -> None:
+        self.viewer = viewer
+        self.queue: asyncio.Queue[EventRecord | None] = asyncio.Queue(maxsize=size)
+        self.overflowed = False
+
+    def offer(self, record: EventRecord) -> None:
+        if self.overflowed or not self._may_want(record):
+            return
+        try:
+            self.queue.put_nowait(record)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(RESYNC)
+
+    def _may_want(self, record: EventRecord) -> bool:
+        # A cheap first cut; the sender makes the exact decision with the ticket's requester.
+        if self.viewer.role != Role.REQUESTER:
+            return visibility.may_see(self.viewer, record, None)
+        return (
+            record.aggregate_type == "ticket"
+            and record.category in visibility.REQUESTER_CATEGORIES
+            and not visibility.is_internal(record)
+        )
+
+
+class LiveHub:
+    """Fan-out of committed events to subscribers; never blocks the publisher."""
+
+    def __init__(self, *, queue_size: int = 1000, heartbeat_seconds: float = 20.0) -> None:
+        self.queue_size = queue_size
+        self.heartbeat_seconds = heartbeat_seconds
+        self.subscribers: set[Subscriber] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver on `loop` (the server's event loop)."""
+        self._loop = loop
+
+    def from_writer(self, records: Sequence[EventRecord]) -> None:
+        """A commit listener: hand the records over to the event loop, keeping commit order."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self.subscribers:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is listening any more
+            loop.call_soon_threadsafe(self.publish, list(records))
+
+    def publish(self, records: Sequence[EventRecord]) -> None:
+        """Offer committed records, in commit order, to every subscriber (on the event loop)."""
+        for record in records:
+            for subscriber in list(self.subscribers):
+                subscriber.offer(record)
+
+    def subscribe(self, viewer: Principal) -> Subscriber:
+        subscriber = Subscriber(viewer, self.queue_size)
+        self.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
