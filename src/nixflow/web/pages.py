@@ -15,9 +15,9 @@ from nixflow.services import tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import lookups
-from nixflow.web.site import PageUser, render
+from nixflow.web.site import PageRoute, PageUser, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STATUSES = [s.value for s in Status]
 PRIORITIES = [p.value for p in Priority]

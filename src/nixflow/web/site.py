@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Connection
 
 from nixflow.api.deps import SESSION_COOKIE, App
-from nixflow.domain.errors import Forbidden
+from nixflow.domain.errors import DomainError, Forbidden
 from nixflow.services import auth
 from nixflow.services.users import Principal
 from nixflow.store import event_log
@@ -74,6 +76,25 @@ async def render(request: Request, name: str, user: Principal | None, **context:
     env: Environment = app.state.web_templates
     html = env.get_template(name).render(request=request, user=user, after=after, path=request.url.path, **context)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+class PageRoute(APIRoute):
+    """A page route: a refused or missing resource is an HTML page with the same status, not problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_or_error(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as exc:
+                env: Environment = request.app.state.web_templates
+                html = env.get_template("error.html").render(
+                    request=request, user=None, after=None, path=request.url.path, title=exc.title, error=exc
+                )
+                return HTMLResponse(html, status_code=exc.status, headers={"Cache-Control": "no-store"})
+
+        return page_or_error
 
 
 def install(app: FastAPI) -> None:

@@ -17,9 +17,9 @@ from nixflow.services import tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups
-from nixflow.web.site import PageUser, render, require_staff
+from nixflow.web.site import PageRoute, PageUser, render, require_staff
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 QueueStatus = Literal["", "all", "new", "open", "pending", "resolved", "closed"]
 PriorityName = Literal["", "low", "normal", "high", "critical"]
