@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+from collections import deque
 from collections.abc import Sequence
 
 from sqlalchemy import Connection
@@ -18,9 +18,8 @@ from nixflow.events.envelope import EventRecord
 from nixflow.services import tickets, visibility
 from nixflow.services.users import Principal
 
-log = logging.getLogger(__name__)
-
 RESYNC = None  # queued instead of events once a client has fallen too far behind
+RECENT_IDS = 10_000
 
 
 def ticket_id_of(record: EventRecord) -> int | None:
@@ -75,6 +74,9 @@ class LiveHub:
         self.heartbeat_seconds = heartbeat_seconds
         self.subscribers: set[Subscriber] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Recently published ids: a record fed twice (say by the writer and by a stream tail) goes out once.
+        self._recent: deque[str] = deque(maxlen=RECENT_IDS)
+        self._recent_set: set[str] = set()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver on `loop` (the server's event loop)."""
@@ -91,6 +93,12 @@ class LiveHub:
     def publish(self, records: Sequence[EventRecord]) -> None:
         """Offer committed records, in commit order, to every subscriber (on the event loop)."""
         for record in records:
+            if record.event_id in self._recent_set:
+                continue
+            if len(self._recent) == RECENT_IDS:
+                self._recent_set.discard(self._recent[0])
+            self._recent.append(record.event_id)
+            self._recent_set.add(record.event_id)
             for subscriber in list(self.subscribers):
                 subscriber.offer(record)
 
