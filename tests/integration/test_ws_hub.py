@@ -39,15 +39,6 @@ async def test_a_record_fed_twice_goes_out_once_in_order() -> None:
     assert drain(sub.queue) == [first, second]
 
 
-async def test_the_writer_thread_hands_records_to_the_loop() -> None:
-    hub = LiveHub()
-    hub.bind(asyncio.get_running_loop())
-    sub = hub.subscribe(AGENT)
-    one = record()
-    await asyncio.to_thread(hub.from_writer, [one])
-    assert await asyncio.wait_for(sub.queue.get(), 5) is one
-
-
 async def test_an_overflowing_client_gets_one_resync_and_the_others_everything() -> None:
     hub = LiveHub(queue_size=3)
     slow, fast = hub.subscribe(AGENT), hub.subscribe(AGENT)

@@ -1,22 +1,23 @@
 """The live hub: committed events fanned out to WebSocket clients, each behind a bounded queue.
 
-The hub only has to be fed `publish(records)` on its event loop, in commit order. In embedded mode the
-writer thread feeds it (`from_writer`); in scale-out mode a tail of the Redis stream does.
+The hub only has to be fed `publish(records)` on its event loop, in log order: the log tailer
+(events/tail.py) does, with every process's commits, in the order a resuming client reads them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from nixflow.domain.values import Role
 from nixflow.events.envelope import EventRecord
 from nixflow.services import tickets, visibility
 from nixflow.services.users import Principal
+from nixflow.store import event_log
+from nixflow.store.tables import events
 
 RESYNC = None  # queued instead of events once a client has fallen too far behind
 RECENT_IDS = 10_000
@@ -34,6 +35,17 @@ def visible(conn: Connection, *, viewer: Principal, records: Sequence[EventRecor
     ids = sorted({t for r in records if (t := ticket_id_of(r)) is not None}) if viewer.role == Role.REQUESTER else []
     owners = tickets.requester_of(conn, ids)
     return [r for r in records if visibility.may_see(viewer, r, owners.get(ticket_id_of(r) or -1))]
+
+
+def later_than(conn: Connection, *, records: Sequence[EventRecord], position: event_log.Position) -> list[EventRecord]:
+    """The records that come after `position` in the log (a record no longer in the log counts as later)."""
+    rows = conn.execute(
+        select(events.c.event_id, events.c.txid, events.c.seq).where(
+            events.c.event_id.in_([r.event_id for r in records])
+        )
+    )
+    places = {r.event_id: (int(r.txid or 0), int(r.seq)) for r in rows}
+    return [r for r in records if places.get(r.event_id, (2**63, 0)) > position]
 
 
 class Subscriber:
@@ -73,22 +85,9 @@ class LiveHub:
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
         self.subscribers: set[Subscriber] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # Recently published ids: a record fed twice (say by the writer and by a stream tail) goes out once.
+        # Recently published ids: a record handed over twice (say after a feed restarts) goes out once.
         self._recent: deque[str] = deque(maxlen=RECENT_IDS)
         self._recent_set: set[str] = set()
-
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Deliver on `loop` (the server's event loop)."""
-        self._loop = loop
-
-    def from_writer(self, records: Sequence[EventRecord]) -> None:
-        """A commit listener: hand the records over to the event loop, keeping commit order."""
-        loop = self._loop
-        if loop is None or loop.is_closed() or not self.subscribers:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is listening any more
-            loop.call_soon_threadsafe(self.publish, list(records))
 
     def publish(self, records: Sequence[EventRecord]) -> None:
         """Offer committed records, in commit order, to every subscriber (on the event loop)."""

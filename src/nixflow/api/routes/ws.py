@@ -20,7 +20,7 @@ from nixflow.events.envelope import EventRecord
 from nixflow.services import auth
 from nixflow.services.users import Principal
 from nixflow.store import event_log
-from nixflow.web.live import RESYNC, LiveHub, Subscriber, visible
+from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, visible
 
 router = APIRouter(tags=["real time"])
 log = logging.getLogger(__name__)
@@ -75,24 +75,26 @@ async def live_events(websocket: WebSocket) -> None:
         await _refuse(websocket, 403, "cross-origin WebSocket with a session cookie")
         return
     after = websocket.query_params.get("after")
-    await websocket.accept()
     hub: LiveHub = app.hub
-    # Subscribe before reading the backlog, so nothing committed in between is lost.
+    # Subscribe before the client is told it is connected and before reading the backlog: nothing is lost.
     subscriber = hub.subscribe(found.principal)
-    receiver = asyncio.create_task(_drain_client(websocket))
+    receiver: asyncio.Task[None] | None = None
     try:
-        sent: set[str] = set()
+        await websocket.accept()
+        receiver = asyncio.create_task(_drain_client(websocket))
+        sent_up_to: event_log.Position | None = None
         if after:
-            ok = await _send_backlog(websocket, app, found.principal, after, sent)
-            if not ok:
+            sent_up_to = await _send_backlog(websocket, app, found.principal, after)
+            if sent_up_to is None:
                 await _close_resync(websocket)
                 return
-        await _send_live(websocket, app, hub, subscriber, sent, receiver)
+        await _send_live(websocket, app, hub, subscriber, sent_up_to, receiver)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
         hub.unsubscribe(subscriber)
-        receiver.cancel()
+        if receiver is not None:
+            receiver.cancel()
 
 
 async def _drain_client(websocket: WebSocket) -> None:
@@ -103,28 +105,32 @@ async def _drain_client(websocket: WebSocket) -> None:
             return
 
 
-async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, after: str, sent: set[str]) -> bool:
-    """Send every visible event logged after `after`; False when that id is unknown."""
+async def _send_backlog(
+    websocket: WebSocket, app: NixFlow, viewer: Principal, after: str
+) -> event_log.Position | None:
+    """Send every visible event logged after `after`; the log position reached, or None for an unknown id."""
     if len(after) > 64:
-        return False
-    seq = await app.db.read(lambda conn: event_log.seq_of(conn, after))
-    if seq is None:
-        return False
+        return None
+    found = await app.db.read(lambda conn: event_log.position_of(conn, after))
+    if found is None:
+        return None
+    position: event_log.Position = found
     while True:
-        records, last = await app.db.read(partial(_backlog_page, viewer=viewer, position=seq))
-        for record in records:
+        records, visible_records, position = await app.db.read(
+            partial(_backlog_page, viewer=viewer, position=position)
+        )
+        for record in visible_records:
             await websocket.send_text(_send_text(record))
-            sent.add(record.event_id)
-        if last == seq:
-            return True
-        seq = last
+        if len(records) < BACKLOG_PAGE:
+            return position
 
 
-def _backlog_page(conn: Connection, *, viewer: Principal, position: int) -> tuple[list[EventRecord], int]:
-    """The visible events of the next page after `position`, and the position of that page's end."""
-    records = event_log.after(conn, position, limit=BACKLOG_PAGE)
-    last = records[-1].seq if records else None
-    return visible(conn, viewer=viewer, records=records), position if last is None else last
+def _backlog_page(
+    conn: Connection, *, viewer: Principal, position: event_log.Position
+) -> tuple[list[EventRecord], list[EventRecord], event_log.Position]:
+    """The next page of the log after `position`, the part of it `viewer` may see, and the new position."""
+    records, position = event_log.after(conn, position, limit=BACKLOG_PAGE)
+    return records, visible(conn, viewer=viewer, records=records), position
 
 
 async def _send_live(
@@ -132,9 +138,10 @@ async def _send_live(
     app: NixFlow,
     hub: LiveHub,
     subscriber: Subscriber,
-    sent: set[str],
+    sent_up_to: event_log.Position | None,
     receiver: asyncio.Task[None],
 ) -> None:
+    """Send what the hub hands over, skipping what the backlog already sent (up to `sent_up_to`)."""
     viewer = subscriber.viewer
     while not receiver.done():
         getter = asyncio.ensure_future(subscriber.queue.get())
@@ -152,7 +159,11 @@ async def _send_live(
             batch.append(item)
             if item is RESYNC:
                 break
-        fresh = [r for r in batch if r is not RESYNC and r.event_id not in sent]
+        fresh = [r for r in batch if r is not RESYNC]
+        if fresh and sent_up_to is not None:
+            # The hub may still be handing over events the backlog already sent: drop them, by log position.
+            fresh = await app.db.read(partial(later_than, records=fresh, position=sent_up_to))
+            sent_up_to = None if fresh else sent_up_to
         if fresh and viewer.role == Role.REQUESTER:
             fresh = await app.db.read(partial(visible, viewer=viewer, records=fresh))
         for record in fresh:
