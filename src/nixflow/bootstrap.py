@@ -16,6 +16,7 @@ from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database, Writer, make_writer
+from nixflow.web.live import LiveHub
 from nixflow.worker import PeriodicJob, RedisTickLock, Scheduler, Sweeper, TickLock
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class NixFlow:
     tailer: LogTailer
     consuming: bool = False
     counters: CounterStore = field(default_factory=SqlCounterStore)
+    hub: LiveHub = field(default_factory=LiveHub)
 
     async def bus_health(self) -> str:
         """The transport's health: `embedded`, `ok`, or what is wrong."""
@@ -118,6 +120,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
     )
     writer.listeners.append(transport.publish)
     writer.listeners.append(tailer.wake)
+    tailer.sinks.append(app.hub.publish)
     return app
 
 

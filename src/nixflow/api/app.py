@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.api import problems, security
-from nixflow.api.routes import auth, events, health, round_robin, rules, sla, tickets, users
+from nixflow.api.routes import auth, events, health, round_robin, rules, sla, tickets, users, ws
 from nixflow.bootstrap import NixFlow, build, upgrade_database
 from nixflow.config import Settings
 from nixflow.domain.errors import PayloadTooLarge
+from nixflow.web import site
 
 
 class BodyLimit:
@@ -95,8 +96,10 @@ def create_app(
         rules.router,
         round_robin.router,
         sla.router,
+        ws.router,
     ):
         app.include_router(router)
+    site.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     security.install(app)  # outermost: its headers reach every response, 413s included
     return app

@@ -1,0 +1,180 @@
+"""`/api/ws`: every event the user may see, in commit order; `?after=<event_id>` replays what was missed first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from functools import partial
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import Connection
+from starlette.websockets import WebSocketState
+
+from nixflow.api.deps import SESSION_COOKIE
+from nixflow.api.problems import problem
+from nixflow.bootstrap import NixFlow
+from nixflow.domain.values import Role
+from nixflow.events.envelope import EventRecord
+from nixflow.services import auth
+from nixflow.services.users import Principal
+from nixflow.store import event_log
+from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, visible
+
+router = APIRouter(tags=["real time"])
+log = logging.getLogger(__name__)
+
+BACKLOG_PAGE = 500
+RESYNC_MESSAGE = json.dumps({"type": "resync"})
+CLOSE_RESYNC = 4000
+
+
+def _credential(websocket: WebSocket) -> tuple[str | None, bool]:
+    """The token the handshake carries, and whether it came from the cookie."""
+    token = websocket.query_params.get("token")
+    if token:
+        return token, False
+    header = websocket.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None, False
+    return websocket.cookies.get(SESSION_COOKIE) or None, True
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    # A cookie is sent by the browser whatever page opens the socket: only our own pages may use it.
+    origin = websocket.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def _refuse(websocket: WebSocket, status: int, detail: str) -> None:
+    title = "Unauthorized" if status == 401 else "Forbidden"
+    try:
+        await websocket.send_denial_response(problem(status, title, detail))
+    except RuntimeError:  # the server cannot answer a handshake with a body: a plain refusal then
+        await websocket.close(code=4000 + status)
+
+
+def _send_text(record: EventRecord) -> str:
+    return json.dumps(record.envelope(), default=str)
+
+
+@router.websocket("/api/ws")
+async def live_events(websocket: WebSocket) -> None:
+    """Push every visible event; resume after `?after=<event_id>` with no gap and no duplicate."""
+    app: NixFlow = websocket.app.state.nixflow
+    token, from_cookie = _credential(websocket)
+    found = None
+    if token and len(token) <= 512:
+        now = app.clock()
+        found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+    if found is None:
+        await _refuse(websocket, 401, "authentication required")
+        return
+    if from_cookie and not _same_origin(websocket):
+        await _refuse(websocket, 403, "cross-origin WebSocket with a session cookie")
+        return
+    after = websocket.query_params.get("after")
+    hub: LiveHub = app.hub
+    # Subscribe before the client is told it is connected and before reading the backlog: nothing is lost.
+    subscriber = hub.subscribe(found.principal)
+    receiver: asyncio.Task[None] | None = None
+    try:
+        await websocket.accept()
+        receiver = asyncio.create_task(_drain_client(websocket))
+        sent_up_to: event_log.Position | None = None
+        if after:
+            sent_up_to = await _send_backlog(websocket, app, found.principal, after)
+            if sent_up_to is None:
+                await _close_resync(websocket)
+                return
+        await _send_live(websocket, app, hub, subscriber, sent_up_to, receiver)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        hub.unsubscribe(subscriber)
+        if receiver is not None:
+            receiver.cancel()
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _send_backlog(
+    websocket: WebSocket, app: NixFlow, viewer: Principal, after: str
+) -> event_log.Position | None:
+    """Send every visible event logged after `after`; the log position reached, or None for an unknown id."""
+    if len(after) > 64:
+        return None
+    found = await app.db.read(lambda conn: event_log.position_of(conn, after))
+    if found is None:
+        return None
+    position: event_log.Position = found
+    while True:
+        records, visible_records, position = await app.db.read(
+            partial(_backlog_page, viewer=viewer, position=position)
+        )
+        for record in visible_records:
+            await websocket.send_text(_send_text(record))
+        if len(records) < BACKLOG_PAGE:
+            return position
+
+
+def _backlog_page(
+    conn: Connection, *, viewer: Principal, position: event_log.Position
+) -> tuple[list[EventRecord], list[EventRecord], event_log.Position]:
+    """The next page of the log after `position`, the part of it `viewer` may see, and the new position."""
+    records, position = event_log.after(conn, position, limit=BACKLOG_PAGE)
+    return records, visible(conn, viewer=viewer, records=records), position
+
+
+async def _send_live(
+    websocket: WebSocket,
+    app: NixFlow,
+    hub: LiveHub,
+    subscriber: Subscriber,
+    sent_up_to: event_log.Position | None,
+    receiver: asyncio.Task[None],
+) -> None:
+    """Send what the hub hands over, skipping what the backlog already sent (up to `sent_up_to`)."""
+    viewer = subscriber.viewer
+    while not receiver.done():
+        getter = asyncio.ensure_future(subscriber.queue.get())
+        done, _ = await asyncio.wait({getter, receiver}, timeout=hub.heartbeat_seconds, return_when="FIRST_COMPLETED")
+        if getter not in done:
+            getter.cancel()
+            if receiver.done():
+                return
+            await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))
+            continue
+        first = getter.result()
+        batch = [first]
+        while first is not RESYNC and not subscriber.queue.empty():
+            item = subscriber.queue.get_nowait()
+            batch.append(item)
+            if item is RESYNC:
+                break
+        fresh = [r for r in batch if r is not RESYNC]
+        if fresh and sent_up_to is not None:
+            # The hub may still be handing over events the backlog already sent: drop them, by log position.
+            fresh = await app.db.read(partial(later_than, records=fresh, position=sent_up_to))
+            sent_up_to = None if fresh else sent_up_to
+        if fresh and viewer.role == Role.REQUESTER:
+            fresh = await app.db.read(partial(visible, viewer=viewer, records=fresh))
+        for record in fresh:
+            await websocket.send_text(_send_text(record))
+        if RESYNC in batch:
+            await _close_resync(websocket)
+            return
+
+
+async def _close_resync(websocket: WebSocket) -> None:
+    """Tell the client to reload its state and reconnect, then close."""
+    if websocket.application_state == WebSocketState.CONNECTED:
+        await websocket.send_text(RESYNC_MESSAGE)
+        await websocket.close(code=CLOSE_RESYNC)

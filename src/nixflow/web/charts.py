@@ -1,0 +1,76 @@
+"""Charts of the event log, drawn on the server as SVG by pygal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pygal  # type: ignore[import-untyped]
+from pygal.style import Style  # type: ignore[import-untyped]
+from sqlalchemy import Connection, select
+
+from nixflow.store.tables import events
+
+# span name → (how far back, bucket width)
+SPANS: dict[str, tuple[timedelta, timedelta]] = {
+    "1h": (timedelta(hours=1), timedelta(minutes=5)),
+    "24h": (timedelta(hours=24), timedelta(hours=1)),
+    "7d": (timedelta(days=7), timedelta(days=1)),
+}
+MAX_ROWS = 200_000
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#1f2933",
+    foreground_strong="#1f2933",
+    foreground_subtle="#52606d",
+    font_family="system-ui, sans-serif",
+    colors=("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777"),
+)
+
+
+@dataclass(frozen=True)
+class BucketCounts:
+    """Events per time bucket, one series per category (or status)."""
+
+    labels: list[str]
+    series: dict[str, list[int]]
+
+
+def bucket_counts(conn: Connection, *, by: str, span: str, now: datetime) -> BucketCounts:
+    """Count events of the last `span` per bucket and per `by` (category or status)."""
+    back, width = SPANS[span]
+    start = now - back
+    buckets = int(back / width)
+    column = events.c.category if by == "category" else events.c.status
+    rows = conn.execute(
+        select(events.c.timestamp, column).where(events.c.timestamp >= start).order_by(events.c.seq).limit(MAX_ROWS)
+    )
+    series: dict[str, list[int]] = {}
+    for timestamp, key in rows:
+        index = min(int((timestamp - start) / width), buckets - 1)
+        series.setdefault(str(key), [0] * buckets)[index] += 1
+    fmt = "%H:%M" if width < timedelta(days=1) else "%m-%d"
+    labels = [(start + width * (i + 1)).strftime(fmt) for i in range(buckets)]
+    return BucketCounts(labels, dict(sorted(series.items())))
+
+
+def render(counts: BucketCounts, *, title: str) -> bytes:
+    """A stacked bar chart as a standalone SVG document (no scripts)."""
+    chart = pygal.StackedBar(
+        title=title,
+        style=STYLE,
+        js=[],
+        width=900,
+        height=420,
+        x_label_rotation=45,
+        show_minor_x_labels=False,
+        legend_at_bottom=True,
+        no_data_text="No events in this period",
+    )
+    chart.x_labels = counts.labels
+    chart.x_labels_major = counts.labels[:: max(1, len(counts.labels) // 12)]
+    for name, values in counts.series.items():
+        chart.add(name, values)
+    svg: bytes = chart.render()
+    return svg

@@ -1,0 +1,113 @@
+"""Pages everyone uses: sign in, my tickets, open a ticket, a ticket with its comments and timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Connection
+
+from nixflow.api.deps import App
+from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
+from nixflow.domain.values import Priority, Role
+from nixflow.services import tickets, visibility
+from nixflow.services.users import Principal
+from nixflow.store import event_log
+from nixflow.web import lookups
+from nixflow.web.site import PageRoute, PageUser, render
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+STATUSES = [s.value for s in Status]
+PRIORITIES = [p.value for p in Priority]
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site may be the page to go to after signing in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    """The sign-in form."""
+    return await render(request, "login.html", None, next=safe_next(next), title="Sign in")
+
+
+@router.get("/")
+async def home(user: PageUser) -> Response:
+    """Staff start at the queue, requesters at their tickets."""
+    return RedirectResponse("/queue" if user.is_staff else "/tickets", status_code=303)
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+async def my_tickets(request: Request, user: PageUser, app: App) -> Response:
+    """The tickets the user opened."""
+
+    def read(conn: Connection) -> dict[str, Any]:
+        # Listed as their requester, whatever the role: only the tickets they opened.
+        mine = Principal(user.id, Role.REQUESTER, user.email, user.name)
+        items, _ = tickets.list_tickets(conn, viewer=mine, flt=tickets.TicketFilter(), limit=200)
+        return {"items": items, "names": lookups.user_names(conn, [t["assignee_id"] for t in items])}
+
+    data = await app.db.read(read)
+    return await render(request, "my_tickets.html", user, title="My tickets", **data)
+
+
+@router.get("/tickets/new", response_class=HTMLResponse)
+async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
+    """The form to open a ticket."""
+    names = await app.db.read(lookups.category_names)
+    return await render(request, "ticket_new.html", user, title="Open a ticket", categories=names)
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+async def ticket_page(request: Request, ticket_id: int, user: PageUser, app: App) -> Response:
+    """One ticket: details, SLA, actions, comments and its timeline with what caused each change."""
+
+    def read(conn: Connection) -> dict[str, Any]:
+        ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
+        comments = tickets.list_comments(conn, viewer=user, ticket_id=ticket_id)
+        records = [
+            r
+            for r in event_log.timeline(conn, "ticket", str(ticket_id))
+            if visibility.may_see(user, r, ticket["requester_id"])
+        ]
+        ids = lookups.people_of(records) | {c["author_id"] for c in comments}
+        ids |= {ticket["requester_id"], ticket["assignee_id"] or 0}
+        return {
+            "ticket": tickets.public(ticket),
+            "comments": comments,
+            "timeline": records,
+            "by_id": {r.event_id: r for r in records},
+            "names": lookups.user_names(conn, ids),
+            "rules": lookups.rule_names(conn) if user.is_staff else {},
+            "categories": lookups.category_names(conn),
+            "agents": lookups.assignable(conn) if user.is_staff else [],
+        }
+
+    data = await app.db.read(read)
+    ticket = data["ticket"]
+    moves = _moves(user, Status(ticket["status"]))
+    may_decide = ticket["approval"] == Approval.PENDING.value and (user.is_admin or user.can_approve)
+    return await render(
+        request,
+        "ticket.html",
+        user,
+        title=f"#{ticket['id']} {ticket['title']}",
+        moves=moves,
+        may_decide=may_decide,
+        priorities=PRIORITIES,
+        rule_of=lookups.caused_by_rule,
+        **data,
+    )
+
+
+def _moves(user: Principal, current: Status) -> list[str]:
+    """The statuses this user may move the ticket to."""
+    allowed = [s for s in Status if s in TRANSITIONS[current]]
+    if not user.is_staff:
+        allowed = [s for s in allowed if (current, s) in REQUESTER_TRANSITIONS]
+    return [s.value for s in allowed]

@@ -1,0 +1,181 @@
+"""Pages for agents and admins: the live queue, the event log explorer, one event's causation, statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
+
+from nixflow.api.deps import App
+from nixflow.domain.errors import NotFound
+from nixflow.domain.tickets import OPEN_STATUSES, Status
+from nixflow.domain.values import EVENT_CATEGORIES, EventStatus, Priority
+from nixflow.services import tickets, visibility
+from nixflow.services.users import require_admin
+from nixflow.store import event_log
+from nixflow.web import charts, lookups
+from nixflow.web.site import PageRoute, PageUser, render, require_staff
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+QueueStatus = Literal["", "all", "new", "open", "pending", "resolved", "closed"]
+PriorityName = Literal["", "low", "normal", "high", "critical"]
+EventStatusName = Literal["", "pending", "processing", "completed", "failed", "retrying"]
+Range = Literal["1h", "24h", "7d"]
+QUEUE_LIMIT = 200
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue(
+    request: Request,
+    user: PageUser,
+    app: App,
+    status: QueueStatus = "",
+    priority: PriorityName = "",
+    category_id: Annotated[str | None, Query(max_length=20)] = None,
+    assignee_id: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The live queue: open tickets by default, filtered by status, priority, category and assignee."""
+    require_staff(user)
+    flt = tickets.TicketFilter(
+        status=Status(status) if status not in ("", "all") else None,
+        priority=Priority(priority) if priority else None,
+        category_id=_int_or_none(category_id),
+        assignee_id=_int_or_none(assignee_id),
+    )
+
+    def read(conn: Connection) -> dict[str, Any]:
+        items, _ = tickets.list_tickets(conn, viewer=user, flt=flt, limit=QUEUE_LIMIT)
+        if status == "":
+            items = [t for t in items if Status(t["status"]) in OPEN_STATUSES]
+        people = {t["assignee_id"] for t in items} | {t["requester_id"] for t in items}
+        return {
+            "items": [tickets.public(t) for t in items],
+            "names": lookups.user_names(conn, people),
+            "categories": lookups.category_names(conn),
+            "agents": lookups.assignable(conn),
+        }
+
+    data = await app.db.read(read)
+    filters = {
+        "status": status, "priority": priority, "category_id": category_id or "", "assignee_id": assignee_id or ""
+    }
+    return await render(
+        request,
+        "queue.html",
+        user,
+        title="Queue",
+        filters=filters,
+        statuses=[s.value for s in Status],
+        priorities=[p.value for p in Priority],
+        **data,
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.get("/events", response_class=HTMLResponse)
+async def events_explorer(
+    request: Request,
+    user: PageUser,
+    app: App,
+    type: Annotated[str, Query(max_length=64)] = "",
+    category: Annotated[str, Query(max_length=16)] = "",
+    status: EventStatusName = "",
+    priority: PriorityName = "",
+    aggregate_id: Annotated[str, Query(max_length=64)] = "",
+    correlation_id: Annotated[str, Query(max_length=36)] = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The event log, newest first, with the filters of `GET /api/events`."""
+    require_admin(user)
+    flt = event_log.EventFilter(
+        type=type or None,
+        category=category or None,
+        status=EventStatus(status) if status else None,
+        priority=Priority(priority) if priority else None,
+        aggregate_id=aggregate_id or None,
+        correlation_id=correlation_id or None,
+        since=_utc(since),
+        until=_utc(until),
+    )
+    records, next_cursor = await app.db.read(lambda conn: event_log.find_many(conn, flt, limit=limit, cursor=cursor))
+    query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    filters = {
+        "type": type, "category": category, "status": status, "priority": priority, "aggregate_id": aggregate_id,
+        "correlation_id": correlation_id, "since": request.query_params.get("since", ""),
+        "until": request.query_params.get("until", ""), "limit": limit,
+    }  # fmt: skip
+    return await render(
+        request,
+        "events.html",
+        user,
+        title="Event log",
+        records=records,
+        next_query={**query, "cursor": next_cursor} if next_cursor else None,
+        filters=filters,
+        categories=EVENT_CATEGORIES,
+        statuses=[s.value for s in EventStatus],
+        priorities=[p.value for p in Priority],
+    )
+
+
+@router.get("/events/stats", response_class=HTMLResponse)
+async def event_stats(request: Request, user: PageUser, app: App, range: Range = "24h") -> Response:
+    """Counts of the event log, and charts of events over time by category and by status."""
+    require_admin(user)
+    since = app.clock() - charts.SPANS[range][0]
+    totals = await app.db.read(lambda conn: event_log.stats(conn, since=since))
+    return await render(request, "stats.html", user, title="Event statistics", totals=totals, range=range)
+
+
+@router.get("/events/stats/{by}.svg")
+async def event_chart(user: PageUser, app: App, by: Literal["category", "status"], range: Range = "24h") -> Response:
+    """An SVG chart (drawn by pygal) of events over time, stacked by category or status."""
+    require_admin(user)
+    now = app.clock()
+    counts = await app.db.read(lambda conn: charts.bucket_counts(conn, by=by, span=range, now=now))
+    svg = charts.render(counts, title=f"Events by {by}, last {range}")
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+async def event_page(request: Request, event_id: str, user: PageUser, app: App) -> Response:
+    """One event, the chain of events that caused it, and everything its request set off."""
+    require_staff(user)
+
+    def read(conn: Connection) -> dict[str, Any]:
+        record = event_log.find(conn, event_id[:64])
+        if record is None or not visibility.may_see(user, record, None):
+            raise NotFound(f"event {event_id} not found")
+        flt = event_log.EventFilter(correlation_id=record.correlation_id)
+        family, _ = event_log.find_many(conn, flt, limit=500)
+        family = [r for r in reversed(family) if visibility.may_see(user, r, None)]
+        if record.event_id not in {r.event_id for r in family}:
+            family.append(record)
+        return {
+            "record": record,
+            "chain": lookups.chain_to_root(family, record.event_id),
+            "forest": lookups.causation_forest(family),
+            "rules": lookups.rule_names(conn),
+            "names": lookups.user_names(conn, lookups.people_of(family)),
+        }
+
+    data = await app.db.read(read)
+    return await render(
+        request, "event.html", user, title=data["record"].type, rule_of=lookups.caused_by_rule, **data
+    )

@@ -1,0 +1,124 @@
+// Calls to the NixFlow API from pages: JSON in and out, the CSRF header, problem+json shown to the user.
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `request failed (${status})`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+}
+
+export async function api(method, url, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("nixflow_csrf");
+  const response = await fetch(url, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text };
+  }
+  if (!response.ok) throw new ApiError(response.status, data || {});
+  return data;
+}
+
+export function flash(message, kind = "error") {
+  const box = document.getElementById("flash");
+  if (!box) return;
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.hidden = !message;
+}
+
+export function problemText(error) {
+  if (!(error instanceof ApiError)) return String(error.message || error);
+  const details = (error.problem.errors || []).map((e) => [e.loc && e.loc.slice(1).join("."), e.msg].filter(Boolean).join(": "));
+  return [error.message, ...details].join(" — ");
+}
+
+function valueOf(element) {
+  const type = element.dataset.type || "";
+  if (type === "bool") return element.checked;
+  if (type === "ints") return Array.from(element.selectedOptions, (o) => Number(o.value));
+  const raw = element.value.trim();
+  if (type === "int-or-null") return raw === "" ? null : Number(raw);
+  if (raw === "") return undefined;
+  if (type === "int" || element.type === "number") return Number(raw);
+  if (type === "json") return JSON.parse(raw);
+  return element.value;
+}
+
+export function formBody(form) {
+  const body = {};
+  for (const element of form.elements) {
+    if (!element.name || element.disabled || element.type === "submit") continue;
+    const value = valueOf(element);
+    if (value !== undefined) body[element.name] = value;
+  }
+  if ("withVersion" in form.dataset) {
+    body.version = Number(document.getElementById("ticket-version").dataset.version);
+  }
+  return body;
+}
+
+export async function after(then, result, refresh) {
+  if (!then || then === "reload") {
+    window.location.reload();
+  } else if (then === "refresh") {
+    await refresh();
+  } else if (then.startsWith("go:")) {
+    window.location.assign(then.slice(3).replace("{id}", result && result.id !== undefined ? result.id : ""));
+  }
+}
+
+// Forms and buttons with `data-api` send JSON to that URL (`data-method`, default POST).
+export function bindApiControls(refresh) {
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.api) return;
+    event.preventDefault();
+    const submitter = event.submitter;
+    const url = (submitter && submitter.dataset.api) || form.dataset.api;
+    let body;
+    try {
+      body = formBody(form);
+    } catch (error) {
+      flash(`Not valid JSON: ${error.message}`);
+      return;
+    }
+    await run(form, form.dataset.method || "POST", url, body, form.dataset.then, refresh);
+    if ("reset" in form.dataset) form.reset();
+  });
+  document.addEventListener("click", async (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button[data-api]") : null;
+    if (!button || button.form) return;
+    const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
+    await run(button, button.dataset.method || "POST", button.dataset.api, body, button.dataset.then, refresh);
+  });
+}
+
+async function run(control, method, url, body, then, refresh) {
+  control.setAttribute("aria-busy", "true");
+  try {
+    const result = await api(method, url, body);
+    flash("");
+    await after(then, result, refresh);
+  } catch (error) {
+    flash(problemText(error));
+  } finally {
+    control.removeAttribute("aria-busy");
+  }
+}

@@ -1,0 +1,93 @@
+// Every page: forms that call the API, sign out, SLA countdowns, and live refresh of the page's regions.
+import { api, bindApiControls, flash, problemText } from "./api.js";
+import { connect } from "./live.js";
+
+const body = document.body;
+
+// Re-render the page on the server and swap in its live regions (`data-live`), leaving forms alone.
+let pending = null;
+async function refresh() {
+  const response = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const region of document.querySelectorAll("[data-live]")) {
+    const next = fresh.querySelector(`[data-live="${region.dataset.live}"]`);
+    if (next) region.replaceWith(document.importNode(next, true));
+  }
+  tick();
+  document.dispatchEvent(new CustomEvent("nixflow:refreshed"));
+}
+function refreshSoon() {
+  if (pending) return;
+  pending = setTimeout(async () => {
+    pending = null;
+    try {
+      await refresh();
+    } catch {
+      /* the next event or reconnect refreshes again */
+    }
+  }, 60);
+}
+
+function concerns(scope, event) {
+  if (!scope) return false;
+  if (scope === "all") return true;
+  if (scope === "tickets") return event.aggregate_type === "ticket";
+  if (scope === "users") return event.category === "user";
+  if (scope.startsWith("ticket:")) return event.aggregate_type === "ticket" && event.aggregate_id === scope.slice(7);
+  return false;
+}
+
+function human(ms) {
+  const s = Math.floor(Math.abs(ms) / 1000);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = d ? [`${d}d`, `${h}h`, `${m}m`] : h ? [`${h}h`, `${m}m`, `${s % 60}s`] : [`${m}m`, `${s % 60}s`];
+  return parts.join(" ");
+}
+
+function tick() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll("[data-due]")) {
+    const left = Date.parse(el.dataset.due) - now;
+    el.textContent = left >= 0 ? `in ${human(left)}` : `overdue by ${human(left)}`;
+    el.classList.toggle("overdue", left < 0);
+  }
+}
+
+bindApiControls(refresh);
+tick();
+setInterval(tick, 1000);
+
+const logout = document.getElementById("logout");
+if (logout) {
+  logout.addEventListener("click", async () => {
+    try {
+      await api("POST", "/api/auth/logout");
+    } catch (error) {
+      if (error.status !== 401) {
+        flash(problemText(error));
+        return;
+      }
+    }
+    window.location.assign("/login");
+  });
+}
+
+if (body.dataset.role) {
+  const scope = body.dataset.liveScope;
+  window.nixflowLive = connect({
+    after: body.dataset.after,
+    onEvent(event) {
+      document.dispatchEvent(new CustomEvent("nixflow:event", { detail: event }));
+      if (concerns(scope, event)) refreshSoon();
+    },
+    onOpen(reconnected) {
+      if (reconnected && scope) refreshSoon();
+    },
+  });
+}
+
+const modules = { "admin-rules": "./rules.js", "admin-sla": "./sla.js", "admin-round-robin": "./round_robin.js" };
+if (modules[body.dataset.page]) import(modules[body.dataset.page]);

@@ -1,0 +1,54 @@
+// The live connection: /api/ws, resumed after the last event seen, with a visible connection state.
+
+const LABELS = { connecting: "Connecting…", live: "Live", offline: "Offline — reconnecting…" };
+
+export function connect({ after, onEvent, onOpen }) {
+  const indicator = document.getElementById("live-status");
+  let last = after || "";
+  let delay = 250;
+  let socket = null;
+  let wasOpen = false;
+
+  function show(state) {
+    if (!indicator) return;
+    indicator.dataset.state = state;
+    indicator.textContent = LABELS[state];
+  }
+
+  function open() {
+    show(wasOpen ? "offline" : "connecting");
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const query = last ? `?after=${encodeURIComponent(last)}` : "";
+    socket = new WebSocket(`${scheme}//${location.host}/api/ws${query}`);
+    socket.addEventListener("open", () => {
+      delay = 250;
+      show("live");
+      onOpen(wasOpen);
+      wasOpen = true;
+    });
+    socket.addEventListener("message", (message) => {
+      let data;
+      try {
+        data = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (data.type === "resync") {
+        // Too far behind to catch up event by event: start again from the page's current state.
+        window.location.reload();
+        return;
+      }
+      if (!data.event_id) return; // heartbeat
+      last = data.event_id;
+      onEvent(data);
+    });
+    socket.addEventListener("close", () => {
+      show("offline");
+      setTimeout(open, delay);
+      delay = Math.min(delay * 2, 4000);
+    });
+  }
+
+  open();
+  return { get lastEventId() { return last; } };
+}

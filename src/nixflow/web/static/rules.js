@@ -1,0 +1,112 @@
+// Admin: automation rules against /api/rules.
+import { api, flash, problemText } from "./api.js";
+import { el, listOf } from "./dom.js";
+
+const form = document.getElementById("rule-form");
+const tbody = document.querySelector("#rules tbody");
+const heading = document.getElementById("rule-form-h");
+const save = document.getElementById("rule-save");
+const cancel = document.getElementById("rule-cancel");
+
+async function change(rule, patch, label) {
+  try {
+    await api("PATCH", `/api/rules/${rule.id}`, patch);
+    flash(`${label}: ${rule.name}`, "ok");
+    await load();
+  } catch (error) {
+    flash(problemText(error));
+  }
+}
+
+function edit(rule) {
+  form.elements.id.value = rule.id;
+  form.elements.name.value = rule.name;
+  form.elements.kind.value = rule.kind;
+  form.elements.position.value = rule.position;
+  form.elements.mode.value = rule.mode;
+  form.elements.rollout_percent.value = rule.rollout_percent;
+  form.elements.active.checked = rule.active;
+  form.elements.conditions.value = JSON.stringify(rule.conditions || {}, null, 2);
+  form.elements.actions.value = JSON.stringify(rule.actions || [], null, 2);
+  heading.textContent = `Edit rule: ${rule.name}`;
+  save.textContent = "Save rule";
+  cancel.hidden = false;
+  form.elements.name.focus();
+}
+
+function reset() {
+  form.reset();
+  form.elements.id.value = "";
+  heading.textContent = "New rule";
+  save.textContent = "Create rule";
+  cancel.hidden = true;
+}
+
+function row(rule) {
+  return el("tr", { dataset: { ruleId: rule.id } },
+    el("td", { "data-label": "Position" }, rule.position),
+    el("td", { "data-label": "Name" }, rule.name),
+    el("td", { "data-label": "Kind" }, rule.kind),
+    el("td", { "data-label": "Mode" }, el("span", { class: `badge mode-${rule.mode}` }, rule.mode)),
+    el("td", { "data-label": "Rollout" }, `${rule.rollout_percent}%`),
+    el("td", { "data-label": "Active" }, rule.active ? "yes" : "no"),
+    el("td", { class: "actions", "data-label": "Change" },
+      el("button", { type: "button", class: "secondary", onclick: () => edit(rule) }, "Edit ", el("span", { class: "sr-only" }, rule.name)),
+      el("button", { type: "button", class: "secondary", onclick: () => change(rule, { active: !rule.active }, rule.active ? "Disabled" : "Enabled") },
+        rule.active ? "Disable" : "Enable", el("span", { class: "sr-only" }, ` ${rule.name}`)),
+      el("button", { type: "button", class: "secondary",
+        onclick: () => change(rule, { mode: rule.mode === "shadow" ? "enforce" : "shadow" }, "Mode changed") },
+        rule.mode === "shadow" ? "Enforce" : "Shadow", el("span", { class: "sr-only" }, ` ${rule.name}`)),
+      el("button", { type: "button", class: "danger", onclick: async () => {
+        if (!window.confirm(`Delete rule "${rule.name}"?`)) return;
+        try {
+          await api("DELETE", `/api/rules/${rule.id}`);
+          await load();
+        } catch (error) {
+          flash(problemText(error));
+        }
+      } }, "Delete", el("span", { class: "sr-only" }, ` ${rule.name}`))));
+}
+
+async function load() {
+  try {
+    const rules = listOf(await api("GET", "/api/rules"), "id").sort((a, b) => a.position - b.position || a.id - b.id);
+    tbody.replaceChildren(...(rules.length ? rules.map(row) : [el("tr", {}, el("td", { colspan: 7, class: "empty" }, "No rules."))]));
+  } catch (error) {
+    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 7, class: "empty" }, `Rules are not available: ${problemText(error)}`)));
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  let body;
+  try {
+    body = {
+      name: form.elements.name.value.trim(),
+      kind: form.elements.kind.value,
+      position: Number(form.elements.position.value || 0),
+      mode: form.elements.mode.value,
+      rollout_percent: Number(form.elements.rollout_percent.value || 0),
+      active: form.elements.active.checked,
+      conditions: JSON.parse(form.elements.conditions.value || "{}"),
+      actions: JSON.parse(form.elements.actions.value || "[]"),
+    };
+  } catch (error) {
+    flash(`Conditions and actions must be JSON: ${error.message}`);
+    return;
+  }
+  const id = form.elements.id.value;
+  try {
+    const saved = await api(id ? "PATCH" : "POST", id ? `/api/rules/${id}` : "/api/rules", body);
+    flash(`${id ? "Saved" : "Created"} rule: ${saved.name}`, "ok");
+    reset();
+    await load();
+  } catch (error) {
+    flash(problemText(error));
+  }
+});
+cancel.addEventListener("click", reset);
+document.addEventListener("nixflow:event", (event) => {
+  if (event.detail.type.startsWith("automation.rule_") && !event.detail.type.match(/applied|shadowed|failed/)) load();
+});
+load();

@@ -1,0 +1,31 @@
+// Admin: SLA policies against /api/sla/policies.
+import { api, flash, problemText } from "./api.js";
+import { listOf } from "./dom.js";
+
+const FIELDS = ["first_response_minutes", "resolution_minutes", "warning_percent"];
+
+async function load() {
+  try {
+    for (const policy of listOf(await api("GET", "/api/sla/policies"), "priority")) {
+      const form = document.querySelector(`form[data-priority="${policy.priority}"]`);
+      if (!form) continue;
+      for (const field of FIELDS) form.elements[field].value = policy[field] ?? "";
+    }
+  } catch (error) {
+    flash(`SLA policies are not available: ${problemText(error)}`);
+  }
+}
+
+document.getElementById("policies").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const body = Object.fromEntries(FIELDS.map((field) => [field, Number(form.elements[field].value)]));
+  try {
+    await api("PUT", `/api/sla/policies/${form.dataset.priority}`, body);
+    flash(`Saved the ${form.dataset.priority} policy`, "ok");
+    await load();
+  } catch (error) {
+    flash(problemText(error));
+  }
+});
+load();

@@ -1,0 +1,180 @@
+"""Browser tests: a real `nixflow serve` subprocess on a free port and a temp SQLite file, driven by Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytest.importorskip("playwright")
+from playwright.async_api import Browser, Page, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Server:
+    """`nixflow serve` in a subprocess; `restart()` keeps the database file and the port."""
+
+    db_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "NIXFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
+            "NIXFLOW_SECRET_KEY": "browser-test-secret",
+            "NIXFLOW_TICK_SECONDS": "0.2",
+            "NIXFLOW_SWEEP_AFTER_SECONDS": "0.5",
+        }
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "nixflow.cli", *args], env=self.env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def start(self) -> None:
+        self.log_path = self.db_path.with_suffix(".log")
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nixflow.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"nixflow serve exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("nixflow serve did not become healthy")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def login(self, email: str) -> str:
+        response = httpx.post(self.url + "/api/auth/login", json={"email": email, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return str(response.json()["token"])
+
+    def account(self, admin: Account | None, role: str, name: str, **extra: Any) -> Account:
+        email = f"{name.lower().replace(' ', '.')}@example.com"
+        if admin is None:
+            args = ("--email", email, "--name", name, "--role", role, "--password", PASSWORD)
+            user_id = int(self.cli("users", "create", *args))
+        else:
+            body = {"email": email, "name": name, "role": role, "password": PASSWORD, **extra}
+            response = httpx.post(self.url + "/api/users", json=body, headers=admin.headers)
+            assert response.status_code == 201, response.text
+            user_id = int(response.json()["id"])
+        return Account(user_id, email, name, self.login(email))
+
+    def call(self, method: str, path: str, who: Account, **kwargs: Any) -> Any:
+        response = httpx.request(method, self.url + path, headers=who.headers, timeout=10, **kwargs)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "nixflow.db")
+    srv.cli("db", "upgrade")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def signed_in(browser: Browser, server: Server, who: Account, path: str = "/") -> Page:
+    """A new browser page signed in as `who` through the login form, then at `path`."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await page.goto(server.url + "/login?next=" + path)
+    await page.get_by_label("Email").fill(who.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(server.url + path)
+    return page
+
+
+async def shoot(page: Page, name: str) -> None:
+    """Screenshots of the current page at desktop and phone sizes, into artifacts/screenshots."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in VIEWPORTS.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=str(ARTIFACTS / f"{name}-{label}-{width}x{height}.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})

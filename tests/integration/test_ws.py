@@ -1,0 +1,266 @@
+"""The WebSocket `/api/ws` against a real server on a real port: order, resume, visibility, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from tests.conftest import Harness, User
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from nixflow.api.app import create_app
+from nixflow.config import Settings
+from nixflow.events.envelope import EventRecord
+from nixflow.services import tickets
+from nixflow.services.users import principal_of
+from nixflow.store import event_log
+from nixflow.store.db import Tx
+from nixflow.store.tables import users
+
+TIMEOUT = 10
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[Harness]:
+    """NixFlow served by uvicorn on a free port; the harness's client talks to it over TCP."""
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws_ping_interval=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        yield Harness(app, client)
+    server.should_exit = True
+    await task
+
+
+def ws_url(h: Harness, user: User, after: str | None = None) -> str:
+    url = str(h.client.base_url).replace("http://", "ws://") + f"/api/ws?token={user.token}"
+    return url + (f"&after={after}" if after else "")
+
+
+async def receive_until(ws: ClientConnection, done: Any) -> list[dict[str, Any]]:
+    """Envelopes received until `done(envelope)` is true for one (heartbeats skipped)."""
+    got: list[dict[str, Any]] = []
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            message = json.loads(await ws.recv())
+            if "event_id" not in message:
+                continue
+            got.append(message)
+            if done(message):
+                return got
+
+
+async def open_ticket(h: Harness, user: User, title: str = "Printer jammed") -> dict[str, Any]:
+    response = await h.client.post("/api/tickets", json={"title": title, "description": "help"}, headers=user.headers)
+    assert response.status_code == 201, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+async def comment(h: Harness, user: User, ticket_id: int, body: str, internal: bool = False) -> None:
+    response = await h.client.post(
+        f"/api/tickets/{ticket_id}/comments", json={"body": body, "internal": internal}, headers=user.headers
+    )
+    assert response.status_code == 201, response.text
+
+
+def log_after(conn: Any, event_id: str) -> list[EventRecord]:
+    """The log after an event, in the order every reader of the log sees it."""
+    position = event_log.position_of(conn, event_id)
+    assert position is not None
+    records: list[EventRecord] = []
+    while True:
+        page, position = event_log.after(conn, position, limit=500)
+        records += page
+        if len(page) < 500:
+            return records
+
+
+def is_comment(body: str) -> Any:
+    return lambda e: e["type"] == "ticket.commented" and e["data"]["body"] == body
+
+
+async def test_unauthenticated_handshake_is_refused(live: Harness) -> None:
+    url = str(live.client.base_url).replace("http://", "ws://") + "/api/ws"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url):
+            pass
+    assert refused.value.response.status_code == 401
+    with pytest.raises(InvalidStatus):
+        async with connect(url + "?token=not-a-token"):
+            pass
+
+
+async def test_events_arrive_once_each_in_commit_order(live: Harness) -> None:
+    agent = await live.user("agent")
+    requester = await live.user("requester")
+    async with connect(ws_url(live, agent)) as ws:
+        ticket = await open_ticket(live, requester)
+        for n in range(5):
+            await comment(live, agent, ticket["id"], f"step {n}")
+        got = await receive_until(ws, is_comment("step 4"))
+    logged = [e["event_id"] for e in await live.events(aggregate_type="ticket", aggregate_id=str(ticket["id"]))]
+    pushed = [e["event_id"] for e in got if e["aggregate_type"] == "ticket" and e["aggregate_id"] == str(ticket["id"])]
+    assert pushed == logged[: len(pushed)]
+    assert len(pushed) == len(set(pushed)) >= 6
+    assert got[0]["type"] == "ticket.created" and got[0]["data"]["title"] == "Printer jammed"
+    assert set(got[0]) >= {"event_id", "type", "category", "priority", "status", "timestamp", "data", "metadata"}
+
+
+async def test_resume_after_an_id_misses_nothing_and_repeats_nothing(live: Harness) -> None:
+    admin = await live.user("admin")
+    requester = await live.user("requester")
+    ticket = await open_ticket(live, requester)
+    await comment(live, admin, ticket["id"], "before the disconnect")
+    mark = (await live.events(type="ticket.commented"))[-1]["event_id"]
+
+    async def keep_writing() -> None:
+        for n in range(40):
+            await comment(live, admin, ticket["id"], f"while away {n}")
+
+    writing = asyncio.create_task(keep_writing())
+    await asyncio.sleep(0.05)  # reconnect while writes are still committing
+    async with connect(ws_url(live, admin, after=mark)) as ws:
+        await writing
+        got = await receive_until(ws, is_comment("while away 39"))
+    ids = [e["event_id"] for e in got]
+    assert len(ids) == len(set(ids)), "an event was sent twice"
+    expected = [r.event_id for r in await live.nixflow.db.read(lambda conn: log_after(conn, mark))]
+    assert ids == expected[: len(ids)], "not in log order, or an event is missing"
+    assert is_comment("while away 39")(got[-1])
+
+
+async def test_unknown_resume_point_asks_the_client_to_resync(live: Harness) -> None:
+    agent = await live.user("agent")
+    async with connect(ws_url(live, agent, after="0190aaaa-0000-7000-8000-000000000000")) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT)) == {"type": "resync"}
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+
+
+async def test_requesters_see_only_their_own_tickets_and_no_internal_comments(live: Harness) -> None:
+    agent = await live.user("agent")
+    alice = await live.user("requester")
+    bob = await live.user("requester")
+    first = (await live.events())[-1]["event_id"]
+    async with connect(ws_url(live, alice)) as ws:
+        bobs = await open_ticket(live, bob, "Bob's secret")
+        await comment(live, agent, bobs["id"], "for bob")
+        mine = await open_ticket(live, alice, "Alice's laptop")
+        await comment(live, agent, mine["id"], "staff only: check warranty", internal=True)
+        await comment(live, agent, mine["id"], "we are on it")
+        got = await receive_until(ws, is_comment("we are on it"))
+    assert {e["aggregate_id"] for e in got} == {str(mine["id"])}
+    assert all(not e["data"].get("internal") for e in got)
+    assert all(e["category"] in ("ticket", "sla") for e in got)
+    assert "staff only" not in json.dumps(got)
+    # The same holds for what a resume replays from the log.
+    async with connect(ws_url(live, alice, after=first)) as ws:
+        replayed = await receive_until(ws, is_comment("we are on it"))
+    assert [e["event_id"] for e in replayed] == [e["event_id"] for e in got]
+
+
+async def test_heartbeats_keep_an_idle_connection_talking(live: Harness) -> None:
+    agent = await live.user("agent")
+    live.nixflow.hub.heartbeat_seconds = 0.1
+    async with connect(ws_url(live, agent)) as ws:
+        message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    assert message["type"] == "heartbeat"
+
+
+async def stalled_client(h: Harness, user: User) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads again, with a tiny receive buffer."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    host, port = h.client.base_url.host, h.client.base_url.port
+    await loop.sock_connect(sock, (host, port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /api/ws?token={user.token} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += await loop.sock_recv(sock, 1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+async def read_to_close(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (or sends its close frame)."""
+    loop = asyncio.get_running_loop()
+    data = b""
+    async with asyncio.timeout(TIMEOUT):
+        while chunk := await loop.sock_recv(sock, 65536):
+            data += chunk
+            if CLOSE_RESYNC_FRAME in data[-64:]:
+                break
+    return data
+
+
+CLOSE_RESYNC_FRAME = b"\x88\x02\x0f\xa0"  # a close frame with code 4000
+
+
+async def test_a_client_that_falls_behind_is_told_to_resync_and_others_carry_on(live: Harness) -> None:
+    admin = await live.user("admin")
+    requester = await live.user("requester")
+    ticket = await open_ticket(live, requester)
+    hub = live.nixflow.hub
+    hub.queue_size = 600  # more than a page of the log tailer, which hands events over a page at a time
+    big = "x" * 19_000
+
+    def many_comments(tx: Tx, round_no: int) -> None:
+        row = tx.conn.execute(users.select().where(users.c.id == admin.id)).one()
+        for n in range(10):
+            tickets.add_comment(tx, actor=principal_of(row), ticket_id=ticket["id"], body=f"{round_no}.{n} {big}")
+
+    slow = await stalled_client(live, admin)
+    async with connect(ws_url(live, admin)) as fast:
+        received: list[dict[str, Any]] = []
+        target: dict[str, str] = {}
+        caught_up = asyncio.Event()
+
+        async def read_fast() -> None:
+            while True:
+                message = json.loads(await fast.recv())
+                if "event_id" in message:
+                    received.append(message)
+                    if message["event_id"] == target.get("last"):
+                        caught_up.set()
+
+        reader = asyncio.create_task(read_fast())
+        subscribers = list(hub.subscribers)
+        assert len(subscribers) == 2
+        rounds = 0
+        while not any(s.overflowed for s in subscribers) and rounds < 300:
+            await live.write(lambda tx, r=rounds: many_comments(tx, r))
+            rounds += 1
+        assert [s.overflowed for s in subscribers].count(True) == 1, "exactly the stalled client falls behind"
+        target["last"] = (await live.events(type="ticket.commented"))[-1]["event_id"]
+        if received and received[-1]["event_id"] == target["last"]:
+            caught_up.set()
+        await asyncio.wait_for(caught_up.wait(), TIMEOUT)
+        reader.cancel()
+    commented = [e for e in received if e["type"] == "ticket.commented"]
+    assert len(commented) == rounds * 10, "the fast client missed events"
+    tail = await read_to_close(slow)
+    slow.close()
+    assert tail.endswith(b'{"type": "resync"}' + CLOSE_RESYNC_FRAME)
+    assert tail.count(b'"ticket.commented"') < rounds * 10
