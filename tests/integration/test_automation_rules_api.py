@@ -111,7 +111,8 @@ async def test_unknown_rule_is_404(harness: Harness, admin: User) -> None:
 
 
 async def test_sla_policies_read_and_put(harness: Harness, admin: User, agent: User) -> None:
-    policies = (await harness.client.get("/api/sla/policies", headers=agent.headers)).json()
+    assert (await harness.client.get("/api/sla/policies", headers=agent.headers)).status_code == 403  # admin config
+    policies = (await harness.client.get("/api/sla/policies", headers=admin.headers)).json()
     assert [
         (p["priority"], p["first_response_minutes"], p["resolution_minutes"], p["warning_percent"]) for p in policies
     ] == [

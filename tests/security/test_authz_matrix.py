@@ -40,6 +40,11 @@ def admin_only(code: Expect) -> dict[str, Expect]:
     return {ANON: 401, OWNER: 403, OTHER: 403, AGENT: 403, ADMIN: code, SYSTEM: 401}
 
 
+def page(requester: int, agent: int, admin: int) -> dict[str, Expect]:
+    """A web page: signed in by the session cookie only; without one (or as the system user) a 303 to /login."""
+    return {ANON: 303, OWNER: requester, OTHER: requester, AGENT: agent, ADMIN: admin, SYSTEM: 303}
+
+
 def on_ticket(owner: int, agent: int, admin: int) -> dict[str, Expect]:
     """A route on the owner's ticket: another requester learns nothing (404, never 403)."""
     return {ANON: 401, OWNER: owner, OTHER: 404, AGENT: agent, ADMIN: admin, SYSTEM: 401}
@@ -66,6 +71,11 @@ class Row:
     expect: dict[str, Expect]
     body: Body | None = None
     ticket: dict[str, Any] = field(default_factory=dict)  # fields of the fresh ticket behind {ticket_id}
+
+    @property
+    def is_page(self) -> bool:
+        """Web pages take the session cookie, API routes the bearer token."""
+        return not self.path.startswith(("/api", "/openapi", "/docs"))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -163,6 +173,24 @@ ROWS = [
     Row("GET", "/api/round-robin/counters", admin_only(200)),
     Row("DELETE", "/api/round-robin/counters/{key}", admin_only(OK_2XX | {404})),
     Row("DELETE", "/api/round-robin/counters", admin_only(OK_2XX)),
+    Row("GET", "/api/round-robin/counters/{key}", admin_only(frozenset({200, 404}))),
+    Row("GET", "/api/sla/policies/{priority}", admin_only(200)),
+    # Web pages
+    Row("GET", "/login", public(200)),
+    Row("GET", "/", page(303, 303, 303)),
+    Row("GET", "/tickets", page(200, 200, 200)),
+    Row("GET", "/tickets/new", page(200, 200, 200)),
+    Row("GET", "/tickets/{ticket_id}", {**page(200, 200, 200), OTHER: 404}),
+    Row("GET", "/queue", page(403, 200, 200)),
+    Row("GET", "/events/{event_id}", page(403, 200, 200)),
+    Row("GET", "/events", page(403, 403, 200)),
+    Row("GET", "/events/stats", page(403, 403, 200)),
+    Row("GET", "/events/stats/{by}.svg", page(403, 403, 200)),
+    Row("GET", "/admin/users", page(403, 403, 200)),
+    Row("GET", "/admin/categories", page(403, 403, 200)),
+    Row("GET", "/admin/rules", page(403, 403, 200)),
+    Row("GET", "/admin/sla", page(403, 403, 200)),
+    Row("GET", "/admin/round-robin", page(403, 403, 200)),
 ]
 
 # WebSocket routes obey the same rules; they are tested with a WebSocket client by the web UI's tests.
@@ -242,6 +270,11 @@ async def fill(world: World, row: Row, role: str) -> str:
         elif name == "category_id":
             created = await h.client.post("/api/categories", json={"name": world.unique("c")}, headers=admin)
             values[name] = str(created.json()["id"])
+        elif name == "event_id" and row.is_page:
+            # The event page shows ticket events to agents (user events are for admins only).
+            await h.client.post("/api/tickets", json={"title": "matrix event"}, headers=world.users[OWNER].headers)
+            await h.settle()
+            values[name] = (await h.events(type="ticket.created"))[-1]["event_id"]
         elif name == "event_id":
             values[name] = (await h.events(type="user.created"))[0]["event_id"]
         elif name == "token_id":
@@ -256,6 +289,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = "normal"
         elif name == "key":
             values[name] = "category:1"
+        elif name == "by":
+            values[name] = "category"
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
     return row.path.format(**values)
@@ -268,13 +303,17 @@ async def test_each_caller_gets_exactly_its_status(harness: Harness, row: Row) -
     for role in ROLES:
         path = await fill(world, row, role)
         token = await token_for(world, role)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {}
+        if token and row.is_page:
+            headers["Cookie"] = f"nixflow_session={token}"
+        elif token:
+            headers["Authorization"] = f"Bearer {token}"
         body = row.body(world, role) if row.body else None
         harness.client.cookies.clear()  # a login in an earlier case must not sign this one in
         response = await harness.client.request(row.method, path, json=body, headers=headers)
         expected = row.expect[role]
         if response.status_code not in (expected if isinstance(expected, frozenset) else {expected}):
             wrong.append(f"{role}: got {response.status_code}, want {expected}: {response.text[:200]}")
-        if response.status_code >= 400 and row.method != "HEAD":
+        if response.status_code >= 400 and not row.is_page:
             assert response.headers["content-type"].startswith("application/problem+json"), (role, response.text)
     assert not wrong, f"{row.method} {row.path}\n" + "\n".join(wrong)

@@ -65,7 +65,10 @@ async def queue(
 
     data = await app.db.read(read)
     filters = {
-        "status": status, "priority": priority, "category_id": category_id or "", "assignee_id": assignee_id or ""
+        "status": status,
+        "priority": priority,
+        "category_id": category_id or "",
+        "assignee_id": assignee_id or "",
     }
     return await render(
         request,
@@ -176,6 +179,4 @@ async def event_page(request: Request, event_id: str, user: PageUser, app: App) 
         }
 
     data = await app.db.read(read)
-    return await render(
-        request, "event.html", user, title=data["record"].type, rule_of=lookups.caused_by_rule, **data
-    )
+    return await render(request, "event.html", user, title=data["record"].type, rule_of=lookups.caused_by_rule, **data)

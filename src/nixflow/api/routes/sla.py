@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, StrictInt
 from nixflow.api.deps import App, Ctx, CurrentUser
 from nixflow.api.schemas import PriorityName, Strict
 from nixflow.automation import sla_policies
-from nixflow.domain.errors import Forbidden
 from nixflow.domain.values import Priority
 from nixflow.services.users import require_admin
 
@@ -36,16 +35,14 @@ class PolicyPut(Strict):
 @router.get("", response_model=list[PolicyRead])
 async def list_policies(user: CurrentUser, app: App) -> list[PolicyRead]:
     """The policy of every priority."""
-    if not user.is_staff:
-        raise Forbidden("agents and admins only")
+    require_admin(user)
     return [PolicyRead(**p) for p in await app.db.read(sla_policies.list_policies)]
 
 
 @router.get("/{priority}", response_model=PolicyRead)
 async def get_policy(priority: PriorityName, user: CurrentUser, app: App) -> PolicyRead:
     """The policy of one priority."""
-    if not user.is_staff:
-        raise Forbidden("agents and admins only")
+    require_admin(user)
     return PolicyRead(**await app.db.read(lambda conn: sla_policies.get_policy(conn, Priority(priority))))
 
 

@@ -105,9 +105,7 @@ async def _drain_client(websocket: WebSocket) -> None:
             return
 
 
-async def _send_backlog(
-    websocket: WebSocket, app: NixFlow, viewer: Principal, after: str
-) -> event_log.Position | None:
+async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, after: str) -> event_log.Position | None:
     """Send every visible event logged after `after`; the log position reached, or None for an unknown id."""
     if len(after) > 64:
         return None
@@ -116,9 +114,7 @@ async def _send_backlog(
         return None
     position: event_log.Position = found
     while True:
-        records, visible_records, position = await app.db.read(
-            partial(_backlog_page, viewer=viewer, position=position)
-        )
+        records, visible_records, position = await app.db.read(partial(_backlog_page, viewer=viewer, position=position))
         for record in visible_records:
             await websocket.send_text(_send_text(record))
         if len(records) < BACKLOG_PAGE:
