@@ -15,6 +15,19 @@ from pathlib import Path
 import httpx
 
 PASSWORD = "bench-password-1"
+# `nixflow users create ...` for the admin every benchmark signs in as.
+CREATE_ADMIN = (
+    "users",
+    "create",
+    "--email",
+    "bench@example.com",
+    "--name",
+    "Bench",
+    "--role",
+    "admin",
+    "--password",
+    PASSWORD,
+)
 
 
 def free_port() -> int:
@@ -36,19 +49,7 @@ def server(
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """Start `nixflow serve` on a fresh database; yield its base URL and an admin's auth header."""
     env = {**os.environ, "NIXFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}", **(extra_env or {})}
-    nixflow(
-        "users",
-        "create",
-        "--email",
-        "bench@example.com",
-        "--name",
-        "Bench",
-        "--role",
-        "admin",
-        "--password",
-        PASSWORD,
-        env=env,
-    )
+    nixflow(*CREATE_ADMIN, env=env)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "nixflow.cli", "serve", "--port", str(port), *args],

@@ -26,12 +26,10 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).parent))
-from common import percentiles
+from common import CREATE_ADMIN, PASSWORD, percentiles
 from tests.scaleout.cluster import Cluster, free_port, wait_until
 
 from nixflow.store.db import sync_url
-
-PASSWORD = "bench-password-1"
 
 
 def fresh_postgres_database(name: str) -> str:
@@ -132,18 +130,7 @@ def main() -> None:
                     "NIXFLOW_REDIS_PREFIX": f"bench-{apis}x{workers}-{int(time.time())}",
                 }
             cluster = Cluster(workdir, env)
-            cluster.cli(
-                "users",
-                "create",
-                "--email",
-                "bench@example.com",
-                "--name",
-                "Bench",
-                "--role",
-                "admin",
-                "--password",
-                PASSWORD,
-            )
+            cluster.cli(*CREATE_ADMIN)
             try:
                 if apis == 0:
                     bases = [cluster.start_api_process(["serve", "--port", str(free_port())])]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
-from nixflow.api.deps import App
+from nixflow.api.deps import App, PathId
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
 from nixflow.services import tickets, visibility
@@ -64,7 +64,7 @@ async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-async def ticket_page(request: Request, ticket_id: int, user: PageUser, app: App) -> Response:
+async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: App) -> Response:
     """One ticket: details, SLA, actions, comments and its timeline with what caused each change."""
 
     def read(conn: Connection) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from nixflow.api.deps import App, Ctx, CurrentUser
+from nixflow.api.deps import App, Ctx, CurrentUser, PathId
 from nixflow.automation import rules
 from nixflow.automation.model import RuleCreate, RuleUpdate
 from nixflow.services.users import require_admin
@@ -45,21 +45,21 @@ async def create_rule(body: RuleCreate, user: CurrentUser, app: App, ctx: Ctx) -
 
 
 @router.get("/{rule_id}", response_model=RuleRead)
-async def get_rule(rule_id: int, user: CurrentUser, app: App) -> RuleRead:
+async def get_rule(rule_id: PathId, user: CurrentUser, app: App) -> RuleRead:
     """One rule."""
     require_admin(user)
     return RuleRead(**await app.db.read(lambda conn: rules.get_rule(conn, rule_id=rule_id)))
 
 
 @router.patch("/{rule_id}", response_model=RuleRead)
-async def update_rule(rule_id: int, body: RuleUpdate, user: CurrentUser, app: App, ctx: Ctx) -> RuleRead:
+async def update_rule(rule_id: PathId, body: RuleUpdate, user: CurrentUser, app: App, ctx: Ctx) -> RuleRead:
     """Change some of a rule's fields."""
     require_admin(user)
     return RuleRead(**await app.writer.run(lambda tx: rules.update_rule(tx, rule_id=rule_id, changes=body), ctx))
 
 
 @router.delete("/{rule_id}", status_code=204)
-async def delete_rule(rule_id: int, user: CurrentUser, app: App, ctx: Ctx) -> Response:
+async def delete_rule(rule_id: PathId, user: CurrentUser, app: App, ctx: Ctx) -> Response:
     """Delete a rule."""
     require_admin(user)
     await app.writer.run(lambda tx: rules.delete_rule(tx, rule_id=rule_id), ctx)
