@@ -149,13 +149,16 @@ class RuleEngine:
                 {"rule_id": record.rule_id, "depth": record.depth, "reason": reason},
             )
             return
+        ticket: dict[str, Any] | None = None
         for rule in rule_store.active_rules(tx.conn, kinds=rule_store.EVENT_KINDS):
             if rule["id"] == record.rule_id:
                 continue  # an event a rule caused never triggers that rule again
-            ticket = tickets.load(tx.conn, ticket_id=ticket_id)
+            if ticket is None:  # (re)load: each rule sees what the rules before it changed
+                ticket = tickets.load(tx.conn, ticket_id=ticket_id)
             if ticket["status"] == Status.CLOSED.value:
                 return
             if not conditions.in_rollout(rule["id"], ticket_id, rule["rollout_percent"]):
                 continue
             if conditions.matches(rule["conditions"], conditions.facts_of(ticket, tx.now)):
                 run_rule(tx, rule, ticket, self.counters, trigger_event_id=record.event_id)
+                ticket = None
