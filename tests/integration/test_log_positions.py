@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from sqlalchemy import Connection
@@ -128,3 +129,18 @@ async def test_the_tailer_sees_what_another_process_commits(harness: Harness, se
     finally:
         other.writer.close()
         other.db.dispose()
+
+
+async def test_concurrent_polls_hand_each_event_over_once(harness: Harness) -> None:
+    ids: list[str] = []
+    harness.nixflow.tailer.sinks.append(lambda records: ids.extend(r.event_id for r in records))
+    user = await harness.user("requester")
+    for n in range(3):
+        response = await harness.client.post("/api/tickets", json={"title": f"t{n}"}, headers=user.headers)
+        assert response.status_code == 201
+    # Both calls would start from the same position if they did not take turns.
+    await asyncio.gather(*(harness.nixflow.tailer.poll() for _ in range(4)))
+    await harness.settle()
+    await harness.nixflow.tailer.poll()
+    assert ids, "the tailer handed nothing over"
+    assert len(ids) == len(set(ids))

@@ -36,6 +36,7 @@ class LogTailer:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._reading = asyncio.Lock()  # one reader at a time: two from one position would hand a page over twice
 
     async def start(self) -> None:
         """Start at the head of the log: only events committed from now on are handed over."""
@@ -64,7 +65,14 @@ class LogTailer:
                 loop.call_soon_threadsafe(wake.set)
 
     async def poll(self) -> int:
-        """Hand over everything committed since the last call; return how many events."""
+        """Hand over everything committed since the last call; return how many events.
+
+        Safe to call while the background task also polls: calls take turns, each from where the last ended.
+        """
+        async with self._reading:
+            return await self._drain()
+
+    async def _drain(self) -> int:
         total = 0
         while True:
             start = self.position
