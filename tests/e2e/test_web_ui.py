@@ -229,3 +229,12 @@ def open_ticket_offline(server: Server, requester: Account) -> tuple[int, str]:
     finally:
         app.writer.close()
         app.db.dispose()
+
+
+async def test_a_page_whose_user_is_deactivated_goes_back_to_the_sign_in_page(server: Server, browser: Browser) -> None:
+    admin, agent, _requester = people(server)
+    page = await signed_in(browser, server, agent, "/queue")
+    await live(page)
+    server.call("PATCH", f"/api/users/{agent.id}", admin, json={"active": False})
+    await page.wait_for_url("**/login**", timeout=10_000)
+    await expect(page.get_by_label("Password")).to_be_visible()

@@ -87,3 +87,21 @@ async def test_patch_user_role_and_categories(harness: Harness, admin: User, age
     await harness.settle()
     [updated] = await harness.events(type="user.updated")
     assert set(updated["data"]["changes"]) == {"name", "category_ids"}
+
+
+async def test_role_and_active_changes_have_audit_events_of_their_own(
+    harness: Harness, admin: User, agent: User
+) -> None:
+    response = await harness.client.patch(
+        f"/api/users/{agent.id}", json={"role": "requester", "active": False}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    response = await harness.client.patch(f"/api/users/{agent.id}", json={"active": True}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    await harness.settle()
+    [changed] = await harness.events(type="user.role_changed")
+    assert changed["data"] == {"user_id": agent.id, "by_id": admin.id, "old_role": "agent", "new_role": "requester"}
+    [deactivated] = await harness.events(type="user.deactivated")
+    [activated] = await harness.events(type="user.activated")
+    assert deactivated["data"] == activated["data"] == {"user_id": agent.id, "by_id": admin.id}
+    assert deactivated["metadata"]["correlation_id"] == changed["metadata"]["correlation_id"]

@@ -24,7 +24,7 @@ from nixflow.services import tickets
 from nixflow.services.users import principal_of
 from nixflow.store import event_log
 from nixflow.store.db import Tx
-from nixflow.store.tables import users
+from nixflow.store.tables import api_tokens, users
 
 TIMEOUT = 10
 
@@ -264,3 +264,72 @@ async def test_a_client_that_falls_behind_is_told_to_resync_and_others_carry_on(
     slow.close()
     assert tail.endswith(b'{"type": "resync"}' + CLOSE_RESYNC_FRAME)
     assert tail.count(b'"ticket.commented"') < rounds * 10
+
+
+async def closed_with(ws: ClientConnection) -> tuple[list[str], int | None]:
+    """The control messages (`type`s, heartbeats skipped) a connection got before it closed, and its close code."""
+    kinds: list[str] = []
+    async with asyncio.timeout(TIMEOUT):
+        try:
+            while True:
+                message = json.loads(await ws.recv())
+                if "event_id" not in message and message["type"] != "heartbeat":
+                    kinds.append(message["type"])
+        except ConnectionClosed as closed:
+            return kinds, closed.rcvd.code if closed.rcvd else None
+
+
+async def test_signing_out_closes_that_users_open_connections(live: Harness) -> None:
+    agent = await live.user("agent")
+    other = await live.user("agent")
+    async with connect(ws_url(live, agent)) as mine, connect(ws_url(live, other)) as theirs:
+        response = await live.client.post("/api/auth/logout", headers=agent.headers)
+        assert response.status_code == 204
+        assert await closed_with(mine) == (["signed_out"], 4401)
+        # Nobody else is touched: the other agent still gets the next event.
+        requester = await live.user("requester")
+        ticket = await open_ticket(live, requester)
+        got = await receive_until(theirs, lambda e: e["aggregate_id"] == str(ticket["id"]))
+        assert got[-1]["aggregate_id"] == str(ticket["id"])
+    # And the revoked token cannot open a new one.
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(ws_url(live, agent)):
+            pass
+    assert refused.value.response.status_code == 401
+
+
+async def test_revoking_a_token_or_deactivating_the_user_closes_the_connection(live: Harness) -> None:
+    admin = await live.user("admin")
+    agent = await live.user("agent")
+    response = await live.client.post("/api/auth/tokens", headers=agent.headers)
+    assert response.status_code == 201
+    second = User(agent.id, agent.email, response.json()["token"], {})
+    token_id = response.json()["id"]
+    async with connect(ws_url(live, second)) as by_second, connect(ws_url(live, agent)) as by_first:
+        response = await live.client.delete(f"/api/auth/tokens/{token_id}", headers=agent.headers)
+        assert response.status_code == 204
+        assert await closed_with(by_second) == (["signed_out"], 4401)
+        response = await live.client.patch(f"/api/users/{agent.id}", json={"active": False}, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        assert await closed_with(by_first) == (["signed_out"], 4401)
+
+
+async def test_a_role_change_makes_the_client_start_again_with_its_new_view(live: Harness) -> None:
+    admin = await live.user("admin")
+    agent = await live.user("agent")
+    async with connect(ws_url(live, agent)) as ws:
+        response = await live.client.patch(f"/api/users/{agent.id}", json={"role": "requester"}, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        assert await closed_with(ws) == (["resync"], 4000)
+
+
+async def test_a_connection_ends_when_its_token_expires(live: Harness) -> None:
+    agent = await live.user("agent")
+    live.nixflow.hub.recheck_seconds = 0.2
+    async with connect(ws_url(live, agent)) as ws:
+        await live.write(
+            lambda tx: tx.conn.execute(
+                api_tokens.update().where(api_tokens.c.user_id == agent.id).values(expires_at=tx.now)
+            )
+        )
+        assert await closed_with(ws) == (["signed_out"], 4401)

@@ -134,7 +134,11 @@ def create_user(
 
 
 def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change a user's name, role, active flag, approver right or categories; emits `user.updated`."""
+    """Change a user's name, role, active flag, approver right or categories.
+
+    Emits `user.updated` with the whole diff, and the audit events of its own for what changes access:
+    `user.role_changed`, `user.deactivated` / `user.activated` (open live connections react to those).
+    """
     if user_id == SYSTEM_USER_ID:
         raise Forbidden("the system user cannot be changed")
     before = get_user(tx.conn, user_id=user_id)
@@ -159,6 +163,13 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
         return before
     tx.conn.execute(update(users).where(users.c.id == user_id).values(updated_at=tx.now, **values))
     tx.emit("user.updated", aggregate_type="user", aggregate_id=user_id, data={"user_id": user_id, "changes": diff})
+    by = {"user_id": user_id, "by_id": tx.ctx.actor_id}
+    if "role" in diff:
+        roles = {"old_role": diff["role"]["old"], "new_role": diff["role"]["new"]}
+        tx.emit("user.role_changed", aggregate_type="user", aggregate_id=user_id, data=by | roles)
+    if "active" in diff:
+        kind = "user.activated" if diff["active"]["new"] else "user.deactivated"
+        tx.emit(kind, aggregate_type="user", aggregate_id=user_id, data=by)
     return get_user(tx.conn, user_id=user_id)
 
 

@@ -21,6 +21,10 @@ from nixflow.store.tables import events
 
 RESYNC = None  # queued instead of events once a client has fallen too far behind
 RECENT_IDS = 10_000
+# Events after which a user's open connections check their credential again (sign-out, revocation, role).
+ACCESS_EVENTS = frozenset(
+    {"user.logout", "user.token_revoked", "user.deactivated", "user.role_changed", "user.password_changed"}
+)
 
 
 def ticket_id_of(record: EventRecord) -> int | None:
@@ -55,6 +59,7 @@ class Subscriber:
         self.viewer = viewer
         self.queue: asyncio.Queue[EventRecord | None] = asyncio.Queue(maxsize=size)
         self.overflowed = False
+        self.access_changed = asyncio.Event()  # set when the viewer's credential must be checked again
 
     def offer(self, record: EventRecord) -> None:
         if self.overflowed or not self._may_want(record):
@@ -81,9 +86,13 @@ class Subscriber:
 class LiveHub:
     """Fan-out of committed events to subscribers; never blocks the publisher."""
 
-    def __init__(self, *, queue_size: int = 1000, heartbeat_seconds: float = 20.0) -> None:
+    def __init__(
+        self, *, queue_size: int = 1000, heartbeat_seconds: float = 20.0, recheck_seconds: float = 60.0
+    ) -> None:
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
+        # Even with no access event (a token that simply expired), credentials are checked this often.
+        self.recheck_seconds = recheck_seconds
         self.subscribers: set[Subscriber] = set()
         # Recently published ids: a record handed over twice (say after a feed restarts) goes out once.
         self._recent: deque[str] = deque(maxlen=RECENT_IDS)
@@ -100,6 +109,8 @@ class LiveHub:
             self._recent_set.add(record.event_id)
             for subscriber in list(self.subscribers):
                 subscriber.offer(record)
+                if record.type in ACCESS_EVENTS and record.aggregate_id == str(subscriber.viewer.id):
+                    subscriber.access_changed.set()
 
     def subscribe(self, viewer: Principal) -> Subscriber:
         subscriber = Subscriber(viewer, self.queue_size)

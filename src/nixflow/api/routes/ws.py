@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 BACKLOG_PAGE = 500
 RESYNC_MESSAGE = json.dumps({"type": "resync"})
+SIGNED_OUT_MESSAGE = json.dumps({"type": "signed_out"})
 CLOSE_RESYNC = 4000
+CLOSE_SIGNED_OUT = 4401
 
 
 def _credential(websocket: WebSocket) -> tuple[str | None, bool]:
@@ -68,7 +70,7 @@ async def live_events(websocket: WebSocket) -> None:
     if token and len(token) <= 512:
         now = app.clock()
         found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
-    if found is None:
+    if found is None or token is None:
         await _refuse(websocket, 401, "authentication required")
         return
     if from_cookie and not _same_origin(websocket):
@@ -88,7 +90,7 @@ async def live_events(websocket: WebSocket) -> None:
             if sent_up_to is None:
                 await _close_resync(websocket)
                 return
-        await _send_live(websocket, app, hub, subscriber, sent_up_to, receiver)
+        await _send_live(websocket, app, hub, subscriber, sent_up_to, receiver, token)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
@@ -136,17 +138,34 @@ async def _send_live(
     subscriber: Subscriber,
     sent_up_to: event_log.Position | None,
     receiver: asyncio.Task[None],
+    token: str,
 ) -> None:
-    """Send what the hub hands over, skipping what the backlog already sent (up to `sent_up_to`)."""
+    """Send what the hub hands over, skipping what the backlog already sent (up to `sent_up_to`).
+
+    The connection lives only as long as its credential: after the viewer signs out, is revoked,
+    deactivated or changes role (and every `recheck_seconds`, for expiry) the token is checked again.
+    """
     viewer = subscriber.viewer
+    loop = asyncio.get_running_loop()
+    recheck_at = loop.time() + hub.recheck_seconds
     while not receiver.done():
         getter = asyncio.ensure_future(subscriber.queue.get())
-        done, _ = await asyncio.wait({getter, receiver}, timeout=hub.heartbeat_seconds, return_when="FIRST_COMPLETED")
+        flagged = asyncio.ensure_future(subscriber.access_changed.wait())
+        wait = max(0.0, min(hub.heartbeat_seconds, recheck_at - loop.time()))
+        done, _ = await asyncio.wait({getter, receiver, flagged}, timeout=wait, return_when="FIRST_COMPLETED")
+        flagged.cancel()
         if getter not in done:
             getter.cancel()
-            if receiver.done():
+        if receiver.done():
+            return
+        if flagged in done or loop.time() >= recheck_at:
+            subscriber.access_changed.clear()
+            recheck_at = loop.time() + hub.recheck_seconds
+            if not await _still_allowed(websocket, app, viewer, token):
                 return
-            await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))
+        if getter not in done:
+            if not done:
+                await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))
             continue
         first = getter.result()
         batch = [first]
@@ -167,6 +186,21 @@ async def _send_live(
         if RESYNC in batch:
             await _close_resync(websocket)
             return
+
+
+async def _still_allowed(websocket: WebSocket, app: NixFlow, viewer: Principal, token: str) -> bool:
+    """Check the connection's credential again; close the connection (and say why) if it no longer holds."""
+    now = app.clock()
+    found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+    if found is None:
+        if websocket.application_state == WebSocketState.CONNECTED:
+            await websocket.send_text(SIGNED_OUT_MESSAGE)
+            await websocket.close(code=CLOSE_SIGNED_OUT)
+        return False
+    if found.principal.role != viewer.role:  # what the viewer may see has changed: start again
+        await _close_resync(websocket)
+        return False
+    return True
 
 
 async def _close_resync(websocket: WebSocket) -> None:

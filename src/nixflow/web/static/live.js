@@ -8,6 +8,7 @@ export function connect({ after, onEvent, onOpen }) {
   let delay = 250;
   let socket = null;
   let wasOpen = false;
+  let stopped = false;
 
   function show(state) {
     if (!indicator) return;
@@ -33,8 +34,10 @@ export function connect({ after, onEvent, onOpen }) {
       } catch {
         return;
       }
-      if (data.type === "resync") {
-        // Too far behind to catch up event by event: start again from the page's current state.
+      if (data.type === "resync" || data.type === "signed_out") {
+        // Too far behind to catch up event by event, or the role changed: start again from the page's
+        // current state. Signed out (or revoked) elsewhere: reloading leads to the sign-in page.
+        stopped = true;
         window.location.reload();
         return;
       }
@@ -43,6 +46,7 @@ export function connect({ after, onEvent, onOpen }) {
       onEvent(data);
     });
     socket.addEventListener("close", () => {
+      if (stopped) return;
       show("offline");
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 4000);
