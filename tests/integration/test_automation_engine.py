@@ -274,3 +274,41 @@ async def test_a_chain_of_rules_stops_at_the_depth_limit(shallow: Harness) -> No
     assert stopped and {e["data"]["depth"] for e in stopped} == {3}
     deepest = {e["event_id"] for e in changes if e["metadata"]["depth"] == 3}
     assert {e["metadata"]["causation_id"] for e in stopped} <= deepest
+
+
+async def test_rules_and_sla_policies_read_in_a_unit_of_work_follow_changes_made_in_it(harness: Harness) -> None:
+    from nixflow.automation import rules as rule_store
+    from nixflow.automation import sla_policies
+    from nixflow.automation.model import RuleCreate
+    from nixflow.domain.values import Priority
+    from nixflow.services import tickets
+    from nixflow.store.db import Tx
+
+    def change_and_reread(tx: Tx) -> tuple[int, int, int | None, int | None]:
+        before = len(rule_store.active_rules_of(tx, kinds=rule_store.EVENT_KINDS))
+        old_policy = tickets.policy_for(tx, "low")
+        spec = RuleCreate.model_validate(
+            {
+                "name": "printers go low",
+                "kind": "prioritization",
+                "actions": [{"type": "set_priority", "value": "low"}],
+            }
+        )
+        rule_store.create_rule(tx, spec=spec)
+        after = len(rule_store.active_rules_of(tx, kinds=rule_store.EVENT_KINDS))
+        sla_policies.put_policy(
+            tx,
+            priority=Priority.LOW,
+            values={"first_response_minutes": 7, "resolution_minutes": 70, "warning_percent": 80},
+        )
+        new_policy = tickets.policy_for(tx, "low")
+        return (
+            before,
+            after,
+            old_policy and old_policy.first_response_minutes,
+            new_policy and new_policy.first_response_minutes,
+        )
+
+    before, after, old_minutes, new_minutes = await harness.write(change_and_reread)
+    assert after == before + 1
+    assert old_minutes != 7 and new_minutes == 7

@@ -150,7 +150,7 @@ class RuleEngine:
             )
             return
         ticket: dict[str, Any] | None = None
-        for rule in rule_store.active_rules(tx.conn, kinds=rule_store.EVENT_KINDS):
+        for rule in rule_store.active_rules_of(tx, kinds=rule_store.EVENT_KINDS):
             if rule["id"] == record.rule_id:
                 continue  # an event a rule caused never triggers that rule again
             if ticket is None:  # (re)load: each rule sees what the rules before it changed

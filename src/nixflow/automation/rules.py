@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from nixflow.automation.model import RuleCreate, RuleUpdate, actions_json, conditions_json
 from nixflow.domain.errors import NotFound, ValidationFailed
@@ -38,13 +38,14 @@ def list_rules(
 _active_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
 
 
+_FINGERPRINT = select(func.count(), func.max(rules.c.id), func.max(rules.c.updated_at)).where(
+    rules.c.kind.in_(bindparam("b_kinds", expanding=True))
+)
+
+
 def active_rules(conn: Connection, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
     """The active rules of some kinds, in position order (shared: do not change them)."""
-    fingerprint = tuple(
-        conn.execute(
-            select(func.count(), func.max(rules.c.id), func.max(rules.c.updated_at)).where(rules.c.kind.in_(kinds))
-        ).one()
-    )
+    fingerprint = tuple(conn.execute(_FINGERPRINT, {"b_kinds": list(kinds)}).one())
     key = (str(conn.engine.url), tuple(kinds))
     cached = _active_cache.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -52,6 +53,11 @@ def active_rules(conn: Connection, *, kinds: Sequence[str]) -> list[dict[str, An
     found = list_rules(conn, kinds=kinds, active_only=True)
     _active_cache[key] = (fingerprint, found)
     return found
+
+
+def active_rules_of(tx: Tx, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
+    """`active_rules`, read once per unit of work (a delivery batch runs many events on the same rules)."""
+    return tx.memoized(("active_rules", tuple(kinds)), lambda: active_rules(tx.conn, kinds=kinds))
 
 
 def get_rule(conn: Connection, *, rule_id: int) -> dict[str, Any]:
@@ -75,6 +81,8 @@ def _reschedule(tx: Tx, *kinds: str) -> None:
 
 
 def _emit(tx: Tx, event_type: str, rule: dict[str, Any], **data: Any) -> None:
+    """Every change of a rule ends here: rules read earlier in this unit of work are stale now."""
+    tx.memo.clear()
     tx.emit(
         event_type,
         aggregate_type="rule",

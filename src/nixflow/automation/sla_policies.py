@@ -43,6 +43,7 @@ def put_policy(tx: Tx, *, priority: Priority, values: dict[str, int]) -> dict[st
         aggregate_id=priority.value,
         data={"priority": priority.value, **row},
     )
+    tx.memo.clear()  # the policies read earlier in this unit of work are stale now
     _retime(tx, priority)
     return {"priority": priority.value, "updated_at": tx.now, **row}
 
@@ -64,6 +65,6 @@ def _retime(tx: Tx, priority: Priority) -> None:
     ).all()
     for row in rows:
         ticket = dict(row._mapping)
-        columns = ticket_service.sla_columns(tx.conn, ticket)
-        columns["next_check_at"] = ticket_service.next_check_at(tx.conn, {**ticket, **columns}, tx.now)
+        columns = ticket_service.sla_columns(tx, ticket)
+        columns["next_check_at"] = ticket_service.next_check_at(tx, {**ticket, **columns})
         tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(**columns))

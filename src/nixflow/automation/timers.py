@@ -48,7 +48,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     if scheduled is None or scheduled > tx.now:
         return 0  # another run got here first
     resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
-    policy = ticket_service.policy_for(tx.conn, ticket["priority"])
+    policy = ticket_service.policy_for(tx, ticket["priority"])
     alarms, state = sla.due_alarms(
         policy,
         ticket_service.sla_clock(ticket),
@@ -59,7 +59,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     )
     escalations: list[Any] = []
     if not resolved:
-        active = rule_store.active_rules(tx.conn, kinds=("escalation",))
+        active = rule_store.active_rules_of(tx, kinds=("escalation",))
         escalations, _ = conditions.escalation_due(active, ticket, tx.now)
     shadowed = [r["id"] for r in escalations if r["mode"] == "shadow"]
     if shadowed:
@@ -74,7 +74,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     claimed = tx.conn.execute(
         update(tickets)
         .where(tickets.c.id == ticket_id, tickets.c.version == ticket["version"], tickets.c.next_check_at == scheduled)
-        .values(sla_state=state, next_check_at=ticket_service.next_check_at(tx.conn, after, tx.now))
+        .values(sla_state=state, next_check_at=ticket_service.next_check_at(tx, after))
     )
     if claimed.rowcount != 1:
         return 0
@@ -122,7 +122,7 @@ class TimedAutomation:
 
     def _batch(self, tx: Tx, *, ids: list[int], now: datetime) -> int:
         # The job runs "as of" `now` (the scheduler's time), which tests move at will.
-        at = Tx(tx.conn, tx.ctx, now, tx.events)
+        at = Tx(tx.conn, tx.ctx, now, tx.events, tx.memo)
         fired = 0
         for ticket_id in ids:
             try:

@@ -102,10 +102,12 @@ class Dispatcher:
         """Deliver a batch of events, higher priority first; return the records as finished.
 
         One unit of work per batch, whatever its size: it claims the events (a concurrent consumer's claim
-        waits on the row locks and then finds them done) and runs their handlers, each event in a savepoint
-        of its own so one event's failure touches no other. A crash mid-way rolls everything back: the
-        events stay `pending` and the sweeper sends them again; the error is raised, so a transport
-        that acknowledges messages knows not to.
+        waits on the row locks and then finds them done) and runs their handlers, each handler in a
+        savepoint of its own so one failing handler touches no other handler or event. A crash mid-way
+        rolls everything back: the events stay `pending` and the sweeper sends them again; the error is
+        raised, so a transport that acknowledges messages knows not to. An event whose bookkeeping fails
+        stays `processing` with its receipts and is taken again once stale: handlers that already ran
+        are skipped then.
         """
 
         def claim_and_handle(tx: Tx) -> list[EventRecord]:
@@ -114,8 +116,7 @@ class Dispatcher:
             for record in claimed:
                 owner = self.dedup.claim("dedup:" + record.dedup_key, record.event_id, self.dedup_ttl_seconds)
                 try:
-                    with tx.savepoint():
-                        done.append(self._handle(tx, record, duplicate_of=None if owner == record.event_id else owner))
+                    done.append(self._handle(tx, record, duplicate_of=None if owner == record.event_id else owner))
                 except Exception:
                     log.exception("delivery of %s failed", record.event_id)
             return done

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from nixflow.automation import conditions as rule_conditions
 from nixflow.automation import rules as rule_store
@@ -36,9 +36,12 @@ def _visible(viewer: Principal, row: Any) -> bool:
     return viewer.is_staff or row._mapping["requester_id"] == viewer.id
 
 
+_LOAD = select(tickets).where(tickets.c.id == bindparam("b_id"))  # built once: the hottest read
+
+
 def load(conn: Connection, *, ticket_id: int, viewer: Principal | None = None) -> dict[str, Any]:
     """The ticket as stored; a requester asking for another's ticket gets NotFound, as for a missing one."""
-    row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+    row = conn.execute(_LOAD, {"b_id": ticket_id}).first()
     if row is None or (viewer is not None and not _visible(viewer, row)):
         raise NotFound(f"ticket {ticket_id} not found")
     return dict(row._mapping)
@@ -78,13 +81,16 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def policy_for(conn: Connection, priority: str) -> sla.Policy | None:
-    """The SLA policy of a priority, if any."""
-    row = conn.execute(select(sla_policies).where(sla_policies.c.priority == priority)).first()
-    if row is None:
-        return None
-    m = row._mapping
-    return sla.Policy(m["first_response_minutes"], m["resolution_minutes"], m["warning_percent"])
+def _policies(conn: Connection) -> dict[str, sla.Policy]:
+    return {
+        r.priority: sla.Policy(r.first_response_minutes, r.resolution_minutes, r.warning_percent)
+        for r in conn.execute(select(sla_policies))
+    }
+
+
+def policy_for(tx: Tx, priority: str) -> sla.Policy | None:
+    """The SLA policy of a priority, if any (the policies are read once per unit of work)."""
+    return tx.memoized("sla_policies", lambda: _policies(tx.conn)).get(priority)
 
 
 def sla_clock(ticket: dict[str, Any]) -> sla.Clock:
@@ -92,9 +98,9 @@ def sla_clock(ticket: dict[str, Any]) -> sla.Clock:
     return sla.Clock(ticket["created_at"], ticket["sla_paused_seconds"], ticket["sla_paused_since"])
 
 
-def sla_columns(conn: Connection, ticket: dict[str, Any]) -> dict[str, Any]:
+def sla_columns(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
     """Due times and the next check, from the ticket's current priority, pauses and SLA state."""
-    policy = policy_for(conn, ticket["priority"])
+    policy = policy_for(tx, ticket["priority"])
     clock = sla_clock(ticket)
     if policy is None:
         return {"first_response_due": None, "resolution_due": None, "next_check_at": None}
@@ -108,17 +114,17 @@ def sla_columns(conn: Connection, ticket: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def next_check_at(conn: Connection, ticket: dict[str, Any], now: datetime) -> datetime | None:
-    """The next instant a periodic job has work for this ticket: an SLA warning or breach, or an escalation."""
+def next_check_at(tx: Tx, ticket: dict[str, Any]) -> datetime | None:
+    """The next instant (from `tx.now`) a periodic job has work for this ticket: an SLA alarm or an escalation."""
     clock = sla_clock(ticket)
     resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
     state = ticket["sla_state"] or {}
-    policy = policy_for(conn, ticket["priority"])
+    policy = policy_for(tx, ticket["priority"])
     instants = [sla.next_check(policy, clock, state, ticket["first_response_at"], resolved)]
     if not resolved:
-        escalation_rules = rule_store.active_rules(conn, kinds=("escalation",))
-        due, upcoming = rule_conditions.escalation_due(escalation_rules, ticket, now)
-        instants.append(now if due else upcoming)
+        escalation_rules = rule_store.active_rules_of(tx, kinds=("escalation",))
+        due, upcoming = rule_conditions.escalation_due(escalation_rules, ticket, tx.now)
+        instants.append(tx.now if due else upcoming)
     return min((i for i in instants if i is not None), default=None)
 
 
@@ -128,7 +134,7 @@ def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any], *guards: Any) 
     Every change goes through here, so `next_check_at` (SLA and escalation) is recomputed on every change.
     """
     values = {**values, "version": before["version"] + 1, "updated_at": tx.now}
-    values["next_check_at"] = next_check_at(tx.conn, {**before, **values}, tx.now)
+    values["next_check_at"] = next_check_at(tx, {**before, **values})
     result = tx.conn.execute(
         update(tickets)
         .where(tickets.c.id == before["id"], tickets.c.version == before["version"], *guards)
@@ -212,10 +218,10 @@ def create(
         "sla_state": {},
         "first_response_at": None,
     }
-    ticket.update(sla_columns(tx.conn, ticket))
+    ticket.update(sla_columns(tx, ticket))
     ticket["id"] = insert_returning_id(tx.conn, insert(tickets), ticket)
     ticket["resolved_at"] = None
-    scheduled = next_check_at(tx.conn, ticket, tx.now)
+    scheduled = next_check_at(tx, ticket)
     if scheduled != ticket["next_check_at"]:
         tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(next_check_at=scheduled))
         ticket["next_check_at"] = scheduled
@@ -286,7 +292,7 @@ def update_fields(
         return ticket
     after = {**ticket, **values}
     if "priority" in values:
-        values.update(sla_columns(tx.conn, after))
+        values.update(sla_columns(tx, after))
     after = _save(tx, ticket, values)
     if text_diff:
         _emit(tx, after, "ticket.updated", {"changes": text_diff})
@@ -346,7 +352,7 @@ def transition(
     if current == Status.RESOLVED and status == Status.OPEN:
         values["resolved_at"] = None
     after = {**ticket, **values}
-    values.update(sla_columns(tx.conn, after))
+    values.update(sla_columns(tx, after))
     after = _save(tx, ticket, values)
     _emit(tx, after, "ticket.status_changed", {"old_status": current.value, "new_status": status.value})
     if status == Status.PENDING:
@@ -389,7 +395,7 @@ def add_comment(tx: Tx, *, actor: Principal, ticket_id: int, body: str, internal
     if first_response:
         values["first_response_at"] = tx.now
         after = {**ticket, **values}
-        values.update(sla_columns(tx.conn, after))
+        values.update(sla_columns(tx, after))
     after = _save(tx, ticket, values)
     _emit(
         tx,

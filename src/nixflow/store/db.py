@@ -13,7 +13,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,6 +96,15 @@ class Tx:
     ctx: EventContext
     now: datetime
     events: list[EventRecord] = field(default_factory=list)
+    # Configuration read once per unit of work (rules, SLA policies): see `memoized`.
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+
+    def memoized(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once per unit of work; services that change what it read call `memo.clear()`."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        value: T = self.memo[key]
+        return value
 
     def emit(
         self,
@@ -148,7 +157,7 @@ class Tx:
 
     def child(self, ctx: EventContext) -> Tx:
         """The same transaction acting in another context (a handler reacting to an event)."""
-        return Tx(self.conn, ctx, self.now, self.events)
+        return Tx(self.conn, ctx, self.now, self.events, self.memo)
 
 
 class Database:

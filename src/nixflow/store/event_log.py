@@ -8,7 +8,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, literal, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
@@ -258,6 +272,25 @@ def claim(conn: Connection, event_ids: Sequence[str], now: datetime, stale_befor
     return [_record(r) for r in rows]
 
 
+# Hot statements are built once: only their parameters change, so nothing is rebuilt or re-keyed per call.
+_FINISH = (
+    update(events)
+    .where(events.c.event_id == bindparam("b_event_id"))
+    .values(
+        status=bindparam("b_status", type_=events.c.status.type),
+        updated_at=bindparam("b_now", type_=events.c.updated_at.type),
+        error=bindparam("b_error", type_=events.c.error.type),
+        next_attempt_at=bindparam("b_next_attempt_at", type_=events.c.next_attempt_at.type),
+        retry_count=func.coalesce(bindparam("b_retry_count", type_=events.c.retry_count.type), events.c.retry_count),
+        duplicate_of=func.coalesce(
+            bindparam("b_duplicate_of", type_=events.c.duplicate_of.type), events.c.duplicate_of
+        ),
+    )
+)
+_HANDLED_BY = select(handler_receipts.c.handler).where(handler_receipts.c.event_id == bindparam("b_event_id"))
+_INSERT_RECEIPT = insert(handler_receipts)
+
+
 def finish(
     conn: Connection,
     event_id: str,
@@ -269,18 +302,19 @@ def finish(
     error: str | None = None,
     duplicate_of: str | None = None,
 ) -> None:
-    """Record the outcome of one delivery."""
-    values: dict[str, Any] = {
-        "status": status.value,
-        "updated_at": now,
-        "error": error,
-        "next_attempt_at": next_attempt_at,
-    }
-    if retry_count is not None:
-        values["retry_count"] = retry_count
-    if duplicate_of is not None:
-        values["duplicate_of"] = duplicate_of
-    conn.execute(update(events).where(events.c.event_id == event_id).values(**values))
+    """Record the outcome of one delivery (`retry_count` and `duplicate_of` stay as they are when None)."""
+    conn.execute(
+        _FINISH,
+        {
+            "b_event_id": event_id,
+            "b_status": status.value,
+            "b_now": now,
+            "b_error": error,
+            "b_next_attempt_at": next_attempt_at,
+            "b_retry_count": retry_count,
+            "b_duplicate_of": duplicate_of,
+        },
+    )
 
 
 def due_for_delivery(conn: Connection, *, now: datetime, stale_before: datetime, limit: int = 500) -> list[str]:
@@ -323,13 +357,12 @@ def ids_in_range(conn: Connection, *, since: datetime, until: datetime, limit: i
 
 def handled_by(conn: Connection, event_id: str) -> set[str]:
     """The handlers that have already committed their effect for `event_id`."""
-    rows = conn.execute(select(handler_receipts.c.handler).where(handler_receipts.c.event_id == event_id))
-    return {r[0] for r in rows}
+    return {r[0] for r in conn.execute(_HANDLED_BY, {"b_event_id": event_id})}
 
 
 def record_receipt(conn: Connection, handler: str, event_id: str, now: datetime) -> None:
     """Note that `handler` handled `event_id`, in the transaction of its effect."""
-    conn.execute(insert(handler_receipts).values(handler=handler, event_id=event_id, handled_at=now))
+    conn.execute(_INSERT_RECEIPT, {"handler": handler, "event_id": event_id, "handled_at": now})
 
 
 def delete_event(conn: Connection, event_id: str) -> bool:
