@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select, update
 from nixflow.domain.errors import NotFound, ValidationFailed
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.domain.values import Priority
-from nixflow.services import tickets as ticket_service
+from nixflow.services import ticket_sla
 from nixflow.store.db import Tx
 from nixflow.store.tables import sla_policies, tickets
 
@@ -65,6 +65,6 @@ def _retime(tx: Tx, priority: Priority) -> None:
     ).all()
     for row in rows:
         ticket = dict(row._mapping)
-        columns = ticket_service.sla_columns(tx, ticket)
-        columns["next_check_at"] = ticket_service.next_check_at(tx, {**ticket, **columns})
+        columns = ticket_sla.sla_columns(tx, ticket)
+        columns["next_check_at"] = ticket_sla.next_check_at(tx, {**ticket, **columns})
         tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(**columns))

@@ -24,6 +24,7 @@ from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
+from nixflow.services import ticket_sla
 from nixflow.services import tickets as ticket_service
 from nixflow.store.db import Database, Tx, Writer
 from nixflow.store.tables import SYSTEM_USER_ID, tickets
@@ -48,10 +49,10 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     if scheduled is None or scheduled > tx.now:
         return 0  # another run got here first
     resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
-    policy = ticket_service.policy_for(tx, ticket["priority"])
+    policy = ticket_sla.policy_for(tx, ticket["priority"])
     alarms, state = sla.due_alarms(
         policy,
-        ticket_service.sla_clock(ticket),
+        ticket_sla.sla_clock(ticket),
         ticket["sla_state"] or {},
         ticket["first_response_at"],
         resolved,
@@ -74,7 +75,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     claimed = tx.conn.execute(
         update(tickets)
         .where(tickets.c.id == ticket_id, tickets.c.version == ticket["version"], tickets.c.next_check_at == scheduled)
-        .values(sla_state=state, next_check_at=ticket_service.next_check_at(tx, after))
+        .values(sla_state=state, next_check_at=ticket_sla.next_check_at(tx, after))
     )
     if claimed.rowcount != 1:
         return 0

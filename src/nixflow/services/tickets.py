@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from nixflow.automation import conditions as rule_conditions
-from nixflow.automation import rules as rule_store
-from nixflow.domain import sla
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition
 from nixflow.domain.values import Priority, Role
+from nixflow.services.ticket_sla import next_check_at, sla_columns, sla_met
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx, insert_returning_id
-from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, sla_policies, tickets, users
+from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
 
 TEXT_FIELDS = ("title", "description")
-
-
-@dataclass(frozen=True)
-class TicketFilter:
-    status: Status | None = None
-    priority: Priority | None = None
-    assignee_id: int | None = None
-    category_id: int | None = None
-    q: str | None = None
 
 
 def _visible(viewer: Principal, row: Any) -> bool:
@@ -79,53 +64,6 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
             "paused": ticket["sla_paused_since"] is not None,
         }
     return out
-
-
-def _policies(conn: Connection) -> dict[str, sla.Policy]:
-    return {
-        r.priority: sla.Policy(r.first_response_minutes, r.resolution_minutes, r.warning_percent)
-        for r in conn.execute(select(sla_policies))
-    }
-
-
-def policy_for(tx: Tx, priority: str) -> sla.Policy | None:
-    """The SLA policy of a priority, if any (the policies are read once per unit of work)."""
-    return tx.memoized("sla_policies", lambda: _policies(tx.conn)).get(priority)
-
-
-def sla_clock(ticket: dict[str, Any]) -> sla.Clock:
-    """A ticket's SLA clock."""
-    return sla.Clock(ticket["created_at"], ticket["sla_paused_seconds"], ticket["sla_paused_since"])
-
-
-def sla_columns(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
-    """Due times and the next check, from the ticket's current priority, pauses and SLA state."""
-    policy = policy_for(tx, ticket["priority"])
-    clock = sla_clock(ticket)
-    if policy is None:
-        return {"first_response_due": None, "resolution_due": None, "next_check_at": None}
-    resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
-    return {
-        "first_response_due": sla.due_at(policy, clock, "first_response"),
-        "resolution_due": sla.due_at(policy, clock, "resolution"),
-        "next_check_at": sla.next_check(
-            policy, clock, ticket["sla_state"] or {}, ticket["first_response_at"], resolved
-        ),
-    }
-
-
-def next_check_at(tx: Tx, ticket: dict[str, Any]) -> datetime | None:
-    """The next instant (from `tx.now`) a periodic job has work for this ticket: an SLA alarm or an escalation."""
-    clock = sla_clock(ticket)
-    resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
-    state = ticket["sla_state"] or {}
-    policy = policy_for(tx, ticket["priority"])
-    instants = [sla.next_check(policy, clock, state, ticket["first_response_at"], resolved)]
-    if not resolved:
-        escalation_rules = rule_store.active_rules_of(tx, kinds=("escalation",))
-        due, upcoming = rule_conditions.escalation_due(escalation_rules, ticket, tx.now)
-        instants.append(tx.now if due else upcoming)
-    return min((i for i in instants if i is not None), default=None)
 
 
 def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any], *guards: Any) -> dict[str, Any]:
@@ -410,15 +348,6 @@ def add_comment(tx: Tx, *, actor: Principal, ticket_id: int, body: str, internal
     return comment
 
 
-def sla_met(ticket: dict[str, Any], target: str, at: datetime) -> dict[str, Any] | None:
-    """The data of `sla.met` if `target` was met in time (and not already breached)."""
-    due = ticket["first_response_due"] if target == "first_response" else ticket["resolution_due"]
-    breached = (ticket["sla_state"] or {}).get("breached", [])
-    if due is None or target in breached or at > due:
-        return None
-    return {"target": target, "due_at": due, "met_at": at}
-
-
 def list_comments(conn: Connection, *, viewer: Principal, ticket_id: int) -> list[dict[str, Any]]:
     """A ticket's comments, oldest first; internal ones only for staff."""
     load(conn, ticket_id=ticket_id, viewer=viewer)
@@ -441,58 +370,6 @@ def decide_approval(tx: Tx, *, actor: Principal, ticket_id: int, approve: bool, 
     after = _save(tx, ticket, {"approval": decision.value})
     _emit(tx, after, "ticket.approved" if approve else "ticket.rejected", {"approver_id": actor.id, "reason": reason})
     return after
-
-
-def list_tickets(
-    conn: Connection, *, viewer: Principal, flt: TicketFilter, limit: int = 50, cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Tickets the viewer may see, newest first, and the next page's cursor."""
-    clauses: list[Any] = []
-    if not viewer.is_staff:
-        clauses.append(tickets.c.requester_id == viewer.id)
-    if flt.status:
-        clauses.append(tickets.c.status == flt.status.value)
-    if flt.priority:
-        clauses.append(tickets.c.priority == flt.priority.value)
-    if flt.assignee_id is not None:
-        clauses.append(tickets.c.assignee_id == flt.assignee_id)
-    if flt.category_id is not None:
-        clauses.append(tickets.c.category_id == flt.category_id)
-    if flt.q:
-        pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append(
-            or_(tickets.c.title.ilike(pattern, escape="\\"), tickets.c.description.ilike(pattern, escape="\\"))
-        )
-    if cursor:
-        clauses.append(tickets.c.id < _decode(cursor))
-    rows = conn.execute(
-        select(tickets).where(and_(True, *clauses)).order_by(tickets.c.id.desc()).limit(limit + 1)
-    ).all()
-    items = [dict(r._mapping) for r in rows[:limit]]
-    next_cursor = _encode(items[-1]["id"]) if len(rows) > limit else None
-    return items, next_cursor
-
-
-def _encode(ticket_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t{ticket_id}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        if not raw.startswith("t"):
-            raise ValueError
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not valid") from None
-
-
-def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:
-    """Ticket id → requester id, for deciding who may see a ticket's events."""
-    if not ticket_ids:
-        return {}
-    rows = conn.execute(select(tickets.c.id, tickets.c.requester_id).where(tickets.c.id.in_(ticket_ids)))
-    return {int(r[0]): int(r[1]) for r in rows}
 
 
 def escalate(

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from nixflow.domain.values import Role
 from nixflow.events.envelope import EventRecord
-from nixflow.services import tickets, visibility
+from nixflow.services import ticket_queries, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.store.tables import events
@@ -37,7 +37,7 @@ def ticket_id_of(record: EventRecord) -> int | None:
 def visible(conn: Connection, *, viewer: Principal, records: Sequence[EventRecord]) -> list[EventRecord]:
     """The records `viewer` may see (one query for the requesters of their tickets)."""
     ids = sorted({t for r in records if (t := ticket_id_of(r)) is not None}) if viewer.role == Role.REQUESTER else []
-    owners = tickets.requester_of(conn, ids)
+    owners = ticket_queries.requester_of(conn, ids)
     return [r for r in records if visibility.may_see(viewer, r, owners.get(ticket_id_of(r) or -1))]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App, PathId
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
-from nixflow.services import tickets, visibility
+from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import lookups
@@ -49,7 +49,7 @@ async def my_tickets(request: Request, user: PageUser, app: App) -> Response:
     def read(conn: Connection) -> dict[str, Any]:
         # Listed as their requester, whatever the role: only the tickets they opened.
         mine = Principal(user.id, Role.REQUESTER, user.email, user.name)
-        items, _ = tickets.list_tickets(conn, viewer=mine, flt=tickets.TicketFilter(), limit=200)
+        items, _ = ticket_queries.list_tickets(conn, viewer=mine, flt=ticket_queries.TicketFilter(), limit=200)
         return {"items": items, "names": lookups.user_names(conn, [t["assignee_id"] for t in items])}
 
     data = await app.db.read(read)

@@ -13,7 +13,7 @@ from nixflow.api.deps import App
 from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import EVENT_CATEGORIES, EventStatus, Priority
-from nixflow.services import tickets, visibility
+from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups
@@ -44,7 +44,7 @@ async def queue(
 ) -> Response:
     """The live queue: open tickets by default, filtered by status, priority, category and assignee."""
     require_staff(user)
-    flt = tickets.TicketFilter(
+    flt = ticket_queries.TicketFilter(
         status=Status(status) if status not in ("", "all") else None,
         priority=Priority(priority) if priority else None,
         category_id=_int_or_none(category_id),
@@ -52,7 +52,7 @@ async def queue(
     )
 
     def read(conn: Connection) -> dict[str, Any]:
-        items, _ = tickets.list_tickets(conn, viewer=user, flt=flt, limit=QUEUE_LIMIT)
+        items, _ = ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=QUEUE_LIMIT)
         if status == "":
             items = [t for t in items if Status(t["status"]) in OPEN_STATUSES]
         people = {t["assignee_id"] for t in items} | {t["requester_id"] for t in items}

@@ -22,7 +22,7 @@ from nixflow.api.schemas import (
 )
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
-from nixflow.services import idempotency, tickets, visibility
+from nixflow.services import idempotency, ticket_queries, tickets, visibility
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 
@@ -90,7 +90,7 @@ async def list_tickets(
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> TicketPage:
     """Tickets, newest first; requesters see only their own."""
-    flt = tickets.TicketFilter(
+    flt = ticket_queries.TicketFilter(
         status=Status(status) if status else None,
         priority=Priority(priority) if priority else None,
         assignee_id=assignee_id,
@@ -98,7 +98,7 @@ async def list_tickets(
         q=q,
     )
     items, next_cursor = await app.db.read(
-        lambda conn: tickets.list_tickets(conn, viewer=user, flt=flt, limit=limit, cursor=cursor)
+        lambda conn: ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=limit, cursor=cursor)
     )
     return TicketPage(items=[_read(t) for t in items], next_cursor=next_cursor)
 
