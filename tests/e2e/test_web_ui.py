@@ -238,3 +238,18 @@ async def test_a_page_whose_user_is_deactivated_goes_back_to_the_sign_in_page(se
     server.call("PATCH", f"/api/users/{agent.id}", admin, json={"active": False})
     await page.wait_for_url("**/login**", timeout=10_000)
     await expect(page.get_by_label("Password")).to_be_visible()
+
+
+async def test_a_burst_of_tickets_all_reach_an_open_queue(server: Server, browser: Browser) -> None:
+    _admin, agent, requester = people(server)
+    page = await signed_in(browser, server, agent, "/queue")
+    await live(page)
+    renders: list[str] = []
+    page.on("request", lambda request: renders.append(request.url) if request.url.endswith("/queue") else None)
+    opened = [
+        server.call("POST", "/api/tickets", requester, json={"title": f"Burst {n}", "description": "x"})["id"]
+        for n in range(15)
+    ]
+    for ticket_id in opened:  # the refresh after the last event brings in whatever came during the others
+        await expect(row(page, ticket_id)).to_be_visible(timeout=10_000)
+    assert 1 <= len(renders) < len(opened) * 6  # coalesced: far fewer page renders than events (~6 per ticket)

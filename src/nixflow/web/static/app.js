@@ -5,7 +5,9 @@ import { connect } from "./live.js";
 const body = document.body;
 
 // Re-render the page on the server and swap in its live regions (`data-live`), leaving forms alone.
-let pending = null;
+// Under a stream of events a page refreshes at most once per MIN_GAP_MS with one request in flight,
+// and always once more after the last event: the server renders a bounded number of pages per client.
+const MIN_GAP_MS = 250;
 async function refresh() {
   const response = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
   if (!response.ok) return;
@@ -17,16 +19,34 @@ async function refresh() {
   tick();
   document.dispatchEvent(new CustomEvent("nixflow:refreshed"));
 }
+
+let timer = null;
+let running = false;
+let again = false;
+let lastDone = 0;
 function refreshSoon() {
-  if (pending) return;
-  pending = setTimeout(async () => {
-    pending = null;
-    try {
-      await refresh();
-    } catch {
-      /* the next event or reconnect refreshes again */
+  if (running) {
+    again = true;
+    return;
+  }
+  if (timer) return;
+  timer = setTimeout(runRefresh, Math.max(60, lastDone + MIN_GAP_MS - Date.now()));
+}
+async function runRefresh() {
+  timer = null;
+  running = true;
+  try {
+    await refresh();
+  } catch {
+    /* the next event or reconnect refreshes again */
+  } finally {
+    running = false;
+    lastDone = Date.now();
+    if (again) {
+      again = false;
+      refreshSoon();
     }
-  }, 60);
+  }
 }
 
 function concerns(scope, event) {
