@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
+from tests.cli_helpers import NIXFLOW, cli_env, run_cli
 from tests.conftest import PASSWORD
-
-NIXFLOW = [sys.executable, "-m", "nixflow.cli"]
-
-
-def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "NIXFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", **(env or {})}
-    return subprocess.run([*NIXFLOW, *args], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
 
 
 def test_users_tokens_and_the_event_log_from_the_shell(tmp_path: Path) -> None:
-    assert run(tmp_path, "db", "upgrade").returncode == 0
-    created = run(
+    assert run_cli(tmp_path, "db", "upgrade").returncode == 0
+    created = run_cli(
         tmp_path,
         "users",
         "create",
@@ -39,24 +31,24 @@ def test_users_tokens_and_the_event_log_from_the_shell(tmp_path: Path) -> None:
     )
     assert created.returncode == 0, created.stderr
     user_id = int(created.stdout.strip())
-    token = run(tmp_path, "tokens", "create", "--email", "ops@example.com")
+    token = run_cli(tmp_path, "tokens", "create", "--email", "ops@example.com")
     assert token.returncode == 0 and len(token.stdout.strip()) > 30
-    listing = run(tmp_path, "events", "list", "--type", "user.created")
+    listing = run_cli(tmp_path, "events", "list", "--type", "user.created")
     assert listing.returncode == 0
     assert "user.created" in listing.stdout and f"user:{user_id}" in listing.stdout
     assert "correlation" in listing.stdout.splitlines()[0]
-    stats = run(tmp_path, "events", "stats")
+    stats = run_cli(tmp_path, "events", "stats")
     assert stats.returncode == 0 and "total:" in stats.stdout and "workflow.category_created" in stats.stdout
     event_id = listing.stdout.splitlines()[2].split()[-1]
-    replay = run(tmp_path, "events", "replay", event_id)
+    replay = run_cli(tmp_path, "events", "replay", event_id)
     assert replay.returncode == 0 and "1 event(s)" in replay.stdout
-    cleanup = run(tmp_path, "events", "cleanup", "--older-than-days", "1")
+    cleanup = run_cli(tmp_path, "events", "cleanup", "--older-than-days", "1")
     assert cleanup.returncode == 0 and "deleted 0" in cleanup.stdout
 
 
 def test_mistakes_get_one_clear_line(tmp_path: Path) -> None:
     duplicate = [
-        run(
+        run_cli(
             tmp_path,
             "users",
             "create",
@@ -72,25 +64,25 @@ def test_mistakes_get_one_clear_line(tmp_path: Path) -> None:
         for _ in range(2)
     ][1]
     assert duplicate.returncode == 1 and "exists already" in duplicate.stderr and "Traceback" not in duplicate.stderr
-    bad_role = run(
+    bad_role = run_cli(
         tmp_path, "users", "create", "--email", "b@example.com", "--name", "B", "--role", "boss", "--password", PASSWORD
     )
     assert bad_role.returncode != 0 and "--role" in bad_role.stderr
-    bad_env = run(tmp_path, "events", "list", env={"NIXFLOW_DEDUP_TTL_SECONDS": "soon"})
+    bad_env = run_cli(tmp_path, "events", "list", env={"NIXFLOW_DEDUP_TTL_SECONDS": "soon"})
     assert bad_env.returncode == 2
     assert bad_env.stderr.strip().count("\n") == 0 and "NIXFLOW_DEDUP_TTL_SECONDS" in bad_env.stderr
-    unknown = run(tmp_path, "events", "replay", "no-such-event")
+    unknown = run_cli(tmp_path, "events", "replay", "no-such-event")
     assert unknown.returncode == 1 and "no event" in unknown.stderr
 
 
 def test_serve_refuses_a_bad_setting_with_one_line(tmp_path: Path) -> None:
-    result = run(tmp_path, "serve", "--port", "1", env={"NIXFLOW_DATABASE_URL": "mysql://nope"})
+    result = run_cli(tmp_path, "serve", "--port", "1", env={"NIXFLOW_DATABASE_URL": "mysql://nope"})
     assert result.returncode == 2
     assert "NIXFLOW_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_serve_runs_the_whole_story(tmp_path: Path) -> None:
-    run(
+    run_cli(
         tmp_path,
         "users",
         "create",
@@ -108,11 +100,10 @@ def test_serve_runs_the_whole_story(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "NIXFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
     server = subprocess.Popen(
         [*NIXFLOW, "serve", "--port", str(port)],
         cwd=tmp_path,
-        env=env,
+        env=cli_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -135,5 +126,5 @@ def test_serve_runs_the_whole_story(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    listing = run(tmp_path, "events", "list", "--type", "ticket.created")
+    listing = run_cli(tmp_path, "events", "list", "--type", "ticket.created")
     assert f"ticket:{ticket['id']}" in listing.stdout

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
+from tests.cli_helpers import run_cli
 from tests.conftest import PASSWORD, make_settings, start
 
 from nixflow.config import ConfigError, load_settings
 from nixflow.store.tables import users
 
-NIXFLOW = [sys.executable, "-m", "nixflow.cli"]
-
-
-def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NIXFLOW_")}
-    environment |= {"NIXFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", **env}
-    return subprocess.run([*NIXFLOW, *args], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
-
 
 @pytest.mark.parametrize("secret", [None, "", "   "])
 def test_serve_in_production_without_a_secret_key_stops_with_one_clear_line(tmp_path: Path, secret: str | None) -> None:
     env = {"NIXFLOW_ENV": "production"} | ({} if secret is None else {"NIXFLOW_SECRET_KEY": secret})
-    result = run(tmp_path, "serve", "--port", "0", **env)
+    result = run_cli(tmp_path, "serve", "--port", "0", env=env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "NIXFLOW_SECRET_KEY" in lines[0], result.stderr
@@ -59,7 +49,7 @@ async def test_a_fresh_database_has_no_account_that_can_sign_in(tmp_path: Path) 
 
 
 async def test_tokens_are_listed_and_revoked_from_the_shell(tmp_path: Path) -> None:
-    created = run(
+    created = run_cli(
         tmp_path,
         "users",
         "create",
@@ -73,23 +63,23 @@ async def test_tokens_are_listed_and_revoked_from_the_shell(tmp_path: Path) -> N
         PASSWORD,
     )
     assert created.returncode == 0, created.stderr
-    token = run(tmp_path, "tokens", "create", "--email", "ops@example.com").stdout.strip()
-    listing = run(tmp_path, "tokens", "list", "--email", "ops@example.com")
+    token = run_cli(tmp_path, "tokens", "create", "--email", "ops@example.com").stdout.strip()
+    listing = run_cli(tmp_path, "tokens", "list", "--email", "ops@example.com")
     assert listing.returncode == 0, listing.stderr
     assert token not in listing.stdout
     data = [line.split() for line in listing.stdout.splitlines()[2:]]
     assert [(row[0], row[1], row[-1]) for row in data] == [(data[0][0], "api", "-")]
 
-    revoked = run(tmp_path, "tokens", "revoke", data[0][0])
+    revoked = run_cli(tmp_path, "tokens", "revoke", data[0][0])
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
-    after = run(tmp_path, "tokens", "list", "--email", "ops@example.com").stdout.splitlines()[2].split()
+    after = run_cli(tmp_path, "tokens", "list", "--email", "ops@example.com").stdout.splitlines()[2].split()
     assert after[-1] != "-"  # a revocation time
-    again = run(tmp_path, "tokens", "revoke", data[0][0])
+    again = run_cli(tmp_path, "tokens", "revoke", data[0][0])
     assert again.returncode == 1 and "already revoked" in again.stderr
 
     async for harness in start(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")):
         me = await harness.client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 401
 
-    unknown = run(tmp_path, "tokens", "list", "--email", "ghost@example.com")
+    unknown = run_cli(tmp_path, "tokens", "list", "--email", "ghost@example.com")
     assert unknown.returncode == 1 and "no user" in unknown.stderr

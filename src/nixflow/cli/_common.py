@@ -1,0 +1,67 @@
+"""What every command group shares: settings, failing with one line, an open NixFlow, tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+
+from nixflow.config import ConfigError, Settings, load_settings
+from nixflow.domain.errors import DomainError
+from nixflow.events.envelope import EventContext
+from nixflow.ids import uuid7
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(f"nixflow: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"nixflow: {message}", err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def _nixflow() -> Iterator[Any]:
+    from nixflow.bootstrap import build, upgrade_database
+
+    settings = _settings()
+    try:
+        upgrade_database(settings)
+        app = build(settings)
+    except Exception as exc:
+        raise _fail(f"cannot open the database: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    try:
+        yield app
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    finally:
+        app.writer.close()
+        app.db.dispose()
+
+
+def _ctx() -> EventContext:
+    return EventContext(correlation_id=uuid7(), actor_id=None, source="cli")
+
+
+def _table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    for line in [header, ["-" * w for w in widths], *rows]:
+        typer.echo("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=False)).rstrip())
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(f"{name}: not an RFC 3339 time: {value}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,64 @@
+"""Running NixFlow: `serve`, `worker` and `db upgrade`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Annotated
+
+import typer
+
+from nixflow.cli._common import _fail, _settings
+
+db_cli = typer.Typer(help="The database.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `nixflow worker` elsewhere.")] = False,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+) -> None:
+    """Run the API, web UI, WebSocket and (unless --no-worker) the worker, in one process."""
+    import uvicorn
+
+    from nixflow.api.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings, run_worker=not no_worker)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, ws_ping_interval=20)
+
+
+def worker() -> None:
+    """Run event consumers and periodic jobs (SLA, escalation, outbox sweep) in this process."""
+    from nixflow.bootstrap import build, upgrade_database
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    upgrade_database(settings)
+
+    async def run() -> None:
+        app = build(settings)
+        await app.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await app.stop()
+
+    with suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations."""
+    from nixflow.bootstrap import upgrade_database
+
+    settings = _settings()
+    try:
+        upgrade_database(settings)
+    except Exception as exc:
+        raise _fail(f"migration failed: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    typer.echo("database is up to date")
