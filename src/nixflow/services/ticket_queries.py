@@ -19,6 +19,7 @@ from nixflow.store.tables import tickets
 @dataclass(frozen=True)
 class TicketFilter:
     status: Status | None = None
+    statuses: frozenset[Status] | None = None  # any of these (the queue's "open" view)
     priority: Priority | None = None
     assignee_id: int | None = None
     category_id: int | None = None
@@ -34,6 +35,8 @@ def list_tickets(
         clauses.append(tickets.c.requester_id == viewer.id)
     if flt.status:
         clauses.append(tickets.c.status == flt.status.value)
+    if flt.statuses:
+        clauses.append(tickets.c.status.in_(sorted(s.value for s in flt.statuses)))
     if flt.priority:
         clauses.append(tickets.c.priority == flt.priority.value)
     if flt.assignee_id is not None:

@@ -15,12 +15,13 @@ from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import lookups
-from nixflow.web.site import PageRoute, PageUser, render
+from nixflow.web.site import PageRoute, PageUser, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STATUSES = [s.value for s in Status]
 PRIORITIES = [p.value for p in Priority]
+PAGE_SIZE = 100
 
 
 def safe_next(target: str | None) -> str:
@@ -43,14 +44,21 @@ async def home(user: PageUser) -> Response:
 
 
 @router.get("/tickets", response_class=HTMLResponse)
-async def my_tickets(request: Request, user: PageUser, app: App) -> Response:
-    """The tickets the user opened."""
+async def my_tickets(
+    request: Request, user: PageUser, app: App, cursor: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
+    """The tickets the user opened, newest first, a page at a time."""
 
     def read(conn: Connection) -> dict[str, Any]:
         # Listed as their requester, whatever the role: only the tickets they opened.
         mine = Principal(user.id, Role.REQUESTER, user.email, user.name)
-        items, _ = ticket_queries.list_tickets(conn, viewer=mine, flt=ticket_queries.TicketFilter(), limit=200)
-        return {"items": items, "names": lookups.user_names(conn, [t["assignee_id"] for t in items])}
+        flt = ticket_queries.TicketFilter()
+        items, next_cursor = ticket_queries.list_tickets(conn, viewer=mine, flt=flt, limit=PAGE_SIZE, cursor=cursor)
+        return {
+            "items": items,
+            "pages": pages(request, next_cursor),
+            "names": lookups.user_names(conn, [t["assignee_id"] for t in items]),
+        }
 
     data = await app.db.read(read)
     return await render(request, "my_tickets.html", user, title="My tickets", **data)

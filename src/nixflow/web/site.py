@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.datastructures import URL
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -61,6 +62,19 @@ def require_staff(user: Principal) -> None:
     """Agents and admins only."""
     if not user.is_staff:
         raise Forbidden("agents and admins only")
+
+
+def pages(request: Request, next_cursor: str | None) -> dict[str, str | None]:
+    """Links from a paged list (filters kept): to the next page unless this is the last, to the first
+    unless this is it."""
+
+    def link(url: URL) -> str:
+        return f"{url.path}?{url.query}" if url.query else url.path
+
+    return {
+        "next": link(request.url.include_query_params(cursor=next_cursor)) if next_cursor else None,
+        "first": link(request.url.remove_query_params("cursor")) if "cursor" in request.query_params else None,
+    }
 
 
 def head_event_id(conn: Connection) -> str | None:

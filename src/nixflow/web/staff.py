@@ -17,7 +17,7 @@ from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups
-from nixflow.web.site import PageRoute, PageUser, render, require_staff
+from nixflow.web.site import PageRoute, PageUser, pages, render, require_staff
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -25,7 +25,7 @@ QueueStatus = Literal["", "all", "new", "open", "pending", "resolved", "closed"]
 PriorityName = Literal["", "low", "normal", "high", "critical"]
 EventStatusName = Literal["", "pending", "processing", "completed", "failed", "retrying"]
 Range = Literal["1h", "24h", "7d"]
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 100
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -41,23 +41,26 @@ async def queue(
     priority: PriorityName = "",
     category_id: Annotated[str | None, Query(max_length=20)] = None,
     assignee_id: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str, Query(max_length=200)] = "",
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """The live queue: open tickets by default, filtered by status, priority, category and assignee."""
+    """The live queue: open tickets by default, filtered by status, priority, category, assignee and text."""
     require_staff(user)
     flt = ticket_queries.TicketFilter(
         status=Status(status) if status not in ("", "all") else None,
+        statuses=frozenset(OPEN_STATUSES) if status == "" else None,
         priority=Priority(priority) if priority else None,
         category_id=_int_or_none(category_id),
         assignee_id=_int_or_none(assignee_id),
+        q=q.strip() or None,
     )
 
     def read(conn: Connection) -> dict[str, Any]:
-        items, _ = ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=QUEUE_LIMIT)
-        if status == "":
-            items = [t for t in items if Status(t["status"]) in OPEN_STATUSES]
+        items, next_cursor = ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=QUEUE_LIMIT, cursor=cursor)
         people = {t["assignee_id"] for t in items} | {t["requester_id"] for t in items}
         return {
             "items": [tickets.public(t) for t in items],
+            "next_cursor": next_cursor,
             "names": lookups.user_names(conn, people),
             "categories": lookups.category_names(conn),
             "agents": lookups.assignable(conn),
@@ -69,6 +72,7 @@ async def queue(
         "priority": priority,
         "category_id": category_id or "",
         "assignee_id": assignee_id or "",
+        "q": q,
     }
     return await render(
         request,
@@ -76,6 +80,7 @@ async def queue(
         user,
         title="Queue",
         filters=filters,
+        pages=pages(request, data.pop("next_cursor")),
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],
         **data,

@@ -1,0 +1,108 @@
+"""The queue and "My tickets" pages over HTTP: which tickets they list, search, and paging through many."""
+
+from __future__ import annotations
+
+import re
+
+from nixflow.domain.tickets import Status
+from nixflow.domain.values import Role
+from nixflow.services import tickets
+from nixflow.services.users import Principal
+from nixflow.store.db import Tx
+from tests.conftest import Harness, User
+
+
+def page_headers(user: User) -> dict[str, str]:
+    return {"Cookie": f"nixflow_session={user.token}"}
+
+
+def listed(html: str) -> list[int]:
+    """The ticket ids of a page's table rows, top to bottom."""
+    return [int(i) for i in re.findall(r'<tr data-ticket-id="(\d+)"', html)]
+
+
+async def open_tickets(harness: Harness, owner: User, titles: list[str], *, resolve: bool = False) -> list[int]:
+    """Open tickets in one unit of work (resolved too, when asked): fast enough to fill several pages."""
+    requester = Principal(owner.id, Role.REQUESTER, owner.email, "Owner")
+    staff = Principal(0, Role.SYSTEM, "system@nixflow.invalid", "NixFlow automation")
+
+    def work(tx: Tx) -> list[int]:
+        ids = []
+        for title in titles:
+            ticket = tickets.create(tx, requester=requester, title=title, description="filled by the test")
+            if resolve:
+                for status in (Status.OPEN, Status.RESOLVED):
+                    tickets.transition(tx, actor=staff, ticket_id=ticket["id"], status=status)
+            ids.append(ticket["id"])
+        return ids
+
+    ids: list[int] = await harness.write(work)
+    await harness.settle()
+    return ids
+
+
+async def test_the_open_queue_finds_open_tickets_behind_more_than_a_page_of_resolved_ones(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    [waiting] = await open_tickets(harness, requester, ["printer jammed"])
+    resolved = await open_tickets(harness, requester, [f"done {n}" for n in range(120)], resolve=True)
+
+    page = await harness.client.get("/queue", headers=page_headers(agent))
+    assert page.status_code == 200
+    assert listed(page.text) == [waiting]
+
+    everything = await harness.client.get("/queue?status=all", headers=page_headers(agent))
+    assert listed(everything.text) == list(reversed(resolved))[:100]
+    assert 'rel="next"' in everything.text
+
+
+async def test_the_queue_pages_through_every_ticket_once_keeping_its_filters(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    ids = await open_tickets(harness, requester, [f"laptop {n}" for n in range(230)])
+    seen: list[int] = []
+    url: str | None = "/queue?status=new"
+    pages = 0
+    while url:
+        page = await harness.client.get(url, headers=page_headers(agent))
+        assert page.status_code == 200
+        seen += listed(page.text)
+        pages += 1
+        found = re.search(r'<a href="([^"]+)" rel="next">', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        if url:
+            assert "status=new" in url and "cursor=" in url
+    assert pages == 3
+    assert seen == sorted(ids, reverse=True)
+    assert 'href="/queue?status=new">Newest</a>' in page.text
+
+
+async def test_the_queue_searches_title_and_description(harness: Harness, agent: User, requester: User) -> None:
+    [printer, _vpn] = await open_tickets(harness, requester, ["Printer on floor 3 jams", "VPN drops every hour"])
+
+    found = await harness.client.get("/queue?q=PRINTER", headers=page_headers(agent))
+    assert listed(found.text) == [printer]
+    assert 'value="PRINTER"' in found.text
+
+    none = await harness.client.get("/queue?q=100%25_", headers=page_headers(agent))
+    assert listed(none.text) == [] and "No tickets match." in none.text
+
+
+async def test_my_tickets_pages_through_only_my_own(harness: Harness, requester: User) -> None:
+    other = await harness.user("requester")
+    mine = await open_tickets(harness, requester, [f"mine {n}" for n in range(105)])
+    await open_tickets(harness, other, ["not yours"])
+
+    first = await harness.client.get("/tickets", headers=page_headers(requester))
+    assert listed(first.text) == sorted(mine, reverse=True)[:100]
+    found = re.search(r'<a href="([^"]+)" rel="next">', first.text)
+    assert found is not None
+    second = await harness.client.get(found.group(1), headers=page_headers(requester))
+    assert listed(second.text) == sorted(mine, reverse=True)[100:]
+    assert 'rel="next"' not in second.text and 'href="/tickets">Newest</a>' in second.text
+
+
+async def test_a_forged_cursor_is_a_clear_error_page(harness: Harness, agent: User) -> None:
+    page = await harness.client.get("/queue?cursor=not-a-cursor", headers=page_headers(agent))
+    assert page.status_code == 422
+    assert "cursor is not valid" in page.text
