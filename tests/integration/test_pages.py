@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from tests.conftest import Harness, User
+
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Role
 from nixflow.services import tickets
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
-from tests.conftest import Harness, User
 
 
 def page_headers(user: User) -> dict[str, str]:
@@ -106,3 +107,18 @@ async def test_a_forged_cursor_is_a_clear_error_page(harness: Harness, agent: Us
     page = await harness.client.get("/queue?cursor=not-a-cursor", headers=page_headers(agent))
     assert page.status_code == 422
     assert "cursor is not valid" in page.text
+
+
+async def test_the_event_explorer_pages_through_the_log_keeping_its_filters(harness: Harness, admin: User) -> None:
+    for _ in range(4):
+        await harness.user("requester")
+    created = [e["event_id"] for e in await harness.events(type="user.created")]
+    seen: list[str] = []
+    url: str | None = "/events?type=user.created&limit=2"
+    while url:
+        page = await harness.client.get(url, headers=page_headers(admin))
+        assert page.status_code == 200
+        seen += re.findall(r'href="/events/([0-9a-f-]{36})"', page.text)
+        found = re.search(r'<a class="button secondary" href="([^"]+)" rel="next">', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert list(dict.fromkeys(seen)) == list(reversed(created))

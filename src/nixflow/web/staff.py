@@ -122,7 +122,6 @@ async def events_explorer(
         until=_utc(until),
     )
     records, next_cursor = await app.db.read(lambda conn: event_log.find_many(conn, flt, limit=limit, cursor=cursor))
-    query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     filters = {
         "type": type, "category": category, "status": status, "priority": priority, "aggregate_id": aggregate_id,
         "correlation_id": correlation_id, "since": request.query_params.get("since", ""),
@@ -134,7 +133,7 @@ async def events_explorer(
         user,
         title="Event log",
         records=records,
-        next_query={**query, "cursor": next_cursor} if next_cursor else None,
+        pages=pages(request, next_cursor),
         filters=filters,
         categories=EVENT_CATEGORIES,
         statuses=[s.value for s in EventStatus],
