@@ -9,10 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from nixflow.domain.errors import ServiceUnavailable
 from nixflow.events.bus import Transport
 from nixflow.ids import uuid7
 from nixflow.store import event_log
-from nixflow.store.db import Clock, Database
+from nixflow.store.db import Clock, Database, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,13 @@ class PeriodicJob:
 
     name: str
     fn: JobFn
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error says a dependency (database, Redis) is unreachable, rather than a bug."""
+    if isinstance(exc, ServiceUnavailable | OSError | RedisConnectionError | RedisTimeoutError):
+        return True
+    return unavailable(exc)
 
 
 class Sweeper:
@@ -76,6 +87,7 @@ class Scheduler:
         self.lock = lock
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._failing: dict[str, str] = {}  # job name -> its last error, while it keeps failing
 
     async def run_due(self, now: datetime | None = None, *, locked: bool = False) -> dict[str, int]:
         """Run every job once, as of `now`; one failing job does not stop the others.
@@ -90,10 +102,24 @@ class Scheduler:
                 if locked and self.lock is not None and not await self.lock.acquire(job.name, self.tick_seconds * 0.9):
                     continue
                 done[job.name] = await job.fn(at)
-            except Exception:
-                log.exception("periodic job %s failed", job.name)
+            except Exception as exc:
+                self._failed(job.name, exc)
                 done[job.name] = -1
+            else:
+                if self._failing.pop(job.name, None) is not None:
+                    log.info("periodic job %s works again", job.name)
         return done
+
+    def _failed(self, name: str, exc: Exception) -> None:
+        """Log a failure once while it lasts: an outage fails every tick the same way, and says so once."""
+        summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if self._failing.get(name) == summary:
+            return
+        self._failing[name] = summary
+        if is_outage(exc):
+            log.warning("periodic job %s failing, retried every tick: %s", name, summary)
+        else:
+            log.exception("periodic job %s failed", name)
 
     def start(self) -> None:
         """Tick in the background."""

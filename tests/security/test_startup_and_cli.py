@@ -24,6 +24,23 @@ def test_serve_in_production_without_a_secret_key_stops_with_one_clear_line(tmp_
     assert not (tmp_path / "cli.db").exists()  # it stopped before touching anything
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://nixflow@127.0.0.1:1/nixflow",  # nothing listens on port 1
+        "sqlite+aiosqlite:///{tmp}/no/such/folder/nixflow.db",
+    ],
+)
+def test_a_database_that_cannot_be_opened_stops_start_up_with_one_line(tmp_path: Path, command: str, url: str) -> None:
+    args = [command, "--port", "0"] if command == "serve" else [command]
+    result = run_cli(tmp_path, *args, env={"NIXFLOW_DATABASE_URL": url.format(tmp=tmp_path)})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nixflow: NIXFLOW_DATABASE_URL: cannot open the database"), lines
+    assert "Traceback" not in result.stderr
+
+
 def test_production_settings_with_a_secret_key_load() -> None:
     settings = load_settings(env="production", secret_key="a-long-random-string-from-the-operator")
     assert settings.env == "production"

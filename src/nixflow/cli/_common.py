@@ -23,6 +23,18 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def _reach_database(settings: Settings) -> None:
+    """Apply migrations before serving: a database that cannot be reached stops start-up with one line."""
+    from nixflow.bootstrap import upgrade_database
+
+    try:
+        upgrade_database(settings)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        typer.echo(f"nixflow: NIXFLOW_DATABASE_URL: cannot open the database: {reason}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"nixflow: {message}", err=True)
     return typer.Exit(1)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nixflow.cli._common import _fail, _settings
+from nixflow.cli._common import _fail, _reach_database, _settings
 
 db_cli = typer.Typer(help="The database.", no_args_is_help=True)
 
@@ -27,17 +27,18 @@ def serve(
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings, run_worker=not no_worker)
+    _reach_database(settings)
+    app = create_app(settings, run_worker=not no_worker, migrate=False)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, ws_ping_interval=20)
 
 
 def worker() -> None:
     """Run event consumers and periodic jobs (SLA, escalation, outbox sweep) in this process."""
-    from nixflow.bootstrap import build, upgrade_database
+    from nixflow.bootstrap import build
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    upgrade_database(settings)
+    _reach_database(settings)
 
     async def run() -> None:
         app = build(settings)
