@@ -15,7 +15,8 @@ from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
 from nixflow.store import migrate
-from nixflow.store.db import Clock, Database, Writer, make_writer
+from nixflow.store.db import Clock, Database
+from nixflow.store.writer import Writer, make_writer
 from nixflow.web.live import LiveHub
 from nixflow.worker import PeriodicJob, RedisTickLock, Scheduler, Sweeper, TickLock
 

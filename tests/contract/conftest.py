@@ -11,8 +11,9 @@ import pytest
 
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
-from nixflow.store.db import Database, Tx, Writer, make_engine, make_writer
+from nixflow.store.db import Database, Tx, make_engine
 from nixflow.store.migrate import upgrade
+from nixflow.store.writer import Writer, make_writer
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from tests.contract.conftest import open_writer, rolled_back, unit_of_work
 
 from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
 from nixflow.ids import uuid7
-from nixflow.store.db import Writer
+from nixflow.store.writer import Writer
 
 
 class CounterStoreContract:

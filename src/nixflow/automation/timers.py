@@ -26,8 +26,9 @@ from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import ticket_sla
 from nixflow.services import tickets as ticket_service
-from nixflow.store.db import Database, Tx, Writer
+from nixflow.store.db import Database, Tx
 from nixflow.store.tables import SYSTEM_USER_ID, tickets
+from nixflow.store.writer import Writer
 
 log = logging.getLogger(__name__)
 

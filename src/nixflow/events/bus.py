@@ -19,7 +19,8 @@ from nixflow.domain.values import EventStatus
 from nixflow.events.dedup import DedupStore
 from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.store import event_log
-from nixflow.store.db import Tx, Writer
+from nixflow.store.db import Tx
+from nixflow.store.writer import Writer
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,202 @@
+"""The writers that commit units of work, and tell listeners what they emitted.
+
+On SQLite one thread owns the only write connection and commits the work of
+concurrent requests together (group commit, each request in its own savepoint);
+on PostgreSQL each unit runs in its own pooled transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from nixflow.domain.errors import ServiceUnavailable
+from nixflow.events.envelope import EventContext, EventRecord
+from nixflow.store.db import Clock, Database, Tx, unavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+CommitListener = Callable[[Sequence[EventRecord]], None]
+
+
+@dataclass
+class _Job:
+    fn: Callable[[Tx], Any]
+    ctx: EventContext
+    future: concurrent.futures.Future[Any]
+
+
+class Writer:
+    """Commits units of work and tells its listeners about the events they emitted."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self.listeners: list[CommitListener] = []
+
+    def submit(self, fn: Callable[[Tx], T], ctx: EventContext) -> concurrent.futures.Future[T]:
+        raise NotImplementedError
+
+    def run_sync(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
+        """Commit `fn` and return its result (blocking; for the CLI and threads)."""
+        return self.submit(fn, ctx).result()
+
+    async def run(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
+        """Commit `fn` and return its result."""
+        return await asyncio.wrap_future(self.submit(fn, ctx))
+
+    def close(self) -> None:
+        """Finish queued work and stop."""
+
+    def _committed(self, records: Sequence[EventRecord]) -> None:
+        if not records:
+            return
+        for listener in self.listeners:
+            try:
+                listener(records)
+            except Exception:  # a listener must never undo a commit; the sweeper re-sends
+                log.exception("commit listener failed")
+
+
+class SerialWriter(Writer):
+    """SQLite: one thread, one connection, group commit of whatever is queued."""
+
+    MAX_BATCH = 256
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        super().__init__(db, clock)
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="nixflow-writer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    def submit(self, fn: Callable[[Tx], T], ctx: EventContext) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        if self._closed:
+            future.set_exception(ServiceUnavailable("the writer is shut down"))
+        else:
+            self._queue.put(_Job(fn, ctx, future))
+        return future
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        conn: Connection | None = None
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            try:
+                if conn is None:
+                    conn = self.db.write_engine.connect()
+                self._commit(conn, batch)
+            except Exception as exc:
+                log.warning("write batch failed: %s", exc)
+                error: BaseException = ServiceUnavailable("database unavailable") if unavailable(exc) else exc
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(error)
+                if conn is not None:
+                    conn.close()
+                    conn = None
+        if conn is not None:
+            conn.close()
+
+    def _commit(self, conn: Connection, batch: list[_Job]) -> None:
+        if len(batch) == 1:
+            self._commit_one(conn, batch[0])
+        else:
+            self._commit_many(conn, batch)
+
+    def _commit_one(self, conn: Connection, job: _Job) -> None:
+        # Alone in its transaction: no savepoint needed, a failure rolls back just this job.
+        tx = Tx(conn, job.ctx, self.clock())
+        try:
+            with conn.begin():
+                value = job.fn(tx)
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            job.future.set_exception(exc)
+            return
+        self._committed(tx.events)
+        job.future.set_result(value)
+
+    def _commit_many(self, conn: Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        committed: list[EventRecord] = []
+        with conn.begin():
+            now = self.clock()
+            for job in batch:
+                tx = Tx(conn, job.ctx, now)
+                savepoint = conn.begin_nested()
+                try:
+                    value = job.fn(tx)
+                except Exception as failure:
+                    savepoint.rollback()
+                    outcomes.append((job, None, failure))
+                else:
+                    savepoint.commit()
+                    outcomes.append((job, value, None))
+                    committed.extend(tx.events)
+        self._committed(committed)
+        for job, value, error in outcomes:
+            if error is None:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(error)
+
+
+class PooledWriter(Writer):
+    """PostgreSQL: each unit of work in its own transaction on a pooled connection."""
+
+    def __init__(self, db: Database, clock: Clock, threads: int = 16) -> None:
+        super().__init__(db, clock)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nixflow-write")
+
+    def submit(self, fn: Callable[[Tx], T], ctx: EventContext) -> concurrent.futures.Future[T]:
+        return self._pool.submit(self._run_one, fn, ctx)
+
+    def _run_one(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
+        try:
+            with self.db.write_engine.begin() as conn:
+                tx = Tx(conn, ctx, self.clock())
+                value = fn(tx)
+        except Exception as exc:
+            if unavailable(exc):
+                raise ServiceUnavailable("database unavailable") from exc
+            raise
+        self._committed(tx.events)
+        return value
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def make_writer(db: Database, clock: Clock) -> Writer:
+    """The writer suited to the database."""
+    return SerialWriter(db, clock) if db.is_sqlite else PooledWriter(db, clock)
