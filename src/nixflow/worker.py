@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.events.bus import Transport
 from nixflow.ids import uuid7
-from nixflow.store import event_log
+from nixflow.store import deliveries, event_log
 from nixflow.store.db import Clock, Database, unavailable
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Sweeper:
 
     async def __call__(self, now: datetime) -> int:
         ids = await self.db.read(
-            lambda conn: event_log.due_for_delivery(conn, now=now, stale_before=now - self.stale_after)
+            lambda conn: deliveries.due_for_delivery(conn, now=now, stale_before=now - self.stale_after)
         )
         if ids:
             records = await self.db.read(lambda conn: event_log.find_by_ids(conn, ids))

@@ -73,7 +73,7 @@ def events_replay(
     until: Annotated[str | None, typer.Option(help="...to here (default: now).")] = None,
 ) -> None:
     """Mark events for re-delivery; a running NixFlow delivers them within seconds."""
-    from nixflow.store import event_log
+    from nixflow.store import deliveries, event_log
 
     if (event_id is None) == (since is None):
         raise _fail("give an event id or --since (not both)")
@@ -84,7 +84,7 @@ def events_replay(
             start, end = _when(since, "--since"), _when(until, "--until") or datetime.now(UTC)
             assert start is not None
             ids = app.db.read_sync(lambda conn: event_log.ids_in_range(conn, since=start, until=end))
-        count = app.writer.run_sync(lambda tx: event_log.reset_for_replay(tx.conn, ids, tx.now), _ctx()) if ids else 0
+        count = app.writer.run_sync(lambda tx: deliveries.reset_for_replay(tx.conn, ids, tx.now), _ctx()) if ids else 0
     if event_id is not None and count == 0:
         raise _fail(f"no event {event_id}")
     typer.echo(f"{count} event(s) queued for replay")
@@ -132,7 +132,7 @@ def events_dead_letters(limit: Annotated[int, typer.Option(min=1, max=10_000)] =
 @events_cli.command("redrive")
 def events_redrive() -> None:
     """Send every failed event (and dead letter) to its handlers again; handlers that did their part skip it."""
-    from nixflow.store import event_log
+    from nixflow.store import deliveries, event_log
 
     settings = _settings()
     with _nixflow() as app:
@@ -140,7 +140,7 @@ def events_redrive() -> None:
             lambda conn: event_log.find_many(conn, event_log.EventFilter(status=EventStatus.FAILED), limit=10_000)
         )
         ids = [r.event_id for r in records]
-        count = app.writer.run_sync(lambda tx: event_log.reset_for_replay(tx.conn, ids, tx.now), _ctx()) if ids else 0
+        count = app.writer.run_sync(lambda tx: deliveries.reset_for_replay(tx.conn, ids, tx.now), _ctx()) if ids else 0
     if settings.redis_url:
         from nixflow.events.redis_transport import StreamNames
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from nixflow.domain.values import EventStatus
 from nixflow.events.dedup import DedupStore
 from nixflow.events.envelope import EventContext, EventRecord
-from nixflow.store import event_log
+from nixflow.store import deliveries
 from nixflow.store.db import Tx
 from nixflow.store.writer import Writer
 
@@ -112,7 +112,7 @@ class Dispatcher:
         """
 
         def claim_and_handle(tx: Tx) -> list[EventRecord]:
-            claimed = event_log.claim(tx.conn, event_ids, tx.now, tx.now - self.stale_after)
+            claimed = deliveries.claim(tx.conn, event_ids, tx.now, tx.now - self.stale_after)
             done = []
             for record in claimed:
                 owner = self.dedup.claim("dedup:" + record.dedup_key, record.event_id, self.dedup_ttl_seconds)
@@ -126,26 +126,26 @@ class Dispatcher:
 
     def _handle(self, tx: Tx, record: EventRecord, *, duplicate_of: str | None) -> EventRecord:
         if duplicate_of is not None:
-            event_log.finish(
+            deliveries.finish(
                 tx.conn, record.event_id, status=EventStatus.COMPLETED, now=tx.now, duplicate_of=duplicate_of
             )
             record.status, record.duplicate_of = EventStatus.COMPLETED, duplicate_of
             return record
         errors: list[str] = []
         handlers = self.registry.for_type(record.type)
-        done = event_log.handled_by(tx.conn, record.event_id) if handlers else set()
+        done = deliveries.handled_by(tx.conn, record.event_id) if handlers else set()
         for handler in handlers:
             if handler.name in done:
                 continue
             try:
                 with tx.savepoint():
                     handler.fn(tx.child(tx.ctx.caused_by(record, source=handler.name)), record)
-                    event_log.record_receipt(tx.conn, handler.name, record.event_id, tx.now)
+                    deliveries.record_receipt(tx.conn, handler.name, record.event_id, tx.now)
             except Exception as exc:
                 log.info("handler %s failed on %s: %s", handler.name, record.event_id, exc)
                 errors.append(f"{handler.name}: {type(exc).__name__}: {exc}")
         if not errors:
-            event_log.finish(
+            deliveries.finish(
                 tx.conn, record.event_id, status=EventStatus.COMPLETED, now=tx.now, retry_count=record.retry_count
             )
             record.status, record.error = EventStatus.COMPLETED, None
@@ -153,13 +153,13 @@ class Dispatcher:
         attempts = record.retry_count + 1
         error = "; ".join(errors)
         if attempts >= self.max_attempts:
-            event_log.finish(
+            deliveries.finish(
                 tx.conn, record.event_id, status=EventStatus.FAILED, now=tx.now, retry_count=attempts, error=error
             )
             record.status = EventStatus.FAILED
         else:
             due = tx.now + timedelta(seconds=self.retry_base_seconds * 2 ** (attempts - 1))
-            event_log.finish(
+            deliveries.finish(
                 tx.conn,
                 record.event_id,
                 status=EventStatus.RETRYING,

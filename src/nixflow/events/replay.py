@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nixflow.events.envelope import EventContext
-from nixflow.store import event_log
+from nixflow.store import deliveries, event_log
 
 if TYPE_CHECKING:
     from nixflow.bootstrap import NixFlow
@@ -17,7 +17,7 @@ _CTX = EventContext(correlation_id="replay", actor_id=None, source="replay")
 
 async def replay(app: NixFlow, event_ids: Sequence[str]) -> int:
     """Reset the events to `pending` and publish them; return how many exist."""
-    count = await app.writer.run(lambda tx: event_log.reset_for_replay(tx.conn, event_ids, tx.now), _CTX)
+    count = await app.writer.run(lambda tx: deliveries.reset_for_replay(tx.conn, event_ids, tx.now), _CTX)
     if count:
         records = await app.db.read(lambda conn: event_log.find_by_ids(conn, event_ids))
         app.transport.publish(records)

@@ -1,4 +1,7 @@
-"""The event log repository: the outbox, the audit trail and the delivery state."""
+"""The event log repository: the outbox and the audit trail (appends, reads, stats, cleanup).
+
+The delivery state of each event (claims, outcomes, receipts) is kept by `store.deliveries`.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +15,13 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
-    bindparam,
     delete,
     func,
     insert,
     literal,
-    or_,
     select,
     text,
     tuple_,
-    update,
 )
 
 from nixflow.domain.errors import ValidationFailed
@@ -59,7 +59,7 @@ def decode_cursor(cursor: str) -> int:
         raise ValidationFailed("cursor is not valid") from None
 
 
-def _record(row: Row[Any]) -> EventRecord:
+def record_of(row: Row[Any]) -> EventRecord:
     m = row._mapping
     return EventRecord(
         event_id=m["event_id"],
@@ -116,7 +116,7 @@ def append(conn: Connection, record: EventRecord) -> EventRecord:
 def find(conn: Connection, event_id: str) -> EventRecord | None:
     """One event by id."""
     row = conn.execute(select(events).where(events.c.event_id == event_id)).first()
-    return None if row is None else _record(row)
+    return None if row is None else record_of(row)
 
 
 def find_by_ids(conn: Connection, event_ids: Sequence[str]) -> list[EventRecord]:
@@ -124,7 +124,7 @@ def find_by_ids(conn: Connection, event_ids: Sequence[str]) -> list[EventRecord]
     if not event_ids:
         return []
     rows = conn.execute(select(events).where(events.c.event_id.in_(event_ids)).order_by(events.c.seq))
-    return [_record(r) for r in rows]
+    return [record_of(r) for r in rows]
 
 
 def _where(flt: EventFilter) -> list[Any]:
@@ -158,7 +158,7 @@ def find_many(
     if cursor:
         clauses.append(events.c.seq < decode_cursor(cursor))
     rows = conn.execute(select(events).where(and_(True, *clauses)).order_by(events.c.seq.desc()).limit(limit + 1)).all()
-    records = [_record(r) for r in rows[:limit]]
+    records = [record_of(r) for r in rows[:limit]]
     next_cursor = encode_cursor(records[-1].seq or 0) if len(rows) > limit and records else None
     return records, next_cursor
 
@@ -170,7 +170,7 @@ def timeline(conn: Connection, aggregate_type: str, aggregate_id: str) -> list[E
         .where(events.c.aggregate_type == aggregate_type, events.c.aggregate_id == aggregate_id)
         .order_by(events.c.seq)
     )
-    return [_record(r) for r in rows]
+    return [record_of(r) for r in rows]
 
 
 Position = tuple[int, int]
@@ -223,7 +223,7 @@ def after(conn: Connection, position: Position, *, limit: int = 500) -> tuple[li
             .order_by(events.c.txid, events.c.seq)
         )
     rows = conn.execute(query.limit(limit)).all() if limit else []
-    records = [_record(r) for r in rows]
+    records = [record_of(r) for r in rows]
     if rows:
         last = rows[-1]._mapping
         position = (int(last["txid"] or 0), int(last["seq"]))
@@ -251,99 +251,6 @@ def stats(conn: Connection, *, since: datetime | None = None, until: datetime | 
     return out
 
 
-def claim(conn: Connection, event_ids: Sequence[str], now: datetime, stale_before: datetime) -> list[EventRecord]:
-    """Move deliverable events to `processing`; return those this call claimed.
-
-    Deliverable: `pending`, `retrying`, or `processing` for so long that its consumer is presumed dead.
-    """
-    if not event_ids:
-        return []
-    deliverable = or_(
-        events.c.status.in_([EventStatus.PENDING.value, EventStatus.RETRYING.value]),
-        and_(events.c.status == EventStatus.PROCESSING.value, events.c.updated_at <= stale_before),
-    )
-    rows = conn.execute(
-        update(events)
-        .where(events.c.event_id.in_(event_ids), deliverable)
-        .values(status=EventStatus.PROCESSING.value, updated_at=now)
-        .returning(*events.c)
-    ).all()
-    rows = sorted(rows, key=lambda r: (r._mapping["priority_rank"], r._mapping["seq"]))
-    return [_record(r) for r in rows]
-
-
-# Hot statements are built once: only their parameters change, so nothing is rebuilt or re-keyed per call.
-_FINISH = (
-    update(events)
-    .where(events.c.event_id == bindparam("b_event_id"))
-    .values(
-        status=bindparam("b_status", type_=events.c.status.type),
-        updated_at=bindparam("b_now", type_=events.c.updated_at.type),
-        error=bindparam("b_error", type_=events.c.error.type),
-        next_attempt_at=bindparam("b_next_attempt_at", type_=events.c.next_attempt_at.type),
-        retry_count=func.coalesce(bindparam("b_retry_count", type_=events.c.retry_count.type), events.c.retry_count),
-        duplicate_of=func.coalesce(
-            bindparam("b_duplicate_of", type_=events.c.duplicate_of.type), events.c.duplicate_of
-        ),
-    )
-)
-_HANDLED_BY = select(handler_receipts.c.handler).where(handler_receipts.c.event_id == bindparam("b_event_id"))
-_INSERT_RECEIPT = insert(handler_receipts)
-
-
-def finish(
-    conn: Connection,
-    event_id: str,
-    *,
-    status: EventStatus,
-    now: datetime,
-    retry_count: int | None = None,
-    next_attempt_at: datetime | None = None,
-    error: str | None = None,
-    duplicate_of: str | None = None,
-) -> None:
-    """Record the outcome of one delivery (`retry_count` and `duplicate_of` stay as they are when None)."""
-    conn.execute(
-        _FINISH,
-        {
-            "b_event_id": event_id,
-            "b_status": status.value,
-            "b_now": now,
-            "b_error": error,
-            "b_next_attempt_at": next_attempt_at,
-            "b_retry_count": retry_count,
-            "b_duplicate_of": duplicate_of,
-        },
-    )
-
-
-def due_for_delivery(conn: Connection, *, now: datetime, stale_before: datetime, limit: int = 500) -> list[str]:
-    """Ids the sweeper must (re)send: stale `pending`/`processing`, and `retrying` whose backoff ran out."""
-    rows = conn.execute(
-        select(events.c.event_id)
-        .where(
-            or_(
-                and_(events.c.status == EventStatus.PENDING.value, events.c.updated_at <= stale_before),
-                and_(events.c.status == EventStatus.PROCESSING.value, events.c.updated_at <= stale_before),
-                and_(events.c.status == EventStatus.RETRYING.value, events.c.next_attempt_at <= now),
-            )
-        )
-        .order_by(events.c.priority_rank, events.c.seq)
-        .limit(limit)
-    )
-    return [r[0] for r in rows]
-
-
-def reset_for_replay(conn: Connection, event_ids: Sequence[str], now: datetime) -> int:
-    """Make events deliverable again (status `pending`, attempts from zero)."""
-    result = conn.execute(
-        update(events)
-        .where(events.c.event_id.in_(event_ids))
-        .values(status=EventStatus.PENDING.value, retry_count=0, error=None, next_attempt_at=None, updated_at=now)
-    )
-    return int(result.rowcount)
-
-
 def ids_in_range(conn: Connection, *, since: datetime, until: datetime, limit: int = 10_000) -> list[str]:
     """Event ids with a timestamp in [since, until), in log order."""
     rows = conn.execute(
@@ -353,16 +260,6 @@ def ids_in_range(conn: Connection, *, since: datetime, until: datetime, limit: i
         .limit(limit)
     )
     return [r[0] for r in rows]
-
-
-def handled_by(conn: Connection, event_id: str) -> set[str]:
-    """The handlers that have already committed their effect for `event_id`."""
-    return {r[0] for r in conn.execute(_HANDLED_BY, {"b_event_id": event_id})}
-
-
-def record_receipt(conn: Connection, handler: str, event_id: str, now: datetime) -> None:
-    """Note that `handler` handled `event_id`, in the transaction of its effect."""
-    conn.execute(_INSERT_RECEIPT, {"handler": handler, "event_id": event_id, "handled_at": now})
 
 
 def delete_event(conn: Connection, event_id: str) -> bool:
