@@ -42,8 +42,9 @@ def test_users_tokens_and_the_event_log_from_the_shell(tmp_path: Path) -> None:
     event_id = listing.stdout.splitlines()[2].split()[-1]
     replay = run_cli(tmp_path, "events", "replay", event_id)
     assert replay.returncode == 0 and "1 event(s)" in replay.stdout
-    cleanup = run_cli(tmp_path, "events", "cleanup", "--older-than-days", "1")
-    assert cleanup.returncode == 0 and "deleted 0" in cleanup.stdout
+    for days in (["--older-than-days", "1"], ["--days", "1"]):
+        cleanup = run_cli(tmp_path, "events", "cleanup", *days)
+        assert cleanup.returncode == 0 and "deleted 0" in cleanup.stdout
 
 
 def test_mistakes_get_one_clear_line(tmp_path: Path) -> None:

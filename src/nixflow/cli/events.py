@@ -93,7 +93,7 @@ def events_replay(
 @events_cli.command("cleanup")
 def events_cleanup(
     older_than_days: Annotated[
-        int, typer.Option("--older-than-days", min=1, help="Delete finished events older than this.")
+        int, typer.Option("--older-than-days", "--days", min=1, help="Delete finished events older than this.")
     ] = 90,
 ) -> None:
     """Delete completed and failed events older than N days (pending ones are never deleted)."""
