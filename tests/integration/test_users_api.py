@@ -105,3 +105,19 @@ async def test_role_and_active_changes_have_audit_events_of_their_own(
     [activated] = await harness.events(type="user.activated")
     assert deactivated["data"] == activated["data"] == {"user_id": agent.id, "by_id": admin.id}
     assert deactivated["metadata"]["correlation_id"] == changed["metadata"]["correlation_id"]
+
+
+async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(harness: Harness, admin: User) -> None:
+    for change in ({"role": "agent"}, {"active": False}):
+        refused = await harness.client.patch(f"/api/users/{admin.id}", json=change, headers=admin.headers)
+        assert refused.status_code == 409 and "last active admin" in refused.json()["detail"]
+    me = (await harness.client.get(f"/api/users/{admin.id}", headers=admin.headers)).json()
+    assert (me["role"], me["active"]) == ("admin", True)  # nothing changed
+
+    other = await harness.user("admin")
+    demoted = await harness.client.patch(f"/api/users/{admin.id}", json={"role": "agent"}, headers=other.headers)
+    assert demoted.status_code == 200 and demoted.json()["role"] == "agent"
+    last = await harness.client.patch(f"/api/users/{other.id}", json={"active": False}, headers=other.headers)
+    assert last.status_code == 409
+    renamed = await harness.client.patch(f"/api/users/{other.id}", json={"name": "Still Admin"}, headers=other.headers)
+    assert renamed.status_code == 200

@@ -161,6 +161,7 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
             diff["category_ids"] = {"old": before["category_ids"], "new": wanted}
     if not diff:
         return before
+    _keep_an_admin(tx.conn, before, values)
     tx.conn.execute(update(users).where(users.c.id == user_id).values(updated_at=tx.now, **values))
     tx.emit("user.updated", aggregate_type="user", aggregate_id=user_id, data={"user_id": user_id, "changes": diff})
     by = {"user_id": user_id, "by_id": tx.ctx.actor_id}
@@ -171,6 +172,20 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
         kind = "user.activated" if diff["active"]["new"] else "user.deactivated"
         tx.emit(kind, aggregate_type="user", aggregate_id=user_id, data=by)
     return get_user(tx.conn, user_id=user_id)
+
+
+def _keep_an_admin(conn: Connection, before: dict[str, Any], values: dict[str, Any]) -> None:
+    """Refuse the change that would leave NixFlow without an active admin: nobody could configure it again."""
+    was_admin = before["role"] == Role.ADMIN.value and before["active"]
+    stays_admin = values.get("role", before["role"]) == Role.ADMIN.value and values.get("active", before["active"])
+    if not was_admin or stays_admin:
+        return
+    # Locked (PostgreSQL): two admins demoting each other at once cannot both pass this check.
+    admins = conn.execute(
+        select(users.c.id).where(users.c.role == Role.ADMIN.value, users.c.active.is_(True)).with_for_update()
+    ).all()
+    if len(admins) <= 1:
+        raise Conflict("this is the last active admin: make another user an admin first")
 
 
 def _category_dict(conn: Connection, row: Any) -> dict[str, Any]:
