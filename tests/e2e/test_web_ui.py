@@ -17,7 +17,7 @@ from nixflow.ids import uuid7
 from nixflow.services import tickets
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
-from tests.e2e.conftest import Account, Server, shoot, signed_in
+from tests.e2e.conftest import PASSWORD, Account, Server, shoot, signed_in
 
 pytestmark = pytest.mark.browser
 RULES_API = "the rules API (GET/POST /api/rules) from the automation work has not landed"
@@ -253,3 +253,24 @@ async def test_a_burst_of_tickets_all_reach_an_open_queue(server: Server, browse
     for ticket_id in opened:  # the refresh after the last event brings in whatever came during the others
         await expect(row(page, ticket_id)).to_be_visible(timeout=10_000)
     assert 1 <= len(renders) < len(opened) * 6  # coalesced: far fewer page renders than events (~6 per ticket)
+
+
+async def test_a_user_changes_their_password_on_the_account_page(server: Server, browser: Browser) -> None:
+    _admin, agent, _requester = people(server)
+    page = await signed_in(browser, server, agent, "/queue")
+    await page.get_by_role("link", name="Alan Agent").click()
+    await page.wait_for_url(server.url + "/account")
+    await shoot(page, "account")
+
+    await page.get_by_label("Current password").fill(PASSWORD)
+    await page.get_by_label("New password (at least 8 characters)").fill("a brand new passphrase")
+    await page.get_by_label("New password again").fill("a brand new passphrase, mistyped")
+    await page.get_by_role("button", name="Change password").click()
+    assert await page.get_by_label("New password again").evaluate("e => !e.validity.valid")  # refused in the page
+
+    await page.get_by_label("New password again").fill("a brand new passphrase")
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_role("status").filter(has_text="Your password was changed")).to_be_visible()
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        signed = await client.post("/api/auth/login", json={"email": agent.email, "password": "a brand new passphrase"})
+    assert signed.status_code == 200

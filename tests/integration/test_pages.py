@@ -122,3 +122,13 @@ async def test_the_event_explorer_pages_through_the_log_keeping_its_filters(harn
         found = re.search(r'<a class="button secondary" href="([^"]+)" rel="next">', page.text)
         url = found.group(1).replace("&amp;", "&") if found else None
     assert list(dict.fromkeys(seen)) == list(reversed(created))
+
+
+async def test_the_account_page_shows_who_you_are_and_the_password_form(harness: Harness, agent: User) -> None:
+    page = await harness.client.get("/account", headers=page_headers(agent))
+    assert page.status_code == 200
+    assert agent.email in page.text and 'data-api="/api/auth/password"' in page.text
+    assert 'autocomplete="current-password"' in page.text and "Your password was changed" not in page.text
+    after = await harness.client.get("/account?changed=1", headers=page_headers(agent))
+    assert "Your password was changed" in after.text
+    assert 'href="/account"' in (await harness.client.get("/queue", headers=page_headers(agent))).text

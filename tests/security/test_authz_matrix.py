@@ -107,6 +107,12 @@ ROWS = [
     # Your own account
     Row("POST", "/api/auth/logout", signed_in(204)),
     Row("GET", "/api/auth/me", signed_in(200)),
+    Row(
+        "POST",
+        "/api/auth/password",
+        signed_in(204),
+        body=lambda w, role: {"current_password": PASSWORD, "new_password": PASSWORD},
+    ),
     Row("POST", "/api/auth/tokens", signed_in(201)),
     Row("GET", "/api/auth/tokens", signed_in(200)),
     Row("DELETE", "/api/auth/tokens/{token_id}", signed_in(204)),
@@ -180,6 +186,7 @@ ROWS = [
     Row("GET", "/", page(303, 303, 303)),
     Row("GET", "/tickets", page(200, 200, 200)),
     Row("GET", "/tickets/new", page(200, 200, 200)),
+    Row("GET", "/account", page(200, 200, 200)),
     Row("GET", "/tickets/{ticket_id}", {**page(200, 200, 200), OTHER: 404}),
     Row("GET", "/queue", page(403, 200, 200)),
     Row("GET", "/events/{event_id}", page(403, 200, 200)),

@@ -27,6 +27,14 @@ class LoginRequest(Strict):
     password: Password
 
 
+NewPassword = Annotated[str, StringConstraints(strict=True, min_length=8, max_length=1024)]
+
+
+class PasswordChange(Strict):
+    current_password: Password
+    new_password: NewPassword
+
+
 class UserRead(BaseModel):
     id: int
     email: str
@@ -49,7 +57,7 @@ class UserCreate(Strict):
     email: Email
     name: Name
     role: RoleName
-    password: Annotated[str, StringConstraints(strict=True, min_length=8, max_length=1024)]
+    password: NewPassword
     category_ids: list[Id] = Field(default_factory=list, max_length=1000)
     can_approve: StrictBool = False
 

@@ -51,6 +51,31 @@ def users_create(
         typer.echo(app.writer.run_sync(create, _ctx()))
 
 
+@users_cli.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[
+        str, typer.Option(help="At least 8 characters.", prompt=True, hide_input=True, confirmation_prompt=True)
+    ],
+) -> None:
+    """Give a user a new password (an operator's reset); their sessions end, their API tokens stay."""
+    from nixflow.services import auth, users
+
+    if len(password) < auth.MIN_PASSWORD:
+        raise _fail(f"--password must be at least {auth.MIN_PASSWORD} characters")
+    password_hash = auth.hash_password(password)
+
+    def reset(tx: Any) -> int:
+        row = users.find_by_email(tx.conn, email=email)
+        if row is None or row.id == 0:
+            raise DomainError(f"no user with email {email}")
+        return auth.set_password(tx, user_id=int(row.id), password_hash=password_hash)
+
+    with _nixflow() as app:
+        ended = app.writer.run_sync(reset, _ctx())
+    typer.echo(f"password changed; {ended} session(s) ended")
+
+
 @tokens_cli.command("create")
 def tokens_create(email: Annotated[str, typer.Option(help="The user's email.")]) -> None:
     """Print a new API token for a user (shown once; stored hashed)."""

@@ -126,6 +126,25 @@ def revoke(tx: Tx, *, token_id: int, user_id: int) -> None:
         )
 
 
+def set_password(tx: Tx, *, user_id: int, password_hash: str, keep_session_id: int | None = None) -> int:
+    """Store a new password hash and end the user's sessions (all but `keep_session_id`); API tokens stay.
+
+    Emits `user.password_changed`; returns how many sessions ended.
+    """
+    tx.conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash, updated_at=tx.now))
+    sessions = [
+        api_tokens.c.user_id == user_id,
+        api_tokens.c.kind == "session",
+        api_tokens.c.revoked_at.is_(None),
+    ]
+    if keep_session_id is not None:
+        sessions.append(api_tokens.c.id != keep_session_id)
+    ended = tx.conn.execute(update(api_tokens).where(*sessions).values(revoked_at=tx.now)).rowcount
+    by = {"user_id": user_id, "by_id": tx.ctx.actor_id}
+    tx.emit("user.password_changed", aggregate_type="user", aggregate_id=user_id, data=by)
+    return int(ended)
+
+
 def record_login_failure(tx: Tx, *, email: str, user_id: int | None, reason: str) -> None:
     """Log `user.login_failed` (never the password)."""
     tx.emit(

@@ -64,6 +64,12 @@ async def my_tickets(
     return await render(request, "my_tickets.html", user, title="My tickets", **data)
 
 
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request, user: PageUser, changed: bool = False) -> Response:
+    """Who you are, and changing your password."""
+    return await render(request, "account.html", user, title="Your account", changed=changed)
+
+
 @router.get("/tickets/new", response_class=HTMLResponse)
 async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
     """The form to open a ticket."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
@@ -10,9 +11,10 @@ from pydantic import BaseModel
 
 from nixflow.api import security
 from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, PathId
-from nixflow.api.schemas import LoginRequest, LoginResponse, TokenCreated, UserRead
+from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
+from nixflow.bootstrap import NixFlow
 from nixflow.config import Settings
-from nixflow.domain.errors import TooManyRequests, Unauthorized
+from nixflow.domain.errors import TooManyRequests, Unauthorized, ValidationFailed
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth, users
@@ -31,10 +33,9 @@ def _limits(settings: Settings) -> auth.LoginLimits:
     )
 
 
-@router.post("/login", response_model=LoginResponse, dependencies=[Depends(security.require_json)])
-async def login(body: LoginRequest, request: Request, response: Response, app: App) -> LoginResponse:
-    """Exchange email and password for a session (cookie) and its bearer token; failures are rate limited."""
-    email = body.email.strip().lower()
+async def _check_password(app: NixFlow, request: Request, *, email: str, password: str) -> Any | None:
+    """The active user with that email and password, or None: under the sign-in rate limits (429 when over),
+    each failure logged as `user.login_failed` without the password."""
     address = security.client_address(request, app.settings)
     limits = _limits(app.settings)
     attempt_ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="api")
@@ -50,13 +51,24 @@ async def login(body: LoginRequest, request: Request, response: Response, app: A
     row = await app.db.read(lambda conn: users.find_by_email(conn, email=email))
     usable = row is not None and row.active and row.id != SYSTEM_USER_ID
     password_hash = row.password_hash if usable and row is not None else None
-    ok = await anyio.to_thread.run_sync(auth.verify_password, body.password, password_hash)
-    ctx = EventContext(correlation_id=uuid7(), actor_id=row.id if usable and row else None, source="api")
-    if not ok or row is None:
-        user_id = row.id if row is not None else None
-        reason = "unknown email" if row is None else ("inactive or system user" if not usable else "wrong password")
-        await app.writer.run(lambda tx: auth.record_login_failure(tx, email=email, user_id=user_id, reason=reason), ctx)
+    ok = await anyio.to_thread.run_sync(auth.verify_password, password, password_hash)
+    if ok and row is not None:
+        return row
+    user_id = row.id if row is not None else None
+    reason = "unknown email" if row is None else ("inactive or system user" if not usable else "wrong password")
+    ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="api")
+    await app.writer.run(lambda tx: auth.record_login_failure(tx, email=email, user_id=user_id, reason=reason), ctx)
+    return None
+
+
+@router.post("/login", response_model=LoginResponse, dependencies=[Depends(security.require_json)])
+async def login(body: LoginRequest, request: Request, response: Response, app: App) -> LoginResponse:
+    """Exchange email and password for a session (cookie) and its bearer token; failures are rate limited."""
+    email = body.email.strip().lower()
+    row = await _check_password(app, request, email=email, password=body.password)
+    if row is None:
         raise Unauthorized(BAD_CREDENTIALS)
+    ctx = EventContext(correlation_id=uuid7(), actor_id=row.id, source="api")
     lifetime = timedelta(hours=app.settings.session_hours)
     user_id = int(row.id)
 
@@ -86,6 +98,26 @@ async def logout(credential: Auth, response: Response, app: App) -> Response:
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
+
+
+@router.post("/password", status_code=204)
+async def change_password(body: PasswordChange, request: Request, credential: Auth, app: App) -> Response:
+    """Change your own password: the current one is checked (rate limited like sign-in), your other sessions
+    end at once, this one and your API tokens keep working."""
+    user = credential.principal
+    if await _check_password(app, request, email=user.email, password=body.current_password) is None:
+        raise ValidationFailed(
+            "the current password is wrong", errors=[{"loc": ["body", "current_password"], "msg": "wrong password"}]
+        )
+    password_hash = await anyio.to_thread.run_sync(auth.hash_password, body.new_password)
+    ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
+    await app.writer.run(
+        lambda tx: auth.set_password(
+            tx, user_id=user.id, password_hash=password_hash, keep_session_id=credential.token_id
+        ),
+        ctx,
+    )
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserRead)

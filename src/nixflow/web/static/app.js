@@ -109,5 +109,10 @@ if (body.dataset.role) {
   });
 }
 
-const modules = { "admin-rules": "./rules.js", "admin-sla": "./sla.js", "admin-round-robin": "./round_robin.js" };
+const modules = {
+  "admin-rules": "./rules.js",
+  "admin-sla": "./sla.js",
+  "admin-round-robin": "./round_robin.js",
+  account: "./account.js",
+};
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);

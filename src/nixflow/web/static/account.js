@@ -1,0 +1,10 @@
+// Account page: the new password must be typed twice alike before the form is sent.
+const form = document.getElementById("password-form");
+const confirm = document.getElementById("confirm_password");
+
+function check() {
+  confirm.setCustomValidity(confirm.value === form.elements.new_password.value ? "" : "The two new passwords differ");
+}
+
+form.elements.new_password.addEventListener("input", check);
+confirm.addEventListener("input", check);
