@@ -139,6 +139,7 @@ class RedisStreamsTransport:
     async def _consumer(self) -> None:
         backoff = 0.1
         next_claim = 0.0
+        paused = False
         loop = asyncio.get_running_loop()
         while not self._stopping:
             try:
@@ -152,11 +153,16 @@ class RedisStreamsTransport:
                 if batch:
                     await self._deliver(batch)
                 backoff = 0.1
+                if paused:
+                    paused = False
+                    log.info("consumer resumed")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # Redis or the database is away: nothing was acknowledged, so nothing is lost.
-                log.warning("consumer paused: %s", exc)
+                if not paused:
+                    log.warning("consumer paused, retrying with backoff: %s", exc)
+                paused = True
                 self._groups_ready = False
                 if self._stopping:
                     return
