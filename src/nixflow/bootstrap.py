@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from nixflow.automation.engine import RuleEngine
 from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
@@ -14,6 +15,7 @@ from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
+from nixflow.services.housekeeping import Housekeeping, Retention
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
 from nixflow.store.writer import Writer, make_writer
@@ -110,9 +112,14 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
         stale_after_seconds=settings.sweep_after_seconds,
     )
     sweeper = Sweeper(db=db, transport=transport, stale_after_seconds=settings.sweep_after_seconds)
+    retention = Retention(
+        login_window=timedelta(seconds=settings.login_window_seconds),
+        events=timedelta(days=settings.event_retention_days) if settings.event_retention_days else None,
+    )
     jobs[:0] = [
         PeriodicJob("outbox-sweeper", sweeper),
         PeriodicJob("sla-and-escalation", TimedAutomation(db=db, writer=writer, counters=counters)),
+        PeriodicJob("housekeeping", Housekeeping(writer=writer, retention=retention)),
     ]
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
     tailer = LogTailer(db, interval=settings.tail_seconds)

@@ -15,7 +15,7 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NIXFLOW_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NIXFLOW_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     login_max_failures_per_email: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Finished events older than this many days are deleted by the hourly housekeeping; unset keeps them all.
+    event_retention_days: int | None = Field(default=None, ge=1)
     # Behind a reverse proxy you trust: take the client address and scheme from X-Forwarded-For/-Proto.
     trust_proxy_headers: bool = False
 
