@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nixflow.automation import conditions, round_robin
 from nixflow.automation import rules as rule_store
 from nixflow.automation.round_robin import CounterStore
 from nixflow.domain.errors import DomainError
-from nixflow.domain.tickets import Status
+from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
 from nixflow.events.envelope import EventRecord
-from nixflow.services import tickets
+from nixflow.services import ticket_queries, tickets
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
@@ -131,7 +131,12 @@ class RuleEngine:
     def handlers(self) -> list[tuple[str, Handler]]:
         """The engine's subscriptions, for the handler table."""
         handler = Handler("automation.rules", self.handle)
-        return [(event_type, handler) for event_type in TRIGGERS]
+        departures = Handler("automation.reassign_departed", self.reassign_departed)
+        return [
+            *((event_type, handler) for event_type in TRIGGERS),
+            ("user.deactivated", departures),
+            ("user.role_changed", departures),
+        ]
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
         """Evaluate the active rules for one ticket event."""
@@ -149,9 +154,13 @@ class RuleEngine:
                 {"rule_id": record.rule_id, "depth": record.depth, "reason": reason},
             )
             return
+        self.run_rules(tx, ticket_id, kinds=rule_store.EVENT_KINDS, trigger=record)
+
+    def run_rules(self, tx: Tx, ticket_id: int, *, kinds: Sequence[str], trigger: EventRecord) -> None:
+        """Run the active rules of `kinds` whose conditions match the ticket, in position order."""
         ticket: dict[str, Any] | None = None
-        for rule in rule_store.active_rules_of(tx, kinds=rule_store.EVENT_KINDS):
-            if rule["id"] == record.rule_id:
+        for rule in rule_store.active_rules_of(tx, kinds=kinds):
+            if rule["id"] == trigger.rule_id:
                 continue  # an event a rule caused never triggers that rule again
             if ticket is None:  # (re)load: each rule sees what the rules before it changed
                 ticket = tickets.load(tx.conn, ticket_id=ticket_id)
@@ -160,5 +169,24 @@ class RuleEngine:
             if not conditions.in_rollout(rule["id"], ticket_id, rule["rollout_percent"]):
                 continue
             if conditions.matches(rule["conditions"], conditions.facts_of(ticket, tx.now)):
-                run_rule(tx, rule, ticket, self.counters, trigger_event_id=record.event_id)
+                run_rule(tx, rule, ticket, self.counters, trigger_event_id=trigger.event_id)
                 ticket = None
+
+    def reassign_departed(self, tx: Tx, record: EventRecord) -> None:
+        """Someone who left (deactivated, or now a requester) hands their open tickets back: each is
+        unassigned and the assignment rules pick someone else, or leave it for the queue."""
+        if record.type == "user.role_changed" and record.data["new_role"] != Role.REQUESTER.value:
+            return
+        user_id = int(record.data["user_id"])
+        stx = tx.child(dataclasses.replace(tx.ctx, actor_id=SYSTEM_USER_ID))
+        flt = ticket_queries.TicketFilter(assignee_id=user_id, statuses=frozenset(OPEN_STATUSES))
+        cursor: str | None = None
+        while True:
+            page, cursor = ticket_queries.list_tickets(tx.conn, viewer=SYSTEM, flt=flt, limit=200, cursor=cursor)
+            for ticket in page:
+                tickets.update_fields(
+                    stx, actor=SYSTEM, ticket_id=ticket["id"], version=None, changes={"assignee_id": None}
+                )
+                self.run_rules(stx, ticket["id"], kinds=("assignment",), trigger=record)
+            if cursor is None:
+                return
