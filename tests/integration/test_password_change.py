@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from tests.cli_helpers import run_cli
@@ -51,6 +52,16 @@ async def test_a_wrong_current_password_or_a_short_new_one_changes_nothing(harne
     assert await harness.events(type="user.password_changed") == []
     [failure] = await harness.events(type="user.login_failed")
     assert failure["data"] == {"email": agent.email, "reason": "wrong password"}
+
+
+async def test_changing_it_often_is_not_mistaken_for_guessing(harness: Harness, agent: User) -> None:
+    passwords = [PASSWORD] + [f"passphrase number {n}" for n in range(7)]
+    for old, new in itertools.pairwise(passwords):
+        changed = await harness.client.post(
+            "/api/auth/password", json={"current_password": old, "new_password": new}, headers=agent.headers
+        )
+        assert changed.status_code == 204, changed.text
+    assert await sign_in(harness, agent.email, passwords[-1]) is not None
 
 
 async def test_guessing_the_current_password_is_rate_limited_like_sign_in(harness: Harness, agent: User) -> None:

@@ -111,12 +111,12 @@ async def change_password(body: PasswordChange, request: Request, credential: Au
         )
     password_hash = await anyio.to_thread.run_sync(auth.hash_password, body.new_password)
     ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
-    await app.writer.run(
-        lambda tx: auth.set_password(
-            tx, user_id=user.id, password_hash=password_hash, keep_session_id=credential.token_id
-        ),
-        ctx,
-    )
+
+    def change(tx: Tx) -> None:
+        auth.clear_login_attempts(tx, email=user.email)  # a right password is not a failed attempt
+        auth.set_password(tx, user_id=user.id, password_hash=password_hash, keep_session_id=credential.token_id)
+
+    await app.writer.run(change, ctx)
     return Response(status_code=204)
 
 
