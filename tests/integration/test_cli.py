@@ -31,6 +31,10 @@ def test_users_tokens_and_the_event_log_from_the_shell(tmp_path: Path) -> None:
     )
     assert created.returncode == 0, created.stderr
     user_id = int(created.stdout.strip())
+    people = run_cli(tmp_path, "users", "list")
+    assert people.returncode == 0
+    [ops] = [line.split() for line in people.stdout.splitlines() if "ops@example.com" in line]
+    assert ops[0] == str(user_id) and "agent" in ops and ops[-2:] == ["Network,", "Hardware"]
     token = run_cli(tmp_path, "tokens", "create", "--email", "ops@example.com")
     assert token.returncode == 0 and len(token.stdout.strip()) > 30
     listing = run_cli(tmp_path, "events", "list", "--type", "user.created")

@@ -132,3 +132,17 @@ async def test_the_account_page_shows_who_you_are_and_the_password_form(harness:
     after = await harness.client.get("/account?changed=1", headers=page_headers(agent))
     assert "Your password was changed" in after.text
     assert 'href="/account"' in (await harness.client.get("/queue", headers=page_headers(agent))).text
+
+
+async def test_assigned_to_me_lists_the_agents_own_open_tickets(harness: Harness, admin: User, requester: User) -> None:
+    me = await harness.user("agent")
+    [mine, theirs] = await open_tickets(harness, requester, ["mine", "not mine"])
+    for ticket_id, assignee in ((mine, me.id), (theirs, admin.id)):
+        patched = await harness.client.patch(
+            f"/api/tickets/{ticket_id}", json={"version": 1, "assignee_id": assignee}, headers=admin.headers
+        )
+        assert patched.status_code == 200, patched.text
+    queue = await harness.client.get("/queue", headers=page_headers(me))
+    assert f'href="/queue?assignee_id={me.id}"' in queue.text
+    page = await harness.client.get(f"/queue?assignee_id={me.id}", headers=page_headers(me))
+    assert listed(page.text) == [mine] and 'aria-current="page">Assigned to me' in page.text

@@ -51,6 +51,30 @@ def users_create(
         typer.echo(app.writer.run_sync(create, _ctx()))
 
 
+@users_cli.command("list")
+def users_list() -> None:
+    """Every user, with role, state and the categories they are assigned work in."""
+    from nixflow.services import users
+
+    def read(conn: Any) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        return users.list_users(conn), {c["id"]: c["name"] for c in users.list_categories(conn)}
+
+    with _nixflow() as app:
+        people, category_names = app.db.read_sync(read)
+    rows = [
+        [
+            str(u["id"]),
+            u["email"],
+            u["name"],
+            u["role"],
+            "yes" if u["active"] else "no",
+            ", ".join(category_names.get(c, str(c)) for c in u["category_ids"]) or "-",
+        ]
+        for u in people
+    ]
+    _table(rows, ["id", "email", "name", "role", "active", "categories"])
+
+
 @users_cli.command("set-password")
 def users_set_password(
     email: Annotated[str, typer.Option(help="Login email.")],
