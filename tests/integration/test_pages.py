@@ -134,7 +134,7 @@ async def test_the_account_page_shows_who_you_are_and_the_password_form(harness:
     assert 'href="/account"' in (await harness.client.get("/queue", headers=page_headers(agent))).text
 
 
-async def test_assigned_to_me_lists_the_agents_own_open_tickets(harness: Harness, admin: User, requester: User) -> None:
+async def test_assigned_to_me_and_unassigned_views(harness: Harness, admin: User, requester: User) -> None:
     me = await harness.user("agent")
     [mine, theirs] = await open_tickets(harness, requester, ["mine", "not mine"])
     for ticket_id, assignee in ((mine, me.id), (theirs, admin.id)):
@@ -146,3 +146,6 @@ async def test_assigned_to_me_lists_the_agents_own_open_tickets(harness: Harness
     assert f'href="/queue?assignee_id={me.id}"' in queue.text
     page = await harness.client.get(f"/queue?assignee_id={me.id}", headers=page_headers(me))
     assert listed(page.text) == [mine] and 'aria-current="page">Assigned to me' in page.text
+    [waiting] = await open_tickets(harness, requester, ["nobody's yet"])
+    unassigned = await harness.client.get("/queue?assignee_id=none", headers=page_headers(me))
+    assert listed(unassigned.text) == [waiting] and '<option value="none" selected>' in unassigned.text

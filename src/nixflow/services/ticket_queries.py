@@ -22,6 +22,7 @@ class TicketFilter:
     statuses: frozenset[Status] | None = None  # any of these (the queue's "open" view)
     priority: Priority | None = None
     assignee_id: int | None = None
+    unassigned: bool = False
     category_id: int | None = None
     q: str | None = None
 
@@ -41,6 +42,8 @@ def list_tickets(
         clauses.append(tickets.c.priority == flt.priority.value)
     if flt.assignee_id is not None:
         clauses.append(tickets.c.assignee_id == flt.assignee_id)
+    if flt.unassigned:
+        clauses.append(tickets.c.assignee_id.is_(None))
     if flt.category_id is not None:
         clauses.append(tickets.c.category_id == flt.category_id)
     if flt.q:

@@ -52,6 +52,7 @@ async def queue(
         priority=Priority(priority) if priority else None,
         category_id=_int_or_none(category_id),
         assignee_id=_int_or_none(assignee_id),
+        unassigned=assignee_id == "none",
         q=q.strip() or None,
     )
 
