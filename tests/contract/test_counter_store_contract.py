@@ -10,6 +10,7 @@ from tests.contract.conftest import open_writer, rolled_back, unit_of_work
 
 from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
 from nixflow.ids import uuid7
+from nixflow.store.db import Tx
 from nixflow.store.writer import Writer
 
 
@@ -24,8 +25,8 @@ class CounterStoreContract:
     def writer(self) -> Iterator[Writer]:
         raise NotImplementedError
 
-    def advance(self, writer: Writer, store: CounterStore, key: str, cause: str | None = None) -> int:
-        return int(unit_of_work(writer, lambda tx: store.advance(tx, key), cause=cause or uuid7()))
+    def advance(self, writer: Writer, store: CounterStore, key: str, turn: str | None = None) -> int:
+        return int(unit_of_work(writer, lambda tx: store.advance(tx, key, turn=turn or uuid7())))
 
     def values(self, writer: Writer, store: CounterStore) -> dict[str, int]:
         return {c["key"]: c["value"] for c in unit_of_work(writer, lambda tx: store.all(tx.conn))}
@@ -37,13 +38,21 @@ class CounterStoreContract:
         assert self.advance(writer, store, "category:2") == 0
         assert self.values(writer, store) == {"category:1": 3, "category:2": 1}
 
-    def test_a_retried_unit_of_work_advances_once(self, store: CounterStore, writer: Writer) -> None:
-        cause = uuid7()
-        first = rolled_back(writer, lambda tx: store.advance(tx, "category:7"), cause=cause)
-        again = self.advance(writer, store, "category:7", cause)
+    def test_a_retried_turn_advances_once(self, store: CounterStore, writer: Writer) -> None:
+        turn = f"{uuid7()}:42"  # the triggering event and the ticket
+        first = rolled_back(writer, lambda tx: store.advance(tx, "category:7", turn=turn))
+        again = self.advance(writer, store, "category:7", turn)
         assert (first, again) == (0, 0)
         assert self.values(writer, store) == {"category:7": 1}
         assert self.advance(writer, store, "category:7") == 1  # another event takes the next turn
+
+    def test_turns_taken_in_one_unit_of_work_each_get_the_next_value(self, store: CounterStore, writer: Writer) -> None:
+        cause = uuid7()  # one event handing out several tickets, as when an agent leaves
+
+        def hand_out(tx: Tx) -> list[int]:
+            return [store.advance(tx, "category:3", turn=f"{cause}:{ticket}") for ticket in (11, 12, 13)]
+
+        assert unit_of_work(writer, hand_out) == [0, 1, 2]
 
     def test_counters_are_listed_by_key_with_when_they_moved(self, store: CounterStore, writer: Writer) -> None:
         for key in ("category:9", "category:10", "category:9"):

@@ -27,16 +27,25 @@ async def category(harness: Harness, admin: User, name: str) -> int:
     return int(created.json()["id"])
 
 
+async def team_at_work(
+    harness: Harness, admin: User, requester: User, *, others: int, tickets: int
+) -> tuple[User, list[User], list[int]]:
+    """A category with the agent who will leave and `others`; `tickets` shared out by round-robin; returns the
+    leaving agent, the others and the leaving agent's tickets."""
+    network = await category(harness, admin, "Network")
+    leaving = await harness.user("agent", category_ids=[network])
+    staying = [await harness.user("agent", category_ids=[network]) for _ in range(others)]
+    ids = [await open_ticket(harness, requester, f"switch {n}", network) for n in range(tickets)]
+    await harness.settle()
+    theirs = [t for t in ids if (await ticket(harness, admin, t))["assignee_id"] == leaving.id]
+    assert len(theirs) == tickets // (others + 1)  # round-robin shared them out
+    return leaving, staying, theirs
+
+
 async def test_a_deactivated_agents_open_tickets_go_to_the_other_agents(
     harness: Harness, admin: User, requester: User
 ) -> None:
-    network = await category(harness, admin, "Network")
-    leaving = await harness.user("agent", category_ids=[network])
-    staying = await harness.user("agent", category_ids=[network])
-    ids = [await open_ticket(harness, requester, f"switch {n}", network) for n in range(4)]
-    await harness.settle()
-    theirs = [t for t in ids if (await ticket(harness, admin, t))["assignee_id"] == leaving.id]
-    assert len(theirs) == 2  # round-robin shared them out
+    leaving, [staying], theirs = await team_at_work(harness, admin, requester, others=1, tickets=4)
     done = theirs[0]
     for status in ("open", "resolved"):
         moved = await harness.client.post(
@@ -90,3 +99,13 @@ async def test_an_agent_made_admin_keeps_their_tickets(harness: Harness, admin: 
     await harness.client.patch(f"/api/users/{agent.id}", json={"role": "admin"}, headers=admin.headers)
     await harness.settle()
     assert (await ticket(harness, admin, ticket_id))["assignee_id"] == agent.id
+
+
+async def test_several_tickets_are_shared_out_among_the_agents_who_remain(
+    harness: Harness, admin: User, requester: User
+) -> None:
+    leaving, [first, second], theirs = await team_at_work(harness, admin, requester, others=2, tickets=6)
+
+    await harness.client.patch(f"/api/users/{leaving.id}", json={"active": False}, headers=admin.headers)
+    await harness.settle()
+    assert sorted([(await ticket(harness, admin, t))["assignee_id"] for t in theirs]) == [first.id, second.id]

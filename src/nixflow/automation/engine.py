@@ -73,7 +73,7 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
         )
     elif kind == "assign_round_robin":
         category_id = tickets.load(tx.conn, ticket_id=ticket_id)["category_id"]
-        agent_id = None if category_id is None else round_robin.pick(tx, counters, category_id)
+        agent_id = None if category_id is None else round_robin.pick(tx, counters, category_id, ticket_id=ticket_id)
         if agent_id is None:
             reason = "the ticket has no category" if category_id is None else "no eligible agent in the category"
             log.info("round-robin left ticket %s unassigned: %s", ticket_id, reason)

@@ -20,8 +20,12 @@ from nixflow.store.tables import SYSTEM_USER_ID, category_agents, round_robin_co
 class CounterStore(Protocol):
     """Round-robin counters: advanced atomically, listed and reset."""
 
-    def advance(self, tx: Tx, key: str) -> int:
-        """Add one to the counter `key` and return the value it had before."""
+    def advance(self, tx: Tx, key: str, *, turn: str) -> int:
+        """Add one to the counter `key` and return the value it had before.
+
+        `turn` names this pick (the triggering event and the ticket): taken again, as when a delivery that
+        rolled back is redelivered, it gets the same value and the counter does not move twice.
+        """
         ...
 
     def all(self, conn: Connection) -> list[dict[str, Any]]:
@@ -34,9 +38,10 @@ class CounterStore(Protocol):
 
 
 class SqlCounterStore:
-    """Counters as rows of `round_robin_counters`."""
+    """Counters as rows of `round_robin_counters`: the advance rolls back with its unit of work, so a
+    retried turn advances once without remembering turns."""
 
-    def advance(self, tx: Tx, key: str) -> int:
+    def advance(self, tx: Tx, key: str, *, turn: str) -> int:
         dialect = sqlite if tx.conn.dialect.name == "sqlite" else postgresql
         table = round_robin_counters
         statement = (
@@ -81,12 +86,13 @@ def eligible_agents(conn: Connection, category_id: int) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def pick(tx: Tx, store: CounterStore, category_id: int) -> int | None:
+def pick(tx: Tx, store: CounterStore, category_id: int, *, ticket_id: int) -> int | None:
     """The next agent of a category (advancing its counter), or None when it has no eligible agent."""
     agents = eligible_agents(tx.conn, category_id)
     if not agents:
         return None
-    return agents[store.advance(tx, category_key(category_id)) % len(agents)]
+    turn = f"{tx.ctx.causation_id or tx.ctx.correlation_id}:{ticket_id}"
+    return agents[store.advance(tx, category_key(category_id), turn=turn) % len(agents)]
 
 
 def get_counter(conn: Connection, store: CounterStore, key: str) -> dict[str, Any]:
@@ -107,8 +113,8 @@ def reset(tx: Tx, store: CounterStore, key: str | None) -> int:
 
 
 # KEYS: counter, memo, updated-at hash. ARGV: memo TTL seconds, key name, now (ISO).
-# The memo makes the advance idempotent per triggering event: a redelivered or replayed event
-# (whose first attempt may have rolled back after the INCR) gets the same value again.
+# The memo makes the advance idempotent per turn (triggering event and ticket): a redelivered or replayed
+# event (whose first attempt may have rolled back after the INCR) gets the same value again.
 _ADVANCE = """
 local seen = redis.call('GET', KEYS[2])
 if seen then return tonumber(seen) end
@@ -134,9 +140,8 @@ class RedisCounterStore:
     def _counter(self, key: str) -> str:
         return f"{self.prefix}:counter:{key}"
 
-    def advance(self, tx: Tx, key: str) -> int:
-        cause = tx.ctx.causation_id or tx.ctx.correlation_id
-        memo = f"{self.prefix}:memo:{cause}:{key}"
+    def advance(self, tx: Tx, key: str, *, turn: str) -> int:
+        memo = f"{self.prefix}:memo:{turn}:{key}"
         keys = [self._counter(key), memo, f"{self.prefix}:updated"]
         value = self._advance(keys=keys, args=[self.MEMO_SECONDS, key, tx.now.isoformat()])
         return int(value) - 1
