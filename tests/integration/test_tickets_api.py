@@ -275,6 +275,21 @@ async def test_list_filters_and_cursor(harness: Harness, requester: User, agent:
     assert wrong.status_code == 422
 
 
+async def test_list_by_assignee_or_unassigned(harness: Harness, requester: User, agent: User, admin: User) -> None:
+    taken, waiting = [await open_ticket(harness, requester, title=t) for t in ("taken", "waiting")]
+    patched = await harness.client.patch(
+        f"/api/tickets/{taken['id']}",
+        json={"version": taken["version"], "assignee_id": agent.id},
+        headers=admin.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    for params, expected in (({"assignee_id": agent.id}, [taken["id"]]), ({"unassigned": "true"}, [waiting["id"]])):
+        page = (await harness.client.get("/api/tickets", params=params, headers=agent.headers)).json()
+        assert [t["id"] for t in page["items"]] == expected, params
+    wrong = await harness.client.get("/api/tickets", params={"unassigned": "maybe"}, headers=agent.headers)
+    assert wrong.status_code == 422
+
+
 async def test_bad_input_is_4xx_and_changes_nothing(harness: Harness, requester: User, admin: User) -> None:
     cases: list[tuple[Any, int]] = [
         ({"title": 5}, 422),

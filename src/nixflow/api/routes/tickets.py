@@ -84,6 +84,7 @@ async def list_tickets(
     status: StatusName | None = None,
     priority: PriorityName | None = None,
     assignee_id: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    unassigned: Annotated[bool, Query(description="Only tickets nobody is assigned to.")] = False,
     category_id: Annotated[int | None, Query(ge=0, le=2**53)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -94,6 +95,7 @@ async def list_tickets(
         status=Status(status) if status else None,
         priority=Priority(priority) if priority else None,
         assignee_id=assignee_id,
+        unassigned=unassigned,
         category_id=category_id,
         q=q,
     )
