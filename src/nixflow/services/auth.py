@@ -182,10 +182,10 @@ def reserve_login_attempt(tx: Tx, *, email: str, address: str, limits: LoginLimi
     """Count this attempt against its email and address; the seconds to wait if either is over its limit.
 
     The attempt is recorded before the password is checked, so parallel guesses cannot slip past the limit;
-    a successful login clears the email's attempts (`clear_login_attempts`).
+    a successful login clears the email's attempts (`clear_login_attempts`); older ones only stop counting,
+    and the hourly housekeeping deletes them.
     """
     since = tx.now - limits.window
-    tx.conn.execute(delete(login_attempts).where(login_attempts.c.at <= since))
     for column, value, limit in (
         (login_attempts.c.email, email, limits.per_email),
         (login_attempts.c.address, address, limits.per_address),

@@ -15,13 +15,12 @@ from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import lookups
-from nixflow.web.site import PageRoute, PageUser, pages, render
+from nixflow.web.site import PAGE_SIZE, PageRoute, PageUser, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STATUSES = [s.value for s in Status]
 PRIORITIES = [p.value for p in Priority]
-PAGE_SIZE = 100
 
 
 def safe_next(target: str | None) -> str:

@@ -64,6 +64,9 @@ def require_staff(user: Principal) -> None:
         raise Forbidden("agents and admins only")
 
 
+PAGE_SIZE = 100  # tickets per page of a ticket list (queue, my tickets)
+
+
 def pages(request: Request, next_cursor: str | None) -> dict[str, str | None]:
     """Links from a paged list (filters kept): to the next page unless this is the last, to the first
     unless this is it."""

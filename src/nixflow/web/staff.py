@@ -17,7 +17,7 @@ from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups
-from nixflow.web.site import PageRoute, PageUser, pages, render, require_staff
+from nixflow.web.site import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -25,7 +25,6 @@ QueueStatus = Literal["", "all", "new", "open", "pending", "resolved", "closed"]
 PriorityName = Literal["", "low", "normal", "high", "critical"]
 EventStatusName = Literal["", "pending", "processing", "completed", "failed", "retrying"]
 Range = Literal["1h", "24h", "7d"]
-QUEUE_LIMIT = 100
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -57,7 +56,7 @@ async def queue(
     )
 
     def read(conn: Connection) -> dict[str, Any]:
-        items, next_cursor = ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=QUEUE_LIMIT, cursor=cursor)
+        items, next_cursor = ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=PAGE_SIZE, cursor=cursor)
         people = {t["assignee_id"] for t in items} | {t["requester_id"] for t in items}
         return {
             "items": [tickets.public(t) for t in items],
