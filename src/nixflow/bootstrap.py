@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -10,8 +11,11 @@ from nixflow.automation.engine import RuleEngine
 from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
 from nixflow.automation.timers import TimedAutomation
 from nixflow.config import Settings
-from nixflow.events.bus import Dispatcher, Handler, HandlerRegistry, InProcessTransport, Transport
+from nixflow.domain.values import EventStatus
+from nixflow.events.bus import Handler, HandlerRegistry, InProcessTransport, Transport
 from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
+from nixflow.events.dispatch import Dispatcher
+from nixflow.events.envelope import EventRecord
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
@@ -77,8 +81,17 @@ class NixFlow:
         self.db.dispose()
 
 
-def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str, Handler]] | None = None) -> NixFlow:
-    """Wire NixFlow for `settings`: the database, writer, transport, handlers and jobs."""
+def build(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    handlers: list[tuple[str, Handler]] | None = None,
+    deliver_inline: bool = True,
+) -> NixFlow:
+    """Wire NixFlow for `settings`: the database, writer, transport, handlers and jobs.
+
+    `deliver_inline=False` leaves every event to the async path (tests use it to build a backlog).
+    """
     db = Database(settings.database_url)
     writer = make_writer(db, clock)
     registry = HandlerRegistry()
@@ -126,7 +139,16 @@ def build(settings: Settings, *, clock: Clock = utcnow, handlers: list[tuple[str
     app = NixFlow(
         settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler, tailer, counters=counters
     )
-    writer.listeners.append(transport.publish)
+    if deliver_inline:
+        writer.before_commit = dispatcher.within
+
+    def publish_unfinished(records: Sequence[EventRecord]) -> None:
+        # What the unit of work delivered itself needs no transport; retries wait for the sweeper.
+        pending = [r for r in records if r.status is EventStatus.PENDING]
+        if pending:
+            transport.publish(pending)
+
+    writer.listeners.append(publish_unfinished)
     writer.listeners.append(tailer.wake)
     tailer.sinks.append(app.hub.publish)
     return app

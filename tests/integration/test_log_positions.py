@@ -22,6 +22,7 @@ def emit(conn: Connection, reason: str) -> str:
         aggregate_id=1,
         data={"ticket_id": 1, "recipient_role": None, "recipient_id": None, "reason": reason},
     )
+    tx.flush()
     return record.event_id
 
 
@@ -144,3 +145,26 @@ async def test_concurrent_polls_hand_each_event_over_once(harness: Harness) -> N
     await harness.nixflow.tailer.poll()
     assert ids, "the tailer handed nothing over"
     assert len(ids) == len(set(ids))
+
+
+async def test_a_position_is_never_handed_out_again_after_the_newest_events_are_deleted(harness: Harness) -> None:
+    """Retention cleanup may delete the newest events (a quiet week); new events must still come after
+    every position a reader has seen, or `?after=` resumers and the tailer skip them."""
+    db = harness.nixflow.db
+    with db.write_engine.connect() as conn, conn.begin():
+        for reason in ("one", "two", "three"):
+            emit(conn, reason)
+    seen, position = read_until(db, event_log.START, 3)
+    assert seen[-3:] == ["one", "two", "three"]
+    await harness.settle()  # delivered, so finished: cleanup takes finished events only
+    deleted = await harness.write(lambda tx: event_log.cleanup(tx.conn, older_than=utcnow()))
+    assert deleted >= 3  # finished events: all of them
+    await harness.write(
+        lambda tx: tx.emit(
+            "notification.requested",
+            aggregate_type="ticket",
+            aggregate_id=1,
+            data={"ticket_id": 1, "recipient_role": None, "recipient_id": None, "reason": "after cleanup"},
+        )
+    )
+    assert read_until(db, position, 1)[0] == ["after cleanup"]

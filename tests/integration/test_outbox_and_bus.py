@@ -46,8 +46,12 @@ class Flaky:
             raise RuntimeError(f"flaky failure {self.calls}")
 
 
-async def running(settings: Settings, handlers: list[tuple[str, Handler]], **kwargs: Any) -> AsyncIterator[Harness]:
-    async for h in start(settings, nixflow=build(settings, handlers=handlers), **kwargs):
+async def running(
+    settings: Settings, handlers: list[tuple[str, Handler]], *, deliver_inline: bool = True, **kwargs: Any
+) -> AsyncIterator[Harness]:
+    """A NixFlow with these handlers; `deliver_inline=False` leaves every event to the async path."""
+    nixflow = build(settings, handlers=handlers, deliver_inline=deliver_inline)
+    async for h in start(settings, nixflow=nixflow, **kwargs):
         yield h
 
 
@@ -80,7 +84,7 @@ async def test_a_failed_transaction_leaves_neither_change_nor_event(harness: Har
 async def test_an_event_committed_while_nothing_consumes_is_delivered_after_restart(settings: Settings) -> None:
     calls: list[str] = []
     watcher = Handler("test.watcher", lambda tx, record: calls.append(record.event_id))
-    async for first in running(settings, [("ticket.created", watcher)], run_worker=False):
+    async for first in running(settings, [("ticket.created", watcher)], deliver_inline=False, run_worker=False):
         user = await first.user("requester")
         await post_ticket(first, user)
         [pending] = await first.events(type="ticket.created")
@@ -153,16 +157,16 @@ async def test_replay_redelivers_and_effects_still_happen_once(settings: Setting
         assert len(await h.events(type="notification.requested")) == 1
 
 
-async def test_identical_events_within_the_ttl_are_handled_once(settings: Settings) -> None:
+async def test_a_repeat_of_the_same_emission_within_the_ttl_is_handled_once(settings: Settings) -> None:
     settings = settings.model_copy(update={"dedup_ttl_seconds": 0.3})
     seen: list[str] = []
     handlers = [("notification.requested", Handler("test.seen", lambda tx, r: seen.append(r.event_id)))]
     data = {"ticket_id": 1, "recipient_role": "admin", "recipient_id": None, "reason": "same"}
 
-    def emit(tx: Tx) -> None:
-        tx.emit("notification.requested", aggregate_type="ticket", aggregate_id=1, data=data)
+    def emit(tx: Tx) -> None:  # the same change of the same ticket version, emitted again
+        tx.emit("notification.requested", aggregate_type="ticket", aggregate_id=1, data=data, aggregate_version=7)
 
-    async for h in running(settings, handlers):
+    async for h in running(settings, handlers, deliver_inline=False):
         await h.write(emit)
         await h.write(emit)
         await h.settle()
@@ -174,6 +178,28 @@ async def test_identical_events_within_the_ttl_are_handled_once(settings: Settin
         await h.settle()
         third = (await h.events(type="notification.requested"))[-1]
         assert seen == [first["event_id"], third["event_id"]] and third["duplicate_of"] is None
+
+
+@pytest.mark.parametrize("deliver_inline", [True, False], ids=["inline", "async"])
+async def test_two_identical_real_changes_within_the_ttl_are_both_handled(
+    settings: Settings, deliver_inline: bool
+) -> None:
+    """The same person moving a ticket open -> pending twice within the TTL: two changes, not a repeat."""
+    seen: list[str] = []
+    handlers = [("ticket.status_changed", Handler("test.seen", lambda tx, r: seen.append(r.data["new_status"])))]
+    async for h in running(settings, handlers, deliver_inline=deliver_inline):
+        agent = await h.user("agent")
+        ticket = await post_ticket(h, agent)
+        for status in ("open", "pending", "open", "pending"):
+            response = await h.client.post(
+                f"/api/tickets/{ticket['id']}/transition", json={"status": status}, headers=agent.headers
+            )
+            assert response.status_code == 200, response.text
+        await h.settle()
+        changes = await h.events(type="ticket.status_changed")
+        assert [e["data"]["new_status"] for e in changes] == ["open", "pending", "open", "pending"]
+        assert all(e["duplicate_of"] is None for e in changes)
+        assert seen == ["open", "pending", "open", "pending"]
 
 
 async def test_higher_priority_events_are_handled_first_under_backlog(settings: Settings) -> None:
@@ -191,7 +217,7 @@ async def test_higher_priority_events_are_handled_first_under_backlog(settings: 
                 data={"ticket_id": i, "recipient_role": None, "recipient_id": None, "reason": str(i)},
             )
 
-    async for first in running(settings, handlers, run_worker=False):
+    async for first in running(settings, handlers, deliver_inline=False, run_worker=False):
         await first.write(backlog)
     async for h in running(settings, handlers):
         await h.settle()

@@ -47,3 +47,23 @@ def test_dedup_holds_a_key_for_its_ttl_only() -> None:
     assert dedup.claim("k", "first", 0.05) == "first"  # the owner itself may claim again (a retry)
     time.sleep(0.06)
     assert dedup.claim("k", "third", 0.05) == "third"
+
+
+def test_delivery_order_puts_higher_priority_first_but_keeps_each_aggregates_order() -> None:
+    from datetime import UTC, datetime
+
+    from nixflow.domain.values import Priority
+    from nixflow.events.envelope import EventRecord
+    from nixflow.store.deliveries import in_delivery_order
+
+    def record(seq: int, aggregate: str, priority: str) -> EventRecord:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        meta = {"correlation_id": "c"}
+        return EventRecord(f"e{seq}", "ticket.updated", "ticket", Priority(priority), now, "ticket", aggregate, {}, meta)
+
+    batch = [record(1, "7", "normal"), record(2, "8", "low"), record(3, "7", "critical"), record(4, "9", "high")]
+    for i, r in enumerate(batch, start=1):
+        r.seq = i
+    ordered = [r.event_id for r in in_delivery_order(list(reversed(batch)))]
+    # Ticket 7's critical event (e3) may not overtake its earlier normal one (e1): e1 takes the first place.
+    assert ordered == ["e1", "e4", "e3", "e2"]

@@ -124,7 +124,7 @@ class TimedAutomation:
 
     def _batch(self, tx: Tx, *, ids: list[int], now: datetime) -> int:
         # The job runs "as of" `now` (the scheduler's time), which tests move at will.
-        at = Tx(tx.conn, tx.ctx, now, tx.events, tx.memo)
+        at = tx.at(now)
         fired = 0
         for ticket_id in ids:
             try:

@@ -1,8 +1,8 @@
-"""Delivery of committed events to their handlers.
+"""Handlers, the table of who reacts to what, and the transports of the async delivery path.
 
-The transport moves event ids (in-process queue, or Redis Streams in scale-out
-mode); the dispatcher, the same in every mode, claims them, runs each handler
-with its receipt in one transaction, and records the outcome in the log.
+Most events are handled inside the unit of work that emitted them (`events.dispatch`). What is left
+(retries, events waiting for an earlier one, replays) is moved by a transport: an in-process queue, or
+Redis Streams in scale-out mode, feeding the same dispatcher.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nixflow.domain.values import EventStatus
-from nixflow.events.dedup import DedupStore
-from nixflow.events.envelope import EventContext, EventRecord
-from nixflow.store import deliveries
+from nixflow.events.envelope import EventRecord
 from nixflow.store.db import Tx
-from nixflow.store.writer import Writer
+
+if TYPE_CHECKING:
+    from nixflow.events.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -75,106 +73,6 @@ class Transport(Protocol):
     async def health(self) -> str:
         """`embedded`, `ok`, or what is wrong."""
         ...
-
-
-class Dispatcher:
-    """Claims events, runs their handlers once each, and records the outcome."""
-
-    def __init__(
-        self,
-        *,
-        writer: Writer,
-        registry: HandlerRegistry,
-        dedup: DedupStore,
-        dedup_ttl_seconds: float,
-        max_attempts: int,
-        retry_base_seconds: float,
-        stale_after_seconds: float,
-    ) -> None:
-        self.writer = writer
-        self.registry = registry
-        self.dedup = dedup
-        self.dedup_ttl_seconds = dedup_ttl_seconds
-        self.max_attempts = max_attempts
-        self.retry_base_seconds = retry_base_seconds
-        self.stale_after = timedelta(seconds=stale_after_seconds)
-
-    async def deliver(self, event_ids: Sequence[str]) -> list[EventRecord]:
-        """Deliver a batch of events, higher priority first; return the records as finished.
-
-        One unit of work per batch, whatever its size: it claims the events (a concurrent consumer's claim
-        waits on the row locks and then finds them done) and runs their handlers, each handler in a
-        savepoint of its own so one failing handler touches no other handler or event. A crash mid-way
-        rolls everything back: the events stay `pending` and the sweeper sends them again; the error is
-        raised, so a transport that acknowledges messages knows not to. An event whose bookkeeping fails
-        stays `processing` with its receipts and is taken again once stale: handlers that already ran
-        are skipped then.
-        """
-
-        def claim_and_handle(tx: Tx) -> list[EventRecord]:
-            claimed = deliveries.claim(tx.conn, event_ids, tx.now, tx.now - self.stale_after)
-            done = []
-            for record in claimed:
-                owner = self.dedup.claim("dedup:" + record.dedup_key, record.event_id, self.dedup_ttl_seconds)
-                try:
-                    done.append(self._handle(tx, record, duplicate_of=None if owner == record.event_id else owner))
-                except Exception:
-                    log.exception("delivery of %s failed", record.event_id)
-            return done
-
-        return await self.writer.run(claim_and_handle, _DISPATCH_CTX)
-
-    def _handle(self, tx: Tx, record: EventRecord, *, duplicate_of: str | None) -> EventRecord:
-        if duplicate_of is not None:
-            deliveries.finish(
-                tx.conn, record.event_id, status=EventStatus.COMPLETED, now=tx.now, duplicate_of=duplicate_of
-            )
-            record.status, record.duplicate_of = EventStatus.COMPLETED, duplicate_of
-            return record
-        errors: list[str] = []
-        handlers = self.registry.for_type(record.type)
-        done = deliveries.handled_by(tx.conn, record.event_id) if handlers else set()
-        for handler in handlers:
-            if handler.name in done:
-                continue
-            try:
-                with tx.savepoint():
-                    handler.fn(tx.child(tx.ctx.caused_by(record, source=handler.name)), record)
-                    deliveries.record_receipt(tx.conn, handler.name, record.event_id, tx.now)
-            except Exception as exc:
-                log.info("handler %s failed on %s: %s", handler.name, record.event_id, exc)
-                errors.append(f"{handler.name}: {type(exc).__name__}: {exc}")
-        if not errors:
-            deliveries.finish(
-                tx.conn, record.event_id, status=EventStatus.COMPLETED, now=tx.now, retry_count=record.retry_count
-            )
-            record.status, record.error = EventStatus.COMPLETED, None
-            return record
-        attempts = record.retry_count + 1
-        error = "; ".join(errors)
-        if attempts >= self.max_attempts:
-            deliveries.finish(
-                tx.conn, record.event_id, status=EventStatus.FAILED, now=tx.now, retry_count=attempts, error=error
-            )
-            record.status = EventStatus.FAILED
-        else:
-            due = tx.now + timedelta(seconds=self.retry_base_seconds * 2 ** (attempts - 1))
-            deliveries.finish(
-                tx.conn,
-                record.event_id,
-                status=EventStatus.RETRYING,
-                now=tx.now,
-                retry_count=attempts,
-                next_attempt_at=due,
-                error=error,
-            )
-            record.status, record.next_attempt_at = EventStatus.RETRYING, due
-        record.retry_count, record.error = attempts, error
-        return record
-
-
-# Delivery bookkeeping emits no events; its context only names the source.
-_DISPATCH_CTX = EventContext(correlation_id="dispatch", actor_id=None, source="dispatcher")
 
 
 class InProcessTransport:

@@ -80,10 +80,21 @@ class EventRecord:
         return None if value is None else int(value)
 
     @property
+    def aggregate_version(self) -> int | None:
+        value = self.metadata.get("aggregate_version")
+        return None if value is None else int(value)
+
+    @property
     def dedup_key(self) -> str:
-        """Identical events (same type, aggregate, data and actor) share this key."""
+        """What identifies this emission: repeats of it share the key, two real changes never do.
+
+        A change is identified by the aggregate version it produced (with the event's type and data); an
+        event about an unversioned aggregate is its own emission only.
+        """
+        if self.aggregate_version is None:
+            return hashlib.sha256(self.event_id.encode()).hexdigest()
         body = json.dumps(
-            [self.type, self.aggregate_type, self.aggregate_id, self.data, self.actor_id],
+            [self.type, self.aggregate_type, self.aggregate_id, self.aggregate_version, self.data],
             sort_keys=True,
             default=str,
         )

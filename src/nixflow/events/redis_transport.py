@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from nixflow.domain.values import EventStatus, Priority
-from nixflow.events.bus import Dispatcher
+from nixflow.events.dispatch import Dispatcher
 from nixflow.events.envelope import EventRecord
 from nixflow.ids import uuid7
 

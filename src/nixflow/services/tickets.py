@@ -168,6 +168,7 @@ def create(
         aggregate_type="ticket",
         aggregate_id=ticket["id"],
         priority=priority,
+        aggregate_version=1,
         data={
             "ticket_id": ticket["id"],
             "title": title,
@@ -185,6 +186,7 @@ def create(
             aggregate_type="ticket",
             aggregate_id=ticket["id"],
             priority=priority,
+            aggregate_version=1,
             data={"ticket_id": ticket["id"], "requester_id": requester.id},
         )
     return ticket
@@ -197,6 +199,7 @@ def _emit(tx: Tx, ticket: dict[str, Any], event_type: str, data: dict[str, Any])
         aggregate_id=ticket["id"],
         priority=Priority(ticket["priority"]),
         data={"ticket_id": ticket["id"], **data},
+        aggregate_version=ticket["version"],
     )
 
 

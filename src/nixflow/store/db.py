@@ -82,15 +82,30 @@ def unavailable(exc: BaseException) -> bool:
 
 
 @dataclass
+class Outbox:
+    """What a unit of work has emitted and handled, written to the log in bulk when it ends (`Tx.flush`)."""
+
+    events: list[EventRecord] = field(default_factory=list)
+    receipts: list[tuple[str, str]] = field(default_factory=list)  # (handler, event_id)
+    written_events: int = 0
+    written_receipts: int = 0
+
+
+@dataclass
 class Tx:
     """One unit of work: a connection inside a transaction, and the events it emits."""
 
     conn: Connection
     ctx: EventContext
     now: datetime
-    events: list[EventRecord] = field(default_factory=list)
+    outbox: Outbox = field(default_factory=Outbox)
     # Configuration read once per unit of work (rules, SLA policies): see `memoized`.
     memo: dict[Hashable, Any] = field(default_factory=dict)
+
+    @property
+    def events(self) -> list[EventRecord]:
+        """The events emitted in this unit of work so far, in the order they were emitted."""
+        return self.outbox.events
 
     def memoized(self, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()` once per unit of work; services that change what it read call `memo.clear()`."""
@@ -107,8 +122,13 @@ class Tx:
         aggregate_id: int | str,
         data: dict[str, Any],
         priority: Priority | None = None,
+        aggregate_version: int | None = None,
     ) -> EventRecord:
-        """Validate an event against the catalogue and append it to the log in this transaction."""
+        """Validate an event against the catalogue and add it to this unit of work's outbox.
+
+        `aggregate_version` is the version of the aggregate this change produced: it identifies the
+        emission, so a repeat of the same emission can be told from a second, identical change.
+        """
         spec = catalogue.spec_for(event_type)
         metadata: dict[str, Any] = {
             "correlation_id": self.ctx.correlation_id,
@@ -120,6 +140,8 @@ class Tx:
         }
         if self.ctx.rule_id is not None:
             metadata["rule_id"] = self.ctx.rule_id
+        if aggregate_version is not None:
+            metadata["aggregate_version"] = aggregate_version
         record = EventRecord(
             event_id=uuid7(),
             type=event_type,
@@ -131,26 +153,44 @@ class Tx:
             data=catalogue.validate_data(event_type, data),
             metadata=metadata,
         )
-        event_log.append(self.conn, record)
-        self.events.append(record)
+        self.outbox.events.append(record)
         return record
+
+    def record_receipt(self, handler: str, event_id: str) -> None:
+        """Note that `handler` handled `event_id`; written with the unit of work's events."""
+        self.outbox.receipts.append((handler, event_id))
+
+    def flush(self) -> None:
+        """Append the events and receipts not yet written to the log, in bulk, in this transaction."""
+        box = self.outbox
+        event_log.append_many(self.conn, box.events[box.written_events :])
+        box.written_events = len(box.events)
+        event_log.record_receipts(self.conn, box.receipts[box.written_receipts :], self.now)
+        box.written_receipts = len(box.receipts)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: on error its writes and the events it emitted are undone, and the error raised."""
-        mark = len(self.events)
+        box = self.outbox
+        marks = len(box.events), len(box.receipts)
         nested = self.conn.begin_nested()
         try:
             yield
         except BaseException:
             nested.rollback()
-            del self.events[mark:]
+            del box.events[marks[0] :], box.receipts[marks[1] :]
+            box.written_events = min(box.written_events, marks[0])
+            box.written_receipts = min(box.written_receipts, marks[1])
             raise
         nested.commit()
 
     def child(self, ctx: EventContext) -> Tx:
         """The same transaction acting in another context (a handler reacting to an event)."""
-        return Tx(self.conn, ctx, self.now, self.events, self.memo)
+        return Tx(self.conn, ctx, self.now, self.outbox, self.memo)
+
+    def at(self, now: datetime) -> Tx:
+        """The same transaction acting as of another instant (periodic jobs run "as of" the scheduler's time)."""
+        return Tx(self.conn, self.ctx, now, self.outbox, self.memo)
 
 
 class Database:

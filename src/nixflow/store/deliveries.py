@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 
 from nixflow.domain.values import EventStatus
 from nixflow.events.envelope import EventRecord
 from nixflow.store.event_log import record_of
-from nixflow.store.tables import events, handler_receipts
+from nixflow.store.tables import UNFINISHED_SQL, events, handler_receipts
 
 
 def claim(conn: Connection, event_ids: Sequence[str], now: datetime, stale_before: datetime) -> list[EventRecord]:
@@ -30,8 +30,41 @@ def claim(conn: Connection, event_ids: Sequence[str], now: datetime, stale_befor
         .values(status=EventStatus.PROCESSING.value, updated_at=now)
         .returning(*events.c)
     ).all()
-    rows = sorted(rows, key=lambda r: (r._mapping["priority_rank"], r._mapping["seq"]))
-    return [record_of(r) for r in rows]
+    return in_delivery_order([record_of(r) for r in rows])
+
+
+def in_delivery_order(records: Sequence[EventRecord]) -> list[EventRecord]:
+    """Higher priority first, except that each aggregate's events keep the order they were written in:
+    an aggregate's events take the places its events hold in priority order, in log order."""
+    by_priority = sorted(records, key=lambda r: (r.priority.rank, r.seq or 0))
+    in_log_order: dict[tuple[str, str], list[EventRecord]] = {}
+    for record in sorted(records, key=lambda r: r.seq or 0):
+        in_log_order.setdefault((record.aggregate_type, record.aggregate_id), []).append(record)
+    return [in_log_order[(r.aggregate_type, r.aggregate_id)].pop(0) for r in by_priority]
+
+
+def unfinished_aggregates(conn: Connection, aggregates: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of `aggregates` that have an event in the log not yet finished (a small partial index)."""
+    if not aggregates:
+        return set()
+    rows = conn.execute(
+        _UNFINISHED_AGGREGATES, {"b_ids": sorted({aggregate_id for _, aggregate_id in aggregates})}
+    ).all()
+    return {(r[0], r[1]) for r in rows} & aggregates
+
+
+def has_earlier_unfinished(conn: Connection, record: EventRecord) -> bool:
+    """Whether an event of the same aggregate, written before `record`, is not finished yet."""
+    row = conn.execute(
+        _EARLIER_UNFINISHED,
+        {
+            "b_type": record.aggregate_type,
+            "b_id": record.aggregate_id,
+            "b_seq": record.seq,
+            "b_event_id": record.event_id,
+        },
+    ).first()
+    return row is not None
 
 
 # Hot statements are built once: only their parameters change, so nothing is rebuilt or re-keyed per call.
@@ -49,8 +82,24 @@ _FINISH = (
         ),
     )
 )
+_UNFINISHED = text(UNFINISHED_SQL)  # the partial index's own condition, so both databases use the index
+_UNFINISHED_AGGREGATES = (
+    select(events.c.aggregate_type, events.c.aggregate_id)
+    .where(_UNFINISHED, events.c.aggregate_id.in_(bindparam("b_ids", expanding=True)))
+    .distinct()
+)
+_EARLIER_UNFINISHED = (
+    select(events.c.seq)
+    .where(
+        _UNFINISHED,
+        events.c.aggregate_type == bindparam("b_type"),
+        events.c.aggregate_id == bindparam("b_id"),
+        events.c.seq < bindparam("b_seq"),
+        events.c.event_id != bindparam("b_event_id"),
+    )
+    .limit(1)
+)
 _HANDLED_BY = select(handler_receipts.c.handler).where(handler_receipts.c.event_id == bindparam("b_event_id"))
-_INSERT_RECEIPT = insert(handler_receipts)
 
 
 def finish(
@@ -84,6 +133,7 @@ def due_for_delivery(conn: Connection, *, now: datetime, stale_before: datetime,
     rows = conn.execute(
         select(events.c.event_id)
         .where(
+            _UNFINISHED,
             or_(
                 and_(events.c.status == EventStatus.PENDING.value, events.c.updated_at <= stale_before),
                 and_(events.c.status == EventStatus.PROCESSING.value, events.c.updated_at <= stale_before),
@@ -109,8 +159,3 @@ def reset_for_replay(conn: Connection, event_ids: Sequence[str], now: datetime) 
 def handled_by(conn: Connection, event_id: str) -> set[str]:
     """The handlers that have already committed their effect for `event_id`."""
     return {r[0] for r in conn.execute(_HANDLED_BY, {"b_event_id": event_id})}
-
-
-def record_receipt(conn: Connection, handler: str, event_id: str, now: datetime) -> None:
-    """Note that `handler` handled `event_id`, in the transaction of its effect."""
-    conn.execute(_INSERT_RECEIPT, {"handler": handler, "event_id": event_id, "handled_at": now})

@@ -80,37 +80,50 @@ def record_of(row: Row[Any]) -> EventRecord:
     )
 
 
-_INSERT_EVENT = insert(events)
+_INSERT_EVENTS = insert(events).returning(events.c.seq, sort_by_parameter_order=True)
+_INSERT_RECEIPTS = insert(handler_receipts)
 
 
-def append(conn: Connection, record: EventRecord) -> EventRecord:
-    """Add an event to the log in the caller's transaction (the outbox write)."""
-    # Parameters apart from the statement: its compiled form is cached, only values change.
-    key = conn.execute(
-        _INSERT_EVENT,
-        dict(
-            event_id=record.event_id,
-            event_type=record.type,
-            category=record.category,
-            priority=record.priority.value,
-            priority_rank=record.priority.rank,
-            status=record.status.value,
-            retry_count=record.retry_count,
-            timestamp=record.timestamp,
-            updated_at=record.timestamp,
-            aggregate_type=record.aggregate_type,
-            aggregate_id=record.aggregate_id,
-            data=record.data,
-            metadata=record.metadata,
-            correlation_id=record.correlation_id,
-            causation_id=record.causation_id,
-            actor_id=record.actor_id,
-            dedup_key=record.dedup_key,
-        ),
-    ).inserted_primary_key
-    assert key is not None
-    record.seq = int(key[0])
-    return record
+def _row(record: EventRecord) -> dict[str, Any]:
+    return {
+        "event_id": record.event_id,
+        "event_type": record.type,
+        "category": record.category,
+        "priority": record.priority.value,
+        "priority_rank": record.priority.rank,
+        "status": record.status.value,
+        "retry_count": record.retry_count,
+        "next_attempt_at": record.next_attempt_at,
+        "error": record.error,
+        "timestamp": record.timestamp,
+        "updated_at": record.timestamp,
+        "aggregate_type": record.aggregate_type,
+        "aggregate_id": record.aggregate_id,
+        "data": record.data,
+        "metadata": record.metadata,
+        "correlation_id": record.correlation_id,
+        "causation_id": record.causation_id,
+        "actor_id": record.actor_id,
+        "dedup_key": record.dedup_key,
+        "duplicate_of": record.duplicate_of,
+    }
+
+
+def append_many(conn: Connection, records: Sequence[EventRecord]) -> None:
+    """Add events to the log in the caller's transaction (the outbox write), in order, with their outcome
+    so far; each record gets its `seq`."""
+    if not records:
+        return
+    # One statement for the whole unit of work; built once, so only the values change.
+    seqs = conn.execute(_INSERT_EVENTS, [_row(r) for r in records]).scalars().all()
+    for record, seq in zip(records, seqs, strict=True):
+        record.seq = int(seq)
+
+
+def record_receipts(conn: Connection, receipts: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Note which handler handled which event, in the transaction of their effects."""
+    if receipts:
+        conn.execute(_INSERT_RECEIPTS, [{"handler": h, "event_id": e, "handled_at": now} for h, e in receipts])
 
 
 def find(conn: Connection, event_id: str) -> EventRecord | None:

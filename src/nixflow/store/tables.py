@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -121,6 +122,9 @@ comments = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The delivery states that are not final, as SQL (literal, so SQLite can match its partial index).
+UNFINISHED_SQL = "status IN ('pending', 'processing', 'retrying')"
+
 events = Table(
     "events",
     metadata,
@@ -151,7 +155,17 @@ events = Table(
     Index("ix_events_txid_seq", "txid", "seq"),
     Index("ix_events_aggregate", "aggregate_type", "aggregate_id", "seq"),
     # Low-cardinality columns (category, priority) get no index of their own: every insert would pay for it.
-    Index("ix_events_status_due", "status", "next_attempt_at"),
+    # Only unfinished events are indexed by delivery state: most are written already `completed`.
+    Index(
+        "ix_events_unfinished",
+        "aggregate_type",
+        "aggregate_id",
+        "seq",
+        sqlite_where=text(UNFINISHED_SQL),
+        postgresql_where=text(UNFINISHED_SQL),
+    ),
+    # AUTOINCREMENT: a position is never handed out twice, even after the newest events are deleted.
+    sqlite_autoincrement=True,
 )
 
 handler_receipts = Table(

@@ -26,6 +26,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 CommitListener = Callable[[Sequence[EventRecord]], None]
+UnitHook = Callable[[Tx], None]
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Writer:
         self.db = db
         self.clock = clock
         self.listeners: list[CommitListener] = []
+        # Runs at the end of every unit of work, before its events are written: inline delivery.
+        self.before_commit: UnitHook | None = None
 
     def submit(self, fn: Callable[[Tx], T], ctx: EventContext) -> concurrent.futures.Future[T]:
         raise NotImplementedError
@@ -56,6 +59,12 @@ class Writer:
 
     def close(self) -> None:
         """Finish queued work and stop."""
+
+    def _finish_unit(self, tx: Tx) -> None:
+        """The end of a unit of work, inside its transaction: deliver its events, then write them."""
+        if self.before_commit is not None:
+            self.before_commit(tx)
+        tx.flush()
 
     def _committed(self, records: Sequence[EventRecord]) -> None:
         if not records:
@@ -138,6 +147,7 @@ class SerialWriter(Writer):
         try:
             with conn.begin():
                 value = job.fn(tx)
+                self._finish_unit(tx)
         except Exception as exc:
             if unavailable(exc):
                 raise
@@ -156,6 +166,7 @@ class SerialWriter(Writer):
                 savepoint = conn.begin_nested()
                 try:
                     value = job.fn(tx)
+                    self._finish_unit(tx)
                 except Exception as failure:
                     savepoint.rollback()
                     outcomes.append((job, None, failure))
@@ -186,6 +197,7 @@ class PooledWriter(Writer):
             with self.db.write_engine.begin() as conn:
                 tx = Tx(conn, ctx, self.clock())
                 value = fn(tx)
+                self._finish_unit(tx)
         except Exception as exc:
             if unavailable(exc):
                 raise ServiceUnavailable("database unavailable") from exc

@@ -1,0 +1,170 @@
+"""A unit of work and the events it causes: how every event reaches its handlers.
+
+Inline (the fast path): when a unit of work ends, before it commits, the writer hands it to
+`Dispatcher.within`. Each event it emitted runs its handlers there and then, in the order the events
+were written, each handler in a savepoint with its receipt; the events the handlers emit join the same
+loop. The events are then written to the log with their outcome (`completed`, or `retrying` when a
+handler failed), so the change, its consequences and the bookkeeping commit together, in one
+transaction, or not at all.
+
+Async (the slow path): what the inline path could not finish — a failed handler's retries, an event
+whose aggregate has an earlier event still unfinished, an explicit replay — is claimed from the log by
+`Dispatcher.deliver`, fed by the transport (the in-process queue, Redis Streams) and the sweeper.
+
+Both paths keep a ticket's events in the order they were written: an event waits while an earlier
+event of the same aggregate is unfinished.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from nixflow.domain.values import EventStatus
+from nixflow.events.bus import HandlerRegistry
+from nixflow.events.dedup import DedupStore
+from nixflow.events.envelope import EventContext, EventRecord
+from nixflow.store import deliveries
+from nixflow.store.db import Tx
+from nixflow.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+# Delivery bookkeeping emits no events; its context only names the source.
+_DISPATCH_CTX = EventContext(correlation_id="dispatch", actor_id=None, source="dispatcher")
+
+
+class Dispatcher:
+    """Runs every event's handlers once each and records the outcome."""
+
+    def __init__(
+        self,
+        *,
+        writer: Writer,
+        registry: HandlerRegistry,
+        dedup: DedupStore,
+        dedup_ttl_seconds: float,
+        max_attempts: int,
+        retry_base_seconds: float,
+        stale_after_seconds: float,
+    ) -> None:
+        self.writer = writer
+        self.registry = registry
+        self.dedup = dedup
+        self.dedup_ttl_seconds = dedup_ttl_seconds
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.stale_after = timedelta(seconds=stale_after_seconds)
+
+    # -- inline: inside the unit of work that emitted the events --------------------------------------
+
+    def within(self, tx: Tx) -> None:
+        """Handle the events `tx` emitted (and those its handlers emit) before it commits.
+
+        Events no handler subscribes to are written as already `completed`. TTL dedup is not consulted:
+        these events were produced by this very transaction's version-checked writes, so none can be a
+        repeat of an earlier emission.
+        """
+        events = tx.events
+        if not events:
+            return
+        blocked: set[tuple[str, str]] | None = None
+        i = 0
+        while i < len(events):  # handlers append to `events` as they emit
+            record = events[i]
+            i += 1
+            handlers = self.registry.for_type(record.type)
+            if not handlers:
+                record.status = EventStatus.COMPLETED
+                continue
+            if blocked is None:
+                blocked = deliveries.unfinished_aggregates(tx.conn, {_aggregate(r) for r in events})
+            if _aggregate(record) in blocked:
+                continue  # stays `pending`: the async path takes it after the earlier event
+            errors = self._run_handlers(tx, record, done=set())
+            self._settle(record, errors, tx.now)
+            if errors:
+                blocked.add(_aggregate(record))
+
+    # -- async: events claimed from the log -----------------------------------------------------------
+
+    async def deliver(self, event_ids: Sequence[str]) -> list[EventRecord]:
+        """Deliver a batch of logged events; return the records as finished.
+
+        One unit of work per batch: it claims the events (a concurrent consumer's claim waits on the row
+        locks and then finds them done), handles them in log order, each handler in a savepoint of its
+        own, and records each outcome. A crash mid-way rolls everything back: the events stay `pending`
+        and the sweeper sends them again; the error is raised, so a transport that acknowledges messages
+        knows not to. Handlers that already committed their effect (receipts) are skipped.
+        """
+
+        def claim_and_handle(tx: Tx) -> list[EventRecord]:
+            claimed = deliveries.claim(tx.conn, event_ids, tx.now, tx.now - self.stale_after)
+            done = []
+            for record in claimed:
+                try:
+                    done.append(self._deliver_one(tx, record))
+                except Exception:
+                    log.exception("delivery of %s failed", record.event_id)
+            return done
+
+        return await self.writer.run(claim_and_handle, _DISPATCH_CTX)
+
+    def _deliver_one(self, tx: Tx, record: EventRecord) -> EventRecord:
+        if deliveries.has_earlier_unfinished(tx.conn, record):
+            record.status = EventStatus.PENDING  # the sweeper sends it again once the earlier one is done
+            deliveries.finish(tx.conn, record.event_id, status=record.status, now=tx.now)
+            return record
+        owner = self.dedup.claim("dedup:" + record.dedup_key, record.event_id, self.dedup_ttl_seconds)
+        if owner != record.event_id:
+            record.status, record.duplicate_of = EventStatus.COMPLETED, owner
+            deliveries.finish(tx.conn, record.event_id, status=record.status, now=tx.now, duplicate_of=owner)
+            return record
+        handlers = self.registry.for_type(record.type)
+        done = deliveries.handled_by(tx.conn, record.event_id) if handlers else set()
+        self._settle(record, self._run_handlers(tx, record, done=done), tx.now)
+        deliveries.finish(
+            tx.conn,
+            record.event_id,
+            status=record.status,
+            now=tx.now,
+            retry_count=record.retry_count,
+            next_attempt_at=record.next_attempt_at,
+            error=record.error,
+        )
+        return record
+
+    # -- shared ---------------------------------------------------------------------------------------
+
+    def _run_handlers(self, tx: Tx, record: EventRecord, *, done: set[str]) -> list[str]:
+        """Run each handler not in `done` in a savepoint with its receipt; return the failures."""
+        errors: list[str] = []
+        for handler in self.registry.for_type(record.type):
+            if handler.name in done:
+                continue
+            try:
+                with tx.savepoint():
+                    handler.fn(tx.child(tx.ctx.caused_by(record, source=handler.name)), record)
+                tx.record_receipt(handler.name, record.event_id)
+            except Exception as exc:
+                log.info("handler %s failed on %s: %s", handler.name, record.event_id, exc)
+                errors.append(f"{handler.name}: {type(exc).__name__}: {exc}")
+        return errors
+
+    def _settle(self, record: EventRecord, errors: list[str], now: datetime) -> None:
+        """Set the outcome on `record`: completed, retrying after a backoff, or failed for good."""
+        if not errors:
+            record.status, record.error, record.next_attempt_at = EventStatus.COMPLETED, None, None
+            return
+        attempts = record.retry_count + 1
+        record.retry_count, record.error = attempts, "; ".join(errors)
+        if attempts >= self.max_attempts:
+            record.status, record.next_attempt_at = EventStatus.FAILED, None
+        else:
+            record.status = EventStatus.RETRYING
+            record.next_attempt_at = now + timedelta(seconds=self.retry_base_seconds * 2 ** (attempts - 1))
+
+
+def _aggregate(record: EventRecord) -> tuple[str, str]:
+    return record.aggregate_type, record.aggregate_id
