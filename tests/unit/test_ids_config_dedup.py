@@ -59,7 +59,8 @@ def test_delivery_order_puts_higher_priority_first_but_keeps_each_aggregates_ord
     def record(seq: int, aggregate: str, priority: str) -> EventRecord:
         now = datetime(2026, 1, 1, tzinfo=UTC)
         meta = {"correlation_id": "c"}
-        return EventRecord(f"e{seq}", "ticket.updated", "ticket", Priority(priority), now, "ticket", aggregate, {}, meta)
+        kind = Priority(priority)
+        return EventRecord(f"e{seq}", "ticket.updated", "ticket", kind, now, "ticket", aggregate, {}, meta)
 
     batch = [record(1, "7", "normal"), record(2, "8", "low"), record(3, "7", "critical"), record(4, "9", "high")]
     for i, r in enumerate(batch, start=1):

@@ -98,8 +98,8 @@ OPEN_60 = {"all": [{"field": "minutes_open", "op": "gte", "value": 60}]}
 
 
 def test_ready_at() -> None:
-    assert ready_at(UNASSIGNED_15, ticket()) == T0 + timedelta(minutes=15)
-    assert ready_at(UNASSIGNED_15, ticket(assignee_id=4)) is None
+    assert ready_at(UNASSIGNED_15, ticket(priority="critical")) == T0 + timedelta(minutes=15)
+    assert ready_at(UNASSIGNED_15, ticket(priority="critical", assignee_id=4)) is None
     either = {
         "any": [
             {"field": "minutes_open", "op": "gte", "value": 60},
@@ -107,6 +107,15 @@ def test_ready_at() -> None:
         ]
     }
     assert ready_at(either, ticket()) == T0 + timedelta(minutes=5)
+
+
+def test_a_rule_whose_other_conditions_do_not_hold_schedules_nothing() -> None:
+    """A normal ticket is not woken at +15 minutes for a rule that only matches critical tickets."""
+    assert ready_at(UNASSIGNED_15, ticket(priority="normal")) is None
+    assert escalation_due([rule(1, UNASSIGNED_15, 1)], ticket(priority="normal"), T0) == ([], None)
+    only_category_7 = {"any": [{"field": "category_id", "op": "equals", "value": 7}], **OPEN_60}
+    assert ready_at(only_category_7, ticket(category_id=3)) is None
+    assert ready_at(only_category_7, ticket(category_id=7)) == T0 + timedelta(minutes=60)
 
 
 def test_escalation_due_and_next() -> None:

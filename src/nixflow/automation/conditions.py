@@ -102,15 +102,22 @@ def _threshold(condition: Mapping[str, Any], ticket: Mapping[str, Any]) -> datet
 
 
 def ready_at(conditions: Mapping[str, Any], ticket: Mapping[str, Any]) -> datetime | None:
-    """The earliest instant the growing (`gte`) time conditions can all hold; None if never.
+    """The earliest instant the rule's conditions can all hold; None if they never will as things stand.
 
-    Other conditions are checked when that instant comes (or at once, if it has passed); every later
-    change of the ticket computes this again.
+    Conditions that time does not change (priority, category, status, ...) are checked now: a rule for
+    critical tickets never wakes a normal one (every change of the ticket computes this again). Growing
+    (`gte`) time conditions give the instant they start to hold; other time conditions are checked when
+    that instant comes.
     """
     earliest = datetime.min.replace(tzinfo=ticket["created_at"].tzinfo)
+    facts: dict[str, Any] | None = None
 
     def start(condition: Mapping[str, Any]) -> datetime | None:
-        if condition["field"] in _TIME_BASE and condition["op"] == "gte":
+        nonlocal facts
+        if condition["field"] not in _TIME_BASE:
+            facts = facts if facts is not None else facts_of(ticket, ticket["updated_at"])
+            return earliest if _holds(condition, facts) else None
+        if condition["op"] == "gte":
             return _threshold(condition, ticket)
         return earliest
 
