@@ -154,7 +154,8 @@ def escalation_due(
                 continue
         elif rule_level(rule["actions"]) <= ticket["escalation_level"]:
             continue
-        if not in_rollout(rule["id"], ticket["id"], rule["rollout_percent"]):
+        # No id yet (a ticket being created): whether a partial rollout applies is decided when it is due.
+        if ticket["id"] is not None and not in_rollout(rule["id"], ticket["id"], rule["rollout_percent"]):
             continue
         moment = ready_at(rule["conditions"], ticket)
         if moment is None:

@@ -72,7 +72,7 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
             tx, actor=SYSTEM, ticket_id=ticket_id, version=None, changes={"assignee_id": action["user_id"]}
         )
     elif kind == "assign_round_robin":
-        category_id = tickets.load(tx.conn, ticket_id=ticket_id)["category_id"]
+        category_id = tickets.current(tx, ticket_id=ticket_id)["category_id"]
         agent_id = None if category_id is None else round_robin.pick(tx, counters, category_id, ticket_id=ticket_id)
         if agent_id is None:
             reason = "the ticket has no category" if category_id is None else "no eligible agent in the category"
@@ -163,7 +163,7 @@ class RuleEngine:
             if rule["id"] == trigger.rule_id:
                 continue  # an event a rule caused never triggers that rule again
             if ticket is None:  # (re)load: each rule sees what the rules before it changed
-                ticket = tickets.load(tx.conn, ticket_id=ticket_id)
+                ticket = tickets.current(tx, ticket_id=ticket_id)
             if ticket["status"] == Status.CLOSED.value:
                 return
             if not conditions.in_rollout(rule["id"], ticket_id, rule["rollout_percent"]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nixflow.domain.errors import NotFound
@@ -37,22 +37,29 @@ class CounterStore(Protocol):
         ...
 
 
+# The advance statement per dialect, built once (it is on every round-robin assignment).
+_SQL_ADVANCE: dict[str, Any] = {}
+
+
 class SqlCounterStore:
     """Counters as rows of `round_robin_counters`: the advance rolls back with its unit of work, so a
     retried turn advances once without remembering turns."""
 
     def advance(self, tx: Tx, key: str, *, turn: str) -> int:
-        dialect = sqlite if tx.conn.dialect.name == "sqlite" else postgresql
-        table = round_robin_counters
-        statement = (
-            dialect.insert(table)
-            .values(key=key, value=1, updated_at=tx.now)
-            .on_conflict_do_update(
-                index_elements=[table.c.key], set_={"value": table.c.value + 1, "updated_at": tx.now}
+        statement = _SQL_ADVANCE.get(tx.conn.dialect.name)
+        if statement is None:
+            dialect = sqlite if tx.conn.dialect.name == "sqlite" else postgresql
+            table = round_robin_counters
+            now = bindparam("b_now", type_=table.c.updated_at.type)
+            statement = _SQL_ADVANCE[tx.conn.dialect.name] = (
+                dialect.insert(table)
+                .values(key=bindparam("b_key"), value=1, updated_at=now)
+                .on_conflict_do_update(
+                    index_elements=[table.c.key], set_={"value": table.c.value + 1, "updated_at": now}
+                )
+                .returning(table.c.value)
             )
-            .returning(table.c.value)
-        )
-        return int(tx.conn.execute(statement).scalar_one()) - 1
+        return int(tx.conn.execute(statement, {"b_key": key, "b_now": tx.now}).scalar_one()) - 1
 
     def all(self, conn: Connection) -> list[dict[str, Any]]:
         rows = conn.execute(select(round_robin_counters).order_by(round_robin_counters.c.key))

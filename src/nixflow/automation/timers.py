@@ -45,7 +45,7 @@ def due_ticket_ids(conn: Any, now: datetime, limit: int) -> list[int]:
 
 def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     """Fire the SLA alarms and escalation rules due for one ticket at `tx.now`; return how many fired."""
-    ticket = ticket_service.load(tx.conn, ticket_id=ticket_id)
+    ticket = ticket_service.current(tx, ticket_id=ticket_id)
     scheduled = ticket["next_check_at"]
     if scheduled is None or scheduled > tx.now:
         return 0  # another run got here first
@@ -78,6 +78,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
         .where(tickets.c.id == ticket_id, tickets.c.version == ticket["version"], tickets.c.next_check_at == scheduled)
         .values(sla_state=state, next_check_at=ticket_sla.next_check_at(tx, after))
     )
+    ticket_service.forget(tx, ticket_id)  # written around the service: read it again from here on
     if claimed.rowcount != 1:
         return 0
     ctx = dataclasses.replace(tx.ctx, correlation_id=uuid7())
@@ -96,7 +97,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
         )
     etx = tx.child(dataclasses.replace(ctx, source="escalation"))
     for rule in escalations:
-        run_rule(etx, rule, ticket_service.load(tx.conn, ticket_id=ticket_id), counters, trigger_event_id=None)
+        run_rule(etx, rule, ticket_service.current(tx, ticket_id=ticket_id), counters, trigger_event_id=None)
     return len(alarms) + len(escalations)
 
 

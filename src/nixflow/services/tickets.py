@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -17,19 +18,37 @@ from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, 
 TEXT_FIELDS = ("title", "description")
 
 
-def _visible(viewer: Principal, row: Any) -> bool:
-    return viewer.is_staff or row._mapping["requester_id"] == viewer.id
+def _visible(viewer: Principal, ticket: Mapping[Any, Any]) -> bool:
+    return viewer.is_staff or ticket["requester_id"] == viewer.id
 
 
 _LOAD = select(tickets).where(tickets.c.id == bindparam("b_id"))  # built once: the hottest read
+_INSERT_TICKET = insert(tickets)
 
 
 def load(conn: Connection, *, ticket_id: int, viewer: Principal | None = None) -> dict[str, Any]:
     """The ticket as stored; a requester asking for another's ticket gets NotFound, as for a missing one."""
     row = conn.execute(_LOAD, {"b_id": ticket_id}).first()
-    if row is None or (viewer is not None and not _visible(viewer, row)):
+    if row is None or (viewer is not None and not _visible(viewer, row._mapping)):
         raise NotFound(f"ticket {ticket_id} not found")
     return dict(row._mapping)
+
+
+def current(tx: Tx, *, ticket_id: int, viewer: Principal | None = None) -> dict[str, Any]:
+    """The ticket as this unit of work has it: read once, then kept current by the unit's own writes
+    (`_save`); a savepoint that rolls back forgets it. A copy: change it through the service only."""
+    key = ("ticket", ticket_id)
+    ticket: dict[str, Any] | None = tx.memo.get(key)
+    if ticket is None:
+        ticket = tx.memo[key] = load(tx.conn, ticket_id=ticket_id)
+    if viewer is not None and not _visible(viewer, ticket):
+        raise NotFound(f"ticket {ticket_id} not found")
+    return dict(ticket)
+
+
+def forget(tx: Tx, ticket_id: int) -> None:
+    """Drop the unit of work's copy of a ticket written around the service (the timers' claim)."""
+    tx.memo.pop(("ticket", ticket_id), None)
 
 
 def public(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +85,21 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """`UPDATE tickets SET <columns> WHERE id AND version` with bind parameters, built once per column set."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = _UPDATES[columns] = (
+            update(tickets)
+            .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns})
+        )
+    return statement
+
+
 def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any], *guards: Any) -> dict[str, Any]:
     """Write `values` if `before` is still current (optimistic lock, plus any `guards`); return the new row.
 
@@ -73,14 +107,17 @@ def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any], *guards: Any) 
     """
     values = {**values, "version": before["version"] + 1, "updated_at": tx.now}
     values["next_check_at"] = next_check_at(tx, {**before, **values})
-    result = tx.conn.execute(
-        update(tickets)
-        .where(tickets.c.id == before["id"], tickets.c.version == before["version"], *guards)
-        .values(**values)
-    )
+    columns = tuple(sorted(values))
+    statement = _update_statement(columns)
+    if guards:
+        statement = statement.where(*guards)
+    params = {f"v_{c}": values[c] for c in columns}
+    result = tx.conn.execute(statement, {**params, "b_id": before["id"], "b_version": before["version"]})
     if result.rowcount != 1:
         raise StaleVersion(f"ticket {before['id']} was changed by someone else; reload it")
-    return {**before, **values}
+    after = {**before, **values}
+    tx.memo[("ticket", after["id"])] = after
+    return dict(after)
 
 
 def _check_version(ticket: dict[str, Any], version: int | None) -> None:
@@ -157,12 +194,11 @@ def create(
         "first_response_at": None,
     }
     ticket.update(sla_columns(tx, ticket))
-    ticket["id"] = insert_returning_id(tx.conn, insert(tickets), ticket)
     ticket["resolved_at"] = None
-    scheduled = next_check_at(tx, ticket)
-    if scheduled != ticket["next_check_at"]:
-        tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(next_check_at=scheduled))
-        ticket["next_check_at"] = scheduled
+    # Before the insert (no id yet): a partial-rollout escalation rule is scheduled, and checked when due.
+    ticket["next_check_at"] = next_check_at(tx, {**ticket, "id": None})
+    ticket["id"] = insert_returning_id(tx.conn, _INSERT_TICKET, ticket)
+    tx.memo[("ticket", ticket["id"])] = dict(ticket)
     tx.emit(
         "ticket.created",
         aggregate_type="ticket",
@@ -207,7 +243,7 @@ def update_fields(
     tx: Tx, *, actor: Principal, ticket_id: int, version: int | None, changes: dict[str, Any]
 ) -> dict[str, Any]:
     """Change title, description, priority, category or assignee; one event per kind of change."""
-    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    ticket = current(tx, ticket_id=ticket_id, viewer=actor)
     _check_version(ticket, version)
     if not actor.is_staff and set(changes) - set(TEXT_FIELDS):
         raise Forbidden("requesters may only edit the title and description of their tickets")
@@ -269,16 +305,16 @@ def transition(
     tx: Tx, *, actor: Principal, ticket_id: int, status: Status, version: int | None = None
 ) -> dict[str, Any]:
     """Move a ticket to another status; pauses the SLA clock while `pending`."""
-    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    ticket = current(tx, ticket_id=ticket_id, viewer=actor)
     _check_version(ticket, version)
-    current = Status(ticket["status"])
-    check_transition(current, status)
-    if not actor.is_staff and (current, status) not in REQUESTER_TRANSITIONS:
+    was = Status(ticket["status"])
+    check_transition(was, status)
+    if not actor.is_staff and (was, status) not in REQUESTER_TRANSITIONS:
         raise Forbidden("requesters may only close or reopen a resolved ticket")
     values: dict[str, Any] = {"status": status.value}
     if status == Status.PENDING:
         values["sla_paused_since"] = tx.now
-    if current == Status.PENDING and ticket["sla_paused_since"] is not None:
+    if was == Status.PENDING and ticket["sla_paused_since"] is not None:
         paused = int((tx.now - ticket["sla_paused_since"]).total_seconds())
         values["sla_paused_since"] = None
         values["sla_paused_seconds"] = ticket["sla_paused_seconds"] + paused
@@ -290,20 +326,20 @@ def transition(
         values["sla_state"] = {**state, "met": [*state.get("met", []), "resolution"]}
     if status == Status.RESOLVED:
         values["resolved_at"] = tx.now
-    if current == Status.RESOLVED and status == Status.OPEN:
+    if was == Status.RESOLVED and status == Status.OPEN:
         values["resolved_at"] = None
     after = {**ticket, **values}
     values.update(sla_columns(tx, after))
     after = _save(tx, ticket, values)
-    _emit(tx, after, "ticket.status_changed", {"old_status": current.value, "new_status": status.value})
+    _emit(tx, after, "ticket.status_changed", {"old_status": was.value, "new_status": status.value})
     if status == Status.PENDING:
         _emit_sla(tx, after, "sla.paused")
-    if current == Status.PENDING:
+    if was == Status.PENDING:
         _emit_sla(tx, after, "sla.resumed")
     if met is not None:
         _emit(tx, after, "sla.met", met)
     named = {Status.RESOLVED: "ticket.resolved", Status.CLOSED: "ticket.closed"}
-    if current == Status.RESOLVED and status == Status.OPEN:
+    if was == Status.RESOLVED and status == Status.OPEN:
         _emit(tx, after, "ticket.reopened", {"by_id": actor.id})
     elif status in named:
         _emit(tx, after, named[status], {"by_id": actor.id})
@@ -317,7 +353,7 @@ def _emit_sla(tx: Tx, ticket: dict[str, Any], event_type: str) -> None:
 
 def add_comment(tx: Tx, *, actor: Principal, ticket_id: int, body: str, internal: bool = False) -> dict[str, Any]:
     """Comment on a ticket; the first public staff comment meets the first-response SLA."""
-    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    ticket = current(tx, ticket_id=ticket_id, viewer=actor)
     if ticket["status"] == Status.CLOSED.value:
         _closed(ticket_id)
     if internal and not actor.is_staff:
@@ -362,7 +398,7 @@ def list_comments(conn: Connection, *, viewer: Principal, ticket_id: int) -> lis
 
 def decide_approval(tx: Tx, *, actor: Principal, ticket_id: int, approve: bool, reason: str | None) -> dict[str, Any]:
     """Approve or reject a ticket waiting for approval."""
-    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)  # first: a requester learns nothing of others' tickets
+    ticket = current(tx, ticket_id=ticket_id, viewer=actor)  # first: a requester learns nothing of others' tickets
     if not (actor.role == Role.ADMIN or actor.can_approve):
         raise Forbidden("only admins and approvers decide approvals")
     if ticket["approval"] != Approval.PENDING.value:
@@ -379,7 +415,7 @@ def escalate(
     tx: Tx, *, actor: Principal, ticket_id: int, level: int, reason: str | None = None, rule_id: int | None = None
 ) -> dict[str, Any] | None:
     """Raise a ticket to escalation `level`; emits `ticket.escalated`. None if it is there already (fires once)."""
-    ticket = load(tx.conn, ticket_id=ticket_id, viewer=actor)
+    ticket = current(tx, ticket_id=ticket_id, viewer=actor)
     if ticket["escalation_level"] >= level or ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value):
         return None
     # The guard makes the write conditional: two jobs racing on one ticket cannot both raise it to `level`.
