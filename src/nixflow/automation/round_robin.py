@@ -77,20 +77,22 @@ def category_key(category_id: int) -> str:
     return f"category:{category_id}"
 
 
+_ELIGIBLE = (
+    select(users.c.id)
+    .join(category_agents, category_agents.c.user_id == users.c.id)
+    .where(
+        category_agents.c.category_id == bindparam("b_category_id"),
+        users.c.role == Role.AGENT.value,
+        users.c.active.is_(True),
+        users.c.id != SYSTEM_USER_ID,
+    )
+    .order_by(users.c.id)
+)
+
+
 def eligible_agents(conn: Connection, category_id: int) -> list[int]:
     """Active agents of a category, by id; never the system user."""
-    rows = conn.execute(
-        select(users.c.id)
-        .join(category_agents, category_agents.c.user_id == users.c.id)
-        .where(
-            category_agents.c.category_id == category_id,
-            users.c.role == Role.AGENT.value,
-            users.c.active.is_(True),
-            users.c.id != SYSTEM_USER_ID,
-        )
-        .order_by(users.c.id)
-    )
-    return [int(r[0]) for r in rows]
+    return [int(r[0]) for r in conn.execute(_ELIGIBLE, {"b_category_id": category_id})]
 
 
 def pick(tx: Tx, store: CounterStore, category_id: int, *, ticket_id: int) -> int | None:

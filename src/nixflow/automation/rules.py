@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from nixflow.automation.model import RuleCreate, RuleUpdate, actions_json, conditions_json
 from nixflow.domain.errors import NotFound, ValidationFailed
@@ -38,14 +38,15 @@ def list_rules(
 _active_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
 
 
-_FINGERPRINT = select(func.count(), func.max(rules.c.id), func.max(rules.c.updated_at)).where(
-    rules.c.kind.in_(bindparam("b_kinds", expanding=True))
-)
+_FINGERPRINT = select(func.count(), func.max(rules.c.id), func.max(rules.c.updated_at))
 
 
-def active_rules(conn: Connection, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
+def active_rules(
+    conn: Connection, *, kinds: Sequence[str], fingerprint: tuple[Any, ...] | None = None
+) -> list[dict[str, Any]]:
     """The active rules of some kinds, in position order (shared: do not change them)."""
-    fingerprint = tuple(conn.execute(_FINGERPRINT, {"b_kinds": list(kinds)}).one())
+    if fingerprint is None:
+        fingerprint = tuple(conn.execute(_FINGERPRINT).one())
     key = (str(conn.engine.url), tuple(kinds))
     cached = _active_cache.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -56,8 +57,11 @@ def active_rules(conn: Connection, *, kinds: Sequence[str]) -> list[dict[str, An
 
 
 def active_rules_of(tx: Tx, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
-    """`active_rules`, read once per unit of work (a delivery batch runs many events on the same rules)."""
-    return tx.memoized(("active_rules", tuple(kinds)), lambda: active_rules(tx.conn, kinds=kinds))
+    """`active_rules`, read once per unit of work, with one fingerprint of the rules table for all kinds."""
+    fingerprint = tx.memoized("rules_fingerprint", lambda: tuple(tx.conn.execute(_FINGERPRINT).one()))
+    return tx.memoized(
+        ("active_rules", tuple(kinds)), lambda: active_rules(tx.conn, kinds=kinds, fingerprint=fingerprint)
+    )
 
 
 def get_rule(conn: Connection, *, rule_id: int) -> dict[str, Any]:

@@ -134,11 +134,12 @@ def _check_text(field: str, value: str, limit: int) -> str:
     return value
 
 
+_CATEGORY_EXISTS = select(categories.c.id).where(categories.c.id == bindparam("b_id"))
+_ASSIGNEE = select(users.c.role, users.c.active).where(users.c.id == bindparam("b_id"))
+
+
 def _check_category(conn: Connection, category_id: int | None) -> None:
-    if (
-        category_id is not None
-        and conn.execute(select(categories.c.id).where(categories.c.id == category_id)).first() is None
-    ):
+    if category_id is not None and conn.execute(_CATEGORY_EXISTS, {"b_id": category_id}).first() is None:
         raise ValidationFailed(
             f"category {category_id} does not exist", errors=[{"loc": ["body", "category_id"], "msg": "unknown"}]
         )
@@ -147,7 +148,7 @@ def _check_category(conn: Connection, category_id: int | None) -> None:
 def _check_assignee(conn: Connection, assignee_id: int | None) -> None:
     if assignee_id is None:
         return
-    row = conn.execute(select(users.c.role, users.c.active).where(users.c.id == assignee_id)).first()
+    row = conn.execute(_ASSIGNEE, {"b_id": assignee_id}).first()
     if (
         row is None
         or assignee_id == SYSTEM_USER_ID
