@@ -19,6 +19,9 @@ from nixflow.events.envelope import EventRecord
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
+from nixflow.services import auth
+from nixflow.services.auth import Authenticated
+from nixflow.services.credentials import CredentialCache
 from nixflow.services.housekeeping import Housekeeping, Retention
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
@@ -54,6 +57,18 @@ class NixFlow:
     consuming: bool = False
     counters: CounterStore = field(default_factory=SqlCounterStore)
     hub: LiveHub = field(default_factory=LiveHub)
+    credentials: CredentialCache = field(default_factory=CredentialCache)
+
+    async def authenticate(self, token: str) -> Authenticated | None:
+        """The valid credential `token` proves, from the cache or else the database."""
+        now = self.clock()
+        found = self.credentials.get(token, now)
+        if found is None:
+            generation = self.credentials.generation
+            found = await self.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+            if found is not None:
+                self.credentials.put(token, found, generation)
+        return found
 
     async def bus_health(self) -> str:
         """The transport's health: `embedded`, `ok`, or what is wrong."""
@@ -151,6 +166,8 @@ def build(
     writer.listeners.append(publish_unfinished)
     writer.listeners.append(tailer.wake)
     tailer.sinks.append(app.hub.publish)
+    writer.listeners.append(app.credentials.observe)
+    tailer.sinks.append(app.credentials.observe)
     return app
 
 

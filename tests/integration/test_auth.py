@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import PASSWORD, Harness, User
 
 
@@ -63,6 +65,7 @@ async def test_the_system_user_cannot_log_in(harness: Harness) -> None:
 
 
 async def test_a_deactivated_user_is_locked_out(harness: Harness, admin: User, agent: User) -> None:
+    assert (await harness.client.get("/api/tickets", headers=agent.headers)).status_code == 200  # cached now
     response = await harness.client.patch(f"/api/users/{agent.id}", json={"active": False}, headers=admin.headers)
     assert response.status_code == 200 and response.json()["active"] is False
     assert (await harness.client.get("/api/tickets", headers=agent.headers)).status_code == 401
@@ -104,3 +107,26 @@ async def test_requesters_and_agents_cannot_reach_admin_configuration(
         ]:
             response = await harness.client.request(method, path, json=body, headers=user.headers)
             assert response.status_code == 403, (user, method, path)
+
+
+async def test_a_token_revoked_by_another_process_stops_working(harness: Harness, agent: User) -> None:
+    """Credentials are cached per process; another process's revocation reaches it through the log."""
+    from nixflow.bootstrap import build
+    from nixflow.events.envelope import EventContext
+    from nixflow.services import auth
+
+    assert (await harness.client.get("/api/tickets", headers=agent.headers)).status_code == 200  # cached now
+    found = await harness.nixflow.authenticate(agent.token)
+    assert found is not None
+    other = build(harness.nixflow.settings)  # a second NixFlow on the same database: its own writer and cache
+    try:
+        ctx = EventContext(correlation_id="revoke", actor_id=agent.id, source="test")
+        await other.writer.run(lambda tx: auth.revoke(tx, token_id=found.token_id, user_id=agent.id), ctx)
+    finally:
+        other.writer.close()
+        other.db.dispose()
+    for _ in range(30):  # the log tailer polls every 100 ms; the cache itself keeps entries 5 s
+        if (await harness.client.get("/api/tickets", headers=agent.headers)).status_code == 401:
+            break
+        await asyncio.sleep(0.05)
+    assert (await harness.client.get("/api/tickets", headers=agent.headers)).status_code == 401

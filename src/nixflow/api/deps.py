@@ -46,8 +46,7 @@ async def authenticated(request: Request, app: App) -> auth.Authenticated:
     token = bearer_or_cookie(request)
     if token is None or len(token) > 512:
         raise Unauthorized("authentication required")
-    now = app.clock()
-    found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+    found = await app.authenticate(token)
     if found is None:
         raise Unauthorized("authentication required")
     security.check_csrf(request, found, via_cookie=not _has_bearer(request))

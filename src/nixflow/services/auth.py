@@ -82,6 +82,7 @@ class Authenticated:
     token_id: int
     kind: str
     csrf_hash: str | None
+    expires_at: datetime | None = None
 
 
 def authenticate(conn: Connection, *, token: str, now: datetime) -> Authenticated | None:
@@ -102,7 +103,7 @@ def authenticate(conn: Connection, *, token: str, now: datetime) -> Authenticate
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
-    return Authenticated(principal_of(row), int(row.token_id), row.kind, row.csrf_hash)
+    return Authenticated(principal_of(row), int(row.token_id), row.kind, row.csrf_hash, row.expires_at)
 
 
 def revoke(tx: Tx, *, token_id: int, user_id: int) -> None:
