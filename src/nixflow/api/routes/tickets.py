@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from nixflow.api.deps import App, Ctx, CurrentUser, PathId
 from nixflow.api.schemas import (
@@ -40,7 +40,7 @@ async def create_ticket(
     app: App,
     ctx: Ctx,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> TicketRead:
+) -> Response:
     """Open a ticket. A repeated `Idempotency-Key` (same body, 24 h) answers with the first ticket."""
 
     def create(tx: Tx) -> dict[str, Any]:
@@ -74,7 +74,9 @@ async def create_ticket(
         assert fresh is not None
         return fresh
 
-    return _read(await app.writer.run(create, ctx))
+    # Built as a TicketRead once; returned as a response so FastAPI does not validate it a second time.
+    ticket = _read(await app.writer.run(create, ctx))
+    return Response(ticket.model_dump_json(), status_code=201, media_type="application/json")
 
 
 @router.get("", response_model=TicketPage)
