@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from nixflow.automation import conditions
 from nixflow.automation import rules as rule_store
@@ -41,6 +41,21 @@ def due_ticket_ids(conn: Any, now: datetime, limit: int) -> list[int]:
         select(tickets.c.id).where(tickets.c.next_check_at <= now).order_by(tickets.c.next_check_at).limit(limit)
     )
     return [int(r[0]) for r in rows]
+
+
+# The claim: a conditional write that only the first run at this due time can make.
+_CLAIM = (
+    update(tickets)
+    .where(
+        tickets.c.id == bindparam("b_id"),
+        tickets.c.version == bindparam("b_version"),
+        tickets.c.next_check_at == bindparam("b_scheduled", type_=tickets.c.next_check_at.type),
+    )
+    .values(
+        sla_state=bindparam("v_sla_state", type_=tickets.c.sla_state.type),
+        next_check_at=bindparam("v_next_check_at", type_=tickets.c.next_check_at.type),
+    )
+)
 
 
 def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
@@ -72,15 +87,20 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
             *(conditions.rule_level(r["actions"]) for r in escalations if r["mode"] != "shadow"),
         ]
     )
-    after = {**ticket, "sla_state": state, "escalation_level": reached}
+    next_check = ticket_sla.next_check_at(tx, {**ticket, "sla_state": state, "escalation_level": reached})
     claimed = tx.conn.execute(
-        update(tickets)
-        .where(tickets.c.id == ticket_id, tickets.c.version == ticket["version"], tickets.c.next_check_at == scheduled)
-        .values(sla_state=state, next_check_at=ticket_sla.next_check_at(tx, after))
+        _CLAIM,
+        {
+            "b_id": ticket_id,
+            "b_version": ticket["version"],
+            "b_scheduled": scheduled,
+            "v_sla_state": state,
+            "v_next_check_at": next_check,
+        },
     )
-    ticket_service.forget(tx, ticket_id)  # written around the service: read it again from here on
     if claimed.rowcount != 1:
         return 0
+    ticket_service.remember(tx, {**ticket, "sla_state": state, "next_check_at": next_check})
     ctx = dataclasses.replace(tx.ctx, correlation_id=uuid7())
     ttx = tx.child(dataclasses.replace(ctx, source="sla"))
     for alarm in alarms:
@@ -126,6 +146,7 @@ class TimedAutomation:
     def _batch(self, tx: Tx, *, ids: list[int], now: datetime) -> int:
         # The job runs "as of" `now` (the scheduler's time), which tests move at will.
         at = tx.at(now)
+        ticket_service.load_many(at, ids)  # one read for the batch; each check then uses its copy
         fired = 0
         for ticket_id in ids:
             try:

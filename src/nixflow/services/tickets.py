@@ -23,6 +23,7 @@ def _visible(viewer: Principal, ticket: Mapping[Any, Any]) -> bool:
 
 
 _LOAD = select(tickets).where(tickets.c.id == bindparam("b_id"))  # built once: the hottest read
+_LOAD_MANY = select(tickets).where(tickets.c.id.in_(bindparam("b_ids", expanding=True)))
 _INSERT_TICKET = insert(tickets)
 
 
@@ -44,11 +45,6 @@ def current(tx: Tx, *, ticket_id: int, viewer: Principal | None = None) -> dict[
     if viewer is not None and not _visible(viewer, ticket):
         raise NotFound(f"ticket {ticket_id} not found")
     return dict(ticket)
-
-
-def forget(tx: Tx, ticket_id: int) -> None:
-    """Drop the unit of work's copy of a ticket written around the service (the timers' claim)."""
-    tx.memo.pop(("ticket", ticket_id), None)
 
 
 def public(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -85,39 +81,56 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_UPDATES: dict[tuple[str, ...], Any] = {}
+_UPDATES: dict[tuple[Any, ...], Any] = {}
 
 
-def _update_statement(columns: tuple[str, ...]) -> Any:
-    """`UPDATE tickets SET <columns> WHERE id AND version` with bind parameters, built once per column set."""
-    statement = _UPDATES.get(columns)
+def _update_statement(columns: tuple[str, ...], *, escalation_below: bool) -> Any:
+    """`UPDATE tickets SET <columns> WHERE id AND version [AND escalation_level < level]` with bind
+    parameters, built once per column set."""
+    key = (columns, escalation_below)
+    statement = _UPDATES.get(key)
     if statement is None:
-        statement = _UPDATES[columns] = (
+        statement = (
             update(tickets)
             .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
             .values({c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns})
         )
+        if escalation_below:
+            statement = statement.where(tickets.c.escalation_level < bindparam("b_level"))
+        _UPDATES[key] = statement
     return statement
 
 
-def _save(tx: Tx, before: dict[str, Any], values: dict[str, Any], *guards: Any) -> dict[str, Any]:
-    """Write `values` if `before` is still current (optimistic lock, plus any `guards`); return the new row.
+def _save(
+    tx: Tx, before: dict[str, Any], values: dict[str, Any], *, escalation_below: int | None = None
+) -> dict[str, Any]:
+    """Write `values` if `before` is still current (optimistic lock; with `escalation_below`, only while the
+    ticket is below that escalation level); return the new row.
 
     Every change goes through here, so `next_check_at` (SLA and escalation) is recomputed on every change.
     """
     values = {**values, "version": before["version"] + 1, "updated_at": tx.now}
     values["next_check_at"] = next_check_at(tx, {**before, **values})
     columns = tuple(sorted(values))
-    statement = _update_statement(columns)
-    if guards:
-        statement = statement.where(*guards)
     params = {f"v_{c}": values[c] for c in columns}
-    result = tx.conn.execute(statement, {**params, "b_id": before["id"], "b_version": before["version"]})
-    if result.rowcount != 1:
+    params.update(b_id=before["id"], b_version=before["version"], b_level=escalation_below)
+    statement = _update_statement(columns, escalation_below=escalation_below is not None)
+    if tx.conn.execute(statement, params).rowcount != 1:
         raise StaleVersion(f"ticket {before['id']} was changed by someone else; reload it")
     after = {**before, **values}
-    tx.memo[("ticket", after["id"])] = after
+    remember(tx, after)
     return dict(after)
+
+
+def remember(tx: Tx, ticket: dict[str, Any]) -> None:
+    """Keep `ticket` as this unit of work's current copy (after a write that went around `_save`)."""
+    tx.memo[("ticket", ticket["id"])] = ticket
+
+
+def load_many(tx: Tx, ticket_ids: list[int]) -> None:
+    """Read several tickets at once into the unit of work's copies (a periodic job's batch)."""
+    for row in tx.conn.execute(_LOAD_MANY, {"b_ids": ticket_ids}):
+        remember(tx, dict(row._mapping))
 
 
 def _check_version(ticket: dict[str, Any], version: int | None) -> None:
@@ -199,7 +212,7 @@ def create(
     # Before the insert (no id yet): a partial-rollout escalation rule is scheduled, and checked when due.
     ticket["next_check_at"] = next_check_at(tx, {**ticket, "id": None})
     ticket["id"] = insert_returning_id(tx.conn, _INSERT_TICKET, ticket)
-    tx.memo[("ticket", ticket["id"])] = dict(ticket)
+    remember(tx, dict(ticket))
     tx.emit(
         "ticket.created",
         aggregate_type="ticket",
@@ -420,6 +433,6 @@ def escalate(
     if ticket["escalation_level"] >= level or ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value):
         return None
     # The guard makes the write conditional: two jobs racing on one ticket cannot both raise it to `level`.
-    after = _save(tx, ticket, {"escalation_level": level}, tickets.c.escalation_level < level)
+    after = _save(tx, ticket, {"escalation_level": level}, escalation_below=level)
     _emit(tx, after, "ticket.escalated", {"level": level, "reason": reason, "rule_id": rule_id})
     return after
