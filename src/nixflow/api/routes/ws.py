@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -58,7 +59,11 @@ async def _refuse(websocket: WebSocket, status: int, detail: str) -> None:
 
 
 def _send_text(record: EventRecord) -> str:
-    return json.dumps(record.envelope(), default=str)
+    # The hub hands the same record to every client: serialise it once, not once per connection.
+    text: str | None = record.extra.get("json")
+    if text is None:
+        text = record.extra["json"] = json.dumps(record.envelope(), default=str)
+    return text
 
 
 @router.websocket("/api/ws")
@@ -148,44 +153,54 @@ async def _send_live(
     viewer = subscriber.viewer
     loop = asyncio.get_running_loop()
     recheck_at = loop.time() + hub.recheck_seconds
-    while not receiver.done():
-        getter = asyncio.ensure_future(subscriber.queue.get())
-        flagged = asyncio.ensure_future(subscriber.access_changed.wait())
-        wait = max(0.0, min(hub.heartbeat_seconds, recheck_at - loop.time()))
-        done, _ = await asyncio.wait({getter, receiver, flagged}, timeout=wait, return_when="FIRST_COMPLETED")
-        flagged.cancel()
-        if getter not in done:
-            getter.cancel()
-        if receiver.done():
-            return
-        if flagged in done or loop.time() >= recheck_at:
-            subscriber.access_changed.clear()
-            recheck_at = loop.time() + hub.recheck_seconds
-            if not await _still_allowed(websocket, app, viewer, token):
+    # One pending read of the queue and one of the access flag, kept across wake-ups (not made anew each
+    # time): with thousands of connections, every event wakes every sender.
+    getter: asyncio.Future[EventRecord | None] | None = None
+    flagged: asyncio.Future[bool] | None = None
+    try:
+        while not receiver.done():
+            getter = getter or asyncio.ensure_future(subscriber.queue.get())
+            flagged = flagged or asyncio.ensure_future(subscriber.access_changed.wait())
+            wait = max(0.0, min(hub.heartbeat_seconds, recheck_at - loop.time()))
+            waiting: set[asyncio.Future[Any]] = {getter, receiver, flagged}
+            done, _ = await asyncio.wait(waiting, timeout=wait, return_when="FIRST_COMPLETED")
+            if receiver.done():
                 return
-        if getter not in done:
-            if not done:
-                await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))
-            continue
-        first = getter.result()
-        batch = [first]
-        while first is not RESYNC and not subscriber.queue.empty():
-            item = subscriber.queue.get_nowait()
-            batch.append(item)
-            if item is RESYNC:
-                break
-        fresh = [r for r in batch if r is not RESYNC]
-        if fresh and sent_up_to is not None:
-            # The hub may still be handing over events the backlog already sent: drop them, by log position.
-            fresh = await app.db.read(partial(later_than, records=fresh, position=sent_up_to))
-            sent_up_to = None if fresh else sent_up_to
-        if fresh and viewer.role == Role.REQUESTER:
-            fresh = await app.db.read(partial(visible, viewer=viewer, records=fresh))
-        for record in fresh:
-            await websocket.send_text(_send_text(record))
-        if RESYNC in batch:
-            await _close_resync(websocket)
-            return
+            if flagged in done or loop.time() >= recheck_at:
+                if flagged in done:
+                    flagged = None
+                subscriber.access_changed.clear()
+                recheck_at = loop.time() + hub.recheck_seconds
+                if not await _still_allowed(websocket, app, viewer, token):
+                    return
+            if getter not in done:
+                if not done:
+                    await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))
+                continue
+            first = getter.result()
+            getter = None
+            batch = [first]
+            while first is not RESYNC and not subscriber.queue.empty():
+                item = subscriber.queue.get_nowait()
+                batch.append(item)
+                if item is RESYNC:
+                    break
+            fresh = [r for r in batch if r is not RESYNC]
+            if fresh and sent_up_to is not None:
+                # The hub may still be handing over events the backlog already sent: drop them, by log position.
+                fresh = await app.db.read(partial(later_than, records=fresh, position=sent_up_to))
+                sent_up_to = None if fresh else sent_up_to
+            if fresh and viewer.role == Role.REQUESTER:
+                fresh = await app.db.read(partial(visible, viewer=viewer, records=fresh))
+            for record in fresh:
+                await websocket.send_text(_send_text(record))
+            if RESYNC in batch:
+                await _close_resync(websocket)
+                return
+    finally:
+        for pending in (getter, flagged):
+            if pending is not None:
+                pending.cancel()
 
 
 async def _still_allowed(websocket: WebSocket, app: NixFlow, viewer: Principal, token: str) -> bool:
