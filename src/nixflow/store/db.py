@@ -58,6 +58,8 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if immediate:  # the writer: checkpoints run beside it (store.writer.Checkpointer), not in its commits
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")

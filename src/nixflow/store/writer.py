@@ -12,6 +12,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -77,15 +78,23 @@ class Writer:
 
 
 class SerialWriter(Writer):
-    """SQLite: one thread, one connection, group commit of whatever is queued."""
+    """SQLite: one thread, one connection, group commit of whatever is queued.
+
+    A turn takes what is queued (up to MAX_BATCH) but commits once it has run for TURN_SECONDS, leaving
+    the rest for the next turn, so an early request never waits behind a long batch. WAL checkpoints run on
+    a thread of their own (`Checkpointer`), not in the writer's commits.
+    """
 
     MAX_BATCH = 256
+    TURN_SECONDS = 0.02
 
     def __init__(self, db: Database, clock: Clock) -> None:
         super().__init__(db, clock)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._carry: list[_Job] = []
         self._thread = threading.Thread(target=self._loop, name="nixflow-writer", daemon=True)
         self._closed = False
+        self._checkpointer = Checkpointer(db)
         self._thread.start()
 
     def submit(self, fn: Callable[[Tx], T], ctx: EventContext) -> concurrent.futures.Future[T]:
@@ -101,16 +110,20 @@ class SerialWriter(Writer):
             self._closed = True
             self._queue.put(None)
             self._thread.join(timeout=30)
+            self._checkpointer.close()
 
     def _loop(self) -> None:
         conn: Connection | None = None
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < self.MAX_BATCH:
+        while not stopping or self._carry:
+            if self._carry:
+                batch, self._carry = self._carry, []
+            else:
+                first = self._queue.get()
+                if first is None:
+                    break
+                batch = [first]
+            while not stopping and len(batch) < self.MAX_BATCH:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
@@ -125,6 +138,7 @@ class SerialWriter(Writer):
                 self._commit(conn, batch)
             except Exception as exc:
                 log.warning("write batch failed: %s", exc)
+                self._carry = []  # the jobs not run yet fail with the rest of the turn
                 error: BaseException = ServiceUnavailable("database unavailable") if unavailable(exc) else exc
                 for job in batch:
                     if not job.future.done():
@@ -159,9 +173,13 @@ class SerialWriter(Writer):
     def _commit_many(self, conn: Connection, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         committed: list[EventRecord] = []
+        deadline = time.monotonic() + self.TURN_SECONDS
         with conn.begin():
             now = self.clock()
-            for job in batch:
+            for index, job in enumerate(batch):
+                if index and time.monotonic() > deadline:
+                    self._carry = batch[index:]  # the turn is over: commit what ran, the rest goes next
+                    break
                 tx = Tx(conn, job.ctx, now)
                 savepoint = conn.begin_nested()
                 try:
@@ -180,6 +198,36 @@ class SerialWriter(Writer):
                 job.future.set_result(value)
             else:
                 job.future.set_exception(error)
+
+
+class Checkpointer:
+    """SQLite: copies the write-ahead log into the database file every `interval` seconds, on a thread and
+    connection of its own (PASSIVE: it never waits for, nor blocks, the writer or the readers). The writer's
+    connection does not checkpoint (`wal_autocheckpoint=0`), so no commit pays for one."""
+
+    def __init__(self, db: Database, interval: float = 0.5) -> None:
+        self.db = db
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nixflow-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                with self.db.read_engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as exc:  # a busy or vanished database: the next round tries again
+                log.debug("checkpoint skipped: %s", exc)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        try:
+            with self.db.read_engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception as exc:
+            log.debug("final checkpoint skipped: %s", exc)
 
 
 class PooledWriter(Writer):
