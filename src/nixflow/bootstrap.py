@@ -77,6 +77,15 @@ class NixFlow:
         except Exception as exc:
             return f"unavailable: {type(exc).__name__}"
 
+    def publish_unfinished(self, records: Sequence[EventRecord]) -> None:
+        """Hand just-committed events still `pending` to the transport (the writer's commit listener).
+
+        What the unit of work delivered itself needs no transport; retries wait for the sweeper.
+        """
+        pending = [r for r in records if r.status is EventStatus.PENDING]
+        if pending:
+            self.transport.publish(pending)
+
     async def start(self, *, consume: bool = True, tick: bool = True) -> None:
         """Start publishing and delivering events (and ticking the periodic jobs)."""
         await self.transport.start(self.dispatcher, consume=consume)
@@ -157,13 +166,7 @@ def build(
     if deliver_inline:
         writer.before_commit = dispatcher.within
 
-    def publish_unfinished(records: Sequence[EventRecord]) -> None:
-        # What the unit of work delivered itself needs no transport; retries wait for the sweeper.
-        pending = [r for r in records if r.status is EventStatus.PENDING]
-        if pending:
-            transport.publish(pending)
-
-    writer.listeners.append(publish_unfinished)
+    writer.listeners.append(app.publish_unfinished)
     writer.listeners.append(tailer.wake)
     tailer.sinks.append(app.hub.publish)
     writer.listeners.append(app.credentials.observe)

@@ -82,7 +82,8 @@ class TransportContract:
         self, sqlite_database: str, settings_overrides: dict[str, Any], recorder: Recorder
     ) -> AsyncIterator[NixFlow]:
         settings = make_settings(sqlite_database, **settings_overrides)
-        app = build(settings, handlers=[(EVENT, Handler("contract-recorder", recorder))])
+        # The async path only: events go through the transport, not the unit of work's own delivery.
+        app = build(settings, handlers=[(EVENT, Handler("contract-recorder", recorder))], deliver_inline=False)
         await app.start(tick=False)  # no sweeper: only the transport's fast path delivers
         yield app
         await app.stop()
@@ -106,7 +107,7 @@ class TransportContract:
         assert set(recorder.seen.values()) == {1}
 
     async def test_publish_may_be_called_from_another_thread(self, nixflow: NixFlow, recorder: Recorder) -> None:
-        nixflow.writer.listeners.remove(nixflow.transport.publish)  # only the thread below hands it over
+        nixflow.writer.listeners.remove(nixflow.publish_unfinished)  # only the thread below hands it over
         [record] = await emit(nixflow, 1)
         stored = nixflow.db.read_sync(lambda conn: event_log.find_by_ids(conn, [record.event_id]))
         thread = threading.Thread(target=nixflow.transport.publish, args=(stored,))
