@@ -1,0 +1,170 @@
+"""The Markdown report and its charts (matplotlib PNG) under bench/results/."""
+
+from __future__ import annotations
+
+import math
+import platform
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from bench.results import (
+    DJANGO_C1,
+    DJANGO_C32,
+    DJANGO_C32_P50,
+    DJANGO_C32_P99,
+    Results,
+    markdown_table,
+    peer_table,
+    targets_table,
+)
+from bench.tools import log
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def environment(mode: str, seconds: float) -> list[str]:
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return [
+        f"mode: {mode}; each measurement {seconds:.0f} s, 1 run (no repetitions: read single figures with care)",
+        f"{cores} CPUs shared by the load generator (wrk -t1), the servers and the runner, on 127.0.0.1",
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
+        f"SQLite {sqlite3.sqlite_version}; {_version(['wrk', '-v'])[:40]}; {_version(['redis-server', '--version'])[:40]}",
+    ]
+
+
+def _values(results: Results, keys: list[str]) -> list[float]:
+    return [v if (v := results.value(k)) is not None and not math.isnan(v) else 0.0 for k in keys]
+
+
+def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
+    """PNG charts; returns (title, file name) pairs. Skipped, with a note, if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        results.notes.append("charts skipped: matplotlib is not installed (pip install -e '.[bench]')")
+        return []
+    made: list[tuple[str, str]] = []
+
+    def save(fig: object, name: str, title: str) -> None:
+        path = out_dir / f"{stem}-{name}.png"
+        fig.tight_layout()  # type: ignore[attr-defined]
+        fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
+        plt.close(fig)  # type: ignore[arg-type]
+        made.append((title, path.name))
+
+    rates = [
+        ("django-helpdesk create, c=32", DJANGO_C32),
+        ("django-helpdesk create, c=1", DJANGO_C1),
+        ("NixFlow GET /api/health, c=32", "nf.health"),
+        ("NixFlow POST /api/tickets, c=32", "nf.post32"),
+        ("NixFlow automated, c=32", "nf.automated"),
+        ("NixFlow POST /api/tickets, c=1", "nf.post1"),
+        ("scale-out 1+1 automated", "so.1x1.automated"),
+        ("scale-out 2+2 automated", "so.2x2.automated"),
+    ]
+    rates = [(label, key) for label, key in rates if key in results.figures]
+    if rates:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(rates) + 1.2))
+        values = _values(results, [k for _, k in rates])
+        colors = ["#999999" if "django" in label else "#2a6fdb" for label, _ in rates]
+        ax.barh([label for label, _ in rates], values, color=colors)
+        for y, v in enumerate(values):
+            ax.text(v, y, f" {v:,.0f}", va="center", fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("per second")
+        ax.set_title("Throughput (grey: peer)")
+        save(fig, "throughput", "Throughput, NixFlow beside django-helpdesk")
+
+    lat = [
+        ("django-helpdesk create, c=32", DJANGO_C32_P50, DJANGO_C32_P99),
+        ("NixFlow POST, c=32", "nf.post32.p50", "nf.post32.p99"),
+        ("NixFlow POST, c=1", "nf.post1.p50", "nf.post1.p99"),
+        ("POST → assigned @100/s", "nf.open.p50", "nf.open.p99"),
+    ]
+    lat = [row for row in lat if row[2] in results.figures]
+    if lat:
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ys = range(len(lat))
+        p50 = _values(results, [r[1] for r in lat])
+        p99 = _values(results, [r[2] for r in lat])
+        ax.barh([y + 0.2 for y in ys], p50, height=0.4, label="p50", color="#8fb3ef")
+        ax.barh([y - 0.2 for y in ys], p99, height=0.4, label="p99", color="#2a6fdb")
+        ax.set_yticks(list(ys), [r[0] for r in lat])
+        ax.set_xscale("log")
+        ax.set_xlabel("ms (log scale)")
+        ax.legend()
+        ax.set_title("Latency")
+        save(fig, "latency", "Latency, p50 and p99")
+
+    ticks = results.series.get("tick 100 due"), results.series.get("tick 1000 due")
+    if any(ticks):
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        for points, label in zip(ticks, ("100 due", "1,000 due"), strict=True):
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_xlabel("open tickets")
+        ax.set_ylabel("ms per tick")
+        ax.axhline(150, color="#cc3333", linestyle="--", linewidth=1, label="target (1,000 due)")
+        ax.legend()
+        ax.set_title("One SLA/escalation tick")
+        save(fig, "tick", "One SLA/escalation tick against the open-ticket count")
+
+    ws = results.series.get("ws p50"), results.series.get("ws p99")
+    if any(ws):
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        for points, label in zip(ws, ("p50", "p99"), strict=True):
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        ax.axhline(250, color="#cc3333", linestyle="--", linewidth=1, label="target p99")
+        ax.set_xlabel("connected WebSocket clients")
+        ax.set_ylabel("ms, POST → event received")
+        ax.legend()
+        ax.set_title("WebSocket fan-out")
+        save(fig, "websocket", "WebSocket fan-out")
+
+    if results.peaks:
+        fig, ax = plt.subplots(figsize=(8, 0.35 * len(results.peaks) + 1.2))
+        labels = [f"{proc} ({scenario})" for scenario, proc, _ in results.peaks]
+        ax.barh(labels, [mib for _, _, mib in results.peaks], color="#6a9f58")
+        ax.invert_yaxis()
+        ax.set_xlabel("peak RSS, MiB (VmHWM)")
+        ax.set_title("Peak memory of every process")
+        save(fig, "memory", "Peak RSS of every process")
+    return made
+
+
+def write_report(results: Results, out_dir: Path, stem: str, env_lines: list[str], workload: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = charts(results, out_dir, stem)
+    lines = [f"# NixFlow benchmark ({stem})", "", "## Workload", "", workload, "", "## Figures", ""]
+    lines += [markdown_table(results), "", "## Peers (same run)", "", peer_table(results), ""]
+    lines += ["## Targets (issue 10)", "", targets_table(results), ""]
+    if results.cpu:
+        lines += ["## CPU cost per event", "", "| setup | process | CPU s during the load | CPU ms per event |",
+                  "|---|---|---:|---:|"]  # fmt: skip
+        lines += [f"| {s} | {p} | {cpu:.2f} | {per:.3f} |" for s, p, cpu, per in results.cpu]
+        lines.append("")
+    if results.peaks:
+        lines += ["## Peak RSS (VmHWM) of every process", "", "| scenario | process | MiB |", "|---|---|---:|"]
+        lines += [f"| {s} | {p} | {mib:,.0f} |" for s, p, mib in results.peaks]
+        lines.append("")
+    if results.failures:
+        lines += ["## Failed scenarios", ""] + [f"- {name}: {why}" for name, why in results.failures.items()] + [""]
+    lines += ["## Notes", ""] + [f"- {n}" for n in env_lines + results.notes] + [""]
+    if made:
+        lines += ["## Charts", ""] + [f"![{title}]({name})" for title, name in made] + [""]
+    path = out_dir / f"{stem}.md"
+    path.write_text("\n".join(lines))
+    log(f"report written: {path}")
+    return path

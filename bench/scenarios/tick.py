@@ -1,0 +1,7 @@
+"""TODO."""
+
+from bench.scenarios import Ctx
+
+
+def run(ctx: Ctx) -> None:
+    raise NotImplementedError
