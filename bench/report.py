@@ -35,7 +35,8 @@ def environment(mode: str, seconds: float) -> list[str]:
         f"mode: {mode}; each measurement {seconds:.0f} s, 1 run (no repetitions: read single figures with care)",
         f"{cores} CPUs shared by the load generator (wrk -t1), the servers and the runner, on 127.0.0.1",
         f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
-        f"SQLite {sqlite3.sqlite_version}; {_version(['wrk', '-v'])[:40]}; {_version(['redis-server', '--version'])[:40]}",
+        f"SQLite {sqlite3.sqlite_version}; {_version(['wrk', '-v'])[:40]}; "
+        f"{_version(['redis-server', '--version'])[:40]}",
     ]
 
 
