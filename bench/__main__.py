@@ -36,13 +36,13 @@ SCENARIOS: dict[str, Callable[[Ctx], None]] = {
 
 WORKLOAD = """\
 Every NixFlow ticket is `POST /api/tickets` `{"title": "Core switch is down", "description": "bench … sent_us=…",
-"category_id": <Network>}` by an admin's bearer token, in the category *Network* whose 3 agents were created with
-`nixflow users create --category Network`. The default rule "outage or down is critical" makes it critical,
-"round-robin within the category" assigns it, its SLA clock starts: about six events per ticket. The load generator
-is `wrk -t1` with `bench/lua/load.lua` (closed loop at 32 or 1 connections; open loop at a fixed 100 tickets/s for
-the latency scenario). django-helpdesk 2.6 (from PyPI, its own cached venv) answers the same wrk load on its DRF
-ticket-create API: gunicorn with 1 sync worker, SQLite WAL, DRF token auth. Ratios are NixFlow ÷ django-helpdesk
-(for latencies, below 1 is better)."""
+"category_id": <Network>}` with an admin's bearer token (the admin made by `nixflow users create`; the category
+*Network* and its 3 agents by `POST /api/categories` and `POST /api/users`). The default rule "outage or down is
+critical" makes each ticket critical, "round-robin within the category" assigns it and its SLA clock starts: about
+six events per ticket. The load generator is `wrk -t1` with `bench/lua/load.lua`: closed loop at 32 or 1
+connections, or open loop at a fixed 100 tickets/s for the latency scenario. django-helpdesk 2.6 (from PyPI, in its
+own cached venv) answers the same wrk load on its DRF ticket-create API: gunicorn with 1 sync worker, SQLite WAL,
+DRF token auth. Ratios are NixFlow ÷ django-helpdesk (for latencies, below 1 is better)."""
 
 
 def _raise_open_files() -> None:

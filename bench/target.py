@@ -37,23 +37,30 @@ def nixflow_cli(*args: str, env: dict[str, str]) -> str:
     return result.stdout.strip()
 
 
-def set_up_workload(env: dict[str, str]) -> None:
-    """An admin, and three agents in the category `Network` (created by the first), through the CLI."""
+def create_admin(env: dict[str, str]) -> None:
+    """The admin the runner signs in as, with `nixflow users create` (which also migrates the database)."""
     nixflow_cli("users", "create", "--email", ADMIN_EMAIL, "--name", "Bench", "--role", "admin",
                 "--password", PASSWORD, env=env)  # fmt: skip
-    for name in AGENTS:
-        nixflow_cli("users", "create", "--email", f"{name}@example.com", "--name", name, "--role", "agent",
-                    "--password", PASSWORD, "--category", CATEGORY, env=env)  # fmt: skip
 
 
-def sign_in(base: str) -> tuple[str, int]:
-    """The admin's bearer token, and the id of the category `Network`."""
+def set_up_workload(base: str) -> tuple[str, int]:
+    """Sign in as the admin; create the category `Network` and its three agents through the API.
+
+    Returns the admin's bearer token and the category's id.
+    """
     login = httpx.post(f"{base}/api/auth/login", json={"email": ADMIN_EMAIL, "password": PASSWORD}, timeout=30)
     login.raise_for_status()
     token = str(login.json()["token"])
-    categories = httpx.get(f"{base}/api/categories", headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    categories.raise_for_status()
-    category = next(int(c["id"]) for c in categories.json() if c["name"] == CATEGORY)
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+        created = api.post("/api/categories", json={"name": CATEGORY})
+        created.raise_for_status()
+        category = int(created.json()["id"])
+        for name in AGENTS:
+            api.post(
+                "/api/users",
+                json={"email": f"{name}@example.com", "name": name, "role": "agent", "password": PASSWORD,
+                      "category_ids": [category]},
+            ).raise_for_status()  # fmt: skip
     return token, category
 
 

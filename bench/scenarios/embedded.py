@@ -14,7 +14,7 @@ from bench.results import (
     percentile,
 )
 from bench.scenarios import Ctx
-from bench.target import Database, nixflow_env, set_up_workload, sign_in, start_api, ticket_body, wait_all_assigned
+from bench.target import Database, create_admin, nixflow_env, set_up_workload, start_api, ticket_body, wait_all_assigned
 from bench.tools import log
 from bench.wrk import run_wrk
 
@@ -27,12 +27,12 @@ def run(ctx: Ctx) -> None:
     home.mkdir()
     db_file = home / "nixflow.db"
     env = nixflow_env(f"sqlite+aiosqlite:///{db_file}")
-    log("embedded: setting up the workload (admin, 3 agents in Network) through the CLI")
-    set_up_workload(env)
+    log("embedded: setting up the workload (admin by the CLI; Network and its 3 agents by the API)")
+    create_admin(env)
     proc, base = start_api(env, ctx.workdir, "nixflow serve (embedded)")
     database = Database(f"sqlite:///{db_file}")
     try:
-        token, category = sign_in(base)
+        token, category = set_up_workload(base)
         auth = f"Bearer {token}"
         tickets_url = f"{base}/api/tickets"
         with SqliteCommitWatcher(db_file) as watcher:

@@ -15,9 +15,9 @@ from bench.scenarios import Ctx
 from bench.services import OwnPostgres, OwnRedis
 from bench.target import (
     Database,
+    create_admin,
     nixflow_env,
     set_up_workload,
-    sign_in,
     start_api,
     start_worker,
     ticket_body,
@@ -50,7 +50,7 @@ def _setup(ctx: Ctx, postgres: OwnPostgres, redis_url: str, services: list[Proc]
     log(f"{label}: setting up")
     url = postgres.create_database(f"nixflow_{name}")
     env = nixflow_env(url, NIXFLOW_REDIS_URL=redis_url, NIXFLOW_REDIS_PREFIX=f"bench-{name}")
-    set_up_workload(env)
+    create_admin(env)
     procs: list[Proc] = []
     bases: list[str] = []
     database = Database(url)
@@ -61,7 +61,7 @@ def _setup(ctx: Ctx, postgres: OwnPostgres, redis_url: str, services: list[Proc]
             bases.append(base)
         for i in range(workers):
             procs.append(start_worker(env, ctx.workdir, f"nixflow worker #{i + 1}"))
-        token, category = sign_in(bases[0])
+        token, category = set_up_workload(bases[0])
         auth = f"Bearer {token}"
         per_api = CONNECTIONS // apis
 

@@ -19,7 +19,7 @@ import httpx
 from bench.procs import Proc
 from bench.results import percentile
 from bench.scenarios import Ctx
-from bench.target import TITLE, nixflow_env, set_up_workload, sign_in, start_api
+from bench.target import TITLE, create_admin, nixflow_env, set_up_workload, start_api
 from bench.tools import log
 
 COUNTS = (1_000, 5_000)
@@ -33,10 +33,10 @@ def run(ctx: Ctx) -> None:
     home = ctx.workdir / "websocket"
     home.mkdir()
     env = nixflow_env(f"sqlite+aiosqlite:///{home / 'nixflow.db'}")
-    set_up_workload(env)
+    create_admin(env)
     server, base = start_api(env, ctx.workdir, "nixflow serve (WebSocket)")
     try:
-        token, category = sign_in(base)
+        token, category = set_up_workload(base)
         p50s, p99s = [], []
         for count in QUICK_COUNTS if ctx.quick else COUNTS:
             p50, p99 = _fan_out(ctx, server, base, token, category, count)
