@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     results = Results()
     ctx = Ctx(quick=args.quick, seconds=seconds, warmup=1.0 if args.quick else 2.0, workdir=workdir, results=results)
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     try:
         for name in chosen:
             log(f"== {name}")
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     results.notes.append(f"scenarios: {', '.join(chosen)}; the whole run took {elapsed / 60:.1f} min")
     stem = f"{mode}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
-    path = write_report(results, args.out, stem, environment(mode, seconds), WORKLOAD)
+    path = write_report(results, args.out, stem, environment(mode, seconds, load_before), WORKLOAD)
     print(markdown_table(results))
     print()
     print(targets_table(results))
