@@ -159,12 +159,37 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
     return made
 
 
+METHOD = """\
+- **req/s, p50, p99**: wrk's own figures (successful responses only; latency from each request's send).
+- **fully automated tickets/s**: tickets created by the run ÷ (last `ticket.assigned` *commit* - first intended send).
+  Send times travel in each ticket's description (wrk's Lua writes its clock there). Commit times: on PostgreSQL
+  `pg_xact_commit_timestamp(xmin)` of the event row (`track_commit_timestamp = on` on the runner's own server),
+  exact. On SQLite no column holds one (`events.timestamp` and `updated_at` are read from the clock when the unit of
+  work *begins*, and with group commit the batch commits later), so a reader thread in the runner, woken by inotify
+  on every write to the database's directory, stamps each `ticket.assigned` row when it first sees it: an upper
+  bound, late by a wake-up and one indexed query (sub-millisecond on an idle core, a few ms on saturated ones).
+- **POST → ticket.assigned at 100 tickets/s offered**: open loop. wrk2 is not in Debian, so `load.lua` schedules
+  request *k* at start + *k*/100 s (`delay()`), over 16 connections, and stamps the *intended* send time into the
+  ticket; a late server delays the next send but the latency still counts from the schedule, so queueing is charged
+  in full (no coordinated omission). The achieved rate is in the note: below 100/s means the server fell behind.
+- **SLA/escalation tick**: the real `sla-and-escalation` job in the runner's process on a SQLite file holding that
+  many open tickets (bulk-inserted with sqlite3 `executemany`, cached per schema), after a warm-up tick.
+- **WebSocket**: clients (Python asyncio + websockets, two processes, same cores) all connected with one admin
+  token; 5 tickets are POSTed 1 s apart; each sample is one client receiving one `ticket.created`, from the POST's
+  send. Memory per connection: server RSS with all connected minus RSS before, ÷ clients.
+- **CPU per event**: utime + stime from /proc/<pid>/stat (PostgreSQL: postmaster, its live backends and the ones it
+  reaped) from the start of the load until every event is handled, ÷ events written meanwhile.
+- **Peak RSS**: VmHWM from /proc/<pid>/status just before each process is stopped.
+"""
+
+
 def write_report(results: Results, out_dir: Path, stem: str, env_lines: list[str], workload: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     made = charts(results, out_dir, stem)
     lines = [f"# NixFlow benchmark ({stem})", "", "## Workload", "", workload, "", "## Figures", ""]
     lines += [markdown_table(results), "", "## Peers (same run)", "", peer_table(results), ""]
     lines += ["## Targets (issue 10)", "", targets_table(results), ""]
+    lines += ["## How each figure is measured", "", METHOD]
     if results.cpu:
         lines += ["## CPU cost per event", "", "| setup | process | CPU s during the load | CPU ms per event |",
                   "|---|---|---:|---:|"]  # fmt: skip

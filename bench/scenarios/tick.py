@@ -82,6 +82,8 @@ def _template(open_count: int) -> Path:
     path = cache_dir() / f"tick-{open_count}-{_schema_key()}.db"
     if path.exists():
         return path
+    for stale in path.parent.glob(f"tick-{open_count}-*.db"):  # an older schema's
+        stale.unlink()
     log(f"tick: building the {open_count:,}-ticket template (once, cached in {path.parent})")
     started = time.monotonic()
     tmp = path.with_suffix(".tmp")
