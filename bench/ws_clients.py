@@ -3,8 +3,9 @@
   python -m bench.ws_clients <ws url with ?token=> <count>
 
 Connects `count` clients to /api/ws, prints `READY <connected> <failed>`, and stamps the wall-clock time at which
-each client receives each `ticket.created` event. On a `DUMP` line on stdin it prints
-`{"<ticket id>": [epoch seconds, one per client that got it], ...}` as one JSON line and exits.
+each client receives each `ticket.created` event. Then it answers lines on stdin: `COUNT` with the number of such
+receipts so far; `DUMP` with `{"<ticket id>": [epoch seconds, one per client that got it], ...}` as one JSON line,
+after which it closes every connection and exits.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ async def main(url: str, count: int) -> None:
     listeners = [asyncio.create_task(_listen(ws, seen)) for ws in sockets]
     print(f"READY {len(sockets)} {failed}", flush=True)
     loop = asyncio.get_running_loop()
-    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() not in ("DUMP", ""):
-        pass
+    while (command := (await loop.run_in_executor(None, sys.stdin.readline)).strip()) not in ("DUMP", ""):
+        if command == "COUNT":
+            print(sum(len(times) for times in seen.values()), flush=True)
     print(json.dumps(seen), flush=True)
     for task in listeners:
         task.cancel()

@@ -1,5 +1,6 @@
 """WebSocket fan-out: 1,000 and 5,000 clients connected to one embedded `nixflow serve`; one ticket at a time is
-created and the time from its POST until each client receives its `ticket.created` event is recorded.
+created, and the time from its POST until each client receives its `ticket.created` event is recorded; the next
+ticket is created once every client has the previous one (or after 60 s).
 
 The clients are Python (asyncio + websockets) in two processes on the same cores as the server: what they
 measure includes their own scheduling. Memory per connection: the server's RSS with every client connected,
@@ -26,7 +27,7 @@ COUNTS = (1_000, 5_000)
 QUICK_COUNTS = (200, 1_000)
 CLIENT_PROCESSES = 2
 EVENTS = 5  # tickets created, one after another, per client count
-GAP_S = 1.0
+WAIT_ALL_S = 60.0  # per event, at most
 
 
 def run(ctx: Ctx) -> None:
@@ -84,8 +85,8 @@ def _fan_out(ctx: Ctx, server: Proc, base: str, token: str, category: int, count
                 )
                 response.raise_for_status()
                 sent[str(response.json()["id"])] = at
-                time.sleep(GAP_S)
-        time.sleep(2.0)
+                _wait_all_received(clients, connected * (i + 1), deadline=time.monotonic() + WAIT_ALL_S)
+                server.sample_peak()
         received: dict[str, list[float]] = {}
         for client, proc in zip(clients, procs, strict=True):
             proc.sample_peak()
@@ -123,6 +124,20 @@ def _fan_out(ctx: Ctx, server: Proc, base: str, token: str, category: int, count
     ctx.results.add(f"nf.ws.{count}.per_conn", f"WebSocket, {count:,} clients: server memory per connection", "KiB",
                     per_conn)  # fmt: skip
     return p50, p99
+
+
+def _wait_all_received(clients: list[subprocess.Popen[str]], expected: int, *, deadline: float) -> None:
+    """Until the client processes together hold `expected` receipts, or the deadline."""
+    while time.monotonic() < deadline:
+        total = 0
+        for client in clients:
+            assert client.stdin is not None
+            client.stdin.write("COUNT\n")
+            client.stdin.flush()
+            total += int(_read_line(client, timeout=30) or 0)
+        if total >= expected:
+            return
+        time.sleep(0.05)
 
 
 def _read_line(client: subprocess.Popen[str], *, timeout: float) -> str:
