@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from bench.procs import Proc, last_line, spawn
 from bench.tools import free_port, wait_for
+from nixflow.store.tables import UNFINISHED_SQL
 
 PASSWORD = "bench-password-1"
 ADMIN_EMAIL = "bench@example.com"
@@ -132,9 +133,7 @@ class Database:
 
     def unfinished_events(self) -> int:
         with self.engine.connect() as conn:
-            return int(
-                conn.execute(text("SELECT count(*) FROM events WHERE status IN ('pending', 'processing')")).scalar_one()
-            )
+            return int(conn.execute(text(f"SELECT count(*) FROM events WHERE {UNFINISHED_SQL}")).scalar_one())
 
     def tickets_after(self, ticket_id: int) -> Tickets:
         with self.engine.connect() as conn:
@@ -147,7 +146,7 @@ class Database:
         return Tickets(sent)
 
     def wait_quiet(self, *, timeout: float) -> None:
-        """Until no event is pending or processing (the previous load is fully handled)."""
+        """Until no event is unfinished (pending, processing, retrying): the previous load is fully handled."""
         wait_for(
             lambda: self.unfinished_events() == 0, timeout=timeout, what="the event backlog to drain", interval=0.2
         )
