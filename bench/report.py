@@ -33,7 +33,7 @@ def _version(argv: list[str]) -> str:
 def environment(mode: str, seconds: float, load_before: float) -> list[str]:
     cores = os.cpu_count() or 0
     quick = (
-        " (quick: 10,000 and 100,000 open tickets, 200 and 1,000 WebSocket clients, so the 1,000,000-ticket and"
+        " (10,000 and 100,000 open tickets, 200 and 1,000 WebSocket clients: the 1,000,000-ticket and"
         " 5,000-client targets show as not measured)"
         if mode == "quick"
         else ""
@@ -175,7 +175,7 @@ METHOD = """\
 - **SLA/escalation tick**: the real `sla-and-escalation` job in the runner's process on a SQLite file holding that
   many open tickets (bulk-inserted with sqlite3 `executemany`, cached per schema), after a warm-up tick.
 - **WebSocket**: clients (Python asyncio + websockets, two processes, same cores) all connected with one admin
-  token; 5 tickets are POSTed one after another, each once every client has the previous one (at most 60 s later);
+  token; 5 tickets are POSTed one after another, each once every client has the previous one (at most 30 s later);
   each sample is one client receiving one `ticket.created`, timed from the POST's send. Memory per connection:
   server RSS with all connected minus RSS before, ÷ clients.
 - **CPU per event**: utime + stime from /proc/<pid>/stat (PostgreSQL: postmaster, its live backends and the ones it

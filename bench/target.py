@@ -135,7 +135,19 @@ class Database:
         with self.engine.connect() as conn:
             return int(conn.execute(text(f"SELECT count(*) FROM events WHERE {UNFINISHED_SQL}")).scalar_one())
 
+    def settle(self, *, quiet_s: float = 0.5, timeout: float = 30) -> None:
+        """Until no new ticket has appeared for `quiet_s`: requests wrk left in flight are in the database."""
+        deadline = time.monotonic() + timeout
+        last, since = self.max_ticket_id(), time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+            time.sleep(0.1)
+            now = self.max_ticket_id()
+            if now != last:
+                last, since = now, time.monotonic()
+
     def tickets_after(self, ticket_id: int) -> Tickets:
+        """Tickets with a higher id, once the load has settled."""
+        self.settle()
         with self.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, description FROM tickets WHERE id > :id"), {"id": ticket_id}).all()
         sent = {}
