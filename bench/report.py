@@ -168,6 +168,8 @@ METHOD = """\
   work *begins*, and with group commit the batch commits later), so a reader thread in the runner, woken by inotify
   on every write to the database's directory, stamps each `ticket.assigned` row when it first sees it: an upper
   bound, late by a wake-up and one indexed query (sub-millisecond on an idle core, a few ms on saturated ones).
+  The tickets counted include those of requests still in flight when wrk stopped (the runner waits for them to land),
+  which wrk's req/s leaves out: with short runs and long latencies the automated rate can exceed the POST rate.
 - **POST → ticket.assigned at 100 tickets/s offered**: open loop. wrk2 is not in Debian, so `load.lua` schedules
   request *k* at start + *k*/100 s (`delay()`), over 16 connections, and stamps the *intended* send time into the
   ticket; a late server delays the next send but the latency still counts from the schedule, so queueing is charged

@@ -21,7 +21,7 @@ from bench.procs import Proc
 from bench.results import percentile
 from bench.scenarios import Ctx
 from bench.target import TITLE, create_admin, nixflow_env, set_up_workload, start_api
-from bench.tools import log
+from bench.tools import REPO_DIR, log
 
 COUNTS = (1_000, 5_000)
 QUICK_COUNTS = (200, 1_000)
@@ -62,6 +62,7 @@ def _fan_out(ctx: Ctx, server: Proc, base: str, token: str, category: int, count
             stdout=subprocess.PIPE,
             stderr=open(ctx.workdir / f"ws-clients-{count}-{i}.log", "w"),  # noqa: SIM115 - the child owns it
             text=True,
+            cwd=REPO_DIR,
         )
         for i, n in enumerate(share)
     ]
