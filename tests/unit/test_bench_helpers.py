@@ -1,0 +1,47 @@
+"""The benchmark runner's pure helpers: reading wrk's result line, percentiles, the targets checklist."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from bench.results import DJANGO_C32, TARGETS, Results, check, percentile
+from bench.wrk import parse_wrk_result
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000/api/tickets
+  1 threads and 32 connections
+  2400 requests in 10.00s, 1.2MB read
+WRK_RESULT requests=2400 duration_us=10000000 http4xx5xx=400 sockerr=3 """ + (
+    "p50_ms=12.500 p90_ms=30.000 p99_ms=48.250 max_ms=90.000\n"
+)
+
+
+def test_wrk_result_counts_only_successful_responses() -> None:
+    result = parse_wrk_result(WRK_OUTPUT)
+    assert result.ok_per_s == 200.0
+    assert (result.p50_ms, result.p99_ms) == (12.5, 48.25)
+    assert "400 HTTP 4xx/5xx" in result.note and "3 socket errors" in result.note
+
+
+def test_wrk_output_without_result_line_is_an_error_naming_the_last_line() -> None:
+    with pytest.raises(RuntimeError, match="unable to connect"):
+        parse_wrk_result("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    samples = [float(v) for v in range(1, 101)]
+    assert percentile(samples, 50) == 50.0
+    assert percentile(samples, 99) == 99.0
+    assert percentile([7.0], 99) == 7.0
+    assert math.isnan(percentile([], 50))
+
+
+def test_a_target_relative_to_the_peer_is_judged_against_the_peer_figure() -> None:
+    target = next(t for t in TARGETS if t.key == "nf.automated")
+    results = Results()
+    results.add(DJANGO_C32, "django-helpdesk", "req/s", 80.0, group="peer")
+    results.add("nf.automated", "automated", "tickets/s", 790.0)
+    assert check(results, target)[0] == "missed"
+    results.add("nf.automated", "automated", "tickets/s", 800.0)
+    assert check(results, target)[0] == "met"
+    assert check(Results(), target)[0] == "not measured"
