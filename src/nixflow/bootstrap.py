@@ -78,13 +78,17 @@ class NixFlow:
             return f"unavailable: {type(exc).__name__}"
 
     def publish_unfinished(self, records: Sequence[EventRecord]) -> None:
-        """Hand just-committed events still `pending` to the transport (the writer's commit listener).
+        """Hand just-committed events still `pending` to the transport, and those that ended `failed` to its
+        dead letters (the writer's commit listener).
 
         What the unit of work delivered itself needs no transport; retries wait for the sweeper.
         """
         pending = [r for r in records if r.status is EventStatus.PENDING]
         if pending:
             self.transport.publish(pending)
+        failed = [r for r in records if r.status is EventStatus.FAILED]  # a last attempt made inline
+        if failed:
+            self.transport.dead_letter(failed)
 
     async def start(self, *, consume: bool = True, tick: bool = True) -> None:
         """Start publishing and delivering events (and ticking the periodic jobs)."""

@@ -29,7 +29,17 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _reach_database(settings)
     app = create_app(settings, run_worker=not no_worker, migrate=False)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, ws_ping_interval=20)
+    # No per-message compression: a live event goes to every connection, and deflating it once per
+    # connection cost more than sending it (events are small JSON).
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+        ws_ping_interval=20,
+        ws_per_message_deflate=False,
+    )
 
 
 def worker() -> None:

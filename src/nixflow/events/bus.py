@@ -70,6 +70,10 @@ class Transport(Protocol):
         """Hand committed events over; must not block and may be called from any thread."""
         ...
 
+    def dead_letter(self, records: Sequence[EventRecord]) -> None:
+        """Note events that ended `failed` (scale-out: the dead-letter stream); same rules as `publish`."""
+        ...
+
     async def health(self) -> str:
         """`embedded`, `ok`, or what is wrong."""
         ...
@@ -107,6 +111,9 @@ class InProcessTransport:
 
     async def health(self) -> str:
         return "embedded"
+
+    def dead_letter(self, records: Sequence[EventRecord]) -> None:
+        """Embedded mode keeps no dead-letter stream: failed events are listed from the log."""
 
     def publish(self, records: Sequence[EventRecord]) -> None:
         loop = self._loop

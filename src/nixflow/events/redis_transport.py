@@ -58,6 +58,7 @@ class RedisStreamsTransport:
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: list[tuple[int, str, int]] = []
+        self._dead: list[dict[str, str]] = []
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._dispatcher: Dispatcher | None = None
@@ -100,8 +101,20 @@ class RedisStreamsTransport:
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._enqueue, items)
 
+    def dead_letter(self, records: Sequence[EventRecord]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # the log still says `failed`: `events redrive` finds it there too
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._enqueue_dead, [_dead_fields(r) for r in records])
+
     def _enqueue(self, items: list[tuple[int, str, int]]) -> None:
         self._outbox.extend(items)
+        if self._wake is not None:
+            self._wake.set()
+
+    def _enqueue_dead(self, items: list[dict[str, str]]) -> None:
+        self._dead.extend(items)
         if self._wake is not None:
             self._wake.set()
 
@@ -114,12 +127,15 @@ class RedisStreamsTransport:
 
     async def _flush(self) -> None:
         items, self._outbox = self._outbox, []
-        if not items:
+        dead, self._dead = self._dead, []
+        if not items and not dead:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for rank, event_id, seq in items:
                     pipe.xadd(self.names.by_rank[rank], {"event_id": event_id, "seq": seq})
+                for fields in dead:
+                    pipe.xadd(self.names.dead, fields)  # type: ignore[arg-type]
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             # The events are `pending` in the log: the sweeper sends them once Redis answers again.
@@ -205,10 +221,7 @@ class RedisStreamsTransport:
                 pipe.xack(stream, GROUP, message_id)
             for record in done:
                 if record.status == EventStatus.FAILED:
-                    pipe.xadd(
-                        self.names.dead,
-                        {"event_id": record.event_id, "type": record.type, "error": (record.error or "")[:2000]},
-                    )
+                    pipe.xadd(self.names.dead, _dead_fields(record))  # type: ignore[arg-type]
             await pipe.execute()
 
     async def trim(self) -> int:
@@ -253,3 +266,8 @@ def _entries(response: Any) -> list[tuple[str, str, str]]:
 def _id_key(stream_id: str) -> tuple[int, int]:
     ms, _, seq = stream_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+def _dead_fields(record: EventRecord) -> dict[str, str]:
+    """A dead-letter stream entry for an event that ended `failed`."""
+    return {"event_id": record.event_id, "type": record.type, "error": (record.error or "")[:2000]}
