@@ -245,3 +245,35 @@ async def test_an_event_outside_the_catalogue_cannot_be_emitted(harness: Harness
             lambda tx: tx.emit("ticket.created", aggregate_type="ticket", aggregate_id=1, data={"x": 1})
         )
     assert await harness.events() == []
+
+
+async def test_a_tickets_events_are_handled_in_the_order_they_were_written(settings: Settings) -> None:
+    """A later event of a ticket waits while an earlier one is being retried, then follows it."""
+    handled: list[str] = []
+    failures = [1]
+
+    def in_order(tx: Tx, record: EventRecord) -> None:
+        if record.type == "ticket.status_changed" and failures[0]:
+            failures[0] -= 1
+            raise RuntimeError("not yet")
+        handled.append(record.type)
+
+    recorder = Handler("test.in_order", in_order)
+    handlers = [("ticket.status_changed", recorder), ("ticket.commented", recorder)]
+    async for h in running(settings, handlers):
+        agent = await h.user("agent")
+        ticket = await post_ticket(h, agent)
+        moved = await h.client.post(
+            f"/api/tickets/{ticket['id']}/transition", json={"status": "open"}, headers=agent.headers
+        )
+        assert moved.status_code == 200
+        commented = await h.client.post(
+            f"/api/tickets/{ticket['id']}/comments", json={"body": "right after"}, headers=agent.headers
+        )
+        assert commented.status_code == 201
+        for _ in range(200):
+            await h.settle()
+            if len(handled) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert handled == ["ticket.status_changed", "ticket.commented"]

@@ -67,9 +67,8 @@ class Dispatcher:
         repeat of an earlier emission.
         """
         events = tx.events
-        if not events:
-            return
-        blocked: set[tuple[str, str]] | None = None
+        blocked: set[tuple[str, str]] = set()  # aggregates whose earlier events are not finished
+        checked: set[tuple[str, str]] = set()  # aggregates already looked up in the log
         i = 0
         while i < len(events):  # handlers append to `events` as they emit
             record = events[i]
@@ -78,8 +77,10 @@ class Dispatcher:
             if not handlers:
                 record.status = EventStatus.COMPLETED
                 continue
-            if blocked is None:
-                blocked = deliveries.unfinished_aggregates(tx.conn, {_aggregate(r) for r in events})
+            if _aggregate(record) not in checked:  # one query for every aggregate not seen yet
+                new = {_aggregate(r) for r in events[i - 1 :]} - checked
+                blocked |= deliveries.unfinished_aggregates(tx.conn, new)
+                checked |= new
             if _aggregate(record) in blocked:
                 continue  # stays `pending`: the async path takes it after the earlier event
             errors = self._run_handlers(tx, record, done=set())
