@@ -123,8 +123,8 @@ def update_rule(tx: Tx, *, rule_id: int, changes: RuleUpdate) -> dict[str, Any]:
     before = get_rule(tx.conn, rule_id=rule_id)
     given = changes.model_dump(mode="json", exclude_unset=True)
     given = {k: v for k, v in given.items() if v is not None}
-    merged = {k: before[k] for k in ("name", "kind", "active", "position", "mode", "rollout_percent")}
-    merged.update(conditions=before["conditions"], actions=before["actions"], **given)
+    fields = ("name", "kind", "active", "position", "mode", "rollout_percent", "conditions", "actions")
+    merged = {**{k: before[k] for k in fields}, **given}
     try:
         spec = RuleCreate.model_validate(merged)
     except ValidationError as exc:
