@@ -5,21 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
 
-Title = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+from nixflow.domain.json_types import NOT_BLANK, Id
+
+# The services strip text before checking it is not empty: so does the schema, by its pattern.
+Title = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 LongText = Annotated[str, StringConstraints(strict=True, max_length=20_000)]
-Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 Email = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=254)]
+NewEmail = Annotated[EmailStr, StringConstraints(max_length=254)]
 Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1024)]
-Id = Annotated[StrictInt, Field(ge=0, le=2**53)]
 PriorityName = Literal["low", "normal", "high", "critical"]
 StatusName = Literal["new", "open", "pending", "resolved", "closed"]
 RoleName = Literal["admin", "agent", "requester"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Patterns are checked with Python's `re`, the engine schema-driven clients generate from.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
 class LoginRequest(Strict):
@@ -54,7 +58,7 @@ class LoginResponse(BaseModel):
 
 
 class UserCreate(Strict):
-    email: Email
+    email: NewEmail
     name: Name
     role: RoleName
     password: NewPassword
@@ -71,12 +75,12 @@ class UserUpdate(Strict):
 
 
 class CategoryCreate(Strict):
-    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK)]
     agent_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
 class CategoryUpdate(Strict):
-    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)] | None = None
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK)] | None = None
     agent_ids: list[Id] | None = Field(default=None, max_length=1000)
 
 
@@ -110,7 +114,7 @@ class TransitionRequest(Strict):
 
 
 class CommentCreate(Strict):
-    body: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20_000)]
+    body: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20_000, pattern=NOT_BLANK)]
     internal: StrictBool = False
 
 

@@ -273,7 +273,7 @@ def _check_action(raw: Any) -> Any:
             raise ValueError(f"action 'notify': unknown role '{raw['role']}' (known: {', '.join(NOTIFY_ROLES)})")
     elif kind in needs and needs[kind] not in given:
         raise ValueError(f"action '{kind}' needs '{needs[kind]}'")
-    level = raw.get("level")
+    level: Any = raw.get("level")
     if kind == "escalate" and is_integer(level) and not 1 <= level <= 10:
         raise ValueError("action 'escalate': level must be between 1 and 10")
     stray = sorted(given - allowed)
@@ -339,7 +339,9 @@ def _check_kind(kind: str, actions: list[Action]) -> None:
         raise ValueError("an escalation rule needs an 'escalate' action (its level fires once per ticket)")
 
 
-_ESCALATE_IN_ACTIONS = {"contains": {"type": "object", "properties": {"type": {"const": "escalate"}}, "required": ["type"]}}
+_ESCALATE_IN_ACTIONS: dict[str, Any] = {
+    "contains": {"type": "object", "properties": {"type": {"const": "escalate"}}, "required": ["type"]}
+}
 # JSON Schema for `_check_kind`: a body that makes a rule an escalation rule gives it an `escalate` action.
 _ESCALATION_NEEDS_ESCALATE: dict[str, Any] = {
     "if": {"properties": {"kind": {"const": "escalation"}}, "required": ["kind", "actions"]},

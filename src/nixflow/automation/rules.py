@@ -119,7 +119,9 @@ def create_rule(tx: Tx, *, spec: RuleCreate) -> dict[str, Any]:
 
 
 def update_rule(tx: Tx, *, rule_id: int, changes: RuleUpdate) -> dict[str, Any]:
-    """Change a rule; the merged rule is validated as a whole (409 if it does not fit). Emits `rule_updated` (and `rule_enabled/disabled`)."""
+    """Change a rule; the merged rule is validated as a whole (409 if it does not fit).
+
+    Emits `rule_updated` (and `rule_enabled/disabled`)."""
     before = get_rule(tx.conn, rule_id=rule_id)
     given = changes.model_dump(mode="json", exclude_unset=True)
     given = {k: v for k, v in given.items() if v is not None}
