@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from nixflow.domain.json_types import NOT_BLANK, Id
+from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
 
 # The services strip text before checking it is not empty: so does the schema, by its pattern.
 Title = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 LongText = Annotated[str, StringConstraints(strict=True, max_length=20_000)]
 Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 Email = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=254)]
-NewEmail = Annotated[EmailStr, StringConstraints(max_length=254)]
+# Exactly what the server takes, as a pattern: `format: email` would be stricter (a generated client would refuse
+# addresses the server takes) in some places and looser in others.
+NewEmail = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
 Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1024)]
 PriorityName = Literal["low", "normal", "high", "critical"]
 StatusName = Literal["new", "open", "pending", "resolved", "closed"]

@@ -12,6 +12,8 @@ from pydantic import BeforeValidator, Strict, StrictFloat, StrictInt
 MAX_ID = 2**53  # the largest integer every JSON client reads exactly; far inside the database's 64 bits
 NOT_BLANK = r"\S"  # at least one character that is not white space (the services strip before checking)
 _NOT_BLANK = re.compile(NOT_BLANK)
+# What the server takes for an e-mail address; the schema says so with this pattern.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def integral(value: Any) -> Any:

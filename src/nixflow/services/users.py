@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from nixflow.domain.json_types import EMAIL_PATTERN
 from nixflow.domain.values import Role
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(EMAIL_PATTERN)
 HUMAN_ROLES = (Role.ADMIN, Role.AGENT, Role.REQUESTER)
 
 
