@@ -4,21 +4,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from tests.conftest import PASSWORD
-from tests.scaleout.cluster import free_port, wait_until
+from tests.security.serving import cli, embedded_env, serve
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from nixflow.api.redaction import redact
-
-NIXFLOW = [sys.executable, "-m", "nixflow.cli"]
 
 
 def test_redact_replaces_every_credential_value_and_nothing_else() -> None:
@@ -28,42 +23,38 @@ def test_redact_replaces_every_credential_value_and_nothing_else() -> None:
 
 
 def test_no_log_line_of_nixflow_serve_holds_a_token_or_ticket(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIXFLOW_")}
-    env["NIXFLOW_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'logs.db'}"
-
-    def cli(*args: str) -> str:
-        done = subprocess.run([*NIXFLOW, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    cli("db", "upgrade")
-    cli("users", "create", "--email", "a@example.com", "--name", "A", "--role", "agent", "--password", PASSWORD)
-    token = cli("tokens", "create", "--email", "a@example.com")
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*NIXFLOW, "serve", "--port", str(port), "--access-log"], cwd=tmp_path, env=env, stdout=out, stderr=out
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{base}/api/health", timeout=1).status_code == 200, timeout=60, what="serve")
+    env = embedded_env(tmp_path)
+    cli(tmp_path, env, "db", "upgrade")
+    cli(
+        tmp_path,
+        env,
+        "users",
+        "create",
+        "--email",
+        "a@example.com",
+        "--name",
+        "A",
+        "--role",
+        "agent",
+        "--password",
+        PASSWORD,
+    )
+    token = cli(tmp_path, env, "tokens", "create", "--email", "a@example.com")
+    with serve(tmp_path, env, "--access-log") as (base, log):
         bearer = {"Authorization": f"Bearer {token}"}
         ticket = httpx.post(f"{base}/api/ws/ticket", headers=bearer, timeout=5).json()["ticket"]
+        ws_base = base.replace("http://", "ws://")
 
         async def sockets() -> None:
             for query in (f"token={token}", f"ticket={ticket}"):
-                async with connect(f"ws://127.0.0.1:{port}/api/ws?{query}") as ws:
+                async with connect(f"{ws_base}/api/ws?{query}") as ws:
                     assert ws.protocol.state.name == "OPEN"  # accepted (and logged as such)
             with pytest.raises(InvalidStatus):  # a ticket works once; the refusal is logged, redacted too
-                async with connect(f"ws://127.0.0.1:{port}/api/ws?ticket={ticket}"):
+                async with connect(f"{ws_base}/api/ws?ticket={ticket}"):
                     pass
 
         asyncio.run(asyncio.wait_for(sockets(), 60))
         assert httpx.get(f"{base}/api/auth/me?token={token}", headers=bearer, timeout=5).status_code == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     text = log.read_text()
     assert '"WebSocket /api/ws?token=[redacted]" [accepted]' in text  # the lines are there, the secrets are not
     assert '"WebSocket /api/ws?ticket=[redacted]" [accepted]' in text

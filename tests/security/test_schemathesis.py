@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -22,11 +20,10 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 from tests.conftest import PASSWORD, redis_url
-from tests.scaleout.cluster import free_port, wait_until
 from tests.security import schemathesis_hooks
+from tests.security.serving import cli, embedded_env, serve
 
 ROOT = Path(__file__).resolve().parents[2]
-NIXFLOW = [sys.executable, "-m", "nixflow.cli"]
 ROLES = ("admin", "agent", "requester")
 
 pytestmark = pytest.mark.slow
@@ -37,15 +34,11 @@ class Server:
     url: str
     tokens: dict[str, str]
     user_ids: dict[str, str]
-    log: Path
 
 
 def _environment(mode: str, request: pytest.FixtureRequest, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIXFLOW_")}
-    env["NIXFLOW_SECRET_KEY"] = "fuzz"
-    if mode == "embedded":
-        env["NIXFLOW_DATABASE_URL"] = f"sqlite+aiosqlite:///{home / 'fuzz.db'}"
-    else:
+    env = embedded_env(home)
+    if mode == "scaleout":
         env["NIXFLOW_DATABASE_URL"] = str(request.getfixturevalue("postgres_database"))
         env["NIXFLOW_REDIS_URL"] = str(redis_url())
         env["NIXFLOW_REDIS_PREFIX"] = str(request.getfixturevalue("redis_prefix"))
@@ -56,38 +49,16 @@ def _environment(mode: str, request: pytest.FixtureRequest, home: Path) -> dict[
 def server(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     """A fresh `nixflow serve` of this test's own (SQLite file, or a fresh PostgreSQL database and Redis prefix)."""
     env = _environment(mode, request, tmp_path)
-
-    def cli(*args: str) -> str:
-        done = subprocess.run([*NIXFLOW, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    cli("db", "upgrade")
+    cli(tmp_path, env, "db", "upgrade")
     user_ids = {}
     for name, role in (("admin", "admin"), ("agent", "agent"), ("requester", "requester"), ("spare", "agent")):
-        email = f"{name}@example.com"
         user_ids[name] = cli(
-            "users", "create", "--email", email, "--name", name.title(), "--role", role, "--password", PASSWORD,
-            "--category", "Fuzz",
+            tmp_path, env, "users", "create", "--email", f"{name}@example.com", "--name", name.title(),
+            "--role", role, "--password", PASSWORD, "--category", "Fuzz",
         )  # fmt: skip
-    tokens = {role: cli("tokens", "create", "--email", f"{role}@example.com") for role in ROLES}
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*NIXFLOW, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{url}/api/health", timeout=1).status_code == 200, timeout=60, what="serve")
-        yield Server(url, tokens, user_ids, log)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    tokens = {role: cli(tmp_path, env, "tokens", "create", "--email", f"{role}@example.com") for role in ROLES}
+    with serve(tmp_path, env) as (url, _log):
+        yield Server(url, tokens, user_ids)
 
 
 def _config(server: Server, role: str, seed: int) -> SchemathesisConfig:
