@@ -60,6 +60,12 @@ class LoginResponse(BaseModel):
 
 
 class UserCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "sam@example.com", "name": "Sam", "role": "agent", "password": "change-me-now"}]
+        }
+    )
+
     email: NewEmail
     name: Name
     role: RoleName
@@ -94,6 +100,10 @@ class CategoryRead(BaseModel):
 
 
 class TicketCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Core switch is down", "description": "floor 3 is offline"}]}
+    )
+
     title: Title
     description: LongText = ""
     category_id: Id | None = None
@@ -111,11 +121,15 @@ class TicketUpdate(Strict):
 
 
 class TransitionRequest(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "open"}]})
+
     status: StatusName
     version: Id | None = None
 
 
 class CommentCreate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"body": "Restarted the switch; is floor 3 back?"}]})
+
     body: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20_000, pattern=NOT_BLANK)]
     internal: StrictBool = False
 

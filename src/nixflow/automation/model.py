@@ -356,6 +356,14 @@ class RuleCreate(_Strict):
         json_schema_extra={
             "if": {"properties": {"kind": {"const": "escalation"}}, "required": ["kind"]},
             "then": {"properties": {"actions": _ESCALATE_IN_ACTIONS}},
+            "examples": [
+                {
+                    "name": "printer is low",
+                    "kind": "prioritization",
+                    "conditions": {"any": [{"field": "text", "op": "contains_word", "value": ["printer", "toner"]}]},
+                    "actions": [{"type": "set_priority", "value": "low"}],
+                }
+            ],
         }
     )
 

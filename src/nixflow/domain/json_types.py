@@ -10,10 +10,13 @@ from pydantic import BeforeValidator, Strict, StrictFloat, StrictInt
 
 # JSON Schema's `integer` includes 78.0; strict pydantic refuses it. `true` and "78" stay refused.
 MAX_ID = 2**53  # the largest integer every JSON client reads exactly; far inside the database's 64 bits
-NOT_BLANK = r"\S"  # at least one character that is not white space (the services strip before checking)
+# White space as Python's `str.strip()` sees it, spelled out: `\s` means different things to different regex engines
+# (and to the generators that draw strings from a pattern), an explicit class means the same to all of them.
+WHITE_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_BLANK = f"[^{WHITE_SPACE}]"  # at least one character that is not white space (the services strip first)
 _NOT_BLANK = re.compile(NOT_BLANK)
 # What the server takes for an e-mail address; the schema says so with this pattern.
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = f"^[^@{WHITE_SPACE}]+@[^@{WHITE_SPACE}]+\\.[^@{WHITE_SPACE}]+$"
 
 
 def integral(value: Any) -> Any:
