@@ -50,14 +50,16 @@ def server(mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
     """A fresh `nixflow serve` of this test's own (SQLite file, or a fresh PostgreSQL database and Redis prefix)."""
     env = _environment(mode, request, tmp_path)
     cli(tmp_path, env, "db", "upgrade")
-    user_ids = {}
-    for name, role in (("admin", "admin"), ("agent", "agent"), ("requester", "requester"), ("spare", "agent")):
-        user_ids[name] = cli(
-            tmp_path, env, "users", "create", "--email", f"{name}@example.com", "--name", name.title(),
-            "--role", role, "--password", PASSWORD, "--category", "Fuzz",
-        )  # fmt: skip
-    tokens = {role: cli(tmp_path, env, "tokens", "create", "--email", f"{role}@example.com") for role in ROLES}
+    admin_id = cli(tmp_path, env, "users", "create", "--email", "admin@example.com", "--name", "Admin", "--role",
+                   "admin", "--password", PASSWORD, "--category", "Fuzz")  # fmt: skip
+    admin = {"Authorization": f"Bearer {cli(tmp_path, env, 'tokens', 'create', '--email', 'admin@example.com')}"}
     with serve(tmp_path, env) as (url, _log):
+        user_ids, tokens = {"admin": admin_id}, {"admin": admin["Authorization"][7:]}
+        for name, role in (("agent", "agent"), ("requester", "requester"), ("spare", "agent")):
+            body = {"email": f"{name}@example.com", "name": name.title(), "role": role, "password": PASSWORD}
+            user_ids[name] = str(httpx.post(f"{url}/api/users", json=body, headers=admin, timeout=10).json()["id"])
+            login = {"email": body["email"], "password": PASSWORD}
+            tokens[name] = httpx.post(f"{url}/api/auth/login", json=login, timeout=10).json()["token"]
         yield Server(url, tokens, user_ids)
 
 
