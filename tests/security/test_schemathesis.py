@@ -6,7 +6,7 @@ stands alone; the seed is printed (replay one with NIXFLOW_FUZZ_SEED=<seed>)."""
 from __future__ import annotations
 
 import os
-import random
+import secrets
 import time
 import tomllib
 from collections.abc import Iterator
@@ -85,7 +85,7 @@ def _failures(event: events.EngineEvent) -> list[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_phase_and_check_finds_nothing(server: Server, role: str) -> None:
-    seed = int(os.environ.get("NIXFLOW_FUZZ_SEED") or random.getrandbits(64))
+    seed = int(os.environ.get("NIXFLOW_FUZZ_SEED") or secrets.randbits(64))  # not `random`: hypothesis seeds it
     print(f"\nschemathesis seed {seed} (replay: NIXFLOW_FUZZ_SEED={seed})")
     schemathesis_hooks.KEEP_USERS = {server.user_ids[r] for r in ROLES}
     schemathesis_hooks.SPARE_USER = server.user_ids["spare"]
