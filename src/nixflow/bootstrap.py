@@ -23,6 +23,7 @@ from nixflow.services import auth
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
 from nixflow.services.housekeeping import Housekeeping, Retention
+from nixflow.services.ws_tickets import MemoryTickets, RedisTickets, TicketStore
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
 from nixflow.store.writer import Writer, make_writer
@@ -58,6 +59,7 @@ class NixFlow:
     counters: CounterStore = field(default_factory=SqlCounterStore)
     hub: LiveHub = field(default_factory=LiveHub)
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    ws_tickets: TicketStore = field(default_factory=MemoryTickets)
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
@@ -164,8 +166,22 @@ def build(
     ]
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
     tailer = LogTailer(db, interval=settings.tail_seconds)
+    ws_tickets: TicketStore = (
+        RedisTickets(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryTickets()
+    )
     app = NixFlow(
-        settings, clock, db, writer, registry, dedup, dispatcher, transport, scheduler, tailer, counters=counters
+        settings,
+        clock,
+        db,
+        writer,
+        registry,
+        dedup,
+        dispatcher,
+        transport,
+        scheduler,
+        tailer,
+        counters=counters,
+        ws_tickets=ws_tickets,
     )
     if deliver_inline:
         writer.before_commit = dispatcher.within

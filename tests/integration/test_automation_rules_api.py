@@ -99,8 +99,28 @@ async def test_patch_that_breaks_a_rule_is_refused_and_changes_nothing(harness: 
     bad_kind = await harness.client.patch(
         f"/api/rules/{rule['id']}", json={"kind": "escalation"}, headers=admin.headers
     )
-    assert bad_kind.status_code == 422 and "escalate" in bad_kind.text
+    assert bad_kind.status_code == 409 and "escalate" in bad_kind.text  # valid alone, not with the rule's actions
     assert (await harness.client.get(f"/api/rules/{rule['id']}", headers=admin.headers)).json() == rule
+
+
+async def test_patch_with_kind_and_conditions_changes_both(harness: Harness, admin: User) -> None:
+    # Regression (issue 17): `kind` and `conditions` together raised TypeError (a 500) while merging.
+    rule = (await harness.client.post("/api/rules", json=RULE, headers=admin.headers)).json()
+    change = {
+        "kind": "assignment",
+        "conditions": {},
+        "actions": [{"type": "assign_round_robin"}],
+        "mode": "enforce",
+        "active": None,
+        "position": None,
+        "rollout_percent": 81,
+        "name": "x",
+    }
+    patched = await harness.client.patch(f"/api/rules/{rule['id']}", json=change, headers=admin.headers)
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert (body["kind"], body["conditions"], body["rollout_percent"], body["name"]) == ("assignment", {}, 81, "x")
+    assert body["actions"] == [{"type": "assign_round_robin"}] and body["active"] is True
 
 
 async def test_unknown_rule_is_404(harness: Harness, admin: User) -> None:

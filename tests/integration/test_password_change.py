@@ -42,7 +42,7 @@ async def test_a_wrong_current_password_or_a_short_new_one_changes_nothing(harne
     wrong = await harness.client.post(
         "/api/auth/password", json={"current_password": "not my password", "new_password": NEW}, headers=agent.headers
     )
-    assert wrong.status_code == 422 and wrong.json()["errors"][0]["loc"] == ["body", "current_password"]
+    assert wrong.status_code == 403 and wrong.json()["errors"][0]["loc"] == ["body", "current_password"]
     short = await harness.client.post(
         "/api/auth/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=agent.headers
     )
@@ -71,7 +71,7 @@ async def test_guessing_the_current_password_is_rate_limited_like_sign_in(harnes
             "/api/auth/password", json={"current_password": f"guess {n}", "new_password": NEW}, headers=agent.headers
         )
         statuses.append(response.status_code)
-    assert statuses[:5] == [422] * 5 and statuses[5:] == [429, 429]
+    assert statuses[:5] == [403] * 5 and statuses[5:] == [429, 429]
     assert int(response.headers["retry-after"]) > 0
 
 

@@ -32,10 +32,12 @@ async def test_user_input_is_validated(harness: Harness, admin: User) -> None:
         {"email": "not-an-email", "name": "X", "role": "agent", "password": PASSWORD},
         {"email": "x@example.com", "name": "X", "role": "system", "password": PASSWORD},
         {"email": "x@example.com", "name": "X", "role": "agent", "password": "short"},
-        {"email": "x@example.com", "name": "X", "role": "agent", "password": PASSWORD, "category_ids": [77]},
     ):
         response = await harness.client.post("/api/users", json=body, headers=admin.headers)
         assert response.status_code == 422, body
+    unknown = {"email": "x@example.com", "name": "X", "role": "agent", "password": PASSWORD, "category_ids": [77]}
+    response = await harness.client.post("/api/users", json=unknown, headers=admin.headers)
+    assert response.status_code == 404 and "77" in response.text  # a well-formed request naming a missing id
     users = (await harness.client.get("/api/users", headers=admin.headers)).json()
     assert [u["email"] for u in users if u["email"] == "x@example.com"] == []
 
@@ -60,7 +62,7 @@ async def test_categories_and_their_agents(harness: Harness, admin: User, agent:
     not_agent = await harness.client.patch(
         f"/api/categories/{category['id']}", json={"agent_ids": [requester.id]}, headers=admin.headers
     )
-    assert not_agent.status_code == 422
+    assert not_agent.status_code == 409  # well-formed, but that user is no agent
     second = await harness.user("agent")
     updated = await harness.client.patch(
         f"/api/categories/{category['id']}",

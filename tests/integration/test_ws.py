@@ -333,3 +333,36 @@ async def test_a_connection_ends_when_its_token_expires(live: Harness) -> None:
             )
         )
         assert await closed_with(ws) == (["signed_out"], 4401)
+
+
+async def ws_ticket_url(h: Harness, user: User) -> str:
+    response = await h.client.post("/api/ws/ticket", headers=user.headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["expires_in"] == 30
+    return str(h.client.base_url).replace("http://", "ws://") + f"/api/ws?ticket={response.json()['ticket']}"
+
+
+async def test_a_ticket_opens_one_connection_and_it_ends_with_the_credential_that_asked(live: Harness) -> None:
+    agent = await live.user("agent")
+    requester = await live.user("requester")
+    url = await ws_ticket_url(live, agent)
+    async with connect(url) as ws:
+        ticket = await open_ticket(live, requester)
+        got = await receive_until(ws, lambda e: e["aggregate_id"] == str(ticket["id"]))
+        assert got[-1]["type"] == "ticket.created"
+        # Used once: the same URL is refused now, while the first connection stays open.
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url):
+                pass
+        assert refused.value.response.status_code == 401
+        assert (await live.client.post("/api/auth/logout", headers=agent.headers)).status_code == 204
+        assert await closed_with(ws) == (["signed_out"], 4401)
+    assert (await live.client.post("/api/ws/ticket", headers=agent.headers)).status_code == 401
+
+
+async def test_a_forged_ticket_is_refused(live: Harness) -> None:
+    url = str(live.client.base_url).replace("http://", "ws://") + "/api/ws?ticket=forged"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url):
+            pass
+    assert refused.value.response.status_code == 401

@@ -116,6 +116,7 @@ ROWS = [
     Row("POST", "/api/auth/tokens", signed_in(201)),
     Row("GET", "/api/auth/tokens", signed_in(200)),
     Row("DELETE", "/api/auth/tokens/{token_id}", signed_in(204)),
+    Row("POST", "/api/ws/ticket", signed_in(201)),
     # Tickets
     Row("POST", "/api/tickets", signed_in(201), body=lambda w, r: {"title": "matrix"}),
     Row("GET", "/api/tickets", signed_in(200)),

@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from nixflow.api import security
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.errors import Unauthorized
+from nixflow.domain.json_types import MAX_ID
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth
@@ -16,7 +17,7 @@ from nixflow.services.users import Principal
 
 SESSION_COOKIE = "nixflow_session"
 # An id in a path: bounded, so an absurd number is a 422, not a database overflow (500).
-PathId = Annotated[int, Path(ge=0, le=2**53)]
+PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
 CSRF_COOKIE = "nixflow_csrf"
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from nixflow.api.openapi_links import add_links
+
 PUBLIC = {"/api/health", "/api/auth/login"}
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -59,6 +61,7 @@ def document_problems(app: FastAPI) -> None:
                         "description": DESCRIPTIONS[code],
                         "content": {"application/problem+json": {"schema": ref}},
                     }
+        add_links(schema)
         app.openapi_schema = schema
         return schema
 

@@ -5,21 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-Title = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
+
+# The services strip text before checking it is not empty: so does the schema, by its pattern.
+Title = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 LongText = Annotated[str, StringConstraints(strict=True, max_length=20_000)]
-Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 Email = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=254)]
+# Exactly what the server takes, as a pattern: `format: email` would be stricter (a generated client would refuse
+# addresses the server takes) in some places and looser in others.
+NewEmail = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
 Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1024)]
-Id = Annotated[StrictInt, Field(ge=0, le=2**53)]
 PriorityName = Literal["low", "normal", "high", "critical"]
 StatusName = Literal["new", "open", "pending", "resolved", "closed"]
 RoleName = Literal["admin", "agent", "requester"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Patterns are checked with Python's `re`, the engine schema-driven clients generate from.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
 class LoginRequest(Strict):
@@ -54,7 +60,13 @@ class LoginResponse(BaseModel):
 
 
 class UserCreate(Strict):
-    email: Email
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "sam@example.com", "name": "Sam", "role": "agent", "password": "change-me-now"}]
+        }
+    )
+
+    email: NewEmail
     name: Name
     role: RoleName
     password: NewPassword
@@ -71,12 +83,12 @@ class UserUpdate(Strict):
 
 
 class CategoryCreate(Strict):
-    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK)]
     agent_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
 class CategoryUpdate(Strict):
-    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)] | None = None
+    name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK)] | None = None
     agent_ids: list[Id] | None = Field(default=None, max_length=1000)
 
 
@@ -88,6 +100,10 @@ class CategoryRead(BaseModel):
 
 
 class TicketCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Core switch is down", "description": "floor 3 is offline"}]}
+    )
+
     title: Title
     description: LongText = ""
     category_id: Id | None = None
@@ -105,12 +121,16 @@ class TicketUpdate(Strict):
 
 
 class TransitionRequest(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "open"}]})
+
     status: StatusName
     version: Id | None = None
 
 
 class CommentCreate(Strict):
-    body: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20_000)]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"body": "Restarted the switch; is floor 3 back?"}]})
+
+    body: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20_000, pattern=NOT_BLANK)]
     internal: StrictBool = False
 
 

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
+from annotated_types import Interval
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
+from nixflow.domain.json_types import NOT_BLANK, Id, Number, Percent, Position, integral, is_integer, not_blank
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 
@@ -33,11 +47,8 @@ _OPS_BY_FIELD: dict[str, frozenset[str]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # Patterns are checked with Python's `re`, the engine schema-driven clients generate from.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
 def _scalar_ok(field: str, value: Any) -> bool:
@@ -46,8 +57,12 @@ def _scalar_ok(field: str, value: Any) -> bool:
     if field in ENUM_FIELDS:
         return value in ENUM_FIELDS[field]
     if field in ID_FIELDS:
-        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+        return value is None or is_integer(value)
     return _is_number(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _expected(field: str) -> str:
@@ -58,50 +73,180 @@ def _expected(field: str) -> str:
     return "an integer" if field in ID_FIELDS else "a number"
 
 
-class Condition(_Strict):
-    """`{"field": F, "op": OP, "value": V}`."""
+def _check_condition(raw: Any) -> Any:
+    """Name what is wrong with a condition before its variant is chosen (the contract's 422 messages)."""
+    if not isinstance(raw, dict):
+        return raw
+    field, op, value = raw.get("field"), raw.get("op"), raw.get("value")
+    if field not in FIELDS:
+        raise ValueError(f"unknown field '{field}' (known: {', '.join(FIELDS)})")
+    if op not in OPS:
+        raise ValueError(f"unknown operator '{op}' (known: {', '.join(OPS)})")
+    if op not in _OPS_BY_FIELD[field]:
+        raise ValueError(f"operator '{op}' does not apply to field '{field}'")
+    if op == "is_null":
+        if value is not None and not isinstance(value, bool):
+            raise ValueError("value of 'is_null' must be true or false")
+    elif op == "contains_word" or op == "contains":
+        words = value if isinstance(value, list) else [value]
+        if not words or not all(isinstance(w, str) and not_blank(w) for w in words):
+            raise ValueError(f"value of '{op}' must be a non-empty string or a list of them")
+    elif op in ("in", "not_in"):
+        if not isinstance(value, list) or not all(_scalar_ok(field, v) for v in value):
+            raise ValueError(f"value of '{op}' on '{field}' must be a list, each {_expected(field)}")
+    elif op in ("gte", "lte"):
+        if not _is_number(value):
+            raise ValueError(f"value of '{op}' must be a number")
+    elif not _scalar_ok(field, value):
+        raise ValueError(f"value of '{op}' on '{field}' must be {_expected(field)}")
+    return raw
 
-    field: str
-    op: str
-    value: Any = None
 
-    @field_validator("field")
-    @classmethod
-    def _known_field(cls, value: str) -> str:
-        if value not in FIELDS:
-            raise ValueError(f"unknown field '{value}' (known: {', '.join(FIELDS)})")
-        return value
+_FIELD_GROUP = {
+    **dict.fromkeys(TEXT_FIELDS, "text"),
+    "priority": "priority",
+    "status": "status",
+    **dict.fromkeys(ID_FIELDS, "id"),
+    **dict.fromkeys(TIME_FIELDS, "time"),
+}
+_OP_GROUP = {
+    "contains_word": "match",
+    "contains": "match",
+    "equals": "equals",
+    "not_equals": "equals",
+    "in": "in",
+    "not_in": "in",
+    "gte": "compare",
+    "lte": "compare",
+    "is_null": "is_null",
+}
 
-    @field_validator("op")
-    @classmethod
-    def _known_op(cls, value: str) -> str:
-        if value not in OPS:
-            raise ValueError(f"unknown operator '{value}' (known: {', '.join(OPS)})")
-        return value
+
+def _condition_tag(value: Any) -> str | None:
+    field, op = (value.get("field"), value.get("op")) if isinstance(value, dict) else (None, None)
+    if isinstance(value, BaseModel):
+        field, op = getattr(value, "field", None), getattr(value, "op", None)
+    if field not in _FIELD_GROUP or op not in _OP_GROUP:
+        return None
+    group = _FIELD_GROUP[field]
+    return f"{group}:{'compare' if group == 'time' else _OP_GROUP[op]}"
+
+
+TextField = Literal["title", "description", "text"]
+IdField = Literal["category_id", "requester_id", "assignee_id"]
+TimeField = Literal["minutes_open", "minutes_unassigned", "minutes_since_update"]
+Equals = Literal["equals", "not_equals"]
+In = Literal["in", "not_in"]
+Compare = Literal["gte", "lte"]
+Word = Annotated[str, StringConstraints(strict=True, pattern=NOT_BLANK)]
+StatusName = Literal["new", "open", "pending", "resolved", "closed"]
+PriorityName = Literal["low", "normal", "high", "critical"]
+
+
+class TextMatch(_Strict):
+    """Whole words (`contains_word`, case-insensitive) or substrings (`contains`) in a text field."""
+
+    field: TextField
+    op: Literal["contains_word", "contains"]
+    value: Word | Annotated[list[Word], Field(min_length=1)]
+
+
+class TextEquals(_Strict):
+    field: TextField
+    op: Equals
+    value: StrictStr
+
+
+class TextIn(_Strict):
+    field: TextField
+    op: In
+    value: list[StrictStr]
+
+
+class PriorityEquals(_Strict):
+    field: Literal["priority"]
+    op: Equals
+    value: PriorityName
+
+
+class PriorityIn(_Strict):
+    field: Literal["priority"]
+    op: In
+    value: list[PriorityName]
+
+
+class StatusEquals(_Strict):
+    field: Literal["status"]
+    op: Equals
+    value: StatusName
+
+
+class StatusIn(_Strict):
+    field: Literal["status"]
+    op: In
+    value: list[StatusName]
+
+
+class IdEquals(_Strict):
+    """`null` matches a ticket without one."""
+
+    field: IdField
+    op: Equals
+    value: Id | None = None
+
+
+class IdIn(_Strict):
+    field: IdField
+    op: In
+    value: list[Id | None]
+
+
+class IdCompare(_Strict):
+    field: IdField
+    op: Compare
+    value: Number
+
+
+class IdIsNull(_Strict):
+    """`value` true (the default): the ticket has none; false: it has one."""
+
+    field: IdField
+    op: Literal["is_null"]
+    value: StrictBool | None = None
 
     @model_validator(mode="after")
-    def _value_fits(self) -> Condition:
-        field, op, value = self.field, self.op, self.value
-        if op not in _OPS_BY_FIELD[field]:
-            raise ValueError(f"operator '{op}' does not apply to field '{field}'")
-        if op == "is_null":
-            if value is None:
-                self.value = True
-            elif not isinstance(value, bool):
-                raise ValueError("value of 'is_null' must be true or false")
-        elif op == "contains_word" or op == "contains":
-            words = value if isinstance(value, list) else [value]
-            if not words or not all(isinstance(w, str) and w.strip() for w in words):
-                raise ValueError(f"value of '{op}' must be a non-empty string or a list of them")
-        elif op in ("in", "not_in"):
-            if not isinstance(value, list) or not all(_scalar_ok(field, v) for v in value):
-                raise ValueError(f"value of '{op}' on '{field}' must be a list, each {_expected(field)}")
-        elif op in ("gte", "lte"):
-            if not _is_number(value):
-                raise ValueError(f"value of '{op}' must be a number")
-        elif not _scalar_ok(field, value):
-            raise ValueError(f"value of '{op}' on '{field}' must be {_expected(field)}")
+    def _default_true(self) -> IdIsNull:
+        if self.value is None:
+            self.value = True
         return self
+
+
+class TimeCompare(_Strict):
+    """Minutes (escalation rules)."""
+
+    field: TimeField
+    op: Literal["equals", "not_equals", "gte", "lte"]
+    value: Number
+
+
+Condition = Annotated[
+    Annotated[TextMatch, Tag("text:match")]
+    | Annotated[TextEquals, Tag("text:equals")]
+    | Annotated[TextIn, Tag("text:in")]
+    | Annotated[PriorityEquals, Tag("priority:equals")]
+    | Annotated[PriorityIn, Tag("priority:in")]
+    | Annotated[StatusEquals, Tag("status:equals")]
+    | Annotated[StatusIn, Tag("status:in")]
+    | Annotated[IdEquals, Tag("id:equals")]
+    | Annotated[IdIn, Tag("id:in")]
+    | Annotated[IdCompare, Tag("id:compare")]
+    | Annotated[IdIsNull, Tag("id:is_null")]
+    | Annotated[TimeCompare, Tag("time:compare")],
+    Discriminator(_condition_tag),
+    BeforeValidator(_check_condition),
+]
+"""`{"field": F, "op": OP, "value": V}`: one variant per field kind and operator, so the schema says which
+operators each field takes and what value each needs."""
 
 
 class Conditions(_Strict):
@@ -111,41 +256,82 @@ class Conditions(_Strict):
     any: list[Condition] | None = None
 
 
-class Action(_Strict):
-    """One action: set_priority, assign_round_robin, assign, escalate or notify."""
+def _check_action(raw: Any) -> Any:
+    """Name what is wrong with an action before its variant is chosen (the contract's 422 messages)."""
+    if not isinstance(raw, dict):
+        return raw
+    kind = raw.get("type")
+    if kind not in ACTIONS:
+        raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
+    given = {k for k in ("value", "user_id", "level", "role") if raw.get(k) is not None}
+    needs = {"set_priority": "value", "assign": "user_id", "escalate": "level"}
+    allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
+    if kind == "notify":
+        if not given & {"role", "user_id"}:
+            raise ValueError("action 'notify' needs 'role' or 'user_id'")
+        if raw.get("role") is not None and raw["role"] not in NOTIFY_ROLES:
+            raise ValueError(f"action 'notify': unknown role '{raw['role']}' (known: {', '.join(NOTIFY_ROLES)})")
+    elif kind in needs and needs[kind] not in given:
+        raise ValueError(f"action '{kind}' needs '{needs[kind]}'")
+    level: Any = raw.get("level")
+    if kind == "escalate" and is_integer(level) and not 1 <= level <= 10:
+        raise ValueError("action 'escalate': level must be between 1 and 10")
+    stray = sorted(given - allowed)
+    if stray:
+        raise ValueError(f"action '{kind}' takes no '{stray[0]}'")
+    return raw
 
-    type: str
-    value: Priority | None = None
-    user_id: StrictInt | None = None
-    level: StrictInt | None = None
-    role: str | None = None
 
-    @field_validator("type")
-    @classmethod
-    def _known_action(cls, value: str) -> str:
-        if value not in ACTIONS:
-            raise ValueError(f"unknown action '{value}' (known: {', '.join(ACTIONS)})")
-        return value
+class SetPriority(_Strict):
+    type: Literal["set_priority"]
+    value: PriorityName
 
-    @model_validator(mode="after")
-    def _arguments(self) -> Action:
-        needs = {"set_priority": "value", "assign": "user_id", "escalate": "level", "notify": None}
-        required = needs.get(self.type)
-        allowed = {required} if required else set()
-        if self.type == "notify":
-            allowed = {"role", "user_id"}
-            if self.role is None and self.user_id is None:
-                raise ValueError("action 'notify' needs 'role' or 'user_id'")
-            if self.role is not None and self.role not in NOTIFY_ROLES:
-                raise ValueError(f"action 'notify': unknown role '{self.role}' (known: {', '.join(NOTIFY_ROLES)})")
-        elif required is not None and getattr(self, required) is None:
-            raise ValueError(f"action '{self.type}' needs '{required}'")
-        if self.type == "escalate" and self.level is not None and not 1 <= self.level <= 10:
-            raise ValueError("action 'escalate': level must be between 1 and 10")
-        stray = [k for k in ("value", "user_id", "level", "role") if getattr(self, k) is not None and k not in allowed]
-        if stray:
-            raise ValueError(f"action '{self.type}' takes no '{stray[0]}'")
-        return self
+
+class AssignRoundRobin(_Strict):
+    """The next eligible agent of the ticket's category."""
+
+    type: Literal["assign_round_robin"]
+
+
+class Assign(_Strict):
+    type: Literal["assign"]
+    user_id: Id
+
+
+class Escalate(_Strict):
+    """Raise the escalation level (once per ticket and level)."""
+
+    type: Literal["escalate"]
+    level: Annotated[int, Strict(), Interval(ge=1, le=10), BeforeValidator(integral)]
+
+
+NotifyRole = Literal["admin", "agent", "requester", "assignee"]
+
+
+class Notify(_Strict):
+    """Notify everyone of a role, or one user: at least one of the two."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["role"], "properties": {"role": {"type": "string"}}},
+                {"required": ["user_id"], "properties": {"user_id": {"type": "integer"}}},
+            ]
+        }
+    )
+
+    type: Literal["notify"]
+    role: NotifyRole | None = None
+    user_id: Id | None = None
+
+
+Action = Annotated[
+    SetPriority | AssignRoundRobin | Assign | Escalate | Notify,
+    Field(discriminator="type"),
+    BeforeValidator(_check_action),
+]
+"""One action: set_priority, assign_round_robin, assign, escalate or notify (the schema says which arguments each
+takes)."""
 
 
 def _check_kind(kind: str, actions: list[Action]) -> None:
@@ -153,15 +339,40 @@ def _check_kind(kind: str, actions: list[Action]) -> None:
         raise ValueError("an escalation rule needs an 'escalate' action (its level fires once per ticket)")
 
 
+_ESCALATE_IN_ACTIONS: dict[str, Any] = {
+    "contains": {"type": "object", "properties": {"type": {"const": "escalate"}}, "required": ["type"]}
+}
+# JSON Schema for `_check_kind`: a body that makes a rule an escalation rule gives it an `escalate` action.
+_ESCALATION_NEEDS_ESCALATE: dict[str, Any] = {
+    "if": {"properties": {"kind": {"const": "escalation"}}, "required": ["kind", "actions"]},
+    "then": {"properties": {"actions": _ESCALATE_IN_ACTIONS}},
+}
+
+
 class RuleCreate(_Strict):
     """A new rule."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "escalation"}}, "required": ["kind"]},
+            "then": {"properties": {"actions": _ESCALATE_IN_ACTIONS}},
+            "examples": [
+                {
+                    "name": "printer is low",
+                    "kind": "prioritization",
+                    "conditions": {"any": [{"field": "text", "op": "contains_word", "value": ["printer", "toner"]}]},
+                    "actions": [{"type": "set_priority", "value": "low"}],
+                }
+            ],
+        }
+    )
 
     name: str = Field(min_length=1, max_length=200)
     kind: Kind
     active: StrictBool = True
-    position: StrictInt | None = None
+    position: Position | None = None
     mode: Mode = "enforce"
-    rollout_percent: StrictInt = Field(default=100, ge=0, le=100)
+    rollout_percent: Percent = 100
     conditions: Conditions = Field(default_factory=Conditions)
     actions: list[Action] = Field(min_length=1, max_length=20)
 
@@ -172,16 +383,24 @@ class RuleCreate(_Strict):
 
 
 class RuleUpdate(_Strict):
-    """A partial change to a rule; the result is validated as a whole."""
+    """A partial change to a rule; the result is validated as a whole (409 if it no longer fits together)."""
+
+    model_config = ConfigDict(json_schema_extra=_ESCALATION_NEEDS_ESCALATE)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: Kind | None = None
     active: StrictBool | None = None
-    position: StrictInt | None = None
+    position: Position | None = None
     mode: Mode | None = None
-    rollout_percent: StrictInt | None = Field(default=None, ge=0, le=100)
+    rollout_percent: Percent | None = None
     conditions: Conditions | None = None
     actions: list[Action] | None = Field(default=None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> RuleUpdate:
+        if self.kind is not None and self.actions is not None:
+            _check_kind(self.kind, self.actions)
+        return self
 
 
 def conditions_json(conditions: Conditions) -> dict[str, Any]:

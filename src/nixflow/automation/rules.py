@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from nixflow.automation.model import RuleCreate, RuleUpdate, actions_json, conditions_json
-from nixflow.domain.errors import NotFound, ValidationFailed
+from nixflow.domain.errors import Conflict, NotFound
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import rules, tickets
@@ -119,18 +119,21 @@ def create_rule(tx: Tx, *, spec: RuleCreate) -> dict[str, Any]:
 
 
 def update_rule(tx: Tx, *, rule_id: int, changes: RuleUpdate) -> dict[str, Any]:
-    """Change a rule; the merged rule is validated as a whole. Emits `rule_updated` (and `rule_enabled/disabled`)."""
+    """Change a rule; the merged rule is validated as a whole (409 if it does not fit).
+
+    Emits `rule_updated` (and `rule_enabled/disabled`)."""
     before = get_rule(tx.conn, rule_id=rule_id)
     given = changes.model_dump(mode="json", exclude_unset=True)
     given = {k: v for k, v in given.items() if v is not None}
-    merged = {k: before[k] for k in ("name", "kind", "active", "position", "mode", "rollout_percent")}
-    merged.update(conditions=before["conditions"], actions=before["actions"], **given)
+    fields = ("name", "kind", "active", "position", "mode", "rollout_percent", "conditions", "actions")
+    merged = {**{k: before[k] for k in fields}, **given}
     try:
         spec = RuleCreate.model_validate(merged)
     except ValidationError as exc:
         errors = [{"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
         first = errors[0]
-        raise ValidationFailed(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", errors=errors) from None
+        # Each field was valid on its own (RuleUpdate): what is left is a change that does not fit the rule as it is.
+        raise Conflict(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", errors=errors) from None
     values = {
         "name": spec.name.strip(),
         "kind": spec.kind,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from nixflow.domain.errors import NotFound, ValidationFailed
+from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.domain.values import Priority
 from nixflow.services import ticket_sla
@@ -24,11 +24,6 @@ def list_policies(conn: Connection) -> list[dict[str, Any]]:
 
 def put_policy(tx: Tx, *, priority: Priority, values: dict[str, int]) -> dict[str, Any]:
     """Set the policy of a priority; emits `sla.policy_updated` (or `_created`) and re-times open tickets."""
-    if values["first_response_minutes"] > values["resolution_minutes"]:
-        raise ValidationFailed(
-            "first_response_minutes must not exceed resolution_minutes",
-            errors=[{"loc": ["body", "first_response_minutes"], "msg": "greater than resolution_minutes"}],
-        )
     row = {k: values[k] for k in _FIELDS}
     exists = tx.conn.execute(select(sla_policies.c.priority).where(sla_policies.c.priority == priority.value)).first()
     if exists:

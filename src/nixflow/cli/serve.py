@@ -23,10 +23,12 @@ def serve(
     """Run the API, web UI, WebSocket and (unless --no-worker) the worker, in one process."""
     import uvicorn
 
+    from nixflow.api import redaction
     from nixflow.api.app import create_app
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install_on_root()  # URLs carry `?token=` or `?ticket=`: no log line may show them
     _reach_database(settings)
     app = create_app(settings, run_worker=not no_worker, migrate=False)
     # No per-message compression: a live event goes to every connection, and deflating it once per
@@ -36,6 +38,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        log_config=redaction.uvicorn_log_config(),
         access_log=access_log,
         ws_ping_interval=20,
         ws_per_message_deflate=False,

@@ -87,6 +87,15 @@ class Authenticated:
 
 def authenticate(conn: Connection, *, token: str, now: datetime) -> Authenticated | None:
     """The user a bearer token or session cookie belongs to, if it is valid and the user active."""
+    return _authenticated(conn, api_tokens.c.token_hash == token_hash(token), now)
+
+
+def authenticate_id(conn: Connection, *, token_id: int, now: datetime) -> Authenticated | None:
+    """`authenticate` for a credential known by its id (a WebSocket ticket stands for one)."""
+    return _authenticated(conn, api_tokens.c.id == token_id, now)
+
+
+def _authenticated(conn: Connection, which: Any, now: datetime) -> Authenticated | None:
     row = conn.execute(
         select(
             users,
@@ -97,7 +106,7 @@ def authenticate(conn: Connection, *, token: str, now: datetime) -> Authenticate
             api_tokens.c.revoked_at,
         )
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
-        .where(api_tokens.c.token_hash == token_hash(token))
+        .where(which)
     ).first()
     if row is None or row.revoked_at is not None or not row.active or row.id == SYSTEM_USER_ID:
         return None

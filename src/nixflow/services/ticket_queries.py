@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services.users import Principal
+from nixflow.store import event_log
 from nixflow.store.tables import tickets
 
 
@@ -52,27 +51,13 @@ def list_tickets(
             or_(tickets.c.title.ilike(pattern, escape="\\"), tickets.c.description.ilike(pattern, escape="\\"))
         )
     if cursor:
-        clauses.append(tickets.c.id < _decode(cursor))
+        clauses.append(tickets.c.id < event_log.decode_cursor(cursor))
     rows = conn.execute(
         select(tickets).where(and_(True, *clauses)).order_by(tickets.c.id.desc()).limit(limit + 1)
     ).all()
     items = [dict(r._mapping) for r in rows[:limit]]
-    next_cursor = _encode(items[-1]["id"]) if len(rows) > limit else None
+    next_cursor = event_log.encode_cursor(items[-1]["id"]) if len(rows) > limit else None
     return items, next_cursor
-
-
-def _encode(ticket_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t{ticket_id}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        if not raw.startswith("t"):
-            raise ValueError
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not valid") from None
 
 
 def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:

@@ -153,7 +153,7 @@ _ASSIGNEE = select(users.c.role, users.c.active).where(users.c.id == bindparam("
 
 def _check_category(conn: Connection, category_id: int | None) -> None:
     if category_id is not None and conn.execute(_CATEGORY_EXISTS, {"b_id": category_id}).first() is None:
-        raise ValidationFailed(
+        raise NotFound(
             f"category {category_id} does not exist", errors=[{"loc": ["body", "category_id"], "msg": "unknown"}]
         )
 
@@ -168,7 +168,7 @@ def _check_assignee(conn: Connection, assignee_id: int | None) -> None:
         or not row.active
         or row.role not in (Role.AGENT.value, Role.ADMIN.value)
     ):
-        raise ValidationFailed(
+        raise Conflict(
             f"user {assignee_id} is not an active agent",
             errors=[{"loc": ["body", "assignee_id"], "msg": "not assignable"}],
         )

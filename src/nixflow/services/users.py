@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from nixflow.domain.json_types import EMAIL_PATTERN
 from nixflow.domain.values import Role
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(EMAIL_PATTERN)
 HUMAN_ROLES = (Role.ADMIN, Role.AGENT, Role.REQUESTER)
 
 
@@ -85,7 +86,7 @@ def _check_categories(conn: Connection, category_ids: Sequence[int]) -> None:
     known = {r[0] for r in conn.execute(select(categories.c.id).where(categories.c.id.in_(category_ids)))}
     missing = sorted(set(category_ids) - known)
     if missing:
-        raise ValidationFailed(f"unknown category id(s): {missing}")
+        raise NotFound(f"unknown category id(s): {missing}")
 
 
 def create_user(
@@ -217,9 +218,12 @@ def list_categories(conn: Connection) -> list[dict[str, Any]]:
 def _check_agents(conn: Connection, agent_ids: Sequence[int]) -> None:
     rows = conn.execute(select(users.c.id, users.c.role).where(users.c.id.in_(agent_ids))).all()
     found = {r[0]: r[1] for r in rows}
-    bad = sorted(i for i in set(agent_ids) if found.get(i) not in (Role.AGENT.value, Role.ADMIN.value))
+    missing = sorted(set(agent_ids) - set(found))
+    if missing:
+        raise NotFound(f"unknown user id(s): {missing}")
+    bad = sorted(i for i in set(agent_ids) if found[i] not in (Role.AGENT.value, Role.ADMIN.value))
     if bad:
-        raise ValidationFailed(f"not agents: {bad}")
+        raise Conflict(f"not agents: {bad}")
 
 
 def create_category(tx: Tx, *, name: str, agent_ids: Sequence[int] = ()) -> dict[str, Any]:

@@ -5,7 +5,7 @@ The delivery state of each event (claims, outcomes, receipts) is kept by `store.
 
 from __future__ import annotations
 
-import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,18 +45,21 @@ class EventFilter:
     until: datetime | None = None
 
 
-def encode_cursor(seq: int) -> str:
-    """An opaque cursor for a position in a newest-first listing."""
-    return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
+# A cursor is the position a newest-first page ends at, in digits: what the OpenAPI schema's pattern says.
+CURSOR_PATTERN = r"^[0-9]{1,18}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+def encode_cursor(position: int) -> str:
+    """The cursor for a position in a newest-first listing (an event's seq, a ticket's id)."""
+    return str(position)
 
 
 def decode_cursor(cursor: str) -> int:
     """The position an `encode_cursor` value stands for; a bad cursor is a 422."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return int(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not valid") from None
+    if not _CURSOR.match(cursor):
+        raise ValidationFailed("cursor is not valid")
+    return int(cursor)
 
 
 def record_of(row: Row[Any]) -> EventRecord:

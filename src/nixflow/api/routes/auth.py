@@ -14,7 +14,7 @@ from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser
 from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
 from nixflow.bootstrap import NixFlow
 from nixflow.config import Settings
-from nixflow.domain.errors import TooManyRequests, Unauthorized, ValidationFailed
+from nixflow.domain.errors import Forbidden, TooManyRequests, Unauthorized
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth, users
@@ -106,7 +106,8 @@ async def change_password(body: PasswordChange, request: Request, credential: Au
     end at once, this one and your API tokens keep working."""
     user = credential.principal
     if await _check_password(app, request, email=user.email, password=body.current_password) is None:
-        raise ValidationFailed(
+        # A well-formed request refused for the credential it carries: 403, like any other refusal (not 422).
+        raise Forbidden(
             "the current password is wrong", errors=[{"loc": ["body", "current_password"], "msg": "wrong password"}]
         )
     password_hash = await anyio.to_thread.run_sync(auth.hash_password, body.new_password)

@@ -52,7 +52,7 @@ async def list_events(
     since: Time = None,
     until: Time = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
 ) -> dict[str, Any]:
     """Events, newest first, filtered."""
     require_admin(user)

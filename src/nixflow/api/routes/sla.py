@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from annotated_types import Interval
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator
+from pydantic import Strict as StrictType
 
 from nixflow.api.deps import App, Ctx, CurrentUser
 from nixflow.api.schemas import PriorityName, Strict
 from nixflow.automation import sla_policies
+from nixflow.domain.json_types import Minutes, integral
 from nixflow.domain.values import Priority
 from nixflow.services.users import require_admin
 
 router = APIRouter(prefix="/api/sla/policies", tags=["sla"])
 
-Minutes = StrictInt
+WarningPercent = Annotated[int, StrictType(), Interval(ge=1, le=100), BeforeValidator(integral)]
 
 
 class PolicyRead(BaseModel):
@@ -27,9 +31,9 @@ class PolicyRead(BaseModel):
 
 
 class PolicyPut(Strict):
-    first_response_minutes: Minutes = Field(ge=1, le=525_600)
-    resolution_minutes: Minutes = Field(ge=1, le=525_600)
-    warning_percent: StrictInt = Field(ge=1, le=100)
+    first_response_minutes: Minutes
+    resolution_minutes: Minutes
+    warning_percent: WarningPercent
 
 
 @router.get("", response_model=list[PolicyRead])

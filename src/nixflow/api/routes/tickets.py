@@ -20,6 +20,7 @@ from nixflow.api.schemas import (
     TicketUpdate,
     TransitionRequest,
 )
+from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services import idempotency, ticket_queries, tickets, visibility
@@ -39,7 +40,7 @@ async def create_ticket(
     user: CurrentUser,
     app: App,
     ctx: Ctx,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> Response:
     """Open a ticket. A repeated `Idempotency-Key` (same body, 24 h) answers with the first ticket."""
 
@@ -85,12 +86,12 @@ async def list_tickets(
     app: App,
     status: StatusName | None = None,
     priority: PriorityName | None = None,
-    assignee_id: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    assignee_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     unassigned: Annotated[bool, Query(description="Only tickets nobody is assigned to.")] = False,
-    category_id: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    category_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
 ) -> TicketPage:
     """Tickets, newest first; requesters see only their own."""
     flt = ticket_queries.TicketFilter(

@@ -9,16 +9,18 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
 from sqlalchemy import Connection
 from starlette.websockets import WebSocketState
 
-from nixflow.api.deps import SESSION_COOKIE
+from nixflow.api.deps import SESSION_COOKIE, App, Auth
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.values import Role
 from nixflow.events.envelope import EventRecord
-from nixflow.services import auth
+from nixflow.services import auth, ws_tickets
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, visible
@@ -31,6 +33,35 @@ RESYNC_MESSAGE = json.dumps({"type": "resync"})
 SIGNED_OUT_MESSAGE = json.dumps({"type": "signed_out"})
 CLOSE_RESYNC = 4000
 CLOSE_SIGNED_OUT = 4401
+
+
+class WsTicket(BaseModel):
+    ticket: str
+    expires_in: int
+
+
+@router.post("/api/ws/ticket", response_model=WsTicket, status_code=201)
+async def ws_ticket(credential: Auth, app: App) -> WsTicket:
+    """A ticket for `/api/ws?ticket=...`: valid for 30 seconds, once. It keeps your token out of URLs (and so out of
+    logs); the socket it opens ends with the credential that asked for it."""
+    ticket = await anyio.to_thread.run_sync(lambda: ws_tickets.issue(app.ws_tickets, token_id=credential.token_id))
+    return WsTicket(ticket=ticket, expires_in=ws_tickets.TICKET_SECONDS)
+
+
+async def _authenticate(websocket: WebSocket, app: NixFlow) -> tuple[auth.Authenticated | None, bool]:
+    """The handshake's credential (a ticket, `?token=`, a bearer header or the session cookie), and whether it
+    came from the cookie."""
+    now = app.clock()
+    ticket = websocket.query_params.get("ticket")
+    if ticket is not None:
+        token_id = await anyio.to_thread.run_sync(ws_tickets.redeem, app.ws_tickets, ticket)
+        if token_id is None:
+            return None, False
+        return await app.db.read(lambda conn: auth.authenticate_id(conn, token_id=token_id, now=now)), False
+    token, from_cookie = _credential(websocket)
+    if not token or len(token) > 512:
+        return None, from_cookie
+    return await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now)), from_cookie
 
 
 def _credential(websocket: WebSocket) -> tuple[str | None, bool]:
@@ -70,12 +101,8 @@ def _send_text(record: EventRecord) -> str:
 async def live_events(websocket: WebSocket) -> None:
     """Push every visible event; resume after `?after=<event_id>` with no gap and no duplicate."""
     app: NixFlow = websocket.app.state.nixflow
-    token, from_cookie = _credential(websocket)
-    found = None
-    if token and len(token) <= 512:
-        now = app.clock()
-        found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
-    if found is None or token is None:
+    found, from_cookie = await _authenticate(websocket, app)
+    if found is None:
         await _refuse(websocket, 401, "authentication required")
         return
     if from_cookie and not _same_origin(websocket):
@@ -95,7 +122,7 @@ async def live_events(websocket: WebSocket) -> None:
             if sent_up_to is None:
                 await _close_resync(websocket)
                 return
-        await _send_live(websocket, app, hub, subscriber, sent_up_to, receiver, token)
+        await _send_live(websocket, app, hub, subscriber, sent_up_to, receiver, found.token_id)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
@@ -143,7 +170,7 @@ async def _send_live(
     subscriber: Subscriber,
     sent_up_to: event_log.Position | None,
     receiver: asyncio.Task[None],
-    token: str,
+    token_id: int,
 ) -> None:
     """Send what the hub hands over, skipping what the backlog already sent (up to `sent_up_to`).
 
@@ -171,7 +198,7 @@ async def _send_live(
                     flagged = None
                 subscriber.access_changed.clear()
                 recheck_at = loop.time() + hub.recheck_seconds
-                if not await _still_allowed(websocket, app, viewer, token):
+                if not await _still_allowed(websocket, app, viewer, token_id):
                     return
             if getter not in done:
                 if not done:
@@ -203,10 +230,10 @@ async def _send_live(
                 pending.cancel()
 
 
-async def _still_allowed(websocket: WebSocket, app: NixFlow, viewer: Principal, token: str) -> bool:
+async def _still_allowed(websocket: WebSocket, app: NixFlow, viewer: Principal, token_id: int) -> bool:
     """Check the connection's credential again; close the connection (and say why) if it no longer holds."""
     now = app.clock()
-    found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+    found = await app.db.read(lambda conn: auth.authenticate_id(conn, token_id=token_id, now=now))
     if found is None:
         if websocket.application_state == WebSocketState.CONNECTED:
             await websocket.send_text(SIGNED_OUT_MESSAGE)
