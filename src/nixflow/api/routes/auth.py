@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from nixflow.api import security
-from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, PathId
+from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, GuardedRoute, PathId
 from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
 from nixflow.bootstrap import NixFlow
 from nixflow.config import Settings
@@ -21,7 +21,7 @@ from nixflow.services import auth, users
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=GuardedRoute)
 BAD_CREDENTIALS = "email or password is wrong"
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, StrictInt
 
-from nixflow.api.deps import App, Ctx, CurrentUser
+from nixflow.api.deps import App, Ctx, GuardedRoute, admin_only
 from nixflow.api.schemas import PriorityName, Strict
 from nixflow.automation import sla_policies
 from nixflow.domain.values import Priority
-from nixflow.services.users import require_admin
 
-router = APIRouter(prefix="/api/sla/policies", tags=["sla"])
+router = APIRouter(
+    prefix="/api/sla/policies", tags=["sla"], route_class=GuardedRoute, dependencies=[Depends(admin_only)]
+)
 
 Minutes = StrictInt
 
@@ -33,23 +34,20 @@ class PolicyPut(Strict):
 
 
 @router.get("", response_model=list[PolicyRead])
-async def list_policies(user: CurrentUser, app: App) -> list[PolicyRead]:
+async def list_policies(app: App) -> list[PolicyRead]:
     """The policy of every priority."""
-    require_admin(user)
     return [PolicyRead(**p) for p in await app.db.read(sla_policies.list_policies)]
 
 
 @router.get("/{priority}", response_model=PolicyRead)
-async def get_policy(priority: PriorityName, user: CurrentUser, app: App) -> PolicyRead:
+async def get_policy(priority: PriorityName, app: App) -> PolicyRead:
     """The policy of one priority."""
-    require_admin(user)
     return PolicyRead(**await app.db.read(lambda conn: sla_policies.get_policy(conn, Priority(priority))))
 
 
 @router.put("/{priority}", response_model=PolicyRead)
-async def put_policy(priority: PriorityName, body: PolicyPut, user: CurrentUser, app: App, ctx: Ctx) -> PolicyRead:
+async def put_policy(priority: PriorityName, body: PolicyPut, app: App, ctx: Ctx) -> PolicyRead:
     """Set the policy of a priority; open tickets of that priority get new due times."""
-    require_admin(user)
     values = body.model_dump()
     return PolicyRead(
         **await app.writer.run(lambda tx: sla_policies.put_policy(tx, priority=Priority(priority), values=values), ctx)
