@@ -158,6 +158,32 @@ async def test_a_forwarded_https_header_is_ignored_unless_proxies_are_trusted(ha
         headers={"X-Forwarded-Proto": "https"},
     )
     assert all("secure" not in c.lower() for c in response.headers.get_list("set-cookie"))
+    assert "strict-transport-security" not in response.headers
+
+
+@pytest.fixture
+async def proxied_harness(settings: Settings) -> AsyncIterator[Harness]:
+    """NixFlow behind a TLS-terminating proxy it trusts: the proxy speaks plain HTTP to it."""
+    async for h in start(settings.model_copy(update={"trust_proxy_headers": True})):
+        yield h
+
+
+@pytest.mark.parametrize("proto", ["https", "http"])
+async def test_behind_a_trusted_proxy_cookies_and_hsts_follow_the_forwarded_scheme(
+    proxied_harness: Harness, proto: str
+) -> None:
+    agent = await proxied_harness.user("agent")
+    response = await proxied_harness.client.post(
+        "/api/auth/login",
+        json={"email": agent.email, "password": PASSWORD},
+        headers={"X-Forwarded-Proto": proto, "X-Forwarded-For": "203.0.113.7"},
+    )
+    assert response.status_code == 200, response.text
+    cookies = response.headers.get_list("set-cookie")
+    assert cookies and all(("; secure" in c.lower()) == (proto == "https") for c in cookies), cookies
+    assert ("strict-transport-security" in response.headers) == (proto == "https")
+    page = await proxied_harness.client.get("/login", headers={"X-Forwarded-Proto": proto})
+    assert ("strict-transport-security" in page.headers) == (proto == "https")
 
 
 async def test_api_tokens_are_shown_once_stored_hashed_listed_and_revocable(harness: Harness, requester: User) -> None:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.config import Settings
@@ -71,20 +72,25 @@ def client_address(request: Request, settings: Settings) -> str:
     return (request.client.host if request.client else "unknown")[:64]
 
 
-def is_https(request: Request, settings: Settings) -> bool:
-    """Whether the client reached us over HTTPS (so cookies get `Secure`)."""
+def is_https(scope: Scope, settings: Settings) -> bool:
+    """Whether the client reached us over HTTPS: the one test for `Secure` cookies and for HSTS.
+
+    Behind a proxy we trust (`NIXFLOW_TRUST_PROXY_HEADERS`), its `X-Forwarded-Proto` says; otherwise the
+    connection's own scheme.
+    """
     if settings.trust_proxy_headers:
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        proto = Headers(scope=scope).get("x-forwarded-proto", "").split(",")[0].strip().lower()
         if proto:
             return proto == "https"
-    return request.url.scheme == "https"
+    return scope.get("scheme") in ("https", "wss")
 
 
 class SecurityHeaders:
     """Add CSP, nosniff, Referrer-Policy, frame denial (and HSTS over HTTPS) to every HTTP response."""
 
-    def __init__(self, app: ASGIApp, docs_path: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, docs_path: str | None = None) -> None:
         self.app = app
+        self.settings = settings
         self.docs_path = docs_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,7 +98,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra = dict(HEADERS)
-        if scope.get("scheme") == "https":
+        if is_https(scope, self.settings):
             extra["strict-transport-security"] = "max-age=31536000"
         if str(scope.get("path", "")).startswith("/api/"):
             extra["cache-control"] = "no-store"
@@ -134,9 +140,9 @@ def _merge(headers: Any, extra: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return merged
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Security headers on every response, and problem+json errors documented in the OpenAPI schema."""
-    app.add_middleware(SecurityHeaders, docs_path=app.docs_url)
+    app.add_middleware(SecurityHeaders, settings=settings, docs_path=app.docs_url)
     from nixflow.api.openapi_problems import document_problems
 
     document_problems(app)

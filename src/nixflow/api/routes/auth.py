@@ -77,7 +77,7 @@ async def login(body: LoginRequest, request: Request, response: Response, app: A
         return auth.issue_token(tx, user_id=user_id, kind="session", lifetime=lifetime)
 
     issued = await app.writer.run(sign_in, ctx)
-    secure = security.is_https(request, app.settings)
+    secure = security.is_https(request.scope, app.settings)
     max_age = int(lifetime.total_seconds())
     response.set_cookie(
         SESSION_COOKIE, issued.token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
