@@ -21,6 +21,7 @@ from tests.conftest import PASSWORD, Harness, User
 
 from nixflow.api.app import create_app
 from nixflow.config import load_settings
+from nixflow.crypto import keyring
 from nixflow.services import auth
 from nixflow.store.tables import SYSTEM_USER_ID
 
@@ -285,7 +286,10 @@ async def token_for(world: World, role: str) -> str | None:
     if role == ANON:
         return None
     user_id = SYSTEM_USER_ID if role == SYSTEM else world.users[role].id
-    issued = await world.harness.write(lambda tx: auth.issue_token(tx, user_id=user_id, kind="api", lifetime=None))
+    keys = keyring(world.harness.nixflow.settings)
+    issued = await world.harness.write(
+        lambda tx: auth.issue_token(tx, keys=keys, user_id=user_id, kind="api", lifetime=None)
+    )
     return str(issued.token)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -233,3 +234,24 @@ async def test_malformed_credentials_get_401(harness: Harness, authorization: st
     )
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_tokens_are_stored_under_the_secret_key_and_survive_its_rotation(harness: Harness, agent: User) -> None:
+    """A database copy without NIXFLOW_SECRET_KEY checks no token; rotating the key keeps tokens working."""
+    from sqlalchemy import select
+
+    from nixflow.store.tables import api_tokens
+
+    token = agent.token
+    hashes = await harness.nixflow.db.read(lambda conn: [r[0] for r in conn.execute(select(api_tokens.c.token_hash))])
+    assert hashlib.sha256(token.encode()).hexdigest() not in hashes
+
+    old_key = harness.nixflow.settings.secret_key
+    bearer = {"Authorization": f"Bearer {token}"}
+    for update, status in (
+        ({"secret_key": "another-key"}, 401),
+        ({"secret_key": "another-key", "secret_key_previous": f"older {old_key}"}, 200),
+    ):
+        rotated = harness.nixflow.settings.model_copy(update=update)
+        async for other in start(rotated, run_worker=False, migrate=False):
+            assert (await other.client.get("/api/auth/me", headers=bearer)).status_code == status, update

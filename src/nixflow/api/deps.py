@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from nixflow import crypto
 from nixflow.api import security
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.errors import Forbidden, Unauthorized
@@ -57,7 +58,7 @@ async def authenticated(request: Request, app: App) -> auth.Authenticated:
     found = await app.authenticate(token)
     if found is None:
         raise Unauthorized("authentication required")
-    security.check_csrf(request, found, via_cookie=not _has_bearer(request))
+    security.check_csrf(request, found, keys=crypto.keyring(app.settings), via_cookie=not _has_bearer(request))
     request.scope[_CHECKED] = found  # the scope, not request.state: some servers share one state dict
     return found
 

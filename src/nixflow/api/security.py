@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 from typing import Any
 
@@ -13,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.config import Settings
+from nixflow.crypto import Keyring
 from nixflow.domain.errors import DomainError, Forbidden
 from nixflow.services import auth
 
@@ -44,7 +44,7 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
-def check_csrf(request: Request, credential: auth.Authenticated, *, via_cookie: bool) -> None:
+def check_csrf(request: Request, credential: auth.Authenticated, *, keys: Keyring, via_cookie: bool) -> None:
     """A state-changing request signed in by cookie must echo the session's CSRF token in `X-CSRF-Token`."""
     if not via_cookie or request.method not in STATE_CHANGING:
         return
@@ -52,7 +52,7 @@ def check_csrf(request: Request, credential: auth.Authenticated, *, via_cookie: 
     expected = credential.csrf_hash
     if not supplied or len(supplied) > 256 or expected is None:
         raise Forbidden("this request needs the X-CSRF-Token header (the value of the nixflow_csrf cookie)")
-    if not hmac.compare_digest(auth.token_hash(supplied), expected):
+    if not keys.matches(supplied, expected):
         raise Forbidden("the X-CSRF-Token header does not match this session")
 
 

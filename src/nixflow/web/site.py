@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Connection
 
+from nixflow import crypto
 from nixflow.api.deps import SESSION_COOKIE, App
 from nixflow.domain.errors import DomainError, Forbidden
 from nixflow.services import auth
@@ -49,7 +50,8 @@ async def page_user(request: Request, app: App) -> Principal:
     if not token or len(token) > 512:
         raise LoginRequired
     now = app.clock()
-    found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+    keys = crypto.keyring(app.settings)
+    found = await app.db.read(lambda conn: auth.authenticate(conn, keys=keys, token=token, now=now))
     if found is None:
         raise LoginRequired
     return found.principal

@@ -13,6 +13,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import Connection
 from starlette.websockets import WebSocketState
 
+from nixflow import crypto
 from nixflow.api.deps import SESSION_COOKIE
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
@@ -74,7 +75,8 @@ async def live_events(websocket: WebSocket) -> None:
     found = None
     if token and len(token) <= 512:
         now = app.clock()
-        found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+        keys = crypto.keyring(app.settings)
+        found = await app.db.read(lambda conn: auth.authenticate(conn, keys=keys, token=token, now=now))
     if found is None or token is None:
         await _refuse(websocket, 401, "authentication required")
         return
@@ -206,7 +208,8 @@ async def _send_live(
 async def _still_allowed(websocket: WebSocket, app: NixFlow, viewer: Principal, token: str) -> bool:
     """Check the connection's credential again; close the connection (and say why) if it no longer holds."""
     now = app.clock()
-    found = await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+    keys = crypto.keyring(app.settings)
+    found = await app.db.read(lambda conn: auth.authenticate(conn, keys=keys, token=token, now=now))
     if found is None:
         if websocket.application_state == WebSocketState.CONNECTED:
             await websocket.send_text(SIGNED_OUT_MESSAGE)
