@@ -213,7 +213,7 @@ class Harness:
 
 
 def _outstanding(conn: Any) -> int:
-    flt_statuses = (EventStatus.PENDING, EventStatus.PROCESSING)
+    flt_statuses = (EventStatus.PENDING, EventStatus.PROCESSING, EventStatus.RETRYING)
     total = 0
     for status in flt_statuses:
         records, _ = event_log.find_many(conn, event_log.EventFilter(status=status), limit=1)

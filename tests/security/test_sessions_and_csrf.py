@@ -25,6 +25,12 @@ async def ticket_count(harness: Harness, user: User) -> int:
     return len(listed.json()["items"])
 
 
+async def event_ids(harness: Harness) -> set[str]:
+    """Every event in the log: a refused write must add none."""
+    await harness.settle()
+    return {e["event_id"] for e in await harness.events()}
+
+
 WRITES = [
     ("POST", "/api/tickets", {"title": "forged"}),
     ("POST", "/api/auth/tokens", None),
@@ -38,6 +44,7 @@ async def test_cookie_writes_without_the_right_csrf_token_are_refused_and_change
 ) -> None:
     await sign_in(harness, requester)
     before = await ticket_count(harness, requester)
+    logged = await event_ids(harness)
     headers = {} if csrf is None else {"X-CSRF-Token": csrf}
     for method, path, body in WRITES:
         response = await harness.client.request(method, path, json=body, headers=headers)
@@ -45,6 +52,7 @@ async def test_cookie_writes_without_the_right_csrf_token_are_refused_and_change
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "X-CSRF-Token" in response.json()["detail"]
     assert await ticket_count(harness, requester) == before
+    assert await event_ids(harness) == logged
     # The session survived the forged logout, and no token was minted.
     assert (await harness.client.get("/api/auth/me")).status_code == 200
     tokens = (await harness.client.get("/api/auth/tokens")).json()
@@ -55,10 +63,13 @@ async def test_the_csrf_token_of_another_session_does_not_work(harness: Harness,
     other = await harness.user("requester")
     theirs = await sign_in(harness, other)
     await sign_in(harness, requester)  # the client now holds the requester's cookie
+    logged = await event_ids(harness)
     response = await harness.client.post(
         "/api/tickets", json={"title": "x"}, headers={"X-CSRF-Token": theirs["csrf_token"]}
     )
     assert response.status_code == 403
+    assert await ticket_count(harness, requester) == 0 and await ticket_count(harness, other) == 0
+    assert await event_ids(harness) == logged
 
 
 async def test_cookie_writes_with_the_csrf_token_work(harness: Harness, requester: User) -> None:
