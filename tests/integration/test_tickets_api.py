@@ -1,4 +1,4 @@
-"""The ticket endpoints of CONTRACT.md, through HTTP against a real SQLite file."""
+"""The ticket endpoints, through HTTP against a real database (SQLite, and PostgreSQL + Redis)."""
 
 from __future__ import annotations
 

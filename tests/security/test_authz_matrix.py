@@ -27,7 +27,7 @@ from nixflow.store.tables import SYSTEM_USER_ID
 
 ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM = "anonymous", "requester", "other-requester", "agent", "admin", "system"
 ROLES = (ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM)
-OK_2XX = frozenset(range(200, 300))  # success whose exact code the contract leaves open
+OK_2XX = frozenset(range(200, 300))  # success whose exact code the API leaves open (any 2xx)
 Expect = int | frozenset[int]
 
 
@@ -180,7 +180,7 @@ ROWS = [
     Row("GET", "/api/events/types", signed_in(200)),
     Row("GET", "/api/events/{event_id}", admin_only(200)),
     Row("POST", "/api/events/{event_id}/replay", admin_only(202)),
-    # Automation configuration (admin), per CONTRACT.md
+    # Automation configuration (admin)
     Row("GET", "/api/rules", admin_only(200)),
     Row("POST", "/api/rules", admin_only(201), body=lambda w, r: RULE),
     Row("GET", "/api/rules/{rule_id}", admin_only(200)),

@@ -1,5 +1,5 @@
 """Admin pages: users and categories (rendered here), and rules, SLA policies and round-robin counters
-(rendered in the browser from their APIs, so the pages follow the contract, not the tables behind it)."""
+(rendered in the browser from their APIs, so the pages follow the API, not the tables behind it)."""
 
 from __future__ import annotations
 

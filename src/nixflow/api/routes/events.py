@@ -22,7 +22,7 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]
 
 
 def _rfc3339(value: Any) -> Any:
-    # Left alone, pydantic reads "-2305274" as a Unix timestamp; the contract speaks RFC 3339 only.
+    # Left alone, pydantic reads "-2305274" as a Unix timestamp; the API speaks RFC 3339 only.
     if isinstance(value, str) and not _RFC3339.match(value):
         raise ValueError("not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)")
     return value
