@@ -13,7 +13,7 @@ from nixflow.api.deps import App
 from nixflow.domain.values import Priority
 from nixflow.services import users
 from nixflow.services.users import require_admin
-from nixflow.web.site import PageRoute, PageUser, render
+from nixflow.web.rendering import PageRoute, PageUser, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 ROLES = ["requester", "agent", "admin"]
