@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from tests.conftest import PASSWORD, Harness, User
 
 from nixflow.api.app import create_app
+from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
 from nixflow.config import load_settings
 from nixflow.crypto import keyring
 from nixflow.services import auth
@@ -269,6 +270,33 @@ def test_every_entry_has_a_route() -> None:
     assert not gone, "authorization-matrix rows whose route has gone (remove the row, or restore the route): " + (
         ", ".join(gone)
     )
+
+
+def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
+def dependency_calls(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from dependency_calls(sub)
+
+
+def test_every_route_that_needs_a_caller_checks_it_before_reading_the_body() -> None:
+    """A new router must use `GuardedRoute`, or its role checks would again come after body validation."""
+    app = create_app(load_settings(database_url="sqlite+aiosqlite:///unused.db", env="test"))
+    unguarded = []
+    for route in api_routes(app.routes):
+        calls = set(dependency_calls(route.dependant))
+        needs_caller = any(isinstance(c, RoleGate) for c in calls) or calls & {authenticated, current_user}
+        if route.path.startswith("/api") and needs_caller and not isinstance(route, GuardedRoute):
+            unguarded.append(f"{sorted(route.methods)} {route.path}")
+    assert not unguarded, f"API routes checking the caller only after the body: {unguarded}"
 
 
 def test_the_table_has_no_duplicate_rows() -> None:
