@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from nixflow.api.app import create_app
 from nixflow.bootstrap import NixFlow
 from nixflow.config import Settings, load_settings
+from nixflow.crypto import keyring
 from nixflow.domain.values import EventStatus, Role
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
@@ -180,7 +181,9 @@ class Harness:
                 category_ids=category_ids or [],
                 can_approve=can_approve,
             )
-            issued = auth.issue_token(tx, user_id=created["id"], kind="api", lifetime=None)
+            issued = auth.issue_token(
+                tx, keys=keyring(self.nixflow.settings), user_id=created["id"], kind="api", lifetime=None
+            )
             return created["id"], issued.token
 
         user_id, token = await self.write(create)
@@ -210,7 +213,7 @@ class Harness:
 
 
 def _outstanding(conn: Any) -> int:
-    flt_statuses = (EventStatus.PENDING, EventStatus.PROCESSING)
+    flt_statuses = (EventStatus.PENDING, EventStatus.PROCESSING, EventStatus.RETRYING)
     total = 0
     for status in flt_statuses:
         records, _ = event_log.find_many(conn, event_log.EventFilter(status=status), limit=1)

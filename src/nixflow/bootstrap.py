@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from nixflow import crypto
 from nixflow.automation.engine import RuleEngine
 from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
 from nixflow.automation.timers import TimedAutomation
@@ -67,7 +68,8 @@ class NixFlow:
         found = self.credentials.get(token, now)
         if found is None:
             generation = self.credentials.generation
-            found = await self.db.read(lambda conn: auth.authenticate(conn, token=token, now=now))
+            keys = crypto.keyring(self.settings)
+            found = await self.db.read(lambda conn: auth.authenticate(conn, keys=keys, token=token, now=now))
             if found is not None:
                 self.credentials.put(token, found, generation)
         return found

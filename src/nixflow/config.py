@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     dedup_ttl_seconds: float = Field(default=5.0, ge=0)
     secret_key: str | None = None
+    # Earlier secret keys, separated by spaces: what they protected is still accepted (see SECURITY.md).
+    secret_key_previous: str | None = None
     env: Literal["development", "production", "test"] = "development"
     # Delivery: attempts before an event is `failed`, and the first backoff step.
     max_attempts: int = Field(default=5, ge=1, le=50)

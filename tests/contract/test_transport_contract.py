@@ -20,7 +20,7 @@ from nixflow.ids import uuid7
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 
-EVENT = "notification.read"
+EVENT = "user.token_created"  # no handler of NixFlow's own reacts to it
 
 
 class Recorder:
@@ -42,9 +42,7 @@ async def emit(nixflow: NixFlow, count: int) -> list[EventRecord]:
 
     def work(tx: Tx) -> list[EventRecord]:
         return [
-            tx.emit(
-                EVENT, aggregate_type="notification", aggregate_id=n, data={"notification_id": n, "recipient_id": 1}
-            )
+            tx.emit(EVENT, aggregate_type="user", aggregate_id=1, data={"user_id": 1, "token_id": n})
             for n in itertools.islice(NUMBERS, count)
         ]
 

@@ -1,4 +1,8 @@
-"""Browser tests: a real `nixflow serve` subprocess on a free port and a temp SQLite file, driven by Chromium."""
+"""Browser tests: a real `nixflow serve` subprocess on a free port, driven by Chromium.
+
+`server` runs embedded (a temp SQLite file, worker in the same process); `scaleout_server` runs on PostgreSQL
+and Redis Streams with `nixflow serve --no-worker` and a separate `nixflow worker` process.
+"""
 
 from __future__ import annotations
 
@@ -55,12 +59,16 @@ class Account:
 
 @dataclass
 class Server:
-    """`nixflow serve` in a subprocess; `restart()` keeps the database file and the port."""
+    """`nixflow serve` in a subprocess; `restart()` keeps the database and the port."""
 
     db_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # Scale-out: PostgreSQL and Redis, the worker in a process of its own.
+    database_url: str | None = None
+    redis: dict[str, str] = field(default_factory=dict)
+    worker: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -70,10 +78,11 @@ class Server:
     def env(self) -> dict[str, str]:
         return {
             **os.environ,
-            "NIXFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
+            "NIXFLOW_DATABASE_URL": self.database_url or f"sqlite+aiosqlite:///{self.db_path}",
             "NIXFLOW_SECRET_KEY": "browser-test-secret",
             "NIXFLOW_TICK_SECONDS": "0.2",
             "NIXFLOW_SWEEP_AFTER_SECONDS": "0.5",
+            **self.redis,
         }
 
     def cli(self, *args: str) -> str:
@@ -86,12 +95,13 @@ class Server:
     def start(self) -> None:
         self.log_path = self.db_path.with_suffix(".log")
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "nixflow.cli", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        serve = [sys.executable, "-m", "nixflow.cli", "serve", "--port", str(self.port)]
+        if self.redis:
+            serve.append("--no-worker")
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "nixflow.cli", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.process = subprocess.Popen(serve, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -105,15 +115,16 @@ class Server:
         raise AssertionError("nixflow serve did not become healthy")
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+        for process in (self.process, self.worker):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.process = self.worker = None
 
     def restart(self) -> None:
         self.stop()
@@ -145,6 +156,18 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     srv = Server(tmp_path / "nixflow.db")
+    srv.cli("db", "upgrade")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def scaleout_server(tmp_path: Path, postgres_database: str, redis_prefix: str) -> Iterator[Server]:
+    """One API process and one worker on a fresh PostgreSQL database and Redis (started by scripts/services.sh)."""
+    redis_url = os.environ["NIXFLOW_TEST_REDIS_URL"]
+    redis = {"NIXFLOW_REDIS_URL": redis_url, "NIXFLOW_REDIS_PREFIX": redis_prefix}
+    srv = Server(tmp_path / "nixflow.db", database_url=postgres_database, redis=redis)
     srv.cli("db", "upgrade")
     srv.start()
     yield srv

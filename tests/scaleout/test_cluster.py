@@ -125,12 +125,12 @@ def verify(database_url: str, ticket_ids: list[int], agents: list[int], *, timeo
             with engine.connect() as conn:
                 assigned = conn.execute(text("SELECT count(*) FROM tickets WHERE assignee_id IS NOT NULL")).scalar()
                 open_events = conn.execute(
-                    text("SELECT count(*) FROM events WHERE status IN ('pending', 'processing')")
+                    text("SELECT count(*) FROM events WHERE status IN ('pending', 'processing', 'retrying')")
                 ).scalar()
             return assigned == len(ticket_ids) and open_events == 0
 
         try:
-            wait_until(done, timeout=timeout, what="every ticket automated and no event left pending", interval=0.5)
+            wait_until(done, timeout=timeout, what="every ticket automated and no event left open", interval=0.5)
         except AssertionError:
             with engine.connect() as conn:
                 states = conn.execute(
@@ -150,6 +150,7 @@ def verify(database_url: str, ticket_ids: list[int], agents: list[int], *, timeo
             statuses = dict(conn.execute(text("SELECT status, count(*) FROM events GROUP BY status")).all())
     finally:
         engine.dispose()
+    assert "failed" not in statuses and "retrying" not in statuses, f"events that did not complete: {statuses}"
     assert sorted(t.id for t in tickets) == sorted(ticket_ids)
     assert {t.priority for t in tickets} == {"critical"}
     counts = Counter((row[0], row[1]) for row in per_ticket for _ in range(row[2]))

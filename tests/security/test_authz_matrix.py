@@ -1,7 +1,10 @@
 """Who may call what: every route of the app x every kind of caller, with the exact status each must get.
 
-The table is checked against `app.routes`: a route without an entry fails `test_every_route_has_an_entry`
-(add a row below), and an entry whose route does not exist (yet) is simply not run.
+The table is checked against `app.routes` both ways: a route without an entry fails
+`test_every_route_has_an_entry` (add a row below), and an entry whose route has gone fails
+`test_every_entry_has_a_route` (a route must not vanish unnoticed). Every route that takes a body is also
+called with malformed bodies: a caller refused for who they are gets the same refusal as with a valid body,
+because roles are checked before the body is read.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from tests.conftest import PASSWORD, Harness, User
 
 from nixflow.api.app import create_app
+from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
 from nixflow.config import load_settings
+from nixflow.crypto import keyring
 from nixflow.services import auth
 from nixflow.store.tables import SYSTEM_USER_ID
 
 ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM = "anonymous", "requester", "other-requester", "agent", "admin", "system"
 ROLES = (ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM)
-OK_2XX = frozenset(range(200, 300))  # success whose exact code the contract leaves open
+OK_2XX = frozenset(range(200, 300))  # success whose exact code the API leaves open (any 2xx)
 Expect = int | frozenset[int]
 
 
@@ -71,6 +76,10 @@ class Row:
     expect: dict[str, Expect]
     body: Body | None = None
     ticket: dict[str, Any] = field(default_factory=dict)  # fields of the fresh ticket behind {ticket_id}
+    # Callers whose refusal depends on the object (the ticket and its state), not only on who they are: the
+    # body is validated before the object is loaded, so a malformed body gets them 422.
+    object_checked: frozenset[str] = frozenset()
+    malformed: dict[str, Expect] | None = None  # when a malformed body gets something else than the rule says
 
     @property
     def is_page(self) -> bool:
@@ -99,6 +108,7 @@ ROWS = [
         "POST",
         "/api/auth/login",
         {ANON: 401, OWNER: 200, OTHER: 200, AGENT: 200, ADMIN: 200, SYSTEM: 401},
+        malformed=public(422),  # the credentials are the body
         body=lambda w, role: {
             "email": w.users[role].email if role in w.users else "ghost@example.com",
             "password": PASSWORD,
@@ -122,7 +132,13 @@ ROWS = [
     Row("GET", "/api/tickets", signed_in(200)),
     Row("GET", "/api/tickets/{ticket_id}", on_ticket(200, 200, 200)),
     Row("PATCH", "/api/tickets/{ticket_id}", on_ticket(200, 200, 200), body=lambda w, r: {"version": 1, "title": "t"}),
-    Row("POST", "/api/tickets/{ticket_id}/transition", on_ticket(403, 200, 200), body=lambda w, r: {"status": "open"}),
+    Row(
+        "POST",
+        "/api/tickets/{ticket_id}/transition",
+        on_ticket(403, 200, 200),
+        body=lambda w, r: {"status": "open"},
+        object_checked=frozenset({OWNER}),  # a requester may close or reopen their resolved ticket
+    ),
     Row("POST", "/api/tickets/{ticket_id}/comments", on_ticket(201, 201, 201), body=lambda w, r: {"body": "hi"}),
     Row("GET", "/api/tickets/{ticket_id}/comments", on_ticket(200, 200, 200)),
     Row(
@@ -131,6 +147,7 @@ ROWS = [
         on_ticket(403, 403, 200),
         body=lambda w, r: {},
         ticket={"requires_approval": True},
+        object_checked=frozenset({OWNER}),  # requesters go on to the ticket, so another's stays 404
     ),
     Row(
         "POST",
@@ -138,6 +155,7 @@ ROWS = [
         on_ticket(403, 403, 200),
         body=lambda w, r: {"reason": "no"},
         ticket={"requires_approval": True},
+        object_checked=frozenset({OWNER}),
     ),
     Row("GET", "/api/tickets/{ticket_id}/events", on_ticket(200, 200, 200)),
     # Users and categories (admin)
@@ -164,7 +182,7 @@ ROWS = [
     Row("GET", "/api/events/types", signed_in(200)),
     Row("GET", "/api/events/{event_id}", admin_only(200)),
     Row("POST", "/api/events/{event_id}/replay", admin_only(202)),
-    # Automation configuration (admin), per CONTRACT.md
+    # Automation configuration (admin)
     Row("GET", "/api/rules", admin_only(200)),
     Row("POST", "/api/rules", admin_only(201), body=lambda w, r: RULE),
     Row("GET", "/api/rules/{rule_id}", admin_only(200)),
@@ -232,7 +250,10 @@ def app_routes() -> Iterator[tuple[str, str]]:
 
 
 ROUTES = set(app_routes())
-PRESENT = [row for row in ROWS if row.key in ROUTES]
+WITH_BODY = [row for row in ROWS if row.body is not None]
+# Malformed bodies: broken JSON (refused while parsing) and well-formed JSON of the wrong shape (refused by
+# the schema). FastAPI parses JSON before it solves any dependency and validates alongside them.
+MALFORMED = (b'{"title": ', b'{"unexpected": [1, 2], "title": 7, "status": {}, "name": [], "version": "x"}')
 
 
 def test_every_route_has_an_entry() -> None:
@@ -243,6 +264,40 @@ def test_every_route_has_an_entry() -> None:
     assert not missing, f"routes without an authorization-matrix row in {where}: " + ", ".join(
         f"{m} {p}" for m, p in missing
     )
+
+
+def test_every_entry_has_a_route() -> None:
+    gone = sorted(f"{row.method} {row.path}" for row in ROWS if row.key not in ROUTES)
+    assert not gone, "authorization-matrix rows whose route has gone (remove the row, or restore the route): " + (
+        ", ".join(gone)
+    )
+
+
+def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
+def dependency_calls(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from dependency_calls(sub)
+
+
+def test_every_route_that_needs_a_caller_checks_it_before_reading_the_body() -> None:
+    """A new router must use `GuardedRoute`, or its role checks would again come after body validation."""
+    app = create_app(load_settings(database_url="sqlite+aiosqlite:///unused.db", env="test"))
+    unguarded = []
+    for route in api_routes(app.routes):
+        calls = set(dependency_calls(route.dependant))
+        needs_caller = any(isinstance(c, RoleGate) for c in calls) or calls & {authenticated, current_user}
+        if route.path.startswith("/api") and needs_caller and not isinstance(route, GuardedRoute):
+            unguarded.append(f"{sorted(route.methods)} {route.path}")
+    assert not unguarded, f"API routes checking the caller only after the body: {unguarded}"
 
 
 def test_the_table_has_no_duplicate_rows() -> None:
@@ -260,7 +315,10 @@ async def token_for(world: World, role: str) -> str | None:
     if role == ANON:
         return None
     user_id = SYSTEM_USER_ID if role == SYSTEM else world.users[role].id
-    issued = await world.harness.write(lambda tx: auth.issue_token(tx, user_id=user_id, kind="api", lifetime=None))
+    keys = keyring(world.harness.nixflow.settings)
+    issued = await world.harness.write(
+        lambda tx: auth.issue_token(tx, keys=keys, user_id=user_id, kind="api", lifetime=None)
+    )
     return str(issued.token)
 
 
@@ -304,24 +362,62 @@ async def fill(world: World, row: Row, role: str) -> str:
     return row.path.format(**values)
 
 
-@pytest.mark.parametrize("row", PRESENT, ids=[f"{r.method} {r.path}" for r in PRESENT])
+async def call(world: World, row: Row, role: str, content: bytes | None = None) -> Any:
+    """Call the row's route as `role`, with the row's body or the raw `content` given."""
+    harness = world.harness
+    path = await fill(world, row, role)
+    token = await token_for(world, role)
+    headers = {}
+    if token and row.is_page:
+        headers["Cookie"] = f"nixflow_session={token}"
+    elif token:
+        headers["Authorization"] = f"Bearer {token}"
+    harness.client.cookies.clear()  # a login in an earlier case must not sign this one in
+    if content is not None:
+        headers["Content-Type"] = "application/json"
+        return await harness.client.request(row.method, path, content=content, headers=headers)
+    body = row.body(world, role) if row.body else None
+    return await harness.client.request(row.method, path, json=body, headers=headers)
+
+
+def matches(status: int, expected: Expect) -> bool:
+    return status in (expected if isinstance(expected, frozenset) else {expected})
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.method} {r.path}" for r in ROWS])
 async def test_each_caller_gets_exactly_its_status(harness: Harness, row: Row) -> None:
+    assert row.key in ROUTES, f"{row.method} {row.path}: no such route any more"
     world = await world_of(harness)
     wrong = []
     for role in ROLES:
-        path = await fill(world, row, role)
-        token = await token_for(world, role)
-        headers = {}
-        if token and row.is_page:
-            headers["Cookie"] = f"nixflow_session={token}"
-        elif token:
-            headers["Authorization"] = f"Bearer {token}"
-        body = row.body(world, role) if row.body else None
-        harness.client.cookies.clear()  # a login in an earlier case must not sign this one in
-        response = await harness.client.request(row.method, path, json=body, headers=headers)
+        response = await call(world, row, role)
         expected = row.expect[role]
-        if response.status_code not in (expected if isinstance(expected, frozenset) else {expected}):
+        if not matches(response.status_code, expected):
             wrong.append(f"{role}: got {response.status_code}, want {expected}: {response.text[:200]}")
         if response.status_code >= 400 and not row.is_page:
             assert response.headers["content-type"].startswith("application/problem+json"), (role, response.text)
+    assert not wrong, f"{row.method} {row.path}\n" + "\n".join(wrong)
+
+
+def malformed_expect(row: Row, role: str) -> Expect:
+    """A caller refused for who they are (401, 403) is refused the same way; anyone else learns the body is bad."""
+    if row.malformed is not None:
+        return row.malformed[role]
+    expected = row.expect[role]
+    if expected in (401, 403) and role not in row.object_checked:
+        return expected
+    return 422
+
+
+@pytest.mark.parametrize("row", WITH_BODY, ids=[f"{r.method} {r.path}" for r in WITH_BODY])
+async def test_a_malformed_body_is_refused_like_a_valid_one(harness: Harness, row: Row) -> None:
+    assert row.key in ROUTES, f"{row.method} {row.path}: no such route any more"
+    world = await world_of(harness)
+    wrong = []
+    for content in MALFORMED:
+        for role in ROLES:
+            response = await call(world, row, role, content)
+            expected = malformed_expect(row, role)
+            if not matches(response.status_code, expected):
+                wrong.append(f"{role}, {content!r}: got {response.status_code}, want {expected}: {response.text[:200]}")
     assert not wrong, f"{row.method} {row.path}\n" + "\n".join(wrong)

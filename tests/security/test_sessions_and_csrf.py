@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +25,12 @@ async def ticket_count(harness: Harness, user: User) -> int:
     return len(listed.json()["items"])
 
 
+async def event_ids(harness: Harness) -> set[str]:
+    """Every event in the log: a refused write must add none."""
+    await harness.settle()
+    return {e["event_id"] for e in await harness.events()}
+
+
 WRITES = [
     ("POST", "/api/tickets", {"title": "forged"}),
     ("POST", "/api/auth/tokens", None),
@@ -37,6 +44,7 @@ async def test_cookie_writes_without_the_right_csrf_token_are_refused_and_change
 ) -> None:
     await sign_in(harness, requester)
     before = await ticket_count(harness, requester)
+    logged = await event_ids(harness)
     headers = {} if csrf is None else {"X-CSRF-Token": csrf}
     for method, path, body in WRITES:
         response = await harness.client.request(method, path, json=body, headers=headers)
@@ -44,6 +52,7 @@ async def test_cookie_writes_without_the_right_csrf_token_are_refused_and_change
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "X-CSRF-Token" in response.json()["detail"]
     assert await ticket_count(harness, requester) == before
+    assert await event_ids(harness) == logged
     # The session survived the forged logout, and no token was minted.
     assert (await harness.client.get("/api/auth/me")).status_code == 200
     tokens = (await harness.client.get("/api/auth/tokens")).json()
@@ -54,10 +63,13 @@ async def test_the_csrf_token_of_another_session_does_not_work(harness: Harness,
     other = await harness.user("requester")
     theirs = await sign_in(harness, other)
     await sign_in(harness, requester)  # the client now holds the requester's cookie
+    logged = await event_ids(harness)
     response = await harness.client.post(
         "/api/tickets", json={"title": "x"}, headers={"X-CSRF-Token": theirs["csrf_token"]}
     )
     assert response.status_code == 403
+    assert await ticket_count(harness, requester) == 0 and await ticket_count(harness, other) == 0
+    assert await event_ids(harness) == logged
 
 
 async def test_cookie_writes_with_the_csrf_token_work(harness: Harness, requester: User) -> None:
@@ -158,6 +170,32 @@ async def test_a_forwarded_https_header_is_ignored_unless_proxies_are_trusted(ha
         headers={"X-Forwarded-Proto": "https"},
     )
     assert all("secure" not in c.lower() for c in response.headers.get_list("set-cookie"))
+    assert "strict-transport-security" not in response.headers
+
+
+@pytest.fixture
+async def proxied_harness(settings: Settings) -> AsyncIterator[Harness]:
+    """NixFlow behind a TLS-terminating proxy it trusts: the proxy speaks plain HTTP to it."""
+    async for h in start(settings.model_copy(update={"trust_proxy_headers": True})):
+        yield h
+
+
+@pytest.mark.parametrize("proto", ["https", "http"])
+async def test_behind_a_trusted_proxy_cookies_and_hsts_follow_the_forwarded_scheme(
+    proxied_harness: Harness, proto: str
+) -> None:
+    agent = await proxied_harness.user("agent")
+    response = await proxied_harness.client.post(
+        "/api/auth/login",
+        json={"email": agent.email, "password": PASSWORD},
+        headers={"X-Forwarded-Proto": proto, "X-Forwarded-For": "203.0.113.7"},
+    )
+    assert response.status_code == 200, response.text
+    cookies = response.headers.get_list("set-cookie")
+    assert cookies and all(("; secure" in c.lower()) == (proto == "https") for c in cookies), cookies
+    assert ("strict-transport-security" in response.headers) == (proto == "https")
+    page = await proxied_harness.client.get("/login", headers={"X-Forwarded-Proto": proto})
+    assert ("strict-transport-security" in page.headers) == (proto == "https")
 
 
 async def test_api_tokens_are_shown_once_stored_hashed_listed_and_revocable(harness: Harness, requester: User) -> None:
@@ -207,3 +245,24 @@ async def test_malformed_credentials_get_401(harness: Harness, authorization: st
     )
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_tokens_are_stored_under_the_secret_key_and_survive_its_rotation(harness: Harness, agent: User) -> None:
+    """A database copy without NIXFLOW_SECRET_KEY checks no token; rotating the key keeps tokens working."""
+    from sqlalchemy import select
+
+    from nixflow.store.tables import api_tokens
+
+    token = agent.token
+    hashes = await harness.nixflow.db.read(lambda conn: [r[0] for r in conn.execute(select(api_tokens.c.token_hash))])
+    assert hashlib.sha256(token.encode()).hexdigest() not in hashes
+
+    old_key = harness.nixflow.settings.secret_key
+    bearer = {"Authorization": f"Bearer {token}"}
+    for update, status in (
+        ({"secret_key": "another-key"}, 401),
+        ({"secret_key": "another-key", "secret_key_previous": f"older {old_key}"}, 200),
+    ):
+        rotated = harness.nixflow.settings.model_copy(update=update)
+        async for other in start(rotated, run_worker=False, migrate=False):
+            assert (await other.client.get("/api/auth/me", headers=bearer)).status_code == status, update

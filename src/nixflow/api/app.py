@@ -101,5 +101,5 @@ def create_app(
         app.include_router(router)
     site.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    security.install(app)  # outermost: its headers reach every response, 413s included
+    security.install(app, settings)  # outermost: its headers reach every response, 413s included
     return app

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
+from nixflow import crypto
 from nixflow.api import security
 from nixflow.bootstrap import NixFlow
-from nixflow.domain.errors import Unauthorized
+from nixflow.domain.errors import Forbidden, Unauthorized
 from nixflow.domain.json_types import MAX_ID
+from nixflow.domain.values import Role
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth
@@ -19,6 +24,7 @@ SESSION_COOKIE = "nixflow_session"
 # An id in a path: bounded, so an absurd number is a 422, not a database overflow (500).
 PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
 CSRF_COOKIE = "nixflow_csrf"
+_CHECKED = "nixflow.credential"
 
 
 async def get_nixflow(request: Request) -> NixFlow:
@@ -44,14 +50,17 @@ def _has_bearer(request: Request) -> bool:
 
 async def authenticated(request: Request, app: App) -> auth.Authenticated:
     """The request's valid credential, or 401; a cookie session must also pass the CSRF check (403)."""
+    known: auth.Authenticated | None = request.scope.get(_CHECKED)
+    if known is not None:  # already checked for this request, before its body was read (GuardedRoute)
+        return known
     token = bearer_or_cookie(request)
     if token is None or len(token) > 512:
         raise Unauthorized("authentication required")
     found = await app.authenticate(token)
     if found is None:
         raise Unauthorized("authentication required")
-    security.check_csrf(request, found, via_cookie=not _has_bearer(request))
-    request.state.auth = found
+    security.check_csrf(request, found, keys=crypto.keyring(app.settings), via_cookie=not _has_bearer(request))
+    request.scope[_CHECKED] = found  # the scope, not request.state: some servers share one state dict
     return found
 
 
@@ -74,3 +83,59 @@ async def event_context(request: Request, user: CurrentUser) -> EventContext:
 
 
 Ctx = Annotated[EventContext, Depends(event_context)]
+
+
+class RoleGate:
+    """A route dependency refusing (403) callers whose role does not allow the route; see `GuardedRoute`."""
+
+    def __init__(self, allows: Callable[[Principal], bool], refusal: str) -> None:
+        self.allows = allows
+        self.refusal = refusal
+
+    def check(self, user: Principal) -> None:
+        """Raise Forbidden unless `user` may call the route."""
+        if not self.allows(user):
+            raise Forbidden(self.refusal)
+
+    async def __call__(self, user: CurrentUser) -> Principal:
+        self.check(user)
+        return user
+
+
+admin_only = RoleGate(lambda user: user.is_admin, "admin role required")
+# Requesters go on to the ticket: another's is 404, never 403, so ids do not leak; their own is 403 there.
+approvers_only = RoleGate(
+    lambda user: user.role != Role.AGENT or user.can_approve, "only admins and approvers decide approvals"
+)
+AdminUser = Annotated[Principal, Depends(admin_only)]
+ApproverUser = Annotated[Principal, Depends(approvers_only)]
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+class GuardedRoute(APIRoute):
+    """A route that checks who calls (401, CSRF, role gates: 403) before FastAPI reads and validates the body.
+
+    FastAPI parses the JSON body before it solves any dependency, and validates it alongside them, so a
+    caller without the right could otherwise learn the schema from a 422 where it should get 401 or 403.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+        calls = list(_calls(self.dependant))
+        gates = [call for call in calls if isinstance(call, RoleGate)]
+        if not gates and authenticated not in calls and current_user not in calls:
+            return handler
+
+        async def guarded(request: Request) -> Response:
+            credential = await authenticated(request, await get_nixflow(request))
+            for gate in gates:
+                gate.check(credential.principal)
+            response: Response = await handler(request)
+            return response
+
+        return guarded

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.config import Settings
+from nixflow.crypto import Keyring
 from nixflow.domain.errors import DomainError, Forbidden
 from nixflow.services import auth
 
@@ -43,7 +44,7 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
-def check_csrf(request: Request, credential: auth.Authenticated, *, via_cookie: bool) -> None:
+def check_csrf(request: Request, credential: auth.Authenticated, *, keys: Keyring, via_cookie: bool) -> None:
     """A state-changing request signed in by cookie must echo the session's CSRF token in `X-CSRF-Token`."""
     if not via_cookie or request.method not in STATE_CHANGING:
         return
@@ -51,7 +52,7 @@ def check_csrf(request: Request, credential: auth.Authenticated, *, via_cookie: 
     expected = credential.csrf_hash
     if not supplied or len(supplied) > 256 or expected is None:
         raise Forbidden("this request needs the X-CSRF-Token header (the value of the nixflow_csrf cookie)")
-    if not hmac.compare_digest(auth.token_hash(supplied), expected):
+    if not keys.matches(supplied, expected):
         raise Forbidden("the X-CSRF-Token header does not match this session")
 
 
@@ -71,20 +72,25 @@ def client_address(request: Request, settings: Settings) -> str:
     return (request.client.host if request.client else "unknown")[:64]
 
 
-def is_https(request: Request, settings: Settings) -> bool:
-    """Whether the client reached us over HTTPS (so cookies get `Secure`)."""
+def is_https(scope: Scope, settings: Settings) -> bool:
+    """Whether the client reached us over HTTPS: the one test for `Secure` cookies and for HSTS.
+
+    Behind a proxy we trust (`NIXFLOW_TRUST_PROXY_HEADERS`), its `X-Forwarded-Proto` says; otherwise the
+    connection's own scheme.
+    """
     if settings.trust_proxy_headers:
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        proto = Headers(scope=scope).get("x-forwarded-proto", "").split(",")[0].strip().lower()
         if proto:
             return proto == "https"
-    return request.url.scheme == "https"
+    return scope.get("scheme") in ("https", "wss")
 
 
 class SecurityHeaders:
     """Add CSP, nosniff, Referrer-Policy, frame denial (and HSTS over HTTPS) to every HTTP response."""
 
-    def __init__(self, app: ASGIApp, docs_path: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, docs_path: str | None = None) -> None:
         self.app = app
+        self.settings = settings
         self.docs_path = docs_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,7 +98,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra = dict(HEADERS)
-        if scope.get("scheme") == "https":
+        if is_https(scope, self.settings):
             extra["strict-transport-security"] = "max-age=31536000"
         if str(scope.get("path", "")).startswith("/api/"):
             extra["cache-control"] = "no-store"
@@ -134,9 +140,9 @@ def _merge(headers: Any, extra: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return merged
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Security headers on every response, and problem+json errors documented in the OpenAPI schema."""
-    app.add_middleware(SecurityHeaders, docs_path=app.docs_url)
+    app.add_middleware(SecurityHeaders, settings=settings, docs_path=app.docs_url)
     from nixflow.api.openapi_problems import document_problems
 
     document_problems(app)

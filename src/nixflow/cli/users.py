@@ -103,15 +103,17 @@ def users_set_password(
 @tokens_cli.command("create")
 def tokens_create(email: Annotated[str, typer.Option(help="The user's email.")]) -> None:
     """Print a new API token for a user (shown once; stored hashed)."""
+    from nixflow import crypto
     from nixflow.services import auth, users
 
     def create(tx: Any) -> str:
         row = users.find_by_email(tx.conn, email=email)
         if row is None or row.id == 0:
             raise DomainError(f"no user with email {email}")
-        return auth.issue_token(tx, user_id=int(row.id), kind="api", lifetime=None).token
+        return auth.issue_token(tx, keys=keys, user_id=int(row.id), kind="api", lifetime=None).token
 
     with _nixflow() as app:
+        keys = crypto.keyring(app.settings)
         typer.echo(app.writer.run_sync(create, _ctx()))
 
 

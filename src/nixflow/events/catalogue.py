@@ -57,15 +57,6 @@ class UserActor(UserRef):
     by_id: int | None = None
 
 
-class ArticleRef(EventData):
-    article_id: int
-
-
-class NotificationRef(EventData):
-    notification_id: int
-    recipient_id: int
-
-
 # ticket
 
 
@@ -91,10 +82,6 @@ class TicketStatusChanged(TicketRef):
 class TicketAssigned(TicketRef):
     assignee_id: int | None = None
     previous_assignee_id: int | None = None
-
-
-class TicketUnassigned(TicketActor):
-    previous_assignee_id: int
 
 
 class TicketPriorityChanged(TicketRef):
@@ -127,27 +114,6 @@ class TicketEscalated(TicketRef):
     level: int
     reason: str | None = None
     rule_id: int | None = None
-
-
-class TicketMerged(TicketActor):
-    into_ticket_id: int
-
-
-class TicketTagged(TicketActor):
-    added: list[str]
-    removed: list[str]
-
-
-class TicketAttachmentAdded(TicketRef):
-    attachment_id: int
-    filename: str
-    content_type: str
-    size_bytes: int
-    uploader_id: int
-
-
-class TicketWatcherAdded(TicketActor):
-    watcher_id: int
 
 
 # automation
@@ -213,47 +179,6 @@ class SlaPolicy(EventData):
     warning_percent: int
 
 
-class SlaDueRecomputed(TicketRef):
-    priority: Priority
-    first_response_due_at: datetime | None = None
-    resolution_due_at: datetime | None = None
-
-
-# kb
-
-
-class ArticleCreated(ArticleRef):
-    title: str
-    author_id: int
-    category_id: int | None = None
-
-
-class ArticleUpdated(ArticleRef):
-    changes: FieldChanges
-    editor_id: int | None = None
-
-
-class ArticlePublished(ArticleRef):
-    title: str
-    by_id: int | None = None
-
-
-class ArticleArchived(ArticleRef):
-    by_id: int | None = None
-    reason: str | None = None
-
-
-class ArticleViewed(ArticleRef):
-    viewer_id: int | None = None
-    ticket_id: int | None = None  # the ticket it was opened from, if any
-
-
-class ArticleFeedback(ArticleRef):
-    user_id: int | None = None
-    helpful: bool
-    comment: str | None = None
-
-
 # user
 
 
@@ -295,33 +220,6 @@ class CategoryUpdated(EventData):
     changes: FieldChanges
 
 
-class ApprovalTimeout(TicketRef):
-    requested_at: datetime
-    timeout_minutes: int
-
-
-class StepCompleted(TicketActor):
-    step: str
-
-
-class Handoff(TicketRef):
-    from_assignee_id: int | None = None
-    to_assignee_id: int | None = None
-    reason: str | None = None
-
-
-class QueueRebalanced(EventData):
-    category_id: int | None = None
-    ticket_ids: list[int]
-    agent_ids: list[int]
-
-
-class SlaPolicyAssigned(TicketRef):
-    priority: Priority
-    first_response_minutes: int
-    resolution_minutes: int
-
-
 # notification
 
 
@@ -330,30 +228,6 @@ class NotificationRequested(EventData):
     recipient_role: str | None = None
     recipient_id: int | None = None
     reason: str
-
-
-class NotificationSent(NotificationRef):
-    ticket_id: int | None = None
-    channel: str
-    reason: str
-
-
-class NotificationFailed(NotificationRef):
-    channel: str
-    error: str
-    attempt: int
-
-
-class NotificationDelivered(NotificationRef):
-    channel: str
-
-
-class DigestSent(EventData):
-    recipient_id: int
-    channel: str
-    notification_count: int
-    period_start: datetime
-    period_end: datetime
 
 
 @dataclass(frozen=True)
@@ -372,7 +246,6 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.updated", TicketUpdated, "Ticket fields were edited."),
     ("ticket.status_changed", TicketStatusChanged, "The ticket's status moved."),
     ("ticket.assigned", TicketAssigned, "The assignee was set or changed."),
-    ("ticket.unassigned", TicketUnassigned, "The assignee was removed."),
     ("ticket.priority_changed", TicketPriorityChanged, "The priority changed."),
     ("ticket.category_changed", TicketCategoryChanged, "The category changed."),
     ("ticket.commented", TicketCommented, "A comment or internal note was added."),
@@ -383,10 +256,6 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.reopened", TicketActor, "A resolved or closed ticket was reopened."),
     ("ticket.resolved", TicketActor, "The ticket was resolved."),
     ("ticket.closed", TicketActor, "The ticket was closed."),
-    ("ticket.merged", TicketMerged, "It was merged into another ticket."),
-    ("ticket.tagged", TicketTagged, "Tags were added or removed."),
-    ("ticket.attachment_added", TicketAttachmentAdded, "A file was attached."),
-    ("ticket.watcher_added", TicketWatcherAdded, "A user started watching it."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -403,15 +272,8 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("sla.met", SlaMet, "An SLA target was met in time."),
     ("sla.paused", SlaClock, "The SLA clock stopped (awaiting the user)."),
     ("sla.resumed", SlaClock, "The SLA clock started again."),
-    ("sla.due_recomputed", SlaDueRecomputed, "Due times followed a priority change."),
     ("sla.policy_created", SlaPolicy, "An SLA policy was created."),
     ("sla.policy_updated", SlaPolicy, "An SLA policy was changed."),
-    ("kb.article_created", ArticleCreated, "A draft article was written."),
-    ("kb.article_updated", ArticleUpdated, "An article was edited."),
-    ("kb.article_published", ArticlePublished, "An article was made public."),
-    ("kb.article_archived", ArticleArchived, "An article was withdrawn."),
-    ("kb.article_viewed", ArticleViewed, "Someone read an article."),
-    ("kb.feedback_received", ArticleFeedback, "A reader rated an article."),
     ("user.created", UserCreated, "An account was created."),
     ("user.updated", UserUpdated, "Account fields were edited."),
     ("user.login", UserRef, "A user signed in."),
@@ -425,17 +287,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.password_changed", UserActor, "A user's password was changed."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
-    ("workflow.approval_timeout", ApprovalTimeout, "No decision in time."),
-    ("workflow.step_completed", StepCompleted, "A workflow step was completed."),
-    ("workflow.handoff", Handoff, "Work moved from one agent to another."),
-    ("workflow.queue_rebalanced", QueueRebalanced, "Open tickets were redistributed."),
-    ("workflow.sla_policy_assigned", SlaPolicyAssigned, "A ticket got its SLA."),
     ("notification.requested", NotificationRequested, "Someone should be told."),
-    ("notification.sent", NotificationSent, "A notification was sent."),
-    ("notification.failed", NotificationFailed, "Sending a notification failed."),
-    ("notification.delivered", NotificationDelivered, "The channel confirmed it."),
-    ("notification.read", NotificationRef, "The recipient read it."),
-    ("notification.digest_sent", DigestSent, "A periodic digest was sent."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.
@@ -444,7 +296,6 @@ _TYPE_PRIORITY: Mapping[str, Priority] = {
     "ticket.escalated": Priority.HIGH,
     "sla.breached": Priority.HIGH,
     "automation.rule_failed": Priority.HIGH,
-    "kb.article_viewed": Priority.LOW,
 }
 
 

@@ -101,7 +101,7 @@ class EventRecord:
         return hashlib.sha256(body.encode()).hexdigest()
 
     def envelope(self) -> dict[str, Any]:
-        """The public JSON form (CONTRACT.md, "Events")."""
+        """The public JSON form (`EventRead` in the OpenAPI schema; pushed as is over the WebSocket)."""
         return {
             "event_id": self.event_id,
             "seq": self.seq,

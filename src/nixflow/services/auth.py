@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import secrets
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 from pwdlib import PasswordHash
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from nixflow.crypto import Keyring
 from nixflow.domain.errors import NotFound
 from nixflow.services.users import Principal, principal_of
 from nixflow.store.db import Tx, insert_returning_id
@@ -37,11 +37,6 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     return _hasher.verify(password, password_hash)
 
 
-def token_hash(token: str) -> str:
-    """The stored form of a bearer token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class IssuedToken:
     id: int
@@ -49,17 +44,17 @@ class IssuedToken:
     csrf: str
 
 
-def issue_token(tx: Tx, *, user_id: int, kind: str, lifetime: timedelta | None) -> IssuedToken:
-    """Create a session or API token; the plain token is returned once and stored only hashed."""
+def issue_token(tx: Tx, *, keys: Keyring, user_id: int, kind: str, lifetime: timedelta | None) -> IssuedToken:
+    """Create a session or API token; the plain token is returned once and stored only as a keyed hash."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     token_id = insert_returning_id(
         tx.conn,
         insert(api_tokens).values(
             user_id=user_id,
-            token_hash=token_hash(token),
+            token_hash=keys.token_hash(token),
             kind=kind,
-            csrf_hash=token_hash(csrf),
+            csrf_hash=keys.token_hash(csrf),
             created_at=tx.now,
             expires_at=tx.now + lifetime if lifetime else None,
         ),
@@ -85,9 +80,9 @@ class Authenticated:
     expires_at: datetime | None = None
 
 
-def authenticate(conn: Connection, *, token: str, now: datetime) -> Authenticated | None:
+def authenticate(conn: Connection, *, keys: Keyring, token: str, now: datetime) -> Authenticated | None:
     """The user a bearer token or session cookie belongs to, if it is valid and the user active."""
-    return _authenticated(conn, api_tokens.c.token_hash == token_hash(token), now)
+    return _authenticated(conn, api_tokens.c.token_hash.in_(keys.token_hashes(token)), now)
 
 
 def authenticate_id(conn: Connection, *, token_id: int, now: datetime) -> Authenticated | None:

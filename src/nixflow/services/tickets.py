@@ -48,7 +48,7 @@ def current(tx: Tx, *, ticket_id: int, viewer: Principal | None = None) -> dict[
 
 
 def public(ticket: dict[str, Any]) -> dict[str, Any]:
-    """The ticket as the API shows it (CONTRACT.md, "Tickets")."""
+    """The ticket as the API shows it (`TicketRead` in the OpenAPI schema)."""
     out = {
         k: ticket[k]
         for k in (

@@ -1,5 +1,5 @@
 """Admin pages: users and categories (rendered here), and rules, SLA policies and round-robin counters
-(rendered in the browser from their APIs, so the pages follow the contract, not the tables behind it)."""
+(rendered in the browser from their APIs, so the pages follow the API, not the tables behind it)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from nixflow.api.deps import App
 from nixflow.domain.values import Priority
 from nixflow.services import users
 from nixflow.services.users import require_admin
-from nixflow.web.site import PageRoute, PageUser, render
+from nixflow.web.rendering import PageRoute, PageUser, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 ROLES = ["requester", "agent", "admin"]

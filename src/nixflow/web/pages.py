@@ -15,7 +15,7 @@ from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import lookups
-from nixflow.web.site import PAGE_SIZE, PageRoute, PageUser, pages, render
+from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 

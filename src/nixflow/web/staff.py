@@ -17,7 +17,7 @@ from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups
-from nixflow.web.site import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff
+from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 

@@ -9,8 +9,9 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
+from nixflow import crypto
 from nixflow.api import security
-from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, PathId
+from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, GuardedRoute, PathId
 from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
 from nixflow.bootstrap import NixFlow
 from nixflow.config import Settings
@@ -21,7 +22,7 @@ from nixflow.services import auth, users
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=GuardedRoute)
 BAD_CREDENTIALS = "email or password is wrong"
 
 
@@ -71,13 +72,14 @@ async def login(body: LoginRequest, request: Request, response: Response, app: A
     ctx = EventContext(correlation_id=uuid7(), actor_id=row.id, source="api")
     lifetime = timedelta(hours=app.settings.session_hours)
     user_id = int(row.id)
+    keys = crypto.keyring(app.settings)
 
     def sign_in(tx: Tx) -> auth.IssuedToken:
         auth.clear_login_attempts(tx, email=email)
-        return auth.issue_token(tx, user_id=user_id, kind="session", lifetime=lifetime)
+        return auth.issue_token(tx, keys=keys, user_id=user_id, kind="session", lifetime=lifetime)
 
     issued = await app.writer.run(sign_in, ctx)
-    secure = security.is_https(request, app.settings)
+    secure = security.is_https(request.scope, app.settings)
     max_age = int(lifetime.total_seconds())
     response.set_cookie(
         SESSION_COOKIE, issued.token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
@@ -131,7 +133,10 @@ async def me(user: CurrentUser, app: App) -> UserRead:
 async def create_token(user: CurrentUser, app: App) -> TokenCreated:
     """A new API token for the signed-in user; shown once, stored hashed."""
     ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
-    issued = await app.writer.run(lambda tx: auth.issue_token(tx, user_id=user.id, kind="api", lifetime=None), ctx)
+    keys = crypto.keyring(app.settings)
+    issued = await app.writer.run(
+        lambda tx: auth.issue_token(tx, keys=keys, user_id=user.id, kind="api", lifetime=None), ctx
+    )
     return TokenCreated(id=issued.id, token=issued.token)
 
 

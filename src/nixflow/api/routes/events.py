@@ -9,21 +9,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
-from nixflow.api.deps import App, CurrentUser
+from nixflow.api.deps import AdminUser, App, CurrentUser, GuardedRoute
 from nixflow.api.schemas import EventPage, EventRead, EventStats, EventTypeRead, PriorityName, ReplayAccepted
 from nixflow.domain.errors import NotFound, ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
 from nixflow.events import catalogue, replay
-from nixflow.services.users import require_admin
 from nixflow.store import event_log
 
-router = APIRouter(prefix="/api/events", tags=["events"])
+router = APIRouter(prefix="/api/events", tags=["events"], route_class=GuardedRoute)
 StatusName = Annotated[str | None, Query(pattern="^(pending|processing|completed|failed|retrying)$")]
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 def _rfc3339(value: Any) -> Any:
-    # Left alone, pydantic reads "-2305274" as a Unix timestamp; the contract speaks RFC 3339 only.
+    # Left alone, pydantic reads "-2305274" as a Unix timestamp; the API speaks RFC 3339 only.
     if isinstance(value, str) and not _RFC3339.match(value):
         raise ValueError("not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)")
     return value
@@ -40,7 +39,7 @@ def _range(since: datetime | None, until: datetime | None) -> None:
 
 @router.get("", response_model=EventPage)
 async def list_events(
-    user: CurrentUser,
+    _: AdminUser,
     app: App,
     type: Annotated[str | None, Query(max_length=64)] = None,
     category: Annotated[str | None, Query(max_length=16)] = None,
@@ -55,7 +54,6 @@ async def list_events(
     cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
 ) -> dict[str, Any]:
     """Events, newest first, filtered."""
-    require_admin(user)
     _range(since, until)
     flt = event_log.EventFilter(
         type=type,
@@ -73,9 +71,8 @@ async def list_events(
 
 
 @router.get("/stats", response_model=EventStats)
-async def stats(user: CurrentUser, app: App, since: Time = None, until: Time = None) -> dict[str, Any]:
+async def stats(_: AdminUser, app: App, since: Time = None, until: Time = None) -> dict[str, Any]:
     """Counts by type, status and priority."""
-    require_admin(user)
     _range(since, until)
     return await app.db.read(lambda conn: event_log.stats(conn, since=since, until=until))
 
@@ -87,9 +84,8 @@ async def types(user: CurrentUser) -> list[dict[str, Any]]:
 
 
 @router.get("/{event_id}", response_model=EventRead)
-async def get_event(event_id: str, user: CurrentUser, app: App) -> dict[str, Any]:
+async def get_event(event_id: str, _: AdminUser, app: App) -> dict[str, Any]:
     """One event."""
-    require_admin(user)
     record = await app.db.read(lambda conn: event_log.find(conn, event_id))
     if record is None:
         raise NotFound(f"event {event_id} not found")
@@ -97,9 +93,8 @@ async def get_event(event_id: str, user: CurrentUser, app: App) -> dict[str, Any
 
 
 @router.post("/{event_id}/replay", response_model=ReplayAccepted, status_code=202)
-async def replay_event(event_id: str, user: CurrentUser, app: App) -> ReplayAccepted:
+async def replay_event(event_id: str, _: AdminUser, app: App) -> ReplayAccepted:
     """Deliver the event to its handlers again; handlers that already did their part skip it."""
-    require_admin(user)
     count = await replay.replay(app, [event_id])
     if count == 0:
         raise NotFound(f"event {event_id} not found")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from nixflow.api.deps import App, Ctx, CurrentUser, PathId
+from nixflow.api.deps import App, ApproverUser, Ctx, CurrentUser, GuardedRoute, PathId
 from nixflow.api.schemas import (
     CommentCreate,
     CommentRead,
@@ -27,7 +27,7 @@ from nixflow.services import idempotency, ticket_queries, tickets, visibility
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 
-router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=GuardedRoute)
 
 
 def _read(ticket: dict[str, Any]) -> TicketRead:
@@ -161,7 +161,7 @@ async def list_comments(ticket_id: PathId, user: CurrentUser, app: App) -> list[
 
 @router.post("/{ticket_id}/approve", response_model=TicketRead)
 async def approve(
-    ticket_id: PathId, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
+    ticket_id: PathId, user: ApproverUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
 ) -> TicketRead:
     """Approve a ticket waiting for approval (admins and approvers)."""
     reason = body.reason if body else None
@@ -174,7 +174,7 @@ async def approve(
 
 @router.post("/{ticket_id}/reject", response_model=TicketRead)
 async def reject(
-    ticket_id: PathId, user: CurrentUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
+    ticket_id: PathId, user: ApproverUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
 ) -> TicketRead:
     """Reject a ticket waiting for approval (admins and approvers)."""
     reason = body.reason if body else None

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import anyio.to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from nixflow.api.deps import App, Ctx, CurrentUser, PathId
+from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import CategoryCreate, CategoryRead, CategoryUpdate, UserCreate, UserRead, UserUpdate
 from nixflow.domain.values import Role
 from nixflow.services import auth, users
-from nixflow.services.users import require_admin
 
-router = APIRouter(prefix="/api", tags=["users"])
+router = APIRouter(prefix="/api", tags=["users"], route_class=GuardedRoute, dependencies=[Depends(admin_only)])
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
-async def create_user(body: UserCreate, user: CurrentUser, app: App, ctx: Ctx) -> UserRead:
+async def create_user(body: UserCreate, app: App, ctx: Ctx) -> UserRead:
     """Create a user."""
-    require_admin(user)
     password_hash = await anyio.to_thread.run_sync(auth.hash_password, body.password)
     created = await app.writer.run(
         lambda tx: users.create_user(
@@ -35,49 +33,41 @@ async def create_user(body: UserCreate, user: CurrentUser, app: App, ctx: Ctx) -
 
 
 @router.get("/users", response_model=list[UserRead])
-async def list_users(user: CurrentUser, app: App) -> list[UserRead]:
+async def list_users(app: App) -> list[UserRead]:
     """Every user."""
-    require_admin(user)
     return [UserRead(**u) for u in await app.db.read(users.list_users)]
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-async def get_user(user_id: PathId, user: CurrentUser, app: App) -> UserRead:
+async def get_user(user_id: PathId, app: App) -> UserRead:
     """One user."""
-    require_admin(user)
     return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user_id)))
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-async def update_user(user_id: PathId, body: UserUpdate, user: CurrentUser, app: App, ctx: Ctx) -> UserRead:
+async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx) -> UserRead:
     """Change a user's name, role, active flag, approver right or categories."""
-    require_admin(user)
     changes = body.model_dump(exclude_unset=True)
     return UserRead(**await app.writer.run(lambda tx: users.update_user(tx, user_id=user_id, changes=changes), ctx))
 
 
 @router.post("/categories", response_model=CategoryRead, status_code=201)
-async def create_category(body: CategoryCreate, user: CurrentUser, app: App, ctx: Ctx) -> CategoryRead:
+async def create_category(body: CategoryCreate, app: App, ctx: Ctx) -> CategoryRead:
     """Create a category with its eligible agents."""
-    require_admin(user)
     return CategoryRead(
         **await app.writer.run(lambda tx: users.create_category(tx, name=body.name, agent_ids=body.agent_ids), ctx)
     )
 
 
 @router.get("/categories", response_model=list[CategoryRead])
-async def list_categories(user: CurrentUser, app: App) -> list[CategoryRead]:
+async def list_categories(app: App) -> list[CategoryRead]:
     """Every category."""
-    require_admin(user)
     return [CategoryRead(**c) for c in await app.db.read(users.list_categories)]
 
 
 @router.patch("/categories/{category_id}", response_model=CategoryRead)
-async def update_category(
-    category_id: PathId, body: CategoryUpdate, user: CurrentUser, app: App, ctx: Ctx
-) -> CategoryRead:
+async def update_category(category_id: PathId, body: CategoryUpdate, app: App, ctx: Ctx) -> CategoryRead:
     """Rename a category or set the agents eligible for round-robin in it."""
-    require_admin(user)
     return CategoryRead(
         **await app.writer.run(
             lambda tx: users.update_category(tx, category_id=category_id, name=body.name, agent_ids=body.agent_ids), ctx

@@ -61,7 +61,7 @@ async def _authenticate(websocket: WebSocket, app: NixFlow) -> tuple[auth.Authen
     token, from_cookie = _credential(websocket)
     if not token or len(token) > 512:
         return None, from_cookie
-    return await app.db.read(lambda conn: auth.authenticate(conn, token=token, now=now)), from_cookie
+    return await app.authenticate(token), from_cookie
 
 
 def _credential(websocket: WebSocket) -> tuple[str | None, bool]:

@@ -1,0 +1,114 @@
+"""What every page module uses: templates, the signed-in page user, rendering, paging, the page route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.datastructures import URL
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import Connection
+
+from nixflow import crypto
+from nixflow.api.deps import SESSION_COOKIE, App
+from nixflow.domain.errors import DomainError, Forbidden
+from nixflow.services import auth
+from nixflow.services.users import Principal
+from nixflow.store import event_log
+
+HERE = Path(__file__).parent
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a valid session: send the browser to the login page."""
+
+
+def make_environment() -> Environment:
+    """The Jinja2 environment of the pages (autoescaped)."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True
+    )
+    env.filters["when"] = _when
+    return env
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return "—"
+    return str(value.strftime("%Y-%m-%d %H:%M:%S UTC")) if hasattr(value, "strftime") else str(value)
+
+
+async def page_user(request: Request, app: App) -> Principal:
+    """The user signed in by the session cookie; otherwise redirect to the login page."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 512:
+        raise LoginRequired
+    now = app.clock()
+    keys = crypto.keyring(app.settings)
+    found = await app.db.read(lambda conn: auth.authenticate(conn, keys=keys, token=token, now=now))
+    if found is None:
+        raise LoginRequired
+    return found.principal
+
+
+PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def require_staff(user: Principal) -> None:
+    """Agents and admins only."""
+    if not user.is_staff:
+        raise Forbidden("agents and admins only")
+
+
+PAGE_SIZE = 100  # tickets per page of a ticket list (queue, my tickets)
+
+
+def pages(request: Request, next_cursor: str | None) -> dict[str, str | None]:
+    """Links from a paged list (filters kept): to the next page unless this is the last, to the first
+    unless this is it."""
+
+    def link(url: URL) -> str:
+        return f"{url.path}?{url.query}" if url.query else url.path
+
+    return {
+        "next": link(request.url.include_query_params(cursor=next_cursor)) if next_cursor else None,
+        "first": link(request.url.remove_query_params("cursor")) if "cursor" in request.query_params else None,
+    }
+
+
+def head_event_id(conn: Connection) -> str | None:
+    """The newest event's id: a page rendered now follows the live stream from there."""
+    records, _ = event_log.find_many(conn, event_log.EventFilter(), limit=1)
+    return records[0].event_id if records else None
+
+
+async def render(request: Request, name: str, user: Principal | None, **context: Any) -> HTMLResponse:
+    """A page from `templates/name`, with the user and the live stream's starting point."""
+    app = request.app
+    after = await app.state.nixflow.db.read(head_event_id) if user is not None else None
+    env: Environment = app.state.web_templates
+    html = env.get_template(name).render(request=request, user=user, after=after, path=request.url.path, **context)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+class PageRoute(APIRoute):
+    """A page route: a refused or missing resource is an HTML page with the same status, not problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_or_error(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as exc:
+                env: Environment = request.app.state.web_templates
+                html = env.get_template("error.html").render(
+                    request=request, user=None, after=None, path=request.url.path, title=exc.title, error=exc
+                )
+                return HTMLResponse(html, status_code=exc.status, headers={"Cache-Control": "no-store"})
+
+        return page_or_error
