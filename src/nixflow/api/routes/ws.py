@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 from starlette.websockets import WebSocketState
 
-from nixflow.api.deps import SESSION_COOKIE, App, Auth
+from nixflow.api.deps import SESSION_COOKIE, App, Auth, GuardedRoute
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.values import Role
@@ -25,7 +25,7 @@ from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, visible
 
-router = APIRouter(tags=["real time"])
+router = APIRouter(tags=["real time"], route_class=GuardedRoute)
 log = logging.getLogger(__name__)
 
 BACKLOG_PAGE = 500
