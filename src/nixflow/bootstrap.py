@@ -19,6 +19,7 @@ from nixflow.events.envelope import EventRecord
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
+from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
 from nixflow.services import auth
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
@@ -33,11 +34,12 @@ log = logging.getLogger(__name__)
 
 
 def default_handlers(
-    *, automation_max_depth: int = 5, counters: CounterStore | None = None
+    *, automation_max_depth: int = 5, counters: CounterStore | None = None, notify: NotifyConfig | None = None
 ) -> list[tuple[str, Handler]]:
-    """The table of (event type, handler) subscriptions; automation adds its own here."""
+    """The table of (event type, handler) subscriptions; automation and notifications add their own here."""
     engine = RuleEngine(counters=counters or SqlCounterStore(), max_depth=automation_max_depth)
-    return [*engine.handlers()]
+    notifications = NotificationConsumer(notify or NotifyConfig())
+    return [*engine.handlers(), *notifications.handlers()]
 
 
 @dataclass
@@ -127,7 +129,10 @@ def build(
         RedisCounterStore(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else SqlCounterStore()
     )
     if handlers is None:
-        handlers = default_handlers(automation_max_depth=settings.automation_max_depth, counters=counters)
+        notify = NotifyConfig(email=settings.smtp_url is not None, delay_seconds=settings.notify_delay_seconds)
+        handlers = default_handlers(
+            automation_max_depth=settings.automation_max_depth, counters=counters, notify=notify
+        )
     for event_type, handler in handlers:
         registry.subscribe(event_type, handler)
     dedup: DedupStore

@@ -150,6 +150,10 @@ class TicketWatcherAdded(TicketActor):
     watcher_id: int
 
 
+class TicketWatcherRemoved(TicketActor):
+    watcher_id: int
+
+
 # automation
 
 
@@ -332,16 +336,28 @@ class NotificationRequested(EventData):
     reason: str
 
 
+class NotificationCreated(NotificationRef):
+    kind: str
+    ticket_id: int | None = None
+    title: str
+    reason: str
+    cause_event_id: str
+
+
 class NotificationSent(NotificationRef):
     ticket_id: int | None = None
     channel: str
     reason: str
+    # One mail may carry several notifications (changes held together); `notification_id` is the first.
+    notification_ids: list[int] = []
+    message_id: str | None = None
 
 
 class NotificationFailed(NotificationRef):
     channel: str
     error: str
     attempt: int
+    notification_ids: list[int] = []
 
 
 class NotificationDelivered(NotificationRef):
@@ -387,6 +403,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.tagged", TicketTagged, "Tags were added or removed."),
     ("ticket.attachment_added", TicketAttachmentAdded, "A file was attached."),
     ("ticket.watcher_added", TicketWatcherAdded, "A user started watching it."),
+    ("ticket.watcher_removed", TicketWatcherRemoved, "A user stopped watching it."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -431,6 +448,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.queue_rebalanced", QueueRebalanced, "Open tickets were redistributed."),
     ("workflow.sla_policy_assigned", SlaPolicyAssigned, "A ticket got its SLA."),
     ("notification.requested", NotificationRequested, "Someone should be told."),
+    ("notification.created", NotificationCreated, "A notification was made for one recipient."),
     ("notification.sent", NotificationSent, "A notification was sent."),
     ("notification.failed", NotificationFailed, "Sending a notification failed."),
     ("notification.delivered", NotificationDelivered, "The channel confirmed it."),

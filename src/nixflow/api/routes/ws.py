@@ -21,7 +21,7 @@ from nixflow.events.envelope import EventRecord
 from nixflow.services import auth
 from nixflow.services.users import Principal
 from nixflow.store import event_log
-from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, visible
+from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
 
 router = APIRouter(tags=["real time"])
 log = logging.getLogger(__name__)
@@ -64,6 +64,14 @@ def _send_text(record: EventRecord) -> str:
     if text is None:
         text = record.extra["json"] = json.dumps(record.envelope(), default=str)
     return text
+
+
+async def _send(websocket: WebSocket, record: EventRecord) -> None:
+    """A record's envelope, then, for a new notification, the `{"type": "notification"}` message."""
+    await websocket.send_text(_send_text(record))
+    extra = notification_message(record)
+    if extra is not None:
+        await websocket.send_text(json.dumps(extra, default=str))
 
 
 @router.websocket("/api/ws")
@@ -123,7 +131,7 @@ async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, a
     while True:
         records, visible_records, position = await app.db.read(partial(_backlog_page, viewer=viewer, position=position))
         for record in visible_records:
-            await websocket.send_text(_send_text(record))
+            await _send(websocket, record)
         if len(records) < BACKLOG_PAGE:
             return position
 
@@ -193,7 +201,7 @@ async def _send_live(
             if fresh and viewer.role == Role.REQUESTER:
                 fresh = await app.db.read(partial(visible, viewer=viewer, records=fresh))
             for record in fresh:
-                await websocket.send_text(_send_text(record))
+                await _send(websocket, record)
             if RESYNC in batch:
                 await _close_resync(websocket)
                 return
