@@ -20,6 +20,8 @@ from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
 from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
+from nixflow.notifications.mail import MailConfig
+from nixflow.notifications.sender import NotificationSender
 from nixflow.services import auth
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
@@ -167,6 +169,18 @@ def build(
         PeriodicJob("sla-and-escalation", TimedAutomation(db=db, writer=writer, counters=counters)),
         PeriodicJob("housekeeping", Housekeeping(writer=writer, retention=retention)),
     ]
+    if settings.smtp_url:
+        mail = MailConfig(mail_from=settings.mail_from, base_url=settings.base_url)
+        sender = NotificationSender(
+            db=db,
+            writer=writer,
+            smtp_url=settings.smtp_url,
+            mail=mail,
+            stale_after_seconds=settings.claim_idle_seconds,
+            max_attempts=settings.max_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
+        )
+        jobs.append(PeriodicJob("notification-sender", sender))
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
     tailer = LogTailer(db, interval=settings.tail_seconds)
     app = NixFlow(
