@@ -35,8 +35,7 @@ class Inbox:
         if self.hold_next:
             self.hold_next = False
             self.held.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.02)
+            await asyncio.to_thread(self.release.wait)
             return "451 4.3.0 not accepted: the client went away"
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)

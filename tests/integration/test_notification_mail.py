@@ -49,6 +49,7 @@ async def _open(h: Harness, requester: User, category_id: int) -> int:
     body = {"title": "Printer jams", "description": "floor 2", "category_id": category_id}
     opened = await h.client.post("/api/tickets", json=body, headers=requester.headers)
     assert opened.status_code == 201, opened.text
+    await h.settle()  # automation first: a comment racing the assignment would be a 409 (stale version)
     return int(opened.json()["id"])
 
 
@@ -59,8 +60,8 @@ async def _comment(h: Harness, user: User, ticket_id: int, body: str, *, interna
     assert said.status_code == 201, said.text
 
 
-async def _mail(smtp: SmtpServer, count: int, address: str, timeout: float = 20.0) -> list[Any]:
-    return await asyncio.to_thread(smtp.inbox.wait_for, count, address=address, timeout=timeout)
+async def _mail(smtp: SmtpServer, count: int, address: str, wait: float = 20.0) -> list[Any]:
+    return await asyncio.to_thread(smtp.inbox.wait_for, count, address=address, timeout=wait)
 
 
 async def _quiet(h: Harness, seconds: float = DELAY + 1.0) -> None:
@@ -80,7 +81,7 @@ def _html(message: Any) -> str:
 
 async def test_round_robin_assignment_sends_one_threaded_mail(mail_harness: Harness, smtp: SmtpServer) -> None:
     h = mail_harness
-    admin, agent, requester, category_id = await _setup(h)
+    _admin, agent, requester, category_id = await _setup(h)
     ticket_id = await _open(h, requester, category_id)
     [mail] = await _mail(smtp, 1, agent.email)
     thread = f"<ticket-{ticket_id}@example.com>"
@@ -101,7 +102,7 @@ async def test_three_comments_in_the_window_make_one_mail_and_the_requester_gets
     mail_harness: Harness, smtp: SmtpServer
 ) -> None:
     h = mail_harness
-    admin, agent, requester, category_id = await _setup(h)
+    _admin, agent, requester, category_id = await _setup(h)
     ticket_id = await _open(h, requester, category_id)
     for n in (1, 2, 3):
         await _comment(h, requester, ticket_id, f"comment number {n}")
@@ -117,7 +118,7 @@ async def test_three_comments_in_the_window_make_one_mail_and_the_requester_gets
 
 async def test_an_internal_note_never_reaches_the_requester_by_mail(mail_harness: Harness, smtp: SmtpServer) -> None:
     h = mail_harness
-    admin, agent, requester, category_id = await _setup(h)
+    _admin, agent, requester, category_id = await _setup(h)
     ticket_id = await _open(h, requester, category_id)
     await _comment(h, agent, ticket_id, "secret internal remark", internal=True)
     await _comment(h, agent, ticket_id, "we are on it")
@@ -129,7 +130,7 @@ async def test_an_internal_note_never_reaches_the_requester_by_mail(mail_harness
 
 async def test_a_preference_switched_off_sends_nothing(mail_harness: Harness, smtp: SmtpServer) -> None:
     h = mail_harness
-    admin, agent, requester, category_id = await _setup(h)
+    _admin, agent, requester, category_id = await _setup(h)
     url = "/api/auth/me/notification-preferences"
     prefs = (await h.client.get(url, headers=agent.headers)).json()
     prefs["email"] = {**prefs["email"], "assigned": False, "comments": False}
@@ -161,7 +162,7 @@ async def test_assigned_a_b_a_inside_the_window_sends_nothing_about_it(mail_harn
 @pytest.mark.slow
 async def test_smtp_down_for_ten_seconds_delays_mail_and_loses_none(mail_harness: Harness, smtp: SmtpServer) -> None:
     h = mail_harness
-    admin, agent, requester, category_id = await _setup(h)
+    _admin, agent, requester, category_id = await _setup(h)
     smtp.stop()
     ticket_id = await _open(h, requester, category_id)
     await _comment(h, agent, ticket_id, "looking into it")
@@ -170,8 +171,8 @@ async def test_smtp_down_for_ten_seconds_delays_mail_and_loses_none(mail_harness
     pending = await h.events(type="notification.sent") + await h.events(type="notification.failed")
     assert pending == []
     smtp.start()
-    await _mail(smtp, 1, agent.email, timeout=30)
-    await _mail(smtp, 1, requester.email, timeout=30)
+    await _mail(smtp, 1, agent.email, wait=30)
+    await _mail(smtp, 1, requester.email, wait=30)
     await _quiet(h)
     assert len(smtp.inbox.to(agent.email)) == 1 and len(smtp.inbox.to(requester.email)) == 1
     assert len(await h.events(type="notification.sent")) == 2
