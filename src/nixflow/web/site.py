@@ -116,11 +116,11 @@ class PageRoute(APIRoute):
 
 def install(app: FastAPI) -> None:
     """Serve the pages and static files from `app`."""
-    from nixflow.web import admin, pages, staff
+    from nixflow.web import admin, notifications, pages, staff
 
     app.state.web_templates = make_environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (pages.router, staff.router, admin.router):
+    for router in (pages.router, staff.router, admin.router, notifications.router):
         app.include_router(router)
 
     @app.exception_handler(LoginRequired)
