@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -176,3 +177,30 @@ async def test_smtp_down_for_ten_seconds_delays_mail_and_loses_none(mail_harness
     await _quiet(h)
     assert len(smtp.inbox.to(agent.email)) == 1 and len(smtp.inbox.to(requester.email)) == 1
     assert len(await h.events(type="notification.sent")) == 2
+
+
+async def test_an_hourly_digest_gathers_the_mail_into_one(mail_harness: Harness, smtp: SmtpServer) -> None:
+    h = mail_harness
+    _admin, agent, requester, category_id = await _setup(h)
+    url = "/api/auth/me/notification-preferences"
+    prefs = (await h.client.get(url, headers=agent.headers)).json()
+    assert (await h.client.put(url, json={**prefs, "digest": "hourly"}, headers=agent.headers)).status_code == 200
+    first = await _open(h, requester, category_id)
+    second = await _open(h, requester, category_id)
+    await _comment(h, requester, first, "digest me please")
+    await _quiet(h)
+    assert smtp.inbox.messages == []  # waiting for the digest
+    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
+    await h.nixflow.scheduler.run_due(now=later)
+    [digest] = await _mail(smtp, 1, agent.email)
+    text = _text(digest)
+    assert digest["Subject"] == "NixFlow digest: 3 notifications"
+    assert "digest me please" in text and f"/tickets/{first}" in text and f"/tickets/{second}" in text
+    await h.settle()
+    [event] = await h.events(type="notification.digest_sent")
+    assert event["data"]["recipient_id"] == agent.id and event["data"]["notification_count"] == 3
+    await h.nixflow.scheduler.run_due(now=later + timedelta(minutes=5))
+    await _comment(h, requester, first, "after the digest")
+    assert (await h.client.put(url, json={**prefs, "digest": "off"}, headers=agent.headers)).status_code == 200
+    await _mail(smtp, 2, agent.email)  # back to one mail per change, nothing left waiting
+    assert len(smtp.inbox.to(agent.email)) == 2
