@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
 from nixflow.domain.errors import NotFound, ValidationFailed
+from nixflow.ids import decode_cursor, encode_cursor
 from nixflow.store.db import Tx
 from nixflow.store.tables import notifications
 
@@ -26,18 +26,11 @@ PUBLIC = (
 )
 
 
-def _encode(notification_id: int) -> str:
-    return base64.urlsafe_b64encode(f"n{notification_id}".encode()).decode().rstrip("=")
-
-
 def _decode(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        if not raw.startswith("n"):
-            raise ValueError
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not valid", errors=[{"loc": ["query", "cursor"], "msg": "invalid"}]) from None
+    found = decode_cursor("n", cursor)
+    if found is None:
+        raise ValidationFailed("cursor is not valid", errors=[{"loc": ["query", "cursor"], "msg": "invalid"}])
+    return found
 
 
 def _mine(user_id: int) -> Any:
@@ -55,7 +48,7 @@ def list_page(
         query = query.where(notifications.c.id < _decode(cursor))
     rows = conn.execute(query.order_by(notifications.c.id.desc()).limit(limit + 1)).all()
     items = [dict(r._mapping) for r in rows[:limit]]
-    return items, (_encode(items[-1]["id"]) if len(rows) > limit else None)
+    return items, (encode_cursor("n", items[-1]["id"]) if len(rows) > limit else None)
 
 
 def unread_count(conn: Connection, *, user_id: int) -> int:

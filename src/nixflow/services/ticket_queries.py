@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy import Connection, and_, or_, select
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
+from nixflow.ids import decode_cursor, encode_cursor
 from nixflow.services.users import Principal
 from nixflow.store.tables import tickets
 
@@ -62,17 +62,14 @@ def list_tickets(
 
 
 def _encode(ticket_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t{ticket_id}".encode()).decode().rstrip("=")
+    return encode_cursor("t", ticket_id)
 
 
 def _decode(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        if not raw.startswith("t"):
-            raise ValueError
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not valid") from None
+    found = decode_cursor("t", cursor)
+    if found is None:
+        raise ValidationFailed("cursor is not valid")
+    return found
 
 
 def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:
