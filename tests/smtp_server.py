@@ -29,7 +29,14 @@ class Inbox:
         self.hold_next = False
         self.held = threading.Event()  # a DATA command is being held
         self.release = threading.Event()
+        self.refused: set[str] = set()  # addresses answered 550
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.hold_next:

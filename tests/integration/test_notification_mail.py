@@ -160,6 +160,22 @@ async def test_assigned_a_b_a_inside_the_window_sends_nothing_about_it(mail_harn
     assert len(smtp.inbox.to(agent.email)) == 1 and smtp.inbox.to(other.email) == []
 
 
+async def test_a_refused_mail_ends_failed_with_the_reason_and_others_still_go(
+    mail_harness: Harness, smtp: SmtpServer
+) -> None:
+    h = mail_harness
+    _admin, agent, requester, category_id = await _setup(h)
+    smtp.inbox.refused.add(agent.email)
+    ticket_id = await _open(h, requester, category_id)
+    await _comment(h, agent, ticket_id, "on it")
+    await _mail(smtp, 1, requester.email)
+    await _quiet(h)
+    assert smtp.inbox.to(agent.email) == []
+    [failed] = await h.events(type="notification.failed")
+    assert failed["data"]["recipient_id"] == agent.id and "550" in failed["data"]["error"]
+    assert failed["data"]["attempt"] == 1  # a permanent refusal is not retried
+
+
 @pytest.mark.slow
 async def test_smtp_down_for_ten_seconds_delays_mail_and_loses_none(mail_harness: Harness, smtp: SmtpServer) -> None:
     h = mail_harness

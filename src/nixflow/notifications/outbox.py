@@ -126,7 +126,9 @@ def name_mail(tx: Tx, claim: Claim, message_id: str) -> None:
 
 def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
     """The recipient, the claimed rows (with their ticket's title) and the ticket of a one-ticket mail."""
-    recipient = conn.execute(select(users.c.email, users.c.name).where(users.c.id == claim.recipient_id)).one()
+    recipient = conn.execute(
+        select(users.c.email, users.c.name, users.c.active).where(users.c.id == claim.recipient_id)
+    ).one()
     rows = conn.execute(
         select(notifications, tickets.c.title.label("ticket_title"))
         .join(tickets, tickets.c.id == notifications.c.ticket_id)

@@ -79,6 +79,14 @@ class NotificationSender:
     async def _send(self, mailer: Mailer, claim: Claim, now: datetime) -> bool:
         """Send one claimed mail and record the outcome; False when the server is unreachable."""
         recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
+        if not recipient["active"]:
+            await self.writer.run(
+                lambda tx: outbox.mark_retry(
+                    tx, claim, error="the recipient was deactivated", counts=False, fail=True, retry_at=tx.now
+                ),
+                _CTX,
+            )
+            return True
         message_id = claim.message_id or new_message_id(self.mail.domain)
         if claim.message_id is None:
             await self.writer.run(lambda tx: outbox.name_mail(tx, claim, message_id), _CTX)
