@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import insert, select, update
 
 from nixflow.events.bus import Handler
 from nixflow.events.envelope import EventRecord
@@ -32,12 +32,17 @@ class NotifyConfig:
     delay_seconds: float = 30.0
 
 
-def causers(conn: Connection, record: EventRecord) -> set[int]:
-    """Who caused the change: its actor, or, for automation, whoever started the chain of events."""
+def causers(tx: Tx, record: EventRecord) -> set[int]:
+    """Who caused the change: its actor, or, for automation, whoever started the chain of events (found in
+    this unit of work when the chain started here, else in the log)."""
     actor = record.actor_id
     if actor is not None and actor != SYSTEM_USER_ID:
         return {actor}
-    root = conn.execute(
+    roots = (e for e in tx.events if e.correlation_id == record.correlation_id and e.causation_id is None)
+    here = next(roots, None)
+    if here is not None:
+        return set() if here.actor_id is None else {here.actor_id}
+    root = tx.conn.execute(
         select(events.c.actor_id)
         .where(events.c.correlation_id == record.correlation_id)
         .order_by(events.c.seq)
@@ -82,7 +87,7 @@ class NotificationConsumer:
         drafts = recipients.plan(tx.conn, record)
         if not drafts:
             return
-        skip = causers(tx.conn, record)
+        skip = causers(tx, record)
         if record.type == "ticket.assigned":
             drafts = self._undo_assignment(tx, record, drafts)
         for draft in drafts:

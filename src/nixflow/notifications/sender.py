@@ -133,6 +133,6 @@ def _as_of(now: datetime, fn: Callable[[Tx], T]) -> Callable[[Tx], T]:
     """`fn` run as of the scheduler's `now` (which tests move)."""
 
     def run(tx: Tx) -> T:
-        return fn(Tx(tx.conn, tx.ctx, now, tx.events, tx.memo))
+        return fn(tx.at(now))
 
     return run
