@@ -20,6 +20,9 @@ from nixflow.events.envelope import EventRecord
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
+from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
+from nixflow.notifications.mail import MailConfig
+from nixflow.notifications.sender import NotificationSender
 from nixflow.services import auth
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
@@ -35,11 +38,12 @@ log = logging.getLogger(__name__)
 
 
 def default_handlers(
-    *, automation_max_depth: int = 5, counters: CounterStore | None = None
+    *, automation_max_depth: int = 5, counters: CounterStore | None = None, notify: NotifyConfig | None = None
 ) -> list[tuple[str, Handler]]:
-    """The table of (event type, handler) subscriptions; automation adds its own here."""
+    """The table of (event type, handler) subscriptions; automation and notifications add their own here."""
     engine = RuleEngine(counters=counters or SqlCounterStore(), max_depth=automation_max_depth)
-    return [*engine.handlers()]
+    notifications = NotificationConsumer(notify or NotifyConfig())
+    return [*engine.handlers(), *notifications.handlers()]
 
 
 @dataclass
@@ -131,7 +135,10 @@ def build(
         RedisCounterStore(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else SqlCounterStore()
     )
     if handlers is None:
-        handlers = default_handlers(automation_max_depth=settings.automation_max_depth, counters=counters)
+        notify = NotifyConfig(email=settings.smtp_url is not None, delay_seconds=settings.notify_delay_seconds)
+        handlers = default_handlers(
+            automation_max_depth=settings.automation_max_depth, counters=counters, notify=notify
+        )
     for event_type, handler in handlers:
         registry.subscribe(event_type, handler)
     dedup: DedupStore
@@ -166,6 +173,18 @@ def build(
         PeriodicJob("sla-and-escalation", TimedAutomation(db=db, writer=writer, counters=counters)),
         PeriodicJob("housekeeping", Housekeeping(writer=writer, retention=retention)),
     ]
+    if settings.smtp_url:
+        mail = MailConfig(mail_from=settings.mail_from, base_url=settings.base_url)
+        sender = NotificationSender(
+            db=db,
+            writer=writer,
+            smtp_url=settings.smtp_url,
+            mail=mail,
+            stale_after_seconds=settings.claim_idle_seconds,
+            max_attempts=settings.max_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
+        )
+        jobs.append(PeriodicJob("notification-sender", sender))
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
     tailer = LogTailer(db, interval=settings.tail_seconds)
     ws_tickets: TicketStore = (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +49,12 @@ class Settings(BaseSettings):
     event_retention_days: int | None = Field(default=None, ge=1)
     # Behind a reverse proxy you trust: take the client address and scheme from X-Forwarded-For/-Proto.
     trust_proxy_headers: bool = False
+    # Notifications: mail goes out only when an SMTP server is configured; links in mail point at `base_url`;
+    # a notification is held this long so several changes to a ticket become one mail.
+    smtp_url: str | None = None
+    mail_from: str = Field(default="NixFlow <nixflow@localhost>", max_length=254)
+    base_url: str = Field(default="http://127.0.0.1:8000", max_length=500)
+    notify_delay_seconds: float = Field(default=30.0, ge=0, le=86_400)
 
     @field_validator("database_url")
     @classmethod
@@ -63,6 +71,36 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis:// URL")
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _known_smtp(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+            raise ValueError("must be smtp://[user:pass@]host[:port][?starttls=true] or smtps://...")
+        try:
+            parsed.port  # noqa: B018 - a bad port raises here
+        except ValueError:
+            raise ValueError("has a bad port") from None
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_address(cls, value: str) -> str:
+        _name, address = parseaddr(value)
+        if "@" not in address or any(c in value for c in "\r\n"):
+            raise ValueError("must be an email address, optionally with a name: NixFlow <helpdesk@example.com>")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("must be an http:// or https:// URL (e.g. https://help.example.com)")
+        return value.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,6 +23,7 @@ from nixflow.api.app import create_app
 from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
 from nixflow.config import load_settings
 from nixflow.crypto import keyring
+from nixflow.notifications.model import KINDS
 from nixflow.services import auth
 from nixflow.store.tables import SYSTEM_USER_ID
 
@@ -158,6 +159,31 @@ ROWS = [
         object_checked=frozenset({OWNER}),
     ),
     Row("GET", "/api/tickets/{ticket_id}/events", on_ticket(200, 200, 200)),
+    # Watchers: staff by id, a requester CCs an existing user by email on their own ticket
+    Row("GET", "/api/tickets/{ticket_id}/watchers", on_ticket(200, 200, 200)),
+    Row(
+        "POST",
+        "/api/tickets/{ticket_id}/watchers",
+        on_ticket(201, 201, 201),
+        body=lambda w, r: {"email": w.users[AGENT].email} if r == OWNER else {"user_id": w.users[AGENT].id},
+    ),
+    Row("DELETE", "/api/tickets/{ticket_id}/watchers/{user_id}", on_ticket(204, 204, 204)),
+    # Notifications: each user's own
+    Row("GET", "/api/notifications", signed_in(200)),
+    Row("GET", "/api/notifications/unread-count", signed_in(200)),
+    Row("POST", "/api/notifications/read-all", signed_in(204)),
+    Row(
+        "POST",
+        "/api/notifications/{notification_id}/read",
+        {ANON: 401, OWNER: 204, OTHER: 404, AGENT: 404, ADMIN: 404, SYSTEM: 401},
+    ),
+    Row("GET", "/api/auth/me/notification-preferences", signed_in(200)),
+    Row(
+        "PUT",
+        "/api/auth/me/notification-preferences",
+        signed_in(200),
+        body=lambda w, r: {"email": dict.fromkeys(KINDS, True), "in_app": dict.fromkeys(KINDS, False), "digest": "off"},
+    ),
     # Users and categories (admin)
     Row(
         "POST",
@@ -206,6 +232,7 @@ ROWS = [
     Row("GET", "/tickets", page(200, 200, 200)),
     Row("GET", "/tickets/new", page(200, 200, 200)),
     Row("GET", "/account", page(200, 200, 200)),
+    Row("GET", "/notifications", page(200, 200, 200)),
     Row("GET", "/tickets/{ticket_id}", {**page(200, 200, 200), OTHER: 404}),
     Row("GET", "/queue", page(403, 200, 200)),
     Row("GET", "/events/{event_id}", page(403, 200, 200)),
@@ -333,6 +360,18 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "user_id":
             values[name] = str((await h.user("requester")).id)
+            if "/watchers/" in row.path:  # someone watching the ticket, to be removed
+                url = f"/api/tickets/{values['ticket_id']}/watchers"
+                added = await h.client.post(url, json={"user_id": int(values[name])}, headers=admin)
+                assert added.status_code == 201, added.text
+        elif name == "notification_id":
+            # The owner is told about an agent's comment on their ticket.
+            created = await h.client.post("/api/tickets", json={"title": "told"}, headers=world.users[OWNER].headers)
+            url = f"/api/tickets/{created.json()['id']}/comments"
+            await h.client.post(url, json={"body": "news"}, headers=world.users[AGENT].headers)
+            await h.settle()
+            told = await h.client.get("/api/notifications", headers=world.users[OWNER].headers)
+            values[name] = str(told.json()["items"][0]["id"])
         elif name == "category_id":
             created = await h.client.post("/api/categories", json={"name": world.unique("c")}, headers=admin)
             values[name] = str(created.json()["id"])

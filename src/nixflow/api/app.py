@@ -10,7 +10,19 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.api import problems, security
-from nixflow.api.routes import auth, events, health, round_robin, rules, sla, tickets, users, ws
+from nixflow.api.routes import (
+    auth,
+    events,
+    health,
+    notifications,
+    round_robin,
+    rules,
+    sla,
+    tickets,
+    users,
+    watchers,
+    ws,
+)
 from nixflow.bootstrap import NixFlow, build, upgrade_database
 from nixflow.config import Settings
 from nixflow.domain.errors import PayloadTooLarge
@@ -96,6 +108,8 @@ def create_app(
         rules.router,
         round_robin.router,
         sla.router,
+        notifications.router,
+        watchers.router,
         ws.router,
     ):
         app.include_router(router)

@@ -116,6 +116,14 @@ class TicketEscalated(TicketRef):
     rule_id: int | None = None
 
 
+class TicketWatcherAdded(TicketActor):
+    watcher_id: int
+
+
+class TicketWatcherRemoved(TicketActor):
+    watcher_id: int
+
+
 # automation
 
 
@@ -223,11 +231,48 @@ class CategoryUpdated(EventData):
 # notification
 
 
+class NotificationRef(EventData):
+    notification_id: int
+    recipient_id: int
+
+
 class NotificationRequested(EventData):
     ticket_id: int | None = None
     recipient_role: str | None = None
     recipient_id: int | None = None
     reason: str
+
+
+class NotificationCreated(NotificationRef):
+    kind: str
+    ticket_id: int | None = None
+    title: str
+    reason: str
+    cause_event_id: str
+
+
+class NotificationSent(NotificationRef):
+    ticket_id: int | None = None
+    channel: str
+    reason: str
+    # One mail may carry several notifications (changes held together); `notification_id` is the first.
+    notification_ids: list[int] = []
+    message_id: str | None = None
+
+
+class NotificationFailed(NotificationRef):
+    channel: str
+    error: str
+    attempt: int
+    notification_ids: list[int] = []
+
+
+class DigestSent(EventData):
+    recipient_id: int
+    channel: str
+    notification_count: int
+    period_start: datetime
+    period_end: datetime
 
 
 @dataclass(frozen=True)
@@ -256,6 +301,8 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.reopened", TicketActor, "A resolved or closed ticket was reopened."),
     ("ticket.resolved", TicketActor, "The ticket was resolved."),
     ("ticket.closed", TicketActor, "The ticket was closed."),
+    ("ticket.watcher_added", TicketWatcherAdded, "A user started watching it."),
+    ("ticket.watcher_removed", TicketWatcherRemoved, "A user stopped watching it."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -288,6 +335,11 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("notification.requested", NotificationRequested, "Someone should be told."),
+    ("notification.created", NotificationCreated, "A notification was made for one recipient."),
+    ("notification.sent", NotificationSent, "A notification was sent."),
+    ("notification.failed", NotificationFailed, "Sending a notification failed."),
+    ("notification.read", NotificationRef, "The recipient read it."),
+    ("notification.digest_sent", DigestSent, "A periodic digest was sent."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.

@@ -138,7 +138,7 @@ def due_for_delivery(conn: Connection, *, now: datetime, stale_before: datetime,
                 and_(events.c.status == EventStatus.PENDING.value, events.c.updated_at <= stale_before),
                 and_(events.c.status == EventStatus.PROCESSING.value, events.c.updated_at <= stale_before),
                 and_(events.c.status == EventStatus.RETRYING.value, events.c.next_attempt_at <= now),
-            )
+            ),
         )
         .order_by(events.c.priority_rank, events.c.seq)
         .limit(limit)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -241,6 +242,58 @@ login_attempts = Table(
     Column("email", String(254), nullable=False, index=True),
     Column("address", String(64), nullable=False, index=True),
     Column("at", UTCDateTime, nullable=False, index=True),
+)
+
+# Notifications: what the notification consumer made of events, one row per recipient and event.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("recipient_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # assigned | comments | status | approvals | sla | rules
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), index=True),
+    Column("event_id", String(36), nullable=False),  # the event that caused it
+    Column("event_type", String(64), nullable=False),
+    Column("rule_id", BigInteger),
+    Column("reason", String(300), nullable=False),  # why this recipient was told
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("change", JSON),  # {"field", "old", "new"}: lets a change undone in the holding window cancel its mail
+    Column("in_app", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime),
+    # Email: NULL (none) | pending | sending | sent | failed | cancelled | digest (waits for the digest)
+    Column("email_status", String(16)),
+    Column("send_after", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claim_id", String(36)),
+    Column("claimed_at", UTCDateTime),
+    Column("message_id", String(255)),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    UniqueConstraint("event_id", "recipient_id", name="uq_notifications_event_recipient"),
+    Index("ix_notifications_recipient_id", "recipient_id", "in_app", "id"),
+    Index("ix_notifications_email_due", "email_status", "send_after"),
+)
+
+ticket_watchers = Table(
+    "ticket_watchers",
+    metadata,
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("added_by", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", JSON, nullable=False),  # kind -> bool
+    Column("in_app", JSON, nullable=False),
+    Column("digest", String(8), nullable=False),  # off | hourly | daily
+    Column("last_digest_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 SYSTEM_USER_ID = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -34,11 +35,31 @@ def ticket_id_of(record: EventRecord) -> int | None:
     return int(record.aggregate_id)
 
 
+def for_recipient(viewer: Principal, record: EventRecord) -> bool | None:
+    """Live, a notification event goes to its recipient only, whatever the role (admins read them in the
+    event log); None for every other event."""
+    if record.category != "notification":
+        return None
+    return record.data.get("recipient_id") == viewer.id
+
+
 def visible(conn: Connection, *, viewer: Principal, records: Sequence[EventRecord]) -> list[EventRecord]:
-    """The records `viewer` may see (one query for the requesters of their tickets)."""
+    """The records `viewer` may see live (one query for the requesters of their tickets)."""
     ids = sorted({t for r in records if (t := ticket_id_of(r)) is not None}) if viewer.role == Role.REQUESTER else []
     owners = ticket_queries.requester_of(conn, ids)
-    return [r for r in records if visibility.may_see(viewer, r, owners.get(ticket_id_of(r) or -1))]
+    return [
+        r
+        for r in records
+        if (mine := for_recipient(viewer, r))
+        or (mine is None and visibility.may_see(viewer, r, owners.get(ticket_id_of(r) or -1)))
+    ]
+
+
+def notification_message(record: EventRecord) -> dict[str, Any] | None:
+    """For a new notification, the `{"type": "notification", ...}` message sent after its envelope."""
+    if record.type != "notification.created":
+        return None
+    return {"type": "notification", "id": record.data["notification_id"], **record.data}
 
 
 def later_than(conn: Connection, *, records: Sequence[EventRecord], position: event_log.Position) -> list[EventRecord]:
@@ -74,6 +95,9 @@ class Subscriber:
 
     def _may_want(self, record: EventRecord) -> bool:
         # A cheap first cut; the sender makes the exact decision with the ticket's requester.
+        mine = for_recipient(self.viewer, record)
+        if mine is not None:
+            return mine
         if self.viewer.role != Role.REQUESTER:
             return visibility.may_see(self.viewer, record, None)
         return (

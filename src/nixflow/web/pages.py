@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App, PathId
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
+from nixflow.notifications import watchers
 from nixflow.services import ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
@@ -66,7 +67,15 @@ async def my_tickets(
 @router.get("/account", response_class=HTMLResponse)
 async def account(request: Request, user: PageUser, changed: bool = False) -> Response:
     """Who you are, and changing your password."""
-    return await render(request, "account.html", user, title="Your account", changed=changed)
+    kinds = [
+        ("assigned", "Tickets assigned to you"),
+        ("comments", "Comments on your tickets"),
+        ("status", "Status changes"),
+        ("approvals", "Approvals"),
+        ("sla", "SLA warnings, breaches and escalations"),
+        ("rules", "Automation rules"),
+    ]
+    return await render(request, "account.html", user, title="Your account", changed=changed, notification_kinds=kinds)
 
 
 @router.get("/tickets/new", response_class=HTMLResponse)
@@ -88,6 +97,7 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
             for r in event_log.timeline(conn, "ticket", str(ticket_id))
             if visibility.may_see(user, r, ticket["requester_id"])
         ]
+        watching = watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id)
         ids = lookups.people_of(records) | {c["author_id"] for c in comments}
         ids |= {ticket["requester_id"], ticket["assignee_id"] or 0}
         return {
@@ -99,6 +109,8 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
             "rules": lookups.rule_names(conn) if user.is_staff else {},
             "categories": lookups.category_names(conn),
             "agents": lookups.assignable(conn) if user.is_staff else [],
+            "watchers": watching,
+            "watching": any(w["user_id"] == user.id for w in watching),
         }
 
     data = await app.db.read(read)

@@ -23,7 +23,7 @@ from nixflow.events.envelope import EventRecord
 from nixflow.services import auth, ws_tickets
 from nixflow.services.users import Principal
 from nixflow.store import event_log
-from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, visible
+from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
 
 router = APIRouter(tags=["real time"], route_class=GuardedRoute)
 log = logging.getLogger(__name__)
@@ -97,6 +97,14 @@ def _send_text(record: EventRecord) -> str:
     return text
 
 
+async def _send(websocket: WebSocket, record: EventRecord) -> None:
+    """A record's envelope, then, for a new notification, the `{"type": "notification"}` message."""
+    await websocket.send_text(_send_text(record))
+    extra = notification_message(record)
+    if extra is not None:
+        await websocket.send_text(json.dumps(extra, default=str))
+
+
 @router.websocket("/api/ws")
 async def live_events(websocket: WebSocket) -> None:
     """Push every visible event; resume after `?after=<event_id>` with no gap and no duplicate."""
@@ -150,7 +158,7 @@ async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, a
     while True:
         records, visible_records, position = await app.db.read(partial(_backlog_page, viewer=viewer, position=position))
         for record in visible_records:
-            await websocket.send_text(_send_text(record))
+            await _send(websocket, record)
         if len(records) < BACKLOG_PAGE:
             return position
 
@@ -220,7 +228,7 @@ async def _send_live(
             if fresh and viewer.role == Role.REQUESTER:
                 fresh = await app.db.read(partial(visible, viewer=viewer, records=fresh))
             for record in fresh:
-                await websocket.send_text(_send_text(record))
+                await _send(websocket, record)
             if RESYNC in batch:
                 await _close_resync(websocket)
                 return

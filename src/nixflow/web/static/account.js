@@ -1,4 +1,6 @@
-// Account page: the new password must be typed twice alike before the form is sent.
+// Account page: the new password must be typed twice alike before the form is sent; notification preferences.
+import "./preferences.js";
+
 const form = document.getElementById("password-form");
 const confirm = document.getElementById("confirm_password");
 

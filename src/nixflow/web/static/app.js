@@ -1,6 +1,7 @@
 // Every page: forms that call the API, sign out, SLA countdowns, and live refresh of the page's regions.
 import { api, bindApiControls, flash, problemText } from "./api.js";
 import { connect } from "./live.js";
+import "./bell.js";
 
 const body = document.body;
 
@@ -54,6 +55,7 @@ function concerns(scope, event) {
   if (scope === "all") return true;
   if (scope === "tickets") return event.aggregate_type === "ticket";
   if (scope === "users") return event.category === "user";
+  if (scope === "notifications") return event.category === "notification";
   if (scope.startsWith("ticket:")) return event.aggregate_type === "ticket" && event.aggregate_id === scope.slice(7);
   return false;
 }

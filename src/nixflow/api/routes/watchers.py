@@ -1,0 +1,55 @@
+"""Ticket watchers: agents watch tickets, requesters CC existing users on their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+
+from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId
+from nixflow.api.schemas import Email, Strict
+from nixflow.domain.json_types import Id
+from nixflow.notifications import watchers
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=GuardedRoute)
+
+
+class WatcherCreate(Strict):
+    user_id: Id | None = None
+    email: Email | None = None
+
+
+class WatcherRead(BaseModel):
+    user_id: int
+    name: str
+    email: str
+    created_at: datetime
+
+
+class WatcherAdded(BaseModel):
+    ticket_id: int
+    user_id: int
+
+
+@router.get("/{ticket_id}/watchers", response_model=list[WatcherRead])
+async def list_watchers(ticket_id: PathId, user: CurrentUser, app: App) -> list[WatcherRead]:
+    """Who watches the ticket."""
+    found = await app.db.read(lambda conn: watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id))
+    return [WatcherRead(**w) for w in found]
+
+
+@router.post("/{ticket_id}/watchers", response_model=WatcherAdded, status_code=201)
+async def add_watcher(ticket_id: PathId, body: WatcherCreate, user: CurrentUser, app: App, ctx: Ctx) -> WatcherAdded:
+    """Watch a ticket (`user_id`: agents and admins), or CC an existing user by `email` (a requester, on theirs)."""
+    added = await app.writer.run(
+        lambda tx: watchers.add(tx, actor=user, ticket_id=ticket_id, user_id=body.user_id, email=body.email), ctx
+    )
+    return WatcherAdded(**added)
+
+
+@router.delete("/{ticket_id}/watchers/{user_id}", status_code=204)
+async def remove_watcher(ticket_id: PathId, user_id: PathId, user: CurrentUser, app: App, ctx: Ctx) -> Response:
+    """Stop a user watching the ticket."""
+    await app.writer.run(lambda tx: watchers.remove(tx, actor=user, ticket_id=ticket_id, user_id=user_id), ctx)
+    return Response(status_code=204)

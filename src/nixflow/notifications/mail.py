@@ -1,0 +1,89 @@
+"""Composing notification mail: Jinja2 text and HTML parts (CSS inlined), threaded per ticket."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import Any
+
+import css_inline
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    """Who mail comes from and where its links point."""
+
+    mail_from: str
+    base_url: str
+
+    @property
+    def domain(self) -> str:
+        """The domain of the sender address: it names message and thread ids."""
+        return parseaddr(self.mail_from)[1].rpartition("@")[2] or "nixflow.invalid"
+
+
+def thread_id(ticket_id: int, domain: str) -> str:
+    """The id every mail about one ticket refers to, so mail clients thread them."""
+    return f"<ticket-{ticket_id}@{domain}>"
+
+
+def new_message_id(domain: str) -> str:
+    """A fresh, unique Message-ID."""
+    return make_msgid("nixflow", domain=domain)
+
+
+@functools.cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("nixflow.notifications", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        keep_trailing_newline=True,
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def compose(
+    config: MailConfig,
+    *,
+    to_email: str,
+    to_name: str,
+    items: Sequence[dict[str, Any]],
+    message_id: str,
+    ticket: dict[str, Any] | None,
+) -> EmailMessage:
+    """The mail for `items` (notification rows): about one ticket, or a digest when `ticket` is None."""
+    digest = ticket is None
+    link = f"{config.base_url}/tickets/"
+    context = {
+        "digest": digest,
+        "ticket": None if ticket is None else {**ticket, "link": f"{link}{ticket['id']}"},
+        "items": [{**item, "link": f"{link}{item['ticket_id']}"} for item in items],
+        "account_link": f"{config.base_url}/account",
+    }
+    env = _environment()
+    text = env.get_template("mail.txt").render(context)
+    html = css_inline.inline(env.get_template("mail.html").render(context))
+    message = EmailMessage()
+    if ticket is None:
+        count = len(items)
+        message["Subject"] = f"NixFlow digest: {count} notification{'s' if count != 1 else ''}"
+    else:
+        message["Subject"] = _one_line(f"[#{ticket['id']}] {ticket['title']}")
+        message["In-Reply-To"] = thread_id(int(ticket["id"]), config.domain)
+        message["References"] = thread_id(int(ticket["id"]), config.domain)
+    message["From"] = config.mail_from
+    message["To"] = formataddr((_one_line(to_name), to_email))
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message

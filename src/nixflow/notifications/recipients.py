@@ -1,0 +1,255 @@
+"""Who is told what: the drafts of notifications one event makes, before preferences and the holding window.
+
+A recipient must be an active person who may see the ticket (staff, or the ticket's requester); internal
+notes and SLA alarms are for staff only. Excluding whoever caused the change is the consumer's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from nixflow.domain.values import Role
+from nixflow.events.envelope import EventRecord
+from nixflow.notifications.model import Draft
+from nixflow.store.tables import SYSTEM_USER_ID, ticket_watchers, tickets, users
+
+STAFF = (Role.ADMIN.value, Role.AGENT.value)
+REQUESTER_STATUSES = ("resolved", "closed")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    role: str
+    name: str
+    active: bool
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+
+def _people(conn: Connection, clause: Any) -> list[Person]:
+    rows = conn.execute(select(users.c.id, users.c.role, users.c.name, users.c.active).where(clause))
+    return [Person(int(r.id), r.role, r.name, bool(r.active)) for r in rows]
+
+
+class Facts:
+    """The ticket an event is about and the people around it, read once per event."""
+
+    def __init__(self, conn: Connection, record: EventRecord) -> None:
+        self.conn = conn
+        self.record = record
+        ticket_id = record.data.get("ticket_id")
+        row = None if ticket_id is None else conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+        self.ticket: dict[str, Any] | None = None if row is None else dict(row._mapping)
+        self._cache: dict[int, Person | None] = {}
+
+    @property
+    def ticket_id(self) -> int:
+        assert self.ticket is not None
+        return int(self.ticket["id"])
+
+    def person(self, user_id: int | None) -> Person | None:
+        if user_id is None:
+            return None
+        if user_id not in self._cache:
+            found = _people(self.conn, users.c.id == user_id)
+            self._cache[user_id] = found[0] if found else None
+        return self._cache[user_id]
+
+    def name(self, user_id: int | None) -> str:
+        person = self.person(user_id)
+        return "NixFlow automation" if person is None or user_id == SYSTEM_USER_ID else person.name
+
+    def may_see(self, person: Person | None, *, staff_only: bool = False) -> bool:
+        if person is None or not person.active or person.id == SYSTEM_USER_ID or self.ticket is None:
+            return False
+        return person.is_staff or (not staff_only and person.id == self.ticket["requester_id"])
+
+    def watchers(self) -> list[int]:
+        rows = self.conn.execute(select(ticket_watchers.c.user_id).where(ticket_watchers.c.ticket_id == self.ticket_id))
+        return sorted(int(r[0]) for r in rows)
+
+    def with_role(self, *roles: str) -> list[int]:
+        people = _people(self.conn, users.c.role.in_(roles) & users.c.active.is_(True))
+        return sorted(p.id for p in people if p.id != SYSTEM_USER_ID)
+
+    def approvers(self) -> list[int]:
+        clause = or_(users.c.role == Role.ADMIN.value, users.c.can_approve.is_(True)) & users.c.active.is_(True)
+        return sorted(p.id for p in _people(self.conn, clause) if p.id != SYSTEM_USER_ID)
+
+    def assignee_or_admins(self) -> list[tuple[int, str]]:
+        assert self.ticket is not None
+        if self.ticket["assignee_id"] is not None:
+            return [(int(self.ticket["assignee_id"]), "you are assigned to this ticket")]
+        return [(a, "nobody is assigned to this ticket and you are an admin") for a in self.with_role("admin")]
+
+    def title(self, what: str) -> str:
+        assert self.ticket is not None
+        return f"{what}: #{self.ticket_id} {self.ticket['title']}"[:300]
+
+
+def _drafts(
+    facts: Facts,
+    targets: Iterable[tuple[int | None, str]],
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    staff_only: bool = False,
+    change: dict[str, Any] | None = None,
+) -> list[Draft]:
+    """One draft per visible recipient, with the first reason that applies to them."""
+    out: dict[int, Draft] = {}
+    for user_id, reason in targets:
+        if user_id is None or user_id in out or not facts.may_see(facts.person(user_id), staff_only=staff_only):
+            continue
+        out[user_id] = Draft(user_id, kind, reason, facts.title(title), body, change)
+    return list(out.values())
+
+
+def _around(facts: Facts, *, requester: bool = True) -> list[tuple[int | None, str]]:
+    """The assignee, the requester (unless not) and the watchers of the ticket."""
+    assert facts.ticket is not None
+    targets: list[tuple[int | None, str]] = [(facts.ticket["assignee_id"], "you are assigned to this ticket")]
+    if requester:
+        targets.append((int(facts.ticket["requester_id"]), "you requested this ticket"))
+    targets += [(w, "you watch this ticket") for w in facts.watchers()]
+    return targets
+
+
+def assigned(facts: Facts) -> list[Draft]:
+    data = facts.record.data
+    new = data.get("assignee_id")
+    change = {"field": "assignee", "old": data.get("previous_assignee_id"), "new": new}
+    return _drafts(
+        facts,
+        [(new, "the ticket was assigned to you")],
+        kind="assigned",
+        title="Assigned to you",
+        body=f"Assigned to {facts.name(new)}",
+        staff_only=True,
+        change=change,
+    )
+
+
+def commented(facts: Facts) -> list[Draft]:
+    data = facts.record.data
+    internal = bool(data["internal"])
+    what = "Internal note" if internal else "New comment"
+    return _drafts(
+        facts,
+        _around(facts, requester=not internal),
+        kind="comments",
+        title=f"{what} from {facts.name(data['author_id'])}",
+        body=str(data["body"]),
+        staff_only=internal,
+    )
+
+
+def status_changed(facts: Facts) -> list[Draft]:
+    old, new = facts.record.data["old_status"], facts.record.data["new_status"]
+    requester_told = new in REQUESTER_STATUSES or (old in REQUESTER_STATUSES and new == "open")
+    return _drafts(
+        facts,
+        _around(facts, requester=requester_told),
+        kind="status",
+        title=f"Status changed to {new}",
+        body=f"Status: {new} (was {old})",
+        change={"field": "status", "old": old, "new": new},
+    )
+
+
+def approval_requested(facts: Facts) -> list[Draft]:
+    requester = facts.record.data["requester_id"]
+    return _drafts(
+        facts,
+        [(a, "you approve tickets") for a in facts.approvers()],
+        kind="approvals",
+        title="Approval requested",
+        body=f"{facts.name(requester)} asks for approval of this ticket",
+        staff_only=False,
+    )
+
+
+def decided(facts: Facts) -> list[Draft]:
+    data = facts.record.data
+    verb = "Approved" if facts.record.type == "ticket.approved" else "Rejected"
+    reason = f": {data['reason']}" if data.get("reason") else ""
+    return _drafts(
+        facts,
+        _around(facts)[:2],
+        kind="approvals",
+        title=verb,
+        body=f"{verb} by {facts.name(data['approver_id'])}{reason}",
+    )
+
+
+def sla_alarm(facts: Facts) -> list[Draft]:
+    data = facts.record.data
+    target = str(data["target"]).replace("_", " ")
+    if facts.record.type == "sla.warning":
+        what, body = f"SLA warning ({target})", f"{data['percent']}% of the {target} time is used; due {data['due_at']}"
+    else:
+        what, body = f"SLA breached ({target})", f"The {target} target passed its due time {data['due_at']}"
+    return _drafts(facts, facts.assignee_or_admins(), kind="sla", title=what, body=body, staff_only=True)
+
+
+def escalated(facts: Facts) -> list[Draft]:
+    data = facts.record.data
+    why = f": {data['reason']}" if data.get("reason") else ""
+    return _drafts(
+        facts,
+        facts.assignee_or_admins(),
+        kind="sla",
+        title=f"Escalated to level {data['level']}",
+        body=f"Escalated to level {data['level']}{why}",
+        staff_only=True,
+    )
+
+
+def requested(facts: Facts) -> list[Draft]:
+    """The `notify` rule action: to a role, the assignee, or one user."""
+    data = facts.record.data
+    reason = f"rule '{data['reason']}' asked for it"
+    role, user_id = data.get("recipient_role"), data.get("recipient_id")
+    targets: list[tuple[int | None, str]] = []
+    if user_id is not None:
+        targets.append((int(user_id), reason))
+    if role == "assignee":
+        assert facts.ticket is not None
+        targets.append((facts.ticket["assignee_id"], reason))
+    elif role == "requester":
+        assert facts.ticket is not None
+        targets.append((int(facts.ticket["requester_id"]), reason))
+    elif role is not None:
+        targets += [(u, reason) for u in facts.with_role(role)]
+    return _drafts(facts, targets, kind="rules", title=f"Rule: {data['reason']}", body=str(data["reason"]))
+
+
+PLANNERS: dict[str, Callable[[Facts], list[Draft]]] = {
+    "ticket.assigned": assigned,
+    "ticket.commented": commented,
+    "ticket.status_changed": status_changed,
+    "ticket.approval_requested": approval_requested,
+    "ticket.approved": decided,
+    "ticket.rejected": decided,
+    "sla.warning": sla_alarm,
+    "sla.breached": sla_alarm,
+    "ticket.escalated": escalated,
+    "notification.requested": requested,
+}
+
+
+def plan(conn: Connection, record: EventRecord) -> list[Draft]:
+    """The drafts `record` makes (none for an event about no ticket, or one no longer there)."""
+    planner = PLANNERS.get(record.type)
+    if planner is None:
+        return []
+    facts = Facts(conn, record)
+    return [] if facts.ticket is None else planner(facts)

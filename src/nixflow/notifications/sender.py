@@ -1,0 +1,138 @@
+"""The sender: a periodic job that mails what the consumer made, once the holding window has passed.
+
+It never runs inside a handler: claims and outcomes are short units of work, the SMTP conversation
+happens between them. A server that cannot be reached stops the run (the mail waits, nothing counts
+against it); a refusal is retried with backoff and ends `notification.failed`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from nixflow.events.envelope import EventContext
+from nixflow.notifications import outbox
+from nixflow.notifications.mail import MailConfig, compose, new_message_id
+from nixflow.notifications.model import backoff_seconds
+from nixflow.notifications.outbox import Claim
+from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget
+from nixflow.store.db import Database, Tx
+from nixflow.store.tables import SYSTEM_USER_ID
+from nixflow.store.writer import Writer
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_CTX = EventContext(correlation_id="notifications", actor_id=SYSTEM_USER_ID, source="notifications.sender")
+
+
+class NotificationSender:
+    """Sends due notification mail and digests; the job's result is how many mails went out."""
+
+    MAX_MAILS = 50  # per run, so the other periodic jobs are not held up
+    BACKOFF_CAP_SECONDS = 3600.0
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        writer: Writer,
+        smtp_url: str,
+        mail: MailConfig,
+        stale_after_seconds: float,
+        max_attempts: int,
+        retry_base_seconds: float,
+    ) -> None:
+        self.db = db
+        self.writer = writer
+        self.target = SmtpTarget.from_url(smtp_url)
+        self.mail = mail
+        self.stale_after = timedelta(seconds=stale_after_seconds)
+        # Well inside the stale limit: a live sender's claim is never released under it.
+        self.timeout = max(0.2, min(10.0, stale_after_seconds / 3))
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+
+    async def __call__(self, now: datetime) -> int:
+        at = functools.partial(_as_of, now)
+        await self.writer.run(at(lambda tx: outbox.release_stale(tx, before=tx.now - self.stale_after)), _CTX)
+        mailer = Mailer(self.target, timeout=self.timeout)
+        sent = 0
+        deadline = time.monotonic() + self.timeout * 2
+        try:
+            for claim_next in (outbox.claim_due_group, outbox.claim_due_digest):
+                while sent < self.MAX_MAILS and time.monotonic() < deadline:
+                    claim = await self.writer.run(at(claim_next), _CTX)
+                    if claim is None:
+                        break
+                    if not await self._send(mailer, claim, now):
+                        return sent
+                    sent += 1
+        finally:
+            await mailer.close()
+        return sent
+
+    async def _send(self, mailer: Mailer, claim: Claim, now: datetime) -> bool:
+        """Send one claimed mail and record the outcome; False when the server is unreachable."""
+        recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
+        if not recipient["active"]:
+            await self.writer.run(
+                lambda tx: outbox.mark_retry(
+                    tx, claim, error="the recipient was deactivated", counts=False, fail=True, retry_at=tx.now
+                ),
+                _CTX,
+            )
+            return True
+        message_id = claim.message_id or new_message_id(self.mail.domain)
+        if claim.message_id is None:
+            await self.writer.run(lambda tx: outbox.name_mail(tx, claim, message_id), _CTX)
+        message = compose(
+            self.mail,
+            to_email=recipient["email"],
+            to_name=recipient["name"],
+            items=items,
+            message_id=message_id,
+            ticket=ticket,
+        )
+        at = functools.partial(_as_of, now)
+        try:
+            await mailer.send(message)
+        except Outage as exc:
+            error = str(exc)
+            log.warning("mail server unreachable, notifications wait: %s", error)
+            await self.writer.run(
+                at(lambda tx: outbox.mark_retry(tx, claim, error=error, counts=False, fail=False, retry_at=tx.now)),
+                _CTX,
+            )
+            return False
+        except Refused as exc:
+            error = str(exc)
+            attempts = claim.attempts + 1
+            fail = exc.permanent or attempts >= self.max_attempts
+            delay = timedelta(seconds=backoff_seconds(self.retry_base_seconds, attempts, self.BACKOFF_CAP_SECONDS))
+            log.info("mail %s refused (attempt %s): %s", message_id, attempts, exc)
+            await self.writer.run(
+                at(
+                    lambda tx: outbox.mark_retry(
+                        tx, claim, error=error, counts=True, fail=fail, retry_at=tx.now + delay
+                    )
+                ),
+                _CTX,
+            )
+            return True
+        reason = items[0]["reason"] if items else ""
+        await self.writer.run(at(lambda tx: outbox.mark_sent(tx, claim, message_id=message_id, reason=reason)), _CTX)
+        return True
+
+
+def _as_of(now: datetime, fn: Callable[[Tx], T]) -> Callable[[Tx], T]:
+    """`fn` run as of the scheduler's `now` (which tests move)."""
+
+    def run(tx: Tx) -> T:
+        return fn(tx.at(now))
+
+    return run

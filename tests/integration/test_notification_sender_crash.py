@@ -1,0 +1,135 @@
+"""A worker killed in the middle of sending mail, and workers racing for the same mail: each mail goes once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import Harness, User, start
+from tests.smtp_server import SmtpServer, smtp_server
+
+from nixflow.config import Settings
+
+STALE_SECONDS = 3.0
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mailing(settings: Settings, smtp: SmtpServer) -> Settings:
+    return settings.model_copy(
+        update={
+            "smtp_url": smtp.url,
+            "mail_from": "NixFlow <help@example.com>",
+            "notify_delay_seconds": 0.3,
+            "claim_idle_seconds": STALE_SECONDS,
+            "tick_seconds": 0.1,
+        }
+    )
+
+
+@pytest.fixture
+async def api_only(mailing: Settings) -> AsyncIterator[Harness]:
+    """This process serves the API only; workers are separate processes, as in production."""
+    async for h in start(mailing, run_worker=False):
+        yield h
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    env: dict[str, str] = {
+        f"NIXFLOW_{name.upper()}": str(value)
+        for name, value in settings.model_dump().items()
+        if value is not None and not isinstance(value, bool)
+    }
+    return {**os.environ, **env}
+
+
+class Workers:
+    def __init__(self, settings: Settings, logs: Path) -> None:
+        self.env = _environment(settings)
+        self.logs = logs
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"worker-{len(self.procs)}.log", "ab")  # noqa: SIM115 - the child owns it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nixflow.cli", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def workers(mailing: Settings, tmp_path: Path) -> Iterator[Workers]:
+    running = Workers(mailing, tmp_path)
+    yield running
+    running.stop()
+
+
+async def _comment(h: Harness, user: User, ticket_id: int, body: str) -> None:
+    said = await h.client.post(f"/api/tickets/{ticket_id}/comments", json={"body": body}, headers=user.headers)
+    assert said.status_code == 201, said.text
+
+
+@pytest.mark.slow
+async def test_a_sender_killed_mid_send_and_restarted_sends_each_mail_once(
+    api_only: Harness, smtp: SmtpServer, workers: Workers, mode: str
+) -> None:
+    h = api_only
+    agent = await h.user("agent", name="Ana Agent")
+    requester = await h.user("requester")
+    smtp.inbox.hold_next = True
+    first = workers.start()
+    opened = await h.client.post(
+        "/api/tickets", json={"title": "Printer jams", "description": "floor 2"}, headers=requester.headers
+    )
+    ticket_id = opened.json()["id"]
+    watch = await h.client.post(f"/api/tickets/{ticket_id}/watchers", json={"user_id": agent.id}, headers=agent.headers)
+    assert watch.status_code == 201, watch.text
+    await _comment(h, requester, ticket_id, "the first comment")
+    assert await asyncio.to_thread(smtp.inbox.held.wait, 60), "the worker never started sending"
+    first.send_signal(signal.SIGKILL)  # in the middle of the SMTP conversation
+    first.wait(timeout=10)
+    smtp.inbox.release.set()  # the server then refuses what the dead client was sending
+
+    workers.start()
+    if mode == "scaleout":
+        workers.start()  # two workers racing for the same mail
+    for n in range(2, 5):
+        other = await h.client.post(
+            "/api/tickets", json={"title": f"Ticket {n}", "description": "x"}, headers=requester.headers
+        )
+        await h.client.post(
+            f"/api/tickets/{other.json()['id']}/watchers", json={"user_id": agent.id}, headers=agent.headers
+        )
+        await _comment(h, requester, other.json()["id"], f"comment on ticket {n}")
+    mails = await asyncio.to_thread(smtp.inbox.wait_for, 4, address=agent.email, timeout=60)
+    await asyncio.sleep(STALE_SECONDS + 2)  # a duplicate would have gone by now
+    mails = smtp.inbox.to(agent.email)
+    subjects = sorted(str(m["Subject"]) for m in mails)
+    assert len(mails) == 4, subjects
+    assert f"[#{ticket_id}] Printer jams" in subjects
+    assert any("the first comment" in m.as_string() for m in mails)
+    assert len({m["Message-ID"] for m in mails}) == 4
+    sent = await h.events(type="notification.sent")
+    assert sorted(e["data"]["message_id"] for e in sent) == sorted(str(m["Message-ID"]) for m in mails)
