@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 from datetime import UTC, datetime
@@ -24,17 +23,3 @@ def uuid7() -> str:
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
-
-
-def encode_cursor(kind: str, row_id: int) -> str:
-    """An opaque page cursor: the last id of a page, tagged with what it pages through."""
-    return base64.urlsafe_b64encode(f"{kind}{row_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(kind: str, cursor: str) -> int | None:
-    """The id in a cursor made by `encode_cursor(kind, ...)`; None if it is not one."""
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        return int(raw[len(kind) :]) if raw.startswith(kind) else None
-    except (ValueError, UnicodeDecodeError):
-        return None

@@ -172,7 +172,7 @@ async def test_watchers_api_and_events(harness: Harness, admin: User, agent: Use
     assert (await harness.client.post(url, json={"user_id": agent.id}, headers=requester.headers)).status_code == 403
     assert (
         await harness.client.post(url, json={"email": "nobody@example.com"}, headers=requester.headers)
-    ).status_code == 422
+    ).status_code == 404
     assert (await harness.client.post(url, json={}, headers=agent.headers)).status_code == 422
     assert (await harness.client.post(url, json={"email": agent.email}, headers=requester.headers)).status_code == 201
     assert (await harness.client.post(url, json={"user_id": admin.id}, headers=agent.headers)).status_code == 201

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from nixflow.domain.errors import NotFound, ValidationFailed
-from nixflow.ids import decode_cursor, encode_cursor
+from nixflow.domain.errors import NotFound
 from nixflow.store.db import Tx
+from nixflow.store.event_log import decode_cursor, encode_cursor
 from nixflow.store.tables import notifications
 
 PUBLIC = (
@@ -26,13 +26,6 @@ PUBLIC = (
 )
 
 
-def _decode(cursor: str) -> int:
-    found = decode_cursor("n", cursor)
-    if found is None:
-        raise ValidationFailed("cursor is not valid", errors=[{"loc": ["query", "cursor"], "msg": "invalid"}])
-    return found
-
-
 def _mine(user_id: int) -> Any:
     return (notifications.c.recipient_id == user_id) & notifications.c.in_app.is_(True)
 
@@ -45,10 +38,10 @@ def list_page(
     if unread:
         query = query.where(notifications.c.read_at.is_(None))
     if cursor:
-        query = query.where(notifications.c.id < _decode(cursor))
+        query = query.where(notifications.c.id < decode_cursor(cursor))
     rows = conn.execute(query.order_by(notifications.c.id.desc()).limit(limit + 1)).all()
     items = [dict(r._mapping) for r in rows[:limit]]
-    return items, (encode_cursor("n", items[-1]["id"]) if len(rows) > limit else None)
+    return items, (encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
 
 
 def unread_count(conn: Connection, *, user_id: int) -> int:

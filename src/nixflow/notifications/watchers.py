@@ -40,8 +40,8 @@ def _person(conn: Connection, *, user_id: int | None, email: str | None) -> Any:
     clause = users.c.id == user_id if user_id is not None else users.c.email == (email or "").strip().lower()
     row = conn.execute(select(users.c.id, users.c.active).where(clause)).first()
     if row is None or row.id == SYSTEM_USER_ID or not row.active:
-        field = "user_id" if user_id is not None else "email"
-        raise ValidationFailed("no active user with that " + field, errors=[{"loc": ["body", field], "msg": "unknown"}])
+        # A referenced person who does not exist is an unknown id (404), as for categories and assignees.
+        raise NotFound("no active user with that " + ("user_id" if user_id is not None else "email"))
     return row
 
 

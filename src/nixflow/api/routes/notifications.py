@@ -11,6 +11,7 @@ from pydantic import BaseModel, StrictBool
 from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId
 from nixflow.api.schemas import Strict
 from nixflow.notifications import inbox, preferences
+from nixflow.store import event_log
 
 router = APIRouter(prefix="/api", tags=["notifications"], route_class=GuardedRoute)
 
@@ -60,7 +61,7 @@ async def list_notifications(
     app: App,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
 ) -> NotificationPage:
     """Your in-app notifications, newest first (`unread=true`: only those not read yet)."""
     items, next_cursor = await app.db.read(

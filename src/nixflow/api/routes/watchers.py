@@ -15,9 +15,19 @@ from nixflow.notifications import watchers
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=GuardedRoute)
 
 
-class WatcherCreate(Strict):
-    user_id: Id | None = None
-    email: Email | None = None
+class WatcherById(Strict):
+    """Agents and admins: watch (or add a watcher) by user id."""
+
+    user_id: Id
+
+
+class WatcherByEmail(Strict):
+    """A requester, on their own ticket: CC an existing user by e-mail."""
+
+    email: Email
+
+
+WatcherCreate = WatcherById | WatcherByEmail
 
 
 class WatcherRead(BaseModel):
@@ -43,7 +53,7 @@ async def list_watchers(ticket_id: PathId, user: CurrentUser, app: App) -> list[
 async def add_watcher(ticket_id: PathId, body: WatcherCreate, user: CurrentUser, app: App, ctx: Ctx) -> WatcherAdded:
     """Watch a ticket (`user_id`: agents and admins), or CC an existing user by `email` (a requester, on theirs)."""
     added = await app.writer.run(
-        lambda tx: watchers.add(tx, actor=user, ticket_id=ticket_id, user_id=body.user_id, email=body.email), ctx
+        lambda tx: watchers.add(tx, actor=user, ticket_id=ticket_id, user_id=_user_id(body), email=_email(body)), ctx
     )
     return WatcherAdded(**added)
 
@@ -53,3 +63,11 @@ async def remove_watcher(ticket_id: PathId, user_id: PathId, user: CurrentUser, 
     """Stop a user watching the ticket."""
     await app.writer.run(lambda tx: watchers.remove(tx, actor=user, ticket_id=ticket_id, user_id=user_id), ctx)
     return Response(status_code=204)
+
+
+def _user_id(body: WatcherCreate) -> int | None:
+    return body.user_id if isinstance(body, WatcherById) else None
+
+
+def _email(body: WatcherCreate) -> str | None:
+    return body.email if isinstance(body, WatcherByEmail) else None
