@@ -84,7 +84,7 @@ class NotificationConsumer:
         return [(event_type, handler) for event_type in recipients.PLANNERS]
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
-        drafts = recipients.plan(tx.conn, record)
+        drafts = recipients.plan(tx, record)
         if not drafts:
             return
         skip = causers(tx, record)
@@ -105,7 +105,7 @@ class NotificationConsumer:
         return drafts
 
     def _make(self, tx: Tx, record: EventRecord, draft: Draft) -> None:
-        prefs = preferences.get(tx.conn, user_id=draft.recipient_id)
+        prefs = preferences.current(tx, user_id=draft.recipient_id)
         in_app = prefs.wants("in_app", draft.kind)
         email = self.config.email and prefs.wants("email", draft.kind)
         if not (in_app or email):
