@@ -168,6 +168,14 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class AttachmentRead(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    comment_id: int | None
+
+
 class CommentRead(BaseModel):
     id: int
     ticket_id: int
@@ -175,6 +183,8 @@ class CommentRead(BaseModel):
     body: str
     internal: bool
     created_at: datetime
+    source: Literal["web", "api", "email"]
+    attachments: list[AttachmentRead]
 
 
 class EventMetadata(BaseModel):

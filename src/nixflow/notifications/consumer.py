@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from nixflow.domain.values import AUTO_MAIL_SOURCE
 from nixflow.events.bus import Handler
 from nixflow.events.envelope import EventRecord
 from nixflow.notifications import preferences, recipients
@@ -107,7 +108,8 @@ class NotificationConsumer:
     def _make(self, tx: Tx, record: EventRecord, draft: Draft) -> None:
         prefs = preferences.get(tx.conn, user_id=draft.recipient_id)
         in_app = prefs.wants("in_app", draft.kind)
-        email = self.config.email and prefs.wants("email", draft.kind)
+        # What an automatic mail (an auto-reply) caused is never mailed about: two auto-responders never loop.
+        email = self.config.email and prefs.wants("email", draft.kind) and record.metadata.get("source") != AUTO_MAIL_SOURCE
         if not (in_app or email):
             return
         ticket_id = int(record.data["ticket_id"])
