@@ -42,6 +42,7 @@ def folder() -> Iterator[tuple[str, BaseMailBox]]:
 
 
 def _unseen(box: BaseMailBox) -> int:
+    box.client.noop()  # take in the flags another session (the poller) changed
     return len(box.uids(AND(seen=False)))
 
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio.from_thread
 import anyio.to_thread
-from imap_tools import AND, BaseMailBox, MailBox, MailBoxTls, MailBoxUnencrypted, MailMessageFlags
+from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
 
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.email_in import intake
@@ -62,7 +62,7 @@ class ImapTarget:
         if self.tls:
             box = MailBox(self.hostname, self.port, timeout=timeout)
         elif self.starttls:
-            box = MailBoxTls(self.hostname, self.port, timeout=timeout)
+            box = MailBoxStartTls(self.hostname, self.port, timeout=timeout)
         else:
             box = MailBoxUnencrypted(self.hostname, self.port, timeout=timeout)
         return box.login(self.username, self.password, initial_folder=self.folder)

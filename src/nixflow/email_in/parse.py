@@ -66,12 +66,15 @@ def _header(msg: Message, name: str) -> str:
     values = [v for k, v in msg.raw_items() if k.lower() == name.lower()]
     if not values:
         return ""
-    value = str(values[0])
+    return " ".join(_decoded(str(values[0])).split())
+
+
+def _decoded(value: str) -> str:
+    """RFC 2047 encoded words decoded; the value as it came when they are broken."""
     try:
-        value = str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
-        pass
-    return " ".join(value.split())
+        return str(make_header(decode_header(value)))
+    except Exception:  # a broken encoded word (bad charset, bad base64): keep the raw text
+        return value
 
 
 def _message_ids(value: str) -> list[str]:
@@ -105,22 +108,20 @@ def sanitise_html(markup: str) -> str:
 def strip_quoted(text: str) -> str:
     """The latest reply of a mail's text, without quoted history, headers or signature."""
     try:
-        reply = EmailReplyParser(languages=_REPLY_LANGUAGES).parse_reply(text=text)
+        replies = EmailReplyParser(languages=_REPLY_LANGUAGES).read(text).replies
     except Exception:  # a heuristic library: never lose a mail over it
         return text.strip()
-    return (reply or "").strip() or text.strip()
+    latest = replies[0].body if replies else ""  # `body`: without headers, signature and disclaimer
+    return (latest or "").strip() or text.strip()
 
 
 def _filename(part: Message, index: int) -> str:
-    name = part.get_filename()
-    if name:
-        try:
-            name = str(make_header(decode_header(name)))
-        except (ValueError, LookupError, UnicodeError):
-            pass
-    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable()).strip()
-    return name[:255] or f"attachment-{index}"
+    """The file's name as the mail gives it (made safe where it is stored: `attachments.clean_filename`)."""
+    try:
+        name = _decoded(part.get_filename() or "").strip()
+    except Exception:  # a malformed Content-Disposition: the file gets a made-up name
+        name = ""
+    return name or f"attachment-{index}"
 
 
 def _automatic(msg: Message, sender: str, own_domain: str) -> tuple[str | None, bool]:
