@@ -50,7 +50,9 @@ def html_only(message_id: str = "<html-1@customer.test>") -> bytes:
     return msg.as_bytes()
 
 
-def with_attachment(message_id: str = "<attach-1@customer.test>", data: bytes = PDF, filename: str = "invoice.txt") -> bytes:
+def with_attachment(
+    message_id: str = "<attach-1@customer.test>", data: bytes = PDF, filename: str = "invoice.txt"
+) -> bytes:
     msg = _base("Pat Doe <pat@customer.test>", "Invoice attached", message_id)
     msg.set_content("See the attached invoice.")
     # The client claims text/plain and names it .txt: the type stored is the one its bytes say.
@@ -141,7 +143,7 @@ def malformed_headers() -> bytes:
         b"Subject: =?unknown-charset?B?!!!notbase64?= VPN drops\r\n"
         b"Date: yesterday-ish\r\n"
         b"Message-ID: <malformed-1@customer.test>\r\n"
-        b"Content-Type: text/plain; charset=\"no-such-charset\"\r\n"
+        b'Content-Type: text/plain; charset="no-such-charset"\r\n'
         b"X-Broken-Header-Without-Colon\r\n"
         b"\r\n"
         b"The VPN drops every ten minutes.\r\n"

@@ -16,6 +16,20 @@ class ConfigError(Exception):
     """A bad setting; its message is the one line shown to the operator."""
 
 
+def _server_url(value: str | None, schemes: tuple[str, ...], usage: str, *, needs_user: bool) -> str | None:
+    """A mail server's URL, checked: its scheme, host, port (and user); None when unset."""
+    if value in (None, ""):
+        return None
+    parsed = urlsplit(value)
+    if parsed.scheme not in schemes or not parsed.hostname or (needs_user and not parsed.username):
+        raise ValueError(usage)
+    try:
+        parsed.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        raise ValueError("has a bad port") from None
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NIXFLOW_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
@@ -82,30 +96,14 @@ class Settings(BaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _known_smtp(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        parsed = urlsplit(value)
-        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
-            raise ValueError("must be smtp://[user:pass@]host[:port][?starttls=true] or smtps://...")
-        try:
-            parsed.port  # noqa: B018 - a bad port raises here
-        except ValueError:
-            raise ValueError("has a bad port") from None
-        return value
+        usage = "must be smtp://[user:pass@]host[:port][?starttls=true] or smtps://..."
+        return _server_url(value, ("smtp", "smtps"), usage, needs_user=False)
 
     @field_validator("imap_url")
     @classmethod
     def _known_imap(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        parsed = urlsplit(value)
-        if parsed.scheme not in ("imap", "imaps") or not parsed.hostname or not parsed.username:
-            raise ValueError("must be imaps://user:pass@host[:port]/MAILBOX or imap://...[?starttls=true]")
-        try:
-            parsed.port  # noqa: B018 - a bad port raises here
-        except ValueError:
-            raise ValueError("has a bad port") from None
-        return value
+        usage = "must be imaps://user:pass@host[:port]/MAILBOX or imap://...[?starttls=true]"
+        return _server_url(value, ("imap", "imaps"), usage, needs_user=True)
 
     @field_validator("mail_allow_domains")
     @classmethod

@@ -116,7 +116,9 @@ async def test_comments_carry_their_files_and_their_source(files: Harness) -> No
     h = files
     requester = await h.user("requester")
     ticket_id = await _ticket(h, requester)
-    said = await h.client.post(f"/api/tickets/{ticket_id}/comments", json={"body": "see file"}, headers=requester.headers)
+    said = await h.client.post(
+        f"/api/tickets/{ticket_id}/comments", json={"body": "see file"}, headers=requester.headers
+    )
     assert said.status_code == 201 and said.json()["source"] == "api" and said.json()["attachments"] == []
     made = await _upload(h, requester, ticket_id, corpus.PDF, name="a.pdf", comment_id=said.json()["id"])
     listed = (await h.client.get(f"/api/tickets/{ticket_id}/comments", headers=requester.headers)).json()

@@ -4,13 +4,13 @@ ticket, an auto-reply is never answered, a bounce stops the mail."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
 import pytest
 from tests import mail_corpus as corpus
-from tests.conftest import Harness, User, start
-from tests.smtp_server import SmtpServer, smtp_server
+from tests.conftest import Harness, User, mailing, start
+from tests.smtp_server import SmtpServer
 
 from nixflow.config import Settings
 from nixflow.email_in import intake
@@ -20,22 +20,8 @@ DELAY = 0.5
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
 async def desk(settings: Settings, smtp: SmtpServer) -> AsyncIterator[Harness]:
-    mailing = settings.model_copy(
-        update={
-            "smtp_url": smtp.url,
-            "mail_from": "NixFlow <help@example.com>",
-            "notify_delay_seconds": DELAY,
-            "tick_seconds": 0.1,
-        }
-    )
-    async for h in start(mailing):
+    async for h in start(mailing(settings, smtp, delay=DELAY)):
         yield h
 
 
@@ -99,7 +85,9 @@ async def test_an_auto_reply_is_stored_but_never_mailed_about(desk: Harness, smt
     await pipe(h, reply)
     await asyncio.to_thread(smtp.inbox.wait_for, before + 1, timeout=20)
     await _quiet(h)
-    assert len(smtp.inbox.messages) == before + 1 and smtp.inbox.messages[-1]["To"].addresses[0].addr_spec == agent.email
+    assert (
+        len(smtp.inbox.messages) == before + 1 and smtp.inbox.messages[-1]["To"].addresses[0].addr_spec == agent.email
+    )
 
 
 async def test_a_bounce_stops_mail_to_that_address(desk: Harness, smtp: SmtpServer) -> None:

@@ -16,7 +16,7 @@ from tests.conftest import Harness, start
 from nixflow.config import Settings
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller
-from nixflow.ids import uuid7, utcnow
+from nixflow.ids import utcnow, uuid7
 from nixflow.store.db import Database
 from nixflow.store.writer import make_writer
 

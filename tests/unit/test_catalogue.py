@@ -103,7 +103,16 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "internal",
     },
     "email.received": {"inbound_id", "message_id", "sender", "subject", "size", "auto"},
-    "email.threaded": {"inbound_id", "message_id", "ticket_id", "comment_id", "method", "matched", "sender_id", "skipped_files"},
+    "email.threaded": {
+        "inbound_id",
+        "message_id",
+        "ticket_id",
+        "comment_id",
+        "method",
+        "matched",
+        "sender_id",
+        "skipped_files",
+    },
     "email.suppressed": {"inbound_id", "message_id", "sender", "reason", "action", "ticket_id"},
     "email.bounced": {"inbound_id", "message_id", "addresses"},
 }

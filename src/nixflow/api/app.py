@@ -30,7 +30,6 @@ from nixflow.config import Settings
 from nixflow.domain.errors import PayloadTooLarge
 from nixflow.web import site
 
-
 UPLOAD_PATH = re.compile(r"^/api/tickets/[0-9]+/attachments$")
 
 

@@ -16,7 +16,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nixflow.config import Settings
-
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Role
 from nixflow.email_in import threading
 from nixflow.email_in.parse import ParsedMail
@@ -246,8 +245,12 @@ def _keep_files(
 def _record_bounces(tx: Tx, mail: ParsedMail, ref: dict[str, Any]) -> None:
     for address in mail.bounced:
         tx.conn.execute(email_bounces.delete().where(email_bounces.c.address == address))
-        tx.conn.execute(insert(email_bounces).values(address=address, reason=f"bounced: {ref['message_id']}"[:300], since=tx.now))
-    tx.emit("email.bounced", aggregate_type="email", aggregate_id=ref["inbound_id"], data={**ref, "addresses": mail.bounced})
+        tx.conn.execute(
+            insert(email_bounces).values(address=address, reason=f"bounced: {ref['message_id']}"[:300], since=tx.now)
+        )
+    tx.emit(
+        "email.bounced", aggregate_type="email", aggregate_id=ref["inbound_id"], data={**ref, "addresses": mail.bounced}
+    )
 
 
 def config_from(settings: Settings) -> IntakeConfig:

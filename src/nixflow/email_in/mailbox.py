@@ -8,6 +8,7 @@ Where the server offers IDLE the poller waits in it, so a new message is taken a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -89,10 +90,8 @@ class MailboxPoller:
     def _close(self) -> None:
         box, self._box = self._box, None
         if box is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is gone already
                 box.logout()
-            except Exception:  # the connection is gone already
-                pass
 
     def _raw(self, box: BaseMailBox, uid: str) -> bytes | None:
         status, data = box.client.uid("FETCH", uid, "(BODY.PEEK[])")
@@ -146,13 +145,13 @@ class MailboxPoller:
             while not self._stopping.is_set() and time.monotonic() < deadline:
                 self._stopping.wait(min(1.0, max(0.0, deadline - time.monotonic())))
             return
-        box.idle.start()
+        box.idle.start()  # type: ignore[no-untyped-call]
         try:
             while not self._stopping.is_set() and time.monotonic() < deadline:
                 if box.idle.poll(timeout=1):
                     break
         finally:
-            box.idle.stop()
+            box.idle.stop()  # type: ignore[no-untyped-call]
 
     async def _forever(self) -> None:
         failing: str | None = None

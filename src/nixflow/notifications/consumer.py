@@ -109,7 +109,8 @@ class NotificationConsumer:
         prefs = preferences.get(tx.conn, user_id=draft.recipient_id)
         in_app = prefs.wants("in_app", draft.kind)
         # What an automatic mail (an auto-reply) caused is never mailed about: two auto-responders never loop.
-        email = self.config.email and prefs.wants("email", draft.kind) and record.metadata.get("source") != AUTO_MAIL_SOURCE
+        automatic = record.metadata.get("source") == AUTO_MAIL_SOURCE
+        email = self.config.email and prefs.wants("email", draft.kind) and not automatic
         if not (in_app or email):
             return
         ticket_id = int(record.data["ticket_id"])

@@ -12,7 +12,6 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-
 LOOP_HEADER = "X-NixFlow-Loop"  # on every mail NixFlow sends (its domain): one that comes back is dropped
 
 

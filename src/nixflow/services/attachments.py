@@ -140,7 +140,9 @@ def by_comment(conn: Connection, comment_ids: Iterable[int]) -> dict[int, list[d
 
 def load(conn: Connection, *, viewer: Principal, attachment_id: int) -> tuple[dict[str, Any], bytes]:
     """One file and its bytes; NotFound when missing or not `viewer`'s to see (as for another's ticket)."""
-    row = conn.execute(_visible(viewer).add_columns(attachments.c.data).where(attachments.c.id == attachment_id)).first()
+    row = conn.execute(
+        _visible(viewer).add_columns(attachments.c.data).where(attachments.c.id == attachment_id)
+    ).first()
     if row is None:
         raise NotFound(f"attachment {attachment_id} not found")
     try:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from nixflow.api.deps import App, ApproverUser, Ctx, CurrentUser, GuardedRoute, PathId, Source
 from nixflow.api.schemas import (
+    AttachmentRead,
     CommentCreate,
     CommentRead,
     DecisionRequest,
@@ -162,7 +163,7 @@ async def list_comments(ticket_id: PathId, user: CurrentUser, app: App) -> list[
     def read(conn: Any) -> list[CommentRead]:
         rows = tickets.list_comments(conn, viewer=user, ticket_id=ticket_id)
         files = attachments.by_comment(conn, (c["id"] for c in rows))
-        return [CommentRead(**c, attachments=files[c["id"]]) for c in rows]
+        return [CommentRead(**c, attachments=[AttachmentRead(**a) for a in files[c["id"]]]) for c in rows]
 
     return await app.db.read(read)
 
