@@ -75,10 +75,13 @@ async def test_a_file_over_the_limit_is_413_and_changes_nothing(files: Harness) 
         headers=requester.headers,
     )
     assert sent.status_code == 413 and sent.headers["content-type"].startswith("application/problem+json")
-    empty = await h.client.post(
-        f"/api/tickets/{ticket_id}/attachments", files={"file": ("e", b"", "text/plain")}, headers=requester.headers
+    unknown = await h.client.post(
+        f"/api/tickets/{ticket_id}/attachments",
+        files={"file": ("e.txt", b"hi", "text/plain")},
+        data={"comment_id": "999999"},
+        headers=requester.headers,
     )
-    assert empty.status_code == 422
+    assert unknown.status_code == 404
     listed = await h.client.get(f"/api/tickets/{ticket_id}/attachments", headers=requester.headers)
     assert listed.json() == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
@@ -166,6 +167,14 @@ class TicketRead(BaseModel):
 class TicketPage(BaseModel):
     items: list[TicketRead]
     next_cursor: str | None
+
+
+class AttachmentUpload(Strict):
+    """The multipart form of an upload: the file, and the comment it belongs to (none: the ticket)."""
+
+    file: UploadFile = Field(description="The file; its type is read from its content.")
+    # A form field is text: the id as digits (absent: the ticket itself), so no client sends `null`.
+    comment_id: str = Field(default="", pattern="^[0-9]{1,15}$", description="The comment's id.")
 
 
 class AttachmentRead(BaseModel):

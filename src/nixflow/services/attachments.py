@@ -9,7 +9,7 @@ from typing import Any
 import magic
 from sqlalchemy import Connection, insert, select
 
-from nixflow.domain.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from nixflow.domain.errors import Forbidden, NotFound, PayloadTooLarge
 from nixflow.domain.values import Priority
 from nixflow.services import tickets
 from nixflow.services.users import Principal
@@ -75,8 +75,6 @@ def add(
         internal = bool(row.internal)
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is {len(data)} bytes; the limit is {limit}")
-    if not data:
-        raise ValidationFailed("the file is empty", errors=[{"loc": ["body", "file"], "msg": "empty"}])
     values = {
         "ticket_id": ticket_id,
         "comment_id": comment_id,

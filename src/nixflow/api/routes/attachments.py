@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Form, Request, Response
 
 from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId
-from nixflow.api.schemas import AttachmentRead
-from nixflow.domain.errors import PayloadTooLarge
-from nixflow.domain.json_types import MAX_ID
+from nixflow.api.schemas import AttachmentRead, AttachmentUpload
+from nixflow.domain.errors import PayloadTooLarge, ValidationFailed
 from nixflow.services import attachments
 
 tickets_router = APIRouter(prefix="/api/tickets", tags=["attachments"], route_class=GuardedRoute)
@@ -26,17 +25,23 @@ async def upload(
     user: CurrentUser,
     app: App,
     ctx: Ctx,
-    file: Annotated[UploadFile, File(description="The file; its type is read from its content.")],
-    comment_id: Annotated[int | None, Form(ge=0, le=MAX_ID)] = None,
+    form: Annotated[AttachmentUpload, Form(media_type="multipart/form-data")],
+    request: Request,
 ) -> AttachmentRead:
     """Attach a file (up to `NIXFLOW_MAX_ATTACHMENT_BYTES`, else 413) to the ticket, or to one of its comments."""
+    if "" in (await request.form()).getlist("comment_id"):  # FastAPI reads an empty field as an absent one
+        raise ValidationFailed(
+            "comment_id must be a comment's id", errors=[{"loc": ["body", "comment_id"], "msg": "empty"}]
+        )
+    file = form.file
+    on_comment = int(form.comment_id) if form.comment_id else None
     limit = app.settings.max_attachment_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is over the limit of {limit} bytes")
     made = await app.writer.run(
         lambda tx: attachments.add(
-            tx, actor=user, ticket_id=ticket_id, filename=file.filename, data=data, limit=limit, comment_id=comment_id
+            tx, actor=user, ticket_id=ticket_id, filename=file.filename, data=data, limit=limit, comment_id=on_comment
         ),
         ctx,
     )
