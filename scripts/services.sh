@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Start (or stop) the PostgreSQL and Redis servers the test suite uses, on loopback
+# Start (or stop) the PostgreSQL, Redis and Dovecot (IMAP) servers the test suite uses, on loopback
 # ports of NixFlow's own, with their data in a throwaway folder.
-#   source scripts/services.sh start   # exports NIXFLOW_TEST_POSTGRES_URL, NIXFLOW_TEST_REDIS_URL
+#   source scripts/services.sh start   # exports NIXFLOW_TEST_POSTGRES_URL, NIXFLOW_TEST_REDIS_URL, NIXFLOW_TEST_IMAP_URL
 #   bash scripts/services.sh stop
 set -euo pipefail
 
 NIXFLOW_PG_PORT="${NIXFLOW_PG_PORT:-54329}"
 NIXFLOW_REDIS_PORT="${NIXFLOW_REDIS_PORT:-63799}"
+NIXFLOW_IMAP_PORT="${NIXFLOW_IMAP_PORT:-14339}"
 NIXFLOW_SERVICES_DIR="${NIXFLOW_SERVICES_DIR:-/tmp/nixflow-test-services}"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 
@@ -35,10 +36,76 @@ start_redis() {
   echo "redis did not start" >&2; return 1
 }
 
+# Dovecot, unprivileged: as the `dovecot` user when started by root, else as whoever starts it; one throwaway
+# user (`nixflow`, password `nixflow-imap`) in a passwd-file, mail in Maildir under the services folder.
+DOVECOT_DIR="$NIXFLOW_SERVICES_DIR/dovecot"
+as_dovecot() {
+  if [ "$(id -u)" = "0" ]; then runuser -u dovecot -- "$@"; else "$@"; fi
+}
+
+start_dovecot() {
+  [ -x /usr/sbin/dovecot ] || return 0
+  if [ -f "$DOVECOT_DIR/run/master.pid" ] && kill -0 "$(cat "$DOVECOT_DIR/run/master.pid")" 2>/dev/null; then return; fi
+  local user group uid gid
+  if [ "$(id -u)" = "0" ]; then user=dovecot; else user="$(id -un)"; fi
+  group="$(id -gn "$user")"; uid="$(id -u "$user")"; gid="$(id -g "$user")"
+  mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" "$DOVECOT_DIR/mail" "$DOVECOT_DIR/home"
+  echo "nixflow:{PLAIN}nixflow-imap::::::" > "$DOVECOT_DIR/passwd"
+  cat > "$DOVECOT_DIR/dovecot.conf" <<CONF
+base_dir = $DOVECOT_DIR/run
+state_dir = $DOVECOT_DIR/state
+instance_name = nixflow-test-dovecot
+log_path = $DOVECOT_DIR/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:$DOVECOT_DIR/mail/%u
+first_valid_uid = 0
+first_valid_gid = 0
+default_internal_user = $user
+default_internal_group = $group
+default_login_user = $user
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DOVECOT_DIR/passwd
+}
+userdb {
+  driver = static
+  args = uid=$uid gid=$gid home=$DOVECOT_DIR/home/%u
+}
+service anvil {
+  chroot =
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $NIXFLOW_IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+CONF
+  [ "$(id -u)" = "0" ] && chown -R "$user:$group" "$DOVECOT_DIR"
+  as_dovecot /usr/sbin/dovecot -c "$DOVECOT_DIR/dovecot.conf"
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$NIXFLOW_IMAP_PORT") 2>/dev/null && return
+    sleep 0.1
+  done
+  echo "dovecot did not start (see $DOVECOT_DIR/dovecot.log)" >&2; return 1
+}
+
 case "${1:-start}" in
   start)
     start_postgres
     start_redis
+    start_dovecot
+    if [ -x /usr/sbin/dovecot ]; then
+      export NIXFLOW_TEST_IMAP_URL="imap://nixflow:nixflow-imap@127.0.0.1:$NIXFLOW_IMAP_PORT/INBOX"
+    fi
     export NIXFLOW_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$NIXFLOW_PG_PORT/postgres"
     export NIXFLOW_TEST_REDIS_URL="redis://127.0.0.1:$NIXFLOW_REDIS_PORT/0"
     export NIXFLOW_TEST_REDIS_PORT="$NIXFLOW_REDIS_PORT"
@@ -48,5 +115,6 @@ case "${1:-start}" in
   stop)
     as_postgres "$PG_BIN/pg_ctl" -D "$NIXFLOW_SERVICES_DIR/pg" -m fast stop >/dev/null 2>&1 || true
     redis-cli -h 127.0.0.1 -p "$NIXFLOW_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    if [ -f "$DOVECOT_DIR/run/master.pid" ]; then kill "$(cat "$DOVECOT_DIR/run/master.pid")" 2>/dev/null || true; fi
     ;;
 esac

@@ -27,6 +27,7 @@ from nixflow.services import auth, users
 from nixflow.store import event_log
 from nixflow.store.db import Tx, make_engine, sync_url
 from nixflow.store.migrate import upgrade
+from tests.smtp_server import SmtpServer, smtp_server
 
 PASSWORD = "correct horse battery"
 
@@ -275,6 +276,26 @@ class ManualClock:
 
         self.now = self.now + timedelta(**delta)
         return self.now
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) in the test process, keeping what it accepts."""
+    with smtp_server() as server:
+        yield server
+
+
+def mailing(settings: Settings, smtp: SmtpServer, *, delay: float) -> Settings:
+    """`settings` sending notification mail to `smtp` from help@example.com, held `delay` seconds."""
+    return settings.model_copy(
+        update={
+            "smtp_url": smtp.url,
+            "mail_from": "NixFlow <help@example.com>",
+            "base_url": "https://help.example.com",
+            "notify_delay_seconds": delay,
+            "tick_seconds": 0.1,
+        }
+    )
 
 
 @pytest.fixture

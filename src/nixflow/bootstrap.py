@@ -13,6 +13,8 @@ from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlC
 from nixflow.automation.timers import TimedAutomation
 from nixflow.config import Settings
 from nixflow.domain.values import EventStatus
+from nixflow.email_in import intake
+from nixflow.email_in.mailbox import MailboxPoller
 from nixflow.events.bus import Handler, HandlerRegistry, InProcessTransport, Transport
 from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
 from nixflow.events.dispatch import Dispatcher
@@ -65,6 +67,7 @@ class NixFlow:
     hub: LiveHub = field(default_factory=LiveHub)
     credentials: CredentialCache = field(default_factory=CredentialCache)
     ws_tickets: TicketStore = field(default_factory=MemoryTickets)
+    mailbox: MailboxPoller | None = None  # NIXFLOW_IMAP_URL: polled wherever the periodic jobs run
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
@@ -105,9 +108,13 @@ class NixFlow:
         await self.tailer.start()
         if tick:
             self.scheduler.start()
+            if self.mailbox is not None:
+                self.mailbox.start()
 
     async def stop(self) -> None:
         """Stop ticking and consuming, finish queued writes, close connections."""
+        if self.mailbox is not None:
+            await self.mailbox.stop()
         await self.scheduler.stop()
         await self.tailer.stop()
         if self.consuming:
@@ -204,6 +211,13 @@ def build(
         counters=counters,
         ws_tickets=ws_tickets,
     )
+    if settings.imap_url:
+        app.mailbox = MailboxPoller(
+            url=settings.imap_url,
+            writer=writer,
+            config=intake.config_from(settings),
+            poll_seconds=settings.imap_poll_seconds,
+        )
     if deliver_inline:
         writer.before_commit = dispatcher.within
 

@@ -16,6 +16,20 @@ class ConfigError(Exception):
     """A bad setting; its message is the one line shown to the operator."""
 
 
+def _server_url(value: str | None, schemes: tuple[str, ...], usage: str, *, needs_user: bool) -> str | None:
+    """A mail server's URL, checked: its scheme, host, port (and user); None when unset."""
+    if value in (None, ""):
+        return None
+    parsed = urlsplit(value)
+    if parsed.scheme not in schemes or not parsed.hostname or (needs_user and not parsed.username):
+        raise ValueError(usage)
+    try:
+        parsed.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        raise ValueError("has a bad port") from None
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NIXFLOW_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
@@ -55,6 +69,13 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="NixFlow <nixflow@localhost>", max_length=254)
     base_url: str = Field(default="http://127.0.0.1:8000", max_length=500)
     notify_delay_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    # Email in: the mailbox the worker polls (unset: only `nixflow mail receive`), the domains an unknown
+    # sender may come from (unset: any), how many mails one sender may send an hour, and the largest file kept.
+    imap_url: str | None = None
+    imap_poll_seconds: float = Field(default=60.0, gt=0, le=1740)
+    mail_allow_domains: str | None = Field(default=None, max_length=5000)
+    mail_max_per_hour: int = Field(default=30, ge=1)
+    max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0, le=1_000_000_000)
 
     @field_validator("database_url")
     @classmethod
@@ -75,16 +96,28 @@ class Settings(BaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _known_smtp(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        usage = "must be smtp://[user:pass@]host[:port][?starttls=true] or smtps://..."
+        return _server_url(value, ("smtp", "smtps"), usage, needs_user=False)
+
+    @field_validator("imap_url")
+    @classmethod
+    def _known_imap(cls, value: str | None) -> str | None:
+        usage = "must be imaps://user:pass@host[:port]/MAILBOX or imap://...[?starttls=true]"
+        return _server_url(value, ("imap", "imaps"), usage, needs_user=True)
+
+    @field_validator("mail_allow_domains")
+    @classmethod
+    def _domains(cls, value: str | None) -> str | None:
+        if value is None or not value.replace(",", " ").split():
             return None
-        parsed = urlsplit(value)
-        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
-            raise ValueError("must be smtp://[user:pass@]host[:port][?starttls=true] or smtps://...")
-        try:
-            parsed.port  # noqa: B018 - a bad port raises here
-        except ValueError:
-            raise ValueError("has a bad port") from None
         return value
+
+    @property
+    def allowed_mail_domains(self) -> frozenset[str] | None:
+        """The domains unknown senders may write from (None: any)."""
+        if self.mail_allow_domains is None:
+            return None
+        return frozenset(d.strip().lower().lstrip("@") for d in self.mail_allow_domains.replace(",", " ").split())
 
     @field_validator("mail_from")
     @classmethod

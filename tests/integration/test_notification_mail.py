@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.conftest import Harness, User, start
-from tests.smtp_server import SmtpServer, smtp_server
+from tests.conftest import Harness, User, mailing, start
+from tests.smtp_server import SmtpServer
 
 from nixflow.config import Settings
 
@@ -17,23 +17,8 @@ DELAY = 1.0
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
 async def mail_harness(settings: Settings, smtp: SmtpServer) -> AsyncIterator[Harness]:
-    mailing = settings.model_copy(
-        update={
-            "smtp_url": smtp.url,
-            "mail_from": "NixFlow <help@example.com>",
-            "base_url": "https://help.example.com",
-            "notify_delay_seconds": DELAY,
-            "tick_seconds": 0.1,
-        }
-    )
-    async for h in start(mailing):
+    async for h in start(mailing(settings, smtp, delay=DELAY)):
         yield h
 
 

@@ -81,6 +81,7 @@ class Row:
     # body is validated before the object is loaded, so a malformed body gets them 422.
     object_checked: frozenset[str] = frozenset()
     malformed: dict[str, Expect] | None = None  # when a malformed body gets something else than the rule says
+    upload: bool = False  # the body is a multipart/form-data file upload
 
     @property
     def is_page(self) -> bool:
@@ -159,6 +160,10 @@ ROWS = [
         object_checked=frozenset({OWNER}),
     ),
     Row("GET", "/api/tickets/{ticket_id}/events", on_ticket(200, 200, 200)),
+    # Attachments: whoever sees the ticket (a requester never an internal note's files)
+    Row("POST", "/api/tickets/{ticket_id}/attachments", on_ticket(201, 201, 201), upload=True),
+    Row("GET", "/api/tickets/{ticket_id}/attachments", on_ticket(200, 200, 200)),
+    Row("GET", "/api/attachments/{attachment_id}", on_ticket(200, 200, 200)),
     # Watchers: staff by id, a requester CCs an existing user by email on their own ticket
     Row("GET", "/api/tickets/{ticket_id}/watchers", on_ticket(200, 200, 200)),
     Row(
@@ -372,6 +377,13 @@ async def fill(world: World, row: Row, role: str) -> str:
             await h.settle()
             told = await h.client.get("/api/notifications", headers=world.users[OWNER].headers)
             values[name] = str(told.json()["items"][0]["id"])
+        elif name == "attachment_id":
+            owner = world.users[OWNER].headers
+            created = await h.client.post("/api/tickets", json={"title": "with a file"}, headers=owner)
+            url = f"/api/tickets/{created.json()['id']}/attachments"
+            added = await h.client.post(url, files={"file": ("a.txt", b"matrix file", "text/plain")}, headers=owner)
+            assert added.status_code == 201, added.text
+            values[name] = str(added.json()["id"])
         elif name == "category_id":
             created = await h.client.post("/api/categories", json={"name": world.unique("c")}, headers=admin)
             values[name] = str(created.json()["id"])
@@ -415,6 +427,9 @@ async def call(world: World, row: Row, role: str, content: bytes | None = None) 
     if content is not None:
         headers["Content-Type"] = "application/json"
         return await harness.client.request(row.method, path, content=content, headers=headers)
+    if row.upload:
+        files = {"file": ("matrix.txt", b"matrix upload", "text/plain")}
+        return await harness.client.request(row.method, path, files=files, headers=headers)
     body = row.body(world, role) if row.body else None
     return await harness.client.request(row.method, path, json=body, headers=headers)
 

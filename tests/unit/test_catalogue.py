@@ -93,6 +93,28 @@ EMITTED_FIELDS: dict[str, set[str]] = {
     "workflow.category_created": {"category_id", "name", "agent_ids"},
     "workflow.category_updated": {"category_id", "changes"},
     "notification.requested": {"ticket_id", "recipient_role", "recipient_id", "reason"},
+    "ticket.attachment_added": {
+        "ticket_id",
+        "attachment_id",
+        "comment_id",
+        "filename",
+        "content_type",
+        "size",
+        "internal",
+    },
+    "email.received": {"inbound_id", "message_id", "sender", "subject", "size", "auto"},
+    "email.threaded": {
+        "inbound_id",
+        "message_id",
+        "ticket_id",
+        "comment_id",
+        "method",
+        "matched",
+        "sender_id",
+        "skipped_files",
+    },
+    "email.suppressed": {"inbound_id", "message_id", "sender", "reason", "action", "ticket_id"},
+    "email.bounced": {"inbound_id", "message_id", "addresses"},
 }
 
 TICKET_CREATED: dict[str, Any] = {
@@ -150,7 +172,7 @@ def test_every_declared_type_has_a_producer() -> None:
 
 def test_categories_are_the_documented_ones() -> None:
     # Every category stays a valid name, even one without types yet (kb: the knowledge base comes later).
-    assert set(EVENT_CATEGORIES) == {"ticket", "automation", "sla", "kb", "user", "workflow", "notification"}
+    assert set(EVENT_CATEGORIES) == {"ticket", "automation", "sla", "kb", "user", "workflow", "notification", "email"}
     assert {spec.category for spec in CATALOGUE.values()} <= set(EVENT_CATEGORIES)
 
 

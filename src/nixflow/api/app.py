@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.api import problems, security
 from nixflow.api.routes import (
+    attachments,
     auth,
     events,
     health,
@@ -28,21 +30,29 @@ from nixflow.config import Settings
 from nixflow.domain.errors import PayloadTooLarge
 from nixflow.web import site
 
+UPLOAD_PATH = re.compile(r"^/api/tickets/[0-9]+/attachments$")
+
 
 class BodyLimit:
     """Refuse request bodies over `max_bytes` with 413, before anything reads them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # A file upload may carry a file up to the attachment limit, plus its multipart envelope.
+        self.upload_bytes = max(max_bytes, (upload_bytes or 0) + 64 * 1024)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_bytes if UPLOAD_PATH.match(str(scope.get("path", ""))) else self.max_bytes
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _too_large(send, self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await _too_large(send, max_bytes)
             return
         seen = 0
         overflowed = False
@@ -52,9 +62,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     overflowed = True
-                    raise PayloadTooLarge(f"request body over {self.max_bytes} bytes")
+                    raise PayloadTooLarge(f"request body over {max_bytes} bytes")
             return message
 
         async def answer(message: Message) -> None:
@@ -62,7 +72,7 @@ class BodyLimit:
             if not overflowed:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _too_large(send, self.max_bytes)
+                await _too_large(send, max_bytes)
 
         await self.app(scope, limited, answer)
 
@@ -102,6 +112,8 @@ def create_app(
     for router in (
         auth.router,
         tickets.router,
+        attachments.tickets_router,
+        attachments.router,
         users.router,
         events.router,
         health.router,
@@ -114,6 +126,6 @@ def create_app(
     ):
         app.include_router(router)
     site.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_attachment_bytes)
     security.install(app, settings)  # outermost: its headers reach every response, 413s included
     return app

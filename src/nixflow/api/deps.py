@@ -48,6 +48,14 @@ def _has_bearer(request: Request) -> bool:
     return request.headers.get("authorization", "")[:7].lower() == "bearer "
 
 
+async def written_from(request: Request) -> str:
+    """Where a comment is written: `web` (the session cookie of the web UI) or `api` (a bearer token)."""
+    return "api" if _has_bearer(request) else "web"
+
+
+Source = Annotated[str, Depends(written_from)]
+
+
 async def authenticated(request: Request, app: App) -> auth.Authenticated:
     """The request's valid credential, or 401; a cookie session must also pass the CSRF check (403)."""
     known: auth.Authenticated | None = request.scope.get(_CHECKED)

@@ -19,7 +19,14 @@ LINKS: dict[tuple[str, str, str], tuple[str, str, list[tuple[str, str]]]] = {
             ("post", "/api/tickets/{ticket_id}/approve"),
             ("post", "/api/tickets/{ticket_id}/reject"),
             ("get", "/api/tickets/{ticket_id}/events"),
+            ("post", "/api/tickets/{ticket_id}/attachments"),
+            ("get", "/api/tickets/{ticket_id}/attachments"),
         ],
+    ),
+    ("post", "/api/tickets/{ticket_id}/attachments", "201"): (
+        "id",
+        "attachment_id",
+        [("get", "/api/attachments/{attachment_id}")],
     ),
     ("post", "/api/users", "201"): (
         "id",

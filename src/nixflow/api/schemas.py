@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
 
@@ -168,6 +170,29 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    """An optional form field without a `default` in the schema (a null default is no string)."""
+    schema.pop("default", None)
+
+
+class AttachmentUpload(Strict):
+    """The multipart form of an upload: the file, and the comment it belongs to (none: the ticket)."""
+
+    file: UploadFile = Field(description="The file; its type is read from its content.")
+    # A form field is text: the id as digits (absent: the ticket itself), so no client sends `null`.
+    comment_id: Annotated[str, StringConstraints(pattern="^[0-9]{1,15}$")] | SkipJsonSchema[None] = Field(
+        default=None, description="The comment's id.", json_schema_extra=_no_default
+    )
+
+
+class AttachmentRead(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    comment_id: int | None
+
+
 class CommentRead(BaseModel):
     id: int
     ticket_id: int
@@ -175,6 +200,8 @@ class CommentRead(BaseModel):
     body: str
     internal: bool
     created_at: datetime
+    source: Literal["web", "api", "email"]
+    attachments: list[AttachmentRead]
 
 
 class EventMetadata(BaseModel):

@@ -275,6 +275,53 @@ class DigestSent(EventData):
     period_end: datetime
 
 
+# ticket attachments and email in
+
+
+class AttachmentAdded(TicketRef):
+    attachment_id: int
+    comment_id: int | None = None
+    filename: str
+    content_type: str
+    size: int
+    internal: bool  # on an internal note: staff only
+
+
+class MailRef(EventData):
+    inbound_id: int
+    message_id: str
+
+
+class MailReceived(MailRef):
+    sender: str
+    subject: str
+    size: int
+    auto: str | None = None  # why the mail is automatic, if it is
+
+
+ThreadMethod = Literal["subject_tag", "in_reply_to", "references", "new"]
+
+
+class MailThreaded(MailRef):
+    ticket_id: int
+    comment_id: int | None = None
+    method: ThreadMethod
+    matched: str | None = None  # the tag or Message-ID that matched
+    sender_id: int
+    skipped_files: list[str] = []  # over the size limit, not kept
+
+
+class MailSuppressed(MailRef):
+    sender: str
+    reason: str
+    action: Literal["stored", "dropped"]
+    ticket_id: int | None = None
+
+
+class MailBounced(MailRef):
+    addresses: list[str]
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its data model, default priority and meaning."""
@@ -303,6 +350,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.closed", TicketActor, "The ticket was closed."),
     ("ticket.watcher_added", TicketWatcherAdded, "A user started watching it."),
     ("ticket.watcher_removed", TicketWatcherRemoved, "A user stopped watching it."),
+    ("ticket.attachment_added", AttachmentAdded, "A file was attached to the ticket or one of its comments."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -340,6 +388,10 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("notification.failed", NotificationFailed, "Sending a notification failed."),
     ("notification.read", NotificationRef, "The recipient read it."),
     ("notification.digest_sent", DigestSent, "A periodic digest was sent."),
+    ("email.received", MailReceived, "A mail arrived (piped in or polled) and was stored."),
+    ("email.threaded", MailThreaded, "A mail opened a ticket or became a comment; `method` says how it was matched."),
+    ("email.suppressed", MailSuppressed, "A mail is never answered (automatic, throttled, refused sender)."),
+    ("email.bounced", MailBounced, "A delivery report: these addresses bounce, and get no more mail."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from nixflow.domain.values import AUTO_MAIL_SOURCE
 from nixflow.events.bus import Handler
 from nixflow.events.envelope import EventRecord
 from nixflow.notifications import preferences, recipients
@@ -107,7 +108,9 @@ class NotificationConsumer:
     def _make(self, tx: Tx, record: EventRecord, draft: Draft) -> None:
         prefs = preferences.current(tx, user_id=draft.recipient_id)
         in_app = prefs.wants("in_app", draft.kind)
-        email = self.config.email and prefs.wants("email", draft.kind)
+        # What an automatic mail (an auto-reply) caused is never mailed about: two auto-responders never loop.
+        automatic = record.metadata.get("source") == AUTO_MAIL_SOURCE
+        email = self.config.email and prefs.wants("email", draft.kind) and not automatic
         if not (in_app or email):
             return
         ticket_id = int(record.data["ticket_id"])

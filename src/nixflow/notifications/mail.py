@@ -12,6 +12,8 @@ from typing import Any
 import css_inline
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+LOOP_HEADER = "X-NixFlow-Loop"  # on every mail NixFlow sends (its domain): one that comes back is dropped
+
 
 @dataclass(frozen=True)
 class MailConfig:
@@ -84,6 +86,7 @@ def compose(
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
+    message[LOOP_HEADER] = config.domain
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message

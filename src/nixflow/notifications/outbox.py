@@ -21,7 +21,7 @@ from nixflow.ids import uuid7
 from nixflow.notifications import preferences
 from nixflow.notifications.model import DIGEST_PERIOD
 from nixflow.store.db import Tx
-from nixflow.store.tables import notification_preferences, notifications, tickets, users
+from nixflow.store.tables import email_bounces, notification_preferences, notifications, tickets, users
 
 # email_status while claimed, and what it returns to when released
 RETURNS_TO = {"sending": "pending", "digesting": "digest"}
@@ -126,8 +126,11 @@ def name_mail(tx: Tx, claim: Claim, message_id: str) -> None:
 
 def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
     """The recipient, the claimed rows (with their ticket's title) and the ticket of a one-ticket mail."""
+    bouncing = select(email_bounces.c.address).where(email_bounces.c.address == users.c.email).exists()
     recipient = conn.execute(
-        select(users.c.email, users.c.name, users.c.active).where(users.c.id == claim.recipient_id)
+        select(users.c.email, users.c.name, users.c.active, bouncing.label("bouncing")).where(
+            users.c.id == claim.recipient_id
+        )
     ).one()
     rows = conn.execute(
         select(notifications, tickets.c.title.label("ticket_title"))

@@ -79,11 +79,11 @@ class NotificationSender:
     async def _send(self, mailer: Mailer, claim: Claim, now: datetime) -> bool:
         """Send one claimed mail and record the outcome; False when the server is unreachable."""
         recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
-        if not recipient["active"]:
+        if not recipient["active"] or recipient["bouncing"]:
+            # A bouncing address (a delivery report said so) gets no mail until it works again.
+            why = "the recipient was deactivated" if not recipient["active"] else "the recipient's address bounces"
             await self.writer.run(
-                lambda tx: outbox.mark_retry(
-                    tx, claim, error="the recipient was deactivated", counts=False, fail=True, retry_at=tx.now
-                ),
+                lambda tx: outbox.mark_retry(tx, claim, error=why, counts=False, fail=True, retry_at=tx.now),
                 _CTX,
             )
             return True

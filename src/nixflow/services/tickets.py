@@ -365,9 +365,27 @@ def _emit_sla(tx: Tx, ticket: dict[str, Any], event_type: str) -> None:
         _emit(tx, ticket, event_type, {"at": tx.now})
 
 
-def add_comment(tx: Tx, *, actor: Principal, ticket_id: int, body: str, internal: bool = False) -> dict[str, Any]:
-    """Comment on a ticket; the first public staff comment meets the first-response SLA."""
-    ticket = current(tx, ticket_id=ticket_id, viewer=actor)
+COMMENT_SOURCES = ("web", "api", "email")
+
+
+def add_comment(
+    tx: Tx,
+    *,
+    actor: Principal,
+    ticket_id: int,
+    body: str,
+    internal: bool = False,
+    source: str = "api",
+    trusted: bool = False,
+) -> dict[str, Any]:
+    """Comment on a ticket; the first public staff comment meets the first-response SLA.
+
+    `source` says where it was written (web, api, email); `trusted`: the caller (the mail intake) has decided
+    already that `actor` may write on the ticket (a watcher's reply by mail).
+    """
+    ticket = current(tx, ticket_id=ticket_id, viewer=None if trusted else actor)
+    if source not in COMMENT_SOURCES:
+        raise ValueError(f"unknown comment source {source!r}")
     if ticket["status"] == Status.CLOSED.value:
         _closed(ticket_id)
     if internal and not actor.is_staff:
@@ -377,7 +395,14 @@ def add_comment(tx: Tx, *, actor: Principal, ticket_id: int, body: str, internal
         raise ValidationFailed("body must not be empty", errors=[{"loc": ["body", "body"], "msg": "empty"}])
     if len(body) > 20_000:
         raise ValidationFailed("body is longer than 20000 characters")
-    comment = {"ticket_id": ticket_id, "author_id": actor.id, "body": body, "internal": internal, "created_at": tx.now}
+    comment = {
+        "ticket_id": ticket_id,
+        "author_id": actor.id,
+        "body": body,
+        "internal": internal,
+        "created_at": tx.now,
+        "source": source,
+    }
     comment["id"] = insert_returning_id(tx.conn, insert(comments), comment)
     values: dict[str, Any] = {}
     first_response = (

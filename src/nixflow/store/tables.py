@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -121,6 +122,7 @@ comments = Table(
     Column("body", Text, nullable=False),
     Column("internal", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("source", String(8), nullable=False, server_default="api"),  # web | api | email
 )
 
 # The delivery states that are not final, as SQL (literal, so SQLite can match its partial index).
@@ -274,6 +276,7 @@ notifications = Table(
     UniqueConstraint("event_id", "recipient_id", name="uq_notifications_event_recipient"),
     Index("ix_notifications_recipient_id", "recipient_id", "in_app", "id"),
     Index("ix_notifications_email_due", "email_status", "send_after"),
+    Index("ix_notifications_message_id", "message_id"),  # a reply to a mail finds its ticket
 )
 
 ticket_watchers = Table(
@@ -294,6 +297,51 @@ notification_preferences = Table(
     Column("digest", String(8), nullable=False),  # off | hourly | daily
     Column("last_digest_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Email in: files on tickets and comments (kept in the database, so scale-out needs no shared disk), every
+# message received (the full message kept), and addresses that bounce.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("comment_id", ForeignKey("comments.id", ondelete="CASCADE"), index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(127), nullable=False),  # sniffed from the content, never the client's word
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("content_id", String(255)),  # an inline image of an HTML mail (`cid:`)
+    Column("uploaded_by", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+inbound_mail = Table(
+    "inbound_mail",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("message_id", String(255), nullable=False),
+    Column("sender", String(254), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="SET NULL"), index=True),
+    Column("comment_id", ForeignKey("comments.id", ondelete="SET NULL")),
+    Column("outcome", String(16), nullable=False),  # ticket | comment | dropped | bounce
+    Column("method", String(16)),  # subject_tag | in_reply_to | references | new
+    Column("reason", String(300)),  # why it was suppressed or dropped
+    Column("auto", Boolean, nullable=False),  # automatic mail: never notified back
+    Column("html", Text),  # the HTML part, sanitised
+    Column("raw", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("message_id", name="uq_inbound_mail_message_id"),
+    Index("ix_inbound_mail_sender", "sender", "received_at"),
+)
+
+email_bounces = Table(
+    "email_bounces",
+    metadata,
+    Column("address", String(254), primary_key=True),
+    Column("reason", String(300), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
 )
 
 SYSTEM_USER_ID = 0

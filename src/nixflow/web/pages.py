@@ -12,7 +12,7 @@ from nixflow.api.deps import App, PathId
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
 from nixflow.notifications import watchers
-from nixflow.services import ticket_queries, tickets, visibility
+from nixflow.services import attachments, ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import lookups
@@ -111,6 +111,7 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
             "agents": lookups.assignable(conn) if user.is_staff else [],
             "watchers": watching,
             "watching": any(w["user_id"] == user.id for w in watching),
+            "files": attachments.list_for_ticket(conn, viewer=user, ticket_id=ticket_id),
         }
 
     data = await app.db.read(read)

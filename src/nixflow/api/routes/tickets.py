@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from nixflow.api.deps import App, ApproverUser, Ctx, CurrentUser, GuardedRoute, PathId
+from nixflow.api.deps import App, ApproverUser, Ctx, CurrentUser, GuardedRoute, PathId, Source
 from nixflow.api.schemas import (
+    AttachmentRead,
     CommentCreate,
     CommentRead,
     DecisionRequest,
@@ -23,7 +24,7 @@ from nixflow.api.schemas import (
 from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
-from nixflow.services import idempotency, ticket_queries, tickets, visibility
+from nixflow.services import attachments, idempotency, ticket_queries, tickets, visibility
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 
@@ -142,21 +143,29 @@ async def transition(ticket_id: PathId, body: TransitionRequest, user: CurrentUs
 
 
 @router.post("/{ticket_id}/comments", response_model=CommentRead, status_code=201)
-async def add_comment(ticket_id: PathId, body: CommentCreate, user: CurrentUser, app: App, ctx: Ctx) -> CommentRead:
-    """Comment; internal comments are for agents and admins only."""
-    return CommentRead(
-        **await app.writer.run(
-            lambda tx: tickets.add_comment(tx, actor=user, ticket_id=ticket_id, body=body.body, internal=body.internal),
-            ctx,
-        )
+async def add_comment(
+    ticket_id: PathId, body: CommentCreate, user: CurrentUser, app: App, ctx: Ctx, source: Source
+) -> CommentRead:
+    """Comment; internal comments are for agents and admins only. Files: `POST .../attachments` with `comment_id`."""
+    comment = await app.writer.run(
+        lambda tx: tickets.add_comment(
+            tx, actor=user, ticket_id=ticket_id, body=body.body, internal=body.internal, source=source
+        ),
+        ctx,
     )
+    return CommentRead(**comment, attachments=[])
 
 
 @router.get("/{ticket_id}/comments", response_model=list[CommentRead])
 async def list_comments(ticket_id: PathId, user: CurrentUser, app: App) -> list[CommentRead]:
-    """The ticket's comments (requesters never see internal ones)."""
-    rows = await app.db.read(lambda conn: tickets.list_comments(conn, viewer=user, ticket_id=ticket_id))
-    return [CommentRead(**c) for c in rows]
+    """The ticket's comments (requesters never see internal ones), each with its files and where it came from."""
+
+    def read(conn: Any) -> list[CommentRead]:
+        rows = tickets.list_comments(conn, viewer=user, ticket_id=ticket_id)
+        files = attachments.by_comment(conn, (c["id"] for c in rows))
+        return [CommentRead(**c, attachments=[AttachmentRead(**a) for a in files[c["id"]]]) for c in rows]
+
+    return await app.db.read(read)
 
 
 @router.post("/{ticket_id}/approve", response_model=TicketRead)

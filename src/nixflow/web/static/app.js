@@ -118,3 +118,4 @@ const modules = {
   account: "./account.js",
 };
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);
+if (document.getElementById("comment-form")) import("./attachments.js");

@@ -1,0 +1,187 @@
+"""Polling a mailbox (`NIXFLOW_IMAP_URL`) with imap-tools: every unseen message goes through the intake, and is
+flagged seen (or moved) only after the intake committed it, so a crash or an outage in between loses nothing.
+
+Where the server offers IDLE the poller waits in it, so a new message is taken at once; else it polls every
+`NIXFLOW_IMAP_POLL_SECONDS`. The conversation is blocking (imap-tools), so it runs on a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import anyio.from_thread
+import anyio.to_thread
+from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
+
+from nixflow.domain.errors import ServiceUnavailable
+from nixflow.email_in import intake
+from nixflow.email_in.intake import IntakeConfig
+from nixflow.email_in.parse import Unreadable, parse
+from nixflow.store.db import unavailable
+from nixflow.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImapTarget:
+    """`imaps://user:pass@host:993/INBOX`, `imap://...?starttls=true`; `?move_to=Folder` moves what was taken."""
+
+    hostname: str
+    port: int
+    username: str
+    password: str
+    folder: str
+    tls: bool
+    starttls: bool
+    move_to: str | None
+
+    @classmethod
+    def from_url(cls, url: str) -> ImapTarget:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        implicit = parts.scheme == "imaps"
+        return cls(
+            hostname=parts.hostname or "localhost",
+            port=parts.port or (993 if implicit else 143),
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            folder=unquote(parts.path.lstrip("/")) or "INBOX",
+            tls=implicit,
+            starttls=query.get("starttls", ["false"])[0].lower() in ("true", "1", "yes"),
+            move_to=query.get("move_to", [None])[0],
+        )
+
+    def connect(self, timeout: float) -> BaseMailBox:
+        box: BaseMailBox
+        if self.tls:
+            box = MailBox(self.hostname, self.port, timeout=timeout)
+        elif self.starttls:
+            box = MailBoxStartTls(self.hostname, self.port, timeout=timeout)
+        else:
+            box = MailBoxUnencrypted(self.hostname, self.port, timeout=timeout)
+        return box.login(self.username, self.password, initial_folder=self.folder)
+
+
+class MailboxPoller:
+    """Takes the unseen mail of one mailbox into NixFlow; `poll_once` in burst mode, `start`/`stop` as a loop."""
+
+    def __init__(self, *, url: str, writer: Writer, config: IntakeConfig, poll_seconds: float) -> None:
+        self.target = ImapTarget.from_url(url)
+        self.writer = writer
+        self.config = config
+        self.poll_seconds = poll_seconds
+        self.timeout = 30.0
+        self._box: BaseMailBox | None = None
+        self._stopping = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def _mailbox(self) -> BaseMailBox:
+        if self._box is None:
+            self._box = self.target.connect(self.timeout)
+        return self._box
+
+    def _close(self) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            with contextlib.suppress(Exception):  # the connection is gone already
+                box.logout()
+
+    def _raw(self, box: BaseMailBox, uid: str) -> bytes | None:
+        status, data = box.client.uid("FETCH", uid, "(BODY.PEEK[])")
+        if status != "OK":
+            return None
+        for item in data:
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+                return item[1]
+        return None
+
+    def _done(self, box: BaseMailBox, uid: str) -> None:
+        """The message is committed (or can never be read): take it out of the unseen set."""
+        if self.target.move_to:
+            box.move(uid, self.target.move_to)
+        else:
+            box.flag(uid, MailMessageFlags.SEEN, True)
+
+    def _take(self) -> int:
+        """One pass over the unseen messages (blocking); returns how many were taken."""
+        box = self._mailbox()
+        taken = 0
+        for uid in box.uids(AND(seen=False)):
+            raw = self._raw(box, uid)
+            if raw is None:
+                continue
+            try:
+                mail = parse(raw, own_domain=self.config.domain)
+            except Unreadable as exc:
+                log.warning("mailbox message %s can never be read (%s): flagged seen, not stored", uid, exc)
+                self._done(box, uid)
+                continue
+            outcome = anyio.from_thread.run(intake.deliver, self.writer, mail, self.config)
+            self._done(box, uid)  # only now: a failure above leaves it unseen, taken again next time
+            log.info("mail %s from the mailbox: %s", mail.message_id, outcome.outcome)
+            taken += 1
+        return taken
+
+    async def poll_once(self) -> int:
+        """Take every unseen message now (burst mode)."""
+        try:
+            return await anyio.to_thread.run_sync(self._take)
+        except Exception:
+            self._close()
+            raise
+
+    def _wait_for_news(self) -> None:
+        """Wait in IDLE (if offered) or sleep, up to `poll_seconds`, waking early to stop."""
+        box = self._mailbox()
+        deadline = time.monotonic() + self.poll_seconds
+        if "IDLE" not in box.client.capabilities:
+            while not self._stopping.is_set() and time.monotonic() < deadline:
+                self._stopping.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+            return
+        box.idle.start()  # type: ignore[no-untyped-call]
+        try:
+            while not self._stopping.is_set() and time.monotonic() < deadline:
+                if box.idle.poll(timeout=1):
+                    break
+        finally:
+            box.idle.stop()  # type: ignore[no-untyped-call]
+
+    async def _forever(self) -> None:
+        failing: str | None = None
+        while not self._stopping.is_set():
+            try:
+                await anyio.to_thread.run_sync(self._take)
+                await anyio.to_thread.run_sync(self._wait_for_news)
+                if failing is not None:
+                    log.info("mailbox polling works again")
+                    failing = None
+            except Exception as exc:
+                self._close()
+                summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                if summary != failing:
+                    outage = isinstance(exc, ServiceUnavailable | OSError) or unavailable(exc)
+                    log.warning("mailbox polling failing (%s), retried: %s", "outage" if outage else "error", summary)
+                    failing = summary
+                await anyio.to_thread.run_sync(self._stopping.wait, min(self.poll_seconds, 5.0))
+        self._close()
+
+    def start(self) -> None:
+        """Poll in the background until `stop`."""
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._forever(), name="nixflow-mailbox")
+
+    async def stop(self) -> None:
+        """Stop polling: the current pass may finish; a wait in IDLE ends within a second."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is not None:
+            _done, late = await asyncio.wait({task}, timeout=15)
+            if late:
+                task.cancel()

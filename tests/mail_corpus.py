@@ -1,0 +1,154 @@
+"""Real-shaped mail, built by the tests: what mail clients, auto-responders and mail servers send."""
+
+from __future__ import annotations
+
+import base64
+from email.message import EmailMessage
+from email.utils import formatdate
+
+# The smallest valid PNG (1x1 pixel) and a PDF header: their types are sniffed from these bytes.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _base(sender: str, subject: str, message_id: str | None, to: str = "help@example.com") -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(usegmt=True)
+    if message_id is not None:
+        msg["Message-ID"] = message_id
+    return msg
+
+
+def plain(
+    sender: str = "Pat Doe <pat@customer.test>",
+    subject: str = "Printer on floor 2 is jammed",
+    body: str = "The printer near the kitchen shows error E13.\nCan someone look?",
+    message_id: str | None = "<plain-1@customer.test>",
+    **headers: str,
+) -> bytes:
+    msg = _base(sender, subject, message_id)
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def html_only(message_id: str = "<html-1@customer.test>") -> bytes:
+    msg = _base("Pat Doe <pat@customer.test>", "Laptop will not boot", message_id)
+    msg.set_content(
+        "<html><body><p>My laptop shows a <b>black screen</b>.</p>"
+        "<script>alert('x')</script><p onclick=\"steal()\">Please help &amp; thanks</p>"
+        '<img src="cid:logo@customer.test"></body></html>',
+        subtype="html",
+    )
+    msg.add_related(PNG, maintype="image", subtype="png", cid="<logo@customer.test>", filename="logo.png")
+    return msg.as_bytes()
+
+
+def with_attachment(
+    message_id: str = "<attach-1@customer.test>", data: bytes = PDF, filename: str = "invoice.txt"
+) -> bytes:
+    msg = _base("Pat Doe <pat@customer.test>", "Invoice attached", message_id)
+    msg.set_content("See the attached invoice.")
+    # The client claims text/plain and names it .txt: the type stored is the one its bytes say.
+    msg.add_attachment(data, maintype="text", subtype="plain", filename=filename)
+    return msg.as_bytes()
+
+
+def gmail_reply(sender: str, in_reply_to: str, subject: str, message_id: str = "<gmail-1@mail.gmail.test>") -> bytes:
+    msg = _base(sender, f"Re: {subject}", message_id)
+    msg["In-Reply-To"] = in_reply_to
+    msg["References"] = in_reply_to
+    msg.set_content(
+        "Thanks, that fixed it!\n\n"
+        "On Mon, Jan 7, 2030 at 9:00 AM NixFlow <help@example.com> wrote:\n"
+        "> New comment from Ana Agent\n"
+        "> We replaced the toner.\n"
+    )
+    return msg.as_bytes()
+
+
+def outlook_reply(sender: str, subject: str, message_id: str = "<outlook-1@corp.outlook.test>") -> bytes:
+    msg = _base(sender, f"RE: {subject}", message_id)
+    msg["Thread-Topic"] = subject
+    msg.set_content(
+        "It is still broken after the restart.\n\n"
+        "Best regards,\nPat\n\n"
+        "________________________________\n"
+        "From: NixFlow <help@example.com>\n"
+        "Sent: Monday, January 7, 2030 9:00 AM\n"
+        "To: Pat Doe <pat@customer.test>\n"
+        f"Subject: {subject}\n\n"
+        "We restarted the print server.\n"
+    )
+    return msg.as_bytes()
+
+
+def out_of_office(sender: str, in_reply_to: str, subject: str, message_id: str = "<ooo-1@customer.test>") -> bytes:
+    msg = _base(sender, f"Automatic reply: {subject}", message_id)
+    msg["In-Reply-To"] = in_reply_to
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content("I am out of the office until Monday and will answer your mail then.")
+    return msg.as_bytes()
+
+
+def dsn_bounce(failed: str, message_id: str = "<dsn-1@mx.example.com>") -> bytes:
+    report = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\n"
+        "To: help@example.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        f"Message-ID: {message_id}\n"
+        "Auto-Submitted: auto-replied\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUND"\n'
+        "\n"
+        "--BOUND\n"
+        "Content-Type: text/plain\n"
+        "\n"
+        "I'm sorry to have to inform you that your message could not be delivered.\n"
+        "\n"
+        "--BOUND\n"
+        "Content-Type: message/delivery-status\n"
+        "\n"
+        "Reporting-MTA: dns; mx.example.com\n"
+        "\n"
+        f"Final-Recipient: rfc822; {failed}\n"
+        f"Original-Recipient: rfc822; {failed}\n"
+        "Action: failed\n"
+        "Status: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n"
+        "\n"
+        "--BOUND\n"
+        "Content-Type: text/rfc822-headers\n"
+        "\n"
+        "From: NixFlow <help@example.com>\n"
+        f"To: {failed}\n"
+        "Subject: [#1] Printer on floor 2 is jammed\n"
+        "\n"
+        "--BOUND--\n"
+    )
+    return report.encode()
+
+
+def malformed_headers() -> bytes:
+    return (
+        b"From: =?utf-8?q?Ren=C3=A9?= <rene@customer.test>\r\n"
+        b"To: help@example.com,,, <<broken\r\n"
+        b"Subject: =?unknown-charset?B?!!!notbase64?= VPN drops\r\n"
+        b"Date: yesterday-ish\r\n"
+        b"Message-ID: <malformed-1@customer.test>\r\n"
+        b'Content-Type: text/plain; charset="no-such-charset"\r\n'
+        b"X-Broken-Header-Without-Colon\r\n"
+        b"\r\n"
+        b"The VPN drops every ten minutes.\r\n"
+    )
+
+
+def huge(size: int, message_id: str = "<huge-1@customer.test>") -> bytes:
+    return with_attachment(message_id=message_id, data=b"\x00NIXFLOW" * (size // 8), filename="disk.img")
