@@ -32,6 +32,7 @@ from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
 from nixflow.store.writer import Writer, make_writer
 from nixflow.web.live import LiveHub
+from nixflow.webhooks.sender import DelivererConfig, WebhookDeliverer
 from nixflow.worker import PeriodicJob, RedisTickLock, Scheduler, Sweeper, TickLock
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class NixFlow:
     hub: LiveHub = field(default_factory=LiveHub)
     credentials: CredentialCache = field(default_factory=CredentialCache)
     ws_tickets: TicketStore = field(default_factory=MemoryTickets)
+    webhooks: WebhookDeliverer | None = None
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
@@ -105,10 +107,14 @@ class NixFlow:
         await self.tailer.start()
         if tick:
             self.scheduler.start()
+            if self.webhooks is not None:
+                await self.webhooks.start()
 
     async def stop(self) -> None:
         """Stop ticking and consuming, finish queued writes, close connections."""
         await self.scheduler.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         await self.tailer.stop()
         if self.consuming:
             await self.transport.stop()
@@ -190,6 +196,18 @@ def build(
     ws_tickets: TicketStore = (
         RedisTickets(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryTickets()
     )
+    webhooks = WebhookDeliverer(
+        db=db,
+        writer=writer,
+        keys=crypto.keyring(settings),
+        clock=clock,
+        config=DelivererConfig(
+            allow_private=settings.webhook_allow_private,
+            retry_scale=settings.webhook_retry_scale,
+            lease_seconds=settings.claim_idle_seconds,
+            interval_seconds=settings.tick_seconds,
+        ),
+    )
     app = NixFlow(
         settings,
         clock,
@@ -203,7 +221,9 @@ def build(
         tailer,
         counters=counters,
         ws_tickets=ws_tickets,
+        webhooks=webhooks,
     )
+    tailer.sinks.append(webhooks.wake)
     if deliver_inline:
         writer.before_commit = dispatcher.within
 

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="NixFlow <nixflow@localhost>", max_length=254)
     base_url: str = Field(default="http://127.0.0.1:8000", max_length=500)
     notify_delay_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    # Webhooks: targets on loopback, private or link-local addresses are refused unless this is set (tests,
+    # on-premise installs); every retry delay (and the 24 h before a failing subscription is disabled) is
+    # multiplied by the scale.
+    webhook_allow_private: bool = False
+    webhook_retry_scale: float = Field(default=1.0, gt=0, le=1000)
 
     @field_validator("database_url")
     @classmethod

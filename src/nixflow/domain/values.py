@@ -35,4 +35,4 @@ class EventStatus(StrEnum):
     RETRYING = "retrying"
 
 
-EVENT_CATEGORIES = ("ticket", "automation", "sla", "kb", "user", "workflow", "notification")
+EVENT_CATEGORIES = ("ticket", "automation", "sla", "kb", "user", "workflow", "notification", "webhook")

@@ -275,6 +275,44 @@ class DigestSent(EventData):
     period_end: datetime
 
 
+# webhook
+
+
+class WebhookRef(EventData):
+    webhook_id: int
+
+
+class WebhookCreated(WebhookRef):
+    host: str  # the target's host only: a URL may carry a token in its path or query
+    event_types: list[str]
+    category_id: int | None = None
+    mode: str
+
+
+class WebhookChanged(WebhookRef):
+    changes: dict[str, Any]
+
+
+class WebhookDeleted(WebhookRef):
+    host: str
+
+
+class WebhookSecretRotated(WebhookRef):
+    previous_valid_until: datetime
+
+
+class WebhookDisabled(WebhookRef):
+    host: str
+    reason: str
+
+
+class WebhookReplayed(WebhookRef):
+    scheduled: int
+    after: int | None = None
+    since: datetime | None = None
+    event_id: str | None = None
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its data model, default priority and meaning."""
@@ -340,6 +378,12 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("notification.failed", NotificationFailed, "Sending a notification failed."),
     ("notification.read", NotificationRef, "The recipient read it."),
     ("notification.digest_sent", DigestSent, "A periodic digest was sent."),
+    ("webhook.created", WebhookCreated, "An admin subscribed a URL to events."),
+    ("webhook.updated", WebhookChanged, "A webhook subscription was changed (paused, resumed, ...)."),
+    ("webhook.deleted", WebhookDeleted, "A webhook subscription was deleted."),
+    ("webhook.secret_rotated", WebhookSecretRotated, "A webhook's signing secret was replaced."),
+    ("webhook.disabled", WebhookDisabled, "A webhook was paused: its receiver is gone or kept failing."),
+    ("webhook.replayed", WebhookReplayed, "Past events were scheduled for delivery to a webhook again."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.
@@ -348,6 +392,7 @@ _TYPE_PRIORITY: Mapping[str, Priority] = {
     "ticket.escalated": Priority.HIGH,
     "sla.breached": Priority.HIGH,
     "automation.rule_failed": Priority.HIGH,
+    "webhook.disabled": Priority.HIGH,
 }
 
 

@@ -81,7 +81,7 @@ class NotificationConsumer:
     def handlers(self) -> list[tuple[str, Handler]]:
         """The consumer's subscriptions, for the handler table."""
         handler = Handler(HANDLER_NAME, self.handle)
-        return [(event_type, handler) for event_type in recipients.PLANNERS]
+        return [(event_type, handler) for event_type in [*recipients.PLANNERS, *recipients.TICKETLESS]]
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
         drafts = recipients.plan(tx.conn, record)
@@ -106,13 +106,13 @@ class NotificationConsumer:
 
     def _make(self, tx: Tx, record: EventRecord, draft: Draft) -> None:
         prefs = preferences.get(tx.conn, user_id=draft.recipient_id)
+        ticket_id: int | None = record.data.get("ticket_id")  # None: an event about no ticket (in-app only)
         in_app = prefs.wants("in_app", draft.kind)
-        email = self.config.email and prefs.wants("email", draft.kind)
+        email = self.config.email and ticket_id is not None and prefs.wants("email", draft.kind)
         if not (in_app or email):
             return
-        ticket_id = int(record.data["ticket_id"])
         email_status: str | None = None
-        if email:
+        if email and ticket_id is not None:
             email_status = "pending" if prefs.digest == "off" else "digest"
             if draft.change is not None and draft.change["field"] == "status":
                 undone = _cancel_waiting(tx, recipient_id=draft.recipient_id, ticket_id=ticket_id, kind=draft.kind)
