@@ -345,6 +345,7 @@ webhook_deliveries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
     Index("ix_webhook_deliveries_webhook_id", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_created_at", "created_at"),  # housekeeping's retention
     # Only unfinished deliveries are indexed for the deliverer: what is due, and each aggregate's head.
     Index(
         "ix_webhook_deliveries_unfinished",

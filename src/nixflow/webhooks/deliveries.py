@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, exists, insert, or_, select, text, update
+from sqlalchemy import Connection, delete, exists, insert, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from nixflow.events.envelope import EventRecord
@@ -337,3 +337,13 @@ def reset(tx: Tx, *, webhook_id: int, rows: Sequence[Any]) -> int:
     fresh = [delivery_row(webhook_id, r, tx.now) for r in rows]
     tx.conn.execute(upsert(tx.conn, webhook_deliveries).on_conflict_do_nothing(), fresh)
     return len(rows)
+
+
+def cleanup(conn: Connection, *, older_than: datetime) -> int:
+    """Delete finished deliveries (and their attempts) made before `older_than`; how many."""
+    done = conn.execute(
+        delete(webhook_deliveries).where(
+            webhook_deliveries.c.created_at < older_than, webhook_deliveries.c.status.in_(("succeeded", "failed"))
+        )
+    )
+    return int(done.rowcount)

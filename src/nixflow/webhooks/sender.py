@@ -86,7 +86,6 @@ class WebhookDeliverer:
         self._busy: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -96,7 +95,6 @@ class WebhookDeliverer:
 
     async def start(self) -> None:
         """Deliver in the background until `stop`."""
-        self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._stopping = False
         self._task = asyncio.create_task(self._forever(), name="nixflow-webhooks")
@@ -115,14 +113,11 @@ class WebhookDeliverer:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        self._loop = None
 
     def wake(self, _records: Sequence[EventRecord] = ()) -> None:
-        """Run a round now (a log tail sink: called with each page of newly committed events)."""
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(wake.set)
+        """Run a round now: a log tail sink (called on the event loop with each page of newly committed events)."""
+        if self._wake is not None:
+            self._wake.set()
 
     async def _forever(self) -> None:
         assert self._wake is not None

@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
     )
     op.create_index("ix_webhook_deliveries_webhook_id", "webhook_deliveries", ["webhook_id", "id"])
+    op.create_index("ix_webhook_deliveries_created_at", "webhook_deliveries", ["created_at"])
     op.create_index(
         "ix_webhook_deliveries_unfinished",
         "webhook_deliveries",
@@ -91,6 +92,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("webhook_attempts")
     op.drop_index("ix_webhook_deliveries_unfinished", table_name="webhook_deliveries")
+    op.drop_index("ix_webhook_deliveries_created_at", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_webhook_id", table_name="webhook_deliveries")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhooks")
