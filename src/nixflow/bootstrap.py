@@ -223,7 +223,7 @@ def build(
         ws_tickets=ws_tickets,
         webhooks=webhooks,
     )
-    tailer.sinks.append(webhooks.wake)
+    tailer.sinks.append(webhooks.observe)
     if deliver_inline:
         writer.before_commit = dispatcher.within
 

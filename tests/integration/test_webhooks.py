@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from tests.conftest import Harness, User, start
+from tests.conftest import Harness, ManualClock, User, start
 from tests.webhook_receiver import Receiver, webhook_receiver
 
+from nixflow.bootstrap import build
 from nixflow.config import Settings
 
 SCALE = 0.01  # retries after 0.05 s, 0.3 s, 3 s, 18 s, ...
@@ -334,3 +335,61 @@ async def test_subscriptions_are_admin_only_and_validated(h: Harness, receiver: 
     gone = await h.client.delete(f"/api/webhooks/{hook['id']}", headers=admin.headers)
     assert gone.status_code == 204
     assert (await h.client.get(f"/api/webhooks/{hook['id']}", headers=admin.headers)).status_code == 404
+
+
+async def test_a_slow_receiver_does_not_delay_another_subscription(h: Harness, receiver: Receiver) -> None:
+    admin = await h.user("admin")
+    with webhook_receiver() as slow:
+        await subscribe(h, admin, slow, "ticket.*")
+        await subscribe(h, admin, receiver, "ticket.*")
+        slow.hold_next = True  # its first request hangs until released
+        first = await open_ticket(h, admin, "First")
+        second = await open_ticket(h, admin, "Second")
+        assert await asyncio.to_thread(slow.held.wait, 30)
+        expected = await timeline(h, admin, first) + await timeline(h, admin, second)
+        got = await arrived(receiver, len(expected))  # all of it, while the slow one still holds a request
+        assert sorted(r.webhook_id for r in got) == sorted(expected)
+        assert len(slow.received) < len(expected)  # the held request holds back the rest of its ticket there
+        slow.release.set()
+        await arrived(slow, len(expected))
+
+
+@pytest.fixture
+async def timed(hook_settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
+    at_once = hook_settings.model_copy(update={"webhook_retry_scale": 1.0})
+    async for running in start(at_once, nixflow=build(at_once, clock=clock)):
+        yield running
+
+
+async def test_a_subscription_failing_for_24_hours_is_disabled_and_admins_are_told(
+    timed: Harness, clock: ManualClock, receiver: Receiver
+) -> None:
+    h = timed
+    admin = await h.user("admin")
+    hook = await subscribe(h, admin, receiver, "ticket.created")
+    receiver.script = [500] * 5
+    await open_ticket(h, admin, "Never taken")
+    await arrived(receiver, 1)
+
+    async def retrying() -> dict[str, Any] | None:
+        items = await deliveries(h, admin, hook["id"])
+        return items[0] if items and items[0]["status"] == "retrying" else None
+
+    first = await until(retrying)
+    assert first["attempts"] == 1
+    clock.advance(hours=23)  # the retries go on: 5 s, 30 s, 5 min, ... later, still under 24 h
+    await arrived(receiver, 2)
+    stored = await h.client.get(f"/api/webhooks/{hook['id']}", headers=admin.headers)
+    assert stored.json()["mode"] == "active" and stored.json()["failing_since"] is not None
+    clock.advance(hours=2)
+    await until(retrying)
+    await arrived(receiver, 3)
+
+    async def disabled() -> dict[str, Any] | None:
+        found = await h.client.get(f"/api/webhooks/{hook['id']}", headers=admin.headers)
+        return found.json() if found.json()["disabled_reason"] else None
+
+    paused = await until(disabled)
+    assert paused["mode"] == "paused" and "24 hours" in paused["disabled_reason"]
+    told = await h.client.get("/api/notifications", headers=admin.headers)
+    assert any(n["kind"] == "system" and "disabled" in n["title"] for n in told.json()["items"])

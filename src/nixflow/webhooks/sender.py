@@ -90,6 +90,7 @@ class WebhookDeliverer:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._failing: str | None = None
+        self._subscribed = True  # whether the last round found a subscription to work for
 
     # -- running ----------------------------------------------------------------------------------------
 
@@ -114,8 +115,14 @@ class WebhookDeliverer:
             await self._client.aclose()
             self._client = None
 
-    def wake(self, _records: Sequence[EventRecord] = ()) -> None:
-        """Run a round now: a log tail sink (called on the event loop with each page of newly committed events)."""
+    def observe(self, records: Sequence[EventRecord]) -> None:
+        """A log tail sink (called on the event loop with each page of newly committed events): run a round now,
+        unless the last round found no subscription and none was made or changed since (no work per commit)."""
+        if self._subscribed or any(r.category == "webhook" for r in records):
+            self.wake()
+
+    def wake(self) -> None:
+        """Run a round now."""
         if self._wake is not None:
             self._wake.set()
 
@@ -145,6 +152,7 @@ class WebhookDeliverer:
         """Fan out what each subscription has not read yet, then start every due delivery a lane is free for;
         returns how many deliveries were started."""
         found = await self.db.read(subscriptions.active)
+        self._subscribed = bool(found)
         for subscription in found:
             await self._fan_out(subscription)
         started = 0

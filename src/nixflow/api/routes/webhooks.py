@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import pydantic
+from annotated_types import Interval
 from fastapi import APIRouter, Body, Depends, Query, Response
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from nixflow import crypto
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import Rfc3339, Strict
 from nixflow.domain.errors import NotFound, ValidationFailed
-from nixflow.domain.json_types import Id, Integer
+from nixflow.domain.json_types import Id, integral
 from nixflow.store import event_log
 from nixflow.webhooks import deliveries, subscriptions, targets
 from nixflow.webhooks.model import event_type_filters
@@ -78,8 +80,12 @@ class WebhookCreated(WebhookRead):
     secret: str  # shown here and on rotation only
 
 
+# Bounds before the BeforeValidator, so the schema says `minimum`/`maximum` (see domain/json_types.py).
+OverlapHours = Annotated[int, pydantic.Strict(), Interval(ge=0, le=168), BeforeValidator(integral)]
+
+
 class RotateRequest(Strict):
-    overlap_hours: Annotated[Integer, Field(ge=0, le=168)] = 24
+    overlap_hours: OverlapHours = 24
 
 
 class SecretRotated(BaseModel):
