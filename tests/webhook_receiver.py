@@ -1,5 +1,6 @@
 """A real HTTP receiver in the test process (http.server on loopback) that checks every webhook it gets with
-the Standard Webhooks library, answers as a test scripts it, and can be taken down and brought back."""
+the Standard Webhooks library, answers as a test scripts it, and can be taken down and brought back; and
+subscriptions stored without the API's checks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from nixflow.crypto import keyring
+from nixflow.webhooks import subscriptions
+from tests.conftest import Harness
 from tests.scaleout.cluster import free_port
 
 
@@ -129,3 +133,16 @@ def webhook_receiver() -> Iterator[Receiver]:
     finally:
         receiver.release.set()
         receiver.down()
+
+
+async def stored_subscription(
+    h: Harness, url: str = "https://93.184.216.34/hook", event_types: list[str] | None = None, *, mode: str = "paused"
+) -> dict[str, Any]:
+    """A subscription written straight through the service (no target check); paused ones send nothing."""
+    keys = keyring(h.nixflow.settings)
+    made: dict[str, Any] = await h.write(
+        lambda tx: subscriptions.create(
+            tx, keys=keys, url=url, event_types=event_types or ["*"], category_id=None, mode=mode, description=""
+        )
+    )
+    return made

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import PASSWORD, Harness, ManualClock, start
+from tests.webhook_receiver import stored_subscription
 
 from nixflow.bootstrap import build
 from nixflow.config import Settings
-from nixflow.crypto import keyring
 from nixflow.domain.values import EventStatus
 from nixflow.store.tables import api_tokens, events, idempotency_keys, login_attempts, tickets, webhook_deliveries
 from nixflow.webhooks import subscriptions
@@ -116,13 +116,7 @@ async def test_with_a_retention_finished_webhook_deliveries_older_than_it_go_and
     retained_harness: Harness, clock: ManualClock
 ) -> None:
     harness = retained_harness
-    keys = keyring(harness.nixflow.settings)
-    hook = await harness.write(
-        lambda tx: subscriptions.create(
-            tx, keys=keys, url="https://93.184.216.34/h", event_types=["*"], category_id=None, mode="paused",
-            description="",
-        )
-    )  # fmt: skip
+    hook = await stored_subscription(harness)
     for _ in range(2):
         await harness.user("requester")
     done, waiting = [e["event_id"] for e in await harness.events(type="user.created")][-2:]

@@ -18,6 +18,7 @@ import pytest
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount, Route, WebSocketRoute
 from tests.conftest import PASSWORD, Harness, User
+from tests.webhook_receiver import stored_subscription
 
 from nixflow.api.app import create_app
 from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
@@ -413,7 +414,7 @@ async def fill(world: World, row: Row, role: str) -> str:
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
         elif name == "webhook_id":
-            values[name] = str(await _paused_webhook(h))
+            values[name] = str((await stored_subscription(h))["id"])
         elif name == "delivery_id":
             webhook_id = int(values["webhook_id"])
             values[name] = str(await _delivery(h, webhook_id))
@@ -426,18 +427,6 @@ async def fill(world: World, row: Row, role: str) -> str:
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
     return row.path.format(**values)
-
-
-async def _paused_webhook(h: Harness) -> int:
-    """A subscription to every event that sends nothing (paused)."""
-    keys = keyring(h.nixflow.settings)
-    made = await h.write(
-        lambda tx: subscriptions.create(
-            tx, keys=keys, url="https://93.184.216.34/hook", event_types=["*"], category_id=None, mode="paused",
-            description="",
-        )
-    )  # fmt: skip
-    return int(made["id"])
 
 
 async def _delivery(h: Harness, webhook_id: int) -> int:
