@@ -30,7 +30,7 @@ from nixflow.store.tables import SYSTEM_USER_ID
 from nixflow.store.writer import Writer
 from nixflow.webhooks import deliveries, subscriptions, targets
 from nixflow.webhooks.deliveries import Claimed, Outcome
-from nixflow.webhooks.model import Subscription, is_success
+from nixflow.webhooks.model import Subscription, is_success, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -192,10 +192,13 @@ class WebhookDeliverer:
     async def _deliver(self, subscription: Subscription, held: Claimed) -> None:
         try:
             outcome = await self.attempt(subscription, held.event_id)
-            await self.writer.run(
+            status = await self.writer.run(
                 lambda tx: deliveries.record(tx, subscription, held, outcome, scale=self.config.retry_scale),
                 self._ctx(),
             )
+            delay = retry_delay(held.attempts + 1, self.config.retry_scale)
+            if status == "retrying" and delay is not None:  # a round when it is due, not at the next tick
+                asyncio.get_running_loop().call_later(delay.total_seconds(), self.wake)
         except asyncio.CancelledError:
             raise
         except Exception:
