@@ -230,6 +230,7 @@ def build(
     writer.listeners.append(app.publish_unfinished)
     writer.listeners.append(tailer.wake)
     tailer.sinks.append(app.hub.publish)
+    tailer.eager = lambda: bool(app.hub.subscribers)
     writer.listeners.append(app.credentials.observe)
     tailer.sinks.append(app.credentials.observe)
     return app

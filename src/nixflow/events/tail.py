@@ -2,8 +2,9 @@
 
 Live views (the WebSocket hub) are fed from here rather than from the local writer, so a client of
 one API process sees what another process or a worker committed, in the same order a reconnecting
-client reads with `?after=`. Local commits wake the tailer at once; other processes' are picked up
-within `interval` seconds.
+client reads with `?after=`. Local commits wake the tailer at once while a live view is connected
+(`eager`); other processes' commits, and local ones while nobody watches, are picked up within `interval`
+seconds, a page at a time instead of a read per commit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class LogTailer:
         self.db = db
         self.interval = interval
         self.sinks: list[Sink] = []
+        # Whether a local commit is worth a read at once (someone is watching); else the next interval reads it.
+        self.eager: Callable[[], bool] = lambda: True
         self.position: event_log.Position = event_log.START
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -58,8 +61,10 @@ class LogTailer:
         self._loop = None
 
     def wake(self, _records: Sequence[EventRecord] = ()) -> None:
-        """Read now (called from any thread after a local commit)."""
+        """Read now (called from any thread after a local commit), if someone is waiting for it."""
         loop, wake = self._loop, self._wake
+        if not self.eager():
+            return
         if loop is not None and wake is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(wake.set)

@@ -84,7 +84,7 @@ class NotificationConsumer:
         return [(event_type, handler) for event_type in [*recipients.PLANNERS, *recipients.TICKETLESS]]
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
-        drafts = recipients.plan(tx.conn, record)
+        drafts = recipients.plan(tx, record)
         if not drafts:
             return
         skip = causers(tx, record)
@@ -105,7 +105,7 @@ class NotificationConsumer:
         return drafts
 
     def _make(self, tx: Tx, record: EventRecord, draft: Draft) -> None:
-        prefs = preferences.get(tx.conn, user_id=draft.recipient_id)
+        prefs = preferences.current(tx, user_id=draft.recipient_id)
         ticket_id: int | None = record.data.get("ticket_id")  # None: an event about no ticket (in-app only)
         in_app = prefs.wants("in_app", draft.kind)
         email = self.config.email and ticket_id is not None and prefs.wants("email", draft.kind)

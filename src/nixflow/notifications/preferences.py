@@ -22,6 +22,11 @@ def get(conn: Connection, *, user_id: int) -> Preferences:
     return Preferences(email=dict(row.email), in_app=dict(row.in_app), digest=str(row.digest))
 
 
+def current(tx: Tx, *, user_id: int) -> Preferences:
+    """`get`, read once per unit of work (`put` clears the memo)."""
+    return tx.memoized(("notify.preferences", user_id), lambda: get(tx.conn, user_id=user_id))
+
+
 def _flags(value: Any, channel: str) -> dict[str, bool]:
     if (
         not isinstance(value, Mapping)
@@ -43,6 +48,7 @@ def put(tx: Tx, *, user_id: int, email: Any, in_app: Any, digest: Any) -> Prefer
             f"digest must be one of {', '.join(DIGESTS)}", errors=[{"loc": ["body", "digest"], "msg": "invalid"}]
         )
     chosen = Preferences(email=_flags(email, "email"), in_app=_flags(in_app, "in_app"), digest=str(digest))
+    tx.memo.clear()
     values = {"email": dict(chosen.email), "in_app": dict(chosen.in_app), "digest": chosen.digest, "updated_at": tx.now}
     done = tx.conn.execute(update(prefs_table).where(prefs_table.c.user_id == user_id).values(**values))
     if done.rowcount == 0:

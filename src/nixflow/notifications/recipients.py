@@ -10,12 +10,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
+from nixflow.domain.errors import NotFound
 from nixflow.domain.values import Role
 from nixflow.events.envelope import EventRecord
 from nixflow.notifications.model import Draft
-from nixflow.store.tables import SYSTEM_USER_ID, ticket_watchers, tickets, users
+from nixflow.services import tickets
+from nixflow.store.db import Tx
+from nixflow.store.tables import SYSTEM_USER_ID, ticket_watchers, users
 
 STAFF = (Role.ADMIN.value, Role.AGENT.value)
 REQUESTER_STATUSES = ("resolved", "closed")
@@ -33,21 +36,37 @@ class Person:
         return self.role in STAFF
 
 
-def _people(conn: Connection, clause: Any) -> list[Person]:
-    rows = conn.execute(select(users.c.id, users.c.role, users.c.name, users.c.active).where(clause))
-    return [Person(int(r.id), r.role, r.name, bool(r.active)) for r in rows]
+_PERSON_COLUMNS = (users.c.id, users.c.role, users.c.name, users.c.active)
+# Built once: planning runs for most events of a busy unit of work (an SLA tick makes thousands).
+_PERSON = select(*_PERSON_COLUMNS).where(users.c.id == bindparam("b_id"))
+_WITH_ROLE = select(*_PERSON_COLUMNS).where(
+    users.c.role.in_(bindparam("b_roles", expanding=True)), users.c.active.is_(True)
+)
+_APPROVERS = select(*_PERSON_COLUMNS).where(
+    or_(users.c.role == Role.ADMIN.value, users.c.can_approve.is_(True)), users.c.active.is_(True)
+)
+_WATCHERS = select(ticket_watchers.c.user_id).where(ticket_watchers.c.ticket_id == bindparam("b_ticket"))
+
+
+def _people(conn: Connection, statement: Any, params: dict[str, Any] | None = None) -> list[Person]:
+    return [Person(int(r.id), r.role, r.name, bool(r.active)) for r in conn.execute(statement, params or {})]
 
 
 class Facts:
-    """The ticket an event is about and the people around it, read once per event."""
+    """The ticket an event is about and the people around it. People are read once per unit of work (kept in
+    `tx.memo`, which the user services clear when they change a user), the ticket through `tickets.current`."""
 
-    def __init__(self, conn: Connection, record: EventRecord) -> None:
-        self.conn = conn
+    def __init__(self, tx: Tx, record: EventRecord) -> None:
+        self.tx = tx
+        self.conn = tx.conn
         self.record = record
         ticket_id = record.data.get("ticket_id")
-        row = None if ticket_id is None else conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
-        self.ticket: dict[str, Any] | None = None if row is None else dict(row._mapping)
-        self._cache: dict[int, Person | None] = {}
+        self.ticket: dict[str, Any] | None = None
+        if ticket_id is not None:
+            try:
+                self.ticket = tickets.current(tx, ticket_id=int(ticket_id))
+            except NotFound:
+                self.ticket = None
 
     @property
     def ticket_id(self) -> int:
@@ -57,10 +76,12 @@ class Facts:
     def person(self, user_id: int | None) -> Person | None:
         if user_id is None:
             return None
-        if user_id not in self._cache:
-            found = _people(self.conn, users.c.id == user_id)
-            self._cache[user_id] = found[0] if found else None
-        return self._cache[user_id]
+
+        def read() -> Person | None:
+            found = _people(self.conn, _PERSON, {"b_id": user_id})
+            return found[0] if found else None
+
+        return self.tx.memoized(("notify.person", user_id), read)
 
     def name(self, user_id: int | None) -> str:
         person = self.person(user_id)
@@ -72,16 +93,21 @@ class Facts:
         return person.is_staff or (not staff_only and person.id == self.ticket["requester_id"])
 
     def watchers(self) -> list[int]:
-        rows = self.conn.execute(select(ticket_watchers.c.user_id).where(ticket_watchers.c.ticket_id == self.ticket_id))
+        rows = self.conn.execute(_WATCHERS, {"b_ticket": self.ticket_id})
         return sorted(int(r[0]) for r in rows)
 
     def with_role(self, *roles: str) -> list[int]:
-        people = _people(self.conn, users.c.role.in_(roles) & users.c.active.is_(True))
-        return sorted(p.id for p in people if p.id != SYSTEM_USER_ID)
+        def read() -> list[int]:
+            people = _people(self.conn, _WITH_ROLE, {"b_roles": list(roles)})
+            return sorted(p.id for p in people if p.id != SYSTEM_USER_ID)
+
+        return list(self.tx.memoized(("notify.with_role", roles), read))
 
     def approvers(self) -> list[int]:
-        clause = or_(users.c.role == Role.ADMIN.value, users.c.can_approve.is_(True)) & users.c.active.is_(True)
-        return sorted(p.id for p in _people(self.conn, clause) if p.id != SYSTEM_USER_ID)
+        def read() -> list[int]:
+            return sorted(p.id for p in _people(self.conn, _APPROVERS) if p.id != SYSTEM_USER_ID)
+
+        return list(self.tx.memoized(("notify.approvers",), read))
 
     def assignee_or_admins(self) -> list[tuple[int, str]]:
         assert self.ticket is not None
@@ -259,13 +285,13 @@ def webhook_disabled(facts: Facts) -> list[Draft]:
 TICKETLESS: dict[str, Callable[[Facts], list[Draft]]] = {"webhook.disabled": webhook_disabled}
 
 
-def plan(conn: Connection, record: EventRecord) -> list[Draft]:
+def plan(tx: Tx, record: EventRecord) -> list[Draft]:
     """The drafts `record` makes (none for an event about a ticket no longer there)."""
     ticketless = TICKETLESS.get(record.type)
     if ticketless is not None:
-        return ticketless(Facts(conn, record))
+        return ticketless(Facts(tx, record))
     planner = PLANNERS.get(record.type)
     if planner is None:
         return []
-    facts = Facts(conn, record)
+    facts = Facts(tx, record)
     return [] if facts.ticket is None else planner(facts)

@@ -110,6 +110,7 @@ def create_user(
     if find_by_email(tx.conn, email=email) is not None:
         raise Conflict(f"a user with email {email} exists already")
     _check_categories(tx.conn, category_ids)
+    tx.memo.clear()  # people read earlier in this unit of work (notification planning) are out of date
     user_id = insert_returning_id(
         tx.conn,
         insert(users).values(
@@ -163,6 +164,7 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
     if not diff:
         return before
     _keep_an_admin(tx.conn, before, values)
+    tx.memo.clear()  # people read earlier in this unit of work (notification planning) are out of date
     tx.conn.execute(update(users).where(users.c.id == user_id).values(updated_at=tx.now, **values))
     tx.emit("user.updated", aggregate_type="user", aggregate_id=user_id, data={"user_id": user_id, "changes": diff})
     by = {"user_id": user_id, "by_id": tx.ctx.actor_id}
