@@ -34,6 +34,7 @@ from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
 from nixflow.store.writer import Writer, make_writer
 from nixflow.web.live import LiveHub
+from nixflow.webhooks.sender import DelivererConfig, WebhookDeliverer
 from nixflow.worker import PeriodicJob, RedisTickLock, Scheduler, Sweeper, TickLock
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class NixFlow:
     credentials: CredentialCache = field(default_factory=CredentialCache)
     ws_tickets: TicketStore = field(default_factory=MemoryTickets)
     mailbox: MailboxPoller | None = None  # NIXFLOW_IMAP_URL: polled wherever the periodic jobs run
+    webhooks: WebhookDeliverer | None = None
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
@@ -110,12 +112,16 @@ class NixFlow:
             self.scheduler.start()
             if self.mailbox is not None:
                 self.mailbox.start()
+            if self.webhooks is not None:
+                await self.webhooks.start()
 
     async def stop(self) -> None:
         """Stop ticking and consuming, finish queued writes, close connections."""
         if self.mailbox is not None:
             await self.mailbox.stop()
         await self.scheduler.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         await self.tailer.stop()
         if self.consuming:
             await self.transport.stop()
@@ -197,6 +203,18 @@ def build(
     ws_tickets: TicketStore = (
         RedisTickets(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryTickets()
     )
+    webhooks = WebhookDeliverer(
+        db=db,
+        writer=writer,
+        keys=crypto.keyring(settings),
+        clock=clock,
+        config=DelivererConfig(
+            allow_private=settings.webhook_allow_private,
+            retry_scale=settings.webhook_retry_scale,
+            lease_seconds=settings.claim_idle_seconds,
+            interval_seconds=settings.tick_seconds,
+        ),
+    )
     app = NixFlow(
         settings,
         clock,
@@ -210,6 +228,7 @@ def build(
         tailer,
         counters=counters,
         ws_tickets=ws_tickets,
+        webhooks=webhooks,
     )
     if settings.imap_url:
         app.mailbox = MailboxPoller(
@@ -218,6 +237,7 @@ def build(
             config=intake.config_from(settings),
             poll_seconds=settings.imap_poll_seconds,
         )
+    tailer.sinks.append(webhooks.observe)
     if deliver_inline:
         writer.before_commit = dispatcher.within
 

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     mail_allow_domains: str | None = Field(default=None, max_length=5000)
     mail_max_per_hour: int = Field(default=30, ge=1)
     max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0, le=1_000_000_000)
+    # Webhooks: targets on loopback, private or link-local addresses are refused unless this is set (tests,
+    # on-premise installs); every retry delay (and the 24 h before a failing subscription is disabled) is
+    # multiplied by the scale.
+    webhook_allow_private: bool = False
+    webhook_retry_scale: float = Field(default=1.0, gt=0, le=1000)
 
     @field_validator("database_url")
     @classmethod

@@ -69,6 +69,7 @@ class Server:
     database_url: str | None = None
     redis: dict[str, str] = field(default_factory=dict)
     worker: subprocess.Popen[bytes] | None = None
+    extra: dict[str, str] = field(default_factory=dict)  # more NIXFLOW_* settings
 
     @property
     def url(self) -> str:
@@ -83,6 +84,7 @@ class Server:
             "NIXFLOW_TICK_SECONDS": "0.2",
             "NIXFLOW_SWEEP_AFTER_SECONDS": "0.5",
             **self.redis,
+            **self.extra,
         }
 
     def cli(self, *args: str) -> str:

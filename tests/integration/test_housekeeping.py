@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import PASSWORD, Harness, ManualClock, start
+from tests.webhook_receiver import stored_subscription
 
 from nixflow.bootstrap import build
 from nixflow.config import Settings
 from nixflow.domain.values import EventStatus
-from nixflow.store.tables import api_tokens, events, idempotency_keys, login_attempts, tickets
+from nixflow.store.tables import api_tokens, events, idempotency_keys, login_attempts, tickets, webhook_deliveries
+from nixflow.webhooks import subscriptions
 
 
 def count(harness: Harness, table: Any, *where: Any) -> int:
@@ -108,3 +110,27 @@ async def test_with_a_retention_finished_events_older_than_it_go_and_unfinished_
     remaining = await harness.events()
     assert old & {e["event_id"] for e in remaining} == {stuck}  # finished and old: gone; unfinished: kept
     assert any(e["type"] == "ticket.created" and e["event_id"] != stuck for e in remaining)
+
+
+async def test_with_a_retention_finished_webhook_deliveries_older_than_it_go_and_waiting_ones_stay(
+    retained_harness: Harness, clock: ManualClock
+) -> None:
+    harness = retained_harness
+    hook = await stored_subscription(harness)
+    for _ in range(2):
+        await harness.user("requester")
+    done, waiting = [e["event_id"] for e in await harness.events(type="user.created")][-2:]
+    for event_id in (done, waiting):
+        await harness.write(lambda tx, e=event_id: subscriptions.replay(tx, webhook_id=hook["id"], event_id=e))
+    await harness.write(
+        lambda tx: tx.conn.execute(
+            webhook_deliveries.update().where(webhook_deliveries.c.event_id == done).values(status="succeeded")
+        )
+    )
+
+    await at(harness, clock, days=29)
+    assert count(harness, webhook_deliveries) == 2
+    await at(harness, clock, days=2)
+    assert [
+        r.event_id for r in harness.nixflow.db.read_sync(lambda c: c.execute(webhook_deliveries.select()).all())
+    ] == [waiting]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from tests.conftest import Harness, User, start
 from tests.smtp_server import SmtpServer, smtp_server
+from tests.workers import Workers
 
 from nixflow.config import Settings
 
@@ -43,40 +41,6 @@ async def api_only(mailing: Settings) -> AsyncIterator[Harness]:
     """This process serves the API only; workers are separate processes, as in production."""
     async for h in start(mailing, run_worker=False):
         yield h
-
-
-def _environment(settings: Settings) -> dict[str, str]:
-    env: dict[str, str] = {
-        f"NIXFLOW_{name.upper()}": str(value)
-        for name, value in settings.model_dump().items()
-        if value is not None and not isinstance(value, bool)
-    }
-    return {**os.environ, **env}
-
-
-class Workers:
-    def __init__(self, settings: Settings, logs: Path) -> None:
-        self.env = _environment(settings)
-        self.logs = logs
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> subprocess.Popen[bytes]:
-        log = open(self.logs / f"worker-{len(self.procs)}.log", "ab")  # noqa: SIM115 - the child owns it
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "nixflow.cli", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-        self.procs.append(proc)
-        return proc
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount, Route, WebSocketRoute
 from tests.conftest import PASSWORD, Harness, User
+from tests.webhook_receiver import stored_subscription
 
 from nixflow.api.app import create_app
 from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
@@ -26,6 +27,7 @@ from nixflow.crypto import keyring
 from nixflow.notifications.model import KINDS
 from nixflow.services import auth
 from nixflow.store.tables import SYSTEM_USER_ID
+from nixflow.webhooks import deliveries, subscriptions
 
 ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM = "anonymous", "requester", "other-requester", "agent", "admin", "system"
 ROLES = (ANON, OWNER, OTHER, AGENT, ADMIN, SYSTEM)
@@ -231,6 +233,26 @@ ROWS = [
     Row("DELETE", "/api/round-robin/counters", admin_only(OK_2XX)),
     Row("GET", "/api/round-robin/counters/{key}", admin_only(frozenset({200, 404}))),
     Row("GET", "/api/sla/policies/{priority}", admin_only(200)),
+    # Webhooks (admin); paused, so nothing is sent anywhere
+    Row(
+        "POST",
+        "/api/webhooks",
+        admin_only(201),
+        body=lambda w, r: {"url": "https://93.184.216.34/hook", "event_types": ["ticket.*"], "mode": "paused"},
+    ),
+    Row("GET", "/api/webhooks", admin_only(200)),
+    Row("GET", "/api/webhooks/{webhook_id}", admin_only(200)),
+    Row("PATCH", "/api/webhooks/{webhook_id}", admin_only(200), body=lambda w, r: {"description": "renamed"}),
+    Row("DELETE", "/api/webhooks/{webhook_id}", admin_only(204)),
+    Row("POST", "/api/webhooks/{webhook_id}/rotate-secret", admin_only(200), body=lambda w, r: {"overlap_hours": 1}),
+    Row("GET", "/api/webhooks/{webhook_id}/deliveries", admin_only(200)),
+    Row("GET", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}", admin_only(200)),
+    Row(
+        "POST",
+        "/api/webhooks/{webhook_id}/replay",
+        admin_only(202),
+        body=lambda w, r: {"since": "2020-01-01T00:00:00Z"},
+    ),
     # Web pages
     Row("GET", "/login", public(200)),
     Row("GET", "/", page(303, 303, 303)),
@@ -249,6 +271,7 @@ ROWS = [
     Row("GET", "/admin/rules", page(403, 403, 200)),
     Row("GET", "/admin/sla", page(403, 403, 200)),
     Row("GET", "/admin/round-robin", page(403, 403, 200)),
+    Row("GET", "/admin/webhooks", page(403, 403, 200)),
 ]
 
 # WebSocket routes obey the same rules; they are tested with a WebSocket client by the web UI's tests.
@@ -402,6 +425,11 @@ async def fill(world: World, row: Row, role: str) -> str:
             created = await h.client.post("/api/rules", json=RULE, headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
+        elif name == "webhook_id":
+            values[name] = str((await stored_subscription(h))["id"])
+        elif name == "delivery_id":
+            webhook_id = int(values["webhook_id"])
+            values[name] = str(await _delivery(h, webhook_id))
         elif name == "priority":
             values[name] = "normal"
         elif name == "key":
@@ -411,6 +439,14 @@ async def fill(world: World, row: Row, role: str) -> str:
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
     return row.path.format(**values)
+
+
+async def _delivery(h: Harness, webhook_id: int) -> int:
+    """A delivery of that subscription: a replayed event."""
+    event_id = (await h.events(type="user.created"))[0]["event_id"]
+    await h.write(lambda tx: subscriptions.replay(tx, webhook_id=webhook_id, event_id=event_id))
+    items, _ = await h.nixflow.db.read(lambda conn: deliveries.page(conn, webhook_id=webhook_id, limit=1, cursor=None))
+    return int(items[0]["id"])
 
 
 async def call(world: World, row: Row, role: str, content: bytes | None = None) -> Any:

@@ -83,6 +83,16 @@ def _failures(event: events.EngineEvent) -> list[str]:
     return found
 
 
+def _read_local_constants() -> None:
+    """Hypothesis reads the constants of every local module with `ast.parse` when it first draws, in whichever of
+    the engine's worker threads gets there; two threads parsing at once trip a CPython 3.11 bug ("SystemError: AST
+    constructor recursion depth mismatch", python/cpython#106905), reported as a run error or a flaky case. Read
+    them once here, before the workers start: the fuzzing itself is unchanged."""
+    from hypothesis.internal.conjecture import providers
+
+    providers._get_local_constants()
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_phase_and_check_finds_nothing(server: Server, role: str) -> None:
     seed = int(os.environ.get("NIXFLOW_FUZZ_SEED") or secrets.randbits(64))  # not `random`: hypothesis seeds it
@@ -90,6 +100,7 @@ def test_every_phase_and_check_finds_nothing(server: Server, role: str) -> None:
     schemathesis_hooks.KEEP_USERS = {server.user_ids[r] for r in ROLES}
     schemathesis_hooks.SPARE_USER = server.user_ids["spare"]
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json", config=_config(server, role, seed))
+    _read_local_constants()
     failures: list[str] = []
     errors: list[str] = []
     phases: dict[str, str] = {}

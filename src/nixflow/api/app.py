@@ -23,6 +23,7 @@ from nixflow.api.routes import (
     tickets,
     users,
     watchers,
+    webhooks,
     ws,
 )
 from nixflow.bootstrap import NixFlow, build, upgrade_database
@@ -122,6 +123,7 @@ def create_app(
         sla.router,
         notifications.router,
         watchers.router,
+        webhooks.router,
         ws.router,
     ):
         app.include_router(router)

@@ -39,6 +39,18 @@ LINKS: dict[tuple[str, str, str], tuple[str, str, list[tuple[str, str]]]] = {
         [("get", "/api/rules/{rule_id}"), ("patch", "/api/rules/{rule_id}"), ("delete", "/api/rules/{rule_id}")],
     ),
     ("post", "/api/categories", "201"): ("id", "category_id", [("patch", "/api/categories/{category_id}")]),
+    ("post", "/api/webhooks", "201"): (
+        "id",
+        "webhook_id",
+        [
+            ("get", "/api/webhooks/{webhook_id}"),
+            ("patch", "/api/webhooks/{webhook_id}"),
+            ("post", "/api/webhooks/{webhook_id}/rotate-secret"),
+            ("get", "/api/webhooks/{webhook_id}/deliveries"),
+            ("post", "/api/webhooks/{webhook_id}/replay"),
+            ("delete", "/api/webhooks/{webhook_id}"),
+        ],
+    ),
 }
 # A ticket's current version, for the calls that check it: following the link sends an up-to-date change.
 VERSIONED = {("patch", "/api/tickets/{ticket_id}")}

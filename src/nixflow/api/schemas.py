@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import UploadFile
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
@@ -23,6 +24,17 @@ Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_lengt
 PriorityName = Literal["low", "normal", "high", "critical"]
 StatusName = Literal["new", "open", "pending", "resolved", "closed"]
 RoleName = Literal["admin", "agent", "requester"]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+
+
+def rfc3339(value: Any) -> Any:
+    """Refuse a string that is not an RFC 3339 time (left alone, pydantic reads "-2305274" as a Unix timestamp)."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)")
+    return value
+
+
+Rfc3339 = Annotated[datetime, BeforeValidator(rfc3339)]
 
 
 class Strict(BaseModel):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from nixflow.cli import events, mail, rules, serve, users
+from nixflow.cli import events, mail, rules, serve, users, webhooks
 from nixflow.config import ConfigError
 
 cli = typer.Typer(help="NixFlow: an event-driven helpdesk.", no_args_is_help=True, add_completion=False)
@@ -19,6 +19,7 @@ cli.add_typer(events.events_cli, name="events")
 cli.add_typer(rules.rules_cli, name="rules")
 cli.add_typer(rules.round_robin_cli, name="round-robin")
 cli.add_typer(mail.mail_cli, name="mail")
+cli.add_typer(webhooks.webhooks_cli, name="webhooks")
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ class EventStatus(StrEnum):
     RETRYING = "retrying"
 
 
-EVENT_CATEGORIES = ("ticket", "automation", "sla", "kb", "user", "workflow", "notification", "email")
+EVENT_CATEGORIES = ("ticket", "automation", "sla", "kb", "user", "workflow", "notification", "email", "webhook")
 
 # The event source of work done for an automatic mail (an auto-reply): its changes are never mailed about.
 AUTO_MAIL_SOURCE = "email.auto"

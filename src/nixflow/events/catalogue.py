@@ -322,6 +322,44 @@ class MailBounced(MailRef):
     addresses: list[str]
 
 
+# webhook
+
+
+class WebhookRef(EventData):
+    webhook_id: int
+
+
+class WebhookCreated(WebhookRef):
+    host: str  # the target's host only: a URL may carry a token in its path or query
+    event_types: list[str]
+    category_id: int | None = None
+    mode: str
+
+
+class WebhookChanged(WebhookRef):
+    changes: dict[str, Any]
+
+
+class WebhookDeleted(WebhookRef):
+    host: str
+
+
+class WebhookSecretRotated(WebhookRef):
+    previous_valid_until: datetime
+
+
+class WebhookDisabled(WebhookRef):
+    host: str
+    reason: str
+
+
+class WebhookReplayed(WebhookRef):
+    scheduled: int
+    after: int | None = None
+    since: datetime | None = None
+    event_id: str | None = None
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its data model, default priority and meaning."""
@@ -392,6 +430,12 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("email.threaded", MailThreaded, "A mail opened a ticket or became a comment; `method` says how it was matched."),
     ("email.suppressed", MailSuppressed, "A mail is never answered (automatic, throttled, refused sender)."),
     ("email.bounced", MailBounced, "A delivery report: these addresses bounce, and get no more mail."),
+    ("webhook.created", WebhookCreated, "An admin subscribed a URL to events."),
+    ("webhook.updated", WebhookChanged, "A webhook subscription was changed (paused, resumed, ...)."),
+    ("webhook.deleted", WebhookDeleted, "A webhook subscription was deleted."),
+    ("webhook.secret_rotated", WebhookSecretRotated, "A webhook's signing secret was replaced."),
+    ("webhook.disabled", WebhookDisabled, "A webhook was paused: its receiver is gone or kept failing."),
+    ("webhook.replayed", WebhookReplayed, "Past events were scheduled for delivery to a webhook again."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.
@@ -400,6 +444,7 @@ _TYPE_PRIORITY: Mapping[str, Priority] = {
     "ticket.escalated": Priority.HIGH,
     "sla.breached": Priority.HIGH,
     "automation.rule_failed": Priority.HIGH,
+    "webhook.disabled": Priority.HIGH,
 }
 
 

@@ -82,7 +82,7 @@ class NotificationConsumer:
     def handlers(self) -> list[tuple[str, Handler]]:
         """The consumer's subscriptions, for the handler table."""
         handler = Handler(HANDLER_NAME, self.handle)
-        return [(event_type, handler) for event_type in recipients.PLANNERS]
+        return [(event_type, handler) for event_type in [*recipients.PLANNERS, *recipients.TICKETLESS]]
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
         drafts = recipients.plan(tx, record)
@@ -107,15 +107,15 @@ class NotificationConsumer:
 
     def _make(self, tx: Tx, record: EventRecord, draft: Draft) -> None:
         prefs = preferences.current(tx, user_id=draft.recipient_id)
+        ticket_id: int | None = record.data.get("ticket_id")  # None: an event about no ticket (in-app only)
         in_app = prefs.wants("in_app", draft.kind)
         # What an automatic mail (an auto-reply) caused is never mailed about: two auto-responders never loop.
         automatic = record.metadata.get("source") == AUTO_MAIL_SOURCE
-        email = self.config.email and prefs.wants("email", draft.kind) and not automatic
+        email = self.config.email and ticket_id is not None and prefs.wants("email", draft.kind) and not automatic
         if not (in_app or email):
             return
-        ticket_id = int(record.data["ticket_id"])
         email_status: str | None = None
-        if email:
+        if email and ticket_id is not None:
             email_status = "pending" if prefs.digest == "off" else "digest"
             if draft.change is not None and draft.change["field"] == "status":
                 undone = _cancel_waiting(tx, recipient_id=draft.recipient_id, ticket_id=ticket_id, kind=draft.kind)

@@ -272,8 +272,24 @@ PLANNERS: dict[str, Callable[[Facts], list[Draft]]] = {
 }
 
 
+def webhook_disabled(facts: Facts) -> list[Draft]:
+    """A webhook paused because its receiver is gone or kept failing: every admin, in the app (no ticket)."""
+    data = facts.record.data
+    title = f"Webhook {data['webhook_id']} to {data['host']} was disabled"
+    body = f"{data['reason']}. Resume it on the Webhooks page once the receiver works; replay sends what it missed."
+    reason = "you are an admin"
+    return [Draft(a, "system", reason, title[:300], body) for a in facts.with_role("admin")]
+
+
+# Events about no ticket: told in the app only (mail is about tickets).
+TICKETLESS: dict[str, Callable[[Facts], list[Draft]]] = {"webhook.disabled": webhook_disabled}
+
+
 def plan(tx: Tx, record: EventRecord) -> list[Draft]:
-    """The drafts `record` makes (none for an event about no ticket, or one no longer there)."""
+    """The drafts `record` makes (none for an event about a ticket no longer there)."""
+    ticketless = TICKETLESS.get(record.type)
+    if ticketless is not None:
+        return ticketless(Facts(tx, record))
     planner = PLANNERS.get(record.type)
     if planner is None:
         return []

@@ -1,7 +1,8 @@
 """Housekeeping: forget what has served its time, so tables stay the size of what is still in use.
 
 Idempotency keys after their 24 h, sign-in attempts after their window, sessions a week after they
-expired or were revoked, and, only when a retention is configured, finished events older than it.
+expired or were revoked, and, only when a retention is configured, finished events (and finished webhook
+deliveries) older than it.
 Every delete goes through an indexed time column (or a small table), so its cost follows what is old.
 """
 
@@ -20,6 +21,7 @@ from nixflow.store import event_log
 from nixflow.store.db import Tx
 from nixflow.store.tables import api_tokens, idempotency_keys, login_attempts
 from nixflow.store.writer import Writer
+from nixflow.webhooks import deliveries as webhook_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ def sweep(tx: Tx, *, retention: Retention) -> dict[str, int]:
             )
         ).rowcount,
         "events": event_log.cleanup(tx.conn, older_than=now - retention.events) if retention.events else 0,
+        "webhook_deliveries": (
+            webhook_deliveries.cleanup(tx.conn, older_than=now - retention.events) if retention.events else 0
+        ),
     }
     return {kind: int(count) for kind, count in done.items()}
 

@@ -9,10 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from nixflow.domain.errors import ValidationFailed
-from nixflow.store.db import Tx
+from nixflow.store.db import Tx, upsert
 from nixflow.store.tables import idempotency_keys
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -37,7 +36,9 @@ def once(tx: Tx, *, user_id: int, key: str, body_hash: str, create: Callable[[],
         tx.conn.execute(delete(idempotency_keys).where(*where))
         row = None
     if row is None:
-        claim = _insert(tx).values(user_id=user_id, key=key, request_hash=body_hash, ticket_id=0, created_at=tx.now)
+        claim = upsert(tx.conn, idempotency_keys).values(
+            user_id=user_id, key=key, request_hash=body_hash, ticket_id=0, created_at=tx.now
+        )
         claimed = tx.conn.execute(claim.on_conflict_do_nothing().returning(idempotency_keys.c.key)).first()
         if claimed is not None:
             resource_id = create()
@@ -47,8 +48,3 @@ def once(tx: Tx, *, user_id: int, key: str, body_hash: str, create: Callable[[],
     if row.request_hash != body_hash:
         raise ValidationFailed("this Idempotency-Key was used with a different request body")
     return int(row.ticket_id), False
-
-
-def _insert(tx: Tx) -> Any:
-    dialect = postgresql if tx.conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(idempotency_keys)

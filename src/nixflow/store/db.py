@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, Insert, create_engine, event
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from nixflow.domain.errors import ServiceUnavailable
@@ -74,6 +75,12 @@ def insert_returning_id(conn: Connection, statement: Insert, values: dict[str, A
     key = conn.execute(statement, values).inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def upsert(conn: Connection, table: Table) -> Any:
+    """An INSERT with this database's ON CONFLICT clauses (`on_conflict_do_nothing`, `on_conflict_do_update`)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def unavailable(exc: BaseException) -> bool:

@@ -344,4 +344,79 @@ email_bounces = Table(
     Column("since", UTCDateTime, nullable=False),
 )
 
+# Webhooks: subscriptions are cursors over the log (`cursor_txid`, `cursor_seq`: what has been fanned out), each
+# with its own table of deliveries (one per subscription and event) and the attempts made for each.
+UNFINISHED_DELIVERY_SQL = "status IN ('pending', 'retrying')"
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON, nullable=False),  # exact types, "<category>.*" or "*"
+    Column("category_id", ForeignKey("categories.id", ondelete="SET NULL")),
+    Column("mode", String(8), nullable=False),  # active | paused | shadow
+    Column("description", String(500), nullable=False),
+    Column("secret", Text, nullable=False),  # encrypted under NIXFLOW_SECRET_KEY
+    Column("previous_secret", Text),  # still signs until previous_secret_until (rotation overlap)
+    Column("previous_secret_until", UTCDateTime),
+    Column("cursor_txid", BigInteger, nullable=False),
+    Column("cursor_seq", BigInteger, nullable=False),
+    Column("failing_since", UTCDateTime),  # first failed attempt since the last success
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", String(300)),
+    Column("created_by", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("webhook_id", ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(36), nullable=False),  # also the webhook-id header: stable across retries
+    Column("event_type", String(64), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | retrying | succeeded | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("claim_id", String(36)),  # a deliverer's lease, from claimed_at
+    Column("claimed_at", UTCDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Column("shadow", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+    Index("ix_webhook_deliveries_webhook_id", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_created_at", "created_at"),  # housekeeping's retention
+    # Only unfinished deliveries are indexed for the deliverer: what is due, and each aggregate's head.
+    Index(
+        "ix_webhook_deliveries_unfinished",
+        "webhook_id",
+        "aggregate_type",
+        "aggregate_id",
+        "event_seq",
+        sqlite_where=text(UNFINISHED_DELIVERY_SQL),
+        postgresql_where=text(UNFINISHED_DELIVERY_SQL),
+    ),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer),
+    Column("response_excerpt", Text),
+    Column("error", Text),
+    Index("ix_webhook_attempts_delivery_id", "delivery_id", "id"),
+)
+
 SYSTEM_USER_ID = 0

@@ -1,4 +1,4 @@
-"""Admin pages: users and categories (rendered here), and rules, SLA policies and round-robin counters
+"""Admin pages: users and categories (rendered here), and rules, SLA policies, round-robin counters and webhooks
 (rendered in the browser from their APIs, so the pages follow the API, not the tables behind it)."""
 
 from __future__ import annotations
@@ -70,3 +70,11 @@ async def round_robin_page(request: Request, user: PageUser) -> Response:
     """Round-robin counters: view and reset."""
     require_admin(user)
     return await render(request, "admin_round_robin.html", user, title="Round-robin counters")
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+async def webhooks_page(request: Request, user: PageUser, app: App) -> Response:
+    """Webhook subscriptions: create (the secret shown once), pause, resume, shadow, rotate, deliveries, replay."""
+    require_admin(user)
+    found = await app.db.read(users.list_categories)
+    return await render(request, "admin_webhooks.html", user, title="Webhooks", categories=found)

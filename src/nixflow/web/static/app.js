@@ -115,6 +115,7 @@ const modules = {
   "admin-rules": "./rules.js",
   "admin-sla": "./sla.js",
   "admin-round-robin": "./round_robin.js",
+  "admin-webhooks": "./webhooks.js",
   account: "./account.js",
 };
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions that are cursors over the event log, signed per Standard Webhooks, delivered in order."""
