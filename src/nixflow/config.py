@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="NixFlow <nixflow@localhost>", max_length=254)
     base_url: str = Field(default="http://127.0.0.1:8000", max_length=500)
     notify_delay_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    # Knowledge base: `public` articles are readable without signing in only when this is true.
+    kb_public: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,8 @@ from nixflow.api.routes import (
     auth,
     events,
     health,
+    kb,
+    kb_reading,
     notifications,
     round_robin,
     rules,
@@ -110,6 +112,8 @@ def create_app(
         sla.router,
         notifications.router,
         watchers.router,
+        kb.router,
+        kb_reading.router,
         ws.router,
     ):
         app.include_router(router)

@@ -116,5 +116,8 @@ const modules = {
   "admin-sla": "./sla.js",
   "admin-round-robin": "./round_robin.js",
   account: "./account.js",
+  "ticket-new": "./kb.js",
+  ticket: "./kb.js",
+  "kb-article": "./kb.js",
 };
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);
