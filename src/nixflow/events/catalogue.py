@@ -250,7 +250,7 @@ class ArticleUpdated(ArticleRef):
     restored_from: int | None = None  # the version it restored
 
 
-class ArticleStatus(ArticleRef):
+class ArticleStatusChanged(ArticleRef):
     version: int
     title: str
     by_id: int
@@ -401,8 +401,8 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
     ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
-    ("kb.article_published", ArticleStatus, "An article was published."),
-    ("kb.article_archived", ArticleStatus, "An article was withdrawn."),
+    ("kb.article_published", ArticleStatusChanged, "An article was published."),
+    ("kb.article_archived", ArticleStatusChanged, "An article was withdrawn."),
     ("kb.article_deleted", ArticleDeleted, "An article and its versions were deleted."),
     ("kb.article_viewed", ArticleViewed, "Someone read an article."),
     ("kb.article_suggested", ArticleSuggested, "An article was suggested for what someone typed."),

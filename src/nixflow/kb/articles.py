@@ -20,19 +20,12 @@ FIELDS = ("title", "body", "status", "visibility", "category_id", "tags")
 MAX_TAGS = 20
 
 
-def _tags(conn: Connection, article_ids: Sequence[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {i: [] for i in article_ids}
-    if article_ids:
-        query = select(kb_article_tags).where(kb_article_tags.c.article_id.in_(article_ids))
-        for row in conn.execute(query.order_by(kb_article_tags.c.article_id, kb_article_tags.c.tag)):
-            found[row.article_id].append(row.tag)
-    return found
+PUBLIC = ("id", "title", "body", "body_html", "status", "visibility", "category_id", "tags", "version")
 
 
-def public(row: dict[str, Any], tags: list[str]) -> dict[str, Any]:
+def public(row: dict[str, Any]) -> dict[str, Any]:
     """An article as the API shows it (`ArticleRead`)."""
-    keys = ("id", "title", "body", "body_html", "status", "visibility", "category_id", "version")
-    return {**{k: row[k] for k in keys}, "tags": tags, "created_at": row["created_at"], "updated_at": row["updated_at"]}
+    return {**{k: row[k] for k in PUBLIC}, "created_at": row["created_at"], "updated_at": row["updated_at"]}
 
 
 def _row(conn: Connection, article_id: int) -> dict[str, Any] | None:
@@ -50,7 +43,7 @@ def load(conn: Connection, *, article_id: int, may: Readable) -> dict[str, Any]:
     row = _row(conn, article_id)
     if row is None or not may_read(row, may):
         raise NotFound(f"article {article_id} not found")
-    return public(row, _tags(conn, [article_id])[article_id])
+    return public(row)
 
 
 def list_page(
@@ -69,16 +62,14 @@ def list_page(
         query = query.where(kb_articles.c.id < decode_cursor(cursor))
     rows = [dict(r._mapping) for r in conn.execute(query.order_by(kb_articles.c.id.desc()).limit(limit + 1))]
     page = rows[:limit]
-    tags = _tags(conn, [r["id"] for r in page])
-    items = [public(r, tags[r["id"]]) for r in page]
-    return items, (encode_cursor(page[-1]["id"]) if len(rows) > limit else None)
+    return [public(r) for r in page], (encode_cursor(page[-1]["id"]) if len(rows) > limit else None)
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
-    cleaned = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    cleaned = list(dict.fromkeys(t.strip() for t in tags if t.strip()))  # in order, each once
     if len(cleaned) > MAX_TAGS or any(len(t) > 50 for t in cleaned):
         raise ValidationFailed(f"at most {MAX_TAGS} tags of at most 50 characters")
-    return sorted(cleaned)
+    return cleaned
 
 
 def _check(conn: Connection, values: dict[str, Any]) -> None:
@@ -89,7 +80,10 @@ def _check(conn: Connection, values: dict[str, Any]) -> None:
     if "body" in values and not values["body"].strip():
         raise ValidationFailed("body must not be empty", errors=[{"loc": ["body", "body"], "msg": "empty"}])
     category_id = values.get("category_id")
-    if category_id is not None and conn.execute(select(categories.c.id).where(categories.c.id == category_id)).first() is None:
+    if (
+        category_id is not None
+        and conn.execute(select(categories.c.id).where(categories.c.id == category_id)).first() is None
+    ):
         raise NotFound(f"category {category_id} does not exist", errors=[{"loc": ["body", "category_id"]}])
     if "status" in values:
         values["status"] = ArticleStatus(values["status"]).value
@@ -99,7 +93,7 @@ def _check(conn: Connection, values: dict[str, Any]) -> None:
         values["tags"] = _clean_tags(values["tags"])
 
 
-def _save_version(tx: Tx, article: dict[str, Any], tags: list[str], author_id: int, restored_from: int | None) -> None:
+def _save_version(tx: Tx, article: dict[str, Any], author_id: int, restored_from: int | None) -> None:
     tx.conn.execute(
         insert(kb_article_versions),
         {
@@ -110,7 +104,7 @@ def _save_version(tx: Tx, article: dict[str, Any], tags: list[str], author_id: i
             "status": article["status"],
             "visibility": article["visibility"],
             "category_id": article["category_id"],
-            "tags": tags,
+            "tags": article["tags"],
             "author_id": author_id,
             "created_at": tx.now,
             "restored_from": restored_from,
@@ -164,7 +158,6 @@ def create(
         "tags": list(tags),
     }
     _check(tx.conn, values)
-    tag_list = values.pop("tags")
     article = {
         **values,
         "body_html": render.render(values["body"]),
@@ -174,8 +167,8 @@ def create(
         "updated_at": tx.now,
     }
     article["id"] = insert_returning_id(tx.conn, insert(kb_articles), article)
-    _set_tags(tx, article["id"], tag_list)
-    _save_version(tx, article, tag_list, author.id, None)
+    _set_tags(tx, article["id"], article["tags"])
+    _save_version(tx, article, author.id, None)
     created = {
         "title": article["title"],
         "status": article["status"],
@@ -185,7 +178,7 @@ def create(
     }
     _emit(tx, article, "kb.article_created", created)
     _emit_status(tx, article, author.id)
-    return public(article, tag_list)
+    return public(article)
 
 
 def _current(tx: Tx, article_id: int) -> dict[str, Any]:
@@ -195,7 +188,7 @@ def _current(tx: Tx, article_id: int) -> dict[str, Any]:
     return row
 
 
-def update(
+def edit(
     tx: Tx,
     *,
     editor: Principal,
@@ -208,17 +201,14 @@ def update(
     article = _current(tx, article_id)
     if version is not None and version != article["version"]:
         raise StaleVersion(f"article {article_id} is at version {article['version']}, not {version}")
-    tags = _tags(tx.conn, [article_id])[article_id]
     values = {k: v for k, v in changes.items() if k in FIELDS}
     _check(tx.conn, values)
-    before = {**article, "tags": tags}
-    changed = [f for f in FIELDS if f in values and values[f] != before[f]]
+    changed = [f for f in FIELDS if f in values and values[f] != article[f]]
     if not changed:
-        return public(article, tags)
-    new_tags = values.pop("tags", tags)
-    after = {**article, **{k: v for k, v in values.items() if k in changed}}
+        return public(article)
+    after = {**article, **{k: values[k] for k in changed}}
     after.update(version=article["version"] + 1, updated_at=tx.now, body_html=render.render(after["body"]))
-    columns = {k: after[k] for k in ("title", "body", "body_html", "status", "visibility", "category_id")}
+    columns = {k: after[k] for k in ("title", "body", "body_html", "status", "visibility", "category_id", "tags")}
     stored = tx.conn.execute(
         update(kb_articles)
         .where(kb_articles.c.id == article_id, kb_articles.c.version == article["version"])
@@ -227,13 +217,13 @@ def update(
     if stored.rowcount != 1:
         raise StaleVersion(f"article {article_id} was changed by someone else; reload it")
     if "tags" in changed:
-        _set_tags(tx, article_id, new_tags)
-    _save_version(tx, after, new_tags, editor.id, restored_from)
+        _set_tags(tx, article_id, after["tags"])
+    _save_version(tx, after, editor.id, restored_from)
     data = {"version": after["version"], "changed": changed, "editor_id": editor.id, "restored_from": restored_from}
     _emit(tx, after, "kb.article_updated", data)
     if "status" in changed:
         _emit_status(tx, after, editor.id)
-    return public(after, new_tags)
+    return public(after)
 
 
 def versions(conn: Connection, *, article_id: int) -> list[dict[str, Any]]:
@@ -272,7 +262,7 @@ def restore(tx: Tx, *, editor: Principal, article_id: int, number: int) -> dict[
     _current(tx, article_id)
     old = version(tx.conn, article_id=article_id, number=number)
     changes = {k: old[k] for k in ("title", "body", "category_id", "tags")}
-    return update(tx, editor=editor, article_id=article_id, changes=changes, restored_from=number)
+    return edit(tx, editor=editor, article_id=article_id, changes=changes, restored_from=number)
 
 
 def remove(tx: Tx, *, actor: Principal, article_id: int) -> None:

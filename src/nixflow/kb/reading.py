@@ -26,15 +26,17 @@ def role_of(reader: Principal | None) -> Role | None:
     return None if reader is None else reader.role
 
 
-def _article_event(tx: Tx, article: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
-    tx.emit(event_type, aggregate_type="article", aggregate_id=article["id"], data={"article_id": article["id"], **data})
+def _emit_about(tx: Tx, article: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
+    tx.emit(
+        event_type, aggregate_type="article", aggregate_id=article["id"], data={"article_id": article["id"], **data}
+    )
 
 
 def view(tx: Tx, *, reader: Principal | None, article_id: int) -> dict[str, Any]:
     """An article the reader may see, recording `kb.article_viewed`."""
     article = articles.load(tx.conn, article_id=article_id, may=readable(role_of(reader)))
     viewer_id = None if reader is None else reader.id
-    _article_event(tx, article, "kb.article_viewed", {"version": article["version"], "viewer_id": viewer_id})
+    _emit_about(tx, article, "kb.article_viewed", {"version": article["version"], "viewer_id": viewer_id})
     return article
 
 
@@ -45,11 +47,11 @@ def suggest(tx: Tx, *, reader: Principal | None, query: str, limit: int = SUGGES
     for rank, item in enumerate(found, start=1):
         data = {
             "version": versions[item["id"]],
-            "query": query[:500],
+            "query": query.replace("\x00", "")[:500],
             "rank": rank,
             "user_id": None if reader is None else reader.id,
         }
-        _article_event(tx, item, "kb.article_suggested", data)
+        _emit_about(tx, item, "kb.article_suggested", data)
     return found
 
 
@@ -70,7 +72,7 @@ def _feedback(
         "user_id": user.id,
         "ticket_id": ticket_id,
     }
-    _article_event(tx, article, "kb.feedback_received", data)
+    _emit_about(tx, article, "kb.feedback_received", data)
     return {"article_id": article["id"], **data, "created_at": tx.now}
 
 
@@ -92,8 +94,8 @@ def _solver(tx: Tx, user: Principal, article_id: int) -> dict[str, Any]:
 def deflect(tx: Tx, *, user: Principal, article_id: int, query: str | None) -> dict[str, Any]:
     """The article solved the problem before a ticket was opened: `kb.ticket_deflected` and helpful feedback."""
     article = _solver(tx, user, article_id)
-    data = {"version": article["version"], "user_id": user.id, "query": query}
-    _article_event(tx, article, "kb.ticket_deflected", data)
+    data = {"version": article["version"], "user_id": user.id, "query": query.replace("\x00", "") if query else None}
+    _emit_about(tx, article, "kb.ticket_deflected", data)
     _feedback(tx, article, user, True, None, None)
     return {"article_id": article_id, "version": article["version"], "ticket_id": None, "ticket_status": None}
 
@@ -118,7 +120,12 @@ def resolve_ticket(tx: Tx, *, user: Principal, article_id: int, ticket_id: int) 
         data={"ticket_id": ticket_id, "article_id": article_id, "version": article["version"], "by_id": user.id},
     )
     _feedback(tx, article, user, True, None, ticket_id)
-    return {"article_id": article_id, "version": article["version"], "ticket_id": ticket_id, "ticket_status": after["status"]}
+    return {
+        "article_id": article_id,
+        "version": article["version"],
+        "ticket_id": ticket_id,
+        "ticket_status": after["status"],
+    }
 
 
 def link(tx: Tx, *, article_id: int, ticket_id: int, relation: str) -> None:
@@ -185,9 +192,7 @@ def draft_from_ticket(tx: Tx, *, author: Principal, ticket_id: int) -> dict[str,
 def resolve_or_deflect(
     tx: Tx, *, user: Principal, article_id: int, ticket_id: int | None, query: str | None
 ) -> dict[str, Any]:
-    """"This solved my problem": resolve the named open ticket, or record that no ticket was needed."""
+    """ "This solved my problem": resolve the named open ticket, or record that no ticket was needed."""
     if ticket_id is None:
         return deflect(tx, user=user, article_id=article_id, query=query)
     return resolve_ticket(tx, user=user, article_id=article_id, ticket_id=ticket_id)
-
-

@@ -99,6 +99,5 @@ def search(conn: Connection, *, query: str, may: Readable, limit: int) -> list[d
                 raise
             raise ValidationFailed("the search query cannot be understood") from None
     return [
-        {"id": int(r.id), "title": r.title, "snippet": _highlighted(r.snippet), "score": float(r.score)}
-        for r in rows
+        {"id": int(r.id), "title": r.title, "snippet": _highlighted(r.snippet), "score": float(r.score)} for r in rows
     ]

@@ -307,6 +307,7 @@ kb_articles = Table(
     Column("status", String(16), nullable=False),  # draft | published | archived
     Column("visibility", String(16), nullable=False),  # public | requesters | internal
     Column("category_id", ForeignKey("categories.id"), index=True),
+    Column("tags", JSON, nullable=False),  # in the writer's order; kb_article_tags indexes them for filtering
     Column("version", Integer, nullable=False),
     Column("author_id", ForeignKey("users.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

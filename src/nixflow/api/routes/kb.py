@@ -120,7 +120,7 @@ async def update_article(article_id: PathId, body: ArticleUpdate, user: StaffUse
     changes = {k: v for k, v in changes.items() if v is not None or k == "category_id"}
     return ArticleRead(
         **await app.writer.run(
-            lambda tx: articles.update(tx, editor=user, article_id=article_id, changes=changes, version=body.version),
+            lambda tx: articles.edit(tx, editor=user, article_id=article_id, changes=changes, version=body.version),
             ctx,
         )
     )
@@ -156,9 +156,7 @@ async def diff_versions(
     to_version: Annotated[int, Query(alias="to", ge=0, le=2**31)],
 ) -> ArticleDiff:
     """A unified diff of the title and body between two versions."""
-    found = await app.db.read(
-        lambda conn: articles.diff(conn, article_id=article_id, old=from_version, new=to_version)
-    )
+    found = await app.db.read(lambda conn: articles.diff(conn, article_id=article_id, old=from_version, new=to_version))
     return ArticleDiff(**found)
 
 

@@ -18,7 +18,7 @@ from nixflow.kb import reading, search, stats
 
 router = APIRouter(prefix="/api", tags=["knowledge base"], route_class=GuardedRoute)
 
-SearchText = Annotated[str, Query(min_length=1, max_length=500, description="Words, \"phrases\" and prefix* terms.")]
+SearchText = Annotated[str, Query(min_length=1, max_length=500, description='Words, "phrases" and prefix* terms.')]
 
 
 class SearchHit(BaseModel):
@@ -121,7 +121,7 @@ async def give_feedback(
 
 @router.post("/kb/articles/{article_id}/solved", response_model=SolvedRead)
 async def solved(article_id: PathId, body: SolvedRequest, user: CurrentUser, app: App, ctx: Ctx) -> SolvedRead:
-    """"This solved my problem": with `ticket_id`, that open ticket is resolved with the article linked; without,
+    """ "This solved my problem": with `ticket_id`, that open ticket is resolved with the article linked; without,
     no ticket is needed (`kb.ticket_deflected`)."""
     done = await app.writer.run(
         lambda tx: reading.resolve_or_deflect(

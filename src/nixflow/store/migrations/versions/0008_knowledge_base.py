@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("visibility", sa.String(length=16), nullable=False),
         sa.Column("category_id", Id, sa.ForeignKey("categories.id"), nullable=True),
+        sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("author_id", Id, sa.ForeignKey("users.id"), nullable=False),
         sa.Column("created_at", At, nullable=False),
