@@ -50,7 +50,8 @@ async def test_snippets_highlight_the_match_and_escape_the_rest(harness: Harness
     await write(harness, agent, title="Markup", body="Type <b>bold</b> & the modem restarts.")
     [hit] = (await ask(harness, "/api/kb/search", requester, q="modem"))["items"]
     assert "<mark>modem</mark>" in hit["snippet"]
-    assert "<b>" not in hit["snippet"] and "&lt;b&gt;" in hit["snippet"] and "&amp;" in hit["snippet"]
+    # Markup in the body is text: escaped (SQLite) or left out by ts_headline (PostgreSQL), never passed through.
+    assert "<b>" not in hit["snippet"] and "bold" in hit["snippet"] and "&amp;" in hit["snippet"]
 
 
 async def test_suggestions_log_query_article_and_version(harness: Harness, agent: User, requester: User) -> None:
