@@ -205,3 +205,14 @@ async def test_listing_pages_with_a_cursor(harness: Harness, agent: User) -> Non
     assert [a["id"] for a in first["items"]] == ids[::-1][:2] and first["next_cursor"]
     second = await ask(harness, "/api/kb/articles", agent, limit=2, cursor=first["next_cursor"])
     assert [a["id"] for a in second["items"]] == ids[::-1][2:4]
+
+
+async def test_nul_characters_and_huge_version_numbers_get_clean_answers(harness: Harness, agent: User) -> None:
+    made = await write(harness, agent, title="Null\x00title", body="body\x00text", tags=["t\x00g"])
+    assert made["title"] == "Null\ufffdtitle" and made["tags"] == ["t\ufffdg"]  # PostgreSQL stores no NUL
+    assert (await ask(harness, "/api/kb/articles", agent, tag="t\x00g"))["items"][0]["id"] == made["id"]
+    path = f"/api/kb/articles/{made['id']}"
+    for url in (f"{path}/versions/{2**31}", f"{path}/diff?from={2**31}&to=1", f"{path}/versions/{2**31}/restore"):
+        method = "POST" if url.endswith("restore") else "GET"
+        assert (await harness.client.request(method, url, headers=agent.headers)).status_code == 422, url
+    assert (await harness.client.get(f"{path}/versions/{2**31 - 1}", headers=agent.headers)).status_code == 404

@@ -56,7 +56,7 @@ def list_page(
     if status:
         query = query.where(kb_articles.c.status == status)
     if tag:
-        tagged = select(kb_article_tags.c.article_id).where(kb_article_tags.c.tag == tag.strip())
+        tagged = select(kb_article_tags.c.article_id).where(kb_article_tags.c.tag == storable(tag.strip()))
         query = query.where(kb_articles.c.id.in_(tagged))
     if cursor:
         query = query.where(kb_articles.c.id < decode_cursor(cursor))
@@ -66,13 +66,21 @@ def list_page(
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
-    cleaned = list(dict.fromkeys(t.strip() for t in tags if t.strip()))  # in order, each once
+    cleaned = list(dict.fromkeys(storable(t.strip()) for t in tags if t.strip()))  # in order, each once
     if len(cleaned) > MAX_TAGS or any(len(t) > 50 for t in cleaned):
         raise ValidationFailed(f"at most {MAX_TAGS} tags of at most 50 characters")
     return cleaned
 
 
+def storable(text: str) -> str:
+    """`text` as both databases store it: PostgreSQL refuses NUL characters, so they become U+FFFD."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _check(conn: Connection, values: dict[str, Any]) -> None:
+    for name in ("title", "body"):
+        if name in values:
+            values[name] = storable(values[name])
     if "title" in values:
         values["title"] = values["title"].strip()
         if not values["title"] or len(values["title"]) > 200:

@@ -47,7 +47,7 @@ def suggest(tx: Tx, *, reader: Principal | None, query: str, limit: int = SUGGES
     for rank, item in enumerate(found, start=1):
         data = {
             "version": versions[item["id"]],
-            "query": query.replace("\x00", "")[:500],
+            "query": articles.storable(query)[:500],
             "rank": rank,
             "user_id": None if reader is None else reader.id,
         }
@@ -83,7 +83,7 @@ def feedback(
     article = articles.load(tx.conn, article_id=article_id, may=readable(user.role))
     if ticket_id is not None:
         tickets.current(tx, ticket_id=ticket_id, viewer=user)
-    text = comment.strip() if comment else None
+    text = articles.storable(comment.strip()) if comment else None
     return _feedback(tx, article, user, helpful, text or None, ticket_id)
 
 
@@ -94,7 +94,7 @@ def _solver(tx: Tx, user: Principal, article_id: int) -> dict[str, Any]:
 def deflect(tx: Tx, *, user: Principal, article_id: int, query: str | None) -> dict[str, Any]:
     """The article solved the problem before a ticket was opened: `kb.ticket_deflected` and helpful feedback."""
     article = _solver(tx, user, article_id)
-    data = {"version": article["version"], "user_id": user.id, "query": query.replace("\x00", "") if query else None}
+    data = {"version": article["version"], "user_id": user.id, "query": articles.storable(query) if query else None}
     _emit_about(tx, article, "kb.ticket_deflected", data)
     _feedback(tx, article, user, True, None, None)
     return {"article_id": article_id, "version": article["version"], "ticket_id": None, "ticket_status": None}

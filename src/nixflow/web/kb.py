@@ -73,8 +73,8 @@ async def kb_article(
     request: Request,
     article_id: PathId,
     app: App,
-    from_version: Annotated[int | None, Query(alias="from", ge=0, le=2**31)] = None,
-    to_version: Annotated[int | None, Query(alias="to", ge=0, le=2**31)] = None,
+    from_version: Annotated[int | None, Query(alias="from", ge=1, le=2**31 - 1)] = None,
+    to_version: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None,
     ticket: Annotated[int | None, Query(ge=0, le=2**53)] = None,
 ) -> Response:
     """One article; for staff also its history, a diff of two versions, restore, and linked tickets."""

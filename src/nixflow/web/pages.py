@@ -115,9 +115,7 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
             "watchers": watching,
             "watching": any(w["user_id"] == user.id for w in watching),
             # Published articles matching the ticket: requesters may say one solved it, agents link one in a reply.
-            "kb_matches": search.search(
-                conn, query=ticket["title"], may=suggestible(user.role), limit=KB_MATCHES
-            ),
+            "kb_matches": search.search(conn, query=ticket["title"], may=suggestible(user.role), limit=KB_MATCHES),
             "kb_linked": reading.linked_articles(conn, ticket_id=ticket_id, may=readable(user.role)),
         }
 

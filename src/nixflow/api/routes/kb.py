@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, Reader, StaffUser, context_for
@@ -21,6 +21,8 @@ ArticleStatusName = Literal["draft", "published", "archived"]
 VisibilityName = Literal["public", "requesters", "internal"]
 ArticleBody = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100_000, pattern=NOT_BLANK)]
 Tag = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=50, pattern=NOT_BLANK)]
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the database
+VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION)]
 
 
 class ArticleCreate(Strict):
@@ -141,7 +143,7 @@ async def list_versions(article_id: PathId, user: StaffUser, app: App) -> list[A
 
 
 @router.get("/articles/{article_id}/versions/{version}", response_model=ArticleVersionRead)
-async def get_version(article_id: PathId, version: PathId, user: StaffUser, app: App) -> ArticleVersionRead:
+async def get_version(article_id: PathId, version: VersionPath, user: StaffUser, app: App) -> ArticleVersionRead:
     """One saved version of the article."""
     found = await app.db.read(lambda conn: articles.version(conn, article_id=article_id, number=version))
     return ArticleVersionRead(**found)
@@ -152,8 +154,8 @@ async def diff_versions(
     article_id: PathId,
     user: StaffUser,
     app: App,
-    from_version: Annotated[int, Query(alias="from", ge=0, le=2**31)],
-    to_version: Annotated[int, Query(alias="to", ge=0, le=2**31)],
+    from_version: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=MAX_VERSION)],
 ) -> ArticleDiff:
     """A unified diff of the title and body between two versions."""
     found = await app.db.read(lambda conn: articles.diff(conn, article_id=article_id, old=from_version, new=to_version))
@@ -161,7 +163,7 @@ async def diff_versions(
 
 
 @router.post("/articles/{article_id}/versions/{version}/restore", response_model=ArticleRead)
-async def restore_version(article_id: PathId, version: PathId, user: StaffUser, app: App, ctx: Ctx) -> ArticleRead:
+async def restore_version(article_id: PathId, version: VersionPath, user: StaffUser, app: App, ctx: Ctx) -> ArticleRead:
     """Save an old version's title, body, category and tags as the newest version."""
     return ArticleRead(
         **await app.writer.run(lambda tx: articles.restore(tx, editor=user, article_id=article_id, number=version), ctx)
