@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # multiplied by the scale.
     webhook_allow_private: bool = False
     webhook_retry_scale: float = Field(default=1.0, gt=0, le=1000)
+    # Knowledge base: `public` articles are readable without signing in only when this is true.
+    kb_public: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -48,6 +48,10 @@ def admin_only(code: Expect) -> dict[str, Expect]:
     return {ANON: 401, OWNER: 403, OTHER: 403, AGENT: 403, ADMIN: code, SYSTEM: 401}
 
 
+def staff_only(code: Expect) -> dict[str, Expect]:
+    return {ANON: 401, OWNER: 403, OTHER: 403, AGENT: code, ADMIN: code, SYSTEM: 401}
+
+
 def page(requester: int, agent: int, admin: int) -> dict[str, Expect]:
     """A web page: signed in by the session cookie only; without one (or as the system user) a 303 to /login."""
     return {ANON: 303, OWNER: requester, OTHER: requester, AGENT: agent, ADMIN: admin, SYSTEM: 303}
@@ -84,6 +88,7 @@ class Row:
     object_checked: frozenset[str] = frozenset()
     malformed: dict[str, Expect] | None = None  # when a malformed body gets something else than the rule says
     upload: bool = False  # the body is a multipart/form-data file upload
+    query: str = ""  # a query string the route needs, appended to the path
 
     @property
     def is_page(self) -> bool:
@@ -253,6 +258,23 @@ ROWS = [
         admin_only(202),
         body=lambda w, r: {"since": "2020-01-01T00:00:00Z"},
     ),
+    # Knowledge base: staff write, everyone signed in reads what visibility allows (a published article here)
+    Row("POST", "/api/kb/articles", staff_only(201), body=lambda w, r: {"title": "matrix", "body": "text"}),
+    Row("GET", "/api/kb/articles", signed_in(200)),
+    Row("GET", "/api/kb/articles/{article_id}", signed_in(200)),
+    Row("PATCH", "/api/kb/articles/{article_id}", staff_only(200), body=lambda w, r: {"title": "renamed"}),
+    Row("DELETE", "/api/kb/articles/{article_id}", staff_only(204)),
+    Row("GET", "/api/kb/articles/{article_id}/versions", staff_only(200)),
+    Row("GET", "/api/kb/articles/{article_id}/versions/{version}", staff_only(200)),
+    Row("GET", "/api/kb/articles/{article_id}/diff", staff_only(200), query="?from=1&to=1"),
+    Row("POST", "/api/kb/articles/{article_id}/versions/{version}/restore", staff_only(200)),
+    Row("GET", "/api/kb/search", signed_in(200), query="?q=matrix"),
+    Row("GET", "/api/kb/suggest", signed_in(200), query="?q=matrix"),
+    Row("POST", "/api/kb/articles/{article_id}/feedback", signed_in(201), body=lambda w, r: {"helpful": True}),
+    Row("POST", "/api/kb/articles/{article_id}/solved", signed_in(200), body=lambda w, r: {"query": "matrix"}),
+    Row("GET", "/api/kb/stats", staff_only(200)),
+    # A new ticket is not resolved yet: staff get as far as the ticket (409), requesters are refused for their role.
+    Row("POST", "/api/tickets/{ticket_id}/kb-article", staff_only(409)),
     # Web pages
     Row("GET", "/login", public(200)),
     Row("GET", "/", page(303, 303, 303)),
@@ -272,6 +294,9 @@ ROWS = [
     Row("GET", "/admin/sla", page(403, 403, 200)),
     Row("GET", "/admin/round-robin", page(403, 403, 200)),
     Row("GET", "/admin/webhooks", page(403, 403, 200)),
+    Row("GET", "/kb", page(200, 200, 200)),
+    Row("GET", "/kb/stats", page(403, 403, 200)),
+    Row("GET", "/kb/{article_id}", page(200, 200, 200)),
 ]
 
 # WebSocket routes obey the same rules; they are tested with a WebSocket client by the web UI's tests.
@@ -430,6 +455,13 @@ async def fill(world: World, row: Row, role: str) -> str:
         elif name == "delivery_id":
             webhook_id = int(values["webhook_id"])
             values[name] = str(await _delivery(h, webhook_id))
+        elif name == "article_id":
+            body = {"title": "matrix article", "body": "text", "status": "published", "visibility": "requesters"}
+            created = await h.client.post("/api/kb/articles", json=body, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
+        elif name == "version":
+            values[name] = "1"
         elif name == "priority":
             values[name] = "normal"
         elif name == "key":
@@ -438,7 +470,7 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = "category"
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
-    return row.path.format(**values)
+    return row.path.format(**values) + row.query
 
 
 async def _delivery(h: Harness, webhook_id: int) -> int:

@@ -16,6 +16,8 @@ from nixflow.api.routes import (
     auth,
     events,
     health,
+    kb,
+    kb_reading,
     notifications,
     round_robin,
     rules,
@@ -124,6 +126,8 @@ def create_app(
         notifications.router,
         watchers.router,
         webhooks.router,
+        kb.router,
+        kb_reading.router,
         ws.router,
     ):
         app.include_router(router)

@@ -83,11 +83,16 @@ async def current_user(credential: Auth) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-async def event_context(request: Request, user: CurrentUser) -> EventContext:
-    """A new correlation for this request (or the caller's `X-Correlation-ID`), acting as the user."""
+def context_for(request: Request, actor_id: int | None) -> EventContext:
+    """A new correlation for this request (or the caller's `X-Correlation-ID`), acting as `actor_id`."""
     supplied = request.headers.get("x-correlation-id", "")
     correlation = supplied if 0 < len(supplied) <= 36 and supplied.replace("-", "").isalnum() else uuid7()
-    return EventContext(correlation_id=correlation, actor_id=user.id, source="api")
+    return EventContext(correlation_id=correlation, actor_id=actor_id, source="api")
+
+
+async def event_context(request: Request, user: CurrentUser) -> EventContext:
+    """A new correlation for this request (or the caller's `X-Correlation-ID`), acting as the user."""
+    return context_for(request, user.id)
 
 
 Ctx = Annotated[EventContext, Depends(event_context)]
@@ -115,8 +120,21 @@ admin_only = RoleGate(lambda user: user.is_admin, "admin role required")
 approvers_only = RoleGate(
     lambda user: user.role != Role.AGENT or user.can_approve, "only admins and approvers decide approvals"
 )
+staff_only = RoleGate(lambda user: user.is_staff, "agents and admins only")
 AdminUser = Annotated[Principal, Depends(admin_only)]
 ApproverUser = Annotated[Principal, Depends(approvers_only)]
+StaffUser = Annotated[Principal, Depends(staff_only)]
+
+
+async def reader(request: Request, app: App) -> Principal | None:
+    """The signed-in user; None for a caller with no credential when the knowledge base is public
+    (`NIXFLOW_KB_PUBLIC=true`), else 401. A credential that is sent must be valid."""
+    if bearer_or_cookie(request) is None and app.settings.kb_public:
+        return None
+    return (await authenticated(request, app)).principal
+
+
+Reader = Annotated[Principal | None, Depends(reader)]
 
 
 def _calls(dependant: Dependant) -> Iterator[Any]:

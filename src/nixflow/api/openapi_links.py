@@ -38,6 +38,17 @@ LINKS: dict[tuple[str, str, str], tuple[str, str, list[tuple[str, str]]]] = {
         "rule_id",
         [("get", "/api/rules/{rule_id}"), ("patch", "/api/rules/{rule_id}"), ("delete", "/api/rules/{rule_id}")],
     ),
+    ("post", "/api/kb/articles", "201"): (
+        "id",
+        "article_id",
+        [
+            ("get", "/api/kb/articles/{article_id}"),
+            ("patch", "/api/kb/articles/{article_id}"),
+            ("get", "/api/kb/articles/{article_id}/versions"),
+            ("post", "/api/kb/articles/{article_id}/feedback"),
+            ("delete", "/api/kb/articles/{article_id}"),
+        ],
+    ),
     ("post", "/api/categories", "201"): ("id", "category_id", [("patch", "/api/categories/{category_id}")]),
     ("post", "/api/webhooks", "201"): (
         "id",

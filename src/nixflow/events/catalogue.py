@@ -228,6 +228,71 @@ class CategoryUpdated(EventData):
     changes: FieldChanges
 
 
+# kb
+
+
+class ArticleRef(EventData):
+    article_id: int
+
+
+class ArticleCreated(ArticleRef):
+    title: str
+    status: str
+    visibility: str
+    author_id: int
+    source_ticket_id: int | None = None  # written from this resolved ticket
+
+
+class ArticleUpdated(ArticleRef):
+    version: int
+    changed: list[str]  # the fields this save changed
+    editor_id: int
+    restored_from: int | None = None  # the version it restored
+
+
+class ArticleStatusChanged(ArticleRef):
+    version: int
+    title: str
+    by_id: int
+
+
+class ArticleDeleted(ArticleRef):
+    title: str
+    by_id: int
+
+
+class ArticleViewed(ArticleRef):
+    version: int
+    viewer_id: int | None = None  # None: an anonymous reader of a public article
+
+
+class ArticleSuggested(ArticleRef):
+    version: int
+    query: str
+    rank: int  # 1 = the first suggestion
+    user_id: int | None = None
+
+
+class ArticleFeedback(ArticleRef):
+    version: int
+    helpful: bool
+    comment: str | None = None
+    user_id: int
+    ticket_id: int | None = None
+
+
+class TicketDeflected(ArticleRef):
+    version: int
+    user_id: int
+    query: str | None = None
+
+
+class ArticleResolvedTicket(TicketRef):
+    article_id: int
+    version: int
+    by_id: int
+
+
 # notification
 
 
@@ -420,6 +485,16 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.password_changed", UserActor, "A user's password was changed."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
+    ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
+    ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
+    ("kb.article_published", ArticleStatusChanged, "An article was published."),
+    ("kb.article_archived", ArticleStatusChanged, "An article was withdrawn."),
+    ("kb.article_deleted", ArticleDeleted, "An article and its versions were deleted."),
+    ("kb.article_viewed", ArticleViewed, "Someone read an article."),
+    ("kb.article_suggested", ArticleSuggested, "An article was suggested for what someone typed."),
+    ("kb.feedback_received", ArticleFeedback, "A reader said whether an article helped."),
+    ("kb.ticket_deflected", TicketDeflected, "An article solved the problem before a ticket was opened."),
+    ("kb.article_resolved_ticket", ArticleResolvedTicket, "An article solved an open ticket, which was resolved."),
     ("notification.requested", NotificationRequested, "Someone should be told."),
     ("notification.created", NotificationCreated, "A notification was made for one recipient."),
     ("notification.sent", NotificationSent, "A notification was sent."),
@@ -445,6 +520,8 @@ _TYPE_PRIORITY: Mapping[str, Priority] = {
     "sla.breached": Priority.HIGH,
     "automation.rule_failed": Priority.HIGH,
     "webhook.disabled": Priority.HIGH,
+    "kb.article_viewed": Priority.LOW,
+    "kb.article_suggested": Priority.LOW,
 }
 
 

@@ -419,4 +419,65 @@ webhook_attempts = Table(
     Index("ix_webhook_attempts_delivery_id", "delivery_id", "id"),
 )
 
+# Knowledge base: articles, every saved version of each, their tags, and the tickets they came from or solved.
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),  # Markdown
+    Column("body_html", Text, nullable=False),  # rendered and sanitised
+    Column("status", String(16), nullable=False),  # draft | published | archived
+    Column("visibility", String(16), nullable=False),  # public | requesters | internal
+    Column("category_id", ForeignKey("categories.id"), index=True),
+    Column("tags", JSON, nullable=False),  # in the writer's order; kb_article_tags indexes them for filtering
+    Column("version", Integer, nullable=False),
+    Column("author_id", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_kb_articles_status_visibility", "status", "visibility"),
+    # PostgreSQL adds a generated `search` tsvector with a GIN index (migration 0008); SQLite has `kb_search` (FTS5).
+)
+
+kb_article_versions = Table(
+    "kb_article_versions",
+    metadata,
+    Column("article_id", ForeignKey("kb_articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("category_id", BigInteger),
+    Column("tags", JSON, nullable=False),
+    Column("author_id", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("restored_from", Integer),
+)
+
+kb_article_tags = Table(
+    "kb_article_tags",
+    metadata,
+    Column("article_id", ForeignKey("kb_articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(50), primary_key=True, index=True),
+)
+
+kb_article_tickets = Table(
+    "kb_article_tickets",
+    metadata,
+    Column("article_id", ForeignKey("kb_articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("relation", String(16), primary_key=True),  # source (written from it) | resolved (it solved it)
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Tables the search index keeps outside this metadata (SQLite's FTS5 table and its shadow tables).
+UNMANAGED_PREFIXES = ("kb_search",)
+
+
+def managed(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Whether a schema object is described here (Alembic `include_name`): FTS5's tables are not."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMANAGED_PREFIXES))
+
+
 SYSTEM_USER_ID = 0

@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import App, PathId
+from nixflow.domain.kb import readable, suggestible
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
+from nixflow.kb import reading, search
 from nixflow.notifications import watchers
 from nixflow.services import attachments, ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
@@ -21,6 +23,7 @@ from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STATUSES = [s.value for s in Status]
+KB_MATCHES = 3
 PRIORITIES = [p.value for p in Priority]
 
 
@@ -112,6 +115,9 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
             "watchers": watching,
             "watching": any(w["user_id"] == user.id for w in watching),
             "files": attachments.list_for_ticket(conn, viewer=user, ticket_id=ticket_id),
+            # Published articles matching the ticket: requesters may say one solved it, agents link one in a reply.
+            "kb_matches": search.search(conn, query=ticket["title"], may=suggestible(user.role), limit=KB_MATCHES),
+            "kb_linked": reading.linked_articles(conn, ticket_id=ticket_id, may=readable(user.role)),
         }
 
     data = await app.db.read(read)

@@ -55,6 +55,7 @@ function valueOf(element) {
   if (type === "ints") return Array.from(element.selectedOptions, (o) => Number(o.value));
   const raw = element.value.trim();
   if (type === "int-or-null") return raw === "" ? null : Number(raw);
+  if (type === "list") return raw.split(",").map((part) => part.trim()).filter(Boolean);
   if (raw === "") return undefined;
   if (type === "int" || element.type === "number") return Number(raw);
   if (type === "json") return JSON.parse(raw);

@@ -117,6 +117,9 @@ const modules = {
   "admin-round-robin": "./round_robin.js",
   "admin-webhooks": "./webhooks.js",
   account: "./account.js",
+  "ticket-new": "./kb.js",
+  ticket: "./kb.js",
+  "kb-article": "./kb.js",
 };
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);
 if (document.getElementById("comment-form")) import("./attachments.js");

@@ -1,0 +1,103 @@
+"""Full-text search over articles: SQLite FTS5 in embedded mode, PostgreSQL full-text search in scale-out mode.
+
+Both rank a title match above a body match (FTS5 `bm25` with a title weight; `ts_rank_cd` over a tsvector
+whose title weighs A and body B), stem English words (porter; the `english` configuration), and take the
+same queries: any of the words, "quoted phrases" and `prefix*` terms, parsed by `domain.kb.parse_query` and
+rebuilt in each database's syntax, so the caller's text never reaches a query parser.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.exc import OperationalError
+
+from nixflow.domain.errors import ValidationFailed
+from nixflow.domain.kb import Readable, Term, parse_query
+
+OPEN, CLOSE = "\ue000", "\ue001"  # highlight marks, from the private use area: turned into <mark> after escaping
+TITLE_WEIGHT = 10.0
+
+_SQLITE_SEARCH = text(
+    "SELECT a.id, a.title, snippet(kb_search, 1, :open, :close, '…', 16) AS snippet, "
+    f"-bm25(kb_search, {TITLE_WEIGHT}, 1.0) AS score "
+    "FROM kb_search JOIN kb_articles AS a ON a.id = kb_search.rowid "
+    "WHERE kb_search MATCH :match AND a.status IN :statuses AND a.visibility IN :visibilities "
+    f"ORDER BY bm25(kb_search, {TITLE_WEIGHT}, 1.0), a.id LIMIT :limit"
+).bindparams(bindparam("statuses", expanding=True), bindparam("visibilities", expanding=True))
+
+# Weights {D, C, B, A}: a body (B) match counts a tenth of a title (A) match.
+_POSTGRES_SEARCH = text(
+    "WITH q AS (SELECT websearch_to_tsquery('english', :words) || to_tsquery('english', :prefixes) AS query) "
+    "SELECT a.id, a.title, ts_headline('english', a.body, q.query, :headline) AS snippet, "
+    "ts_rank_cd('{0, 0, 0.1, 1}', a.search, q.query) AS score "
+    "FROM kb_articles AS a, q "
+    "WHERE a.search @@ q.query AND a.status IN :statuses AND a.visibility IN :visibilities "
+    "ORDER BY score DESC, a.id LIMIT :limit"
+).bindparams(bindparam("statuses", expanding=True), bindparam("visibilities", expanding=True))
+_HEADLINE = f'StartSel="{OPEN}", StopSel="{CLOSE}", MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "'
+
+_SQLITE_UNINDEX = text("DELETE FROM kb_search WHERE rowid = :id")
+_SQLITE_INDEX = text("INSERT INTO kb_search (rowid, title, body) VALUES (:id, :title, :body)")
+
+
+def index(conn: Connection, *, article_id: int, title: str, body: str) -> None:
+    """Put an article's current text in the index (PostgreSQL: its generated column follows by itself)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(_SQLITE_UNINDEX, {"id": article_id})
+        conn.execute(_SQLITE_INDEX, {"id": article_id, "title": title, "body": body})
+
+
+def unindex(conn: Connection, *, article_id: int) -> None:
+    """Take a deleted article out of the index."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(_SQLITE_UNINDEX, {"id": article_id})
+
+
+def _fts5(term: Term) -> str:
+    # Words are \w+ runs: no quote can end the string early. A phrase is its words in order.
+    return f'"{" ".join(term.words)}"' + ("*" if term.prefix else "")
+
+
+def _websearch(terms: list[Term]) -> str:
+    return " or ".join(f'"{" ".join(t.words)}"' for t in terms if not t.prefix)
+
+
+def _prefixes(terms: list[Term]) -> str:
+    return " | ".join(f"'{t.words[0]}':*" for t in terms if t.prefix)
+
+
+def _highlighted(snippet: str | None) -> str:
+    escaped = html.escape(snippet or "", quote=False)
+    return escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+
+
+def search(conn: Connection, *, query: str, may: Readable, limit: int) -> list[dict[str, Any]]:
+    """Articles matching `query` that the reader `may` see, best first: `{id, title, snippet, score}`.
+
+    `snippet` is HTML: the body's text escaped, with the matched words in `<mark>`.
+    """
+    terms = parse_query(query)
+    if not terms:
+        return []
+    params: dict[str, Any] = {
+        "statuses": sorted(s.value for s in may.statuses),
+        "visibilities": sorted(v.value for v in may.visibilities),
+        "limit": limit,
+    }
+    if conn.dialect.name == "postgresql":
+        params.update(words=_websearch(terms), prefixes=_prefixes(terms), headline=_HEADLINE)
+        rows = conn.execute(_POSTGRES_SEARCH, params).all()
+    else:
+        params.update(match=" OR ".join(_fts5(t) for t in terms), open=OPEN, close=CLOSE)
+        try:
+            rows = conn.execute(_SQLITE_SEARCH, params).all()
+        except OperationalError as exc:  # FTS5 refused the query: the caller's fault, not an outage
+            if "fts5" not in str(exc).lower():
+                raise
+            raise ValidationFailed("the search query cannot be understood") from None
+    return [
+        {"id": int(r.id), "title": r.title, "snippet": _highlighted(r.snippet), "score": float(r.score)} for r in rows
+    ]
