@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from nixflow.cli import events, rules, serve, users
+from nixflow.cli import events, reports, rules, serve, users
 from nixflow.config import ConfigError
 
 cli = typer.Typer(help="NixFlow: an event-driven helpdesk.", no_args_is_help=True, add_completion=False)
@@ -18,6 +18,7 @@ cli.add_typer(users.tokens_cli, name="tokens")
 cli.add_typer(events.events_cli, name="events")
 cli.add_typer(rules.rules_cli, name="rules")
 cli.add_typer(rules.round_robin_cli, name="round-robin")
+cli.add_typer(reports.reports_cli, name="reports")
 
 
 def main() -> None:
