@@ -46,6 +46,10 @@ def admin_only(code: Expect) -> dict[str, Expect]:
     return {ANON: 401, OWNER: 403, OTHER: 403, AGENT: 403, ADMIN: code, SYSTEM: 401}
 
 
+def staff_only(code: Expect) -> dict[str, Expect]:
+    return {ANON: 401, OWNER: 403, OTHER: 403, AGENT: code, ADMIN: code, SYSTEM: 401}
+
+
 def page(requester: int, agent: int, admin: int) -> dict[str, Expect]:
     """A web page: signed in by the session cookie only; without one (or as the system user) a 303 to /login."""
     return {ANON: 303, OWNER: requester, OTHER: requester, AGENT: agent, ADMIN: admin, SYSTEM: 303}
@@ -208,6 +212,11 @@ ROWS = [
     Row("GET", "/api/events/types", signed_in(200)),
     Row("GET", "/api/events/{event_id}", admin_only(200)),
     Row("POST", "/api/events/{event_id}/replay", admin_only(202)),
+    # Reports (agents and admins)
+    Row("GET", "/api/reports/summary", staff_only(200)),
+    Row("GET", "/api/reports/series", staff_only(200)),
+    Row("GET", "/api/reports/drilldown", staff_only(200)),
+    Row("GET", "/api/reports/workload", staff_only(200)),
     # Automation configuration (admin)
     Row("GET", "/api/rules", admin_only(200)),
     Row("POST", "/api/rules", admin_only(201), body=lambda w, r: RULE),

@@ -15,6 +15,7 @@ from nixflow.api.routes import (
     events,
     health,
     notifications,
+    reports,
     round_robin,
     rules,
     sla,
@@ -109,6 +110,7 @@ def create_app(
         round_robin.router,
         sla.router,
         notifications.router,
+        reports.router,
         watchers.router,
         ws.router,
     ):

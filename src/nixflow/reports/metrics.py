@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Connection, Select, or_, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from nixflow.domain.errors import ValidationFailed
 from nixflow.store.tables import report_sla, report_spells, report_tickets
@@ -31,7 +31,6 @@ Metric = Literal[
 METRICS: tuple[Metric, ...] = get_args(Metric)
 DURATIONS = ("first_reply", "resolution")
 Interval = Literal["day", "week"]
-MAX_POINTS = 1000
 
 # Minutes from one instant to a later one; calendar time now, a business-hours calendar later.
 Measure = Callable[[datetime, datetime], float]
@@ -208,19 +207,21 @@ def bucket_start(at: datetime, interval: Interval) -> datetime:
 def series(
     conn: Connection, metric: Metric, scope: Scope, minutes: Measure, interval: Interval
 ) -> list[dict[str, Any]]:
-    """Points `{start, end, value, count}` covering the period, one per day or week."""
-    since = scope.since if scope.since is not None else scope.until - timedelta(days=30)
+    """Points `{start, end, value, count}`, one per day or week of the period (default: the 30 days before
+    `until`), from the interval of the first ticket on: none can hold data before it. The last point ends
+    at `until`."""
+    first_ticket = conn.execute(select(func.min(_T.created_at))).scalar()
+    since = scope.since if scope.since is not None else _days_before(scope.until, 30)
+    if first_ticket is None or max(since, first_ticket) >= scope.until:
+        return []
     width = timedelta(days=7 if interval == "week" else 1)
-    first = bucket_start(since, interval)
-    count = max(1, math.ceil((scope.until - first) / width))
-    if count > MAX_POINTS:
-        raise ValidationFailed(f"the period holds more than {MAX_POINTS} {interval}s; narrow it or use weeks")
-    starts = [first + width * i for i in range(count)]
+    first = bucket_start(max(since, first_ticket), interval)
+    starts = [first + width * i for i in range(math.ceil((scope.until - first) / width))]
     if metric == "backlog":
         spells = spells_overlapping(conn, scope, first)
         points = []
         for start in starts:
-            end = start + width
+            end = min(start + width, scope.until)
             n = sum(1 for opened, solved in spells if opened < end and (solved is None or solved >= end))
             points.append({"start": start, "end": end, "value": n, "count": n})
         return points
@@ -229,9 +230,18 @@ def series(
     for fact in facts(conn, metric, bounded, minutes):
         by_bucket[bucket_start(fact.at, interval)].append(fact)
     return [
-        dict(zip(("value", "count"), value(metric, found), strict=True), start=start, end=start + width)
+        dict(
+            zip(("value", "count"), value(metric, found), strict=True), start=start, end=min(start + width, scope.until)
+        )
         for start, found in by_bucket.items()
     ]
+
+
+def _days_before(at: datetime, days: int) -> datetime:
+    try:
+        return at - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=at.tzinfo)
 
 
 def workload(conn: Connection, scope: Scope, by: Literal["agent", "category"]) -> list[dict[str, Any]]:
