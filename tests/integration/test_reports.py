@@ -15,6 +15,7 @@ The scenario (minutes after T0 = Monday 2030-01-07 09:00 UTC; every ticket norma
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -234,3 +235,21 @@ async def test_rebuilt_tables_equal_the_live_ones(scenario: dict[str, Any]) -> N
     assert (await _get(scenario, "summary"))["tickets_created"] == 0
     await h.write(lambda tx: rebuild(tx.conn))  # ...and come back from the log alone
     assert await _tables(h) == live and await _get(scenario, "summary") == before
+
+
+async def test_the_reports_page_its_charts_and_drilldown(scenario: dict[str, Any]) -> None:
+    h, ids = scenario["h"], scenario["ids"]
+    cookie = {"Cookie": f"nixflow_session={scenario['agent'].token}"}
+    page = await h.client.get("/reports?since=2030-01-07&until=2030-01-07", headers=cookie)
+    assert page.status_code == 200, page.text
+    assert '<tr data-metric="tickets_created"><th scope="row"><a href="/reports/tickets?' in page.text
+    figures = dict(re.findall(r'data-metric="(\w+)">.*?<td>([^<]*)</td>', page.text))
+    assert figures["tickets_created"] == "3" and figures["backlog"] == "1"  # at the end of the 7th: t3
+    assert figures["first_reply"] == "median 45.0 min, p90 60.0 min (2)" and figures["reopens"] == "1"
+    assert figures["sla_first_response"] == "66.7 %"
+    chart = await h.client.get("/reports/charts/created-solved.svg?since=2030-01-07&until=2030-01-08", headers=cookie)
+    assert chart.headers["content-type"] == "image/svg+xml" and b"tickets created" in chart.content
+    drill = await h.client.get("/reports/tickets?metric=resolution&since=2030-01-07&until=2030-01-07", headers=cookie)
+    assert f'<a href="/tickets/{ids["t1"]}">Question t1</a>' in drill.text and "390.0" in drill.text
+    refused = await h.client.get("/reports", headers={"Cookie": f"nixflow_session={scenario['requester'].token}"})
+    assert refused.status_code == 403

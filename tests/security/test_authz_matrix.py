@@ -248,6 +248,9 @@ ROWS = [
     Row("GET", "/events", page(403, 403, 200)),
     Row("GET", "/events/stats", page(403, 403, 200)),
     Row("GET", "/events/stats/{by}.svg", page(403, 403, 200)),
+    Row("GET", "/reports", page(403, 200, 200)),
+    Row("GET", "/reports/tickets", page(403, 200, 200)),
+    Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
@@ -405,6 +408,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = "category:1"
         elif name == "by":
             values[name] = "category"
+        elif name == "chart":
+            values[name] = "created-solved"
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
     return row.path.format(**values)
