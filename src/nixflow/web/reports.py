@@ -58,17 +58,17 @@ class Filters:
 
     def query(self, **extra: str) -> str:
         """The page's own query string (dates), plus `extra`."""
-        own = {"since": self.since_day.isoformat(), "until": self.until_day.isoformat()}
-        picked = {"category_id": self.category_id, "agent_id": self.agent_id, "priority": self.priority}
-        return urlencode({**own, **{k: v for k, v in picked.items() if v}, **extra})
+        return self._encode({"since": self.since_day.isoformat(), "until": self.until_day.isoformat()}, extra)
 
     def api_query(self, **extra: str) -> str:
-        """The same filters for `/api/reports/*` (RFC 3339 times)."""
+        """The same filters for `/api/reports/*` (RFC 3339 times), plus `extra`."""
         scope = self.scope()
         assert scope.since is not None
-        own = {"since": scope.since.isoformat(), "until": scope.until.isoformat()}
+        return self._encode({"since": scope.since.isoformat(), "until": scope.until.isoformat()}, extra)
+
+    def _encode(self, period: dict[str, str], extra: dict[str, str]) -> str:
         picked = {"category_id": self.category_id, "agent_id": self.agent_id, "priority": self.priority}
-        return urlencode({**own, **{k: v for k, v in picked.items() if v}, **extra})
+        return urlencode({**period, **{k: v for k, v in picked.items() if v}, **extra})
 
 
 def _day(value: str, name: str) -> date | None:
