@@ -15,14 +15,18 @@ The scenario (minutes after T0 = Monday 2030-01-07 09:00 UTC; every ticket norma
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.cli_helpers import run_cli
 from tests.conftest import Harness, ManualClock, User
 
+from nixflow.config import Settings
 from nixflow.reports.rebuild import TABLES, rebuild
 
 T0 = ManualClock().now
@@ -253,3 +257,16 @@ async def test_the_reports_page_its_charts_and_drilldown(scenario: dict[str, Any
     assert f'<a href="/tickets/{ids["t1"]}">Question t1</a>' in drill.text and "390.0" in drill.text
     refused = await h.client.get("/reports", headers={"Cookie": f"nixflow_session={scenario['requester'].token}"})
     assert refused.status_code == 403
+
+
+async def test_nixflow_reports_rebuild_from_the_shell(
+    scenario: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    h = scenario["h"]
+    live = await _tables(h)
+    await h.write(lambda tx: [tx.conn.execute(t.delete()) for t in TABLES])
+    env = {"NIXFLOW_DATABASE_URL": settings.database_url, "NIXFLOW_SECRET_KEY": "test-secret-key"}
+    done = await asyncio.to_thread(run_cli, tmp_path, "reports", "rebuild", env=env)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"rebuilt the report tables from \d+ events\n", done.stdout)
+    assert await _tables(h) == live
