@@ -158,17 +158,19 @@ async def test_series_workload_drilldown_and_csv(scenario: dict[str, Any]) -> No
     ids = scenario["ids"]
     window = {"since": _iso(0), "until": _iso(2880), "interval": "day"}
     created = await _get(scenario, "series", metric="tickets_created", **window)
-    assert [p["value"] for p in created["points"]] == [3, 1, 0]  # UTC days: 7, 8, 9 January (to 09:00)
+    assert [p["value"] for p in created["points"]] == [3, 1]  # UTC days: 7 and 8 January (up to now: 10:00)
     assert created["points"][0]["start"].startswith("2030-01-07T00:00:00")
     solved = await _get(scenario, "series", metric="tickets_solved", **window)
-    assert [p["value"] for p in solved["points"]] == [2, 0, 0]
+    assert [p["value"] for p in solved["points"]] == [2, 0]
     backlog = await _get(scenario, "series", metric="backlog", **window)
-    assert [p["value"] for p in backlog["points"]] == [1, 2, 2]
-    assert backlog["points"][-1]["end"].startswith("2030-01-09T09:00:00")
+    assert [p["value"] for p in backlog["points"]] == [1, 2]
+    assert backlog["points"][-1]["end"].startswith("2030-01-08T10:00:00")  # now, not the later `until`
     weekly = await _get(scenario, "series", metric="first_reply", since=_iso(0), until=_iso(2880), interval="week")
     assert [(p["value"], p["count"]) for p in weekly["points"]] == [(30.0, 3)]
     reopens = await _get(scenario, "series", metric="reopens", **window)
-    assert [p["value"] for p in reopens["points"]] == [1, 0, 0]
+    assert [p["value"] for p in reopens["points"]] == [1, 0]
+    far = await _get(scenario, "series", metric="backlog", since="1900-01-01T00:00:00Z", until="9999-12-31T00:00:00Z")
+    assert [p["value"] for p in far["points"]] == [1, 2]  # from the first ticket's day to now
 
     workload = await _get(scenario, "workload", by="agent")
     assert workload["rows"] == [
@@ -199,7 +201,7 @@ async def test_series_workload_drilldown_and_csv(scenario: dict[str, Any]) -> No
                                 f"&since={_iso(0)}&until={_iso(2880)}&format=csv", headers=headers)  # fmt: skip
     assert as_csv.headers["content-type"].startswith("text/csv")
     lines = as_csv.text.splitlines()
-    assert lines[0] == "start,end,value,count" and lines[1].endswith(",3,3") and len(lines) == 4
+    assert lines[0] == "start,end,value,count" and lines[1].endswith(",3,3") and len(lines) == 3
     accepted = await h.client.get("/api/reports/summary", headers={**headers, "Accept": "text/csv"})
     header, row = accepted.text.splitlines()
     assert dict(zip(header.split(","), row.split(","), strict=True))["backlog_at_end"] == "2"

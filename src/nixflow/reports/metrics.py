@@ -205,15 +205,16 @@ def bucket_start(at: datetime, interval: Interval) -> datetime:
 
 
 def series(
-    conn: Connection, metric: Metric, scope: Scope, minutes: Measure, interval: Interval
+    conn: Connection, metric: Metric, scope: Scope, minutes: Measure, interval: Interval, *, now: datetime
 ) -> list[dict[str, Any]]:
     """Points `{start, end, value, count}`, one per day or week of the period (default: the 30 days before
-    `until`), from the interval of the first ticket on: none can hold data before it. The last point ends
-    at `until`."""
+    `until`), from the interval of the first ticket on and up to now: no other point can hold data. The last
+    point ends at `until` (or now, if sooner)."""
     first_ticket = conn.execute(select(func.min(_T.created_at))).scalar()
     since = scope.since if scope.since is not None else _days_before(scope.until, 30)
-    if first_ticket is None or max(since, first_ticket) >= scope.until:
+    if first_ticket is None or max(since, first_ticket) >= min(scope.until, now):
         return []
+    scope = Scope(min(scope.until, now), since, scope.category_id, scope.agent_id, scope.priority)
     width = timedelta(days=7 if interval == "week" else 1)
     first = bucket_start(max(since, first_ticket), interval)
     starts = [first + width * i for i in range(math.ceil((scope.until - first) / width))]
@@ -225,9 +226,8 @@ def series(
             n = sum(1 for opened, solved in spells if opened < end and (solved is None or solved >= end))
             points.append({"start": start, "end": end, "value": n, "count": n})
         return points
-    bounded = Scope(scope.until, since, scope.category_id, scope.agent_id, scope.priority)
     by_bucket: dict[datetime, list[Fact]] = {start: [] for start in starts}
-    for fact in facts(conn, metric, bounded, minutes):
+    for fact in facts(conn, metric, scope, minutes):
         by_bucket[bucket_start(fact.at, interval)].append(fact)
     return [
         dict(

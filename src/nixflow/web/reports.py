@@ -162,9 +162,10 @@ async def report_chart(
     filters = _filters(app, since, until, category_id, agent_id, priority)
     scope = filters.scope()
     title, wanted = CHARTS[chart]
+    now = app.clock()
 
     def read(conn: Connection) -> dict[str, list[dict[str, Any]]]:
-        return {m: metrics.series(conn, m, scope, metrics.calendar_minutes, filters.interval) for m in wanted}
+        return {m: metrics.series(conn, m, scope, metrics.calendar_minutes, filters.interval, now=now) for m in wanted}
 
     points = await app.db.read(read)
     first = next(iter(points.values()))
