@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, exists, or_, select, text
+from sqlalchemy import Connection, delete, exists, insert, or_, select, text
 
 from nixflow.reports.projection import HANDLER_NAME, PROJECTORS
 from nixflow.store.tables import (
+    SYSTEM_USER_ID,
     UNFINISHED_SQL,
     events,
     handler_receipts,
@@ -13,6 +14,7 @@ from nixflow.store.tables import (
     report_spells,
     report_staff,
     report_tickets,
+    users,
 )
 
 TABLES = (report_tickets, report_spells, report_sla, report_staff)
@@ -31,6 +33,10 @@ def rebuild(conn: Connection) -> int:
         conn.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
     for table in TABLES:
         conn.execute(delete(table))
+    # Roles first from the users table, for accounts whose `user.created` retention has removed from the log;
+    # replaying the user events then gives everyone else's role at each moment.
+    accounts = select(users.c.id, users.c.role).where(users.c.id != SYSTEM_USER_ID)
+    conn.execute(insert(report_staff).from_select(["user_id", "role"], accounts))
     receipts = handler_receipts.c
     handled = exists().where(receipts.handler == HANDLER_NAME, receipts.event_id == events.c.event_id)
     wanted = (
