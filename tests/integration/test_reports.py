@@ -171,6 +171,8 @@ async def test_series_workload_drilldown_and_csv(scenario: dict[str, Any]) -> No
     assert [p["value"] for p in reopens["points"]] == [1, 0]
     far = await _get(scenario, "series", metric="backlog", since="1900-01-01T00:00:00Z", until="9999-12-31T00:00:00Z")
     assert [p["value"] for p in far["points"]] == [1, 2]  # from the first ticket's day to now
+    edges = await _get(scenario, "summary", since="0001-01-01T00:00:00+01:00", until="9999-12-31T23:59:59-23:59")
+    assert edges["tickets_created"] == 4  # times past what UTC can hold stand for the first and last instants
 
     workload = await _get(scenario, "workload", by="agent")
     assert workload["rows"] == [
@@ -257,6 +259,9 @@ async def test_the_reports_page_its_charts_and_drilldown(scenario: dict[str, Any
     assert chart.headers["content-type"] == "image/svg+xml" and b"tickets created" in chart.content
     drill = await h.client.get("/reports/tickets?metric=resolution&since=2030-01-07&until=2030-01-07", headers=cookie)
     assert f'<a href="/tickets/{ids["t1"]}">Question t1</a>' in drill.text and "390.0" in drill.text
+    for edge in ("since=0001-01-01&until=0001-01-02", "until=9999-12-31", "until=0001-01-03"):
+        assert (await h.client.get(f"/reports?{edge}", headers=cookie)).status_code == 200, edge
+        assert (await h.client.get(f"/reports/charts/backlog.svg?{edge}", headers=cookie)).status_code == 200, edge
     refused = await h.client.get("/reports", headers={"Cookie": f"nixflow_session={scenario['requester'].token}"})
     assert refused.status_code == 403
 

@@ -46,13 +46,15 @@ class Filters:
 
     def __init__(self, *, today: date, since: str, until: str, category_id: str, agent_id: str, priority: str) -> None:
         self.until_day = _day(until, "until") or today
-        self.since_day = _day(since, "since") or self.until_day - timedelta(days=29)
+        month = timedelta(days=min(29, (self.until_day - date.min).days))
+        self.since_day = _day(since, "since") or self.until_day - month
         self.category_id, self.agent_id, self.priority = category_id, agent_id, priority
         self.interval: metrics.Interval = "week" if (self.until_day - self.since_day).days > 92 else "day"
 
     def scope(self) -> metrics.Scope:
         since = datetime.combine(self.since_day, time(), UTC)
-        until = datetime.combine(self.until_day + timedelta(days=1), time(), UTC)
+        end_day = self.until_day + timedelta(days=1) if self.until_day < date.max else None
+        until = datetime.combine(end_day, time(), UTC) if end_day else datetime.max.replace(tzinfo=UTC)
         ids = [int(v) if v.isdigit() and len(v) < 16 else None for v in (self.category_id, self.agent_id)]
         return metrics.Scope(until, since, ids[0], ids[1], self.priority or None)
 
