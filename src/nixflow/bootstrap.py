@@ -25,6 +25,7 @@ from nixflow.ids import utcnow
 from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
 from nixflow.notifications.mail import MailConfig
 from nixflow.notifications.sender import NotificationSender
+from nixflow.reports import projection as report_projection
 from nixflow.services import auth
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
@@ -43,10 +44,10 @@ log = logging.getLogger(__name__)
 def default_handlers(
     *, automation_max_depth: int = 5, counters: CounterStore | None = None, notify: NotifyConfig | None = None
 ) -> list[tuple[str, Handler]]:
-    """The table of (event type, handler) subscriptions; automation and notifications add their own here."""
+    """The table of (event type, handler) subscriptions; automation, notifications and reports add theirs here."""
     engine = RuleEngine(counters=counters or SqlCounterStore(), max_depth=automation_max_depth)
     notifications = NotificationConsumer(notify or NotifyConfig())
-    return [*engine.handlers(), *notifications.handlers()]
+    return [*engine.handlers(), *notifications.handlers(), *report_projection.handlers()]
 
 
 @dataclass

@@ -220,6 +220,11 @@ ROWS = [
     Row("GET", "/api/events/types", signed_in(200)),
     Row("GET", "/api/events/{event_id}", admin_only(200)),
     Row("POST", "/api/events/{event_id}/replay", admin_only(202)),
+    # Reports (agents and admins)
+    Row("GET", "/api/reports/summary", staff_only(200)),
+    Row("GET", "/api/reports/series", staff_only(200)),
+    Row("GET", "/api/reports/drilldown", staff_only(200)),
+    Row("GET", "/api/reports/workload", staff_only(200)),
     # Automation configuration (admin)
     Row("GET", "/api/rules", admin_only(200)),
     Row("POST", "/api/rules", admin_only(201), body=lambda w, r: RULE),
@@ -288,6 +293,9 @@ ROWS = [
     Row("GET", "/events", page(403, 403, 200)),
     Row("GET", "/events/stats", page(403, 403, 200)),
     Row("GET", "/events/stats/{by}.svg", page(403, 403, 200)),
+    Row("GET", "/reports", page(403, 200, 200)),
+    Row("GET", "/reports/tickets", page(403, 200, 200)),
+    Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
@@ -468,6 +476,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = "category:1"
         elif name == "by":
             values[name] = "category"
+        elif name == "chart":
+            values[name] = "created-solved"
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
     return row.path.format(**values) + row.query

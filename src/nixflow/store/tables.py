@@ -480,4 +480,47 @@ def managed(name: str | None, type_: str, _parent_names: object) -> bool:
     return not (type_ == "table" and name is not None and name.startswith(UNMANAGED_PREFIXES))
 
 
+# Report read models (docs/metrics.md): derived from the event log by `reports.project`, rebuildable from it,
+# so they hold no foreign keys.
+report_tickets = Table(
+    "report_tickets",
+    metadata,
+    Column("ticket_id", Id, primary_key=True, autoincrement=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("category_id", BigInteger),
+    Column("priority", String(16), nullable=False),
+    Column("assignee_id", BigInteger),
+    Column("first_reply_at", UTCDateTime, index=True),
+    Column("first_reply_by", BigInteger),
+    Column("resolved_at", UTCDateTime, index=True),  # the last resolve; null while not resolved
+    Column("reopens", Integer, nullable=False),
+)
+
+# Each stretch a ticket spends in the backlog: from creation (spell 0) or its n-th reopen to its resolve.
+report_spells = Table(
+    "report_spells",
+    metadata,
+    Column("ticket_id", Id, primary_key=True, autoincrement=False),
+    Column("spell", Integer, primary_key=True, autoincrement=False),
+    Column("opened_at", UTCDateTime, nullable=False, index=True),
+    Column("solved_at", UTCDateTime, index=True),
+)
+
+report_sla = Table(
+    "report_sla",
+    metadata,
+    Column("ticket_id", Id, primary_key=True, autoincrement=False),
+    Column("target", String(16), primary_key=True),
+    Column("outcome", String(8), nullable=False),  # met | breached
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
+)
+
+report_staff = Table(
+    "report_staff",
+    metadata,
+    Column("user_id", Id, primary_key=True, autoincrement=False),
+    Column("role", String(16), nullable=False),
+)
+
 SYSTEM_USER_ID = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,10 +32,10 @@ STYLE = Style(
 
 @dataclass(frozen=True)
 class BucketCounts:
-    """Events per time bucket, one series per category (or status)."""
+    """Values per time bucket, one series per category, status or metric (None: no value there)."""
 
     labels: list[str]
-    series: dict[str, list[int]]
+    series: Mapping[str, Sequence[float | None]]
 
 
 def bucket_counts(conn: Connection, *, by: str, span: str, now: datetime) -> BucketCounts:
@@ -55,9 +56,9 @@ def bucket_counts(conn: Connection, *, by: str, span: str, now: datetime) -> Buc
     return BucketCounts(labels, dict(sorted(series.items())))
 
 
-def render(counts: BucketCounts, *, title: str) -> bytes:
-    """A stacked bar chart as a standalone SVG document (no scripts)."""
-    chart = pygal.StackedBar(
+def render(counts: BucketCounts, *, title: str, stacked: bool = True, empty: str = "No events in this period") -> bytes:
+    """A bar chart (stacked, or side by side) as a standalone SVG document (no scripts)."""
+    chart = (pygal.StackedBar if stacked else pygal.Bar)(
         title=title,
         style=STYLE,
         js=[],
@@ -66,7 +67,7 @@ def render(counts: BucketCounts, *, title: str) -> bytes:
         x_label_rotation=45,
         show_minor_x_labels=False,
         legend_at_bottom=True,
-        no_data_text="No events in this period",
+        no_data_text=empty,
     )
     chart.x_labels = counts.labels
     chart.x_labels_major = counts.labels[:: max(1, len(counts.labels) // 12)]

@@ -1,0 +1,19 @@
+"""`reports rebuild`: the report read models from the shell."""
+
+from __future__ import annotations
+
+import typer
+
+from nixflow.cli._common import _ctx, _nixflow
+
+reports_cli = typer.Typer(help="Report read models.", no_args_is_help=True)
+
+
+@reports_cli.command("rebuild")
+def reports_rebuild() -> None:
+    """Empty the report tables and replay the whole event log into them."""
+    from nixflow.reports.rebuild import rebuild
+
+    with _nixflow() as app:
+        applied = app.writer.run_sync(lambda tx: rebuild(tx.conn), _ctx())
+    typer.echo(f"rebuilt the report tables from {applied} events")

@@ -1,0 +1,41 @@
+"""The tickets behind a figure: its facts with each ticket's title and status, to open their events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from nixflow.reports.metrics import Measure, Metric, Scope, facts
+from nixflow.store.tables import tickets
+
+
+def drilldown(conn: Connection, metric: Metric, scope: Scope, minutes: Measure, *, limit: int) -> dict[str, Any]:
+    """`{metric, total, items}`: the first `limit` facts of `metric` in `scope`, in time order."""
+    found = facts(conn, metric, scope, minutes)
+    shown = found[:limit]
+    ids = sorted({f.ticket_id for f in shown})
+    known = {
+        r.id: r
+        for r in conn.execute(
+            select(tickets.c.id, tickets.c.title, tickets.c.status, tickets.c.priority).where(tickets.c.id.in_(ids))
+        )
+    }
+    items = []
+    for fact in shown:
+        ticket = known.get(fact.ticket_id)
+        items.append(
+            {
+                "ticket_id": fact.ticket_id,
+                "title": ticket.title if ticket else None,
+                "status": ticket.status if ticket else None,
+                "priority": ticket.priority if ticket else None,
+                "category_id": fact.category_id,
+                "assignee_id": fact.assignee_id,
+                "at": fact.at,
+                "minutes": fact.minutes,
+                "outcome": fact.outcome,
+                "events_url": f"/api/tickets/{fact.ticket_id}/events",
+            }
+        )
+    return {"metric": metric, "total": len(found), "items": items}

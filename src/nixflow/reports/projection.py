@@ -1,0 +1,122 @@
+"""The report projection: a handler that keeps the `report_*` read models in step with the log.
+
+Each event it subscribes to costs one or two statements, run inline in the unit of work of the event
+(its receipt commits with them). `rebuild` feeds the same functions the whole log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from nixflow.events.bus import Handler
+from nixflow.events.envelope import EventRecord
+from nixflow.store.db import Tx
+from nixflow.store.tables import report_sla, report_spells, report_staff, report_tickets
+
+HANDLER_NAME = "reports.project"
+STAFF_ROLES = ("agent", "admin")
+
+Projector = Callable[[Connection, datetime, Mapping[str, Any]], None]
+
+
+def _ticket(data: Mapping[str, Any]) -> Any:
+    return report_tickets.c.ticket_id == int(data["ticket_id"])
+
+
+def _set(conn: Connection, data: Mapping[str, Any], **values: Any) -> None:
+    conn.execute(update(report_tickets).where(_ticket(data)).values(**values))
+
+
+def _upsert(conn: Connection, table: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    ticket_id = int(data["ticket_id"])
+    row = {"ticket_id": ticket_id, "created_at": at, "category_id": data.get("category_id")}
+    row |= {"priority": data["priority"], "assignee_id": None, "first_reply_at": None, "first_reply_by": None}
+    conn.execute(insert(report_tickets).values(**row, resolved_at=None, reopens=0))
+    conn.execute(insert(report_spells).values(ticket_id=ticket_id, spell=0, opened_at=at, solved_at=None))
+
+
+def commented(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    if data["internal"]:
+        return
+    author = int(data["author_id"])
+    by_staff = exists().where(report_staff.c.user_id == author, report_staff.c.role.in_(STAFF_ROLES))
+    conn.execute(
+        update(report_tickets)
+        .where(_ticket(data), report_tickets.c.first_reply_at.is_(None), by_staff)
+        .values(first_reply_at=at, first_reply_by=author)
+    )
+
+
+def resolved(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    _set(conn, data, resolved_at=at)
+    open_spell = and_(report_spells.c.ticket_id == int(data["ticket_id"]), report_spells.c.solved_at.is_(None))
+    conn.execute(update(report_spells).where(open_spell).values(solved_at=at))
+
+
+def reopened(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    _set(conn, data, resolved_at=None, reopens=report_tickets.c.reopens + 1)
+    opened_at = literal(at, type_=report_spells.c.opened_at.type)
+    spell = select(report_tickets.c.ticket_id, report_tickets.c.reopens, opened_at).where(_ticket(data))
+    conn.execute(insert(report_spells).from_select(["ticket_id", "spell", "opened_at"], spell))
+
+
+def sla_met(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    row = _sla_row(at, data, "met")
+    conn.execute(_upsert(conn, report_sla).values(**row).on_conflict_do_nothing())
+
+
+def sla_breached(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    row = _sla_row(at, data, "breached")
+    statement = _upsert(conn, report_sla).values(**row)
+    keys = [report_sla.c.ticket_id, report_sla.c.target]
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_={"outcome": "breached", "at": at}))
+
+
+def _sla_row(at: datetime, data: Mapping[str, Any], outcome: str) -> dict[str, Any]:
+    due = datetime.fromisoformat(str(data["due_at"]).replace("Z", "+00:00"))
+    return {"ticket_id": int(data["ticket_id"]), "target": data["target"], "outcome": outcome, "due_at": due, "at": at}
+
+
+def user_created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    statement = _upsert(conn, report_staff).values(user_id=int(data["user_id"]), role=data["role"])
+    conn.execute(statement.on_conflict_do_update(index_elements=[report_staff.c.user_id], set_={"role": data["role"]}))
+
+
+def role_changed(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    user = report_staff.c.user_id == int(data["user_id"])
+    conn.execute(update(report_staff).where(user).values(role=data["new_role"]))
+
+
+PROJECTORS: Mapping[str, Projector] = {
+    "ticket.created": created,
+    "ticket.category_changed": lambda conn, _at, d: _set(conn, d, category_id=d["new_category_id"]),
+    "ticket.priority_changed": lambda conn, _at, d: _set(conn, d, priority=d["new_priority"]),
+    "ticket.assigned": lambda conn, _at, d: _set(conn, d, assignee_id=d["assignee_id"]),
+    "ticket.commented": commented,
+    "ticket.resolved": resolved,
+    "ticket.reopened": reopened,
+    "sla.met": sla_met,
+    "sla.breached": sla_breached,
+    "user.created": user_created,
+    "user.role_changed": role_changed,
+}
+
+
+def project(tx: Tx, record: EventRecord) -> None:
+    """The live handler: apply one event to the read models."""
+    PROJECTORS[record.type](tx.conn, record.timestamp, record.data)
+
+
+def handlers() -> list[tuple[str, Handler]]:
+    """The projection's subscriptions, for the handler table."""
+    handler = Handler(HANDLER_NAME, project)
+    return [(event_type, handler) for event_type in PROJECTORS]
