@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
 from nixflow.api.deps import AdminUser, App, CurrentUser, GuardedRoute
-from nixflow.api.schemas import EventPage, EventRead, EventStats, EventTypeRead, PriorityName, ReplayAccepted
+from nixflow.api.schemas import RFC3339, EventPage, EventRead, EventStats, EventTypeRead, PriorityName, ReplayAccepted
 from nixflow.domain.errors import NotFound, ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
 from nixflow.events import catalogue, replay
@@ -18,12 +17,11 @@ from nixflow.store import event_log
 
 router = APIRouter(prefix="/api/events", tags=["events"], route_class=GuardedRoute)
 StatusName = Annotated[str | None, Query(pattern="^(pending|processing|completed|failed|retrying)$")]
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 def _rfc3339(value: Any) -> Any:
     # Left alone, pydantic reads "-2305274" as a Unix timestamp; the API speaks RFC 3339 only.
-    if isinstance(value, str) and not _RFC3339.match(value):
+    if isinstance(value, str) and not RFC3339.match(value):
         raise ValueError("not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)")
     return value
 
