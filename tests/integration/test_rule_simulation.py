@@ -3,7 +3,7 @@ reports what it would have done, beside what happened, writing nothing (SQLite, 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -174,7 +174,6 @@ async def test_bad_simulations_are_refused(harness: Harness) -> None:
         response = await harness.client.post("/api/rules/simulate", json={"rule": rule, **period}, headers=user.headers)
         assert response.status_code == status, response.text
     bad_bodies = [
-        {"rule": rule, "since": period["until"], "until": period["since"]},
         {"rule": rule, "since": "2030-01-01T00:00:00", "until": period["until"]},
         {"rule": rule, "since": 1893456000, "until": period["until"]},
         {"rule": {**rule, "conditions": {"any": [{"field": "text", "op": "sounds_like", "value": "x"}]}}, **period},
@@ -185,9 +184,16 @@ async def test_bad_simulations_are_refused(harness: Harness) -> None:
         response = await harness.client.post("/api/rules/simulate", json=body, headers=admin.headers)
         assert response.status_code == 422, (body, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
-    named = await harness.client.post("/api/rules/simulate", json=bad_bodies[3], headers=admin.headers)
+    named = await harness.client.post("/api/rules/simulate", json=bad_bodies[2], headers=admin.headers)
     assert "sounds_like" in named.text
-    empty = await _ok(
-        await harness.client.post("/api/rules/simulate", json={"rule": rule, **period}, headers=admin.headers)
-    )
-    assert empty["matched"] == 0 and empty["sample"] == [] and empty["actions"]["set_priority"] == 0
+    ticket = await harness.client.post("/api/tickets", json={"title": "x marks it"}, headers=requester.headers)
+    assert ticket.status_code == 201
+    since = datetime.fromisoformat(ticket.json()["created_at"])
+    # A period that holds nothing (until not after since) simulates nothing; the ticket is found in a real one.
+    for start, end in ((since, since), (since + timedelta(hours=1), since - timedelta(hours=1))):
+        body = {"rule": rule, "since": start.isoformat(), "until": end.isoformat()}
+        empty = await _ok(await harness.client.post("/api/rules/simulate", json=body, headers=admin.headers))
+        assert empty["matched"] == 0 and empty["sample"] == [] and empty["actions"]["set_priority"] == 0
+    body = {"rule": rule, "since": since.isoformat(), "until": (since + timedelta(seconds=1)).isoformat()}
+    found = await _ok(await harness.client.post("/api/rules/simulate", json=body, headers=admin.headers))
+    assert found["matched"] == 1 and found["sample"][0]["ticket_id"] == ticket.json()["id"]

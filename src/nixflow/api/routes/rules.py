@@ -92,6 +92,7 @@ class SimulationRead(BaseModel):
     until: datetime
 
 
+# `{rule_id:int}` above: "simulate" is not a rule id, so OPTIONS and 405s name only POST at /simulate.
 @router.post("/simulate", response_model=SimulationRead)
 async def simulate_rule(body: SimulationRequest, app: App) -> SimulationRead:
     """What a rule (the body of `POST /api/rules`) would have done to the tickets of a period, beside what was
@@ -114,19 +115,19 @@ async def create_rule(body: RuleCreate, app: App, ctx: Ctx) -> RuleRead:
     return RuleRead(**await app.writer.run(lambda tx: rules.create_rule(tx, spec=body), ctx))
 
 
-@router.get("/{rule_id}", response_model=RuleRead)
+@router.get("/{rule_id:int}", response_model=RuleRead)
 async def get_rule(rule_id: PathId, app: App) -> RuleRead:
     """One rule."""
     return RuleRead(**await app.db.read(lambda conn: rules.get_rule(conn, rule_id=rule_id)))
 
 
-@router.patch("/{rule_id}", response_model=RuleRead)
+@router.patch("/{rule_id:int}", response_model=RuleRead)
 async def update_rule(rule_id: PathId, body: RuleUpdate, app: App, ctx: Ctx) -> RuleRead:
     """Change some of a rule's fields."""
     return RuleRead(**await app.writer.run(lambda tx: rules.update_rule(tx, rule_id=rule_id, changes=body), ctx))
 
 
-@router.delete("/{rule_id}", status_code=204)
+@router.delete("/{rule_id:int}", status_code=204)
 async def delete_rule(rule_id: PathId, app: App, ctx: Ctx) -> Response:
     """Delete a rule."""
     await app.writer.run(lambda tx: rules.delete_rule(tx, rule_id=rule_id), ctx)
