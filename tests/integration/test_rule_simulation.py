@@ -161,6 +161,31 @@ async def test_a_new_rule_is_simulated_once_per_ticket_and_compared_with_what_pe
     assert body["name"] not in {r["name"] for r in rules}  # simulating a rule does not create it
 
 
+async def test_an_escalation_rule_is_simulated_at_the_instant_time_made_it_true(
+    timed_harness: Harness, clock: ManualClock
+) -> None:
+    h = timed_harness
+    admin, ids, since, until = await _history(h, clock)
+    rule = await _rule(h, admin, "critical: unassigned 15 min is level 1")
+    escalated = [
+        e
+        for e in await h.events(type="ticket.escalated")
+        if e["data"]["rule_id"] == rule["id"] and since <= datetime.fromisoformat(e["timestamp"]) < until
+    ]
+    really = {int(e["aggregate_id"]) for e in escalated}
+    assert really == {ids[k] for k in ("before", "mail", "both", "already", "edited", "fought")}
+    body = {"rule": _as_body(rule), "since": since.isoformat(), "until": until.isoformat()}
+    result = await _ok(await h.client.post("/api/rules/simulate", json=body, headers=admin.headers))
+    assert {s["ticket_id"] for s in result["sample"]} == really and result["matched"] == len(really)
+    assert result["actions"]["escalate"] == result["actions"]["notify"] == len(escalated)
+    for sample in result["sample"]:
+        [would, _] = sample["would"]
+        assert would["action"] == {"type": "escalate", "level": 1} and would["trigger_event_id"] is None
+        real = next(e for e in escalated if int(e["aggregate_id"]) == sample["ticket_id"])
+        # Time made it true no later than the timer noticed (the timers run when the clock is moved).
+        assert datetime.fromisoformat(would["at"]) <= datetime.fromisoformat(real["timestamp"])
+
+
 async def test_bad_simulations_are_refused(harness: Harness) -> None:
     admin, agent, requester = await harness.user("admin"), await harness.user("agent"), await harness.user("requester")
     rule = {

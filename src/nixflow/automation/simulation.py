@@ -115,9 +115,11 @@ def replay_ticket(
                 if conditions.matches(rule["conditions"], conditions.facts_of(now, record.timestamp)):
                     _would(outcome, overlay, pending_actions(rule, now), record.timestamp, record.event_id)
             continue
+        # This state holds until the next event; a condition that comes true at that very instant (the real
+        # timer escalating the ticket, say) counts: the rule would have fired then too.
         nxt = records[index + 1].timestamp if index + 1 < len(records) else until
-        start, end = max(record.timestamp, since), min(nxt, until)
-        if start >= end or now["status"] in (Status.RESOLVED.value, Status.CLOSED.value):
+        start = max(record.timestamp, since)
+        if start > nxt or start >= until or now["status"] in (Status.RESOLVED.value, Status.CLOSED.value):
             continue
         if conditions.rule_level(rule["actions"]) <= now["escalation_level"]:
             continue  # a level fires once
@@ -125,7 +127,7 @@ def replay_ticket(
         if ready is None:
             continue
         at = max(ready, start)
-        if at < end:
+        if at <= nxt and at < until:
             outcome.evaluated += 1
             if conditions.matches(rule["conditions"], conditions.facts_of(now, at)):
                 _would(outcome, overlay, pending_actions(rule, now), at, None)
