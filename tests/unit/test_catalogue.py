@@ -20,6 +20,9 @@ from nixflow.events.catalogue import (
 TYPE_PATTERN = re.compile(r"^[a-z]+\.[a-z_]+$")
 PASSWORD_LIKE = re.compile(r"pass|pwd|secret|credential", re.IGNORECASE)
 
+# Ticket changes carry the SLA due times they leave, so a ticket's history is rebuilt from its events alone.
+DUE_TIMES = ("first_response_due", "resolution_due")
+
 # The shapes services emit; a changed field name breaks a consumer silently.
 EMITTED_FIELDS: dict[str, set[str]] = {
     "ticket.created": {
@@ -31,13 +34,14 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "category_id",
         "requester_id",
         "approval",
+        *DUE_TIMES,
     },
     "ticket.updated": {"ticket_id", "changes"},
-    "ticket.status_changed": {"ticket_id", "old_status", "new_status"},
+    "ticket.status_changed": {"ticket_id", "old_status", "new_status", *DUE_TIMES},
     "ticket.assigned": {"ticket_id", "assignee_id", "previous_assignee_id"},
-    "ticket.priority_changed": {"ticket_id", "old_priority", "new_priority"},
+    "ticket.priority_changed": {"ticket_id", "old_priority", "new_priority", *DUE_TIMES},
     "ticket.category_changed": {"ticket_id", "old_category_id", "new_category_id"},
-    "ticket.commented": {"ticket_id", "comment_id", "author_id", "body", "internal"},
+    "ticket.commented": {"ticket_id", "comment_id", "author_id", "body", "internal", "first_response", *DUE_TIMES},
     "ticket.approval_requested": {"ticket_id", "requester_id"},
     "ticket.approved": {"ticket_id", "approver_id", "reason"},
     "ticket.rejected": {"ticket_id", "approver_id", "reason"},
@@ -77,6 +81,7 @@ EMITTED_FIELDS: dict[str, set[str]] = {
     "sla.met": {"ticket_id", "target", "due_at", "met_at"},
     "sla.paused": {"ticket_id", "at"},
     "sla.resumed": {"ticket_id", "at"},
+    "sla.retimed": {"ticket_id", "priority", *DUE_TIMES},
     "sla.policy_updated": {
         "priority",
         "first_response_minutes",
@@ -126,6 +131,8 @@ TICKET_CREATED: dict[str, Any] = {
     "category_id": None,
     "requester_id": 7,
     "approval": "not_required",
+    "first_response_due": "2024-05-01T12:15:00Z",
+    "resolution_due": None,
 }
 
 

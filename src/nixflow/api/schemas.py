@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import UploadFile
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
@@ -24,17 +24,28 @@ Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_lengt
 PriorityName = Literal["low", "normal", "high", "critical"]
 StatusName = Literal["new", "open", "pending", "resolved", "closed"]
 RoleName = Literal["admin", "agent", "requester"]
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 def rfc3339(value: Any) -> Any:
     """Refuse a string that is not an RFC 3339 time (left alone, pydantic reads "-2305274" as a Unix timestamp)."""
-    if isinstance(value, str) and not _RFC3339.match(value):
+    if isinstance(value, str) and not RFC3339.match(value):
         raise ValueError("not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)")
     return value
 
 
 Rfc3339 = Annotated[datetime, BeforeValidator(rfc3339)]
+
+
+def rfc3339_string(value: Any) -> Any:
+    """A time in a JSON body is an RFC 3339 string: left alone, pydantic would take 1893456000 for one."""
+    if not isinstance(value, str) or not RFC3339.match(value):
+        raise ValueError("not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(rfc3339_string)]
+"""An RFC 3339 time with its offset, in a request body."""
 
 
 class Strict(BaseModel):

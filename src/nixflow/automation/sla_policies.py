@@ -10,6 +10,7 @@ from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.domain.values import Priority
 from nixflow.services import ticket_sla
+from nixflow.services import tickets as ticket_service
 from nixflow.store.db import Tx
 from nixflow.store.tables import sla_policies, tickets
 
@@ -63,3 +64,12 @@ def _retime(tx: Tx, priority: Priority) -> None:
         columns = ticket_sla.sla_columns(tx, ticket)
         columns["next_check_at"] = ticket_sla.next_check_at(tx, {**ticket, **columns})
         tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(**columns))
+        moved = {**ticket, **columns}
+        if ticket_service.due_times(moved) != ticket_service.due_times(ticket):
+            tx.emit(
+                "sla.retimed",
+                aggregate_type="ticket",
+                aggregate_id=ticket["id"],
+                priority=priority,
+                data={"ticket_id": ticket["id"], "priority": priority.value, **ticket_service.due_times(moved)},
+            )

@@ -60,7 +60,15 @@ class UserActor(UserRef):
 # ticket
 
 
-class TicketCreated(TicketRef):
+class SlaDueTimes(TicketRef):
+    """The SLA due times the change left the ticket with: a ticket's history is rebuilt from its events
+    alone (`services/ticket_history.py`), and due times depend on policies that may change later."""
+
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+
+
+class TicketCreated(SlaDueTimes):
     title: str
     description: str
     status: str
@@ -74,7 +82,7 @@ class TicketUpdated(TicketRef):
     changes: FieldChanges
 
 
-class TicketStatusChanged(TicketRef):
+class TicketStatusChanged(SlaDueTimes):
     old_status: str
     new_status: str
 
@@ -84,7 +92,7 @@ class TicketAssigned(TicketRef):
     previous_assignee_id: int | None = None
 
 
-class TicketPriorityChanged(TicketRef):
+class TicketPriorityChanged(SlaDueTimes):
     old_priority: Priority
     new_priority: Priority
 
@@ -94,11 +102,12 @@ class TicketCategoryChanged(TicketRef):
     new_category_id: int | None = None
 
 
-class TicketCommented(TicketRef):
+class TicketCommented(SlaDueTimes):
     comment_id: int
     author_id: int
     body: str
     internal: bool
+    first_response: bool = False  # this comment met the first-response target (sets `sla.first_response_at`)
 
 
 class TicketApprovalRequested(TicketRef):
@@ -178,6 +187,12 @@ class SlaMet(SlaDue):
 
 class SlaClock(TicketRef):
     at: datetime
+
+
+class SlaRetimed(SlaDueTimes):
+    """A policy change moved an open ticket's due times."""
+
+    priority: Priority
 
 
 class SlaPolicy(EventData):
@@ -470,6 +485,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("sla.met", SlaMet, "An SLA target was met in time."),
     ("sla.paused", SlaClock, "The SLA clock stopped (awaiting the user)."),
     ("sla.resumed", SlaClock, "The SLA clock started again."),
+    ("sla.retimed", SlaRetimed, "A policy change moved the ticket's due times."),
     ("sla.policy_created", SlaPolicy, "An SLA policy was created."),
     ("sla.policy_updated", SlaPolicy, "An SLA policy was changed."),
     ("user.created", UserCreated, "An account was created."),

@@ -228,6 +228,7 @@ def create(
             "category_id": category_id,
             "requester_id": requester.id,
             "approval": approval.value,
+            **due_times(ticket),
         },
     )
     if requires_approval:
@@ -240,6 +241,11 @@ def create(
             data={"ticket_id": ticket["id"], "requester_id": requester.id},
         )
     return ticket
+
+
+def due_times(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """The SLA due times a change leaves the ticket with, as its events carry them."""
+    return {"first_response_due": ticket["first_response_due"], "resolution_due": ticket["resolution_due"]}
 
 
 def _emit(tx: Tx, ticket: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
@@ -292,7 +298,7 @@ def update_fields(
             tx,
             after,
             "ticket.priority_changed",
-            {"old_priority": ticket["priority"], "new_priority": values["priority"]},
+            {"old_priority": ticket["priority"], "new_priority": values["priority"], **due_times(after)},
         )
     if "category_id" in values:
         _emit(
@@ -345,7 +351,12 @@ def transition(
     after = {**ticket, **values}
     values.update(sla_columns(tx, after))
     after = _save(tx, ticket, values)
-    _emit(tx, after, "ticket.status_changed", {"old_status": was.value, "new_status": status.value})
+    _emit(
+        tx,
+        after,
+        "ticket.status_changed",
+        {"old_status": was.value, "new_status": status.value, **due_times(after)},
+    )
     if status == Status.PENDING:
         _emit_sla(tx, after, "sla.paused")
     if was == Status.PENDING:
@@ -417,7 +428,14 @@ def add_comment(
         tx,
         after,
         "ticket.commented",
-        {"comment_id": comment["id"], "author_id": actor.id, "body": body, "internal": internal},
+        {
+            "comment_id": comment["id"],
+            "author_id": actor.id,
+            "body": body,
+            "internal": internal,
+            "first_response": first_response,
+            **due_times(after),
+        },
     )
     if first_response and ticket["first_response_due"] is not None:
         met = sla_met(after, "first_response", tx.now)

@@ -189,6 +189,45 @@ def timeline(conn: Connection, aggregate_type: str, aggregate_id: str) -> list[E
     return [record_of(r) for r in rows]
 
 
+def timelines(
+    conn: Connection, aggregate_type: str, aggregate_ids: Sequence[str], *, before: datetime
+) -> dict[str, list[EventRecord]]:
+    """Several aggregates' events before an instant, each in log order."""
+    out: dict[str, list[EventRecord]] = {a: [] for a in aggregate_ids}
+    if not aggregate_ids:
+        return out
+    rows = conn.execute(
+        select(events)
+        .where(
+            events.c.aggregate_type == aggregate_type,
+            events.c.aggregate_id.in_(list(aggregate_ids)),
+            events.c.timestamp < before,
+        )
+        .order_by(events.c.seq)
+    )
+    for row in rows:
+        record = record_of(row)
+        out[record.aggregate_id].append(record)
+    return out
+
+
+def aggregates_with(
+    conn: Connection, aggregate_type: str, event_types: Sequence[str], *, since: datetime, until: datetime
+) -> list[str]:
+    """The aggregates with an event of one of these types in [since, until)."""
+    rows = conn.execute(
+        select(events.c.aggregate_id)
+        .where(
+            events.c.aggregate_type == aggregate_type,
+            events.c.event_type.in_(list(event_types)),
+            events.c.timestamp >= since,
+            events.c.timestamp < until,
+        )
+        .distinct()
+    )
+    return [str(r[0]) for r in rows]
+
+
 Position = tuple[int, int]
 """A place in the log: (transaction id, seq). The transaction id is 0 on SQLite."""
 

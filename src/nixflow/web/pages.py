@@ -12,9 +12,10 @@ from nixflow.api.deps import App, PathId
 from nixflow.domain.kb import readable, suggestible
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
+from nixflow.events.envelope import EventRecord
 from nixflow.kb import reading, search
 from nixflow.notifications import watchers
-from nixflow.services import attachments, ticket_queries, tickets, visibility
+from nixflow.services import attachments, ticket_history, ticket_queries, tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import lookups
@@ -89,8 +90,16 @@ async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: App) -> Response:
-    """One ticket: details, SLA, actions, comments and its timeline with what caused each change."""
+async def ticket_page(
+    request: Request,
+    ticket_id: PathId,
+    user: PageUser,
+    app: App,
+    as_of: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """One ticket: details, SLA, actions, comments and its timeline with what caused each change; with `as_of`
+    (an event of its timeline), the ticket as it stood right after that event, read-only."""
+    point = ticket_history.parse_point(as_of) if as_of else None
 
     def read(conn: Connection) -> dict[str, Any]:
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
@@ -100,6 +109,13 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
             for r in event_log.timeline(conn, "ticket", str(ticket_id))
             if visibility.may_see(user, r, ticket["requester_id"])
         ]
+        then: EventRecord | None = None
+        if point is not None:
+            ticket, upto = ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)
+            said = {r.data["comment_id"] for r in upto if r.type == "ticket.commented"}
+            comments = [c for c in comments if c["id"] in said]
+            seen = {r.event_id for r in upto}
+            then = next((r for r in reversed(records) if r.event_id in seen), None)
         watching = watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id)
         ids = lookups.people_of(records) | {c["author_id"] for c in comments}
         ids |= {ticket["requester_id"], ticket["assignee_id"] or 0}
@@ -118,12 +134,14 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
             # Published articles matching the ticket: requesters may say one solved it, agents link one in a reply.
             "kb_matches": search.search(conn, query=ticket["title"], may=suggestible(user.role), limit=KB_MATCHES),
             "kb_linked": reading.linked_articles(conn, ticket_id=ticket_id, may=readable(user.role)),
+            "then": then,
         }
 
     data = await app.db.read(read)
     ticket = data["ticket"]
-    moves = _moves(user, Status(ticket["status"]))
-    may_decide = ticket["approval"] == Approval.PENDING.value and (user.is_admin or user.can_approve)
+    past = point is not None  # a past state is shown read-only
+    moves = [] if past else _moves(user, Status(ticket["status"]))
+    may_decide = not past and ticket["approval"] == Approval.PENDING.value and (user.is_admin or user.can_approve)
     return await render(
         request,
         "ticket.html",
@@ -131,6 +149,7 @@ async def ticket_page(request: Request, ticket_id: PathId, user: PageUser, app: 
         title=f"#{ticket['id']} {ticket['title']}",
         moves=moves,
         may_decide=may_decide,
+        past=past,
         priorities=PRIORITIES,
         rule_of=lookups.caused_by_rule,
         **data,

@@ -1,4 +1,4 @@
-"""Automation rules (admin): list, create, read, change, delete."""
+"""Automation rules (admin): list, create, read, change, delete, and simulate over history."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
-from nixflow.automation import rules
+from nixflow.api.schemas import Instant
+from nixflow.api.schemas import Strict as StrictBody
+from nixflow.automation import rules, simulation
 from nixflow.automation.model import RuleCreate, RuleUpdate
 
 router = APIRouter(
@@ -31,6 +33,76 @@ class RuleRead(BaseModel):
     updated_at: datetime
 
 
+class SimulationRequest(StrictBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rule": {
+                        "name": "printer is low",
+                        "kind": "prioritization",
+                        "conditions": {"any": [{"field": "text", "op": "contains_word", "value": "printer"}]},
+                        "actions": [{"type": "set_priority", "value": "low"}],
+                    },
+                    "since": "2026-11-01T00:00:00Z",
+                    "until": "2026-12-01T00:00:00Z",
+                }
+            ]
+        }
+    )
+
+    rule: RuleCreate
+    since: Instant
+    until: Instant
+
+
+class SimulatedAction(BaseModel):
+    """An action the rule would have taken, when, and on which event (none for a time-based escalation)."""
+
+    action: dict[str, Any]
+    at: datetime
+    trigger_event_id: str | None
+
+
+class ActualChange(BaseModel):
+    """A change of the same field that did happen, by a rule (`rule_id`) or a person (`actor_id`)."""
+
+    action: dict[str, Any]
+    at: datetime
+    event_id: str
+    rule_id: int | None
+    actor_id: int | None
+
+
+class SimulationSample(BaseModel):
+    ticket_id: int
+    would: list[SimulatedAction]
+    did: list[ActualChange]
+
+
+class SimulationRead(BaseModel):
+    """`matched`: tickets the rule would have acted on; `actions`: how many actions of each type."""
+
+    matched: int
+    actions: dict[str, int]
+    sample: list[SimulationSample]
+    tickets_evaluated: int
+    evaluations: int
+    since: datetime
+    until: datetime
+
+
+# `{rule_id:int}` above: "simulate" is not a rule id, so OPTIONS and 405s name only POST at /simulate.
+@router.post("/simulate", response_model=SimulationRead)
+async def simulate_rule(body: SimulationRequest, app: App) -> SimulationRead:
+    """What a rule (the body of `POST /api/rules`) would have done to the tickets of a period, beside what was
+    done: rebuilt from the event log, writing nothing."""
+    result = await app.db.read(
+        lambda conn: simulation.simulate(conn, spec=body.rule, since=body.since, until=body.until)
+    )
+    return SimulationRead(**result)
+
+
 @router.get("", response_model=list[RuleRead])
 async def list_rules(app: App) -> list[RuleRead]:
     """Every rule, in the order rules run (position, then id)."""
@@ -43,19 +115,19 @@ async def create_rule(body: RuleCreate, app: App, ctx: Ctx) -> RuleRead:
     return RuleRead(**await app.writer.run(lambda tx: rules.create_rule(tx, spec=body), ctx))
 
 
-@router.get("/{rule_id}", response_model=RuleRead)
+@router.get("/{rule_id:int}", response_model=RuleRead)
 async def get_rule(rule_id: PathId, app: App) -> RuleRead:
     """One rule."""
     return RuleRead(**await app.db.read(lambda conn: rules.get_rule(conn, rule_id=rule_id)))
 
 
-@router.patch("/{rule_id}", response_model=RuleRead)
+@router.patch("/{rule_id:int}", response_model=RuleRead)
 async def update_rule(rule_id: PathId, body: RuleUpdate, app: App, ctx: Ctx) -> RuleRead:
     """Change some of a rule's fields."""
     return RuleRead(**await app.writer.run(lambda tx: rules.update_rule(tx, rule_id=rule_id, changes=body), ctx))
 
 
-@router.delete("/{rule_id}", status_code=204)
+@router.delete("/{rule_id:int}", status_code=204)
 async def delete_rule(rule_id: PathId, app: App, ctx: Ctx) -> Response:
     """Delete a rule."""
     await app.writer.run(lambda tx: rules.delete_rule(tx, rule_id=rule_id), ctx)

@@ -24,7 +24,7 @@ from nixflow.api.schemas import (
 from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
-from nixflow.services import attachments, idempotency, ticket_queries, tickets, visibility
+from nixflow.services import attachments, idempotency, ticket_history, ticket_queries, tickets, visibility
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 
@@ -109,10 +109,27 @@ async def list_tickets(
     return TicketPage(items=[_read(t) for t in items], next_cursor=next_cursor)
 
 
+AsOf = Annotated[
+    str | None,
+    Query(
+        pattern=ticket_history.AS_OF_PATTERN,
+        max_length=64,
+        description="An event id of this ticket, or an RFC 3339 time: the ticket as it stood right after that "
+        "event, or at that time, rebuilt from its events. 404 for an event that is not this ticket's (or, for "
+        "a requester, not a public one) and for a time before the ticket existed.",
+    ),
+]
+
+
 @router.get("/{ticket_id}", response_model=TicketRead)
-async def get_ticket(ticket_id: PathId, user: CurrentUser, app: App) -> TicketRead:
-    """One ticket (404 for another requester's)."""
-    return _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)))
+async def get_ticket(ticket_id: PathId, user: CurrentUser, app: App, as_of: AsOf = None) -> TicketRead:
+    """One ticket (404 for another requester's); with `as_of`, as it stood then."""
+    if as_of is None:
+        return _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)))
+    point = ticket_history.parse_point(as_of)
+    return _read(
+        await app.db.read(lambda conn: ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)[0])
+    )
 
 
 @router.patch("/{ticket_id}", response_model=TicketRead)

@@ -77,11 +77,10 @@ async function load() {
   }
 }
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  let body;
+// The rule in the form, as the body of POST /api/rules; null (and a message) when its JSON does not parse.
+function ruleOfForm() {
   try {
-    body = {
+    return {
       name: form.elements.name.value.trim(),
       kind: form.elements.kind.value,
       position: Number(form.elements.position.value || 0),
@@ -93,8 +92,14 @@ form.addEventListener("submit", async (event) => {
     };
   } catch (error) {
     flash(`Conditions and actions must be JSON: ${error.message}`);
-    return;
+    return null;
   }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = ruleOfForm();
+  if (!body) return;
   const id = form.elements.id.value;
   try {
     const saved = await api(id ? "PATCH" : "POST", id ? `/api/rules/${id}` : "/api/rules", body);
@@ -106,6 +111,57 @@ form.addEventListener("submit", async (event) => {
   }
 });
 cancel.addEventListener("click", reset);
+
+// Simulation over history: POST /api/rules/simulate with the form's rule and the period chosen.
+const simForm = document.getElementById("simulate-form");
+const simOut = document.getElementById("simulation");
+
+function localInput(date) {
+  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+  return shifted.toISOString().slice(0, 16);
+}
+simForm.elements.until.value = localInput(new Date(Date.now() + 60 * 1000)); // this minute included
+simForm.elements.since.value = localInput(new Date(Date.now() - 30 * 24 * 3600 * 1000));
+
+function describe(action) {
+  const arg = action.value ?? action.user_id ?? action.level ?? action.role;
+  return arg === undefined ? action.type : `${action.type} ${arg}`;
+}
+
+function results(result) {
+  const counts = Object.entries(result.actions).filter(([, n]) => n > 0).map(([type, n]) => `${type}: ${n}`);
+  const summary = el("p", { id: "simulation-summary" },
+    `Would have acted on ${result.matched} of ${result.tickets_evaluated} tickets evaluated`,
+    counts.length ? ` (${counts.join(", ")}).` : ".");
+  if (!result.sample.length) return [summary];
+  const table = el("table", { id: "simulation-sample", class: "stack" },
+    el("caption", { class: "sr-only" }, "Tickets the rule would have acted on"),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Ticket"), el("th", { scope: "col" }, "Would have"),
+      el("th", { scope: "col" }, "What was done"))),
+    el("tbody", {}, result.sample.map((s) => el("tr", { dataset: { ticketId: s.ticket_id } },
+      el("td", { "data-label": "Ticket" }, el("a", { href: `/tickets/${s.ticket_id}` }, `#${s.ticket_id}`)),
+      el("td", { "data-label": "Would have" }, s.would.map((w) => describe(w.action)).join(", ")),
+      el("td", { "data-label": "What was done" }, s.did.length
+        ? s.did.map((d) => `${describe(d.action)} ${d.rule_id !== null ? `(rule #${d.rule_id})` : "(by a person)"}`).join(", ")
+        : "nothing")))));
+  return [summary, table];
+}
+
+simForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const rule = ruleOfForm();
+  if (!rule) return;
+  const since = new Date(simForm.elements.since.value);
+  const until = new Date(simForm.elements.until.value);
+  simOut.replaceChildren(el("p", { class: "muted" }, "Simulating…"));
+  try {
+    const result = await api("POST", "/api/rules/simulate", { rule, since: since.toISOString(), until: until.toISOString() });
+    simOut.replaceChildren(...results(result));
+  } catch (error) {
+    simOut.replaceChildren();
+    flash(problemText(error));
+  }
+});
 document.addEventListener("nixflow:event", (event) => {
   if (event.detail.type.startsWith("automation.rule_") && !event.detail.type.match(/applied|shadowed|failed/)) load();
 });

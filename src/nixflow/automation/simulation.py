@@ -1,0 +1,189 @@
+"""Rule simulation over history: what a rule would have done to the tickets of a period, beside what happened.
+
+Shadow mode shows what a rule would do from now on; this shows what it would have done. Each ticket with
+events in the period is rebuilt from its events (`services/ticket_history.py`), and the rule is evaluated by
+the engine's own functions (`conditions.matches`, `engine.pending_actions`) at every point the engine would
+have evaluated it: right after each triggering event for prioritization and assignment rules, at the
+instant its time conditions came true between two events for escalation rules. What the rule would have
+done is carried forward (a priority it would have set stays set, until a person changes it), so it is not
+counted again at the next event. It reads only: nothing is written, no event is emitted.
+
+Approximations, said plainly: the rule is evaluated as if it ran first among the rules (the others' effects
+of the same moment are seen at their own events); `rollout_percent`, `active` and `mode` are ignored (every
+ticket is simulated); a round-robin assignment is counted, not resolved to an agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from nixflow.automation import conditions
+from nixflow.automation.engine import TRIGGERS, pending_actions
+from nixflow.automation.model import ACTIONS, RuleCreate, actions_json, conditions_json
+from nixflow.domain.tickets import OPEN_STATUSES, Status
+from nixflow.events.envelope import EventRecord
+from nixflow.services import ticket_history
+from nixflow.store import event_log
+from nixflow.store.tables import tickets
+
+SAMPLE_SIZE = 50
+_BATCH = 200
+# The ticket field each kind of change sets, and the rule action that would have set it.
+_CHANGED: dict[str, tuple[str, str]] = {
+    "ticket.priority_changed": ("priority", "set_priority"),
+    "ticket.assigned": ("assignee_id", "assign"),
+    "ticket.escalated": ("escalation_level", "escalate"),
+}
+_ACTION_FIELD = {"set_priority": "priority", "assign": "assignee_id", "assign_round_robin": "assignee_id"}
+_SOMEONE = -1  # the assignee a simulated round-robin assignment stands for: someone, not known
+
+
+@dataclass
+class TicketOutcome:
+    """One ticket's simulation: what the rule would have done, and what was done to the same fields."""
+
+    ticket_id: int
+    would: list[dict[str, Any]] = field(default_factory=list)
+    did: list[dict[str, Any]] = field(default_factory=list)
+    evaluated: int = 0
+
+
+def _would(
+    outcome: TicketOutcome, overlay: dict[str, Any], actions: list[dict[str, Any]], at: datetime, trigger: str | None
+) -> None:
+    for action in actions:
+        outcome.would.append({"action": action, "at": at, "trigger_event_id": trigger})
+        kind = action["type"]
+        if kind == "escalate":
+            overlay["escalation_level"] = action["level"]
+        elif kind in _ACTION_FIELD:
+            value = action.get("value", action.get("user_id", _SOMEONE))
+            overlay[_ACTION_FIELD[kind]] = value
+
+
+def _did(record: EventRecord, acts_on: set[str]) -> dict[str, Any] | None:
+    changed = _CHANGED.get(record.type)
+    if changed is None or changed[0] not in acts_on:
+        return None
+    data = record.data
+    action: dict[str, Any] = {"type": changed[1]}
+    if changed[1] == "set_priority":
+        action["value"] = data["new_priority"]
+    elif changed[1] == "assign":
+        action["user_id"] = data["assignee_id"]
+    else:
+        action["level"] = data["level"]
+    return {
+        "action": action,
+        "at": record.timestamp,
+        "event_id": record.event_id,
+        "rule_id": record.rule_id,
+        "actor_id": record.actor_id,
+    }
+
+
+def replay_ticket(
+    rule: Mapping[str, Any], records: Sequence[EventRecord], *, since: datetime, until: datetime
+) -> TicketOutcome | None:
+    """Evaluate `rule` over one ticket's history (its events before `until`, in log order)."""
+    if not records or records[0].type != "ticket.created":
+        return None  # its beginning is gone (events cleaned up): its state cannot be rebuilt
+    outcome = TicketOutcome(int(records[0].aggregate_id))
+    acts_on = {_ACTION_FIELD.get(a["type"], "escalation_level") for a in rule["actions"] if a["type"] != "notify"}
+    timed = rule["kind"] == "escalation"
+    state: dict[str, Any] | None = None
+    overlay: dict[str, Any] = {}
+    for index, record in enumerate(records):
+        state = ticket_history.apply(state, record)
+        if state is None:
+            return None
+        changed = _CHANGED.get(record.type)
+        if changed is not None and record.rule_id is None:
+            overlay.pop(changed[0], None)  # a person (or the system) set it: from here on, what happened holds
+        in_period = since <= record.timestamp < until
+        if in_period and (done := _did(record, acts_on)) is not None:
+            outcome.did.append(done)
+        now = {**state, **overlay}
+        if not timed:
+            if in_period and record.type in TRIGGERS and now["status"] != Status.CLOSED.value:
+                outcome.evaluated += 1
+                if conditions.matches(rule["conditions"], conditions.facts_of(now, record.timestamp)):
+                    _would(outcome, overlay, pending_actions(rule, now), record.timestamp, record.event_id)
+            continue
+        # This state holds until the next event; a condition that comes true at that very instant (the real
+        # timer escalating the ticket, say) counts: the rule would have fired then too.
+        nxt = records[index + 1].timestamp if index + 1 < len(records) else until
+        start = max(record.timestamp, since)
+        if start > nxt or start >= until or now["status"] in (Status.RESOLVED.value, Status.CLOSED.value):
+            continue
+        if conditions.rule_level(rule["actions"]) <= now["escalation_level"]:
+            continue  # a level fires once
+        ready = conditions.ready_at(rule["conditions"], now)
+        if ready is None:
+            continue
+        at = max(ready, start)
+        if at <= nxt and at < until:
+            outcome.evaluated += 1
+            if conditions.matches(rule["conditions"], conditions.facts_of(now, at)):
+                _would(outcome, overlay, pending_actions(rule, now), at, None)
+    return outcome
+
+
+def _candidates(conn: Connection, rule: Mapping[str, Any], since: datetime, until: datetime) -> list[int]:
+    """Tickets the rule could have acted on in the period: with a triggering event in it; for escalation
+    rules, also every ticket that was open during it (time alone escalates)."""
+    if rule["kind"] != "escalation":
+        found = event_log.aggregates_with(conn, "ticket", TRIGGERS, since=since, until=until)
+        return sorted(int(i) for i in found)
+    open_then = select(tickets.c.id).where(
+        tickets.c.created_at < until,
+        or_(tickets.c.status.in_([s.value for s in OPEN_STATUSES]), tickets.c.updated_at >= since),
+    )
+    return sorted(int(r[0]) for r in conn.execute(open_then))
+
+
+def _batches(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _BATCH):
+        yield ids[start : start + _BATCH]
+
+
+def simulate(conn: Connection, *, spec: RuleCreate, since: datetime, until: datetime) -> dict[str, Any]:
+    """What the rule `spec` would have done from `since` to `until`, ticket by ticket, beside what was done."""
+    rule = {
+        "kind": spec.kind,
+        "conditions": conditions_json(spec.conditions),
+        "actions": actions_json(spec.actions),
+    }
+    counts = dict.fromkeys(ACTIONS, 0)
+    matched, evaluated_tickets, evaluated_points = 0, 0, 0
+    sample: list[dict[str, Any]] = []
+    candidates = _candidates(conn, rule, since, until) if since < until else []  # an empty period holds nothing
+    for batch in _batches(candidates):
+        histories = event_log.timelines(conn, "ticket", [str(i) for i in batch], before=until)
+        for ticket_id in batch:
+            outcome = replay_ticket(rule, histories[str(ticket_id)], since=since, until=until)
+            if outcome is None or not outcome.evaluated:
+                continue
+            evaluated_tickets += 1
+            evaluated_points += outcome.evaluated
+            if not outcome.would:
+                continue
+            matched += 1
+            for would in outcome.would:
+                counts[would["action"]["type"]] += 1
+            if len(sample) < SAMPLE_SIZE:
+                sample.append({"ticket_id": ticket_id, "would": outcome.would, "did": outcome.did})
+    return {
+        "matched": matched,
+        "actions": counts,
+        "sample": sample,
+        "tickets_evaluated": evaluated_tickets,
+        "evaluations": evaluated_points,
+        "since": since,
+        "until": until,
+    }
