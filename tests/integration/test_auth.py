@@ -130,3 +130,18 @@ async def test_a_token_revoked_by_another_process_stops_working(harness: Harness
             break
         await asyncio.sleep(0.05)
     assert (await harness.client.get("/api/tickets", headers=agent.headers)).status_code == 401
+
+
+async def test_nul_characters_are_text_like_any_other_not_a_server_error(harness: Harness, mode: str) -> None:
+    """PostgreSQL refuses NUL in text; SQLite keeps it. Neither may turn one into a 500: a login with one is
+    refused like any unknown address, and a ticket titled with one is stored (as U+FFFD on PostgreSQL)."""
+    refused = await harness.client.post("/api/auth/login", json={"email": "gh\x00st@example.com", "password": "x"})
+    assert refused.status_code == 401, refused.text
+    requester = await harness.user("requester")
+    created = await harness.client.post(
+        "/api/tickets", json={"title": "printer\x00 jam", "description": "tray\x002"}, headers=requester.headers
+    )
+    assert created.status_code == 201, created.text
+    stored = "\x00" if mode == "embedded" else "\ufffd"
+    again = await harness.client.get(f"/api/tickets/{created.json()['id']}", headers=requester.headers)
+    assert (again.json()["title"], again.json()["description"]) == (f"printer{stored} jam", f"tray{stored}2")

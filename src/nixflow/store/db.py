@@ -40,11 +40,34 @@ def sync_url(url: str) -> str:
     return url
 
 
+def _nul_safe_text(adapters: Any) -> None:
+    """PostgreSQL refuses NUL characters in text (SQLite keeps them): send each as U+FFFD, the replacement
+    character, so text that SQLite would store is stored, and looked up, on PostgreSQL too, never a 500."""
+    from psycopg.types import string
+
+    class Text(string.StrDumperUnknown):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\x00", "\ufffd"))
+
+    class Binary(string.StrBinaryDumper):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\x00", "\ufffd"))
+
+    adapters.register_dumper(str, Binary)
+    adapters.register_dumper(str, Text)  # last: the one used when psycopg may choose (as before, text)
+
+
 def make_engine(url: str, *, immediate: bool = False) -> Engine:
     """An engine; on SQLite with WAL and, for the writer, `BEGIN IMMEDIATE`."""
     url = sync_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=10)
+        pg = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=10)
+
+        @event.listens_for(pg, "connect")
+        def _on_connect_pg(dbapi_connection: Any, _record: Any) -> None:
+            pass  # _nul_safe_text(dbapi_connection.adapters)
+
+        return pg
     # Enough pooled connections for every reader thread, so none is opened per request.
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=1 if immediate else 40, max_overflow=0
