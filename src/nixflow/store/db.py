@@ -65,7 +65,7 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
 
         @event.listens_for(pg, "connect")
         def _on_connect_pg(dbapi_connection: Any, _record: Any) -> None:
-            pass  # _nul_safe_text(dbapi_connection.adapters)
+            _nul_safe_text(dbapi_connection.adapters)
 
         return pg
     # Enough pooled connections for every reader thread, so none is opened per request.
