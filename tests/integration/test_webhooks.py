@@ -371,10 +371,17 @@ async def test_a_subscription_failing_for_24_hours_is_disabled_and_admins_are_to
     assert first["attempts"] == 1
     clock.advance(hours=23)  # the retries go on: 5 s, 30 s, 5 min, ... later, still under 24 h
     await arrived(receiver, 2)
+
+    async def second_recorded() -> dict[str, Any] | None:
+        # The receiver has answered the second attempt; wait until the worker has recorded it and
+        # scheduled the next, or the clock would move on before that retry's time is set from it.
+        item = await retrying()
+        return item if item and item["attempts"] == 2 else None
+
+    await until(second_recorded)
     stored = await h.client.get(f"/api/webhooks/{hook['id']}", headers=admin.headers)
     assert stored.json()["mode"] == "active" and stored.json()["failing_since"] is not None
     clock.advance(hours=2)
-    await until(retrying)
     await arrived(receiver, 3)
     paused = await until(lambda: disabled(h, admin, hook["id"]))
     assert paused["mode"] == "paused" and "24 hours" in paused["disabled_reason"]
