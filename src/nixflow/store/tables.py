@@ -133,7 +133,8 @@ events = Table(
     metadata,
     # `seq` orders the log; `event_id` (UUIDv7) is the public id.
     Column("seq", Id, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
+    # `insert_sentinel`: its unique value lets one multi-row INSERT ... RETURNING match each `seq` to its row.
+    Column("event_id", String(36), nullable=False, unique=True, insert_sentinel=True),
     Column("event_type", String(64), nullable=False, index=True),
     Column("category", String(16), nullable=False),
     Column("priority", String(16), nullable=False),
