@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from tests import mail_corpus as corpus
 from tests.conftest import PASSWORD, Harness, ManualClock, User, mailing, start
 from tests.smtp_server import SmtpServer
@@ -185,6 +185,14 @@ async def test_expired_used_superseded_and_unknown_links_are_refused(
     clock.advance(minutes=61)  # NIXFLOW_PASSWORD_RESET_MINUTES defaults to 60
     problem(await confirm(h, late, password="too-late-passphrase"), says="expired")
     assert (await login(h, user.email, NEW_PASSWORD)).status_code == 200
+
+    def links(conn: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(password_resets)).scalar())
+
+    assert await h.nixflow.db.read(links) == 3
+    clock.advance(days=8)  # the hourly housekeeping forgets links a week past their expiry
+    await h.nixflow.scheduler.run_due()
+    assert await h.nixflow.db.read(links) == 0
 
 
 async def test_requests_are_rate_limited_per_address_and_per_client(desk: Harness, clock: ManualClock) -> None:
