@@ -242,3 +242,24 @@ async def test_a_reset_mail_waits_out_a_mail_server_outage_and_goes_to_a_bouncin
     smtp.start()
     [mail] = await mails(h, smtp, user.email, 1)
     assert (await confirm(h, token_in(mail))).status_code == 204
+
+
+async def test_a_link_that_expired_during_an_outage_is_not_mailed(
+    desk: Harness, smtp: SmtpServer, clock: ManualClock
+) -> None:
+    h = desk
+    user = await h.user("requester")
+    smtp.stop()
+    assert (await ask(h, user.email)).status_code == 202
+    await h.settle()
+    clock.advance(minutes=61)
+    smtp.start()
+    await h.settle()
+    await h.nixflow.scheduler.run_due()
+
+    def outcome(conn: Any) -> tuple[Any, Any]:
+        status = conn.execute(select(notifications.c.email_status)).scalar()
+        return status, conn.execute(select(password_resets.c.token_sealed)).scalar()
+
+    assert await h.nixflow.db.read(outcome) == ("cancelled", None)
+    assert smtp.inbox.messages == []

@@ -88,7 +88,7 @@ class NotificationSender:
         """Send one claimed mail and record the outcome; False when the server is unreachable."""
         at = functools.partial(_as_of, now)
         message_id = claim.message_id or new_message_id(self.mail.domain)
-        composed = await self._compose(claim, message_id)
+        composed = await self._compose(claim, message_id, now)
         if composed is None:
             return True
         message, reason = composed
@@ -126,10 +126,10 @@ class NotificationSender:
         await self.writer.run(at(sent), _CTX)
         return True
 
-    async def _compose(self, claim: Claim, message_id: str) -> tuple[EmailMessage, str] | None:
+    async def _compose(self, claim: Claim, message_id: str, now: datetime) -> tuple[EmailMessage, str] | None:
         """The mail for a claim and why it is sent; None when it must not go (the claim is then finished here)."""
         if claim.account_kind is not None:
-            return await self._compose_account(claim, message_id)
+            return await self._compose_account(claim, message_id, now)
         recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
         if not recipient["active"] or recipient["bouncing"]:
             # A bouncing address (a delivery report said so) gets no mail until it works again.
@@ -149,20 +149,20 @@ class NotificationSender:
         )
         return message, items[0]["reason"] if items else ""
 
-    async def _compose_account(self, claim: Claim, message_id: str) -> tuple[EmailMessage, str] | None:
+    async def _compose_account(self, claim: Claim, message_id: str, now: datetime) -> tuple[EmailMessage, str] | None:
         """A password reset mail. Unlike notifications it goes to a bouncing address too: whoever asked for a
         link may have fixed their mailbox, and a refusal still ends the mail `failed`."""
         notification_id = claim.ids[0]
 
         def read(conn: Connection) -> tuple[dict[str, Any], dict[str, Any] | None]:
             return outbox.recipient_of(conn, claim), password_reset.link_to_mail(
-                conn, keys=self.keys, notification_id=notification_id
+                conn, keys=self.keys, notification_id=notification_id, now=now
             )
 
         recipient, link = await self.db.read(read)
         why = None if recipient["active"] else "the recipient was deactivated"
         if link is None:
-            why = "the reset link was used, replaced or can no longer be opened"
+            why = "the reset link was used, replaced, expired or can no longer be opened"
         if why is not None:
 
             def cancel(tx: Tx) -> None:

@@ -152,13 +152,14 @@ def confirm(tx: Tx, *, keys: Keyring, token: str, password_hash: str) -> int:
     return user_id
 
 
-def link_to_mail(conn: Connection, *, keys: Keyring, notification_id: int) -> dict[str, Any] | None:
+def link_to_mail(conn: Connection, *, keys: Keyring, notification_id: int, now: datetime) -> dict[str, Any] | None:
     """The token and expiry of the open link a queued mail carries; None when it must not go any more."""
     row = conn.execute(
         select(password_resets.c.token_sealed, password_resets.c.expires_at).where(
             password_resets.c.notification_id == notification_id,
             password_resets.c.ended_at.is_(None),
             password_resets.c.token_sealed.is_not(None),
+            password_resets.c.expires_at > now,  # a mail held up past its link's expiry would only disappoint
         )
     ).first()
     if row is None:
