@@ -194,6 +194,7 @@ def build(
             writer=writer,
             smtp_url=settings.smtp_url,
             mail=mail,
+            keys=crypto.keyring(settings),
             stale_after_seconds=settings.claim_idle_seconds,
             max_attempts=settings.max_attempts,
             retry_base_seconds=settings.retry_base_seconds,

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     login_max_failures_per_email: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Password reset: how long a mailed link works, and the requests allowed per window (the sign-in window
+    # above), per email and per client address.
+    password_reset_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    password_reset_max_per_email: int = Field(default=3, ge=1)
+    password_reset_max_per_address: int = Field(default=20, ge=1)
     # Finished events older than this many days are deleted by the hourly housekeeping; unset keeps them all.
     event_retention_days: int | None = Field(default=None, ge=1)
     # Behind a reverse proxy you trust: take the client address and scheme from X-Forwarded-For/-Proto.

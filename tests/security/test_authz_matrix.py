@@ -123,6 +123,21 @@ ROWS = [
             "password": PASSWORD,
         },
     ),
+    # A forgotten password: anyone may ask (the same 202 for every address) and use a link (400: not one of ours)
+    Row(
+        "POST",
+        "/api/auth/password-reset",
+        public(202),
+        malformed=public(422),
+        body=lambda w, role: {"email": w.users[role].email if role in w.users else "ghost@example.com"},
+    ),
+    Row(
+        "POST",
+        "/api/auth/password-reset/confirm",
+        public(400),
+        malformed=public(422),
+        body=lambda w, role: {"token": "not-a-link-we-mailed", "password": "a-long-enough-password"},
+    ),
     # Your own account
     Row("POST", "/api/auth/logout", signed_in(204)),
     Row("GET", "/api/auth/me", signed_in(200)),
@@ -288,6 +303,8 @@ ROWS = [
     Row("POST", "/api/tickets/{ticket_id}/kb-article", staff_only(409)),
     # Web pages
     Row("GET", "/login", public(200)),
+    Row("GET", "/password-reset", public(200)),
+    Row("GET", "/password-reset/confirm", public(200)),
     Row("GET", "/", page(303, 303, 303)),
     Row("GET", "/tickets", page(200, 200, 200)),
     Row("GET", "/tickets/new", page(200, 200, 200)),

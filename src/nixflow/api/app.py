@@ -19,6 +19,7 @@ from nixflow.api.routes import (
     kb,
     kb_reading,
     notifications,
+    password_reset,
     reports,
     round_robin,
     rules,
@@ -115,6 +116,7 @@ def create_app(
     problems.install(app)
     for router in (
         auth.router,
+        password_reset.router,
         tickets.router,
         attachments.tickets_router,
         attachments.router,

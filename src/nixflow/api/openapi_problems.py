@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from nixflow.api.openapi_links import add_links
 
-PUBLIC = {"/api/health", "/api/auth/login"}
+PUBLIC = {"/api/health", "/api/auth/login", "/api/auth/password-reset", "/api/auth/password-reset/confirm"}
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -36,6 +36,10 @@ DESCRIPTIONS = {
 def _codes(path: str) -> list[str]:
     if path == "/api/auth/login":
         return ["400", "401", "413", "415", "422", "429"]
+    if path == "/api/auth/password-reset":
+        return ["400", "413", "415", "422", "429"]
+    if path == "/api/auth/password-reset/confirm":  # 400: the token is unknown, expired, used or replaced
+        return ["400", "413", "415", "422"]
     if path in PUBLIC:
         return ["400", "413", "422"]
     if path == "/api/auth/password":  # checks the current password under the sign-in limits

@@ -66,6 +66,28 @@ class PasswordChange(Strict):
     new_password: NewPassword
 
 
+class PasswordResetRequest(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "sam@example.com"}]})
+
+    email: Email
+
+
+class PasswordResetAccepted(BaseModel):
+    """The same answer whether or not an account uses the address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detail: str
+
+
+ResetToken = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+
+
+class PasswordResetConfirm(Strict):
+    token: ResetToken
+    password: NewPassword
+
+
 class UserRead(BaseModel):
     id: int
     email: str

@@ -18,6 +18,12 @@ class DomainError(Exception):
         self.errors = list(errors) if errors else None
 
 
+class InvalidResetLink(DomainError):
+    """A password reset token that is unknown, expired, used or replaced: nothing changes."""
+
+    title = "Reset link not valid"
+
+
 class ValidationFailed(DomainError):
     status = 422
     title = "Validation failed"

@@ -220,6 +220,22 @@ class LoginFailed(EventData):
     reason: str
 
 
+class PasswordResetRequested(EventData):
+    """Never the token: only who asked, and what came of it."""
+
+    email: str
+    user_id: int | None = None
+    outcome: Literal[
+        "mailed", "unknown email", "inactive or system user", "mail is not configured", "too many requests"
+    ]
+    reset_id: int | None = None
+
+
+class PasswordReset(UserActor):
+    reset_id: int
+    sessions_ended: int
+
+
 class UserToken(UserRef):
     token_id: int
 
@@ -499,6 +515,8 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.activated", UserActor, "An account was activated again."),
     ("user.role_changed", RoleChanged, "A user's role changed."),
     ("user.password_changed", UserActor, "A user's password was changed."),
+    ("user.password_reset_requested", PasswordResetRequested, "Someone asked for a password reset link."),
+    ("user.password_reset", PasswordReset, "A password was set through a reset link; every session ended."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),

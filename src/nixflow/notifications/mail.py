@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any
@@ -80,6 +81,14 @@ def compose(
         message["Subject"] = _one_line(f"[#{ticket['id']}] {ticket['title']}")
         message["In-Reply-To"] = thread_id(int(ticket["id"]), config.domain)
         message["References"] = thread_id(int(ticket["id"]), config.domain)
+    _address(message, config, to_email=to_email, to_name=to_name, message_id=message_id)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def _address(message: EmailMessage, config: MailConfig, *, to_email: str, to_name: str, message_id: str) -> None:
+    """The headers every NixFlow mail carries: sender, recipient, ids, and the marks that stop mail loops."""
     message["From"] = config.mail_from
     message["To"] = formataddr((_one_line(to_name), to_email))
     message["Date"] = formatdate(usegmt=True)
@@ -87,6 +96,27 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message[LOOP_HEADER] = config.domain
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+
+
+def reset_link(config: MailConfig, token: str) -> str:
+    """The page that sets a new password. The token is in the fragment: browsers never send it to a server
+    (no access log, no proxy, no Referer sees it); the page reads it and POSTs it."""
+    return f"{config.base_url}/password-reset/confirm#token={token}"
+
+
+def compose_password_reset(
+    config: MailConfig, *, to_email: str, to_name: str, token: str, expires_at: datetime, message_id: str
+) -> EmailMessage:
+    """The mail carrying a password reset link."""
+    context = {
+        "name": _one_line(to_name),
+        "link": reset_link(config, token),
+        "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    env = _environment()
+    message = EmailMessage()
+    message["Subject"] = "Set a new NixFlow password"
+    _address(message, config, to_email=to_email, to_name=to_name, message_id=message_id)
+    message.set_content(env.get_template("password_reset.txt").render(context))
+    message.add_alternative(css_inline.inline(env.get_template("password_reset.html").render(context)), subtype="html")
     return message

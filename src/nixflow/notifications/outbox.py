@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from nixflow.events.envelope import EventRecord
 from nixflow.ids import uuid7
 from nixflow.notifications import preferences
 from nixflow.notifications.model import DIGEST_PERIOD
-from nixflow.store.db import Tx
+from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import email_bounces, notification_preferences, notifications, tickets, users
 
 # email_status while claimed, and what it returns to when released
@@ -33,10 +34,19 @@ class Claim:
 
     claim_id: str
     recipient_id: int
-    ticket_id: int | None  # None: a digest
+    ticket_id: int | None  # None: a digest, or an account mail
     ids: list[int]
     message_id: str | None  # set when an earlier attempt already named the mail
     attempts: int
+    account_kind: str | None = None  # an account mail about no ticket (`password_reset`): one row, one mail
+
+    @property
+    def is_digest(self) -> bool:
+        return self.ticket_id is None and self.account_kind is None
+
+    @property
+    def claimed_as(self) -> str:
+        return "digesting" if self.is_digest else "sending"
 
 
 def release_stale(tx: Tx, *, before: datetime) -> int:
@@ -72,7 +82,7 @@ def claim_due_group(tx: Tx) -> Claim | None:
     first = func.min(notifications.c.send_after)
     due = tx.conn.execute(
         select(notifications.c.recipient_id, notifications.c.ticket_id)
-        .where(notifications.c.email_status == "pending")
+        .where(notifications.c.email_status == "pending", notifications.c.ticket_id.is_not(None))
         .group_by(notifications.c.recipient_id, notifications.c.ticket_id)
         .having(first <= tx.now)
         .order_by(first)
@@ -91,6 +101,29 @@ def claim_due_group(tx: Tx) -> Claim | None:
     named = next((r.message_id for r in rows if r.message_id), None)
     ids = [int(r.id) for r in rows]
     return Claim(claim_id, int(due.recipient_id), int(due.ticket_id), ids, named, max(int(r.attempts) for r in rows))
+
+
+def claim_due_account_mail(tx: Tx) -> Claim | None:
+    """Take the pending account mail (about no ticket: a password reset link) due longest: one row, one mail."""
+    due = tx.conn.execute(
+        select(notifications.c.id, notifications.c.recipient_id, notifications.c.kind)
+        .where(
+            notifications.c.email_status == "pending",
+            notifications.c.ticket_id.is_(None),
+            notifications.c.send_after <= tx.now,
+        )
+        .order_by(notifications.c.send_after, notifications.c.id)
+        .limit(1)
+    ).first()
+    if due is None:
+        return None
+    claim_id, rows = _take(tx, notifications.c.id == due.id, status="sending")
+    if not rows:
+        return None
+    row = rows[0]
+    return Claim(
+        claim_id, int(due.recipient_id), None, [int(row.id)], row.message_id, int(row.attempts), account_kind=due.kind
+    )
 
 
 def claim_due_digest(tx: Tx) -> Claim | None:
@@ -124,14 +157,19 @@ def name_mail(tx: Tx, claim: Claim, message_id: str) -> None:
     )
 
 
-def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
-    """The recipient, the claimed rows (with their ticket's title) and the ticket of a one-ticket mail."""
+def recipient_of(conn: Connection, claim: Claim) -> dict[str, Any]:
+    """Who a claimed mail goes to: address, name, whether active and whether the address bounces."""
     bouncing = select(email_bounces.c.address).where(email_bounces.c.address == users.c.email).exists()
     recipient = conn.execute(
         select(users.c.email, users.c.name, users.c.active, bouncing.label("bouncing")).where(
             users.c.id == claim.recipient_id
         )
     ).one()
+    return dict(recipient._mapping)
+
+
+def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+    """The recipient, the claimed rows (with their ticket's title) and the ticket of a one-ticket mail."""
     rows = conn.execute(
         select(notifications, tickets.c.title.label("ticket_title"))
         .join(tickets, tickets.c.id == notifications.c.ticket_id)
@@ -142,14 +180,13 @@ def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[
     ticket = None
     if claim.ticket_id is not None and items:
         ticket = {"id": claim.ticket_id, "title": items[0]["ticket_title"]}
-    return dict(recipient._mapping), items, ticket
+    return recipient_of(conn, claim), items, ticket
 
 
 def _finish(tx: Tx, claim: Claim, **values: Any) -> int:
-    claimed = "sending" if claim.ticket_id is not None else "digesting"
     done = tx.conn.execute(
         update(notifications)
-        .where(notifications.c.claim_id == claim.claim_id, notifications.c.email_status == claimed)
+        .where(notifications.c.claim_id == claim.claim_id, notifications.c.email_status == claim.claimed_as)
         .values(claim_id=None, **values)
     )
     return int(done.rowcount)
@@ -160,7 +197,7 @@ def mark_sent(tx: Tx, claim: Claim, *, message_id: str, reason: str) -> None:
     if not _finish(tx, claim, email_status="sent", sent_at=tx.now, last_error=None):
         return  # released as stale meanwhile: whoever sends it again records it
     head = claim.ids[0]
-    if claim.ticket_id is None:
+    if claim.is_digest:
         tx.conn.execute(
             update(notification_preferences)
             .where(notification_preferences.c.user_id == claim.recipient_id)
@@ -196,11 +233,16 @@ def mark_sent(tx: Tx, claim: Claim, *, message_id: str, reason: str) -> None:
     )
 
 
+def mark_cancelled(tx: Tx, claim: Claim, *, why: str) -> None:
+    """The claimed mail must not go any more (its reset link was used or replaced meanwhile)."""
+    _finish(tx, claim, email_status="cancelled", last_error=why[:2000])
+
+
 def mark_retry(tx: Tx, claim: Claim, *, error: str, counts: bool, fail: bool, retry_at: datetime) -> None:
     """Sending failed: try again at `retry_at`, or (`fail`) give up with `notification.failed`."""
     attempts = claim.attempts + (1 if counts else 0)
     if not fail:
-        back = RETURNS_TO["sending" if claim.ticket_id is not None else "digesting"]
+        back = RETURNS_TO[claim.claimed_as]
         _finish(tx, claim, email_status=back, attempts=attempts, send_after=retry_at, last_error=error[:2000])
         return
     if not _finish(tx, claim, email_status="failed", attempts=attempts, last_error=error[:2000]):
@@ -218,3 +260,35 @@ def mark_retry(tx: Tx, claim: Claim, *, error: str, counts: bool, fail: bool, re
             "notification_ids": claim.ids,
         },
     )
+
+
+def queue_account_mail(tx: Tx, *, recipient_id: int, kind: str, cause: EventRecord, title: str, reason: str) -> int:
+    """Queue a mail about the recipient's account (not a ticket), due at once: the sender job mails it with the
+    same claims, retries and backoff as notification mail. It is sent whatever the recipient's notification
+    preferences, and is never shown in the app (the rows are `in_app` false). Returns the row's id."""
+    row = {
+        "recipient_id": recipient_id,
+        "kind": kind,
+        "ticket_id": None,
+        "event_id": cause.event_id,
+        "event_type": cause.type,
+        "reason": reason[:300],
+        "title": title[:300],
+        "body": "",
+        "in_app": False,
+        "created_at": tx.now,
+        "email_status": "pending",
+        "send_after": tx.now,
+        "attempts": 0,
+    }
+    return int(insert_returning_id(tx.conn, insert(notifications), row))
+
+
+def cancel_account_mail(tx: Tx, *, notification_ids: Sequence[int]) -> None:
+    """Cancel account mail that has not been claimed yet (a superseded reset link's)."""
+    if notification_ids:
+        tx.conn.execute(
+            update(notifications)
+            .where(notifications.c.id.in_(notification_ids), notifications.c.email_status == "pending")
+            .values(email_status="cancelled")
+        )

@@ -12,14 +12,19 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from email.message import EmailMessage
+from typing import Any, TypeVar
 
+from sqlalchemy import Connection
+
+from nixflow.crypto import Keyring
 from nixflow.events.envelope import EventContext
 from nixflow.notifications import outbox
-from nixflow.notifications.mail import MailConfig, compose, new_message_id
+from nixflow.notifications.mail import MailConfig, compose, compose_password_reset, new_message_id
 from nixflow.notifications.model import backoff_seconds
 from nixflow.notifications.outbox import Claim
 from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget
+from nixflow.services import password_reset
 from nixflow.store.db import Database, Tx
 from nixflow.store.tables import SYSTEM_USER_ID
 from nixflow.store.writer import Writer
@@ -43,6 +48,7 @@ class NotificationSender:
         writer: Writer,
         smtp_url: str,
         mail: MailConfig,
+        keys: Keyring,
         stale_after_seconds: float,
         max_attempts: int,
         retry_base_seconds: float,
@@ -51,6 +57,7 @@ class NotificationSender:
         self.writer = writer
         self.target = SmtpTarget.from_url(smtp_url)
         self.mail = mail
+        self.keys = keys
         self.stale_after = timedelta(seconds=stale_after_seconds)
         # Well inside the stale limit: a live sender's claim is never released under it.
         self.timeout = max(0.2, min(10.0, stale_after_seconds / 3))
@@ -64,7 +71,8 @@ class NotificationSender:
         sent = 0
         deadline = time.monotonic() + self.timeout * 2
         try:
-            for claim_next in (outbox.claim_due_group, outbox.claim_due_digest):
+            # Account mail (a reset link someone is waiting for) first, then notifications, then digests.
+            for claim_next in (outbox.claim_due_account_mail, outbox.claim_due_group, outbox.claim_due_digest):
                 while sent < self.MAX_MAILS and time.monotonic() < deadline:
                     claim = await self.writer.run(at(claim_next), _CTX)
                     if claim is None:
@@ -78,27 +86,14 @@ class NotificationSender:
 
     async def _send(self, mailer: Mailer, claim: Claim, now: datetime) -> bool:
         """Send one claimed mail and record the outcome; False when the server is unreachable."""
-        recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
-        if not recipient["active"] or recipient["bouncing"]:
-            # A bouncing address (a delivery report said so) gets no mail until it works again.
-            why = "the recipient was deactivated" if not recipient["active"] else "the recipient's address bounces"
-            await self.writer.run(
-                lambda tx: outbox.mark_retry(tx, claim, error=why, counts=False, fail=True, retry_at=tx.now),
-                _CTX,
-            )
-            return True
+        at = functools.partial(_as_of, now)
         message_id = claim.message_id or new_message_id(self.mail.domain)
+        composed = await self._compose(claim, message_id, now)
+        if composed is None:
+            return True
+        message, reason = composed
         if claim.message_id is None:
             await self.writer.run(lambda tx: outbox.name_mail(tx, claim, message_id), _CTX)
-        message = compose(
-            self.mail,
-            to_email=recipient["email"],
-            to_name=recipient["name"],
-            items=items,
-            message_id=message_id,
-            ticket=ticket,
-        )
-        at = functools.partial(_as_of, now)
         try:
             await mailer.send(message)
         except Outage as exc:
@@ -115,18 +110,83 @@ class NotificationSender:
             fail = exc.permanent or attempts >= self.max_attempts
             delay = timedelta(seconds=backoff_seconds(self.retry_base_seconds, attempts, self.BACKOFF_CAP_SECONDS))
             log.info("mail %s refused (attempt %s): %s", message_id, attempts, exc)
+
+            def refused(tx: Tx) -> None:
+                outbox.mark_retry(tx, claim, error=error, counts=True, fail=fail, retry_at=tx.now + delay)
+                if fail:
+                    self._settled(tx, claim)
+
+            await self.writer.run(at(refused), _CTX)
+            return True
+
+        def sent(tx: Tx) -> None:
+            outbox.mark_sent(tx, claim, message_id=message_id, reason=reason)
+            self._settled(tx, claim)
+
+        await self.writer.run(at(sent), _CTX)
+        return True
+
+    async def _compose(self, claim: Claim, message_id: str, now: datetime) -> tuple[EmailMessage, str] | None:
+        """The mail for a claim and why it is sent; None when it must not go (the claim is then finished here)."""
+        if claim.account_kind is not None:
+            return await self._compose_account(claim, message_id, now)
+        recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
+        if not recipient["active"] or recipient["bouncing"]:
+            # A bouncing address (a delivery report said so) gets no mail until it works again.
+            why = "the recipient was deactivated" if not recipient["active"] else "the recipient's address bounces"
             await self.writer.run(
-                at(
-                    lambda tx: outbox.mark_retry(
-                        tx, claim, error=error, counts=True, fail=fail, retry_at=tx.now + delay
-                    )
-                ),
+                lambda tx: outbox.mark_retry(tx, claim, error=why, counts=False, fail=True, retry_at=tx.now),
                 _CTX,
             )
-            return True
-        reason = items[0]["reason"] if items else ""
-        await self.writer.run(at(lambda tx: outbox.mark_sent(tx, claim, message_id=message_id, reason=reason)), _CTX)
-        return True
+            return None
+        message = compose(
+            self.mail,
+            to_email=recipient["email"],
+            to_name=recipient["name"],
+            items=items,
+            message_id=message_id,
+            ticket=ticket,
+        )
+        return message, items[0]["reason"] if items else ""
+
+    async def _compose_account(self, claim: Claim, message_id: str, now: datetime) -> tuple[EmailMessage, str] | None:
+        """A password reset mail. Unlike notifications it goes to a bouncing address too: whoever asked for a
+        link may have fixed their mailbox, and a refusal still ends the mail `failed`."""
+        notification_id = claim.ids[0]
+
+        def read(conn: Connection) -> tuple[dict[str, Any], dict[str, Any] | None]:
+            return outbox.recipient_of(conn, claim), password_reset.link_to_mail(
+                conn, keys=self.keys, notification_id=notification_id, now=now
+            )
+
+        recipient, link = await self.db.read(read)
+        why = None if recipient["active"] else "the recipient was deactivated"
+        if link is None:
+            why = "the reset link was used, replaced, expired or can no longer be opened"
+        if why is not None:
+
+            def cancel(tx: Tx) -> None:
+                outbox.mark_cancelled(tx, claim, why=why)
+                self._settled(tx, claim)
+
+            await self.writer.run(cancel, _CTX)
+            return None
+        assert link is not None
+        message = compose_password_reset(
+            self.mail,
+            to_email=recipient["email"],
+            to_name=recipient["name"],
+            token=link["token"],
+            expires_at=link["expires_at"],
+            message_id=message_id,
+        )
+        return message, "you asked to reset your password"
+
+    @staticmethod
+    def _settled(tx: Tx, claim: Claim) -> None:
+        """A mail that is done with (sent, given up, cancelled) no longer needs what it carried."""
+        if claim.account_kind == password_reset.PURPOSE:
+            password_reset.forget_token(tx, notification_id=claim.ids[0])
 
 
 def _as_of(now: datetime, fn: Callable[[Tx], T]) -> Callable[[Tx], T]:

@@ -131,10 +131,18 @@ def revoke(tx: Tx, *, token_id: int, user_id: int) -> None:
         )
 
 
-def set_password(tx: Tx, *, user_id: int, password_hash: str, keep_session_id: int | None = None) -> int:
+def set_password(
+    tx: Tx,
+    *,
+    user_id: int,
+    password_hash: str,
+    keep_session_id: int | None = None,
+    announce: bool = True,
+) -> int:
     """Store a new password hash and end the user's sessions (all but `keep_session_id`); API tokens stay.
 
-    Emits `user.password_changed`; returns how many sessions ended.
+    Emits `user.password_changed` (unless `announce` is false: a caller with its own event, a reset link's);
+    returns how many sessions ended.
     """
     tx.conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash, updated_at=tx.now))
     sessions = [
@@ -144,10 +152,11 @@ def set_password(tx: Tx, *, user_id: int, password_hash: str, keep_session_id: i
     ]
     if keep_session_id is not None:
         sessions.append(api_tokens.c.id != keep_session_id)
-    ended = tx.conn.execute(update(api_tokens).where(*sessions).values(revoked_at=tx.now)).rowcount
-    by = {"user_id": user_id, "by_id": tx.ctx.actor_id}
-    tx.emit("user.password_changed", aggregate_type="user", aggregate_id=user_id, data=by)
-    return int(ended)
+    ended = int(tx.conn.execute(update(api_tokens).where(*sessions).values(revoked_at=tx.now)).rowcount)
+    if announce:
+        by = {"user_id": user_id, "by_id": tx.ctx.actor_id}
+        tx.emit("user.password_changed", aggregate_type="user", aggregate_id=user_id, data=by)
+    return ended
 
 
 def record_login_failure(tx: Tx, *, email: str, user_id: int | None, reason: str) -> None:
@@ -183,8 +192,12 @@ class LoginLimits:
     window: timedelta
 
 
-def reserve_login_attempt(tx: Tx, *, email: str, address: str, limits: LoginLimits) -> int | None:
+def reserve_login_attempt(
+    tx: Tx, *, email: str, address: str, limits: LoginLimits, purpose: str = "login"
+) -> int | None:
     """Count this attempt against its email and address; the seconds to wait if either is over its limit.
+
+    `purpose` keeps separate counts for separate doors: sign-in (`login`) and reset links (`password_reset`).
 
     The attempt is recorded before the password is checked, so parallel guesses cannot slip past the limit;
     a successful login clears the email's attempts (`clear_login_attempts`); older ones only stop counting,
@@ -196,15 +209,17 @@ def reserve_login_attempt(tx: Tx, *, email: str, address: str, limits: LoginLimi
         (login_attempts.c.address, address, limits.per_address),
     ):
         count, oldest = tx.conn.execute(
-            select(func.count(), func.min(login_attempts.c.at)).where(column == value, login_attempts.c.at > since)
+            select(func.count(), func.min(login_attempts.c.at)).where(
+                column == value, login_attempts.c.purpose == purpose, login_attempts.c.at > since
+            )
         ).one()
         if count >= limit:
             wait: datetime = oldest + limits.window
             return max(1, math.ceil((wait - tx.now).total_seconds()))
-    tx.conn.execute(insert(login_attempts).values(email=email, address=address, at=tx.now))
+    tx.conn.execute(insert(login_attempts).values(email=email, address=address, at=tx.now, purpose=purpose))
     return None
 
 
 def clear_login_attempts(tx: Tx, *, email: str) -> None:
     """Forget an email's failed attempts after it signed in."""
-    tx.conn.execute(delete(login_attempts).where(login_attempts.c.email == email))
+    tx.conn.execute(delete(login_attempts).where(login_attempts.c.email == email, login_attempts.c.purpose == "login"))

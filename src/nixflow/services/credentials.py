@@ -17,7 +17,9 @@ from nixflow.events.envelope import EventRecord
 from nixflow.services.auth import Authenticated
 
 # `user.*` events that cannot end or change anyone's credential; every other one empties the cache.
-_HARMLESS = frozenset({"user.created", "user.login", "user.login_failed", "user.token_created"})
+_HARMLESS = frozenset(
+    {"user.created", "user.login", "user.login_failed", "user.token_created", "user.password_reset_requested"}
+)
 
 
 class CredentialCache:

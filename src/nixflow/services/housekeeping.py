@@ -19,7 +19,7 @@ from nixflow.ids import uuid7
 from nixflow.services.idempotency import KEY_LIFETIME
 from nixflow.store import event_log
 from nixflow.store.db import Tx
-from nixflow.store.tables import api_tokens, idempotency_keys, login_attempts
+from nixflow.store.tables import api_tokens, idempotency_keys, login_attempts, password_resets
 from nixflow.store.writer import Writer
 from nixflow.webhooks import deliveries as webhook_deliveries
 
@@ -50,6 +50,9 @@ def sweep(tx: Tx, *, retention: Retention) -> dict[str, int]:
                 api_tokens.c.kind == "session",
                 or_(api_tokens.c.revoked_at <= ended, api_tokens.c.expires_at <= ended),
             )
+        ).rowcount,
+        "password_resets": tx.conn.execute(
+            delete(password_resets).where(password_resets.c.expires_at <= ended)
         ).rowcount,
         "events": event_log.cleanup(tx.conn, older_than=now - retention.events) if retention.events else 0,
         "webhook_deliveries": (

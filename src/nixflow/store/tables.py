@@ -245,6 +245,24 @@ login_attempts = Table(
     Column("email", String(254), nullable=False, index=True),
     Column("address", String(64), nullable=False, index=True),
     Column("at", UTCDateTime, nullable=False, index=True),
+    # What was attempted: `login` (a password checked) or `password_reset` (a reset link asked for).
+    Column("purpose", String(16), nullable=False, server_default="login"),
+)
+
+# Password reset links: the token is kept only as a keyed hash; `token_sealed` (encrypted under the secret key)
+# lives only until the link's mail has gone, so a mail that must be retried can still carry it.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("token_sealed", Text),
+    Column("notification_id", BigInteger, index=True),  # the mail carrying the link (a `notifications` row)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("outcome", String(16)),  # NULL while usable | used | superseded
 )
 
 # Notifications: what the notification consumer made of events, one row per recipient and event.

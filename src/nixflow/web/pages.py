@@ -36,9 +36,13 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
-    """The sign-in form."""
-    return await render(request, "login.html", None, next=safe_next(next), title="Sign in")
+async def login_page(
+    request: Request,
+    next: Annotated[str | None, Query(max_length=500)] = None,
+    reset: Annotated[str | None, Query(max_length=8)] = None,
+) -> Response:
+    """The sign-in form (after a password reset, saying so)."""
+    return await render(request, "login.html", None, next=safe_next(next), reset=reset == "done", title="Sign in")
 
 
 @router.get("/")

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from nixflow.web import admin, kb, notifications, pages, reports, staff
+from nixflow.web import admin, kb, notifications, pages, password_reset, reports, staff
 from nixflow.web.rendering import HERE, LoginRequired, make_environment
 
 
@@ -16,8 +16,9 @@ def install(app: FastAPI) -> None:
     """Serve the pages and static files from `app`."""
     app.state.web_templates = make_environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (pages.router, staff.router, reports.router, admin.router, notifications.router, kb.router):
-        app.include_router(router)
+    routers = (pages, password_reset, staff, reports, admin, notifications, kb)
+    for module in routers:
+        app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:

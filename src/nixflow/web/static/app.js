@@ -117,6 +117,7 @@ const modules = {
   "admin-round-robin": "./round_robin.js",
   "admin-webhooks": "./webhooks.js",
   account: "./account.js",
+  "password-reset-confirm": "./password_reset.js",
   "ticket-new": "./kb.js",
   ticket: "./kb.js",
   "kb-article": "./kb.js",
