@@ -87,7 +87,11 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "first_response_minutes",
         "resolution_minutes",
         "warning_percent",
+        "calendar_id",
     },
+    "calendar.created": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays"},
+    "calendar.updated": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays"},
+    "calendar.deleted": {"calendar_id", "name"},
     "user.created": {"user_id", "email", "name", "role"},
     "user.updated": {"user_id", "changes"},
     "user.login": {"user_id"},
@@ -189,6 +193,7 @@ def test_categories_are_the_documented_ones() -> None:
         "notification",
         "email",
         "webhook",
+        "calendar",
     }
     assert {spec.category for spec in CATALOGUE.values()} <= set(EVENT_CATEGORIES)
 

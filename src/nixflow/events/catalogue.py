@@ -200,6 +200,24 @@ class SlaPolicy(EventData):
     first_response_minutes: int
     resolution_minutes: int
     warning_percent: int
+    calendar_id: int | None = None
+
+
+class CalendarChanged(EventData):
+    """A business-hours calendar's new version (the first one when created)."""
+
+    calendar_id: int
+    name: str
+    version: int
+    effective_from: datetime
+    timezone: str
+    hours: dict[str, list[list[str]]]
+    holidays: dict[str, Any]
+
+
+class CalendarDeleted(EventData):
+    calendar_id: int
+    name: str
 
 
 # user
@@ -488,6 +506,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("sla.retimed", SlaRetimed, "A policy change moved the ticket's due times."),
     ("sla.policy_created", SlaPolicy, "An SLA policy was created."),
     ("sla.policy_updated", SlaPolicy, "An SLA policy was changed."),
+    ("calendar.created", CalendarChanged, "A business-hours calendar was created."),
+    ("calendar.updated", CalendarChanged, "A business-hours calendar got a new version."),
+    ("calendar.deleted", CalendarDeleted, "A business-hours calendar was deleted."),
     ("user.created", UserCreated, "An account was created."),
     ("user.updated", UserUpdated, "Account fields were edited."),
     ("user.login", UserRef, "A user signed in."),

@@ -13,7 +13,7 @@ from pydantic import Strict as StrictType
 from nixflow.api.deps import App, Ctx, GuardedRoute, admin_only
 from nixflow.api.schemas import PriorityName, Strict
 from nixflow.automation import sla_policies
-from nixflow.domain.json_types import Minutes, integral
+from nixflow.domain.json_types import Id, Minutes, integral
 from nixflow.domain.values import Priority
 
 router = APIRouter(
@@ -28,6 +28,7 @@ class PolicyRead(BaseModel):
     first_response_minutes: int
     resolution_minutes: int
     warning_percent: int
+    calendar_id: int | None
     updated_at: datetime
 
 
@@ -35,6 +36,7 @@ class PolicyPut(Strict):
     first_response_minutes: Minutes
     resolution_minutes: Minutes
     warning_percent: WarningPercent
+    calendar_id: Id | None = None  # business hours (GET /api/calendars); none: the category's, else 24/7
 
 
 @router.get("", response_model=list[PolicyRead])
