@@ -99,7 +99,7 @@ EMITTED_FIELDS: dict[str, set[str]] = {
     "user.login_failed": {"email", "reason"},
     "user.token_created": {"user_id", "token_id"},
     "user.token_revoked": {"user_id", "token_id"},
-    "workflow.category_created": {"category_id", "name", "agent_ids"},
+    "workflow.category_created": {"category_id", "name", "agent_ids", "calendar_id"},
     "workflow.category_updated": {"category_id", "changes"},
     "notification.requested": {"ticket_id", "recipient_role", "recipient_id", "reason"},
     "ticket.attachment_added": {

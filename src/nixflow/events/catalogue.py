@@ -254,6 +254,7 @@ class CategoryCreated(EventData):
     category_id: int
     name: str
     agent_ids: list[int]
+    calendar_id: int | None = None
 
 
 class CategoryUpdated(EventData):
