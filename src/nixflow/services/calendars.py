@@ -58,7 +58,7 @@ def compile_calendar(conn: Connection, calendar_id: int) -> cal.Calendar | None:
     return _COMPILED[key]
 
 
-def _category_calendars(conn: Connection) -> dict[int, int]:
+def category_calendars(conn: Connection) -> dict[int, int]:
     rows = conn.execute(select(categories.c.id, categories.c.calendar_id).where(categories.c.calendar_id.is_not(None)))
     return {int(r.id): int(r.calendar_id) for r in rows}
 
@@ -69,7 +69,7 @@ def calendar_id_for(conn: Connection, policy_calendar_id: int | None, category_i
         return policy_calendar_id
     if category_id is None:
         return None
-    return _category_calendars(conn).get(category_id)
+    return category_calendars(conn).get(category_id)
 
 
 def hours_for(tx: Tx, policy_calendar_id: int | None, category_id: int | None) -> cal.BusinessClock:
@@ -77,7 +77,7 @@ def hours_for(tx: Tx, policy_calendar_id: int | None, category_id: int | None) -
     if policy_calendar_id is None and category_id is None:
         return cal.ALWAYS
     if policy_calendar_id is None:
-        found = tx.memoized("category_calendars", lambda: _category_calendars(tx.conn)).get(category_id or 0)
+        found = tx.memoized("category_calendars", lambda: category_calendars(tx.conn)).get(category_id or 0)
     else:
         found = policy_calendar_id
     if found is None:
