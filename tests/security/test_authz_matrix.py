@@ -317,6 +317,7 @@ ROWS = [
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
     Row("GET", "/admin/sla", page(403, 403, 200)),
+    Row("GET", "/admin/calendars", page(403, 403, 200)),
     Row("GET", "/admin/round-robin", page(403, 403, 200)),
     Row("GET", "/admin/webhooks", page(403, 403, 200)),
     Row("GET", "/kb", page(200, 200, 200)),

@@ -23,12 +23,14 @@ def list_policies(conn: Connection) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: Priority(r["priority"]).rank)
 
 
-def put_policy(tx: Tx, *, priority: Priority, values: dict[str, int]) -> dict[str, Any]:
+def put_policy(tx: Tx, *, priority: Priority, values: dict[str, Any]) -> dict[str, Any]:
     """Set the policy of a priority; emits `sla.policy_updated` (or `_created`) and re-times open tickets."""
     row: dict[str, Any] = {k: values[k] for k in _FIELDS}
-    calendars.check_exists(tx.conn, values.get("calendar_id"), ["body", "calendar_id"])
-    row["calendar_id"] = values.get("calendar_id")
-    exists = tx.conn.execute(select(sla_policies.c.priority).where(sla_policies.c.priority == priority.value)).first()
+    query = select(sla_policies.c.priority, sla_policies.c.calendar_id).where(sla_policies.c.priority == priority.value)
+    exists = tx.conn.execute(query).first()
+    # A calendar left out stays as it was.
+    row["calendar_id"] = values.get("calendar_id", exists.calendar_id if exists else None)
+    calendars.check_exists(tx.conn, row["calendar_id"], ["body", "calendar_id"])
     if exists:
         tx.conn.execute(
             update(sla_policies).where(sla_policies.c.priority == priority.value).values(updated_at=tx.now, **row)

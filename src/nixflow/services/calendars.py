@@ -89,6 +89,11 @@ def hours_for(tx: Tx, policy_calendar_id: int | None, category_id: int | None) -
 # -- reading and writing -----------------------------------------------------------------------------
 
 
+def names(conn: Connection) -> dict[int, str]:
+    """Every calendar's name, by id (for the admin pages' choices)."""
+    return {r.id: r.name for r in conn.execute(select(calendars.c.id, calendars.c.name).order_by(calendars.c.id))}
+
+
 def _public(version: dict[str, Any]) -> dict[str, Any]:
     holidays = version["holidays"] or {}
     return {

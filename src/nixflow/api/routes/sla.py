@@ -36,7 +36,8 @@ class PolicyPut(Strict):
     first_response_minutes: Minutes
     resolution_minutes: Minutes
     warning_percent: WarningPercent
-    calendar_id: Id | None = None  # business hours (GET /api/calendars); none: the category's, else 24/7
+    # Business hours (GET /api/calendars); null: the category's, else 24/7; left out: unchanged.
+    calendar_id: Id | None = None
 
 
 @router.get("", response_model=list[PolicyRead])
@@ -54,7 +55,7 @@ async def get_policy(priority: PriorityName, app: App) -> PolicyRead:
 @router.put("/{priority}", response_model=PolicyRead)
 async def put_policy(priority: PriorityName, body: PolicyPut, app: App, ctx: Ctx) -> PolicyRead:
     """Set the policy of a priority; open tickets of that priority get new due times."""
-    values = body.model_dump()
+    values = body.model_dump(exclude_unset=True)
     return PolicyRead(
         **await app.writer.run(lambda tx: sla_policies.put_policy(tx, priority=Priority(priority), values=values), ctx)
     )
