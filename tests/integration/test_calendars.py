@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.conftest import Harness, ManualClock, User
+import pytest
+from tests.conftest import Harness, ManualClock, User, start
+
+from nixflow.config import Settings
 
 OFFICE = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -193,3 +199,77 @@ async def test_a_calendar_edit_changes_only_the_future(timed_harness: Harness, c
     [retimed] = await harness.events(type="sla.retimed")
     assert retimed["data"]["ticket_id"] == ticket["id"]
     assert _when(retimed["data"]["resolution_due"]) == utc(2030, 1, 15, 9)
+
+
+FEED = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:offsite\r\nDTSTART;TZID=Europe/Berlin:20300114T090000\r\n"
+    "DTEND;TZID=Europe/Berlin:20300114T120000\r\nSUMMARY:Team offsite\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[str]:
+    """A real HTTP server: /team.ics is the feed, /gone 404, /junk not iCal."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = {"/team.ics": FEED, "/junk": "<html>not a calendar</html>"}.get(self.path)
+            self.send_response(200 if found else 404)
+            self.end_headers()
+            self.wfile.write((found or "gone").encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+async def feed_harness(settings: Settings, clock: ManualClock) -> AsyncIterator[Harness]:
+    from nixflow.bootstrap import build
+
+    allowed = settings.model_copy(update={"webhook_allow_private": True})
+    async for h in start(allowed, nixflow=build(allowed, clock=clock)):
+        yield h
+
+
+async def test_ical_feed_events_are_closed_time(feed_harness: Harness, clock: ManualClock, feed_server: str) -> None:
+    harness = feed_harness
+    admin, requester = await harness.user("admin"), await harness.user("requester")
+    clock.now = utc(2030, 1, 11, 15, 30)  # Friday 16:30 in Berlin
+    for path, why in (("/gone", "answered 404"), ("/junk", "not a readable iCal feed")):
+        body = {"name": "Feed", "timezone": "Europe/Berlin", "hours": OFFICE, "ical_url": feed_server + path}
+        refused = await harness.client.post("/api/calendars", json=body, headers=admin.headers)
+        assert refused.status_code == 422 and why in refused.text, refused.text
+    assert (await harness.client.get("/api/calendars", headers=admin.headers)).json() == []
+
+    office = await _calendar(harness, admin, ical_url=feed_server + "/team.ics")
+    assert office["ical_url"] == feed_server + "/team.ics" and office["closed_periods"] == 1
+    await _policy(harness, admin, office["id"])
+    ticket = await _open(harness, requester)
+    # 30 minutes on Friday; Monday 09:00-12:00 is the offsite: due Monday 12:30 in Berlin.
+    assert _when(ticket["sla"]["first_response_due"]) == utc(2030, 1, 14, 11, 30)
+
+
+async def test_a_category_calendar_applies_when_the_policy_has_none(timed_harness: Harness, clock: ManualClock) -> None:
+    harness = timed_harness
+    admin, requester = await harness.user("admin"), await harness.user("requester")
+    clock.now = utc(2030, 1, 11, 15, 30)  # Friday 16:30 in Berlin
+    office = await _calendar(harness, admin)
+    created = await harness.client.post(
+        "/api/categories", json={"name": "Facilities", "calendar_id": office["id"]}, headers=admin.headers
+    )
+    assert created.status_code == 201 and created.json()["calendar_id"] == office["id"], created.text
+    ticket = await _open(harness, requester, category_id=created.json()["id"])
+    # The normal policy's 240 minutes: 30 on Friday, 210 on Monday from 09:00 (Berlin).
+    assert _when(ticket["sla"]["first_response_due"]) == utc(2030, 1, 14, 11, 30)
+    plain = await _open(harness, requester)  # no category: the normal policy, 24/7
+    assert _when(plain["sla"]["first_response_due"]) == utc(2030, 1, 11, 15, 30) + timedelta(minutes=240)
+    refused = await harness.client.delete(f"/api/calendars/{office['id']}", headers=admin.headers)
+    assert refused.status_code == 409 and "Facilities" in refused.text

@@ -24,6 +24,7 @@ PASSWORD_LIKE = re.compile(r"pass|pwd|secret|credential", re.IGNORECASE)
 DUE_TIMES = ("first_response_due", "resolution_due")
 
 # The shapes services emit; a changed field name breaks a consumer silently.
+FEED = ("ical_url", "closed_periods")
 EMITTED_FIELDS: dict[str, set[str]] = {
     "ticket.created": {
         "ticket_id",
@@ -89,8 +90,8 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "warning_percent",
         "calendar_id",
     },
-    "calendar.created": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays"},
-    "calendar.updated": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays"},
+    "calendar.created": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays", *FEED},
+    "calendar.updated": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays", *FEED},
     "calendar.deleted": {"calendar_id", "name"},
     "user.created": {"user_id", "email", "name", "role"},
     "user.updated": {"user_id", "changes"},

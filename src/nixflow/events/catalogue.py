@@ -213,6 +213,8 @@ class CalendarChanged(EventData):
     timezone: str
     hours: dict[str, list[list[str]]]
     holidays: dict[str, Any]
+    ical_url: str | None = None
+    closed_periods: int = 0  # events of the iCal feed kept as closed time
 
 
 class CalendarDeleted(EventData):

@@ -7,7 +7,7 @@ version effective from now or later, so time already counted (and targets met or
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
@@ -20,7 +20,9 @@ from nixflow.store.tables import calendar_versions, calendars, categories, sla_p
 _V = calendar_versions.c
 # Compiled calendars by their versions' content (holidays and days are computed once, not per request).
 _COMPILED: dict[str, cal.Calendar] = {}
-_COLUMNS = ("version", "effective_from", "timezone", "hours", "holidays")
+_COLUMNS = ("version", "effective_from", "timezone", "hours", "holidays", "closed")
+# The span of an iCal feed's (recurring) events kept when a calendar is saved.
+FEED_PAST, FEED_FUTURE = timedelta(days=366), timedelta(days=3 * 366)
 
 
 def _invalid(exc: cal.CalendarInvalid) -> ValidationFailed:
@@ -30,6 +32,7 @@ def _invalid(exc: cal.CalendarInvalid) -> ValidationFailed:
 
 def _domain_version(row: dict[str, Any]) -> cal.Version:
     holidays = row["holidays"] or {}
+    closed = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in row.get("closed") or []]
     return cal.version(
         effective_from=row["effective_from"],
         timezone=row["timezone"],
@@ -37,6 +40,7 @@ def _domain_version(row: dict[str, Any]) -> cal.Version:
         country=holidays.get("country"),
         subdivision=holidays.get("subdivision"),
         dates=holidays.get("dates", []),
+        closed=closed,
     )
 
 
@@ -106,6 +110,8 @@ def _public(version: dict[str, Any]) -> dict[str, Any]:
             "subdivision": holidays.get("subdivision"),
             "dates": holidays.get("dates", []),
         },
+        "ical_url": version.get("ical_url"),
+        "closed_periods": len(version.get("closed") or []),
     }
 
 
@@ -142,8 +148,9 @@ def list_calendars(conn: Connection, *, now: datetime) -> list[dict[str, Any]]:
     return [_calendar_dict(conn, r, now) for r in conn.execute(select(calendars).order_by(calendars.c.id))]
 
 
-def _stored(body: dict[str, Any], effective_from: datetime) -> dict[str, Any]:
-    """The version columns of an API body, checked (a 422 lists every problem)."""
+def _stored(body: dict[str, Any], effective_from: datetime, now: datetime) -> dict[str, Any]:
+    """The version columns of an API body, checked (a 422 lists every problem); `body["ical"]` is the text of
+    the feed at `ical_url`, fetched by the caller, whose events become closed periods."""
     holidays = body.get("holidays") or {}
     hours = {day: [list(r) for r in ranges] for day, ranges in (body.get("hours") or {}).items()}
     row = {
@@ -155,9 +162,15 @@ def _stored(body: dict[str, Any], effective_from: datetime) -> dict[str, Any]:
             "subdivision": holidays.get("subdivision"),
             "dates": sorted(set(holidays.get("dates") or [])),
         },
+        "ical_url": body.get("ical_url"),
+        "closed": None,
     }
     try:
         _domain_version(row)
+        if body.get("ical") is not None:
+            tz = cal.zone(body["timezone"])
+            found = cal.closed_from_ical(body["ical"], now - FEED_PAST, now + FEED_FUTURE, tz)
+            row["closed"] = [[a.isoformat(), b.isoformat()] for a, b in found]
     except cal.CalendarInvalid as exc:
         raise _invalid(exc) from None
     return row
@@ -174,7 +187,7 @@ def _check_name(tx: Tx, name: str, calendar_id: int | None) -> None:
 def create_calendar(tx: Tx, *, body: dict[str, Any]) -> dict[str, Any]:
     """A new calendar with its first version (which also counts the time before it); `calendar.created`."""
     effective_from = body.get("effective_from") or tx.now
-    row = _stored(body, effective_from)
+    row = _stored(body, effective_from, tx.now)
     _check_name(tx, body["name"], None)
     calendar_id = insert_returning_id(
         tx.conn, insert(calendars).values(name=body["name"], created_at=tx.now, updated_at=tx.now)
@@ -195,7 +208,7 @@ def update_calendar(tx: Tx, *, calendar_id: int, body: dict[str, Any]) -> dict[s
         floor = max(tx.now, latest)
         msg = f"effective_from must be now or later, and not before the latest version's ({floor.isoformat()})"
         raise ValidationFailed(msg, errors=[{"loc": ["body", "effective_from"], "msg": msg, "type": "value_error"}])
-    row = _stored(body, effective_from)
+    row = _stored(body, effective_from, tx.now)
     _check_name(tx, body["name"], calendar_id)
     number = max(v["version"] for v in before["versions"]) + 1
     tx.conn.execute(insert(calendar_versions).values(calendar_id=calendar_id, version=number, created_at=tx.now, **row))

@@ -258,6 +258,8 @@ calendar_versions = Table(
     Column("timezone", String(64), nullable=False),
     Column("hours", JSON, nullable=False),  # {"mon": [["09:00", "17:00"]], ...}
     Column("holidays", JSON, nullable=False),  # {"country": .., "subdivision": .., "dates": [...]}
+    Column("ical_url", String(2000)),
+    Column("closed", JSON),  # the feed's events when saved: [[start, end], ...] in UTC (RFC 3339)
     Column("created_at", UTCDateTime, nullable=False),
 )
 

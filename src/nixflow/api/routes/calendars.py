@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, RoleGate, admin_only
 from nixflow.api.schemas import Strict
 from nixflow.domain.json_types import NOT_BLANK
-from nixflow.services import calendars
+from nixflow.services import calendars, ical_feeds
+from nixflow.webhooks import targets
 
 staff_only = RoleGate(lambda user: user.is_staff, "calendars are for agents and admins")
 router = APIRouter(
@@ -52,6 +53,8 @@ class CalendarWrite(Strict):
     timezone: ZoneName
     hours: Hours
     holidays: Holidays = Field(default_factory=Holidays)
+    # An iCal feed whose events are closed time: fetched when the calendar is saved (PUT again to refresh).
+    ical_url: Annotated[str, StringConstraints(strict=True, max_length=2000, pattern=targets.URL_PATTERN)] | None = None
     effective_from: datetime | None = None
 
 
@@ -77,6 +80,8 @@ class VersionRead(BaseModel):
     timezone: str
     hours: HoursRead
     holidays: HolidaysRead
+    ical_url: str | None
+    closed_periods: int
 
 
 class CalendarRead(BaseModel):
@@ -87,14 +92,18 @@ class CalendarRead(BaseModel):
     timezone: str
     hours: HoursRead
     holidays: HolidaysRead
+    ical_url: str | None
+    closed_periods: int
     created_at: datetime
     updated_at: datetime
     versions: list[VersionRead]
 
 
-def _body(body: CalendarWrite) -> dict[str, object]:
+async def _body(body: CalendarWrite, app: App) -> dict[str, object]:
     data = body.model_dump()
     data["hours"] = {day: ranges for day, ranges in data["hours"].items() if ranges}
+    if body.ical_url is not None:
+        data["ical"] = await ical_feeds.fetch(body.ical_url, allow_private=app.settings.webhook_allow_private)
     return data
 
 
@@ -108,7 +117,7 @@ async def list_calendars(app: App) -> list[CalendarRead]:
 @router.post("", response_model=CalendarRead, status_code=201, dependencies=[Depends(admin_only)])
 async def create_calendar(body: CalendarWrite, app: App, ctx: Ctx) -> CalendarRead:
     """Create a calendar (its first version also counts the time before it)."""
-    data = _body(body)
+    data = await _body(body, app)
     return CalendarRead(**await app.writer.run(lambda tx: calendars.create_calendar(tx, body=data), ctx))
 
 
@@ -124,7 +133,7 @@ async def get_calendar(calendar_id: PathId, app: App) -> CalendarRead:
 @router.put("/{calendar_id}", response_model=CalendarRead, dependencies=[Depends(admin_only)])
 async def put_calendar(calendar_id: PathId, body: CalendarWrite, app: App, ctx: Ctx) -> CalendarRead:
     """A new version effective at `effective_from` (default now); open tickets' running targets are re-timed."""
-    data = _body(body)
+    data = await _body(body, app)
     return CalendarRead(
         **await app.writer.run(lambda tx: calendars.update_calendar(tx, calendar_id=calendar_id, body=data), ctx)
     )

@@ -38,6 +38,8 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("hours", sa.JSON(), nullable=False),
         sa.Column("holidays", sa.JSON(), nullable=False),
+        sa.Column("ical_url", sa.String(length=2000), nullable=True),
+        sa.Column("closed", sa.JSON(), nullable=True),
         sa.Column("created_at", At, nullable=False),
         sa.ForeignKeyConstraint(["calendar_id"], ["calendars.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("calendar_id", "version"),
