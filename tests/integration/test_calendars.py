@@ -113,7 +113,7 @@ async def test_calendar_api_validates_versions_and_guards_deletion(harness: Harn
         json={"first_response_minutes": 1, "resolution_minutes": 2, "warning_percent": 80, "calendar_id": 999},
         headers=admin.headers,
     )
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404
     types = [e["type"] for e in await harness.events(aggregate_type="calendar")]
     assert types == ["calendar.created", "calendar.updated", "calendar.deleted"]
 

@@ -30,7 +30,7 @@ def put_policy(tx: Tx, *, priority: Priority, values: dict[str, Any]) -> dict[st
     exists = tx.conn.execute(query).first()
     # A calendar left out stays as it was.
     row["calendar_id"] = values.get("calendar_id", exists.calendar_id if exists else None)
-    calendars.check_exists(tx.conn, row["calendar_id"], ["body", "calendar_id"])
+    calendars.check_exists(tx.conn, row["calendar_id"])
     if exists:
         tx.conn.execute(
             update(sla_policies).where(sla_policies.c.priority == priority.value).values(updated_at=tx.now, **row)

@@ -253,13 +253,12 @@ def delete_calendar(tx: Tx, *, calendar_id: int) -> None:
     )
 
 
-def check_exists(conn: Connection, calendar_id: int | None, loc: list[str]) -> None:
-    """A 422 if `calendar_id` names no calendar."""
+def check_exists(conn: Connection, calendar_id: int | None) -> None:
+    """NotFound if `calendar_id` names no calendar (as an unknown category id in a body is)."""
     if calendar_id is None:
         return
     if conn.execute(select(calendars.c.id).where(calendars.c.id == calendar_id)).first() is None:
-        msg = f"unknown calendar id {calendar_id}"
-        raise ValidationFailed(msg, errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
+        raise NotFound(f"unknown calendar id {calendar_id}")
 
 
 def _event(found: dict[str, Any], number: int) -> dict[str, Any]:

@@ -240,7 +240,7 @@ def create_category(
     if tx.conn.execute(select(categories.c.id).where(categories.c.name == name)).first():
         raise Conflict(f"a category named '{name}' exists already")
     _check_agents(tx.conn, agent_ids)
-    calendars.check_exists(tx.conn, calendar_id, ["body", "calendar_id"])
+    calendars.check_exists(tx.conn, calendar_id)
     category_id = insert_returning_id(
         tx.conn, insert(categories).values(name=name, created_at=tx.now, calendar_id=calendar_id)
     )
@@ -283,7 +283,7 @@ def update_category(
             tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
         diff["agent_ids"] = {"old": before["agent_ids"], "new": sorted(set(agent_ids))}
     if calendar is not None and calendar["calendar_id"] != before["calendar_id"]:
-        calendars.check_exists(tx.conn, calendar["calendar_id"], ["body", "calendar_id"])
+        calendars.check_exists(tx.conn, calendar["calendar_id"])
         tx.conn.execute(
             update(categories).where(categories.c.id == category_id).values(calendar_id=calendar["calendar_id"])
         )
