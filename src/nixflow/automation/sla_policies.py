@@ -56,9 +56,9 @@ def get_policy(conn: Connection, priority: Priority) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def retime_open(tx: Tx, which: ColumnElement[bool]) -> None:
+def retime_open(tx: Tx, which: ColumnElement[bool], *, keep_done: bool = False) -> None:
     """Due times follow the policy (and calendar) of a ticket's current priority, from its creation time;
-    a target already met or breached keeps its due time."""
+    with `keep_done` (a calendar change), a target already met or breached keeps its due time."""
     rows = tx.conn.execute(
         select(tickets).where(which, tickets.c.status.in_([s.value for s in OPEN_STATUSES])).order_by(tickets.c.id)
     ).all()
@@ -66,7 +66,7 @@ def retime_open(tx: Tx, which: ColumnElement[bool]) -> None:
         ticket = dict(row._mapping)
         columns = ticket_sla.sla_columns(tx, ticket)
         state = ticket["sla_state"] or {}
-        done = set(state.get("met", [])) | set(state.get("breached", []))
+        done = set(state.get("met", [])) | set(state.get("breached", [])) if keep_done else set()
         for target in done:
             columns[f"{target}_due"] = ticket[f"{target}_due"]
         columns["next_check_at"] = ticket_sla.next_check_at(tx, {**ticket, **columns})

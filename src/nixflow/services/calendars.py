@@ -218,7 +218,7 @@ def update_calendar(tx: Tx, *, calendar_id: int, body: dict[str, Any]) -> dict[s
     tx.memo.clear()
     from nixflow.automation.sla_policies import retime_open  # the SLA policies use this module
 
-    retime_open(tx, calendar_users(tx.conn, calendar_id))
+    retime_open(tx, calendar_users(tx.conn, calendar_id), keep_done=True)
     return after
 
 

@@ -292,7 +292,7 @@ def update_category(
         from nixflow.automation.sla_policies import retime_open  # which imports this module
         from nixflow.store.tables import tickets
 
-        retime_open(tx, tickets.c.category_id == category_id)
+        retime_open(tx, tickets.c.category_id == category_id, keep_done=True)
     if diff:
         tx.emit(
             "workflow.category_updated",
