@@ -217,10 +217,54 @@ async def test_who_may_ask_and_business_hours(scenario: dict[str, Any]) -> None:
         assert (await h.client.get(f"/api/reports/{path}")).status_code == 401
     assert (await _get(scenario, "summary", "admin", business_hours="false"))["tickets_created"] == 4
     business = await h.client.get("/api/reports/summary?business_hours=true", headers=scenario["agent"].headers)
-    assert business.status_code == 422
-    assert "no business-hours calendar configured" in business.json()["detail"]
+    assert business.status_code == 200  # no calendar anywhere: 24/7, in whole minutes
+    assert business.json()["first_reply"] == {"median_minutes": 30.0, "p90_minutes": 60.0, "count": 3}
     wrong = await h.client.get("/api/reports/series?metric=nope", headers=scenario["agent"].headers)
     assert wrong.status_code == 422
+
+
+async def test_business_time_by_hand(scenario: dict[str, Any]) -> None:
+    h, admin = scenario["h"], scenario["admin"]
+
+    async def calendar(name: str, hours: list[list[str]]) -> int:
+        days = {d: hours for d in ("mon", "tue", "wed", "thu", "fri")}
+        body = {"name": name, "timezone": "UTC", "hours": days}
+        created = await h.client.post("/api/calendars", json=body, headers=admin.headers)
+        assert created.status_code == 201, created.text
+        return int(created.json()["id"])
+
+    # Hardware (t1, t4) counts 09:00-09:20 and 09:40-17:00; Software (t2) has no calendar: 24/7.
+    short = await calendar("Coffee break", [["09:00", "09:20"], ["09:40", "17:00"]])
+    url = f"/api/categories/{scenario['hardware']}"
+    response = await h.client.patch(url, json={"calendar_id": short}, headers=admin.headers)
+    assert response.status_code == 200 and response.json()["calendar_id"] == short, response.text
+    business = await _get(scenario, "summary", business_hours="true")
+    # First replies: t1 09:00-09:30 -> 20, t2 60 (24/7), t4 Tuesday 09:00-09:15 -> 15.
+    assert business["first_reply"] == {"median_minutes": 20.0, "p90_minutes": 60.0, "count": 3}
+    # Resolutions: t1 09:00-11:00 -> 20 + 80 = 100, t2 390 (24/7).
+    assert business["resolution"] == {"median_minutes": 245.0, "p90_minutes": 390.0, "count": 2}
+    calendar_time = await _get(scenario, "summary", business_hours="false")
+    assert calendar_time["first_reply"] == {"median_minutes": 30.0, "p90_minutes": 60.0, "count": 3}
+    assert calendar_time["resolution"] == {"median_minutes": 255.0, "p90_minutes": 390.0, "count": 2}
+
+    # The policy's calendar wins over the category's: every ticket now counts 09:00-10:00 only.
+    mornings = await calendar("Mornings", [["09:00", "10:00"]])
+    policy = {"first_response_minutes": 240, "resolution_minutes": 1440, "warning_percent": 80}
+    response = await h.client.put(
+        "/api/sla/policies/normal", json={**policy, "calendar_id": mornings}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    # t1: reply 30, resolution 60; t2 (opened 09:10): reply at 10:10 -> 50, resolved at 15:40 -> 50; t4: 15.
+    business = await _get(scenario, "summary", business_hours="true")
+    assert business["first_reply"] == {"median_minutes": 30.0, "p90_minutes": 50.0, "count": 3}
+    assert business["resolution"] == {"median_minutes": 55.0, "p90_minutes": 60.0, "count": 2}
+    drill = await _get(scenario, "drilldown", metric="resolution", business_hours="true")
+    assert [(i["ticket_id"], i["minutes"]) for i in drill["items"]] == [
+        (scenario["ids"]["t1"], 60.0),
+        (scenario["ids"]["t2"], 50.0),
+    ]
+    series = await _get(scenario, "series", metric="first_reply", business_hours="true", since=_iso(0))
+    assert [(p["value"], p["count"]) for p in series["points"]] == [(40.0, 2), (15.0, 1)]
 
 
 async def _tables(h: Harness) -> dict[str, list[tuple[Any, ...]]]:

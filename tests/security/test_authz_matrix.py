@@ -107,6 +107,11 @@ RULE = {
     "actions": [{"type": "set_priority", "value": "high"}],
 }
 
+
+def calendar_body(w: World) -> dict[str, Any]:
+    return {"name": w.unique("cal"), "timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"]]}}
+
+
 ROWS = [
     # Public
     Row("GET", "/api/health", public(200)),
@@ -240,6 +245,12 @@ ROWS = [
     Row("GET", "/api/reports/series", staff_only(200)),
     Row("GET", "/api/reports/drilldown", staff_only(200)),
     Row("GET", "/api/reports/workload", staff_only(200)),
+    # Business-hours calendars (agents read, admins write)
+    Row("GET", "/api/calendars", staff_only(200)),
+    Row("POST", "/api/calendars", admin_only(201), body=lambda w, r: calendar_body(w)),
+    Row("GET", "/api/calendars/{calendar_id}", staff_only(200)),
+    Row("PUT", "/api/calendars/{calendar_id}", admin_only(200), body=lambda w, r: calendar_body(w)),
+    Row("DELETE", "/api/calendars/{calendar_id}", admin_only(204)),
     # Automation configuration (admin)
     Row("GET", "/api/rules", admin_only(200)),
     Row("POST", "/api/rules", admin_only(201), body=lambda w, r: RULE),
@@ -323,6 +334,7 @@ ROWS = [
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
     Row("GET", "/admin/sla", page(403, 403, 200)),
+    Row("GET", "/admin/calendars", page(403, 403, 200)),
     Row("GET", "/admin/round-robin", page(403, 403, 200)),
     Row("GET", "/admin/webhooks", page(403, 403, 200)),
     Row("GET", "/kb", page(200, 200, 200)),
@@ -476,6 +488,10 @@ async def fill(world: World, row: Row, role: str) -> str:
         elif name == "token_id":
             owner = world.users[OWNER if role in (ANON, SYSTEM) else role]
             created = await h.client.post("/api/auth/tokens", headers=owner.headers)
+            values[name] = str(created.json()["id"])
+        elif name == "calendar_id":
+            created = await h.client.post("/api/calendars", json=calendar_body(world), headers=admin)
+            assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
         elif name == "rule_id":
             created = await h.client.post("/api/rules", json=RULE, headers=admin)

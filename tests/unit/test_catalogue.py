@@ -24,6 +24,7 @@ PASSWORD_LIKE = re.compile(r"pass|pwd|secret|credential", re.IGNORECASE)
 DUE_TIMES = ("first_response_due", "resolution_due")
 
 # The shapes services emit; a changed field name breaks a consumer silently.
+FEED = ("ical_url", "closed_periods")
 EMITTED_FIELDS: dict[str, set[str]] = {
     "ticket.created": {
         "ticket_id",
@@ -87,7 +88,11 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "first_response_minutes",
         "resolution_minutes",
         "warning_percent",
+        "calendar_id",
     },
+    "calendar.created": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays", *FEED},
+    "calendar.updated": {"calendar_id", "name", "version", "effective_from", "timezone", "hours", "holidays", *FEED},
+    "calendar.deleted": {"calendar_id", "name"},
     "user.created": {"user_id", "email", "name", "role"},
     "user.updated": {"user_id", "changes"},
     "user.login": {"user_id"},
@@ -95,7 +100,7 @@ EMITTED_FIELDS: dict[str, set[str]] = {
     "user.login_failed": {"email", "reason"},
     "user.token_created": {"user_id", "token_id"},
     "user.token_revoked": {"user_id", "token_id"},
-    "workflow.category_created": {"category_id", "name", "agent_ids"},
+    "workflow.category_created": {"category_id", "name", "agent_ids", "calendar_id"},
     "workflow.category_updated": {"category_id", "changes"},
     "notification.requested": {"ticket_id", "recipient_role", "recipient_id", "reason"},
     "ticket.attachment_added": {
@@ -189,6 +194,7 @@ def test_categories_are_the_documented_ones() -> None:
         "notification",
         "email",
         "webhook",
+        "calendar",
     }
     assert {spec.category for spec in CATALOGUE.values()} <= set(EVENT_CATEGORIES)
 

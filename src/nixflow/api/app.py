@@ -14,6 +14,7 @@ from nixflow.api import problems, security
 from nixflow.api.routes import (
     attachments,
     auth,
+    calendars,
     events,
     health,
     kb,
@@ -126,6 +127,7 @@ def create_app(
         rules.router,
         round_robin.router,
         sla.router,
+        calendars.router,
         notifications.router,
         reports.router,
         watchers.router,

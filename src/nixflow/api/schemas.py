@@ -132,17 +132,20 @@ class UserUpdate(Strict):
 class CategoryCreate(Strict):
     name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK)]
     agent_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    calendar_id: Id | None = None  # business hours of its tickets' SLA when their policy has none
 
 
 class CategoryUpdate(Strict):
     name: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK)] | None = None
     agent_ids: list[Id] | None = Field(default=None, max_length=1000)
+    calendar_id: Id | None = None  # given (even null): set; left out: unchanged
 
 
 class CategoryRead(BaseModel):
     id: int
     name: str
     agent_ids: list[int]
+    calendar_id: int | None
     created_at: datetime
 
 

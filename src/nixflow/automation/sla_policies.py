@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, select, update
 
 from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.domain.values import Priority
-from nixflow.services import ticket_sla
+from nixflow.services import calendars, ticket_sla
 from nixflow.services import tickets as ticket_service
 from nixflow.store.db import Tx
 from nixflow.store.tables import sla_policies, tickets
@@ -23,10 +23,14 @@ def list_policies(conn: Connection) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: Priority(r["priority"]).rank)
 
 
-def put_policy(tx: Tx, *, priority: Priority, values: dict[str, int]) -> dict[str, Any]:
+def put_policy(tx: Tx, *, priority: Priority, values: dict[str, Any]) -> dict[str, Any]:
     """Set the policy of a priority; emits `sla.policy_updated` (or `_created`) and re-times open tickets."""
-    row = {k: values[k] for k in _FIELDS}
-    exists = tx.conn.execute(select(sla_policies.c.priority).where(sla_policies.c.priority == priority.value)).first()
+    row: dict[str, Any] = {k: values[k] for k in _FIELDS}
+    query = select(sla_policies.c.priority, sla_policies.c.calendar_id).where(sla_policies.c.priority == priority.value)
+    exists = tx.conn.execute(query).first()
+    # A calendar left out stays as it was.
+    row["calendar_id"] = values.get("calendar_id", exists.calendar_id if exists else None)
+    calendars.check_exists(tx.conn, row["calendar_id"])
     if exists:
         tx.conn.execute(
             update(sla_policies).where(sla_policies.c.priority == priority.value).values(updated_at=tx.now, **row)
@@ -40,7 +44,7 @@ def put_policy(tx: Tx, *, priority: Priority, values: dict[str, int]) -> dict[st
         data={"priority": priority.value, **row},
     )
     tx.memo.clear()  # the policies read earlier in this unit of work are stale now
-    _retime(tx, priority)
+    retime_open(tx, tickets.c.priority == priority.value)
     return {"priority": priority.value, "updated_at": tx.now, **row}
 
 
@@ -52,16 +56,19 @@ def get_policy(conn: Connection, priority: Priority) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _retime(tx: Tx, priority: Priority) -> None:
-    """Due times follow the policy of a ticket's current priority, from its creation time."""
+def retime_open(tx: Tx, which: ColumnElement[bool], *, keep_done: bool = False) -> None:
+    """Due times follow the policy (and calendar) of a ticket's current priority, from its creation time;
+    with `keep_done` (a calendar change), a target already met or breached keeps its due time."""
     rows = tx.conn.execute(
-        select(tickets).where(
-            tickets.c.priority == priority.value, tickets.c.status.in_([s.value for s in OPEN_STATUSES])
-        )
+        select(tickets).where(which, tickets.c.status.in_([s.value for s in OPEN_STATUSES])).order_by(tickets.c.id)
     ).all()
     for row in rows:
         ticket = dict(row._mapping)
         columns = ticket_sla.sla_columns(tx, ticket)
+        state = ticket["sla_state"] or {}
+        done = set(state.get("met", [])) | set(state.get("breached", [])) if keep_done else set()
+        for target in done:
+            columns[f"{target}_due"] = ticket[f"{target}_due"]
         columns["next_check_at"] = ticket_sla.next_check_at(tx, {**ticket, **columns})
         tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(**columns))
         moved = {**ticket, **columns}
@@ -70,6 +77,6 @@ def _retime(tx: Tx, priority: Priority) -> None:
                 "sla.retimed",
                 aggregate_type="ticket",
                 aggregate_id=ticket["id"],
-                priority=priority,
-                data={"ticket_id": ticket["id"], "priority": priority.value, **ticket_service.due_times(moved)},
+                priority=Priority(ticket["priority"]),
+                data={"ticket_id": ticket["id"], "priority": ticket["priority"], **ticket_service.due_times(moved)},
             )

@@ -68,7 +68,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     policy = ticket_sla.policy_for(tx, ticket["priority"])
     alarms, state = sla.due_alarms(
         policy,
-        ticket_sla.sla_clock(ticket),
+        ticket_sla.sla_clock(tx, ticket),
         ticket["sla_state"] or {},
         ticket["first_response_at"],
         resolved,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from nixflow.domain.calendars import ALWAYS, BusinessClock
+
 TARGETS = ("first_response", "resolution")
 
 
@@ -13,6 +15,7 @@ class Policy:
     first_response_minutes: int
     resolution_minutes: int
     warning_percent: int
+    calendar_id: int | None = None  # business hours; None: the category's calendar, else 24/7
 
     def minutes(self, target: str) -> int:
         return self.first_response_minutes if target == "first_response" else self.resolution_minutes
@@ -20,27 +23,30 @@ class Policy:
 
 @dataclass(frozen=True)
 class Clock:
-    """A ticket's SLA clock: when it started, and how long it has been paused so far."""
+    """A ticket's SLA clock: when it started, how long it has been paused so far (in the business time of
+    `hours`: wall time for the default 24/7), and the business hours it counts in."""
 
     created_at: datetime
     paused_seconds: int
     paused_since: datetime | None
+    hours: BusinessClock = ALWAYS
 
     def paused_until(self, now: datetime) -> timedelta:
         """Total pause, counting an ongoing one up to `now`."""
-        ongoing = (now - self.paused_since) if self.paused_since else timedelta()
+        ongoing = self.hours.elapsed(self.paused_since, now) if self.paused_since else timedelta()
         return timedelta(seconds=self.paused_seconds) + ongoing
 
 
 def due_at(policy: Policy, clock: Clock, target: str) -> datetime:
-    """When `target` is due, given the pauses finished so far."""
-    return clock.created_at + timedelta(minutes=policy.minutes(target), seconds=clock.paused_seconds)
+    """When `target` is due, given the pauses finished so far: its minutes plus the pauses, in business time."""
+    span = timedelta(minutes=policy.minutes(target), seconds=clock.paused_seconds)
+    return clock.hours.advance(clock.created_at, span)
 
 
 def warning_at(policy: Policy, clock: Clock, target: str) -> datetime:
     """When the warning for `target` is due."""
     span = timedelta(minutes=policy.minutes(target)) * policy.warning_percent / 100
-    return clock.created_at + span + timedelta(seconds=clock.paused_seconds)
+    return clock.hours.advance(clock.created_at, span + timedelta(seconds=clock.paused_seconds))
 
 
 def open_targets(state: dict[str, list[str]], first_response_at: datetime | None, resolved: bool) -> list[str]:

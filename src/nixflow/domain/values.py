@@ -35,7 +35,18 @@ class EventStatus(StrEnum):
     RETRYING = "retrying"
 
 
-EVENT_CATEGORIES = ("ticket", "automation", "sla", "kb", "user", "workflow", "notification", "email", "webhook")
+EVENT_CATEGORIES = (
+    "ticket",
+    "automation",
+    "sla",
+    "kb",
+    "user",
+    "workflow",
+    "notification",
+    "email",
+    "webhook",
+    "calendar",
+)
 
 # The event source of work done for an automatic mail (an auto-reply): its changes are never mailed about.
 AUTO_MAIL_SOURCE = "email.auto"

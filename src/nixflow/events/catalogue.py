@@ -200,6 +200,26 @@ class SlaPolicy(EventData):
     first_response_minutes: int
     resolution_minutes: int
     warning_percent: int
+    calendar_id: int | None = None
+
+
+class CalendarChanged(EventData):
+    """A business-hours calendar's new version (the first one when created)."""
+
+    calendar_id: int
+    name: str
+    version: int
+    effective_from: datetime
+    timezone: str
+    hours: dict[str, list[list[str]]]
+    holidays: dict[str, Any]
+    ical_url: str | None = None
+    closed_periods: int = 0  # events of the iCal feed kept as closed time
+
+
+class CalendarDeleted(EventData):
+    calendar_id: int
+    name: str
 
 
 # user
@@ -252,6 +272,7 @@ class CategoryCreated(EventData):
     category_id: int
     name: str
     agent_ids: list[int]
+    calendar_id: int | None = None
 
 
 class CategoryUpdated(EventData):
@@ -504,6 +525,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("sla.retimed", SlaRetimed, "A policy change moved the ticket's due times."),
     ("sla.policy_created", SlaPolicy, "An SLA policy was created."),
     ("sla.policy_updated", SlaPolicy, "An SLA policy was changed."),
+    ("calendar.created", CalendarChanged, "A business-hours calendar was created."),
+    ("calendar.updated", CalendarChanged, "A business-hours calendar got a new version."),
+    ("calendar.deleted", CalendarDeleted, "A business-hours calendar was deleted."),
     ("user.created", UserCreated, "An account was created."),
     ("user.updated", UserUpdated, "Account fields were edited."),
     ("user.login", UserRef, "A user signed in."),

@@ -15,8 +15,9 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Select, func, or_, select
 
-from nixflow.domain.errors import ValidationFailed
-from nixflow.store.tables import report_sla, report_spells, report_tickets
+from nixflow.domain.calendars import ALWAYS, BusinessClock
+from nixflow.services import calendars
+from nixflow.store.tables import report_sla, report_spells, report_tickets, sla_policies
 
 Metric = Literal[
     "tickets_created",
@@ -32,23 +33,44 @@ METRICS: tuple[Metric, ...] = get_args(Metric)
 DURATIONS = ("first_reply", "resolution")
 Interval = Literal["day", "week"]
 
-# Minutes from one instant to a later one; calendar time now, a business-hours calendar later.
-Measure = Callable[[datetime, datetime], float]
+# Minutes from one instant to a later one, for one ticket (its `report_tickets` row: priority, category).
+Measure = Callable[[datetime, datetime, Any], float]
 
 
-def calendar_minutes(start: datetime, stop: datetime) -> float:
+def calendar_minutes(start: datetime, stop: datetime, ticket: Any = None) -> float:
     """Calendar minutes between two instants, to two decimals."""
     return round((stop - start).total_seconds() / 60, 2)
 
 
+class BusinessMinutes:
+    """Whole business minutes in each ticket's calendar: its current priority's SLA policy calendar, else its
+    category's, else 24/7 (as its SLA counts). Bound to a connection when the facts are read."""
+
+    def __init__(self, conn: Connection | None = None) -> None:
+        self.conn = conn
+        self._hours: dict[tuple[str, int | None], BusinessClock] = {}
+
+    def bind(self, conn: Connection) -> BusinessMinutes:
+        return BusinessMinutes(conn)
+
+    def __call__(self, start: datetime, stop: datetime, ticket: Any = None) -> float:
+        key = (ticket.priority, ticket.category_id) if ticket is not None else ("", None)
+        if key not in self._hours:
+            self._hours[key] = self._find(*key)
+        return float(self._hours[key].elapsed(start, stop).total_seconds() // 60)
+
+    def _find(self, priority: str, category_id: int | None) -> BusinessClock:
+        if self.conn is None:
+            return ALWAYS
+        policy = self.conn.execute(select(sla_policies.c.calendar_id).where(sla_policies.c.priority == priority))
+        calendar_id = calendars.calendar_id_for(self.conn, policy.scalar(), category_id)
+        found = calendars.compile_calendar(self.conn, calendar_id) if calendar_id is not None else None
+        return found if found is not None else ALWAYS
+
+
 def measure(*, business_hours: bool) -> Measure:
-    """How durations are measured: calendar time, or (once calendars exist) business time."""
-    if business_hours:
-        raise ValidationFailed(
-            "no business-hours calendar configured; ask for calendar time (business_hours=false)",
-            errors=[{"loc": ["query", "business_hours"], "msg": "no business-hours calendar configured"}],
-        )
-    return calendar_minutes
+    """How durations are measured: calendar time, or business time in each ticket's calendar."""
+    return BusinessMinutes() if business_hours else calendar_minutes
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,8 @@ def facts(conn: Connection, metric: Metric, scope: Scope, minutes: Measure) -> l
     """The facts of `metric` in `scope`, ordered by time then ticket."""
     if metric == "backlog":
         return backlog(conn, scope, scope.until)
+    if isinstance(minutes, BusinessMinutes):
+        minutes = minutes.bind(conn)
     rows: Iterable[Any]
     if metric == "tickets_created":
         rows = conn.execute(_query(scope, _T.created_at.label("at")).where(*scope.period(_T.created_at)))
@@ -112,9 +136,9 @@ def facts(conn: Connection, metric: Metric, scope: Scope, minutes: Measure) -> l
         rows = conn.execute(query.where(*scope.period(at), *([s.spell > 0] if metric == "reopens" else [])))
     elif metric in DURATIONS:
         stop = _T.first_reply_at if metric == "first_reply" else _T.resolved_at
-        query = _query(scope, stop.label("at"), _T.created_at).where(*scope.period(stop))
+        query = _query(scope, stop.label("at"), _T.created_at, _T.priority).where(*scope.period(stop))
         return _sorted(
-            Fact(r.ticket_id, r.at, r.category_id, r.assignee_id, minutes=minutes(r.created_at, r.at))
+            Fact(r.ticket_id, r.at, r.category_id, r.assignee_id, minutes=minutes(r.created_at, r.at, r))
             for r in conn.execute(query)
         )
     else:

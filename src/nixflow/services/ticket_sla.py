@@ -10,14 +10,16 @@ from sqlalchemy import Connection, select
 from nixflow.automation import conditions as rule_conditions
 from nixflow.automation import rules as rule_store
 from nixflow.domain import sla
+from nixflow.domain.calendars import BusinessClock
 from nixflow.domain.tickets import Status
+from nixflow.services import calendars
 from nixflow.store.db import Tx
 from nixflow.store.tables import sla_policies
 
 
 def _policies(conn: Connection) -> dict[str, sla.Policy]:
     return {
-        r.priority: sla.Policy(r.first_response_minutes, r.resolution_minutes, r.warning_percent)
+        r.priority: sla.Policy(r.first_response_minutes, r.resolution_minutes, r.warning_percent, r.calendar_id)
         for r in conn.execute(select(sla_policies))
     }
 
@@ -27,15 +29,28 @@ def policy_for(tx: Tx, priority: str) -> sla.Policy | None:
     return tx.memoized("sla_policies", lambda: _policies(tx.conn)).get(priority)
 
 
-def sla_clock(ticket: dict[str, Any]) -> sla.Clock:
+def hours_of(tx: Tx, ticket: dict[str, Any]) -> BusinessClock:
+    """The business hours a ticket's SLA counts in: its policy's calendar, else its category's, else 24/7."""
+    policy = policy_for(tx, ticket["priority"])
+    return calendars.hours_for(tx, policy.calendar_id if policy else None, ticket.get("category_id"))
+
+
+def sla_clock(tx: Tx, ticket: dict[str, Any]) -> sla.Clock:
     """A ticket's SLA clock."""
-    return sla.Clock(ticket["created_at"], ticket["sla_paused_seconds"], ticket["sla_paused_since"])
+    return sla.Clock(
+        ticket["created_at"], ticket["sla_paused_seconds"], ticket["sla_paused_since"], hours_of(tx, ticket)
+    )
+
+
+def paused_seconds(tx: Tx, ticket: dict[str, Any]) -> int:
+    """The pause ending now, in the ticket's business seconds (wall seconds when it counts 24/7)."""
+    return int(hours_of(tx, ticket).elapsed(ticket["sla_paused_since"], tx.now).total_seconds())
 
 
 def sla_columns(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
     """Due times and the next check, from the ticket's current priority, pauses and SLA state."""
     policy = policy_for(tx, ticket["priority"])
-    clock = sla_clock(ticket)
+    clock = sla_clock(tx, ticket)
     if policy is None:
         return {"first_response_due": None, "resolution_due": None, "next_check_at": None}
     resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
@@ -50,7 +65,7 @@ def sla_columns(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
 
 def next_check_at(tx: Tx, ticket: dict[str, Any]) -> datetime | None:
     """The next instant (from `tx.now`) a periodic job has work for this ticket: an SLA alarm or an escalation."""
-    clock = sla_clock(ticket)
+    clock = sla_clock(tx, ticket)
     resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
     state = ticket["sla_state"] or {}
     policy = policy_for(tx, ticket["priority"])

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition
 from nixflow.domain.values import Priority, Role
-from nixflow.services.ticket_sla import next_check_at, sla_columns, sla_met
+from nixflow.services.ticket_sla import next_check_at, paused_seconds, sla_columns, sla_met
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
@@ -335,7 +335,7 @@ def transition(
     if status == Status.PENDING:
         values["sla_paused_since"] = tx.now
     if was == Status.PENDING and ticket["sla_paused_since"] is not None:
-        paused = int((tx.now - ticket["sla_paused_since"]).total_seconds())
+        paused = paused_seconds(tx, ticket)
         values["sla_paused_since"] = None
         values["sla_paused_seconds"] = ticket["sla_paused_seconds"] + paused
     met = sla_met({**ticket, **values}, "resolution", tx.now) if status == Status.RESOLVED else None

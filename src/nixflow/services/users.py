@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from nixflow.domain.json_types import EMAIL_PATTERN
 from nixflow.domain.values import Role
+from nixflow.services import calendars
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
 
@@ -228,15 +229,21 @@ def _check_agents(conn: Connection, agent_ids: Sequence[int]) -> None:
         raise Conflict(f"not agents: {bad}")
 
 
-def create_category(tx: Tx, *, name: str, agent_ids: Sequence[int] = ()) -> dict[str, Any]:
-    """Create a category; emits `workflow.category_created`."""
+def create_category(
+    tx: Tx, *, name: str, agent_ids: Sequence[int] = (), calendar_id: int | None = None
+) -> dict[str, Any]:
+    """Create a category (its tickets' SLA counts in `calendar_id` when their policy has no calendar);
+    emits `workflow.category_created`."""
     name = name.strip()
     if not name:
         raise ValidationFailed("name must not be empty")
     if tx.conn.execute(select(categories.c.id).where(categories.c.name == name)).first():
         raise Conflict(f"a category named '{name}' exists already")
     _check_agents(tx.conn, agent_ids)
-    category_id = insert_returning_id(tx.conn, insert(categories).values(name=name, created_at=tx.now))
+    calendars.check_exists(tx.conn, calendar_id)
+    category_id = insert_returning_id(
+        tx.conn, insert(categories).values(name=name, created_at=tx.now, calendar_id=calendar_id)
+    )
     agents = sorted(set(agent_ids))
     for user_id in agents:
         tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
@@ -244,13 +251,21 @@ def create_category(tx: Tx, *, name: str, agent_ids: Sequence[int] = ()) -> dict
         "workflow.category_created",
         aggregate_type="category",
         aggregate_id=category_id,
-        data={"category_id": category_id, "name": name, "agent_ids": agents},
+        data={"category_id": category_id, "name": name, "agent_ids": agents, "calendar_id": calendar_id},
     )
     return get_category(tx.conn, category_id=int(category_id))
 
 
-def update_category(tx: Tx, *, category_id: int, name: str | None, agent_ids: Sequence[int] | None) -> dict[str, Any]:
-    """Rename a category or set its eligible agents; emits `workflow.category_updated`."""
+def update_category(
+    tx: Tx,
+    *,
+    category_id: int,
+    name: str | None,
+    agent_ids: Sequence[int] | None,
+    calendar: dict[str, int | None] | None = None,
+) -> dict[str, Any]:
+    """Rename a category, set its eligible agents or (`calendar={"calendar_id": ..}`) its business-hours
+    calendar, which re-times its open tickets; emits `workflow.category_updated`."""
     before = get_category(tx.conn, category_id=category_id)
     diff: dict[str, dict[str, Any]] = {}
     if name is not None and name.strip() != before["name"]:
@@ -267,6 +282,17 @@ def update_category(tx: Tx, *, category_id: int, name: str | None, agent_ids: Se
         for user_id in sorted(set(agent_ids)):
             tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
         diff["agent_ids"] = {"old": before["agent_ids"], "new": sorted(set(agent_ids))}
+    if calendar is not None and calendar["calendar_id"] != before["calendar_id"]:
+        calendars.check_exists(tx.conn, calendar["calendar_id"])
+        tx.conn.execute(
+            update(categories).where(categories.c.id == category_id).values(calendar_id=calendar["calendar_id"])
+        )
+        diff["calendar_id"] = {"old": before["calendar_id"], "new": calendar["calendar_id"]}
+        tx.memo.clear()
+        from nixflow.automation.sla_policies import retime_open  # which imports this module
+        from nixflow.store.tables import tickets
+
+        retime_open(tx, tickets.c.category_id == category_id, keep_done=True)
     if diff:
         tx.emit(
             "workflow.category_updated",

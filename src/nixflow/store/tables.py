@@ -75,6 +75,7 @@ categories = Table(
     Column("id", Id, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("calendar_id", BigInteger),  # business hours of its tickets' SLA when the policy has none
 )
 
 category_agents = Table(
@@ -236,6 +237,31 @@ sla_policies = Table(
     Column("resolution_minutes", Integer, nullable=False),
     Column("warning_percent", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("calendar_id", BigInteger),  # business hours; none: the category's calendar, else 24/7
+)
+
+# Business-hours calendars (docs/architecture.md): versions are only added, so time already counted stays.
+calendars = Table(
+    "calendars",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+calendar_versions = Table(
+    "calendar_versions",
+    metadata,
+    Column("calendar_id", ForeignKey("calendars.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("effective_from", UTCDateTime, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("hours", JSON, nullable=False),  # {"mon": [["09:00", "17:00"]], ...}
+    Column("holidays", JSON, nullable=False),  # {"country": .., "subdivision": .., "dates": [...]}
+    Column("ical_url", String(2000)),
+    Column("closed", JSON),  # the feed's events when saved: [[start, end], ...] in UTC (RFC 3339)
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 login_attempts = Table(

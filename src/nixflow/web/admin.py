@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,8 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import App
+from nixflow.automation import sla_policies
 from nixflow.domain.values import Priority
-from nixflow.services import users
+from nixflow.services import calendars, users
 from nixflow.services.users import require_admin
 from nixflow.web.rendering import PageRoute, PageUser, render
 
@@ -44,6 +46,7 @@ async def categories_page(request: Request, user: PageUser, app: App) -> Respons
             "categories": users.list_categories(conn),
             "agents": [u for u in every if u["role"] == "agent"],
             "names": {u["id"]: u["name"] for u in every},
+            "calendars": calendars.names(conn),
         }
 
     data = await app.db.read(read)
@@ -58,11 +61,38 @@ async def rules_page(request: Request, user: PageUser) -> Response:
 
 
 @router.get("/sla", response_class=HTMLResponse)
-async def sla_page(request: Request, user: PageUser) -> Response:
-    """SLA policies per priority."""
+async def sla_page(request: Request, user: PageUser, app: App) -> Response:
+    """SLA policies per priority, each with its business-hours calendar."""
     require_admin(user)
     priorities = [p.value for p in Priority]
-    return await render(request, "admin_sla.html", user, title="SLA policies", priorities=priorities)
+    found = await app.db.read(calendars.names)
+    return await render(request, "admin_sla.html", user, title="SLA policies", priorities=priorities, calendars=found)
+
+
+@router.get("/calendars", response_class=HTMLResponse)
+async def calendars_page(request: Request, user: PageUser, app: App) -> Response:
+    """Business-hours calendars: create, add a version, delete; who uses each."""
+    require_admin(user)
+    now = app.clock()
+
+    def read(conn: Connection) -> dict[str, Any]:
+        found = calendars.list_calendars(conn, now=now)
+        for c in found:
+            c["hours_json"] = json.dumps({day: ranges for day, ranges in c["hours"].items() if ranges})
+            holidays = {k: v for k, v in c["holidays"].items() if v}
+            c["holidays_json"] = json.dumps(holidays)
+        used: dict[int, list[str]] = {}
+        for policy in sla_policies.list_policies(conn):
+            if policy["calendar_id"] is not None:
+                used.setdefault(policy["calendar_id"], []).append(f"SLA policy {policy['priority']}")
+        for category in users.list_categories(conn):
+            if category["calendar_id"] is not None:
+                used.setdefault(category["calendar_id"], []).append(f"category {category['name']}")
+        return {"calendars": found, "used": used}
+
+    data = await app.db.read(read)
+    default = json.dumps({d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")})
+    return await render(request, "admin_calendars.html", user, title="Calendars", default_hours=default, **data)
 
 
 @router.get("/round-robin", response_class=HTMLResponse)

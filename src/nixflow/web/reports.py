@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 DateText = Annotated[str, Query(max_length=10)]
 IdText = Annotated[str, Query(max_length=20)]
 PriorityName = Literal["", "low", "normal", "high", "critical"]
+BusinessText = Literal["", "true", "false"]  # the "Business hours" toggle: durations in business minutes
 Chart = Literal["created-solved", "backlog", "first-reply"]
 CHARTS: dict[Chart, tuple[str, tuple[metrics.Metric, ...]]] = {
     "created-solved": ("Tickets created and solved", ("tickets_created", "tickets_solved")),
@@ -44,11 +45,15 @@ FIGURES: tuple[tuple[metrics.Metric, str], ...] = (
 class Filters:
     """The page's filters as typed (dates, ids), and as the query strings of its links."""
 
-    def __init__(self, *, today: date, since: str, until: str, category_id: str, agent_id: str, priority: str) -> None:
+    def __init__(
+        self, *, today: date, since: str, until: str, category_id: str, agent_id: str, priority: str, business: str
+    ) -> None:
         self.until_day = _day(until, "until") or today
         month = timedelta(days=min(29, (self.until_day - date.min).days))
         self.since_day = _day(since, "since") or self.until_day - month
         self.category_id, self.agent_id, self.priority = category_id, agent_id, priority
+        self.business = business == "true"
+        self.minutes = metrics.measure(business_hours=self.business)
         self.interval: metrics.Interval = "week" if (self.until_day - self.since_day).days > 92 else "day"
 
     def scope(self) -> metrics.Scope:
@@ -70,6 +75,7 @@ class Filters:
 
     def _encode(self, period: dict[str, str], extra: dict[str, str]) -> str:
         picked = {"category_id": self.category_id, "agent_id": self.agent_id, "priority": self.priority}
+        picked["business_hours"] = "true" if self.business else ""
         return urlencode({**period, **{k: v for k, v in picked.items() if v}, **extra})
 
 
@@ -82,9 +88,19 @@ def _day(value: str, name: str) -> date | None:
         raise ValidationFailed(f"{name}: not a date (YYYY-MM-DD)") from None
 
 
-def _filters(app: App, since: str, until: str, category_id: str, agent_id: str, priority: str) -> Filters:
+def _filters(
+    app: App, since: str, until: str, category_id: str, agent_id: str, priority: str, business: str
+) -> Filters:
     today = app.clock().date()
-    return Filters(today=today, since=since, until=until, category_id=category_id, agent_id=agent_id, priority=priority)
+    return Filters(
+        today=today,
+        since=since,
+        until=until,
+        category_id=category_id,
+        agent_id=agent_id,
+        priority=priority,
+        business=business,
+    )
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -97,15 +113,16 @@ async def reports_page(
     category_id: IdText = "",
     agent_id: IdText = "",
     priority: PriorityName = "",
+    business_hours: BusinessText = "",
 ) -> Response:
     """The figures of a period with their charts; each figure opens the tickets behind it."""
     require_staff(user)
-    filters = _filters(app, since, until, category_id, agent_id, priority)
+    filters = _filters(app, since, until, category_id, agent_id, priority, business_hours)
     scope = filters.scope()
 
     def read(conn: Connection) -> dict[str, Any]:
         return {
-            "summary": metrics.summary(conn, scope, metrics.calendar_minutes),
+            "summary": metrics.summary(conn, scope, filters.minutes),
             "reopens": len(metrics.facts(conn, "reopens", scope, metrics.calendar_minutes)),
             "categories": lookups.category_names(conn),
             "agents": lookups.assignable(conn),
@@ -136,12 +153,13 @@ async def report_tickets(
     category_id: IdText = "",
     agent_id: IdText = "",
     priority: PriorityName = "",
+    business_hours: BusinessText = "",
 ) -> Response:
     """The tickets behind one figure, each linking to its page and timeline."""
     require_staff(user)
-    filters = _filters(app, since, until, category_id, agent_id, priority)
+    filters = _filters(app, since, until, category_id, agent_id, priority, business_hours)
     scope = filters.scope()
-    found = await app.db.read(lambda conn: drilldown(conn, metric, scope, metrics.calendar_minutes, limit=1000))
+    found = await app.db.read(lambda conn: drilldown(conn, metric, scope, filters.minutes, limit=1000))
     label = dict(FIGURES)[metric]
     return await render(
         request, "report_tickets.html", user, title=f"Reports: {label}", label=label, filters=filters, **found
@@ -158,16 +176,17 @@ async def report_chart(
     category_id: IdText = "",
     agent_id: IdText = "",
     priority: PriorityName = "",
+    business_hours: BusinessText = "",
 ) -> Response:
     """A chart (pygal SVG, like the event statistics) of one or two metrics over the period."""
     require_staff(user)
-    filters = _filters(app, since, until, category_id, agent_id, priority)
+    filters = _filters(app, since, until, category_id, agent_id, priority, business_hours)
     scope = filters.scope()
     title, wanted = CHARTS[chart]
     now = app.clock()
 
     def read(conn: Connection) -> dict[str, list[dict[str, Any]]]:
-        return {m: metrics.series(conn, m, scope, metrics.calendar_minutes, filters.interval, now=now) for m in wanted}
+        return {m: metrics.series(conn, m, scope, filters.minutes, filters.interval, now=now) for m in wanted}
 
     points = await app.db.read(read)
     first = next(iter(points.values()))

@@ -27,8 +27,8 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {
 router = APIRouter(prefix="/api/reports", tags=["reports"], route_class=GuardedRoute)
 
 OptionalId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
-# Until business-hours calendars exist, `false` is the only value served: `true` is a 422 saying so.
-BusinessHours = Annotated[bool, Query(json_schema_extra={"enum": [False]})]
+# true: durations in whole business minutes of each ticket's calendar (docs/metrics.md).
+BusinessHours = Annotated[bool, Query()]
 Format = Annotated[Literal["json", "csv"] | None, Query()]
 
 

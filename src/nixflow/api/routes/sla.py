@@ -13,7 +13,7 @@ from pydantic import Strict as StrictType
 from nixflow.api.deps import App, Ctx, GuardedRoute, admin_only
 from nixflow.api.schemas import PriorityName, Strict
 from nixflow.automation import sla_policies
-from nixflow.domain.json_types import Minutes, integral
+from nixflow.domain.json_types import Id, Minutes, integral
 from nixflow.domain.values import Priority
 
 router = APIRouter(
@@ -28,6 +28,7 @@ class PolicyRead(BaseModel):
     first_response_minutes: int
     resolution_minutes: int
     warning_percent: int
+    calendar_id: int | None
     updated_at: datetime
 
 
@@ -35,6 +36,8 @@ class PolicyPut(Strict):
     first_response_minutes: Minutes
     resolution_minutes: Minutes
     warning_percent: WarningPercent
+    # Business hours (GET /api/calendars); null: the category's, else 24/7; left out: unchanged.
+    calendar_id: Id | None = None
 
 
 @router.get("", response_model=list[PolicyRead])
@@ -52,7 +55,7 @@ async def get_policy(priority: PriorityName, app: App) -> PolicyRead:
 @router.put("/{priority}", response_model=PolicyRead)
 async def put_policy(priority: PriorityName, body: PolicyPut, app: App, ctx: Ctx) -> PolicyRead:
     """Set the policy of a priority; open tickets of that priority get new due times."""
-    values = body.model_dump()
+    values = body.model_dump(exclude_unset=True)
     return PolicyRead(
         **await app.writer.run(lambda tx: sla_policies.put_policy(tx, priority=Priority(priority), values=values), ctx)
     )

@@ -55,7 +55,12 @@ async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx) -> 
 async def create_category(body: CategoryCreate, app: App, ctx: Ctx) -> CategoryRead:
     """Create a category with its eligible agents."""
     return CategoryRead(
-        **await app.writer.run(lambda tx: users.create_category(tx, name=body.name, agent_ids=body.agent_ids), ctx)
+        **await app.writer.run(
+            lambda tx: users.create_category(
+                tx, name=body.name, agent_ids=body.agent_ids, calendar_id=body.calendar_id
+            ),
+            ctx,
+        )
     )
 
 
@@ -67,9 +72,13 @@ async def list_categories(app: App) -> list[CategoryRead]:
 
 @router.patch("/categories/{category_id}", response_model=CategoryRead)
 async def update_category(category_id: PathId, body: CategoryUpdate, app: App, ctx: Ctx) -> CategoryRead:
-    """Rename a category or set the agents eligible for round-robin in it."""
+    """Rename a category, set the agents eligible for round-robin in it, or its business-hours calendar."""
+    calendar = {"calendar_id": body.calendar_id} if "calendar_id" in body.model_fields_set else None
     return CategoryRead(
         **await app.writer.run(
-            lambda tx: users.update_category(tx, category_id=category_id, name=body.name, agent_ids=body.agent_ids), ctx
+            lambda tx: users.update_category(
+                tx, category_id=category_id, name=body.name, agent_ids=body.agent_ids, calendar=calendar
+            ),
+            ctx,
         )
     )

@@ -10,6 +10,7 @@ async function load() {
       const form = document.querySelector(`form[data-priority="${policy.priority}"]`);
       if (!form) continue;
       for (const field of FIELDS) form.elements[field].value = policy[field] ?? "";
+      form.elements.calendar_id.value = policy.calendar_id ?? "";
     }
   } catch (error) {
     flash(`SLA policies are not available: ${problemText(error)}`);
@@ -20,6 +21,8 @@ document.getElementById("policies").addEventListener("submit", async (event) => 
   event.preventDefault();
   const form = event.target;
   const body = Object.fromEntries(FIELDS.map((field) => [field, Number(form.elements[field].value)]));
+  const calendar = form.elements.calendar_id.value;
+  body.calendar_id = calendar === "" ? null : Number(calendar);
   try {
     await api("PUT", `/api/sla/policies/${form.dataset.priority}`, body);
     flash(`Saved the ${form.dataset.priority} policy`, "ok");

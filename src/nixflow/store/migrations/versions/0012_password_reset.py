@@ -1,7 +1,7 @@
 """password reset: one-time links (stored hashed), and what a rate-limited attempt was for
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import nixflow.store.tables
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
