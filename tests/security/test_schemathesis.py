@@ -5,8 +5,10 @@ stands alone; the seed is printed (replay one with NIXFLOW_FUZZ_SEED=<seed>)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import secrets
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -83,24 +85,31 @@ def _failures(event: events.EngineEvent) -> list[str]:
     return found
 
 
-def _read_local_constants() -> None:
-    """Hypothesis reads the constants of every local module with `ast.parse` when it first draws, in whichever of
-    the engine's worker threads gets there; two threads parsing at once trip a CPython 3.11 bug ("SystemError: AST
-    constructor recursion depth mismatch", python/cpython#106905), reported as a run error or a flaky case. Read
-    them once here, before the workers start: the fuzzing itself is unchanged."""
-    from hypothesis.internal.conjecture import providers
+@pytest.fixture
+def one_parse_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hypothesis parses Python source with `ast.parse` (local constants, lambda and filter descriptions) in
+    whichever of the engine's worker threads gets there; two threads parsing at once trip a CPython 3.11 bug
+    ("SystemError: AST constructor recursion depth mismatch", python/cpython#106905), reported as a run error.
+    Parsing is serialised for the run (a lock around `ast.parse`); the requests still go out from two workers,
+    and the fuzzing itself is unchanged."""
+    lock = threading.Lock()
+    parse = ast.parse
 
-    providers._get_local_constants()
+    def parse_alone(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", parse_alone)
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.usefixtures("one_parse_at_a_time")
 def test_every_phase_and_check_finds_nothing(server: Server, role: str) -> None:
     seed = int(os.environ.get("NIXFLOW_FUZZ_SEED") or secrets.randbits(64))  # not `random`: hypothesis seeds it
     print(f"\nschemathesis seed {seed} (replay: NIXFLOW_FUZZ_SEED={seed})")
     schemathesis_hooks.KEEP_USERS = {server.user_ids[r] for r in ROLES}
     schemathesis_hooks.SPARE_USER = server.user_ids["spare"]
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json", config=_config(server, role, seed))
-    _read_local_constants()
     failures: list[str] = []
     errors: list[str] = []
     phases: dict[str, str] = {}
