@@ -102,3 +102,39 @@ async def test_a_bounce_stops_mail_to_that_address(desk: Harness, smtp: SmtpServ
     assert len(smtp.inbox.to(requester.email)) == 1
     failed = await h.events(type="notification.failed")
     assert [e["data"]["error"] for e in failed] == ["the recipient's address bounces"]
+
+
+async def test_the_requesters_reply_reopens_a_resolved_ticket_an_auto_reply_does_not(
+    desk: Harness, smtp: SmtpServer
+) -> None:
+    h = desk
+    agent, requester, ticket_id, mail = await _ticket_with_a_mailed_comment(h, smtp)
+
+    async def resolve(*path: str) -> None:
+        for status in path:
+            moved = await h.client.post(
+                f"/api/tickets/{ticket_id}/transition", json={"status": status}, headers=agent.headers
+            )
+            assert moved.status_code == 200, moved.text
+        await h.settle()
+
+    async def status() -> str:
+        found = await h.client.get(f"/api/tickets/{ticket_id}", headers=agent.headers)
+        return str(found.json()["status"])
+
+    await resolve("open", "resolved")
+    ooo = corpus.out_of_office(requester.email, str(mail["Message-ID"]), str(mail["Subject"]))
+    assert (await pipe(h, ooo)).ticket_id == ticket_id
+    assert await status() == "resolved"  # an automatic mail is stored, and changes nothing
+
+    reply = corpus.gmail_reply(requester.email, str(mail["Message-ID"]), "Printer jams", message_id="<r-2@c.test>")
+    landed = await pipe(h, reply)
+    assert (landed.outcome, landed.ticket_id) == ("comment", ticket_id)
+    assert await status() == "open"
+    [reopened] = await h.events(type="ticket.reopened", aggregate_id=str(ticket_id))
+    assert reopened["metadata"]["actor_id"] == requester.id and reopened["metadata"]["source"] == "email"
+
+    await resolve("resolved")
+    agents_mail = corpus.gmail_reply(agent.email, str(mail["Message-ID"]), "Printer jams", message_id="<a-1@c.test>")
+    assert (await pipe(h, agents_mail)).outcome == "comment"
+    assert await status() == "resolved"  # staff answering by mail decide the status on the ticket
