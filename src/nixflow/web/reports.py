@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
@@ -89,24 +89,6 @@ def _day(value: str, name: str) -> date | None:
 
 
 def _filters(
-    app: App, since: str, until: str, category_id: str, agent_id: str, priority: str, business: str
-) -> Filters:
-    today = app.clock().date()
-    return Filters(
-        today=today,
-        since=since,
-        until=until,
-        category_id=category_id,
-        agent_id=agent_id,
-        priority=priority,
-        business=business,
-    )
-
-
-@router.get("/reports", response_class=HTMLResponse)
-async def reports_page(
-    request: Request,
-    user: PageUser,
     app: App,
     since: DateText = "",
     until: DateText = "",
@@ -114,10 +96,31 @@ async def reports_page(
     agent_id: IdText = "",
     priority: PriorityName = "",
     business_hours: BusinessText = "",
+) -> Filters:
+    """The filters every report page and chart takes, from its query string."""
+    return Filters(
+        today=app.clock().date(),
+        since=since,
+        until=until,
+        category_id=category_id,
+        agent_id=agent_id,
+        priority=priority,
+        business=business_hours,
+    )
+
+
+PageFilters = Annotated[Filters, Depends(_filters)]
+
+
+@router.get("/reports", response_class=HTMLResponse)
+async def reports_page(
+    request: Request,
+    user: PageUser,
+    app: App,
+    filters: PageFilters,
 ) -> Response:
     """The figures of a period with their charts; each figure opens the tickets behind it."""
     require_staff(user)
-    filters = _filters(app, since, until, category_id, agent_id, priority, business_hours)
     scope = filters.scope()
 
     def read(conn: Connection) -> dict[str, Any]:
@@ -147,17 +150,11 @@ async def report_tickets(
     request: Request,
     user: PageUser,
     app: App,
+    filters: PageFilters,
     metric: metrics.Metric = "tickets_created",
-    since: DateText = "",
-    until: DateText = "",
-    category_id: IdText = "",
-    agent_id: IdText = "",
-    priority: PriorityName = "",
-    business_hours: BusinessText = "",
 ) -> Response:
     """The tickets behind one figure, each linking to its page and timeline."""
     require_staff(user)
-    filters = _filters(app, since, until, category_id, agent_id, priority, business_hours)
     scope = filters.scope()
     found = await app.db.read(lambda conn: drilldown(conn, metric, scope, filters.minutes, limit=1000))
     label = dict(FIGURES)[metric]
@@ -171,16 +168,10 @@ async def report_chart(
     user: PageUser,
     app: App,
     chart: Chart,
-    since: DateText = "",
-    until: DateText = "",
-    category_id: IdText = "",
-    agent_id: IdText = "",
-    priority: PriorityName = "",
-    business_hours: BusinessText = "",
+    filters: PageFilters,
 ) -> Response:
     """A chart (pygal SVG, like the event statistics) of one or two metrics over the period."""
     require_staff(user)
-    filters = _filters(app, since, until, category_id, agent_id, priority, business_hours)
     scope = filters.scope()
     title, wanted = CHARTS[chart]
     now = app.clock()
