@@ -84,16 +84,11 @@ class VersionRead(BaseModel):
     closed_periods: int
 
 
-class CalendarRead(BaseModel):
+class CalendarRead(VersionRead):
+    """The calendar with its current version's fields, and every version."""
+
     id: int
     name: str
-    version: int
-    effective_from: datetime
-    timezone: str
-    hours: HoursRead
-    holidays: HolidaysRead
-    ical_url: str | None
-    closed_periods: int
     created_at: datetime
     updated_at: datetime
     versions: list[VersionRead]
