@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from nixflow.domain.errors import NotFound
 from nixflow.domain.values import Role
 from nixflow.store.db import Tx
+from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, category_agents, round_robin_counters, users
 
 
@@ -38,7 +39,7 @@ class CounterStore(Protocol):
 
 
 # The advance statement per dialect, built once (it is on every round-robin assignment).
-_SQL_ADVANCE: dict[str, Any] = {}
+_SQL_ADVANCE: dict[str, Fast] = {}
 
 
 class SqlCounterStore:
@@ -51,7 +52,7 @@ class SqlCounterStore:
             dialect = sqlite if tx.conn.dialect.name == "sqlite" else postgresql
             table = round_robin_counters
             now = bindparam("b_now", type_=table.c.updated_at.type)
-            statement = _SQL_ADVANCE[tx.conn.dialect.name] = (
+            statement = _SQL_ADVANCE[tx.conn.dialect.name] = Fast(
                 dialect.insert(table)
                 .values(key=bindparam("b_key"), value=1, updated_at=now)
                 .on_conflict_do_update(
@@ -59,7 +60,8 @@ class SqlCounterStore:
                 )
                 .returning(table.c.value)
             )
-        return int(tx.conn.execute(statement, {"b_key": key, "b_now": tx.now}).scalar_one()) - 1
+        (row,) = statement.all(tx.conn, {"b_key": key, "b_now": tx.now})
+        return int(row["value"]) - 1
 
     def all(self, conn: Connection) -> list[dict[str, Any]]:
         rows = conn.execute(select(round_robin_counters).order_by(round_robin_counters.c.key))
@@ -77,7 +79,7 @@ def category_key(category_id: int) -> str:
     return f"category:{category_id}"
 
 
-_ELIGIBLE = (
+_ELIGIBLE = Fast(
     select(users.c.id)
     .join(category_agents, category_agents.c.user_id == users.c.id)
     .where(
@@ -92,7 +94,7 @@ _ELIGIBLE = (
 
 def eligible_agents(conn: Connection, category_id: int) -> list[int]:
     """Active agents of a category, by id; never the system user."""
-    return [int(r[0]) for r in conn.execute(_ELIGIBLE, {"b_category_id": category_id})]
+    return [int(r["id"]) for r in _ELIGIBLE.all(conn, {"b_category_id": category_id})]
 
 
 def pick(tx: Tx, store: CounterStore, category_id: int, *, ticket_id: int) -> int | None:

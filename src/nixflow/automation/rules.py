@@ -12,6 +12,7 @@ from nixflow.automation.model import RuleCreate, RuleUpdate, actions_json, condi
 from nixflow.domain.errors import Conflict, NotFound
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.fast import Fast
 from nixflow.store.tables import rules, tickets
 
 EVENT_KINDS = ("prioritization", "assignment")
@@ -38,7 +39,16 @@ def list_rules(
 _active_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
 
 
-_FINGERPRINT = select(func.count(), func.max(rules.c.id), func.max(rules.c.updated_at))
+_FINGERPRINT = Fast(
+    select(func.count().label("n"), func.max(rules.c.id).label("last_id"), func.max(rules.c.updated_at).label("at"))
+)
+
+
+def _fingerprint(conn: Connection) -> tuple[Any, ...]:
+    """What changes whenever a rule is created, changed or deleted: the cache of active rules is checked by it."""
+    row = _FINGERPRINT.first(conn, {})
+    assert row is not None
+    return (row["n"], row["last_id"], row["at"])
 
 
 def active_rules(
@@ -46,7 +56,7 @@ def active_rules(
 ) -> list[dict[str, Any]]:
     """The active rules of some kinds, in position order (shared: do not change them)."""
     if fingerprint is None:
-        fingerprint = tuple(conn.execute(_FINGERPRINT).one())
+        fingerprint = _fingerprint(conn)
     key = (str(conn.engine.url), tuple(kinds))
     cached = _active_cache.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -58,7 +68,7 @@ def active_rules(
 
 def active_rules_of(tx: Tx, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
     """`active_rules`, read once per unit of work, with one fingerprint of the rules table for all kinds."""
-    fingerprint = tx.memoized("rules_fingerprint", lambda: tuple(tx.conn.execute(_FINGERPRINT).one()))
+    fingerprint = tx.memoized("rules_fingerprint", lambda: _fingerprint(tx.conn))
     return tx.memoized(
         ("active_rules", tuple(kinds)), lambda: active_rules(tx.conn, kinds=kinds, fingerprint=fingerprint)
     )

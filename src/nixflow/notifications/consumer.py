@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from nixflow.domain.values import AUTO_MAIL_SOURCE
 from nixflow.events.bus import Handler
 from nixflow.events.envelope import EventRecord
 from nixflow.notifications import preferences, recipients
 from nixflow.notifications.model import Draft
-from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.db import Tx
+from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, events, notifications
 
 HANDLER_NAME = "notifications.make"
@@ -71,6 +72,13 @@ def _cancel_waiting(tx: Tx, *, recipient_id: int, ticket_id: int, kind: str) -> 
             .values(email_status="cancelled")
         )
     return [dict(r.change or {}) for r in rows]
+
+
+_COLUMNS = (
+    "recipient_id", "kind", "ticket_id", "event_id", "event_type", "rule_id", "reason", "title", "body", "change",
+    "in_app", "created_at", "email_status", "send_after", "attempts",
+)  # fmt: skip
+_INSERT = Fast(insert(notifications).values({c: bindparam(c) for c in _COLUMNS}))
 
 
 class NotificationConsumer:
@@ -142,7 +150,7 @@ class NotificationConsumer:
             "send_after": tx.now + timedelta(seconds=self.config.delay_seconds) if email else None,
             "attempts": 0,
         }
-        notification_id = insert_returning_id(tx.conn, insert(notifications), row)
+        notification_id = _INSERT.inserted_id(tx.conn, row)
         if in_app:
             tx.emit(
                 "notification.created",

@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from nixflow.domain.errors import ValidationFailed
 from nixflow.notifications.model import DIGESTS, KINDS, Preferences
 from nixflow.store.db import Tx
+from nixflow.store.fast import Fast
 from nixflow.store.tables import notification_preferences as prefs_table
 from nixflow.store.tables import notifications
+
+_GET = Fast(select(prefs_table).where(prefs_table.c.user_id == bindparam("b_user")))  # every notification
 
 
 def get(conn: Connection, *, user_id: int) -> Preferences:
     """A user's preferences; defaults (everything on, no digest) until they change them."""
-    row = conn.execute(select(prefs_table).where(prefs_table.c.user_id == user_id)).first()
+    row = _GET.first(conn, {"b_user": user_id})
     if row is None:
         return Preferences()
-    return Preferences(email=dict(row.email), in_app=dict(row.in_app), digest=str(row.digest))
+    return Preferences(email=dict(row["email"]), in_app=dict(row["in_app"]), digest=str(row["digest"]))
 
 
 def current(tx: Tx, *, user_id: int) -> Preferences:

@@ -18,6 +18,7 @@ from nixflow.events.envelope import EventRecord
 from nixflow.notifications.model import Draft
 from nixflow.services import tickets
 from nixflow.store.db import Tx
+from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, ticket_watchers, users
 
 STAFF = (Role.ADMIN.value, Role.AGENT.value)
@@ -38,14 +39,14 @@ class Person:
 
 _PERSON_COLUMNS = (users.c.id, users.c.role, users.c.name, users.c.active)
 # Built once: planning runs for most events of a busy unit of work (an SLA tick makes thousands).
-_PERSON = select(*_PERSON_COLUMNS).where(users.c.id == bindparam("b_id"))
+_PERSON = Fast(select(*_PERSON_COLUMNS).where(users.c.id == bindparam("b_id")))
 _WITH_ROLE = select(*_PERSON_COLUMNS).where(
     users.c.role.in_(bindparam("b_roles", expanding=True)), users.c.active.is_(True)
 )
 _APPROVERS = select(*_PERSON_COLUMNS).where(
     or_(users.c.role == Role.ADMIN.value, users.c.can_approve.is_(True)), users.c.active.is_(True)
 )
-_WATCHERS = select(ticket_watchers.c.user_id).where(ticket_watchers.c.ticket_id == bindparam("b_ticket"))
+_WATCHERS = Fast(select(ticket_watchers.c.user_id).where(ticket_watchers.c.ticket_id == bindparam("b_ticket")))
 
 
 def _people(conn: Connection, statement: Any, params: dict[str, Any] | None = None) -> list[Person]:
@@ -78,8 +79,8 @@ class Facts:
             return None
 
         def read() -> Person | None:
-            found = _people(self.conn, _PERSON, {"b_id": user_id})
-            return found[0] if found else None
+            r = _PERSON.first(self.conn, {"b_id": user_id})
+            return None if r is None else Person(int(r["id"]), r["role"], r["name"], bool(r["active"]))
 
         return self.tx.memoized(("notify.person", user_id), read)
 
@@ -93,8 +94,8 @@ class Facts:
         return person.is_staff or (not staff_only and person.id == self.ticket["requester_id"])
 
     def watchers(self) -> list[int]:
-        rows = self.conn.execute(_WATCHERS, {"b_ticket": self.ticket_id})
-        return sorted(int(r[0]) for r in rows)
+        rows = _WATCHERS.all(self.conn, {"b_ticket": self.ticket_id})
+        return sorted(int(r["user_id"]) for r in rows)
 
     def with_role(self, *roles: str) -> list[int]:
         def read() -> list[int]:

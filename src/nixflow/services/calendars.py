@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 from nixflow.domain import calendars as cal
 from nixflow.domain.errors import Conflict, NotFound, ValidationFailed
 from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.fast import Fast
 from nixflow.store.tables import calendar_versions, calendars, categories, sla_policies
 
 _V = calendar_versions.c
@@ -62,9 +63,13 @@ def compile_calendar(conn: Connection, calendar_id: int) -> cal.Calendar | None:
     return _COMPILED[key]
 
 
+_CATEGORY_CALENDARS = Fast(
+    select(categories.c.id, categories.c.calendar_id).where(categories.c.calendar_id.is_not(None))
+)
+
+
 def category_calendars(conn: Connection) -> dict[int, int]:
-    rows = conn.execute(select(categories.c.id, categories.c.calendar_id).where(categories.c.calendar_id.is_not(None)))
-    return {int(r.id): int(r.calendar_id) for r in rows}
+    return {int(r["id"]): int(r["calendar_id"]) for r in _CATEGORY_CALENDARS.all(conn, {})}
 
 
 def calendar_id_for(conn: Connection, policy_calendar_id: int | None, category_id: int | None) -> int | None:

@@ -14,13 +14,18 @@ from nixflow.domain.calendars import BusinessClock
 from nixflow.domain.tickets import Status
 from nixflow.services import calendars
 from nixflow.store.db import Tx
+from nixflow.store.fast import Fast
 from nixflow.store.tables import sla_policies
+
+_POLICIES = Fast(select(sla_policies))  # read by every unit of work that touches a ticket
 
 
 def _policies(conn: Connection) -> dict[str, sla.Policy]:
     return {
-        r.priority: sla.Policy(r.first_response_minutes, r.resolution_minutes, r.warning_percent, r.calendar_id)
-        for r in conn.execute(select(sla_policies))
+        r["priority"]: sla.Policy(
+            r["first_response_minutes"], r["resolution_minutes"], r["warning_percent"], r["calendar_id"]
+        )
+        for r in _POLICIES.all(conn, {})
     }
 
 

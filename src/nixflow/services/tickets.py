@@ -13,6 +13,7 @@ from nixflow.domain.values import Priority, Role
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, sla_columns, sla_met
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
 
 TEXT_FIELDS = ("title", "description")
@@ -22,17 +23,25 @@ def _visible(viewer: Principal, ticket: Mapping[Any, Any]) -> bool:
     return viewer.is_staff or ticket["requester_id"] == viewer.id
 
 
-_LOAD = select(tickets).where(tickets.c.id == bindparam("b_id"))  # built once: the hottest read
+_LOAD = Fast(select(tickets).where(tickets.c.id == bindparam("b_id")))  # built once: the hottest read
 _LOAD_MANY = select(tickets).where(tickets.c.id.in_(bindparam("b_ids", expanding=True)))
-_INSERT_TICKET = insert(tickets)
+_INSERTS: dict[tuple[str, ...], Fast] = {}
+
+
+def _insert_statement(columns: tuple[str, ...]) -> Fast:
+    """`INSERT INTO tickets (<columns>)`, built once per column set."""
+    statement = _INSERTS.get(columns)
+    if statement is None:
+        statement = _INSERTS[columns] = Fast(insert(tickets).values({c: bindparam(c) for c in columns}))
+    return statement
 
 
 def load(conn: Connection, *, ticket_id: int, viewer: Principal | None = None) -> dict[str, Any]:
     """The ticket as stored; a requester asking for another's ticket gets NotFound, as for a missing one."""
-    row = conn.execute(_LOAD, {"b_id": ticket_id}).first()
-    if row is None or (viewer is not None and not _visible(viewer, row._mapping)):
+    row = _LOAD.first(conn, {"b_id": ticket_id})
+    if row is None or (viewer is not None and not _visible(viewer, row)):
         raise NotFound(f"ticket {ticket_id} not found")
-    return dict(row._mapping)
+    return row
 
 
 def current(tx: Tx, *, ticket_id: int, viewer: Principal | None = None) -> dict[str, Any]:
@@ -81,15 +90,15 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_UPDATES: dict[tuple[Any, ...], Any] = {}
+_UPDATES: dict[tuple[Any, ...], Fast] = {}
 
 
-def _update_statement(columns: tuple[str, ...], *, escalation_below: bool) -> Any:
+def _update_statement(columns: tuple[str, ...], *, escalation_below: bool) -> Fast:
     """`UPDATE tickets SET <columns> WHERE id AND version [AND escalation_level < level]` with bind
     parameters, built once per column set."""
     key = (columns, escalation_below)
-    statement = _UPDATES.get(key)
-    if statement is None:
+    found = _UPDATES.get(key)
+    if found is None:
         statement = (
             update(tickets)
             .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
@@ -97,8 +106,8 @@ def _update_statement(columns: tuple[str, ...], *, escalation_below: bool) -> An
         )
         if escalation_below:
             statement = statement.where(tickets.c.escalation_level < bindparam("b_level"))
-        _UPDATES[key] = statement
-    return statement
+        found = _UPDATES[key] = Fast(statement)
+    return found
 
 
 def _save(
@@ -115,7 +124,7 @@ def _save(
     params = {f"v_{c}": values[c] for c in columns}
     params.update(b_id=before["id"], b_version=before["version"], b_level=escalation_below)
     statement = _update_statement(columns, escalation_below=escalation_below is not None)
-    if tx.conn.execute(statement, params).rowcount != 1:
+    if statement.rowcount(tx.conn, params) != 1:
         raise StaleVersion(f"ticket {before['id']} was changed by someone else; reload it")
     after = {**before, **values}
     remember(tx, after)
@@ -147,12 +156,12 @@ def _check_text(field: str, value: str, limit: int) -> str:
     return value
 
 
-_CATEGORY_EXISTS = select(categories.c.id).where(categories.c.id == bindparam("b_id"))
-_ASSIGNEE = select(users.c.role, users.c.active).where(users.c.id == bindparam("b_id"))
+_CATEGORY_EXISTS = Fast(select(categories.c.id).where(categories.c.id == bindparam("b_id")))
+_ASSIGNEE = Fast(select(users.c.role, users.c.active).where(users.c.id == bindparam("b_id")))
 
 
 def _check_category(conn: Connection, category_id: int | None) -> None:
-    if category_id is not None and conn.execute(_CATEGORY_EXISTS, {"b_id": category_id}).first() is None:
+    if category_id is not None and _CATEGORY_EXISTS.first(conn, {"b_id": category_id}) is None:
         raise NotFound(
             f"category {category_id} does not exist", errors=[{"loc": ["body", "category_id"], "msg": "unknown"}]
         )
@@ -161,12 +170,12 @@ def _check_category(conn: Connection, category_id: int | None) -> None:
 def _check_assignee(conn: Connection, assignee_id: int | None) -> None:
     if assignee_id is None:
         return
-    row = conn.execute(_ASSIGNEE, {"b_id": assignee_id}).first()
+    row = _ASSIGNEE.first(conn, {"b_id": assignee_id})
     if (
         row is None
         or assignee_id == SYSTEM_USER_ID
-        or not row.active
-        or row.role not in (Role.AGENT.value, Role.ADMIN.value)
+        or not row["active"]
+        or row["role"] not in (Role.AGENT.value, Role.ADMIN.value)
     ):
         raise Conflict(
             f"user {assignee_id} is not an active agent",
@@ -211,7 +220,7 @@ def create(
     ticket["resolved_at"] = None
     # Before the insert (no id yet): a partial-rollout escalation rule is scheduled, and checked when due.
     ticket["next_check_at"] = next_check_at(tx, {**ticket, "id": None})
-    ticket["id"] = insert_returning_id(tx.conn, _INSERT_TICKET, ticket)
+    ticket["id"] = _insert_statement(tuple(ticket)).inserted_id(tx.conn, ticket)
     remember(tx, dict(ticket))
     tx.emit(
         "ticket.created",

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
 from nixflow.events.envelope import EventRecord
+from nixflow.store.fast import Fast
 from nixflow.store.tables import events, handler_receipts
 
 
@@ -84,7 +85,7 @@ def record_of(row: Row[Any]) -> EventRecord:
 
 
 _INSERT_EVENTS = insert(events).returning(events.c.seq, sort_by_parameter_order=True)
-_INSERT_RECEIPTS = insert(handler_receipts)
+_INSERT_RECEIPTS = Fast(insert(handler_receipts))
 
 
 def _row(record: EventRecord) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def append_many(conn: Connection, records: Sequence[EventRecord]) -> None:
 def record_receipts(conn: Connection, receipts: Sequence[tuple[str, str]], now: datetime) -> None:
     """Note which handler handled which event, in the transaction of their effects."""
     if receipts:
-        conn.execute(_INSERT_RECEIPTS, [{"handler": h, "event_id": e, "handled_at": now} for h, e in receipts])
+        _INSERT_RECEIPTS.many(conn, [{"handler": h, "event_id": e, "handled_at": now} for h, e in receipts])
 
 
 def find(conn: Connection, event_id: str) -> EventRecord | None:
