@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, upd
 from nixflow.domain.values import EventStatus
 from nixflow.events.envelope import EventRecord
 from nixflow.store.event_log import record_of
+from nixflow.store.fast import Fast
 from nixflow.store.tables import UNFINISHED_SQL, events, handler_receipts
 
 
@@ -47,9 +48,11 @@ def unfinished_aggregates(conn: Connection, aggregates: set[tuple[str, str]]) ->
     """Those of `aggregates` that have an event in the log not yet finished (a small partial index)."""
     if not aggregates:
         return set()
-    rows = conn.execute(
-        _UNFINISHED_AGGREGATES, {"b_ids": sorted({aggregate_id for _, aggregate_id in aggregates})}
-    ).all()
+    ids = sorted({aggregate_id for _, aggregate_id in aggregates})
+    if len(ids) == 1:  # most units of work change one ticket: a plain statement, run on the fast path
+        found = _UNFINISHED_OF_ONE.all(conn, {"b_id": ids[0]})
+        return {(r["aggregate_type"], r["aggregate_id"]) for r in found} & aggregates
+    rows = conn.execute(_UNFINISHED_AGGREGATES, {"b_ids": ids}).all()
     return {(r[0], r[1]) for r in rows} & aggregates
 
 
@@ -86,6 +89,11 @@ _UNFINISHED = text(UNFINISHED_SQL)  # the partial index's own condition, so both
 _UNFINISHED_AGGREGATES = (
     select(events.c.aggregate_type, events.c.aggregate_id)
     .where(_UNFINISHED, events.c.aggregate_id.in_(bindparam("b_ids", expanding=True)))
+    .distinct()
+)
+_UNFINISHED_OF_ONE = Fast(
+    select(events.c.aggregate_type, events.c.aggregate_id)
+    .where(_UNFINISHED, events.c.aggregate_id == bindparam("b_id"))
     .distinct()
 )
 _EARLIER_UNFINISHED = (

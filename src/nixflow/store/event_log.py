@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -113,12 +114,25 @@ def _row(record: EventRecord) -> dict[str, Any]:
     }
 
 
+_EVENT_COLUMNS = (
+    "event_id", "event_type", "category", "priority", "priority_rank", "status", "retry_count", "next_attempt_at",
+    "error", "timestamp", "updated_at", "aggregate_type", "aggregate_id", "data", "metadata", "correlation_id",
+    "causation_id", "actor_id", "dedup_key", "duplicate_of",
+)  # fmt: skip
+_INSERT_EVENT = Fast(insert(events).values({c: bindparam(c) for c in _EVENT_COLUMNS}))
+
+
 def append_many(conn: Connection, records: Sequence[EventRecord]) -> None:
     """Add events to the log in the caller's transaction (the outbox write), in order, with their outcome
     so far; each record gets its `seq`."""
     if not records:
         return
-    # One statement for the whole unit of work; built once, so only the values change.
+    if conn.dialect.name == "sqlite":
+        # On the driver's cursor one row at a time (a few µs each), each position read from `lastrowid`.
+        for record in records:
+            record.seq = _INSERT_EVENT.inserted_id(conn, _row(record))
+        return
+    # One statement for the whole unit of work (a network round trip saved per event); built once.
     seqs = conn.execute(_INSERT_EVENTS, [_row(r) for r in records]).scalars().all()
     for record, seq in zip(records, seqs, strict=True):
         record.seq = int(seq)
