@@ -86,9 +86,11 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
 
     return engine
 
@@ -216,8 +218,11 @@ class Tx:
         try:
             yield
         except BaseException:
-            driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            driver.execute(f"RELEASE SAVEPOINT {name}")
+            try:
+                driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                driver.execute(f"RELEASE SAVEPOINT {name}")
+            except Exception as undo:  # the connection is gone: the transaction fails whole; the cause stands
+                log.debug("savepoint %s not rolled back: %s", name, undo)
             del box.events[marks[0] :], box.receipts[marks[1] :]
             box.written_events = min(box.written_events, marks[0])
             box.written_receipts = min(box.written_receipts, marks[1])

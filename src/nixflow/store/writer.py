@@ -181,15 +181,13 @@ class SerialWriter(Writer):
                     self._carry = batch[index:]  # the turn is over: commit what ran, the rest goes next
                     break
                 tx = Tx(conn, job.ctx, now)
-                savepoint = conn.begin_nested()
                 try:
-                    value = job.fn(tx)
-                    self._finish_unit(tx)
+                    with tx.savepoint():  # one failing unit of work does not undo the others of the batch
+                        value = job.fn(tx)
+                        self._finish_unit(tx)
                 except Exception as failure:
-                    savepoint.rollback()
                     outcomes.append((job, None, failure))
                 else:
-                    savepoint.commit()
                     outcomes.append((job, value, None))
                     committed.extend(tx.events)
         self._committed(committed)
