@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import os
+import random
 import time
 from datetime import UTC, datetime
 
 
 def uuid7() -> str:
-    """A UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then random bits."""
+    """A UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then random bits.
+
+    Identifiers must be unique, not secret (none is a credential: tokens come from `secrets`), so the bits
+    come from `random` (seeded from the OS, and again in a forked child), not `os.urandom`: that call releases
+    the GIL, and getting it back meant waiting for another busy thread's switch interval, once per event on
+    the writer and once per request on the event loop.
+    """
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = random.getrandbits(80)
     value = (ms & 0xFFFF_FFFF_FFFF) << 80
     value |= 0x7 << 76  # version
     value |= ((rand >> 62) & 0xFFF) << 64  # rand_a
