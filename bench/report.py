@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from bench import profile
 from bench.results import (
     DJANGO_C1,
     DJANGO_C32,
@@ -198,6 +199,10 @@ def write_report(results: Results, out_dir: Path, stem: str, env_lines: list[str
                   "|---|---|---:|---:|"]  # fmt: skip
         lines += [f"| {s} | {p} | {cpu:.2f} | {per:.3f} |" for s, p, cpu, per in results.cpu]
         lines.append("")
+    if results.profiles:
+        lines += ["## Where the time goes (py-spy, in runs of their own after the measured ones)", ""]
+        for title, summary in results.profiles:
+            lines += profile.markdown(title, summary)
     if results.peaks:
         lines += ["## Peak RSS (VmHWM) of every process", "", "| scenario | process | MiB |", "|---|---|---:|"]
         lines += [f"| {s} | {p} | {mib:,.0f} |" for s, p, mib in results.peaks]

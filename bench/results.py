@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 def percentile(samples: Sequence[float], pct: float) -> float:
@@ -57,6 +57,7 @@ class Results:
     cpu: list[tuple[str, str, float, float]] = field(default_factory=list)  # setup, process, s, ms/event
     notes: list[str] = field(default_factory=list)
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # for charts
+    profiles: list[tuple[str, Any]] = field(default_factory=list)  # title, bench.profile.Summary
 
     def add(
         self,

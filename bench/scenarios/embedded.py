@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import profile
 from bench.commits import SqliteCommitWatcher
 from bench.procs import Proc
 from bench.results import (
@@ -50,6 +51,7 @@ def run(ctx: Ctx) -> None:
 
             _closed_loop(ctx, proc, database, watcher, tickets_url, auth, category)
             _open_loop(ctx, database, watcher, tickets_url, auth, category)
+            _profile(ctx, proc, database, tickets_url, auth, category)
             ctx.results.notes.append(
                 "embedded commit times: first seen by a reader woken by inotify on the database directory "
                 f"({watcher.mode}); NixFlow's `events.timestamp`/`updated_at` are taken when the unit of work "
@@ -97,6 +99,21 @@ def _closed_loop(
         ctx.results.add(f"{key}.assigned.p99", f"POST → ticket.assigned committed, c={conns}, p99", "ms",
                         percentile(latencies, 99), note=f"p50 {percentile(latencies, 50):.1f} ms; {note}")  # fmt: skip
         database.wait_quiet(timeout=120)
+
+
+def _profile(ctx: Ctx, proc: Proc, database: Database, url: str, auth: str, category: int) -> None:
+    """The c=32 POST load once more, with py-spy on the server (not counted in any figure)."""
+    if profile.available() is None:
+        ctx.results.notes.append("no profile: py-spy is not installed (the `bench` extra installs it)")
+        return
+    log(f"embedded: POST /api/tickets, 32 connections, {ctx.seconds:.0f} s, profiled (py-spy; not counted)")
+    with profile.profiled(proc.pid, ctx.workdir / "profile-embedded.raw") as raw:
+        run_wrk(url, connections=32, seconds=ctx.seconds, log=ctx.workdir / "wrk-profiled.txt",
+                body=ticket_body(category, "profiled"), auth=auth)  # fmt: skip
+    database.wait_quiet(timeout=120)
+    if raw.exists():
+        title = "embedded `nixflow serve`, POST /api/tickets at 32 connections (automated workload)"
+        ctx.results.profiles.append((title, profile.summarise(raw)))
 
 
 def _open_loop(ctx: Ctx, database: Database, watcher: SqliteCommitWatcher, url: str, auth: str, category: int) -> None:

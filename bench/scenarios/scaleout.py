@@ -8,6 +8,7 @@ the load until every event it caused is handled, over the events written meanwhi
 
 from __future__ import annotations
 
+from bench import profile
 from bench.commits import postgres_commit_times
 from bench.procs import Proc
 from bench.results import DJANGO_C32, DJANGO_C32_P99, percentile
@@ -108,6 +109,14 @@ def _setup(ctx: Ctx, postgres: OwnPostgres, redis_url: str, services: list[Proc]
             latencies = [(assigned[t] - tickets.sent[t]) * 1000 for t in assigned]
             ctx.results.add(f"so.{name}.assigned.p99", f"{label}: POST → ticket.assigned committed, p99", "ms",
                             percentile(latencies, 99), note=f"p50 {percentile(latencies, 50):.0f} ms")  # fmt: skip
+        if apis > 1 and profile.available() is not None:
+            log(f"{label}: the same load once more, py-spy on API #1 (not counted)")
+            with profile.profiled(procs[0].pid, ctx.workdir / f"profile-{name}.raw") as raw:
+                load("profiled", ctx.seconds)
+            database.wait_quiet(timeout=180)
+            if raw.exists():
+                title = f"{label}: `nixflow serve --no-worker` #1 under the same load (PostgreSQL + Redis)"
+                ctx.results.profiles.append((title, profile.summarise(raw)))
     finally:
         for p in procs:
             ctx.peak(label, p)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
+from bench import profile
 from bench.results import DJANGO_C32, TARGETS, Results, check, percentile
 from bench.wrk import parse_wrk_result
 
@@ -45,3 +47,30 @@ def test_a_target_relative_to_the_peer_is_judged_against_the_peer_figure() -> No
     results.add("nf.automated", "automated", "tickets/s", 800.0)
     assert check(results, target)[0] == "met"
     assert check(Results(), target)[0] == "not measured"
+
+
+def test_a_profile_counts_busy_samples_by_where_they_were(tmp_path: Path) -> None:
+    raw = tmp_path / "p.raw"
+    writer = "Thread.run (threading.py:975);SerialWriter._loop (nixflow/store/writer.py:120)"
+    raw.write_text(
+        "\n".join(
+            [
+                f"{writer};Queue.get (queue.py:171);Condition.wait (threading.py:320) 50",  # idle: left out
+                f"{writer};Dispatcher._run_handlers (d.py:1);RuleEngine.handle (e.py:2);do_execute (x.py:3) 30",
+                f"{writer};Dispatcher._run_handlers (d.py:1);project (projection.py:9) 10",
+                f"{writer};append_many (event_log.py:5);Fast._run (fast.py:8) 20",
+                "run (runners.py:1);FastAPI.__call__ (applications.py:1);solve_dependencies (utils.py:671) 40",
+            ]
+        )
+    )
+    summary = profile.summarise(raw)
+    assert (summary.busy, summary.idle) == (100, 50)
+    assert dict(summary.shares) == {
+        "event loop: HTTP, routing, validation, auth": 40.0,
+        "writer: automation rules (handler)": 30.0,
+        "writer: events to the log": 20.0,
+        "writer: report projection (handler)": 10.0,
+    }
+    assert summary.driver == 50.0 and summary.sqlalchemy == 0.0
+    assert summary.top[0] == ("solve_dependencies (utils.py)", 40.0)
+    assert "| writer: events to the log | 20.0 % |" in profile.markdown("t", summary)
