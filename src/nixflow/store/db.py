@@ -123,6 +123,7 @@ class Outbox:
     receipts: list[tuple[str, str]] = field(default_factory=list)  # (handler, event_id)
     written_events: int = 0
     written_receipts: int = 0
+    savepoints: int = 0  # how deeply savepoints are nested now
 
 
 @dataclass
@@ -213,9 +214,12 @@ class Tx:
         marks = len(box.events), len(box.receipts)
         driver = self.conn.connection.dbapi_connection
         assert driver is not None
-        name = f"nf_sp{len(box.events)}_{len(box.receipts)}_{id(marks)}"
-        driver.execute(f"SAVEPOINT {name}")
+        # Named by depth (savepoints nest strictly), so the same few statements recur and the driver's
+        # statement cache prepares each once.
+        box.savepoints += 1
+        name = f"nf_sp{box.savepoints}"
         try:
+            driver.execute(f"SAVEPOINT {name}")
             yield
         except BaseException:
             try:
@@ -228,7 +232,10 @@ class Tx:
             box.written_receipts = min(box.written_receipts, marks[1])
             self.memo.clear()  # what was read or cached inside may be undone
             raise
-        driver.execute(f"RELEASE SAVEPOINT {name}")
+        else:
+            driver.execute(f"RELEASE SAVEPOINT {name}")
+        finally:
+            box.savepoints -= 1
 
     def child(self, ctx: EventContext) -> Tx:
         """The same transaction acting in another context (a handler reacting to an event)."""
