@@ -10,12 +10,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nixflow.events.bus import Handler
 from nixflow.events.envelope import EventRecord
 from nixflow.store.db import Tx
+from nixflow.store.fast import Fast
 from nixflow.store.tables import report_sla, report_spells, report_staff, report_tickets
 
 HANDLER_NAME = "reports.project"
@@ -36,12 +37,29 @@ def _upsert(conn: Connection, table: Any) -> Any:
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
+# Every ticket's creation, priority and assignment pass here: these statements are built once, on the fast path.
+_CREATED = Fast(insert(report_tickets))
+_FIRST_SPELL = Fast(insert(report_spells))
+_ASSIGN = {
+    column: Fast(
+        update(report_tickets)
+        .where(report_tickets.c.ticket_id == bindparam("b_ticket_id"))
+        .values({column: bindparam("b_value", type_=report_tickets.c[column].type)})
+    )
+    for column in ("category_id", "priority", "assignee_id")
+}
+
+
+def _assign(conn: Connection, data: Mapping[str, Any], column: str, value: Any) -> None:
+    _ASSIGN[column].rowcount(conn, {"b_ticket_id": int(data["ticket_id"]), "b_value": value})
+
+
 def created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
     ticket_id = int(data["ticket_id"])
     row = {"ticket_id": ticket_id, "created_at": at, "category_id": data.get("category_id")}
     row |= {"priority": data["priority"], "assignee_id": None, "first_reply_at": None, "first_reply_by": None}
-    conn.execute(insert(report_tickets).values(**row, resolved_at=None, reopens=0))
-    conn.execute(insert(report_spells).values(ticket_id=ticket_id, spell=0, opened_at=at, solved_at=None))
+    _CREATED.rowcount(conn, {**row, "resolved_at": None, "reopens": 0})
+    _FIRST_SPELL.rowcount(conn, {"ticket_id": ticket_id, "spell": 0, "opened_at": at, "solved_at": None})
 
 
 def commented(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
@@ -98,9 +116,9 @@ def role_changed(conn: Connection, at: datetime, data: Mapping[str, Any]) -> Non
 
 PROJECTORS: Mapping[str, Projector] = {
     "ticket.created": created,
-    "ticket.category_changed": lambda conn, _at, d: _set(conn, d, category_id=d["new_category_id"]),
-    "ticket.priority_changed": lambda conn, _at, d: _set(conn, d, priority=d["new_priority"]),
-    "ticket.assigned": lambda conn, _at, d: _set(conn, d, assignee_id=d["assignee_id"]),
+    "ticket.category_changed": lambda conn, _at, d: _assign(conn, d, "category_id", d["new_category_id"]),
+    "ticket.priority_changed": lambda conn, _at, d: _assign(conn, d, "priority", d["new_priority"]),
+    "ticket.assigned": lambda conn, _at, d: _assign(conn, d, "assignee_id", d["assignee_id"]),
     "ticket.commented": commented,
     "ticket.resolved": resolved,
     "ticket.reopened": reopened,
