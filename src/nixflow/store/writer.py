@@ -34,7 +34,47 @@ UnitHook = Callable[[Tx], None]
 class _Job:
     fn: Callable[[Tx], Any]
     ctx: EventContext
-    future: concurrent.futures.Future[Any]
+    future: concurrent.futures.Future[Any] | None = None  # a blocking caller's (`submit`, `run_sync`)
+    waiter: asyncio.Future[Any] | None = None  # a caller's on an event loop (`run`), settled on that loop
+
+
+Outcome = tuple[_Job, Any, BaseException | None]
+
+
+def _settle_on_loop(outcomes: list[Outcome]) -> None:
+    """On the caller's event loop: hand each waiting coroutine its result (unless it stopped waiting)."""
+    for job, value, error in outcomes:
+        waiter = job.waiter
+        if waiter is None or waiter.done():  # cancelled: the client went away; the work stands
+            continue
+        if error is None:
+            waiter.set_result(value)
+        else:
+            waiter.set_exception(error)
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """Tell every caller of a turn how its unit of work ended.
+
+    Callers on an event loop are told with one wake-up of that loop per turn, not one per unit of work: each
+    wake-up is a write to the loop's self-pipe, a system call that gives up the GIL, and getting it back meant
+    waiting for the busy event loop to yield it.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for outcome in outcomes:
+        job, value, error = outcome
+        if job.waiter is not None:
+            by_loop.setdefault(job.waiter.get_loop(), []).append(outcome)
+        elif job.future is not None and job.future.set_running_or_notify_cancel():
+            if error is None:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(error)
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_on_loop, items)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            log.debug("event loop closed before %d results could be handed over", len(items))
 
 
 class Writer:
@@ -102,8 +142,16 @@ class SerialWriter(Writer):
         if self._closed:
             future.set_exception(ServiceUnavailable("the writer is shut down"))
         else:
-            self._queue.put(_Job(fn, ctx, future))
+            self._queue.put(_Job(fn, ctx, future=future))
         return future
+
+    async def run(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
+        """Commit `fn` and return its result; the result comes back with the rest of its turn's (`_settle`)."""
+        if self._closed:
+            raise ServiceUnavailable("the writer is shut down")
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Job(fn, ctx, waiter=waiter))
+        return await waiter
 
     def close(self) -> None:
         if not self._closed:
@@ -140,9 +188,7 @@ class SerialWriter(Writer):
                 log.warning("write batch failed: %s", exc)
                 self._carry = []  # the jobs not run yet fail with the rest of the turn
                 error: BaseException = ServiceUnavailable("database unavailable") if unavailable(exc) else exc
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(error)
+                _settle([(job, None, error) for job in batch])
                 if conn is not None:
                     conn.close()
                     conn = None
@@ -165,13 +211,13 @@ class SerialWriter(Writer):
         except Exception as exc:
             if unavailable(exc):
                 raise
-            job.future.set_exception(exc)
+            _settle([(job, None, exc)])
             return
         self._committed(tx.events)
-        job.future.set_result(value)
+        _settle([(job, value, None)])
 
     def _commit_many(self, conn: Connection, batch: list[_Job]) -> None:
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         committed: list[EventRecord] = []
         deadline = time.monotonic() + self.TURN_SECONDS
         with conn.begin():
@@ -191,11 +237,7 @@ class SerialWriter(Writer):
                     outcomes.append((job, value, None))
                     committed.extend(tx.events)
         self._committed(committed)
-        for job, value, error in outcomes:
-            if error is None:
-                job.future.set_result(value)
-            else:
-                job.future.set_exception(error)
+        _settle(outcomes)
 
 
 class Checkpointer:
