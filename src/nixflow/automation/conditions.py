@@ -101,6 +101,19 @@ def _threshold(condition: Mapping[str, Any], ticket: Mapping[str, Any]) -> datet
     return moment + timedelta(minutes=float(condition["value"]))
 
 
+# The facts time does not change: each is the ticket's own field, but `text`.
+_STATIC_FACTS = frozenset(
+    ("title", "description", "text", "priority", "status", "category_id", "requester_id", "assignee_id")
+)
+
+
+def _static_fact(ticket: Mapping[str, Any], field: str) -> Any:
+    """`facts_of(ticket, ...)[field]` for a field time does not change (None for one conditions cannot name)."""
+    if field == "text":
+        return f"{ticket['title']}\n{ticket['description']}"
+    return ticket[field] if field in _STATIC_FACTS else None
+
+
 def ready_at(conditions: Mapping[str, Any], ticket: Mapping[str, Any]) -> datetime | None:
     """The earliest instant the rule's conditions can all hold; None if they never will as things stand.
 
@@ -110,34 +123,37 @@ def ready_at(conditions: Mapping[str, Any], ticket: Mapping[str, Any]) -> dateti
     that instant comes.
     """
     earliest = datetime.min.replace(tzinfo=ticket["created_at"].tzinfo)
-    facts: dict[str, Any] | None = None
 
     def start(condition: Mapping[str, Any]) -> datetime | None:
-        nonlocal facts
-        if condition["field"] not in _TIME_BASE:
-            facts = facts if facts is not None else facts_of(ticket, ticket["updated_at"])
-            return earliest if _holds(condition, facts) else None
+        field = condition["field"]
+        if field not in _TIME_BASE:
+            return earliest if _holds(condition, {field: _static_fact(ticket, field)}) else None
         if condition["op"] == "gte":
             return _threshold(condition, ticket)
         return earliest
 
-    starts: list[datetime] = []
-    for condition in conditions.get("all") or []:
+    latest = earliest
+    for condition in conditions.get("all") or ():
         moment = start(condition)
         if moment is None:
             return None
-        starts.append(moment)
-    some = [m for m in (start(c) for c in conditions.get("any") or []) if m is not None]
+        if moment > latest:
+            latest = moment
     if conditions.get("any"):
+        some = [m for m in (start(c) for c in conditions["any"]) if m is not None]
         if not some:
             return None
-        starts.append(min(some))
-    return max(starts, default=earliest)
+        latest = max(latest, min(some))
+    return latest
 
 
 def rule_level(actions: Sequence[Mapping[str, Any]]) -> int:
     """The escalation level a rule's actions reach."""
-    return max((int(a["level"]) for a in actions if a["type"] == "escalate"), default=0)
+    level = 0
+    for action in actions:
+        if action["type"] == "escalate" and int(action["level"]) > level:
+            level = int(action["level"])
+    return level
 
 
 def escalation_due(
