@@ -157,3 +157,33 @@ async def test_due_times_follow_the_current_priority(timed_harness: Harness, clo
     assert put.status_code == 200
     shown = (await harness.client.get(f"/api/tickets/{ticket['id']}", headers=admin.headers)).json()
     assert _when(shown["sla"]["resolution_due"]) == start + timedelta(minutes=900)
+
+
+async def test_a_ticket_that_fails_holds_up_no_other(timed_harness: Harness, clock: ManualClock) -> None:
+    """The tick checks a batch under one savepoint; when a ticket fails, the batch is rolled back and checked
+    again one ticket at a time: the others fire (once), the failing one fires nothing."""
+    from sqlalchemy import update
+
+    from nixflow.events.envelope import EventContext
+    from nixflow.store.db import Tx
+    from nixflow.store.tables import tickets as tickets_table
+
+    harness = timed_harness
+    requester = await harness.user("requester")
+    start = clock.now
+    tickets = [await _open(harness, requester, f"Question {i}") for i in range(4)]
+    await harness.settle()
+    broken = tickets[1]["id"]
+
+    def corrupt(tx: Tx) -> None:  # an SLA state the job cannot read: it raises on it
+        tx.conn.execute(update(tickets_table).where(tickets_table.c.id == broken).values(sla_state={"warned": 7}))
+
+    await harness.nixflow.writer.run(corrupt, EventContext(correlation_id="test", actor_id=None, source="test"))
+    await _at(harness, clock, 250, start)
+    await _at(harness, clock, 251, start)
+    assert await _sla_events(harness, broken) == []
+    for ticket in (t for t in tickets if t["id"] != broken):
+        assert await _sla_events(harness, ticket["id"]) == [
+            ("sla.warning", "first_response"),
+            ("sla.breached", "first_response"),
+        ]
