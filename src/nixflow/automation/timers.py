@@ -101,8 +101,9 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     if claimed.rowcount != 1:
         return 0
     ticket_service.remember(tx, {**ticket, "sla_state": state, "next_check_at": next_check})
-    ctx = dataclasses.replace(tx.ctx, correlation_id=uuid7())
-    ttx = tx.child(dataclasses.replace(ctx, source="sla"))
+    correlation_id = uuid7()
+    ttx = tx.child(dataclasses.replace(tx.ctx, correlation_id=correlation_id, source="sla"))
+    priority = Priority(ticket["priority"])
     for alarm in alarms:
         data: dict[str, Any] = {"ticket_id": ticket_id, "target": alarm.target, "due_at": alarm.due_at}
         if alarm.kind == "warning":
@@ -113,9 +114,11 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
             aggregate_type="ticket",
             aggregate_id=ticket_id,
             data=data,
-            priority=Priority(ticket["priority"]),
+            priority=priority,
         )
-    etx = tx.child(dataclasses.replace(ctx, source="escalation"))
+    if not escalations:
+        return len(alarms)
+    etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=correlation_id, source="escalation"))
     for rule in escalations:
         run_rule(etx, rule, ticket_service.current(tx, ticket_id=ticket_id), counters, trigger_event_id=None)
     return len(alarms) + len(escalations)
