@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from tests.conftest import Harness, ManualClock, User
 
 
@@ -183,6 +184,49 @@ async def test_a_ticket_that_fails_holds_up_no_other(timed_harness: Harness, clo
     await _at(harness, clock, 251, start)
     assert await _sla_events(harness, broken) == []
     for ticket in (t for t in tickets if t["id"] != broken):
+        assert await _sla_events(harness, ticket["id"]) == [
+            ("sla.warning", "first_response"),
+            ("sla.breached", "first_response"),
+        ]
+
+
+async def test_a_claim_lost_to_another_writer_fires_once(timed_harness: Harness, clock: ManualClock, mode: str) -> None:
+    """The batch claims its tickets in one statement; when another writer changed one of them in between (here
+    a transaction on PostgreSQL that commits while the claim waits on its row), the batch is rolled back and
+    each ticket claimed on its own: every alarm still fires once, none twice."""
+    if mode == "embedded":
+        pytest.skip("SQLite has one writer: no other transaction can change a row between read and claim")
+    from sqlalchemy import create_engine, text
+
+    harness = timed_harness
+    requester = await harness.user("requester")
+    start = clock.now
+    tickets = [await _open(harness, requester, f"Question {i}") for i in range(3)]
+    await harness.settle()
+    other = create_engine(harness.nixflow.db.url)
+    try:
+        with other.connect() as conn:
+            edit = conn.begin()
+            conn.execute(
+                text("UPDATE tickets SET version = version + 1, title = 'Question, edited' WHERE id = :id"),
+                {"id": tickets[1]["id"]},
+            )
+            clock.now = start + timedelta(minutes=250)
+            job = asyncio.create_task(harness.nixflow.scheduler.run_due(now=clock.now))
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            with other.connect() as probe:
+                for _ in range(600):  # until the job's claim waits on the edited row (or the job is done)
+                    if job.done() or probe.execute(waiting).scalar_one() > 0:
+                        break
+                    await asyncio.sleep(0.05)
+                assert not job.done(), "the job's claim did not wait for the other writer"
+            edit.commit()
+            await job
+    finally:
+        other.dispose()
+    await harness.settle()
+    await _at(harness, clock, 251, start)
+    for ticket in tickets:
         assert await _sla_events(harness, ticket["id"]) == [
             ("sla.warning", "first_response"),
             ("sla.breached", "first_response"),
