@@ -162,7 +162,7 @@ def check_batch(tx: Tx, ticket_ids: list[int], counters: CounterStore) -> int:
     if len(dues) == 1 or not tx.conn.dialect.supports_sane_multi_rowcount:
         return sum(check_ticket(tx, int(due.ticket["id"]), counters) for due in dues)
     if tx.conn.execute(_CLAIM, [due.claim() for due in dues]).rowcount != len(dues):
-        pass  # MUTANT
+        raise _Contended
     return sum(_fire(tx, due, counters) for due in dues)
 
 
