@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from tests.conftest import Harness, ManualClock, User
 
 
@@ -157,3 +158,76 @@ async def test_due_times_follow_the_current_priority(timed_harness: Harness, clo
     assert put.status_code == 200
     shown = (await harness.client.get(f"/api/tickets/{ticket['id']}", headers=admin.headers)).json()
     assert _when(shown["sla"]["resolution_due"]) == start + timedelta(minutes=900)
+
+
+async def test_a_ticket_that_fails_holds_up_no_other(timed_harness: Harness, clock: ManualClock) -> None:
+    """The tick checks a batch under one savepoint; when a ticket fails, the batch is rolled back and checked
+    again one ticket at a time: the others fire (once), the failing one fires nothing."""
+    from sqlalchemy import update
+
+    from nixflow.events.envelope import EventContext
+    from nixflow.store.db import Tx
+    from nixflow.store.tables import tickets as tickets_table
+
+    harness = timed_harness
+    requester = await harness.user("requester")
+    start = clock.now
+    tickets = [await _open(harness, requester, f"Question {i}") for i in range(4)]
+    await harness.settle()
+    broken = tickets[1]["id"]
+
+    def corrupt(tx: Tx) -> None:  # an SLA state the job cannot read: it raises on it
+        tx.conn.execute(update(tickets_table).where(tickets_table.c.id == broken).values(sla_state={"warned": 7}))
+
+    await harness.nixflow.writer.run(corrupt, EventContext(correlation_id="test", actor_id=None, source="test"))
+    await _at(harness, clock, 250, start)
+    await _at(harness, clock, 251, start)
+    assert await _sla_events(harness, broken) == []
+    for ticket in (t for t in tickets if t["id"] != broken):
+        assert await _sla_events(harness, ticket["id"]) == [
+            ("sla.warning", "first_response"),
+            ("sla.breached", "first_response"),
+        ]
+
+
+async def test_a_claim_lost_to_another_writer_fires_once(timed_harness: Harness, clock: ManualClock, mode: str) -> None:
+    """The batch claims its tickets in one statement; when another writer changed one of them in between (here
+    a transaction on PostgreSQL that commits while the claim waits on its row), the batch is rolled back and
+    each ticket claimed on its own: every alarm still fires once, none twice."""
+    if mode == "embedded":
+        pytest.skip("SQLite has one writer: no other transaction can change a row between read and claim")
+    from sqlalchemy import create_engine, text
+
+    harness = timed_harness
+    requester = await harness.user("requester")
+    start = clock.now
+    tickets = [await _open(harness, requester, f"Question {i}") for i in range(3)]
+    await harness.settle()
+    other = create_engine(harness.nixflow.db.url)
+    try:
+        with other.connect() as conn:
+            edit = conn.begin()
+            conn.execute(
+                text("UPDATE tickets SET version = version + 1, title = 'Question, edited' WHERE id = :id"),
+                {"id": tickets[1]["id"]},
+            )
+            clock.now = start + timedelta(minutes=250)
+            job = asyncio.create_task(harness.nixflow.scheduler.run_due(now=clock.now))
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            with other.connect() as probe:
+                for _ in range(600):  # until the job's claim waits on the edited row (or the job is done)
+                    if job.done() or probe.execute(waiting).scalar_one() > 0:
+                        break
+                    await asyncio.sleep(0.05)
+                assert not job.done(), "the job's claim did not wait for the other writer"
+            edit.commit()
+            await job
+    finally:
+        other.dispose()
+    await harness.settle()
+    await _at(harness, clock, 251, start)
+    for ticket in tickets:
+        assert await _sla_events(harness, ticket["id"]) == [
+            ("sla.warning", "first_response"),
+            ("sla.breached", "first_response"),
+        ]

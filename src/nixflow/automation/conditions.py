@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -48,7 +48,11 @@ def contains_word(text: str, words: str | Sequence[str]) -> bool:
 
 
 def _holds(condition: Mapping[str, Any], facts: Facts) -> bool:
-    actual = facts.get(condition["field"])
+    return _holds_for(condition, facts.get(condition["field"]))
+
+
+def _holds_for(condition: Mapping[str, Any], actual: Any) -> bool:
+    """Whether `condition` holds when its field has the value `actual`."""
     op = condition["op"]
     value: Any = condition.get("value")
     if op == "is_null":
@@ -101,6 +105,27 @@ def _threshold(condition: Mapping[str, Any], ticket: Mapping[str, Any]) -> datet
     return moment + timedelta(minutes=float(condition["value"]))
 
 
+# The facts time does not change: each is the ticket's own field, but `text`.
+_STATIC_FACTS = frozenset(
+    ("title", "description", "text", "priority", "status", "category_id", "requester_id", "assignee_id")
+)
+
+
+def _static_fact(ticket: Mapping[str, Any], field: str) -> Any:
+    """`facts_of(ticket, ...)[field]` for a field time does not change (None for one conditions cannot name)."""
+    if field == "text":
+        return f"{ticket['title']}\n{ticket['description']}"
+    return ticket[field] if field in _STATIC_FACTS else None
+
+
+def _earliest(ticket: Mapping[str, Any]) -> datetime:
+    tz = ticket["created_at"].tzinfo
+    return _MIN_UTC if tz is UTC else datetime.min.replace(tzinfo=tz)
+
+
+_MIN_UTC = datetime.min.replace(tzinfo=UTC)
+
+
 def ready_at(conditions: Mapping[str, Any], ticket: Mapping[str, Any]) -> datetime | None:
     """The earliest instant the rule's conditions can all hold; None if they never will as things stand.
 
@@ -109,35 +134,42 @@ def ready_at(conditions: Mapping[str, Any], ticket: Mapping[str, Any]) -> dateti
     (`gte`) time conditions give the instant they start to hold; other time conditions are checked when
     that instant comes.
     """
-    earliest = datetime.min.replace(tzinfo=ticket["created_at"].tzinfo)
-    facts: dict[str, Any] | None = None
+    return _ready_at(conditions, ticket, _earliest(ticket))
 
-    def start(condition: Mapping[str, Any]) -> datetime | None:
-        nonlocal facts
-        if condition["field"] not in _TIME_BASE:
-            facts = facts if facts is not None else facts_of(ticket, ticket["updated_at"])
-            return earliest if _holds(condition, facts) else None
-        if condition["op"] == "gte":
-            return _threshold(condition, ticket)
-        return earliest
 
-    starts: list[datetime] = []
-    for condition in conditions.get("all") or []:
-        moment = start(condition)
+def _start(condition: Mapping[str, Any], ticket: Mapping[str, Any], earliest: datetime) -> datetime | None:
+    """When one condition starts to hold (`earliest`: as soon as time matters), None: never as things stand."""
+    field = condition["field"]
+    if field not in _TIME_BASE:
+        return earliest if _holds_for(condition, _static_fact(ticket, field)) else None
+    if condition["op"] == "gte":
+        return _threshold(condition, ticket)
+    return earliest
+
+
+def _ready_at(conditions: Mapping[str, Any], ticket: Mapping[str, Any], earliest: datetime) -> datetime | None:
+    latest = earliest
+    for condition in conditions.get("all") or ():
+        moment = _start(condition, ticket, earliest)
         if moment is None:
             return None
-        starts.append(moment)
-    some = [m for m in (start(c) for c in conditions.get("any") or []) if m is not None]
+        if moment > latest:
+            latest = moment
     if conditions.get("any"):
+        some = [m for m in (_start(c, ticket, earliest) for c in conditions["any"]) if m is not None]
         if not some:
             return None
-        starts.append(min(some))
-    return max(starts, default=earliest)
+        latest = max(latest, min(some))
+    return latest
 
 
 def rule_level(actions: Sequence[Mapping[str, Any]]) -> int:
     """The escalation level a rule's actions reach."""
-    return max((int(a["level"]) for a in actions if a["type"] == "escalate"), default=0)
+    level = 0
+    for action in actions:
+        if action["type"] == "escalate" and int(action["level"]) > level:
+            level = int(action["level"])
+    return level
 
 
 def escalation_due(
@@ -145,25 +177,26 @@ def escalation_due(
 ) -> tuple[list[Mapping[str, Any]], datetime | None]:
     """The escalation rules due for a ticket at `now`, and the next instant one may become due."""
     due: list[Mapping[str, Any]] = []
-    upcoming: list[datetime] = []
-    shadowed = set((ticket["sla_state"] or {}).get("escalations_shadowed", []))
+    upcoming: datetime | None = None
+    shadowed = (ticket["sla_state"] or {}).get("escalations_shadowed") or ()
+    level, ticket_id, earliest = ticket["escalation_level"], ticket["id"], _earliest(ticket)
     facts: dict[str, Any] | None = None
     for rule in rules:
         if rule["mode"] == "shadow":
             if rule["id"] in shadowed:
                 continue
-        elif rule_level(rule["actions"]) <= ticket["escalation_level"]:
+        elif rule_level(rule["actions"]) <= level:
             continue
         # No id yet (a ticket being created): whether a partial rollout applies is decided when it is due.
-        if ticket["id"] is not None and not in_rollout(rule["id"], ticket["id"], rule["rollout_percent"]):
+        if ticket_id is not None and not in_rollout(rule["id"], ticket_id, rule["rollout_percent"]):
             continue
-        moment = ready_at(rule["conditions"], ticket)
+        moment = _ready_at(rule["conditions"], ticket, earliest)
         if moment is None:
             continue
         if moment > now:
-            upcoming.append(moment)
+            upcoming = moment if upcoming is None or moment < upcoming else upcoming
             continue
         facts = facts if facts is not None else facts_of(ticket, now)
         if matches(rule["conditions"], facts):
             due.append(rule)
-    return due, min(upcoming, default=None)
+    return due, upcoming

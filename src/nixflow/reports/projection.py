@@ -6,6 +6,7 @@ Each event it subscribes to costs one or two statements, run inline in the unit 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -87,21 +88,36 @@ def reopened(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
     conn.execute(insert(report_spells).from_select(["ticket_id", "spell", "opened_at"], spell))
 
 
+_SLA_COLUMNS = ("ticket_id", "target", "outcome", "due_at", "at")
+
+
+@functools.cache
+def _sla_statement(dialect: str, outcome: str) -> Any:
+    """The report_sla upsert of one outcome, built once per dialect (an SLA tick runs it for every alarm)."""
+    row = {c: bindparam(f"b_{c}", type_=report_sla.c[c].type) for c in _SLA_COLUMNS}
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(report_sla).values(**row)
+    if outcome == "met":
+        return statement.on_conflict_do_nothing()
+    keys = [report_sla.c.ticket_id, report_sla.c.target]
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={"outcome": statement.excluded.outcome, "at": statement.excluded.at}
+    )
+
+
+def _sla(conn: Connection, at: datetime, data: Mapping[str, Any], outcome: str) -> None:
+    due = data["due_at"]
+    if not isinstance(due, datetime):
+        due = datetime.fromisoformat(str(due).replace("Z", "+00:00"))
+    params = {"b_ticket_id": int(data["ticket_id"]), "b_target": data["target"], "b_outcome": outcome}
+    conn.execute(_sla_statement(conn.dialect.name, outcome), params | {"b_due_at": due, "b_at": at})
+
+
 def sla_met(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
-    row = _sla_row(at, data, "met")
-    conn.execute(_upsert(conn, report_sla).values(**row).on_conflict_do_nothing())
+    _sla(conn, at, data, "met")
 
 
 def sla_breached(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
-    row = _sla_row(at, data, "breached")
-    statement = _upsert(conn, report_sla).values(**row)
-    keys = [report_sla.c.ticket_id, report_sla.c.target]
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_={"outcome": "breached", "at": at}))
-
-
-def _sla_row(at: datetime, data: Mapping[str, Any], outcome: str) -> dict[str, Any]:
-    due = datetime.fromisoformat(str(data["due_at"]).replace("Z", "+00:00"))
-    return {"ticket_id": int(data["ticket_id"]), "target": data["target"], "outcome": outcome, "due_at": due, "at": at}
+    _sla(conn, at, data, "breached")
 
 
 def user_created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
