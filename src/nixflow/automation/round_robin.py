@@ -52,13 +52,14 @@ class SqlCounterStore:
             dialect = sqlite if tx.conn.dialect.name == "sqlite" else postgresql
             table = round_robin_counters
             now = bindparam("b_now", type_=table.c.updated_at.type)
-            statement = _SQL_ADVANCE[tx.conn.dialect.name] = Fast(
+            statement = _SQL_ADVANCE[tx.conn.dialect.name] = Fast(  # built for this database: its ON CONFLICT
                 dialect.insert(table)
                 .values(key=bindparam("b_key"), value=1, updated_at=now)
                 .on_conflict_do_update(
                     index_elements=[table.c.key], set_={"value": table.c.value + 1, "updated_at": now}
                 )
-                .returning(table.c.value)
+                .returning(table.c.value),
+                sqlite=dialect is sqlite,
             )
         (row,) = statement.all(tx.conn, {"b_key": key, "b_now": tx.now})
         return int(row["value"]) - 1

@@ -27,6 +27,7 @@ from nixflow.ids import uuid7
 from nixflow.services import ticket_sla
 from nixflow.services import tickets as ticket_service
 from nixflow.store.db import Database, Tx
+from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, tickets
 from nixflow.store.writer import Writer
 
@@ -44,7 +45,7 @@ def due_ticket_ids(conn: Any, now: datetime, limit: int) -> list[int]:
 
 
 # The claim: a conditional write that only the first run at this due time can make.
-_CLAIM = (
+_CLAIM = Fast(
     update(tickets)
     .where(
         tickets.c.id == bindparam("b_id"),
@@ -143,7 +144,7 @@ def _fire(tx: Tx, due: _Due, counters: CounterStore) -> int:
 def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     """Fire the SLA alarms and escalation rules due for one ticket at `tx.now`; return how many fired."""
     due = _due(tx, ticket_id)
-    if due is None or tx.conn.execute(_CLAIM, due.claim()).rowcount != 1:
+    if due is None or _CLAIM.rowcount(tx.conn, due.claim()) != 1:
         return 0
     return _fire(tx, due, counters)
 
@@ -161,7 +162,7 @@ def check_batch(tx: Tx, ticket_ids: list[int], counters: CounterStore) -> int:
         return 0
     if len(dues) == 1 or not tx.conn.dialect.supports_sane_multi_rowcount:
         return sum(check_ticket(tx, int(due.ticket["id"]), counters) for due in dues)
-    if tx.conn.execute(_CLAIM, [due.claim() for due in dues]).rowcount != len(dues):
+    if _CLAIM.many(tx.conn, [due.claim() for due in dues]) != len(dues):
         raise _Contended
     return sum(_fire(tx, due, counters) for due in dues)
 

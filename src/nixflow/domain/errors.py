@@ -57,6 +57,11 @@ class StaleVersion(Conflict):
     title = "Stale version"
 
 
+class ChangedMeanwhile(StaleVersion):
+    """Another unit of work changed the row between this one's read and its conditional write (PostgreSQL runs
+    units side by side): the caller named no version, so the writer runs the unit again on the new state."""
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     title = "Payload too large"

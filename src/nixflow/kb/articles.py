@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from nixflow.domain.errors import NotFound, StaleVersion, ValidationFailed
+from nixflow.domain.errors import ChangedMeanwhile, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.kb import ArticleStatus, Readable, Visibility
 from nixflow.kb import render, search
 from nixflow.services.users import Principal
@@ -223,7 +223,7 @@ def edit(
         .values(**columns, version=after["version"], updated_at=tx.now)
     )
     if stored.rowcount != 1:
-        raise StaleVersion(f"article {article_id} was changed by someone else; reload it")
+        raise ChangedMeanwhile(f"article {article_id} was changed by someone else; reload it")
     if "tags" in changed:
         _set_tags(tx, article_id, after["tags"])
     _save_version(tx, after, editor.id, restored_from)

@@ -92,16 +92,19 @@ _SLA_COLUMNS = ("ticket_id", "target", "outcome", "due_at", "at")
 
 
 @functools.cache
-def _sla_statement(dialect: str, outcome: str) -> Any:
+def _sla_statement(dialect: str, outcome: str) -> Fast:
     """The report_sla upsert of one outcome, built once per dialect (an SLA tick runs it for every alarm)."""
     row = {c: bindparam(f"b_{c}", type_=report_sla.c[c].type) for c in _SLA_COLUMNS}
     statement = (postgresql if dialect == "postgresql" else sqlite).insert(report_sla).values(**row)
-    if outcome == "met":
-        return statement.on_conflict_do_nothing()
     keys = [report_sla.c.ticket_id, report_sla.c.target]
-    return statement.on_conflict_do_update(
-        index_elements=keys, set_={"outcome": statement.excluded.outcome, "at": statement.excluded.at}
+    upsert = (
+        statement.on_conflict_do_nothing()
+        if outcome == "met"
+        else statement.on_conflict_do_update(
+            index_elements=keys, set_={"outcome": statement.excluded.outcome, "at": statement.excluded.at}
+        )
     )
+    return Fast(upsert, sqlite=dialect != "postgresql")
 
 
 def _sla(conn: Connection, at: datetime, data: Mapping[str, Any], outcome: str) -> None:
@@ -109,7 +112,7 @@ def _sla(conn: Connection, at: datetime, data: Mapping[str, Any], outcome: str) 
     if not isinstance(due, datetime):
         due = datetime.fromisoformat(str(due).replace("Z", "+00:00"))
     params = {"b_ticket_id": int(data["ticket_id"]), "b_target": data["target"], "b_outcome": outcome}
-    conn.execute(_sla_statement(conn.dialect.name, outcome), params | {"b_due_at": due, "b_at": at})
+    _sla_statement(conn.dialect.name, outcome).rowcount(conn, params | {"b_due_at": due, "b_at": at})
 
 
 def sla_met(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:

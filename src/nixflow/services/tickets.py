@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from nixflow.domain.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
+from nixflow.domain.errors import ChangedMeanwhile, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition
 from nixflow.domain.values import Priority, Role
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, sla_columns, sla_met
@@ -125,7 +125,7 @@ def _save(
     params.update(b_id=before["id"], b_version=before["version"], b_level=escalation_below)
     statement = _update_statement(columns, escalation_below=escalation_below is not None)
     if statement.rowcount(tx.conn, params) != 1:
-        raise StaleVersion(f"ticket {before['id']} was changed by someone else; reload it")
+        raise ChangedMeanwhile(f"ticket {before['id']} was changed by someone else; reload it")
     after = {**before, **values}
     remember(tx, after)
     return dict(after)

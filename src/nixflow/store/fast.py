@@ -19,12 +19,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
+
+from nixflow.store.tables import UTCDateTime
 
 _SQLITE = sqlite_dialect.dialect()
 
@@ -41,6 +44,28 @@ class _Compiled:
     results: tuple[Processor, ...]
 
 
+def _to_text(value: datetime | None) -> str | None:
+    """`UTCDateTime` as SQLAlchemy's SQLite dialect stores it (naive UTC, microseconds), without its `%` formatting."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _from_text(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _bind_processor(type_: Any) -> Processor:
+    # The timestamps of every event and ticket: SQLAlchemy's processor for them is the costliest of all.
+    return _to_text if isinstance(type_, UTCDateTime) else type_.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+
+
+def _result_processor(type_: Any) -> Processor:
+    return _from_text if isinstance(type_, UTCDateTime) else type_.dialect_impl(_SQLITE).result_processor(_SQLITE, None)
+
+
 def _compile(statement: Any) -> _Compiled:
     compiled: Any = statement.compile(dialect=_SQLITE)
     if compiled.literal_execute_params or compiled.post_compile_params:
@@ -49,13 +74,13 @@ def _compile(statement: Any) -> _Compiled:
     if prefetched:  # SQLAlchemy computes these in Python at execution, which this path skips
         raise ValueError(f"a Fast statement must give {', '.join(prefetched)} (Python-side defaults are not applied)")
     names = tuple(compiled.positiontup or ())
-    binds = tuple(compiled.binds[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE) for name in names)
+    binds = tuple(_bind_processor(compiled.binds[name].type) for name in names)
     defaults = {name: compiled.binds[name].effective_value for name in names if not compiled.binds[name].required}
     keys: list[str | None] = []
     results: list[Processor] = []
     for column in getattr(statement, "exported_columns", ()):  # a SELECT's columns, or what DML RETURNs
         keys.append(column.key)
-        results.append(column.type.dialect_impl(_SQLITE).result_processor(_SQLITE, None))
+        results.append(_result_processor(column.type))
     if None in keys or len(set(keys)) != len(keys):
         raise ValueError(f"a Fast statement's columns need distinct names (label them): {keys}")
     named = tuple(str(k) for k in keys)
@@ -65,26 +90,34 @@ def _compile(statement: Any) -> _Compiled:
 class Fast:
     """A Core statement executed on SQLite's cursor directly (see the module's note); parameters by name."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, sqlite: bool = True) -> None:
+        """`sqlite=False` for a statement built for another database (e.g. PostgreSQL's `ON CONFLICT`): it is
+        then always run through `Connection.execute`."""
         self.statement = statement
-        self._compiled = _compile(statement)
+        self._compiled = _compile(statement) if sqlite else None
+
+    def _direct(self, conn: Connection) -> bool:
+        return self._compiled is not None and conn.dialect.name == "sqlite"
 
     def _values(self, params: Mapping[str, Any]) -> list[Any]:
         c = self._compiled
+        assert c is not None
         given = (params[n] if n in params or n not in c.defaults else c.defaults[n] for n in c.names)
         pairs = zip(given, c.binds, strict=True)
         return [value if process is None else process(value) for value, process in pairs]
 
     def _run(self, conn: Connection, params: Mapping[str, Any]) -> sqlite3.Cursor:
         values = self._values(params)
+        sql = self._compiled.sql if self._compiled is not None else ""
         driver: Any = conn.connection.dbapi_connection
         try:
-            cursor: sqlite3.Cursor = driver.execute(self._compiled.sql, values)
+            cursor: sqlite3.Cursor = driver.execute(sql, values)
         except sqlite3.Error as exc:
-            raise DBAPIError.instance(self._compiled.sql, values, exc, sqlite3.Error, dialect=conn.dialect) from exc
+            raise DBAPIError.instance(sql, values, exc, sqlite3.Error, dialect=conn.dialect) from exc
         return cursor
 
     def _rows(self, raw: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        assert self._compiled is not None
         keys, processors = self._compiled.keys, self._compiled.results
         return [
             {
@@ -96,33 +129,33 @@ class Fast:
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Execute a DML statement; the number of rows it matched."""
-        if conn.dialect.name != "sqlite":
+        if not self._direct(conn):
             return int(conn.execute(self.statement, dict(params)).rowcount)
         return int(self._run(conn, params).rowcount)
 
-    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Execute a DML statement once per row of parameters (`executemany`)."""
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Execute a DML statement once per row of parameters (`executemany`); the rows matched in all."""
         if not rows:
-            return
-        if conn.dialect.name != "sqlite":
-            conn.execute(self.statement, [dict(r) for r in rows])
-            return
+            return 0
+        if not self._direct(conn):
+            return int(conn.execute(self.statement, [dict(r) for r in rows]).rowcount)
+        assert self._compiled is not None
         values = [self._values(r) for r in rows]
         driver: Any = conn.connection.dbapi_connection
         try:
-            driver.executemany(self._compiled.sql, values)
+            return int(driver.executemany(self._compiled.sql, values).rowcount)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(self._compiled.sql, values, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Execute a SELECT (or DML with RETURNING); its rows as dictionaries keyed by column key."""
-        if conn.dialect.name != "sqlite":
+        if not self._direct(conn):
             return [dict(r._mapping) for r in conn.execute(self.statement, dict(params))]
         return self._rows(self._run(conn, params).fetchall())
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a SELECT, or None."""
-        if conn.dialect.name != "sqlite":
+        if not self._direct(conn):
             row = conn.execute(self.statement, dict(params)).first()
             return None if row is None else dict(row._mapping)
         found = self._run(conn, params).fetchone()
@@ -130,7 +163,7 @@ class Fast:
 
     def inserted_id(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Execute a single-row INSERT; the new row's integer primary key."""
-        if conn.dialect.name != "sqlite":
+        if not self._direct(conn):
             key = conn.execute(self.statement, dict(params)).inserted_primary_key
             assert key is not None
             return int(key[0])

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from nixflow.domain.errors import ServiceUnavailable
+from nixflow.domain.errors import ChangedMeanwhile, ServiceUnavailable
 from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.store.db import Clock, Database, Tx, unavailable
 
@@ -277,8 +277,24 @@ class PooledWriter(Writer):
         super().__init__(db, clock)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nixflow-write")
 
+    ATTEMPTS = 3
+
     def submit(self, fn: Callable[[Tx], T], ctx: EventContext) -> concurrent.futures.Future[T]:
         return self._pool.submit(self._run_one, fn, ctx)
+
+    async def run(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
+        """Commit `fn`; run it again (up to ATTEMPTS in all) when another unit changed its rows meanwhile.
+
+        Units run side by side here, so a request that named no version (a transition, an assignment) can lose
+        a race it never chose, e.g. to the SLA job escalating the same ticket: it is applied to the new state
+        instead of answering 409. A unit that was given a stale version fails at once (`StaleVersion`).
+        """
+        for _ in range(self.ATTEMPTS - 1):
+            try:
+                return await asyncio.wrap_future(self.submit(fn, ctx))
+            except ChangedMeanwhile:
+                log.info("a unit of work lost a race to a concurrent change; running it again")
+        return await asyncio.wrap_future(self.submit(fn, ctx))
 
     def _run_one(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
         try:
