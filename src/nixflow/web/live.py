@@ -2,9 +2,9 @@
 
 The hub only has to be fed `publish(records)` on its event loop, in log order: the log tailer
 (events/tail.py) does, with every process's commits, in the order a resuming client reads them.
-One fan-out task hands each event to every subscriber before the next event (so the first event of
-a commit reaches the last of thousands of clients without waiting for the rest of the commit), and
-decides requester visibility with one query per page for all requester connections.
+One fan-out task hands a page to every subscriber, deciding requester visibility with one query per
+page for all requester connections; each client's sender wakes once per page and sends it back to
+back (per-event wake-ups cost more: each spread-out send also wakes the receiving client).
 """
 
 from __future__ import annotations
@@ -190,10 +190,7 @@ class LiveHub:
             while self._pages:
                 page = self._pages.popleft()
                 owners = await self._owners_for(page)
-                for index, record in enumerate(page):
-                    if index:
-                        # Let the senders woken for the previous event send it before the next is handed over.
-                        await asyncio.sleep(0)
+                for record in page:
                     self._offer(record, owners)
         finally:
             self._fan_out_task = None
