@@ -177,9 +177,10 @@ METHOD = """\
   in full (no coordinated omission). The achieved rate is in the note: below 100/s means the server fell behind.
 - **SLA/escalation tick**: the real `sla-and-escalation` job in the runner's process on a SQLite file holding that
   many open tickets (bulk-inserted with sqlite3 `executemany`, cached per schema), after a warm-up tick.
-- **WebSocket**: clients (Python asyncio + websockets, two processes, same cores) all connected with one admin
-  token; 5 tickets are POSTed one after another, each once every client has the previous one (at most 30 s later);
-  each sample is one client receiving one `ticket.created`, timed from the POST's send. Memory per connection:
+- **WebSocket**: clients (Python, websockets' Sans-I/O protocol under asyncio on uvloop, two processes, same cores)
+  all connected with one admin token; 5 tickets are POSTed one after another, each once every client has the
+  previous one (at most 30 s later); each sample is one client receiving one `ticket.created` (stamped when its
+  bytes are read and parsed), timed from the POST's send. Memory per connection:
   server RSS with all connected minus RSS before, ÷ clients.
 - **CPU per event**: utime + stime from /proc/<pid>/stat (PostgreSQL: postmaster, its live backends and the ones it
   reaped) from the start of the load until every event is handled, ÷ events written meanwhile.

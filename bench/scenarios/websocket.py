@@ -2,9 +2,9 @@
 created, and the time from its POST until each client receives its `ticket.created` event is recorded; the next
 ticket is created once every client has the previous one (or after 30 s).
 
-The clients are Python (asyncio + websockets) in two processes on the same cores as the server: what they
-measure includes their own scheduling. Memory per connection: the server's RSS with every client connected,
-less its RSS just before they connected, over the number of clients.
+The clients are Python (websockets' Sans-I/O protocol under asyncio, bench/ws_clients.py) in two processes on the
+same cores as the server: what they measure includes their own scheduling. Memory per connection: the server's
+RSS with every client connected, less its RSS just before they connected, over the number of clients.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
 from nixflow.notifications.mail import MailConfig
 from nixflow.notifications.sender import NotificationSender
 from nixflow.reports import projection as report_projection
-from nixflow.services import auth
+from nixflow.services import auth, ticket_queries
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
 from nixflow.services.housekeeping import Housekeeping, Retention
@@ -246,6 +246,7 @@ def build(
     writer.listeners.append(app.publish_unfinished)
     writer.listeners.append(tailer.wake)
     tailer.sinks.append(app.hub.publish)
+    app.hub.owners = lambda ids: db.read(lambda conn: ticket_queries.requester_of(conn, ids))
     tailer.eager = lambda: bool(app.hub.subscribers)
     writer.listeners.append(app.credentials.observe)
     tailer.sinks.append(app.credentials.observe)

@@ -8,7 +8,7 @@ from nixflow.domain.values import Priority, Role
 from nixflow.events.envelope import EventRecord
 from nixflow.ids import utcnow, uuid7
 from nixflow.services.users import Principal
-from nixflow.web.live import RESYNC, LiveHub
+from nixflow.web.live import RESYNC, LiveHub, Subscriber
 
 AGENT = Principal(2, Role.AGENT, "agent@example.com", "Agent")
 REQUESTER = Principal(3, Role.REQUESTER, "r@example.com", "Requester")
@@ -23,11 +23,14 @@ def record(event_type: str = "ticket.commented", *, internal: bool = False, aggr
     )  # fmt: skip
 
 
-def drain(queue: asyncio.Queue[EventRecord | None]) -> list[EventRecord | None]:
-    items = []
-    while not queue.empty():
-        items.append(queue.get_nowait())
-    return items
+async def drain(hub: LiveHub, sub: Subscriber) -> list[EventRecord | None]:
+    """What `sub` has to send once the hub has handed over everything published."""
+    await hub.settled()
+    return sub.take()
+
+
+async def owners_of_ticket_7(ids: list[int]) -> dict[int, int]:
+    return {7: REQUESTER.id} if 7 in ids else {}
 
 
 async def test_a_record_fed_twice_goes_out_once_in_order() -> None:
@@ -36,7 +39,7 @@ async def test_a_record_fed_twice_goes_out_once_in_order() -> None:
     first, second = record(), record()
     hub.publish([first, second])
     hub.publish([first])  # the same record from a second feed
-    assert drain(sub.queue) == [first, second]
+    assert await drain(hub, sub) == [first, second]
 
 
 async def test_an_overflowing_client_gets_one_resync_and_the_others_everything() -> None:
@@ -45,16 +48,71 @@ async def test_an_overflowing_client_gets_one_resync_and_the_others_everything()
     records = [record() for _ in range(5)]
     for r in records[:3]:
         hub.publish([r])
-    assert drain(fast.queue) == records[:3]
+    assert await drain(hub, fast) == records[:3]
     for r in records[3:]:
         hub.publish([r])
-    assert slow.overflowed and drain(slow.queue) == [RESYNC]
-    assert drain(fast.queue) == records[3:]
+    assert await drain(hub, slow) == [RESYNC]
+    assert slow.overflowed
+    assert await drain(hub, fast) == records[3:]
 
 
-async def test_requester_queues_never_hold_staff_only_events() -> None:
+async def test_requesters_get_their_own_tickets_public_events_only() -> None:
     hub = LiveHub()
-    sub = hub.subscribe(REQUESTER)
+    hub.owners = owners_of_ticket_7
+    mine, other = hub.subscribe(REQUESTER), hub.subscribe(Principal(4, Role.REQUESTER, "o@example.com", "Other"))
     public = record()
     hub.publish([record(internal=True), record("user.created", aggregate="user"), public])
-    assert drain(sub.queue) == [public]
+    assert await drain(hub, mine) == [public]
+    assert await drain(hub, other) == []
+
+
+async def test_one_owner_lookup_per_page_for_every_requester_connection() -> None:
+    hub = LiveHub()
+    asked: list[list[int]] = []
+
+    async def owners(ids: list[int]) -> dict[int, int]:
+        asked.append(ids)
+        return await owners_of_ticket_7(ids)
+
+    hub.owners = owners
+    subs = [hub.subscribe(REQUESTER) for _ in range(50)]
+    page = [record(), record()]
+    hub.publish(page)
+    assert [await drain(hub, sub) for sub in subs] == [page] * 50
+    assert asked == [[7]]
+
+
+async def test_requesters_are_told_to_resync_when_the_owners_cannot_be_read() -> None:
+    hub = LiveHub()
+
+    async def down(ids: list[int]) -> dict[int, int]:
+        raise ConnectionError("database unavailable")
+
+    hub.owners = down
+    requester, agent = hub.subscribe(REQUESTER), hub.subscribe(AGENT)
+    event = record()
+    hub.publish([event])
+    assert await drain(hub, requester) == [RESYNC]
+    assert await drain(hub, agent) == [event]
+
+
+async def test_a_page_wakes_each_client_once_with_all_of_it_in_order() -> None:
+    hub = LiveHub()
+    subs = [hub.subscribe(AGENT) for _ in range(3)]
+    first, second = record(), record()
+    seen: list[tuple[int, list[EventRecord | None]]] = []
+
+    async def sender(n: int) -> None:
+        got = 0
+        while got < 2:
+            await subs[n].wait()
+            taken = subs[n].take()
+            seen.append((n, taken))
+            got += len(taken)
+
+    senders = [asyncio.create_task(sender(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    hub.publish([first, second])
+    await asyncio.wait_for(asyncio.gather(*senders), 5)
+    assert sorted(n for n, _ in seen) == [0, 1, 2]
+    assert [taken for _, taken in seen] == [[first, second]] * 3

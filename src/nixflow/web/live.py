@@ -2,13 +2,17 @@
 
 The hub only has to be fed `publish(records)` on its event loop, in log order: the log tailer
 (events/tail.py) does, with every process's commits, in the order a resuming client reads them.
+One fan-out task hands a page to every subscriber, deciding requester visibility with one query per
+page for all requester connections; each client's sender wakes once per page and sends it back to
+back (per-event wake-ups cost more: each spread-out send also wakes the receiving client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,7 +24,9 @@ from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.store.tables import events
 
-RESYNC = None  # queued instead of events once a client has fallen too far behind
+log = logging.getLogger(__name__)
+
+RESYNC = None  # handed out instead of events once a client has fallen too far behind
 RECENT_IDS = 10_000
 # Events after which a user's open connections check their credential again (sign-out, revocation, role).
 ACCESS_EVENTS = frozenset(
@@ -74,37 +80,68 @@ def later_than(conn: Connection, *, records: Sequence[EventRecord], position: ev
 
 
 class Subscriber:
-    """One client's queue of events still to send; overflowing it turns it into a single RESYNC."""
+    """One client's events still to send; overflowing the bound turns them into a single RESYNC.
+
+    The client's sender waits on one future at a time (`wait`), which the hub, the client's reader,
+    its timers and access events resolve (`wake`): no queue, no task per read.
+    """
+
+    __slots__ = ("_waiter", "access_changed", "closed", "overflowed", "pending", "size", "viewer")
 
     def __init__(self, viewer: Principal, size: int) -> None:
         self.viewer = viewer
-        self.queue: asyncio.Queue[EventRecord | None] = asyncio.Queue(maxsize=size)
+        self.size = size
+        self.pending: deque[EventRecord] = deque()
         self.overflowed = False
-        self.access_changed = asyncio.Event()  # set when the viewer's credential must be checked again
+        self.access_changed = False  # set when the viewer's credential must be checked again
+        self.closed = False  # set when the client went away
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, record: EventRecord) -> None:
-        if self.overflowed or not self._may_want(record):
+        """Queue a record this viewer may see."""
+        if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(record)
-        except asyncio.QueueFull:
-            self.overflowed = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(RESYNC)
+        if len(self.pending) >= self.size:
+            self.resync()
+        else:
+            self.pending.append(record)
+            self.wake()
 
-    def _may_want(self, record: EventRecord) -> bool:
-        # A cheap first cut; the sender makes the exact decision with the ticket's requester.
-        mine = for_recipient(self.viewer, record)
-        if mine is not None:
-            return mine
-        if self.viewer.role != Role.REQUESTER:
-            return visibility.may_see(self.viewer, record, None)
-        return (
-            record.aggregate_type == "ticket"
-            and record.category in visibility.REQUESTER_CATEGORIES
-            and not visibility.is_internal(record)
-        )
+    def resync(self) -> None:
+        """Drop what is queued: the client is told to start again."""
+        self.overflowed = True
+        self.pending.clear()
+        self.wake()
+
+    def take(self) -> list[EventRecord | None]:
+        """Everything queued, in order; `[RESYNC]` once overflowed."""
+        if self.overflowed:
+            return [RESYNC]
+        taken: list[EventRecord | None] = list(self.pending)
+        self.pending.clear()
+        return taken
+
+    def wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake()
+
+    async def wait(self) -> None:
+        """Until something is queued, or `wake` is called (at once if something already is)."""
+        if self.pending or self.overflowed or self.access_changed or self.closed:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+
+Owners = Callable[[list[int]], Awaitable[dict[int, int]]]
 
 
 class LiveHub:
@@ -117,13 +154,18 @@ class LiveHub:
         self.heartbeat_seconds = heartbeat_seconds
         # Even with no access event (a token that simply expired), credentials are checked this often.
         self.recheck_seconds = recheck_seconds
+        # Ticket id -> requester id, for requesters' exact visibility (bootstrap gives it the database).
+        self.owners: Owners | None = None
         self.subscribers: set[Subscriber] = set()
         # Recently published ids: a record handed over twice (say after a feed restarts) goes out once.
         self._recent: deque[str] = deque(maxlen=RECENT_IDS)
         self._recent_set: set[str] = set()
+        self._pages: deque[list[EventRecord]] = deque()
+        self._fan_out_task: asyncio.Task[None] | None = None
 
     def publish(self, records: Sequence[EventRecord]) -> None:
-        """Offer committed records, in commit order, to every subscriber (on the event loop)."""
+        """Take committed records, in commit order, for every subscriber (on the event loop)."""
+        page = []
         for record in records:
             if record.event_id in self._recent_set:
                 continue
@@ -131,10 +173,57 @@ class LiveHub:
                 self._recent_set.discard(self._recent[0])
             self._recent.append(record.event_id)
             self._recent_set.add(record.event_id)
-            for subscriber in list(self.subscribers):
+            page.append(record)
+        if not page or not self.subscribers:
+            return
+        self._pages.append(page)
+        if self._fan_out_task is None:
+            self._fan_out_task = asyncio.get_running_loop().create_task(self._fan_out(), name="nixflow-live-hub")
+
+    async def settled(self) -> None:
+        """Until every published record has been handed to the subscribers."""
+        while self._fan_out_task is not None:
+            await asyncio.shield(self._fan_out_task)
+
+    async def _fan_out(self) -> None:
+        try:
+            while self._pages:
+                page = self._pages.popleft()
+                owners = await self._owners_for(page)
+                for record in page:
+                    self._offer(record, owners)
+        finally:
+            self._fan_out_task = None
+
+    async def _owners_for(self, page: list[EventRecord]) -> dict[int, int]:
+        """The requester of each ticket of the page: one query for all requester connections.
+
+        If it fails, each requester connection is told to resync (and reads the log again).
+        """
+        requesters = [s for s in self.subscribers if s.viewer.role == Role.REQUESTER]
+        ids = sorted({t for r in page if (t := ticket_id_of(r)) is not None}) if requesters else []
+        if self.owners is None or not ids:
+            return {}
+        try:
+            return await self.owners(ids)
+        except Exception as exc:
+            log.warning("looking up ticket requesters for live views failed: %s", exc)
+            for subscriber in requesters:
+                subscriber.resync()
+            return {}
+
+    def _offer(self, record: EventRecord, owners: dict[int, int]) -> None:
+        ticket = ticket_id_of(record)
+        owner = owners.get(ticket) if ticket is not None else None
+        access = record.type in ACCESS_EVENTS
+        for subscriber in list(self.subscribers):
+            viewer = subscriber.viewer
+            mine = for_recipient(viewer, record)
+            if mine or (mine is None and visibility.may_see(viewer, record, owner)):
                 subscriber.offer(record)
-                if record.type in ACCESS_EVENTS and record.aggregate_id == str(subscriber.viewer.id):
-                    subscriber.access_changed.set()
+            if access and record.aggregate_id == str(viewer.id):
+                subscriber.access_changed = True
+                subscriber.wake()
 
     def subscribe(self, viewer: Principal) -> Subscriber:
         subscriber = Subscriber(viewer, self.queue_size)

@@ -18,7 +18,6 @@ from starlette.websockets import WebSocketState
 from nixflow.api.deps import SESSION_COOKIE, App, Auth, GuardedRoute
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
-from nixflow.domain.values import Role
 from nixflow.events.envelope import EventRecord
 from nixflow.services import auth, ws_tickets
 from nixflow.services.users import Principal
@@ -89,20 +88,23 @@ async def _refuse(websocket: WebSocket, status: int, detail: str) -> None:
         await websocket.close(code=4000 + status)
 
 
-def _send_text(record: EventRecord) -> str:
-    # The hub hands the same record to every client: serialise it once, not once per connection.
-    text: str | None = record.extra.get("json")
-    if text is None:
-        text = record.extra["json"] = json.dumps(record.envelope(), default=str)
-    return text
+def _messages(record: EventRecord) -> list[dict[str, Any]]:
+    """The ASGI messages that send a record: its envelope, then, for a new notification, the
+    `{"type": "notification"}` message. The hub hands the same record to every client: they are made once,
+    not once per connection."""
+    messages: list[dict[str, Any]] | None = record.extra.get("ws")
+    if messages is None:
+        texts = [json.dumps(record.envelope(), default=str)]
+        extra = notification_message(record)
+        if extra is not None:
+            texts.append(json.dumps(extra, default=str))
+        messages = record.extra["ws"] = [{"type": "websocket.send", "text": text} for text in texts]
+    return messages
 
 
 async def _send(websocket: WebSocket, record: EventRecord) -> None:
-    """A record's envelope, then, for a new notification, the `{"type": "notification"}` message."""
-    await websocket.send_text(_send_text(record))
-    extra = notification_message(record)
-    if extra is not None:
-        await websocket.send_text(json.dumps(extra, default=str))
+    for message in _messages(record):
+        await websocket.send(message)
 
 
 @router.websocket("/api/ws")
@@ -124,13 +126,14 @@ async def live_events(websocket: WebSocket) -> None:
     try:
         await websocket.accept()
         receiver = asyncio.create_task(_drain_client(websocket))
+        receiver.add_done_callback(lambda _: subscriber.close())
         sent_up_to: event_log.Position | None = None
         if after:
             sent_up_to = await _send_backlog(websocket, app, found.principal, after)
             if sent_up_to is None:
                 await _close_resync(websocket)
                 return
-        await _send_live(websocket, app, hub, subscriber, sent_up_to, receiver, found.token_id)
+        await _send_live(websocket, app, hub, subscriber, sent_up_to, found.token_id)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
@@ -177,65 +180,55 @@ async def _send_live(
     hub: LiveHub,
     subscriber: Subscriber,
     sent_up_to: event_log.Position | None,
-    receiver: asyncio.Task[None],
     token_id: int,
 ) -> None:
     """Send what the hub hands over, skipping what the backlog already sent (up to `sent_up_to`).
 
-    The connection lives only as long as its credential: after the viewer signs out, is revoked,
-    deactivated or changes role (and every `recheck_seconds`, for expiry) the token is checked again.
+    The hub has already decided what this viewer may see. The connection lives only as long as its
+    credential: after the viewer signs out, is revoked, deactivated or changes role (and every
+    `recheck_seconds`, for expiry) the token is checked again. An idle connection gets a heartbeat every
+    `heartbeat_seconds`. One timer per connection serves both, re-armed only when it fires.
     """
     viewer = subscriber.viewer
     loop = asyncio.get_running_loop()
+    heartbeat_at = loop.time() + hub.heartbeat_seconds
     recheck_at = loop.time() + hub.recheck_seconds
-    # One pending read of the queue and one of the access flag, kept across wake-ups (not made anew each
-    # time): with thousands of connections, every event wakes every sender.
-    getter: asyncio.Future[EventRecord | None] | None = None
-    flagged: asyncio.Future[bool] | None = None
+    timer_at = min(heartbeat_at, recheck_at)
+    timer = loop.call_at(timer_at, subscriber.wake)
     try:
-        while not receiver.done():
-            getter = getter or asyncio.ensure_future(subscriber.queue.get())
-            flagged = flagged or asyncio.ensure_future(subscriber.access_changed.wait())
-            wait = max(0.0, min(hub.heartbeat_seconds, recheck_at - loop.time()))
-            waiting: set[asyncio.Future[Any]] = {getter, receiver, flagged}
-            done, _ = await asyncio.wait(waiting, timeout=wait, return_when="FIRST_COMPLETED")
-            if receiver.done():
+        while True:
+            await subscriber.wait()
+            if subscriber.closed:
                 return
-            if flagged in done or loop.time() >= recheck_at:
-                if flagged in done:
-                    flagged = None
-                subscriber.access_changed.clear()
-                recheck_at = loop.time() + hub.recheck_seconds
+            now = loop.time()
+            if subscriber.access_changed or now >= recheck_at:
+                subscriber.access_changed = False
+                recheck_at = now + hub.recheck_seconds
                 if not await _still_allowed(websocket, app, viewer, token_id):
                     return
-            if getter not in done:
-                if not done:
-                    await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))
-                continue
-            first = getter.result()
-            getter = None
-            batch = [first]
-            while first is not RESYNC and not subscriber.queue.empty():
-                item = subscriber.queue.get_nowait()
-                batch.append(item)
-                if item is RESYNC:
-                    break
+            batch = subscriber.take()
             fresh = [r for r in batch if r is not RESYNC]
             if fresh and sent_up_to is not None:
                 # The hub may still be handing over events the backlog already sent: drop them, by log position.
                 fresh = await app.db.read(partial(later_than, records=fresh, position=sent_up_to))
                 sent_up_to = None if fresh else sent_up_to
-            if fresh and viewer.role == Role.REQUESTER:
-                fresh = await app.db.read(partial(visible, viewer=viewer, records=fresh))
             for record in fresh:
                 await _send(websocket, record)
             if RESYNC in batch:
                 await _close_resync(websocket)
                 return
+            now = loop.time()
+            if batch:
+                heartbeat_at = now + hub.heartbeat_seconds
+            elif now >= heartbeat_at:
+                await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))
+                heartbeat_at = now + hub.heartbeat_seconds
+            if now >= timer_at:
+                timer.cancel()
+                timer_at = min(heartbeat_at, recheck_at)
+                timer = loop.call_at(timer_at, subscriber.wake)
     finally:
-        for pending in (getter, flagged):
-            if pending is not None:
-                pending.cancel()
+        timer.cancel()
 
 
 async def _still_allowed(websocket: WebSocket, app: NixFlow, viewer: Principal, token_id: int) -> bool:
