@@ -6,7 +6,7 @@ The delivery state of each event (claims, outcomes, receipts) is kept by `store.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,8 +64,8 @@ def decode_cursor(cursor: str) -> int:
     return int(cursor)
 
 
-def record_of(row: Row[Any]) -> EventRecord:
-    m = row._mapping
+def record_of(row: Row[Any] | Mapping[str, Any]) -> EventRecord:
+    m = row._mapping if isinstance(row, Row) else row
     return EventRecord(
         event_id=m["event_id"],
         type=m["event_type"],
@@ -275,6 +275,11 @@ def _horizon(conn: Connection) -> int:
     return int(conn.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one())
 
 
+_AFTER = Fast(
+    select(events).where(events.c.seq > bindparam("b_seq")).order_by(events.c.seq).limit(bindparam("b_limit"))
+)
+
+
 def after(conn: Connection, position: Position, *, limit: int = 500) -> tuple[list[EventRecord], Position]:
     """Committed events after `position`, in log order, that no late commit can precede; and the new position.
 
@@ -284,14 +289,17 @@ def after(conn: Connection, position: Position, *, limit: int = 500) -> tuple[li
     """
     txid, seq = position
     if conn.dialect.name != "postgresql":
-        query = select(events).where(events.c.seq > seq).order_by(events.c.seq)
-    else:
-        query = (
-            select(events)
-            .where(tuple_(events.c.txid, events.c.seq) > tuple_(literal(txid), literal(seq)))
-            .where(events.c.txid < _horizon(conn))
-            .order_by(events.c.txid, events.c.seq)
-        )
+        # The log tailer reads every event this way: on the fast path (each row's ~20 columns processed cheaply).
+        found = _AFTER.all(conn, {"b_seq": seq, "b_limit": limit}) if limit else []
+        if found:
+            position = (int(found[-1]["txid"] or 0), int(found[-1]["seq"]))
+        return [record_of(r) for r in found], position
+    query = (
+        select(events)
+        .where(tuple_(events.c.txid, events.c.seq) > tuple_(literal(txid), literal(seq)))
+        .where(events.c.txid < _horizon(conn))
+        .order_by(events.c.txid, events.c.seq)
+    )
     rows = conn.execute(query.limit(limit)).all() if limit else []
     records = [record_of(r) for r in rows]
     if rows:
