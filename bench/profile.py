@@ -63,7 +63,14 @@ def _frame(text: str) -> str:
     return f"{name} ({where.rsplit('/', 1)[-1].split(':')[0]})" if where else name
 
 
+# A writer thread blocked on PostgreSQL's reply: not CPU, but where a unit of work's time goes in scale-out.
+_WAITING_FOR_POSTGRES = ("Connection.wait (", "wait_c (", "wait_epoll (", "wait_select (")
+
+
 def _category(stack: str) -> str:
+    leaf = stack.rsplit(";", 1)[-1]
+    if "psycopg" in leaf and leaf.startswith(_WAITING_FOR_POSTGRES):
+        return "waiting for PostgreSQL's reply (a writer thread)"
     if "Dispatcher._run_handlers" in stack:
         return next((label for marker, label in _HANDLERS if marker in stack), "writer: other handlers")
     return next((label for marker, label in _RULES if marker in stack), "event loop: other (uvloop, I/O, tasks)")

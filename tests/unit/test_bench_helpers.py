@@ -60,17 +60,19 @@ def test_a_profile_counts_busy_samples_by_where_they_were(tmp_path: Path) -> Non
                 f"{writer};Dispatcher._run_handlers (d.py:1);project (projection.py:9) 10",
                 f"{writer};append_many (event_log.py:5);Fast._run (fast.py:8) 20",
                 "run (runners.py:1);FastAPI.__call__ (applications.py:1);solve_dependencies (utils.py:671) 40",
+                "_worker (thread.py:1);Connection.wait (/venv/site-packages/psycopg/connection.py:479) 25",
             ]
         )
     )
     summary = profile.summarise(raw)
-    assert (summary.busy, summary.idle) == (100, 50)
+    assert (summary.busy, summary.idle) == (125, 50)
     assert dict(summary.shares) == {
-        "event loop: HTTP, routing, validation, auth": 40.0,
-        "writer: automation rules (handler)": 30.0,
-        "writer: events to the log": 20.0,
-        "writer: report projection (handler)": 10.0,
+        "event loop: HTTP, routing, validation, auth": 32.0,
+        "writer: automation rules (handler)": 24.0,
+        "waiting for PostgreSQL's reply (a writer thread)": 20.0,
+        "writer: events to the log": 16.0,
+        "writer: report projection (handler)": 8.0,
     }
-    assert summary.driver == 50.0 and summary.sqlalchemy == 0.0
-    assert summary.top[0] == ("solve_dependencies (utils.py)", 40.0)
-    assert "| writer: events to the log | 20.0 % |" in profile.markdown("t", summary)
+    assert summary.driver == 40.0 and summary.sqlalchemy == 0.0
+    assert summary.top[0] == ("solve_dependencies (utils.py)", 32.0)
+    assert "| writer: events to the log | 16.0 % |" in profile.markdown("t", summary)
