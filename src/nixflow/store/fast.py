@@ -106,15 +106,19 @@ class Fast:
         pairs = zip(given, c.binds, strict=True)
         return [value if process is None else process(value) for value, process in pairs]
 
-    def _run(self, conn: Connection, params: Mapping[str, Any]) -> sqlite3.Cursor:
-        values = self._values(params)
-        sql = self._compiled.sql if self._compiled is not None else ""
+    def _on_driver(self, conn: Connection, *, values: Any, many: bool = False) -> sqlite3.Cursor:
+        """Run the compiled SQL on the connection's `sqlite3` cursor; driver errors as SQLAlchemy raises them."""
+        assert self._compiled is not None
+        sql = self._compiled.sql
         driver: Any = conn.connection.dbapi_connection
         try:
-            cursor: sqlite3.Cursor = driver.execute(sql, values)
+            cursor: sqlite3.Cursor = driver.executemany(sql, values) if many else driver.execute(sql, values)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(sql, values, exc, sqlite3.Error, dialect=conn.dialect) from exc
         return cursor
+
+    def _run(self, conn: Connection, params: Mapping[str, Any]) -> sqlite3.Cursor:
+        return self._on_driver(conn, values=self._values(params))
 
     def _rows(self, raw: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         assert self._compiled is not None
@@ -139,13 +143,7 @@ class Fast:
             return 0
         if not self._direct(conn):
             return int(conn.execute(self.statement, [dict(r) for r in rows]).rowcount)
-        assert self._compiled is not None
-        values = [self._values(r) for r in rows]
-        driver: Any = conn.connection.dbapi_connection
-        try:
-            return int(driver.executemany(self._compiled.sql, values).rowcount)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(self._compiled.sql, values, exc, sqlite3.Error, dialect=conn.dialect) from exc
+        return int(self._on_driver(conn, values=[self._values(r) for r in rows], many=True).rowcount)
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Execute a SELECT (or DML with RETURNING); its rows as dictionaries keyed by column key."""

@@ -65,7 +65,7 @@ def _settle(outcomes: list[Outcome]) -> None:
         job, value, error = outcome
         if job.waiter is not None:
             by_loop.setdefault(job.waiter.get_loop(), []).append(outcome)
-        elif job.future is not None and job.future.set_running_or_notify_cancel():
+        elif job.future is not None and not job.future.done() and job.future.set_running_or_notify_cancel():
             if error is None:
                 job.future.set_result(value)
             else:
