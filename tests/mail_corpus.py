@@ -98,10 +98,18 @@ def out_of_office(sender: str, in_reply_to: str, subject: str, message_id: str =
     return msg.as_bytes()
 
 
-def dsn_bounce(failed: str, message_id: str = "<dsn-1@mx.example.com>") -> bytes:
+def dsn_bounce(
+    failed: str,
+    message_id: str = "<dsn-1@mx.example.com>",
+    *,
+    to: str = "help@example.com",
+    original_message_id: str | None = None,
+) -> bytes:
+    """A delivery report, sent to `to` (the failed mail's envelope sender), quoting the failed mail's headers."""
+    original = "" if original_message_id is None else f"Message-ID: {original_message_id}\n"
     report = (
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\n"
-        "To: help@example.com\n"
+        f"To: {to}\n"
         "Subject: Undelivered Mail Returned to Sender\n"
         f"Message-ID: {message_id}\n"
         "Auto-Submitted: auto-replied\n"
@@ -130,10 +138,16 @@ def dsn_bounce(failed: str, message_id: str = "<dsn-1@mx.example.com>") -> bytes
         "From: NixFlow <help@example.com>\n"
         f"To: {failed}\n"
         "Subject: [#1] Printer on floor 2 is jammed\n"
+        f"{original}"
         "\n"
         "--BOUND--\n"
     )
     return report.encode()
+
+
+def authenticated(raw: bytes, result: str, authserv_id: str = "mx.example.com") -> bytes:
+    """`raw` as a receiving server delivers it: its Authentication-Results on top (e.g. `dmarc=pass ...`)."""
+    return f"Authentication-Results: {authserv_id}; {result}\r\n".encode() + raw
 
 
 def malformed_headers() -> bytes:

@@ -46,6 +46,7 @@ class Inbox:
             return "451 4.3.0 not accepted: the client went away"
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
+        parsed["Return-Path"] = f"<{envelope.mail_from}>"  # as the final MTA records the envelope sender
         with self._lock:
             self.messages.append(parsed)
         return "250 OK"

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     imap_poll_seconds: float = Field(default=60.0, gt=0, le=1740)
     mail_allow_domains: str | None = Field(default=None, max_length=5000)
     mail_max_per_hour: int = Field(default=30, ge=1)
+    # The authserv-id of the receiving mail server whose Authentication-Results NixFlow believes (unset: none).
+    mail_trusted_authserv_id: str | None = Field(default=None, max_length=254)
     max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0, le=1_000_000_000)
     # Webhooks: targets on loopback, private or link-local addresses are refused unless this is set (tests,
     # on-premise installs); every retry delay (and the 24 h before a failing subscription is disabled) is

@@ -49,6 +49,7 @@ class Keyring:
         self._peppers = [_derive(s, b"token-hash v1") for s in secrets]
         self._encryption = _fernet(secrets, b"encryption v1")
         self._signing = _fernet(secrets, b"signing v1")
+        self._mail = [_derive(s, b"mail token v1") for s in secrets]
 
     def token_hash(self, token: str) -> str:
         """The stored form of a bearer token or CSRF token: HMAC-SHA256 under the current key."""
@@ -65,6 +66,20 @@ class Keyring:
     @staticmethod
     def _hash(pepper: bytes, token: str) -> str:
         return hmac.new(pepper, token.encode(), hashlib.sha256).hexdigest()
+
+    def mail_token(self, message: str) -> str:
+        """A short keyed token for `message` (a notification and its recipient), under the current key."""
+        return self._short(self._mail[0], message)
+
+    def mail_token_matches(self, message: str, token: str) -> bool:
+        """Whether `token` is `mail_token(message)` under any key (constant time per key)."""
+        return any(hmac.compare_digest(self._short(key, message), token.lower()) for key in self._mail)
+
+    @staticmethod
+    def _short(key: bytes, message: str) -> str:
+        # 128 bits of HMAC-SHA256, base32: it fits a Message-ID and an address's local part, in any case.
+        digest = hmac.new(key, message.encode(), hashlib.sha256).digest()[:16]
+        return base64.b32encode(digest).decode().rstrip("=").lower()
 
     def encrypt(self, plaintext: str) -> str:
         """A secret NixFlow must store and later use (a webhook signing key, a mailbox password)."""

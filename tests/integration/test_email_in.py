@@ -1,5 +1,6 @@
 """Mail in, in both modes: the corpus through the intake (the code `nixflow mail receive` and the IMAP poller
-share), threading, senders, loops, bounces, throttling and files."""
+share), threading, senders, loops, bounces, throttling and files. Replies here prove their sender by the trusted
+receiving server's Authentication-Results (what proves a sender: test_mail_verification.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,23 @@ from tests import mail_corpus as corpus
 from tests.conftest import Harness, User, start
 
 from nixflow.config import Settings
+from nixflow.crypto import keyring
 from nixflow.email_in import intake
 from nixflow.email_in.intake import Outcome
 from nixflow.email_in.parse import parse
+from nixflow.notifications import mail_tokens
 from nixflow.store.tables import email_bounces, inbound_mail, users
 
 
 @pytest.fixture
 async def desk(settings: Settings) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(update={"mail_from": "NixFlow <help@example.com>", "mail_max_per_hour": 5})
+    configured = settings.model_copy(
+        update={
+            "mail_from": "NixFlow <help@example.com>",
+            "mail_max_per_hour": 5,
+            "mail_trusted_authserv_id": "mx.example.com",
+        }
+    )
     async for h in start(configured):
         yield h
 
@@ -36,6 +45,11 @@ async def comments(h: Harness, user: User, ticket_id: int) -> list[dict[str, Any
     listed = await h.client.get(f"/api/tickets/{ticket_id}/comments", headers=user.headers)
     assert listed.status_code == 200, listed.text
     return list(listed.json())
+
+
+def dmarc(raw: bytes, domain: str = "customer.test") -> bytes:
+    """`raw` as the trusted receiving server delivers it, DMARC passed for `domain`."""
+    return corpus.authenticated(raw, f"dmarc=pass header.from={domain}")
 
 
 async def one(h: Harness, event_type: str) -> dict[str, Any]:
@@ -82,10 +96,10 @@ async def test_replies_thread_by_subject_tag_in_reply_to_and_references(desk: Ha
     ticket_id = opened.ticket_id
     assert ticket_id is not None
     subject = f"[#{ticket_id}] Printer on floor 2 is jammed"
-    tagged = await pipe(h, corpus.outlook_reply("pat@customer.test", subject))
+    tagged = await pipe(h, dmarc(corpus.outlook_reply("pat@customer.test", subject)))
     assert (tagged.outcome, tagged.ticket_id, tagged.method) == ("comment", ticket_id, "subject_tag")
     # In-Reply-To the mail that opened the ticket, no tag in the subject.
-    gmail = await pipe(h, corpus.gmail_reply("pat@customer.test", "<plain-1@customer.test>", "Printer"))
+    gmail = await pipe(h, dmarc(corpus.gmail_reply("pat@customer.test", "<plain-1@customer.test>", "Printer")))
     assert (gmail.ticket_id, gmail.method) == (ticket_id, "in_reply_to")
     # Only References, naming a mail NixFlow sent about the ticket (its thread id): the agent answers.
     by_agent = corpus.plain(
@@ -95,7 +109,7 @@ async def test_replies_thread_by_subject_tag_in_reply_to_and_references(desk: Ha
         message_id="<agent-1@example.org>",
         References=f"<unknown@elsewhere.test> <ticket-{ticket_id}@example.com>",
     )
-    answered = await pipe(h, by_agent)
+    answered = await pipe(h, dmarc(by_agent, "example.com"))
     assert (answered.ticket_id, answered.method) == (ticket_id, "references")
     said = await comments(h, agent, ticket_id)
     assert [c["body"] for c in said] == [
@@ -103,7 +117,8 @@ async def test_replies_thread_by_subject_tag_in_reply_to_and_references(desk: Ha
         "Thanks, that fixed it!",
         "Toner replaced.",
     ]
-    assert {c["source"] for c in said} == {"email"} and not any(c["internal"] for c in said)
+    # The agent's mail answers no public notification of theirs: it is an internal note, never mailed out.
+    assert {c["source"] for c in said} == {"email"} and [c["internal"] for c in said] == [False, False, True]
     assert said[2]["author_id"] == agent.id and said[0]["author_id"] == said[1]["author_id"] != agent.id
     methods = [e["data"]["method"] for e in await h.events(type="email.threaded")]
     assert methods == ["new", "subject_tag", "in_reply_to", "references"]
@@ -131,7 +146,7 @@ async def test_a_watcher_replies_with_a_public_comment(desk: Harness) -> None:
     reply = corpus.plain(
         sender="Wendy <wendy@customer.test>", subject=f"Re: [#{opened.ticket_id}] x", message_id="<w-1@c.test>"
     )
-    assert (await pipe(h, reply)).outcome == "comment"
+    assert (await pipe(h, dmarc(reply))).outcome == "comment"
     [said] = await comments(h, agent, opened.ticket_id or 0)
     assert said["author_id"] == watcher.id and said["internal"] is False
 
@@ -183,7 +198,7 @@ async def test_an_auto_reply_on_a_ticket_is_stored_and_one_on_nothing_is_dropped
     agent = await h.user("agent")
     opened = await pipe(h, corpus.plain())
     ooo = corpus.out_of_office("pat@customer.test", f"<ticket-{opened.ticket_id}@example.com>", "[#x] hi")
-    stored = await pipe(h, ooo)
+    stored = await pipe(h, dmarc(ooo))
     assert stored.outcome == "comment" and stored.ticket_id == opened.ticket_id
     suppressed = await one(h, "email.suppressed")
     assert suppressed["data"]["action"] == "stored" and "auto-replied" in suppressed["data"]["reason"]
@@ -205,7 +220,10 @@ async def test_nixflow_own_mail_coming_back_is_dropped(desk: Harness) -> None:
 
 async def test_a_bounce_marks_the_address_and_creates_nothing(desk: Harness) -> None:
     h = desk
-    bounced = await pipe(h, corpus.dsn_bounce("gone@customer.test"))
+    # The report quotes the Message-ID of a mail NixFlow sent to the address (it carries that address's token).
+    keys = keyring(h.nixflow.settings)
+    sent = mail_tokens.message_id(keys, notification_id=7, address="gone@customer.test", domain="example.com")
+    bounced = await pipe(h, corpus.dsn_bounce("gone@customer.test", original_message_id=sent))
     assert bounced.outcome == "bounce"
     assert (await one(h, "email.bounced"))["data"]["addresses"] == ["gone@customer.test"]
     marked = await h.nixflow.db.read(lambda c: c.execute(select(email_bounces.c.address)).scalars().all())

@@ -94,7 +94,9 @@ async def test_a_bounce_stops_mail_to_that_address(desk: Harness, smtp: SmtpServ
     h = desk
     agent, requester, ticket_id, _mail = await _ticket_with_a_mailed_comment(h, smtp)
     await _quiet(h)
-    assert (await pipe(h, corpus.dsn_bounce(requester.email))).outcome == "bounce"
+    # The report goes back to the envelope sender of the mail that failed (VERP: it carries the recipient's token).
+    report = corpus.dsn_bounce(requester.email, to=str(_mail["Return-Path"]).strip("<>"))
+    assert (await pipe(h, report)).outcome == "bounce"
     said = await h.client.post(f"/api/tickets/{ticket_id}/comments", json={"body": "Fixed?"}, headers=agent.headers)
     assert said.status_code == 201
     await _quiet(h)
@@ -135,6 +137,8 @@ async def test_the_requesters_reply_reopens_a_resolved_ticket_an_auto_reply_does
     assert reopened["metadata"]["actor_id"] == requester.id and reopened["metadata"]["source"] == "email"
 
     await resolve("resolved")
-    agents_mail = corpus.gmail_reply(agent.email, str(mail["Message-ID"]), "Printer jams", message_id="<a-1@c.test>")
+    # The agent answers the mail NixFlow sent them about the requester's reply (a public comment).
+    told = (await asyncio.to_thread(smtp.inbox.wait_for, 1, address=agent.email, timeout=20))[-1]
+    agents_mail = corpus.gmail_reply(agent.email, str(told["Message-ID"]), "Printer jams", message_id="<a-1@c.test>")
     assert (await pipe(h, agents_mail)).outcome == "comment"
     assert await status() == "resolved"  # staff answering by mail decide the status on the ticket

@@ -250,6 +250,8 @@ class CommentRead(BaseModel):
     created_at: datetime
     source: Literal["web", "api", "email"]
     attachments: list[AttachmentRead]
+    # `held`: a mail whose sender proved nothing, kept as an internal note until an agent publishes or discards it
+    unverified: Literal["held"] | None = None
 
 
 class EventMetadata(BaseModel):

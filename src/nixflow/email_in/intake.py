@@ -16,9 +16,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nixflow.config import Settings
+from nixflow.crypto import keyring
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Role
-from nixflow.email_in import threading
+from nixflow.email_in import held, threading, verify
 from nixflow.email_in.parse import ParsedMail
 from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
@@ -40,11 +41,12 @@ class IntakeConfig:
     allowed_domains: frozenset[str] | None
     max_per_hour: int
     max_attachment_bytes: int
+    trust: verify.Trust  # what proves a sender (see email_in/verify.py)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a mail: `ticket`, `comment`, `dropped`, `bounce` or `duplicate`."""
+    """What became of a mail: `ticket`, `comment`, `held` (unverified sender), `dropped`, `bounce` or `duplicate`."""
 
     outcome: str
     inbound_id: int | None = None
@@ -119,7 +121,7 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     if mail.own:
         return _drop(tx, mail, ref, "NixFlow's own mail came back")
     if mail.bounced:
-        _record_bounces(tx, mail, ref)
+        _record_bounces(tx, mail, config, ref)
         return Outcome("bounce", reason="a delivery report")
     if _recent(tx, mail.sender) >= config.max_per_hour:
         return _drop(tx, mail, ref, f"throttled: over {config.max_per_hour} mails an hour from {mail.sender}")
@@ -139,14 +141,11 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     if match is None:
         title = mail.subject.strip()[:200] or "(no subject)"
         ticket = tickets.create(work, requester=sender, title=title, description=(mail.text[:19_000] + note).strip())
-        ticket_id, comment_id, method, matched = int(ticket["id"]), None, "new", None
+        ticket_id, comment_id, method, matched, outcome = int(ticket["id"]), None, "new", None, "ticket"
     else:
         body = (mail.reply[:19_000] + note).strip() or NO_TEXT
-        comment = tickets.add_comment(
-            work, actor=sender, ticket_id=match.ticket_id, body=body, source="email", trusted=True
-        )
-        ticket_id, comment_id, method, matched = match.ticket_id, int(comment["id"]), match.method, match.matched
-        _reopen_on_reply(work, mail, sender, ticket_id)
+        ticket_id, method, matched = match.ticket_id, match.method, match.matched
+        comment_id, outcome = _reply(work, mail, config, sender, ticket_id, body, ref)
     html = _keep_files(work, mail, config, sender, ticket_id, comment_id)
     tx.conn.execute(update(inbound_mail).where(inbound_mail.c.id == ref["inbound_id"]).values(html=html))
     tx.emit(
@@ -165,7 +164,24 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     )
     if mail.auto is not None:
         _suppress(tx, mail, ref, f"automatic mail ({mail.auto}): stored, never answered", ticket_id)
-    return Outcome("ticket" if comment_id is None else "comment", None, ticket_id, comment_id, method)
+    return Outcome(outcome, None, ticket_id, comment_id, method)
+
+
+def _reply(
+    tx: Tx, mail: ParsedMail, config: IntakeConfig, sender: Principal, ticket_id: int, body: str, ref: dict[str, Any]
+) -> tuple[int, str]:
+    """A reply on its ticket, and the outcome: `held` when the sender proved nothing, else `comment` (staff's is
+    public only when it answers a public notification with its token: a reply to an internal note stays one)."""
+    proof = verify.reply(tx.conn, mail, config.trust)
+    if not proof.verified:
+        why = "the sender proved nothing: no token NixFlow issued to them, no trusted Authentication-Results"
+        return held.hold(tx, sender=sender, ticket_id=ticket_id, body=body, ref=ref, why=why), "held"
+    internal = sender.is_staff and not proof.public
+    comment = tickets.add_comment(
+        tx, actor=sender, ticket_id=ticket_id, body=body, internal=internal, source="email", trusted=True
+    )
+    _reopen_on_reply(tx, mail, sender, ticket_id)
+    return int(comment["id"]), "comment"
 
 
 def _reopen_on_reply(tx: Tx, mail: ParsedMail, sender: Principal, ticket_id: int) -> None:
@@ -254,14 +270,21 @@ def _keep_files(
     return html
 
 
-def _record_bounces(tx: Tx, mail: ParsedMail, ref: dict[str, Any]) -> None:
-    for address in mail.bounced:
+def _record_bounces(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any]) -> None:
+    """Honour a delivery report for the addresses it proves NixFlow mailed; a report naming others is forged or
+    about mail NixFlow never sent them, and marks nobody."""
+    honoured, unproven = verify.bounces(mail, config.trust.keys)
+    if unproven:
+        _suppress(tx, mail, ref, f"a delivery report about mail NixFlow did not send: {', '.join(unproven)}"[:300])
+    if not honoured:
+        return
+    for address in honoured:
         tx.conn.execute(email_bounces.delete().where(email_bounces.c.address == address))
         tx.conn.execute(
             insert(email_bounces).values(address=address, reason=f"bounced: {ref['message_id']}"[:300], since=tx.now)
         )
     tx.emit(
-        "email.bounced", aggregate_type="email", aggregate_id=ref["inbound_id"], data={**ref, "addresses": mail.bounced}
+        "email.bounced", aggregate_type="email", aggregate_id=ref["inbound_id"], data={**ref, "addresses": honoured}
     )
 
 
@@ -272,6 +295,7 @@ def config_from(settings: Settings) -> IntakeConfig:
         allowed_domains=settings.allowed_mail_domains,
         max_per_hour=settings.mail_max_per_hour,
         max_attachment_bytes=settings.max_attachment_bytes,
+        trust=verify.Trust(keys=keyring(settings), authserv_id=settings.mail_trusted_authserv_id),
     )
 
 

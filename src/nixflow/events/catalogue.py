@@ -439,6 +439,22 @@ class MailBounced(MailRef):
     addresses: list[str]
 
 
+class MailUnverified(MailRef):
+    ticket_id: int
+    comment_id: int  # the held note
+    sender_id: int  # whom the From: names: nothing proves it
+    reason: str
+
+
+class UnverifiedDecided(EventData):
+    inbound_id: int | None = None
+    message_id: str | None = None
+    ticket_id: int
+    comment_id: int  # the held note
+    published_as: int | None = None  # the sender's comment it became
+    by_id: int
+
+
 # webhook
 
 
@@ -563,6 +579,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("email.threaded", MailThreaded, "A mail opened a ticket or became a comment; `method` says how it was matched."),
     ("email.suppressed", MailSuppressed, "A mail is never answered (automatic, throttled, refused sender)."),
     ("email.bounced", MailBounced, "A delivery report: these addresses bounce, and get no more mail."),
+    ("email.unverified", MailUnverified, "A mail whose sender proved nothing is held on its ticket as a note."),
+    ("email.unverified_published", UnverifiedDecided, "An agent made a held mail its sender's public comment."),
+    ("email.unverified_discarded", UnverifiedDecided, "An agent discarded a held mail."),
     ("webhook.created", WebhookCreated, "An admin subscribed a URL to events."),
     ("webhook.updated", WebhookChanged, "A webhook subscription was changed (paused, resumed, ...)."),
     ("webhook.deleted", WebhookDeleted, "A webhook subscription was deleted."),

@@ -13,14 +13,15 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
 from nixflow.crypto import Keyring
 from nixflow.events.envelope import EventContext
-from nixflow.notifications import outbox
-from nixflow.notifications.mail import MailConfig, compose, compose_password_reset, new_message_id
+from nixflow.notifications import mail_tokens, outbox
+from nixflow.notifications.mail import MailConfig, compose, compose_password_reset
 from nixflow.notifications.model import backoff_seconds
 from nixflow.notifications.outbox import Claim
 from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget
@@ -87,15 +88,20 @@ class NotificationSender:
     async def _send(self, mailer: Mailer, claim: Claim, now: datetime) -> bool:
         """Send one claimed mail and record the outcome; False when the server is unreachable."""
         at = functools.partial(_as_of, now)
-        message_id = claim.message_id or new_message_id(self.mail.domain)
-        composed = await self._compose(claim, message_id, now)
+        composed = await self._compose(claim, now)
         if composed is None:
             return True
         message, reason = composed
+        message_id = str(message["Message-ID"])
         if claim.message_id is None:
             await self.writer.run(lambda tx: outbox.name_mail(tx, claim, message_id), _CTX)
+        # VERP: a delivery report comes back to an address only this mail to this recipient carried.
+        to = parseaddr(str(message["To"]))[1]
+        envelope_from = mail_tokens.return_path(
+            self.keys, notification_id=claim.ids[0], address=to, mail_from=self.mail.mail_from
+        )
         try:
-            await mailer.send(message)
+            await mailer.send(message, envelope_from=envelope_from)
         except Outage as exc:
             error = str(exc)
             log.warning("mail server unreachable, notifications wait: %s", error)
@@ -126,10 +132,16 @@ class NotificationSender:
         await self.writer.run(at(sent), _CTX)
         return True
 
-    async def _compose(self, claim: Claim, message_id: str, now: datetime) -> tuple[EmailMessage, str] | None:
+    def _message_id(self, claim: Claim, address: str) -> str:
+        """The mail's Message-ID: the one an earlier attempt gave it, else one carrying the recipient's token."""
+        return claim.message_id or mail_tokens.message_id(
+            self.keys, notification_id=claim.ids[0], address=address, domain=self.mail.domain
+        )
+
+    async def _compose(self, claim: Claim, now: datetime) -> tuple[EmailMessage, str] | None:
         """The mail for a claim and why it is sent; None when it must not go (the claim is then finished here)."""
         if claim.account_kind is not None:
-            return await self._compose_account(claim, message_id, now)
+            return await self._compose_account(claim, now)
         recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
         if not recipient["active"] or recipient["bouncing"]:
             # A bouncing address (a delivery report said so) gets no mail until it works again.
@@ -144,12 +156,12 @@ class NotificationSender:
             to_email=recipient["email"],
             to_name=recipient["name"],
             items=items,
-            message_id=message_id,
+            message_id=self._message_id(claim, recipient["email"]),
             ticket=ticket,
         )
         return message, items[0]["reason"] if items else ""
 
-    async def _compose_account(self, claim: Claim, message_id: str, now: datetime) -> tuple[EmailMessage, str] | None:
+    async def _compose_account(self, claim: Claim, now: datetime) -> tuple[EmailMessage, str] | None:
         """A password reset mail. Unlike notifications it goes to a bouncing address too: whoever asked for a
         link may have fixed their mailbox, and a refusal still ends the mail `failed`."""
         notification_id = claim.ids[0]
@@ -178,7 +190,7 @@ class NotificationSender:
             to_name=recipient["name"],
             token=link["token"],
             expires_at=link["expires_at"],
-            message_id=message_id,
+            message_id=self._message_id(claim, recipient["email"]),
         )
         return message, "you asked to reset your password"
 

@@ -71,11 +71,12 @@ class Mailer:
             self._client = client
         return self._client
 
-    async def send(self, message: EmailMessage) -> None:
-        """Send one mail; returns once the server accepted it. Raises Outage or Refused."""
+    async def send(self, message: EmailMessage, *, envelope_from: str | None = None) -> None:
+        """Send one mail (from `envelope_from`, else its From); returns once the server accepted it. Raises Outage
+        or Refused."""
         try:
             client = await self._connected()
-            await client.send_message(message)
+            await client.send_message(message, sender=envelope_from)
         except aiosmtplib.SMTPAuthenticationError as exc:
             await self.close()
             raise Outage(f"authentication failed: {exc}") from exc  # a setting to fix: keep the mail

@@ -68,7 +68,7 @@ def add(
                 comments.c.id == comment_id, comments.c.ticket_id == ticket_id
             )
         ).first()
-        if row is None or (row.internal and not actor.is_staff):
+        if row is None or (row.internal and not actor.is_staff and not trusted):
             raise NotFound(f"comment {comment_id} not found on ticket {ticket_id}")
         if not actor.is_staff and not trusted and row.author_id != actor.id:
             raise Forbidden("requesters attach files to their own comments only")

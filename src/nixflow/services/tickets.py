@@ -456,7 +456,9 @@ def add_comment(
 def list_comments(conn: Connection, *, viewer: Principal, ticket_id: int) -> list[dict[str, Any]]:
     """A ticket's comments, oldest first; internal ones only for staff."""
     load(conn, ticket_id=ticket_id, viewer=viewer)
-    query = select(comments).where(comments.c.ticket_id == ticket_id).order_by(comments.c.id)
+    # A held mail an agent published or discarded has left the conversation (see email_in/held.py).
+    held_or_none = comments.c.unverified.is_(None) | (comments.c.unverified == "held")
+    query = select(comments).where(comments.c.ticket_id == ticket_id, held_or_none).order_by(comments.c.id)
     if not viewer.is_staff:
         query = query.where(comments.c.internal.is_(False))
     return [dict(r._mapping) for r in conn.execute(query)]

@@ -124,6 +124,8 @@ comments = Table(
     Column("internal", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("source", String(8), nullable=False, server_default="api"),  # web | api | email
+    # A mail whose sender proved nothing: NULL (not such a mail) | held (an internal note) | published | discarded
+    Column("unverified", String(16)),
 )
 
 # The delivery states that are not final, as SQL (literal, so SQLite can match its partial index).
@@ -370,7 +372,7 @@ inbound_mail = Table(
     Column("subject", String(300), nullable=False),
     Column("ticket_id", ForeignKey("tickets.id", ondelete="SET NULL"), index=True),
     Column("comment_id", ForeignKey("comments.id", ondelete="SET NULL")),
-    Column("outcome", String(16), nullable=False),  # ticket | comment | dropped | bounce
+    Column("outcome", String(16), nullable=False),  # ticket | comment | held | dropped | bounce
     Column("method", String(16)),  # subject_tag | in_reply_to | references | new
     Column("reason", String(300)),  # why it was suppressed or dropped
     Column("auto", Boolean, nullable=False),  # automatic mail: never notified back
