@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
 
 import pytest
 from tests import mail_corpus as corpus
-from tests.conftest import Harness, User, mailing, start
+from tests.conftest import Harness, mailing, start
+from tests.mail_helpers import pipe, ticket_with_a_mailed_comment
 from tests.smtp_server import SmtpServer
 
 from nixflow.config import Settings
-from nixflow.email_in import intake
-from nixflow.email_in.parse import parse
 
 DELAY = 0.5
 
@@ -25,29 +23,6 @@ async def desk(settings: Settings, smtp: SmtpServer) -> AsyncIterator[Harness]:
         yield h
 
 
-async def pipe(h: Harness, raw: bytes) -> intake.Outcome:
-    config = intake.config_from(h.nixflow.settings)
-    outcome = await intake.deliver(h.nixflow.writer, parse(raw, own_domain=config.domain), config)
-    await h.settle()
-    return outcome
-
-
-async def _ticket_with_a_mailed_comment(h: Harness, smtp: SmtpServer) -> tuple[User, User, int, EmailMessage]:
-    agent = await h.user("agent", name="Ana Agent")
-    requester = await h.user("requester", email="rita@customer.test")
-    made = await h.client.post("/api/tickets", json={"title": "Printer jams"}, headers=requester.headers)
-    ticket_id = int(made.json()["id"])
-    watched = await h.client.post(
-        f"/api/tickets/{ticket_id}/watchers", json={"user_id": agent.id}, headers=agent.headers
-    )
-    assert watched.status_code == 201, watched.text
-    await h.settle()
-    said = await h.client.post(f"/api/tickets/{ticket_id}/comments", json={"body": "On it"}, headers=agent.headers)
-    assert said.status_code == 201, said.text
-    [mail] = await asyncio.to_thread(smtp.inbox.wait_for, 1, address=requester.email, timeout=20)
-    return agent, requester, ticket_id, mail
-
-
 async def _quiet(h: Harness) -> None:
     await h.settle()
     await asyncio.sleep(DELAY + 1.0)
@@ -56,7 +31,7 @@ async def _quiet(h: Harness) -> None:
 
 async def test_a_reply_to_a_notification_lands_on_its_ticket(desk: Harness, smtp: SmtpServer) -> None:
     h = desk
-    agent, requester, ticket_id, mail = await _ticket_with_a_mailed_comment(h, smtp)
+    agent, requester, ticket_id, mail = await ticket_with_a_mailed_comment(h, smtp)
     assert mail["X-NixFlow-Loop"] == "example.com"
     reply = corpus.gmail_reply(requester.email, str(mail["Message-ID"]), "Printer jams", message_id="<r-1@c.test>")
     landed = await pipe(h, reply)
@@ -72,7 +47,7 @@ async def test_a_reply_to_a_notification_lands_on_its_ticket(desk: Harness, smtp
 
 async def test_an_auto_reply_is_stored_but_never_mailed_about(desk: Harness, smtp: SmtpServer) -> None:
     h = desk
-    agent, requester, ticket_id, mail = await _ticket_with_a_mailed_comment(h, smtp)
+    agent, requester, ticket_id, mail = await ticket_with_a_mailed_comment(h, smtp)
     await _quiet(h)
     before = len(smtp.inbox.messages)
     ooo = corpus.out_of_office(requester.email, str(mail["Message-ID"]), str(mail["Subject"]))
@@ -92,7 +67,7 @@ async def test_an_auto_reply_is_stored_but_never_mailed_about(desk: Harness, smt
 
 async def test_a_bounce_stops_mail_to_that_address(desk: Harness, smtp: SmtpServer) -> None:
     h = desk
-    agent, requester, ticket_id, _mail = await _ticket_with_a_mailed_comment(h, smtp)
+    agent, requester, ticket_id, _mail = await ticket_with_a_mailed_comment(h, smtp)
     await _quiet(h)
     # The report goes back to the envelope sender of the mail that failed (VERP: it carries the recipient's token).
     report = corpus.dsn_bounce(requester.email, to=str(_mail["Return-Path"]).strip("<>"))
@@ -110,7 +85,7 @@ async def test_the_requesters_reply_reopens_a_resolved_ticket_an_auto_reply_does
     desk: Harness, smtp: SmtpServer
 ) -> None:
     h = desk
-    agent, requester, ticket_id, mail = await _ticket_with_a_mailed_comment(h, smtp)
+    agent, requester, ticket_id, mail = await ticket_with_a_mailed_comment(h, smtp)
 
     async def resolve(*path: str) -> None:
         for status in path:
