@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount, Route, WebSocketRoute
+from tests import mail_corpus
 from tests.conftest import PASSWORD, Harness, User
+from tests.mail_helpers import pipe
 from tests.webhook_receiver import stored_subscription
 
 from nixflow.api.app import create_app
@@ -170,6 +172,9 @@ ROWS = [
     ),
     Row("POST", "/api/tickets/{ticket_id}/comments", on_ticket(201, 201, 201), body=lambda w, r: {"body": "hi"}),
     Row("GET", "/api/tickets/{ticket_id}/comments", on_ticket(200, 200, 200)),
+    # Mail from an unverified sender, held on the ticket for an agent
+    Row("POST", "/api/tickets/{ticket_id}/comments/{comment_id}/publish", staff_only(200)),
+    Row("POST", "/api/tickets/{ticket_id}/comments/{comment_id}/discard", staff_only(204)),
     Row(
         "POST",
         "/api/tickets/{ticket_id}/approve",
@@ -460,6 +465,14 @@ async def fill(world: World, row: Row, role: str) -> str:
                 url = f"/api/tickets/{values['ticket_id']}/watchers"
                 added = await h.client.post(url, json={"user_id": int(values[name])}, headers=admin)
                 assert added.status_code == 201, added.text
+        elif name == "comment_id":
+            # The owner's mail with the ticket's tag proves nothing: it is held on the ticket.
+            tagged = mail_corpus.plain(
+                sender=world.users[OWNER].email,
+                subject=f"[#{values['ticket_id']}] more",
+                message_id=f"<{world.unique('held')}@matrix.test>",
+            )
+            values[name] = str((await pipe(h, tagged)).comment_id)
         elif name == "notification_id":
             # The owner is told about an agent's comment on their ticket.
             created = await h.client.post("/api/tickets", json={"title": "told"}, headers=world.users[OWNER].headers)
