@@ -182,3 +182,17 @@ async def test_a_forged_bounce_marks_nobody_a_real_one_does(desk: Harness, smtp:
     assert await bounces(h) == [requester.email]
     [bounced] = await h.events(type="email.bounced")
     assert bounced["data"]["addresses"] == [requester.email]
+
+
+async def test_an_agents_reply_to_a_public_notification_is_public_and_mailed(desk: Harness, smtp: SmtpServer) -> None:
+    h = desk
+    agent, requester, ticket_id, mail = await ticket_with_a_mailed_comment(h, smtp)
+    answer = corpus.gmail_reply(requester.email, str(mail["Message-ID"]), "Printer jams", message_id="<r@c.test>")
+    assert (await pipe(h, answer)).outcome == "comment"
+    [told] = await mails_to(smtp, agent.email, 1)  # "New comment from Rita": public
+    reply = corpus.gmail_reply(agent.email, str(told["Message-ID"]), "Printer jams", message_id="<a@x.test>")
+    landed = await pipe(h, reply)
+    [public] = [c for c in await comments(h, requester, ticket_id) if c["id"] == landed.comment_id]
+    assert public["internal"] is False and public["author_id"] == agent.id
+    [_first, second] = await mails_to(smtp, requester.email, 2)
+    assert "Thanks, that fixed it" in str(second.get_body().get_content())  # type: ignore[union-attr]
