@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from imap_tools import AND, BaseMailBox, MailBoxUnencrypted
 from tests import mail_corpus as corpus
-from tests.conftest import Harness, start
+from tests.conftest import Harness, not_running, start
 
 from nixflow.config import Settings
 from nixflow.email_in import intake
@@ -20,21 +20,20 @@ from nixflow.ids import utcnow, uuid7
 from nixflow.store.db import Database
 from nixflow.store.writer import make_writer
 
-IMAP_URL = os.environ.get("NIXFLOW_TEST_IMAP_URL")
-pytestmark = pytest.mark.skipif(IMAP_URL is None, reason="Dovecot not running: `source scripts/services.sh start`")
-
 
 @pytest.fixture
 def folder() -> Iterator[tuple[str, BaseMailBox]]:
     """A folder of this test's own in the test user's mailbox, and a client to fill and inspect it."""
-    assert IMAP_URL is not None
-    parts = urlsplit(IMAP_URL)
+    imap_url = os.environ.get("NIXFLOW_TEST_IMAP_URL")
+    if imap_url is None:
+        not_running("Dovecot")
+    parts = urlsplit(imap_url)
     box = MailBoxUnencrypted(parts.hostname or "127.0.0.1", parts.port or 143)
     box.login(parts.username or "", parts.password or "")
     name = f"T{uuid7()[-12:]}"
     box.folder.create(name)
     box.folder.set(name)
-    url = IMAP_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = imap_url.rsplit("/", 1)[0] + f"/{name}"
     yield url, box
     box.folder.set("INBOX")
     box.folder.delete(name)
