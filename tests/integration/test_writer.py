@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from nixflow.domain.errors import ChangedMeanwhile, StaleVersion
@@ -83,8 +83,8 @@ class Rival:
     committed an UPDATE of the ticket on the other connection, so the unit's optimistic write meets PostgreSQL's
     own newer row version."""
 
-    def __init__(self, url: str, ticket_id: int, changes: int) -> None:
-        self.engine = create_engine(sync_url(url), poolclass=NullPool)
+    def __init__(self, engine: Engine, ticket_id: int, changes: int) -> None:
+        self.engine = engine
         self.ticket_id = ticket_id
         self.changes = changes
         self.reads = 0
@@ -127,6 +127,7 @@ async def test_a_unit_that_lost_a_race_to_another_connection_runs_again_and_a_st
     db = Database(postgres_database)
     writer = PooledWriter(db, utcnow)
     agent = Principal(SYSTEM_USER_ID, Role.SYSTEM, "system@nixflow", "NixFlow automation")
+    other = create_engine(sync_url(postgres_database), poolclass=NullPool)  # the second connection's
     try:
         _requester, ticket_id = await writer.run(_requester_and_ticket, CTX)
 
@@ -139,7 +140,7 @@ async def test_a_unit_that_lost_a_race_to_another_connection_runs_again_and_a_st
 
             return unit
 
-        once = Rival(postgres_database, ticket_id, changes=1)
+        once = Rival(other, ticket_id, changes=1)
         running = asyncio.ensure_future(writer.run(raise_priority(once, "high"), CTX))
         await once.change("Printer jams (changed elsewhere)")
         after = await running
@@ -147,12 +148,12 @@ async def test_a_unit_that_lost_a_race_to_another_connection_runs_again_and_a_st
         assert after["priority"] == "high" and after["title"] == "Printer jams (changed elsewhere)"
         assert after["version"] == 3  # created 1, the other connection 2, the second run 3
 
-        stale = Rival(postgres_database, ticket_id, changes=0)
+        stale = Rival(other, ticket_id, changes=0)
         with pytest.raises(StaleVersion) as refused:
             await writer.run(raise_priority(stale, "low", version=2), CTX)
         assert not isinstance(refused.value, ChangedMeanwhile) and stale.reads == 1  # the caller's own version
 
-        always = Rival(postgres_database, ticket_id, changes=PooledWriter.ATTEMPTS)
+        always = Rival(other, ticket_id, changes=PooledWriter.ATTEMPTS)
         losing = asyncio.ensure_future(writer.run(raise_priority(always, "critical"), CTX))
         for n in range(PooledWriter.ATTEMPTS):
             await always.change(f"changed elsewhere {n}")
@@ -161,9 +162,7 @@ async def test_a_unit_that_lost_a_race_to_another_connection_runs_again_and_a_st
         assert always.reads == PooledWriter.ATTEMPTS
         stored = await db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id))
         assert stored["priority"] == "high" and stored["version"] == 3 + PooledWriter.ATTEMPTS
-        once.engine.dispose()
-        stale.engine.dispose()
-        always.engine.dispose()
     finally:
+        other.dispose()
         writer.close()
         db.dispose()
