@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -59,6 +59,15 @@ def redis_url() -> str | None:
     return os.environ.get("NIXFLOW_TEST_REDIS_URL")
 
 
+def not_running(server: str) -> NoReturn:
+    """Skip a test whose server was not started; under CI=true a server that is not there fails the test instead,
+    so a run that lost PostgreSQL, Redis or Dovecot cannot pass by skipping what needs them."""
+    why = f"{server} not running: start it with `source scripts/services.sh start`"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{why} (CI=true: a missing server is a failure, not a skip)", pytrace=False)
+    pytest.skip(why)
+
+
 # One template per test session (several sessions may share a server).
 TEMPLATE = f"nixflow_test_template_{os.getpid()}"
 
@@ -76,7 +85,7 @@ def postgres_template() -> Iterator[str]:
     """A migrated PostgreSQL database that each test copies (CREATE DATABASE ... TEMPLATE is fast)."""
     url = postgres_url()
     if url is None:
-        pytest.skip("PostgreSQL not running: start it with `source scripts/services.sh start`")
+        not_running("PostgreSQL")
     admin = _admin_engine(url)
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
@@ -110,7 +119,7 @@ def redis_prefix() -> Iterator[str]:
     """A Redis key prefix of this test's own; its keys are deleted afterwards."""
     url = redis_url()
     if url is None:
-        pytest.skip("Redis not running: start it with `source scripts/services.sh start`")
+        not_running("Redis")
     prefix = f"nixflow-test-{uuid7()[-12:]}"
     yield prefix
     client = redis.Redis.from_url(url)

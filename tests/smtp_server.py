@@ -21,6 +21,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def addressed(messages: list[EmailMessage], address: str) -> list[EmailMessage]:
+    """Those of `messages` sent to `address` (or to any address containing it)."""
+    return [m for m in messages if address in str(m["To"])]
+
+
 class Inbox:
     """The aiosmtpd handler: keeps every accepted mail; can hold one DATA command until released."""
 
@@ -53,7 +58,19 @@ class Inbox:
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
-            return [m for m in self.messages if address in str(m["To"])]
+            return addressed(self.messages, address)
+
+    def before_first_to(self, address: str, *, timeout: float = 30.0) -> list[EmailMessage]:
+        """Block until a mail to `address` arrived; return the mail that arrived before it, in order."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                for n, message in enumerate(self.messages):
+                    if address in str(message["To"]):
+                        return self.messages[:n]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no mail to {address} within {timeout} s")
+            time.sleep(0.05)
 
     def wait_for(self, count: int, *, address: str | None = None, timeout: float = 20.0) -> list[EmailMessage]:
         """Block until at least `count` mails (to `address`) arrived; return them."""

@@ -119,6 +119,19 @@ class Receiver:
                 self._changed.wait(left)
             return list(self.received[:count])
 
+    def until(self, webhook_id: str, timeout: float = 30) -> list[Received]:
+        """Every request up to and including the first with `webhook_id`, once that one has come in."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                ids = [r.webhook_id for r in self.received]
+                if webhook_id in ids:
+                    return list(self.received[: ids.index(webhook_id) + 1])
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"webhook {webhook_id} did not arrive within {timeout} s: {ids}")
+                self._changed.wait(left)
+
     def bodies(self) -> list[dict[str, Any]]:
         with self._changed:
             return [r.body for r in self.received]

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-pytest.importorskip("playwright")
+if os.environ.get("CI") != "true":  # under CI=true a missing Playwright fails the run instead of skipping the folder
+    pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"

@@ -57,7 +57,9 @@ async def test_a_worker_killed_mid_delivery_is_followed_by_a_redelivery_with_the
     h = api_only
     admin = await h.user("admin")
     made = await h.client.post(
-        "/api/webhooks", json={"url": receiver.url, "event_types": ["ticket.created"]}, headers=admin.headers
+        "/api/webhooks",
+        json={"url": receiver.url, "event_types": ["ticket.created", "ticket.commented"]},
+        headers=admin.headers,
     )
     assert made.status_code == 201, made.text
     receiver.secrets.append(made.json()["secret"])
@@ -78,9 +80,16 @@ async def test_a_worker_killed_mid_delivery_is_followed_by_a_redelivery_with_the
     created = (await h.events(type="ticket.created"))[-1]
     assert [r.webhook_id for r in got] == [created["event_id"]] * 2
     assert all(r.verified_by for r in got)
-    await asyncio.sleep(LEASE_SECONDS + 1)  # a third send (two workers at once, or a claim lost) would be here by now
-    assert len(receiver.received) == 2
+    # The ticket's next event is sent only once its creation's delivery is done: a third send of that (two workers
+    # at once, or a claim lost) would come before it.
+    said = await h.client.post(
+        f"/api/tickets/{opened.json()['id']}/comments", json={"body": "later"}, headers=admin.headers
+    )
+    assert said.status_code == 201, said.text
+    marker = (await h.events(type="ticket.commented"))[-1]["event_id"]
+    upto = await asyncio.to_thread(receiver.until, marker, 60)
+    assert [r.webhook_id for r in upto] == [created["event_id"]] * 2 + [marker]
 
     listed = await h.client.get(f"/api/webhooks/{made.json()['id']}/deliveries", headers=admin.headers)
-    (delivery,) = listed.json()["items"]
-    assert delivery["status"] == "succeeded" and delivery["last_status_code"] == 200
+    done = {d["event_id"]: d for d in listed.json()["items"]}
+    assert done[created["event_id"]]["status"] == "succeeded" and done[created["event_id"]]["last_status_code"] == 200

@@ -4,17 +4,25 @@ PostgreSQL a unit that lost a race it never chose runs again."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from nixflow.domain.errors import ChangedMeanwhile, StaleVersion
+from nixflow.domain.values import Role
 from nixflow.events.envelope import EventContext
 from nixflow.ids import utcnow
-from nixflow.store.db import Database, Tx
+from nixflow.services import tickets, users
+from nixflow.services.users import Principal
+from nixflow.store.db import Database, Tx, sync_url
 from nixflow.store.migrate import upgrade
+from nixflow.store.tables import SYSTEM_USER_ID
 from nixflow.store.writer import PooledWriter, SerialWriter
 
 CTX = EventContext(correlation_id="writer-test", actor_id=None, source="test")
@@ -68,37 +76,93 @@ def test_the_writer_never_checkpoints_and_the_log_still_reaches_the_database_fil
         db.dispose()
 
 
+class Rival:
+    """A second connection that changes a ticket while a unit of work waits between its read and its write.
+
+    The unit calls `after_read`; for each of the first `changes` reads it waits there until `change` has
+    committed an UPDATE of the ticket on the other connection, so the unit's optimistic write meets PostgreSQL's
+    own newer row version."""
+
+    def __init__(self, engine: Engine, ticket_id: int, changes: int) -> None:
+        self.engine = engine
+        self.ticket_id = ticket_id
+        self.changes = changes
+        self.reads = 0
+        self.read = threading.Event()
+        self.changed = threading.Event()
+
+    def after_read(self) -> None:
+        self.reads += 1
+        if self.reads > self.changes:
+            return
+        self.read.set()
+        assert self.changed.wait(30), "the other connection never committed its change"
+        self.changed.clear()
+
+    async def change(self, title: str) -> None:
+        """Once the unit has read the ticket, commit a change of it from the other connection."""
+        assert await asyncio.to_thread(self.read.wait, 30), "the unit of work never read the ticket"
+        self.read.clear()
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE tickets SET title = :title, version = version + 1 WHERE id = :id"),
+                {"title": title, "id": self.ticket_id},
+            )
+        self.changed.set()
+
+
+def _requester_and_ticket(tx: Tx) -> tuple[Principal, int]:
+    made = users.create_user(
+        tx, email="rita@example.com", name="Rita", role=Role.REQUESTER, password_hash="x", category_ids=[]
+    )
+    requester = Principal(made["id"], Role.REQUESTER, "rita@example.com", "Rita")
+    ticket = tickets.create(tx, requester=requester, title="Printer jams", description="floor 2")
+    return requester, int(ticket["id"])
+
+
 @pytest.mark.postgres
-async def test_a_unit_that_lost_a_race_runs_again_and_a_stale_version_does_not(postgres_database: str) -> None:
+async def test_a_unit_that_lost_a_race_to_another_connection_runs_again_and_a_stale_version_does_not(
+    postgres_database: str,
+) -> None:
     db = Database(postgres_database)
     writer = PooledWriter(db, utcnow)
-    runs: list[str] = []
+    agent = Principal(SYSTEM_USER_ID, Role.SYSTEM, "system@nixflow", "NixFlow automation")
+    other = create_engine(sync_url(postgres_database), poolclass=NullPool)  # the second connection's
     try:
+        _requester, ticket_id = await writer.run(_requester_and_ticket, CTX)
 
-        def raced(tx: Tx) -> int:
-            runs.append("raced")
-            if len(runs) == 1:  # what `_save` raises when another unit changed the ticket in between
-                raise ChangedMeanwhile("ticket 1 was changed by someone else; reload it")
-            return int(tx.conn.execute(text("SELECT 41 + 1")).scalar_one())
+        def raise_priority(rival: Rival, priority: str, version: int | None = None) -> Callable[[Tx], dict[str, Any]]:
+            def unit(tx: Tx) -> dict[str, Any]:
+                tickets.current(tx, ticket_id=ticket_id)  # the read the write is checked against
+                rival.after_read()
+                changes = {"priority": priority}
+                return tickets.update_fields(tx, actor=agent, ticket_id=ticket_id, version=version, changes=changes)
 
-        assert await writer.run(raced, CTX) == 42
-        assert runs == ["raced", "raced"]
+            return unit
 
-        def stale(tx: Tx) -> None:
-            runs.append("stale")
-            raise StaleVersion("ticket 1 is at version 3, not 2")  # the caller's own version: no second run
+        once = Rival(other, ticket_id, changes=1)
+        running = asyncio.ensure_future(writer.run(raise_priority(once, "high"), CTX))
+        await once.change("Printer jams (changed elsewhere)")
+        after = await running
+        assert once.reads == 2  # lost the race once, then ran again on the new state
+        assert after["priority"] == "high" and after["title"] == "Printer jams (changed elsewhere)"
+        assert after["version"] == 3  # created 1, the other connection 2, the second run 3
 
-        with pytest.raises(StaleVersion):
-            await writer.run(stale, CTX)
-        assert runs.count("stale") == 1
+        stale = Rival(other, ticket_id, changes=0)
+        with pytest.raises(StaleVersion) as refused:
+            await writer.run(raise_priority(stale, "low", version=2), CTX)
+        assert not isinstance(refused.value, ChangedMeanwhile) and stale.reads == 1  # the caller's own version
 
-        def always(tx: Tx) -> None:
-            runs.append("always")
-            raise ChangedMeanwhile("ticket 1 was changed by someone else; reload it")
-
+        always = Rival(other, ticket_id, changes=PooledWriter.ATTEMPTS)
+        losing = asyncio.ensure_future(writer.run(raise_priority(always, "critical"), CTX))
+        for n in range(PooledWriter.ATTEMPTS):
+            await always.change(f"changed elsewhere {n}")
         with pytest.raises(ChangedMeanwhile):
-            await writer.run(always, CTX)
-        assert runs.count("always") == PooledWriter.ATTEMPTS
+            await losing
+        assert always.reads == PooledWriter.ATTEMPTS
+        stored = await db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id))
+        assert stored["priority"] == "high" and stored["version"] == 3 + PooledWriter.ATTEMPTS
     finally:
+        other.dispose()
         writer.close()
         db.dispose()
