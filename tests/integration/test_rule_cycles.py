@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sqlalchemy import delete, select
 from tests.conftest import Harness, User
 
 from nixflow.automation.cycle import MAX_PASSES
 from nixflow.store import event_log
+from nixflow.store.db import Tx
+from nixflow.store.tables import handler_receipts
 
 OUTAGE_RULE = "outage or down is critical"
 RULES = 400
@@ -118,3 +121,51 @@ async def test_four_hundred_fighting_rules_fire_once_each_per_ticket(
     assert len(events) <= active * MAX_PASSES * 2  # bounded by rules x passes, not rules^depth
     assert all(e["status"] == "completed" for e in events)
     assert (await _ticket(harness, admin, ticket["id"]))["priority"] == "critical"  # the last rule's word
+
+
+def _fired(events: list[dict[str, Any]], rule_id: int) -> int:
+    return len([e for e in events if e["type"] == "automation.rule_applied" and e["data"]["rule_id"] == rule_id])
+
+
+async def test_a_trigger_handled_again_later_knows_what_its_cycle_already_fired(
+    harness: Harness, admin: User, agent: User, requester: User
+) -> None:
+    # Reads the priority too, so the agent's priority change in the same request concerns it as well.
+    pager = {
+        "name": "down pages the admins",
+        "kind": "prioritization",
+        "conditions": {
+            "all": [{"field": "priority", "op": "in", "value": ["low", "normal", "high", "critical"]}],
+            "any": [{"field": "text", "op": "contains_word", "value": "down"}],
+        },
+        "actions": [{"type": "notify", "role": "admin"}],
+    }
+    rule = await _ok(await harness.client.post("/api/rules", json=pager, headers=admin.headers), 201)
+    ticket = await _open(harness, requester, "Printer offline")
+    await harness.settle()
+    await _patch(harness, agent, ticket["id"], "paged-once", title="Core switch is down", priority="high")
+    await harness.settle()
+
+    events = await harness.events(correlation_id="paged-once")
+    assert _fired(events, rule["id"]) == 1  # on the title change; the priority change in the cycle finds it fired
+    [person] = [e for e in events if e["type"] == "ticket.priority_changed" and not e["metadata"].get("rule_id")]
+
+    # As if the engine's handling of the agent's change had not committed: a worker takes it from the log.
+    def forget(tx: Tx) -> None:
+        tx.conn.execute(
+            delete(handler_receipts).where(
+                handler_receipts.c.handler == "automation.rules", handler_receipts.c.event_id == person["event_id"]
+            )
+        )
+
+    await harness.write(forget)
+    replay = await harness.client.post(f"/api/events/{person['event_id']}/replay", headers=admin.headers)
+    assert replay.status_code == 202, replay.text
+    await harness.settle()
+    assert _fired(await harness.events(correlation_id="paged-once"), rule["id"]) == 1
+    receipts = await harness.nixflow.db.read(
+        lambda conn: conn.execute(
+            select(handler_receipts.c.handler).where(handler_receipts.c.event_id == person["event_id"])
+        ).all()
+    )
+    assert ("automation.rules",) in [tuple(r) for r in receipts]  # it was handled again, and fired nothing

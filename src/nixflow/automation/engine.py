@@ -120,10 +120,7 @@ def fired_in_cycle(tx: Tx, trigger: EventRecord, ticket_id: int) -> set[int]:
         elif event.type in rule_store.OUTCOMES and event.aggregate_id == key and event.correlation_id == cycle_id:
             fired.add(int(event.data["rule_id"]))
     if not inline:
-        since = trigger.timestamp
-        fired |= rule_store.fired_in_log(
-            tx.conn, correlation_id=trigger.correlation_id, ticket_id=ticket_id, since=since
-        )
+        fired |= rule_store.fired_in_log(tx.conn, correlation_id=cycle_id, ticket_id=ticket_id, since=trigger.timestamp)
     return fired
 
 

@@ -2,9 +2,10 @@
 
 Shadow mode shows what a rule would do from now on; this shows what it would have done. Each ticket with
 events in the period is rebuilt from its events (`services/ticket_history.py`), and the rule is evaluated by
-the engine's own functions (`conditions.matches`, `engine.pending_actions`) at every point the engine would
-have evaluated it: right after each triggering event for prioritization and assignment rules, at the
-instant its time conditions came true between two events for escalation rules. What the rule would have
+the engine's own decision (`cycle.decide`) at every point the engine would have evaluated it: for
+prioritization and assignment rules right after each event that changed something the rule reads, at most
+once per cycle (correlation id) and leaving alone what the person's change of that cycle set; for escalation
+rules at the instant their time conditions came true between two events. What the rule would have
 done is carried forward (a priority it would have set stays set, until a person changes it), so it is not
 counted again at the next event. It reads only: nothing is written, no event is emitted.
 
