@@ -1,7 +1,10 @@
-"""The rule engine: reacts to ticket events by running the active rules, in position order, on the current ticket.
+"""The rule engine: reacts to ticket events by running a cycle of the active rules on the current ticket.
 
+The cycle's semantics (each rule at most once per ticket and correlation, position order, passes while
+something changed, what a rule reacts to) are decided in `automation/cycle.py`, shared with the simulation.
 Actions go through the ticket service like any API call; their events carry the triggering event as
-`causation_id`, its `correlation_id`, and the rule's id (so that rule is never triggered by them again).
+`causation_id`, its `correlation_id`, and the rule's id and name. An event a rule caused starts no cycle of
+its own: the cycle that caused it runs the next pass.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nixflow.automation import conditions, round_robin
+from nixflow.automation import conditions, cycle, round_robin
 from nixflow.automation import rules as rule_store
 from nixflow.automation.round_robin import CounterStore
 from nixflow.domain.errors import DomainError
@@ -41,22 +44,6 @@ TRIGGERS = (
 )
 
 
-def pending_actions(rule: Mapping[str, Any], ticket: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The rule's actions that would change something on this ticket."""
-    out = []
-    for action in rule["actions"]:
-        kind = action["type"]
-        if (
-            (kind == "set_priority" and ticket["priority"] == action["value"])
-            or (kind == "assign" and ticket["assignee_id"] == action["user_id"])
-            or (kind == "assign_round_robin" and ticket["assignee_id"] is not None)
-            or (kind == "escalate" and ticket["escalation_level"] >= action["level"])
-        ):
-            continue
-        out.append(dict(action))
-    return out
-
-
 def _emit(tx: Tx, event_type: str, ticket_id: int, data: dict[str, Any]) -> None:
     tx.emit(event_type, aggregate_type="ticket", aggregate_id=ticket_id, data={"ticket_id": ticket_id, **data})
 
@@ -76,7 +63,6 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
         agent_id = None if category_id is None else round_robin.pick(tx, counters, category_id, ticket_id=ticket_id)
         if agent_id is None:
             reason = "the ticket has no category" if category_id is None else "no eligible agent in the category"
-            log.info("round-robin left ticket %s unassigned: %s", ticket_id, reason)
             _emit(tx, "automation.assignment_skipped", ticket_id, {"category_id": category_id, "reason": reason})
             return
         tickets.update_fields(tx, actor=SYSTEM, ticket_id=ticket_id, version=None, changes={"assignee_id": agent_id})
@@ -97,28 +83,55 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
 def run_rule(
     tx: Tx,
     rule: Mapping[str, Any],
-    ticket: Mapping[str, Any],
+    ticket_id: int,
+    actions: list[dict[str, Any]],
     counters: CounterStore,
     *,
     trigger_event_id: str | None,
-) -> bool:
-    """Apply (or, in shadow mode, log) a rule whose conditions matched; False if it had nothing to do."""
-    actions = pending_actions(rule, ticket)
-    if not actions:
-        return False
-    rtx = tx.child(dataclasses.replace(tx.ctx, actor_id=SYSTEM_USER_ID, rule_id=int(rule["id"])))
+) -> None:
+    """Apply (or, in shadow mode, log) the actions a rule decided on."""
+    rule_ctx = dataclasses.replace(tx.ctx, actor_id=SYSTEM_USER_ID, rule_id=int(rule["id"]), rule_name=rule["name"])
+    rtx = tx.child(rule_ctx)
     ref = {"rule_id": rule["id"], "rule_name": rule["name"], "trigger_event_id": trigger_event_id}
     if rule["mode"] == "shadow":
-        _emit(rtx, "automation.rule_shadowed", ticket["id"], {**ref, "actions": actions})
-        return True
+        _emit(rtx, "automation.rule_shadowed", ticket_id, {**ref, "actions": actions})
+        return
     try:
         with tx.savepoint():
-            _emit(rtx, "automation.rule_applied", ticket["id"], {**ref, "actions": actions})
+            _emit(rtx, "automation.rule_applied", ticket_id, {**ref, "actions": actions})
             for action in actions:
-                _act(rtx, rule, ticket["id"], action, counters)
+                _act(rtx, rule, ticket_id, action, counters)
     except DomainError as exc:
-        _emit(rtx, "automation.rule_failed", ticket["id"], {**ref, "error": f"{type(exc).__name__}: {exc.detail}"})
-    return True
+        _emit(rtx, "automation.rule_failed", ticket_id, {**ref, "error": f"{type(exc).__name__}: {exc.detail}"})
+
+
+def fired_in_cycle(tx: Tx, trigger: EventRecord, ticket_id: int) -> set[int]:
+    """The rules that already fired on the ticket in the trigger's cycle.
+
+    Inline, the cycle is this unit of work: its events say. A trigger delivered later (a retry, a waiting
+    event, a worker) finds what its cycle did before in the log, by correlation id, from the trigger's time on.
+    """
+    fired: set[int] = set()
+    inline = False
+    key, cycle_id = str(ticket_id), trigger.correlation_id
+    for event in tx.events:
+        if event is trigger:
+            inline = True
+        elif event.type in rule_store.OUTCOMES and event.aggregate_id == key and event.correlation_id == cycle_id:
+            fired.add(int(event.data["rule_id"]))
+    if not inline:
+        fired |= rule_store.fired_in_log(tx.conn, correlation_id=cycle_id, ticket_id=ticket_id, since=trigger.timestamp)
+    return fired
+
+
+def _changes(events: Sequence[EventRecord], ticket_id: int) -> frozenset[str]:
+    """The ticket fields these events changed."""
+    key = str(ticket_id)
+    out: set[str] = set()
+    for event in events:
+        if event.aggregate_type == "ticket" and event.aggregate_id == key:
+            out |= cycle.changed_by(event.type, event.data)
+    return frozenset(out)
 
 
 class RuleEngine:
@@ -140,8 +153,8 @@ class RuleEngine:
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
         """Evaluate the active rules for one ticket event."""
-        if record.aggregate_type != "ticket":
-            return
+        if record.aggregate_type != "ticket" or record.rule_id is not None:
+            return  # an event a rule caused: the cycle that caused it runs the next pass
         ticket_id = int(record.aggregate_id)
         if record.depth >= self.max_depth:
             reason = f"chain reached the depth limit ({self.max_depth}); rules not run for {record.type}"
@@ -154,23 +167,69 @@ class RuleEngine:
                 {"rule_id": record.rule_id, "depth": record.depth, "reason": reason},
             )
             return
-        self.run_rules(tx, ticket_id, kinds=rule_store.EVENT_KINDS, trigger=record)
+        self.run_cycle(
+            tx,
+            ticket_id,
+            kinds=rule_store.EVENT_KINDS,
+            trigger=record,
+            changed=cycle.changed_by(record.type, record.data),
+            protected=cycle.protected_by(record.type, record.data),
+        )
 
-    def run_rules(self, tx: Tx, ticket_id: int, *, kinds: Sequence[str], trigger: EventRecord) -> None:
-        """Run the active rules of `kinds` whose conditions match the ticket, in position order."""
+    def run_cycle(
+        self,
+        tx: Tx,
+        ticket_id: int,
+        *,
+        kinds: Sequence[str],
+        trigger: EventRecord,
+        changed: frozenset[str],
+        protected: frozenset[str],
+    ) -> None:
+        """Run the active rules of `kinds` on a ticket: passes in position order while something changes."""
+        rules = rule_store.active_rules_of(tx, kinds=kinds)
+        if not any(cycle.reacts(rule, changed) for rule in rules):
+            return
+        fired = fired_in_cycle(tx, trigger, ticket_id)
+        evaluated, passes, fired_now, start = 0, 0, 0, changed
         ticket: dict[str, Any] | None = None
-        for rule in rule_store.active_rules_of(tx, kinds=kinds):
-            if rule["id"] == trigger.rule_id:
-                continue  # an event a rule caused never triggers that rule again
-            if ticket is None:  # (re)load: each rule sees what the rules before it changed
-                ticket = tickets.current(tx, ticket_id=ticket_id)
-            if ticket["status"] == Status.CLOSED.value:
-                return
-            if not conditions.in_rollout(rule["id"], ticket_id, rule["rollout_percent"]):
-                continue
-            if conditions.matches(rule["conditions"], conditions.facts_of(ticket, tx.now)):
-                run_rule(tx, rule, ticket, self.counters, trigger_event_id=trigger.event_id)
+        while passes < cycle.MAX_PASSES:
+            passes += 1
+            changed_in_pass = False
+            for rule in rules:
+                if rule["id"] in fired or not cycle.reacts(rule, changed):
+                    continue
+                if not conditions.in_rollout(rule["id"], ticket_id, rule["rollout_percent"]):
+                    continue
+                if ticket is None:  # (re)load: each rule sees what the rules before it changed
+                    ticket = tickets.current(tx, ticket_id=ticket_id)
+                if ticket["status"] == Status.CLOSED.value:
+                    break
+                evaluated += 1
+                actions = cycle.decide(rule, ticket, tx.now, changed=changed, protected=protected)
+                if not actions:
+                    continue
+                fired.add(rule["id"])
+                fired_now += 1
+                mark = len(tx.events)
+                run_rule(tx, rule, ticket_id, actions, self.counters, trigger_event_id=trigger.event_id)
                 ticket = None
+                made = _changes(tx.events[mark:], ticket_id)
+                changed_in_pass = changed_in_pass or bool(made)
+                changed = changed | made
+            if not changed_in_pass:
+                break
+        if evaluated:
+            log.info(
+                "ticket %s, %s (correlation %s): %d rules evaluated, %d fired, %d passes, changed %s",
+                ticket_id,
+                trigger.type,
+                trigger.correlation_id,
+                evaluated,
+                fired_now,
+                passes,
+                ", ".join(sorted(changed - start)) or "nothing",
+            )
 
     def reassign_departed(self, tx: Tx, record: EventRecord) -> None:
         """Someone who left (deactivated, or now a requester) hands their open tickets back: each is
@@ -187,6 +246,13 @@ class RuleEngine:
                 tickets.update_fields(
                     stx, actor=SYSTEM, ticket_id=ticket["id"], version=None, changes={"assignee_id": None}
                 )
-                self.run_rules(stx, ticket["id"], kinds=("assignment",), trigger=record)
+                self.run_cycle(
+                    stx,
+                    ticket["id"],
+                    kinds=("assignment",),
+                    trigger=record,
+                    changed=cycle.EVERYTHING,
+                    protected=frozenset(),
+                )
             if cursor is None:
                 return

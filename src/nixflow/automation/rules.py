@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,9 +14,11 @@ from nixflow.domain.errors import Conflict, NotFound
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
-from nixflow.store.tables import rules, tickets
+from nixflow.store.tables import events, rules, tickets
 
 EVENT_KINDS = ("prioritization", "assignment")
+# The events that say a rule fired on a ticket (applied, trialled in shadow, or tried and failed).
+OUTCOMES = ("automation.rule_applied", "automation.rule_shadowed", "automation.rule_failed")
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -72,6 +75,20 @@ def active_rules_of(tx: Tx, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
     return tx.memoized(
         ("active_rules", tuple(kinds)), lambda: active_rules(tx.conn, kinds=kinds, fingerprint=fingerprint)
     )
+
+
+def fired_in_log(conn: Connection, *, correlation_id: str, ticket_id: int, since: datetime) -> set[int]:
+    """The rules the log says fired on a ticket in a cycle (its correlation id), from `since` on."""
+    rows = conn.execute(
+        select(events.c.data).where(
+            events.c.correlation_id == correlation_id,
+            events.c.aggregate_type == "ticket",
+            events.c.aggregate_id == str(ticket_id),
+            events.c.event_type.in_(OUTCOMES),
+            events.c.timestamp >= since,
+        )
+    )
+    return {int(row[0]["rule_id"]) for row in rows}
 
 
 def get_rule(conn: Connection, *, rule_id: int) -> dict[str, Any]:

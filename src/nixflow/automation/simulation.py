@@ -2,9 +2,10 @@
 
 Shadow mode shows what a rule would do from now on; this shows what it would have done. Each ticket with
 events in the period is rebuilt from its events (`services/ticket_history.py`), and the rule is evaluated by
-the engine's own functions (`conditions.matches`, `engine.pending_actions`) at every point the engine would
-have evaluated it: right after each triggering event for prioritization and assignment rules, at the
-instant its time conditions came true between two events for escalation rules. What the rule would have
+the engine's own decision (`cycle.decide`) at every point the engine would have evaluated it: for
+prioritization and assignment rules right after each event that changed something the rule reads, at most
+once per cycle (correlation id) and leaving alone what the person's change of that cycle set; for escalation
+rules at the instant their time conditions came true between two events. What the rule would have
 done is carried forward (a priority it would have set stays set, until a person changes it), so it is not
 counted again at the next event. It reads only: nothing is written, no event is emitted.
 
@@ -22,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from nixflow.automation import conditions
-from nixflow.automation.engine import TRIGGERS, pending_actions
+from nixflow.automation import conditions, cycle
+from nixflow.automation.engine import TRIGGERS
 from nixflow.automation.model import ACTIONS, RuleCreate, actions_json, conditions_json
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.events.envelope import EventRecord
@@ -87,6 +88,52 @@ def _did(record: EventRecord, acts_on: set[str]) -> dict[str, Any] | None:
     }
 
 
+@dataclass
+class _Cycle:
+    """The cycle (correlation id) a ticket's history is in, as the engine saw it: what changed, what a
+    person's change protects, and whether the rule already fired in it."""
+
+    correlation_id: str | None = None
+    changed: frozenset[str] = frozenset()
+    protected: frozenset[str] = frozenset()
+    fired: bool = False
+
+    def follow(self, record: EventRecord) -> frozenset[str]:
+        """Take one event into account; return what it changed."""
+        if record.correlation_id != self.correlation_id:
+            self.correlation_id, self.changed, self.protected, self.fired = (
+                record.correlation_id,
+                frozenset(),
+                frozenset(),
+                False,
+            )
+        made = cycle.changed_by(record.type, record.data)
+        if record.rule_id is None and made:  # a person's (or the system's) change starts a run of the rules
+            self.protected = cycle.protected_by(record.type, record.data)
+        self.changed |= made
+        return made
+
+    def consider(
+        self,
+        rule: Mapping[str, Any],
+        now: dict[str, Any],
+        record: EventRecord,
+        outcome: TicketOutcome,
+        overlay: dict[str, Any],
+    ) -> None:
+        """Evaluate the rule after `record`, as the engine would have in this cycle."""
+        if self.fired:
+            return
+        actions = cycle.decide(rule, now, record.timestamp, changed=self.changed, protected=self.protected)
+        if actions is None:
+            return
+        outcome.evaluated += 1
+        if actions:
+            self.fired = True
+            self.changed |= {cycle.ACTION_FIELD[a["type"]] for a in actions if a["type"] in cycle.ACTION_FIELD}
+            _would(outcome, overlay, actions, record.timestamp, record.event_id)
+
+
 def replay_ticket(
     rule: Mapping[str, Any], records: Sequence[EventRecord], *, since: datetime, until: datetime
 ) -> TicketOutcome | None:
@@ -98,6 +145,7 @@ def replay_ticket(
     timed = rule["kind"] == "escalation"
     state: dict[str, Any] | None = None
     overlay: dict[str, Any] = {}
+    run = _Cycle()
     for index, record in enumerate(records):
         state = ticket_history.apply(state, record)
         if state is None:
@@ -110,10 +158,9 @@ def replay_ticket(
             outcome.did.append(done)
         now = {**state, **overlay}
         if not timed:
-            if in_period and record.type in TRIGGERS and now["status"] != Status.CLOSED.value:
-                outcome.evaluated += 1
-                if conditions.matches(rule["conditions"], conditions.facts_of(now, record.timestamp)):
-                    _would(outcome, overlay, pending_actions(rule, now), record.timestamp, record.event_id)
+            made = run.follow(record)
+            if in_period and (record.type in TRIGGERS or made) and now["status"] != Status.CLOSED.value:
+                run.consider(rule, now, record, outcome, overlay)
             continue
         # This state holds until the next event; a condition that comes true at that very instant (the real
         # timer escalating the ticket, say) counts: the rule would have fired then too.
@@ -130,7 +177,7 @@ def replay_ticket(
         if at <= nxt and at < until:
             outcome.evaluated += 1
             if conditions.matches(rule["conditions"], conditions.facts_of(now, at)):
-                _would(outcome, overlay, pending_actions(rule, now), at, None)
+                _would(outcome, overlay, cycle.pending_actions(rule, now), at, None)
     return outcome
 
 

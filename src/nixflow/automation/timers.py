@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 
 from nixflow.automation import conditions
 from nixflow.automation import rules as rule_store
+from nixflow.automation.cycle import pending_actions
 from nixflow.automation.engine import run_rule
 from nixflow.automation.round_robin import CounterStore
 from nixflow.domain import sla
@@ -137,7 +138,9 @@ def _fire(tx: Tx, due: _Due, counters: CounterStore) -> int:
         return len(due.alarms)
     etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=correlation_id, source="escalation"))
     for rule in due.escalations:
-        run_rule(etx, rule, ticket_service.current(tx, ticket_id=ticket_id), counters, trigger_event_id=None)
+        actions = pending_actions(rule, ticket_service.current(tx, ticket_id=ticket_id))
+        if actions:
+            run_rule(etx, rule, ticket_id, actions, counters, trigger_event_id=None)
     return len(due.alarms) + len(due.escalations)
 
 

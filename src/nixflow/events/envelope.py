@@ -20,8 +20,9 @@ class EventContext:
     source: str
     causation_id: str | None = None
     depth: int = 0
-    # Set when a rule caused the change, so that rule is not triggered again by it.
+    # Set when a rule caused the change: it starts no cycle of its own, and a page can name the rule.
     rule_id: int | None = None
+    rule_name: str | None = None
 
     def caused_by(self, event: EventRecord, *, source: str, rule_id: int | None = None) -> EventContext:
         """The context for work done in reaction to `event`."""

@@ -175,6 +175,8 @@ class Tx:
         }
         if self.ctx.rule_id is not None:
             metadata["rule_id"] = self.ctx.rule_id
+            if self.ctx.rule_name is not None:
+                metadata["rule_name"] = self.ctx.rule_name
         if aggregate_version is not None:
             metadata["aggregate_version"] = aggregate_version
         record = EventRecord(
