@@ -30,6 +30,10 @@ from nixflow.store.tables import email_bounces, inbound_mail, ticket_watchers
 from nixflow.store.writer import Writer
 
 NO_TEXT = "(no text)"
+TEXT_LIMIT = 20_000  # what services.tickets keeps of a description or a comment body
+NOTES_LIMIT = 2_000  # NixFlow's own notes on one mail, at most: the mail's text gets the rest
+NAME_SHOWN = 120  # characters of a file's name that a note shows
+CUT = "\n\n[The text was cut here: the mail is longer than a ticket keeps. The whole message is stored.]"
 
 
 @dataclass(frozen=True)
@@ -135,13 +139,13 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     if match is None and mail.auto is not None:
         return _drop(tx, mail, ref, f"automatic mail ({mail.auto}) that answers no ticket")
     skipped = [p.filename for p in mail.attachments if len(p.data) > config.max_attachment_bytes]
-    note = "".join(f"\n\n[{name} was not kept: over the size limit]" for name in skipped)
+    notes = [*(f"[{_shown(name)} was not kept: over the size limit]" for name in skipped), *mail.left_out]
     if match is None:
         title = mail.subject.strip()[:200] or "(no subject)"
-        ticket = tickets.create(work, requester=sender, title=title, description=(mail.text[:19_000] + note).strip())
+        ticket = tickets.create(work, requester=sender, title=title, description=with_notes(mail.text, notes))
         ticket_id, comment_id, method, matched = int(ticket["id"]), None, "new", None
     else:
-        body = (mail.reply[:19_000] + note).strip() or NO_TEXT
+        body = with_notes(mail.reply, notes) or NO_TEXT
         comment = tickets.add_comment(
             work, actor=sender, ticket_id=match.ticket_id, body=body, source="email", trusted=True
         )
@@ -166,6 +170,28 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     if mail.auto is not None:
         _suppress(tx, mail, ref, f"automatic mail ({mail.auto}): stored, never answered", ticket_id)
     return Outcome("ticket" if comment_id is None else "comment", None, ticket_id, comment_id, method)
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= NAME_SHOWN else name[: NAME_SHOWN - 1] + "…"
+
+
+def with_notes(text: str, notes: list[str], limit: int = TEXT_LIMIT) -> str:
+    """A mail's text and NixFlow's notes on it, within `limit` characters whatever the notes: the notes are held
+    to NOTES_LIMIT (the rest counted), then the text is cut to what is left, saying so."""
+    kept: list[str] = []
+    used = 0
+    for index, note in enumerate(notes):
+        if used + len(note) + 2 > NOTES_LIMIT - 60:  # room for the line that counts the rest
+            kept.append(f"[{len(notes) - index} more notes on this mail were left out]")
+            break
+        kept.append(note)
+        used += len(note) + 2
+    block = "".join(f"\n\n{note}" for note in kept)
+    room = limit - len(block)
+    if len(text) > room:
+        text = text[: room - len(CUT)] + CUT
+    return (text + block).strip()
 
 
 def _reopen_on_reply(tx: Tx, mail: ParsedMail, sender: Principal, ticket_id: int) -> None:
