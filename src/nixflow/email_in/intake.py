@@ -56,6 +56,7 @@ class Outcome:
     comment_id: int | None = None
     method: str | None = None
     reason: str | None = None
+    message_id: str | None = None
 
 
 def already_stored(tx: Tx, message_id: str) -> int | None:
