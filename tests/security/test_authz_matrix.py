@@ -18,6 +18,8 @@ import pytest
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount, Route, WebSocketRoute
 from tests.conftest import PASSWORD, Harness, User
+from tests.mail_corpus import plain
+from tests.quarantine_helpers import held_mail
 from tests.webhook_receiver import stored_subscription
 
 from nixflow.api.app import create_app
@@ -295,6 +297,12 @@ ROWS = [
         admin_only(202),
         body=lambda w, r: {"since": "2020-01-01T00:00:00Z"},
     ),
+    # Quarantined mail (admin): a fresh held mail behind each {quarantine_id}
+    Row("GET", "/api/mail/quarantine", admin_only(200)),
+    Row("GET", "/api/mail/quarantine/{quarantine_id}", admin_only(200)),
+    Row("GET", "/api/mail/quarantine/{quarantine_id}/raw", admin_only(200)),
+    Row("POST", "/api/mail/quarantine/{quarantine_id}/retry", admin_only(200)),
+    Row("POST", "/api/mail/quarantine/{quarantine_id}/discard", admin_only(200)),
     # Knowledge base: staff write, everyone signed in reads what visibility allows (a published article here)
     Row("POST", "/api/kb/articles", staff_only(201), body=lambda w, r: {"title": "matrix", "body": "text"}),
     Row("GET", "/api/kb/articles", signed_in(200)),
@@ -499,6 +507,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "webhook_id":
             values[name] = str((await stored_subscription(h))["id"])
+        elif name == "quarantine_id":
+            values[name] = str(await held_mail(h, plain(message_id=f"<{world.unique('held')}@matrix.test>")))
         elif name == "delivery_id":
             webhook_id = int(values["webhook_id"])
             values[name] = str(await _delivery(h, webhook_id))
