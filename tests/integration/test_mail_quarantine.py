@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 from tests import mail_corpus as corpus
-from tests.cli_helpers import mail_receive
+from tests.cli_helpers import mail_receive, run_cli
 from tests.integration.test_mail_cli import unreachable
 
 from nixflow.email_in.intake import TEXT_LIMIT
@@ -86,3 +86,23 @@ def test_with_the_database_down_it_is_75_and_bytes_that_are_no_message_are_65(
     outage = mail_receive(tmp_path, down, corpus.eight_bit_subject())
     assert outage.returncode == 75, outage.stderr  # nothing could be held either: the MTA keeps it, retries
     assert mail_receive(tmp_path, down, b"\x00\x01 not mail").returncode == 65  # known before the database
+
+
+def test_an_admin_lists_retries_and_discards_held_mail_from_the_shell(tmp_path: Path, database_url: str) -> None:
+    env = {"NIXFLOW_DATABASE_URL": database_url}
+    assert mail_receive(tmp_path, database_url, corpus.eight_bit_subject()).returncode == 0
+    listed = run_cli(tmp_path, "mail", "quarantine", "list", "--state", "held", env=env)
+    assert listed.returncode == 0 and "rene@customer.test" in listed.stdout and "UnicodeEncodeError" in listed.stdout
+    [item] = rows(database_url, select(mail_quarantine.c.id))
+    held = str(item["id"])
+    assert (
+        '"subject": "Café printer is kaputt"' in run_cli(tmp_path, "mail", "quarantine", "show", held, env=env).stdout
+    )
+    again = run_cli(tmp_path, "mail", "quarantine", "retry", held, env=env)
+    assert again.returncode == 1 and "failed again, still held: UnicodeEncodeError" in again.stderr
+    assert run_cli(tmp_path, "mail", "quarantine", "discard", held, env=env).returncode == 0
+    twice = run_cli(tmp_path, "mail", "quarantine", "discard", held, env=env)
+    assert twice.returncode == 1 and "is discarded" in twice.stderr
+    assert rows(database_url, select(mail_quarantine.c.state, mail_quarantine.c.raw)) == [
+        {"state": "discarded", "raw": None}
+    ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from nixflow.cli.mail_quarantine import quarantine_cli
 from nixflow.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from nixflow.email_in.quarantine import Held
 
 mail_cli = typer.Typer(help="Mail into NixFlow.", no_args_is_help=True)
+mail_cli.add_typer(quarantine_cli, name="quarantine")
 
 EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
 
