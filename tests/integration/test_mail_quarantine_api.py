@@ -33,6 +33,7 @@ async def test_a_mail_held_before_a_fix_is_retried_into_a_ticket_once(harness: H
     assert retried.status_code == 200, retried.text
     body = retried.json()
     assert body["state"] == "retried" and body["outcome"] == "ticket" and body["ticket_id"] is not None
+    assert body["sender"] == "mallory@attacker.test" and body["subject"] == "Nested all the way down"
     ticket = await h.client.get(f"/api/tickets/{body['ticket_id']}", headers=admin.headers)
     assert "nests deeper than 20 levels" in ticket.json()["description"]
     again = await h.client.post(f"{BASE}/{held}/retry", headers=admin.headers)

@@ -345,6 +345,7 @@ ROWS = [
     Row("GET", "/admin/calendars", page(403, 403, 200)),
     Row("GET", "/admin/round-robin", page(403, 403, 200)),
     Row("GET", "/admin/webhooks", page(403, 403, 200)),
+    Row("GET", "/admin/mail-quarantine", page(403, 403, 200)),
     Row("GET", "/kb", page(200, 200, 200)),
     Row("GET", "/kb/stats", page(403, 403, 200)),
     Row("GET", "/kb/{article_id}", page(200, 200, 200)),

@@ -78,11 +78,19 @@ def _about(item: dict[str, Any]) -> dict[str, Any]:
 def _retry(tx: Tx, quarantine_id: int, config: IntakeConfig) -> dict[str, Any]:
     _claim(tx, quarantine_id, state="retried")
     raw = raw_of(tx.conn, quarantine_id=quarantine_id)
-    outcome = intake.receive(tx, parse(raw, own_domain=config.domain), config)
+    mail = parse(raw, own_domain=config.domain)
+    outcome = intake.receive(tx, mail, config)
     tx.conn.execute(
         update(mail_quarantine)
         .where(mail_quarantine.c.id == quarantine_id)
-        .values(outcome=outcome.outcome, inbound_id=outcome.inbound_id, ticket_id=outcome.ticket_id)
+        .values(
+            outcome=outcome.outcome,
+            inbound_id=outcome.inbound_id,
+            ticket_id=outcome.ticket_id,
+            message_id=storable(mail.message_id, 255),  # read now, if the failure was in reading it
+            sender=storable(mail.sender, 254),
+            subject=storable(mail.subject, 300),
+        )
     )
     item = get(tx.conn, quarantine_id=quarantine_id)
     data = {**_about(item), "outcome": outcome.outcome, "inbound_id": outcome.inbound_id}
