@@ -12,7 +12,7 @@ from tests.cli_helpers import mail_receive, run_cli
 from tests.integration.test_mail_cli import unreachable
 
 from nixflow.email_in.intake import TEXT_LIMIT
-from nixflow.email_in.parse import MAX_DEPTH
+from nixflow.email_in.mime import MAX_DEPTH
 from nixflow.store.db import sync_url
 from nixflow.store.tables import mail_quarantine, tickets
 

@@ -7,7 +7,8 @@ import sys
 from tests import mail_corpus as corpus
 
 from nixflow.email_in.intake import TEXT_LIMIT, with_notes
-from nixflow.email_in.parse import MAX_DEPTH, MAX_FILES, MAX_PARTS, parse
+from nixflow.email_in.mime import MAX_DEPTH, MAX_FILES, MAX_PARTS
+from nixflow.email_in.parse import parse
 
 
 def test_a_message_nested_3000_levels_deep_is_read_within_the_bound_and_says_so() -> None:

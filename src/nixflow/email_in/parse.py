@@ -10,16 +10,15 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
-from email.parser import BytesParser, Parser
 from email.utils import getaddresses
 
 import nh3
 from flufl.bounce import all_failures
 from mailparser_reply import EmailReplyParser
 
+from nixflow.email_in import mime
 from nixflow.notifications.mail import LOOP_HEADER
 
 _MSGID = re.compile(r"<[^<>\s]{1,250}>")
@@ -158,91 +157,7 @@ def _bounced(raw: bytes, msg: Message) -> list[str]:
     return sorted(a.strip().lower() for a in addresses if "@" in a)
 
 
-# Bounds on what one message may cost to read: a part nested deeper, a part past the count, a file past the count
-# is left out, and the ticket says so (`ParsedMail.left_out`).
-MAX_DEPTH, MAX_PARTS, MAX_FILES = 20, 200, 50
-_ENCAPSULATING = ("message/rfc822", "message/global")
-_REPORT_PARTS = ("message/delivery-status", "message/rfc822", "text/rfc822-headers")
-
-
-def _entity(text: str) -> Message:
-    """One MIME entity's headers, its body kept as text: the email package's own recursion never runs."""
-    return Parser(policy=policy.compat32).parsestr(text, headersonly=True)
-
-
-def _split(body: str, boundary: str) -> list[str]:
-    """The parts of a multipart body between its boundary lines (RFC 2046), at most MAX_PARTS + 1 of them."""
-    delimiter = re.compile(rf"^--{re.escape(boundary)}(--)?[ \t]*\r?$", re.MULTILINE)
-    parts: list[str] = []
-    start: int | None = None
-    for found in delimiter.finditer(body):
-        if start is not None:
-            end = found.start()
-            end -= 1 if end > start and body[end - 1] == "\n" else 0
-            end -= 1 if end > start and body[end - 1] == "\r" else 0
-            parts.append(body[start:end])
-            if len(parts) > MAX_PARTS:
-                return parts
-        if found.group(1):
-            return parts
-        start = found.end() + (1 if body[found.end() : found.end() + 1] == "\n" else 0)
-    if start is not None:  # no closing delimiter: the last part runs to the end
-        parts.append(body[start:])
-    return parts
-
-
-def _container_body(entity: Message) -> str:
-    """A container's body as it came: an 8-bit byte stays one surrogate-escaped character, as the email package
-    keeps it (`get_payload()` without `decode` would replace it)."""
-    del entity["Content-Transfer-Encoding"]  # meaningless on a container (RFC 2046 5.1): never decode it
-    data = entity.get_payload(decode=True)
-    return data.decode("ascii", "surrogateescape") if isinstance(data, bytes) else ""
-
-
-def _inside(entity: Message, report: bool) -> list[str] | None:
-    """The texts of the entities inside this one, or None for a leaf."""
-    kind = entity.get_content_type()
-    if report and kind in _REPORT_PARTS:
-        return None
-    if kind in _ENCAPSULATING:
-        return [_container_body(entity)]
-    boundary = entity.get_boundary() if entity.get_content_maintype() == "multipart" else None
-    return None if boundary is None else _split(_container_body(entity), boundary)
-
-
-@dataclass
-class _Walk:
-    leaves: list[tuple[int, Message]] = field(default_factory=list)  # (position among every entity, leaf)
-    left_out: list[str] = field(default_factory=list)
-    too_deep: bool = False
-
-
-def _walk(top: Message) -> _Walk:
-    """The leaf parts in document order, depth first on an explicit stack, within MAX_DEPTH and MAX_PARTS."""
-    walk = _Walk()
-    report = top.get_content_type() == "multipart/report"
-    stack: list[tuple[Message | str, int]] = [(top, 0)]
-    seen = 0
-    while stack:
-        item, depth = stack.pop()
-        seen += 1
-        if seen > MAX_PARTS:
-            walk.left_out.append(f"[Parts after the first {MAX_PARTS} were not read: the message has more parts]")
-            break
-        entity = _entity(item) if isinstance(item, str) else item
-        inside = _inside(entity, report)
-        if inside is None:
-            walk.leaves.append((seen - 1, entity))
-        elif depth >= MAX_DEPTH:
-            walk.too_deep = True
-        else:
-            stack.extend((text, depth + 1) for text in reversed(inside))
-    if walk.too_deep:
-        walk.left_out.append(f"[Some parts were not read: the message nests deeper than {MAX_DEPTH} levels]")
-    return walk
-
-
-def _body(msg: Message, walk: _Walk) -> tuple[str, str | None, list[Part]]:
+def _body(msg: Message, walk: mime.Walk) -> tuple[str, str | None, list[Part]]:
     text: str | None = None
     markup: str | None = None
     files: list[Part] = []
@@ -256,17 +171,17 @@ def _body(msg: Message, walk: _Walk) -> tuple[str, str | None, list[Part]]:
             text = _decode(part)
         elif disposition != "attachment" and kind == "text/html" and markup is None:
             markup = _decode(part)
-        elif report and kind in _REPORT_PARTS:
+        elif report and kind in mime.REPORT_PARTS:
             continue
         else:
             data = part.get_payload(decode=True)
             if isinstance(data, bytes) and data:
-                if len(files) < MAX_FILES:
+                if len(files) < mime.MAX_FILES:
                     files.append(Part(_filename(part, index), data, content_id))
                 else:
                     dropped += 1
     if dropped:
-        walk.left_out.append(f"[{dropped} more files were not kept: a mail keeps at most {MAX_FILES}]")
+        walk.left_out.append(f"[{dropped} more files were not kept: a mail keeps at most {mime.MAX_FILES}]")
     if text is None:
         text = html_to_text(markup) if markup else ""
     return text.strip(), None if markup is None else sanitise_html(markup), files
@@ -276,7 +191,7 @@ def parse(raw: bytes, *, own_domain: str) -> ParsedMail:
     """Read one message; Unreadable for one that never can be."""
     if not raw.strip():
         raise Unreadable("the message is empty")
-    msg = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+    msg = mime.headers_of(raw)
     if not list(msg.keys()):
         raise Unreadable("the message has no headers")
     addresses = [(n, a) for n, a in getaddresses([_header(msg, "From")]) if "@" in a]
@@ -289,7 +204,7 @@ def parse(raw: bytes, *, own_domain: str) -> ParsedMail:
     ids = _message_ids(_header(msg, "Message-ID"))
     # Without a Message-ID the content names the message, so the same message delivered twice is kept once.
     message_id = ids[0] if ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
-    walk = _walk(msg)
+    walk = mime.walk(msg)
     text, markup, files = _body(msg, walk)
     auto, own = _automatic(msg, sender, own_domain)
     return ParsedMail(
