@@ -22,3 +22,18 @@ def run_cli(tmp_path: Path, *args: str, env: Mapping[str, str] | None = None) ->
     return subprocess.run(
         [*NIXFLOW, *args], cwd=tmp_path, env=cli_env(tmp_path, env), capture_output=True, text=True, timeout=120
     )
+
+
+def mail_receive(
+    tmp_path: Path, database_url: str, raw: bytes, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """`nixflow mail receive` as an MTA runs it: the message on standard input, mail for help@example.com."""
+    settings = {"NIXFLOW_DATABASE_URL": database_url, "NIXFLOW_MAIL_FROM": "help@example.com", **(env or {})}
+    return subprocess.run(
+        [*NIXFLOW, "mail", "receive"],
+        input=raw,
+        cwd=tmp_path,
+        env=cli_env(tmp_path, settings),
+        capture_output=True,
+        timeout=120,
+    )

@@ -166,3 +166,46 @@ def malformed_headers() -> bytes:
 
 def huge(size: int, message_id: str = "<huge-1@customer.test>") -> bytes:
     return with_attachment(message_id=message_id, data=b"\x00NIXFLOW" * (size // 8), filename="disk.img")
+
+
+# Hostile mail: what anyone on the internet can send to the support address.
+
+
+def deeply_nested(levels: int = 3000, message_id: str = "<deep-1@attacker.test>") -> bytes:
+    """A text part inside `levels` nested multiparts (~70 bytes a level: 3,000 levels are ~200 KB)."""
+    head = (
+        "From: Mallory <mallory@attacker.test>\r\nTo: help@example.com\r\nSubject: Nested all the way down\r\n"
+        f"Message-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
+    )
+    opening = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n' for i in range(levels))
+    closing = "".join(f"\r\n--b{i}--" for i in reversed(range(levels)))
+    return (head + opening + "Content-Type: text/plain\r\n\r\nthe bottom" + closing + "\r\n").encode()
+
+
+def many_files(count: int, message_id: str = "<files-1@customer.test>") -> bytes:
+    """A text and `count` small attachments, each its own part."""
+    msg = _base("Pat Doe <pat@customer.test>", "Every log file we have", message_id)
+    msg.set_content("All the logs are attached.")
+    for n in range(count):
+        msg.add_attachment(f"log line {n}\n".encode(), maintype="text", subtype="plain", filename=f"log-{n}.txt")
+    return msg.as_bytes()
+
+
+def long_text_and_oversized_file(
+    limit: int, name_length: int = 1500, message_id: str = "<long-1@customer.test>"
+) -> bytes:
+    """A 19,900-character text and a file over `limit` bytes whose name is `name_length` characters long."""
+    msg = _base("Pat Doe <pat@customer.test>", "Full crash report", message_id)
+    msg.set_content(("The service crashed again. " * 800)[:19_900])
+    name = ("crash-dump-" * (name_length // 11 + 1))[: name_length - 4] + ".bin"
+    msg.add_attachment(b"\x7fCORE" * (limit // 5 + 10), maintype="application", subtype="octet-stream", filename=name)
+    return msg.as_bytes()
+
+
+def eight_bit_subject(message_id: str = "<8bit-1@customer.test>") -> bytes:
+    """A Subject in raw UTF-8 bytes, not RFC 2047 encoded (RFC 6532 style; many mailers send it)."""
+    return (
+        "From: René Doe <rene@customer.test>\r\nTo: help@example.com\r\n"
+        f"Subject: Café printer is kaputt\r\nMessage-ID: {message_id}\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe café printer prints nothing.\r\n"
+    ).encode()

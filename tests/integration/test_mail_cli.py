@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 from tests import mail_corpus as corpus
-from tests.cli_helpers import NIXFLOW, cli_env
+from tests.cli_helpers import mail_receive
 
 from nixflow.store.db import sync_url
 from nixflow.store.tables import inbound_mail, tickets
@@ -16,10 +16,7 @@ EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
 
 
 def receive(tmp_path: Path, database_url: str, raw: bytes) -> subprocess.CompletedProcess[bytes]:
-    env = cli_env(tmp_path, {"NIXFLOW_DATABASE_URL": database_url, "NIXFLOW_MAIL_FROM": "help@example.com"})
-    return subprocess.run(
-        [*NIXFLOW, "mail", "receive"], input=raw, cwd=tmp_path, env=env, capture_output=True, timeout=120
-    )
+    return mail_receive(tmp_path, database_url, raw)
 
 
 def count(database_url: str, table: object) -> int:

@@ -19,7 +19,9 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount, Route, WebSocketRoute
 from tests import mail_corpus
 from tests.conftest import PASSWORD, Harness, User
+from tests.mail_corpus import plain
 from tests.mail_helpers import pipe
+from tests.quarantine_helpers import held_mail
 from tests.webhook_receiver import stored_subscription
 
 from nixflow.api.app import create_app
@@ -300,6 +302,12 @@ ROWS = [
         admin_only(202),
         body=lambda w, r: {"since": "2020-01-01T00:00:00Z"},
     ),
+    # Quarantined mail (admin): a fresh held mail behind each {quarantine_id}
+    Row("GET", "/api/mail/quarantine", admin_only(200)),
+    Row("GET", "/api/mail/quarantine/{quarantine_id}", admin_only(200)),
+    Row("GET", "/api/mail/quarantine/{quarantine_id}/raw", admin_only(200)),
+    Row("POST", "/api/mail/quarantine/{quarantine_id}/retry", admin_only(200)),
+    Row("POST", "/api/mail/quarantine/{quarantine_id}/discard", admin_only(200)),
     # Knowledge base: staff write, everyone signed in reads what visibility allows (a published article here)
     Row("POST", "/api/kb/articles", staff_only(201), body=lambda w, r: {"title": "matrix", "body": "text"}),
     Row("GET", "/api/kb/articles", signed_in(200)),
@@ -342,6 +350,7 @@ ROWS = [
     Row("GET", "/admin/calendars", page(403, 403, 200)),
     Row("GET", "/admin/round-robin", page(403, 403, 200)),
     Row("GET", "/admin/webhooks", page(403, 403, 200)),
+    Row("GET", "/admin/mail-quarantine", page(403, 403, 200)),
     Row("GET", "/kb", page(200, 200, 200)),
     Row("GET", "/kb/stats", page(403, 403, 200)),
     Row("GET", "/kb/{article_id}", page(200, 200, 200)),
@@ -512,6 +521,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "webhook_id":
             values[name] = str((await stored_subscription(h))["id"])
+        elif name == "quarantine_id":
+            values[name] = str(await held_mail(h, plain(message_id=f"<{world.unique('held')}@matrix.test>")))
         elif name == "delivery_id":
             webhook_id = int(values["webhook_id"])
             values[name] = str(await _delivery(h, webhook_id))

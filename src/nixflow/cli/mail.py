@@ -1,7 +1,8 @@
 """`nixflow mail receive`: one message on standard input, for an MTA to pipe into.
 
-Exit codes are the MTA's (sysexits.h): 0 stored (or stored before), 65 a message that can never be read,
-75 cannot store it now (the MTA keeps it and tries again, so nothing is lost).
+Exit codes are the MTA's (sysexits.h): 0 stored (or stored before), or held in quarantine because NixFlow could
+not store it (an admin retries or discards it: the MTA must not bounce it nor retry it for days); 65 bytes that
+are not a message; 75 only for a passing outage, the database out of reach (the MTA keeps it and tries again).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from nixflow.cli.mail_quarantine import quarantine_cli
 from nixflow.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from nixflow.email_in.intake import IntakeConfig, Outcome
     from nixflow.email_in.parse import ParsedMail
+    from nixflow.email_in.quarantine import Held
 
 mail_cli = typer.Typer(help="Mail into NixFlow.", no_args_is_help=True)
+mail_cli.add_typer(quarantine_cli, name="quarantine")
 
 EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
 
@@ -31,7 +35,8 @@ def _say(message: str) -> None:
 def receive() -> None:
     """Read one RFC 822 message on standard input and store it (a ticket, a comment, or a recorded refusal)."""
     from nixflow.email_in import intake
-    from nixflow.email_in.parse import Unreadable, parse
+    from nixflow.email_in.parse import Unreadable
+    from nixflow.email_in.quarantine import Held, read
 
     raw = sys.stdin.buffer.read()
     try:
@@ -41,28 +46,31 @@ def receive() -> None:
         raise typer.Exit(EX_TEMPFAIL) from None
     config = intake.config_from(settings)
     try:
-        mail = parse(raw, own_domain=config.domain)
+        mail = read(raw, config)
     except Unreadable as exc:
         _say(f"unreadable message: {exc}")
         raise typer.Exit(EX_DATAERR) from None
     try:
-        outcome = asyncio.run(_store(settings, mail, config))
-    except Exception as exc:
+        taken = asyncio.run(_store(settings, raw, mail, config))
+    except Exception as exc:  # `take` raises nothing else but an outage (the database out of reach)
         _say(f"cannot store the message now, try again later: {type(exc).__name__}: {exc}".splitlines()[0])
         raise typer.Exit(EX_TEMPFAIL) from None
-    where = f" ticket {outcome.ticket_id}" if outcome.ticket_id is not None else ""
-    how = f" ({outcome.method})" if outcome.method else ""
-    typer.echo(f"{mail.message_id}: {outcome.outcome}{where}{how}{': ' + outcome.reason if outcome.reason else ''}")
+    if isinstance(taken, Held):
+        typer.echo(f"quarantined as {taken.quarantine_id}: {taken.error} (nixflow mail quarantine list)")
+        return
+    where = f" ticket {taken.ticket_id}" if taken.ticket_id is not None else ""
+    how = f" ({taken.method})" if taken.method else ""
+    typer.echo(f"{taken.message_id}: {taken.outcome}{where}{how}{': ' + taken.reason if taken.reason else ''}")
 
 
-async def _store(settings: Settings, mail: ParsedMail, config: IntakeConfig) -> Outcome:
+async def _store(settings: Settings, raw: bytes, mail: ParsedMail | Exception, config: IntakeConfig) -> Outcome | Held:
     from nixflow.bootstrap import build, upgrade_database
-    from nixflow.email_in.intake import deliver
+    from nixflow.email_in.quarantine import take
 
     await asyncio.to_thread(upgrade_database, settings)
     app = build(settings)
     try:
-        return await deliver(app.writer, mail, config)
+        return await take(app.writer, raw, mail, source="pipe", config=config)
     finally:
         app.writer.close()
         app.db.dispose()

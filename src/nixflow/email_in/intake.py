@@ -31,6 +31,10 @@ from nixflow.store.tables import email_bounces, inbound_mail, ticket_watchers
 from nixflow.store.writer import Writer
 
 NO_TEXT = "(no text)"
+TEXT_LIMIT = 20_000  # what services.tickets keeps of a description or a comment body
+NOTES_LIMIT = 2_000  # NixFlow's own notes on one mail, at most: the mail's text gets the rest
+NAME_SHOWN = 120  # characters of a file's name that a note shows
+CUT = "\n\n[The text was cut here: the mail is longer than a ticket keeps. The whole message is stored.]"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Outcome:
     comment_id: int | None = None
     method: str | None = None
     reason: str | None = None
+    message_id: str | None = None
 
 
 def already_stored(tx: Tx, message_id: str) -> int | None:
@@ -137,13 +142,13 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     if match is None and mail.auto is not None:
         return _drop(tx, mail, ref, f"automatic mail ({mail.auto}) that answers no ticket")
     skipped = [p.filename for p in mail.attachments if len(p.data) > config.max_attachment_bytes]
-    note = "".join(f"\n\n[{name} was not kept: over the size limit]" for name in skipped)
+    notes = [*(f"[{_shown(name)} was not kept: over the size limit]" for name in skipped), *mail.left_out]
     if match is None:
         title = mail.subject.strip()[:200] or "(no subject)"
-        ticket = tickets.create(work, requester=sender, title=title, description=(mail.text[:19_000] + note).strip())
+        ticket = tickets.create(work, requester=sender, title=title, description=with_notes(mail.text, notes))
         ticket_id, comment_id, method, matched, outcome = int(ticket["id"]), None, "new", None, "ticket"
     else:
-        body = (mail.reply[:19_000] + note).strip() or NO_TEXT
+        body = with_notes(mail.reply, notes) or NO_TEXT
         ticket_id, method, matched = match.ticket_id, match.method, match.matched
         comment_id, outcome = _reply(work, mail, config, sender, ticket_id, body, ref)
     html = _keep_files(work, mail, config, sender, ticket_id, comment_id)
@@ -182,6 +187,28 @@ def _reply(
     )
     _reopen_on_reply(tx, mail, sender, ticket_id)
     return int(comment["id"]), "comment"
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= NAME_SHOWN else name[: NAME_SHOWN - 1] + "…"
+
+
+def with_notes(text: str, notes: list[str], limit: int = TEXT_LIMIT) -> str:
+    """A mail's text and NixFlow's notes on it, within `limit` characters whatever the notes: the notes are held
+    to NOTES_LIMIT (the rest counted), then the text is cut to what is left, saying so."""
+    kept: list[str] = []
+    used = 0
+    for index, note in enumerate(notes):
+        if used + len(note) + 2 > NOTES_LIMIT - 60:  # room for the line that counts the rest
+            kept.append(f"[{len(notes) - index} more notes on this mail were left out]")
+            break
+        kept.append(note)
+        used += len(note) + 2
+    block = "".join(f"\n\n{note}" for note in kept)
+    room = limit - len(block)
+    if len(text) > room:
+        text = text[: room - len(CUT)] + CUT
+    return (text + block).strip()
 
 
 def _reopen_on_reply(tx: Tx, mail: ParsedMail, sender: Principal, ticket_id: int) -> None:

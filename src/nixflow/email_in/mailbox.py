@@ -20,9 +20,9 @@ import anyio.to_thread
 from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
 
 from nixflow.domain.errors import ServiceUnavailable
-from nixflow.email_in import intake
+from nixflow.email_in import intake, quarantine
 from nixflow.email_in.intake import IntakeConfig
-from nixflow.email_in.parse import Unreadable, parse
+from nixflow.email_in.parse import ParsedMail, Unreadable
 from nixflow.store.db import unavailable
 from nixflow.store.writer import Writer
 
@@ -102,6 +102,9 @@ class MailboxPoller:
                 return item[1]
         return None
 
+    async def _take_one(self, raw: bytes, mail: ParsedMail | Exception) -> intake.Outcome | quarantine.Held:
+        return await quarantine.take(self.writer, raw, mail, source="imap", config=self.config)
+
     def _done(self, box: BaseMailBox, uid: str) -> None:
         """The message is committed (or can never be read): take it out of the unseen set."""
         if self.target.move_to:
@@ -118,14 +121,18 @@ class MailboxPoller:
             if raw is None:
                 continue
             try:
-                mail = parse(raw, own_domain=self.config.domain)
+                mail = quarantine.read(raw, self.config)
             except Unreadable as exc:
                 log.warning("mailbox message %s can never be read (%s): flagged seen, not stored", uid, exc)
                 self._done(box, uid)
                 continue
-            outcome = anyio.from_thread.run(intake.deliver, self.writer, mail, self.config)
+            # Stored, or held in quarantine (then the pass goes on); an outage raises and leaves it unseen.
+            result = anyio.from_thread.run(self._take_one, raw, mail)
             self._done(box, uid)  # only now: a failure above leaves it unseen, taken again next time
-            log.info("mail %s from the mailbox: %s", mail.message_id, outcome.outcome)
+            if isinstance(result, quarantine.Held):
+                log.warning("mailbox message %s held in quarantine %s: %s", uid, result.quarantine_id, result.error)
+            else:
+                log.info("mail %s from the mailbox: %s", result.message_id, result.outcome)
             taken += 1
         return taken
 

@@ -10,7 +10,6 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
@@ -19,6 +18,7 @@ import nh3
 from flufl.bounce import all_failures
 from mailparser_reply import EmailReplyParser
 
+from nixflow.email_in import mime
 from nixflow.notifications.mail import LOOP_HEADER
 
 _MSGID = re.compile(r"<[^<>\s]{1,250}>")
@@ -54,6 +54,7 @@ class ParsedMail:
     auto: str | None = None  # why this mail is automatic (never answered), or None
     own: bool = False  # NixFlow's own mail come back
     bounced: list[str] = field(default_factory=list)  # addresses a delivery report says failed for good
+    left_out: list[str] = field(default_factory=list)  # notes on what the bounds left unread (MAX_DEPTH, ...)
 
     @property
     def reply(self) -> str:
@@ -156,14 +157,13 @@ def _bounced(raw: bytes, msg: Message) -> list[str]:
     return sorted(a.strip().lower() for a in addresses if "@" in a)
 
 
-def _body(msg: Message) -> tuple[str, str | None, list[Part]]:
+def _body(msg: Message, walk: mime.Walk) -> tuple[str, str | None, list[Part]]:
     text: str | None = None
     markup: str | None = None
     files: list[Part] = []
+    dropped = 0
     report = msg.get_content_type() == "multipart/report"
-    for index, part in enumerate(msg.walk()):
-        if part.is_multipart():
-            continue
+    for index, part in walk.leaves:
         kind = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         content_id = (_header(part, "Content-ID") or "").strip("<> ") or None
@@ -171,12 +171,17 @@ def _body(msg: Message) -> tuple[str, str | None, list[Part]]:
             text = _decode(part)
         elif disposition != "attachment" and kind == "text/html" and markup is None:
             markup = _decode(part)
-        elif report and kind in ("message/delivery-status", "message/rfc822", "text/rfc822-headers"):
+        elif report and kind in mime.REPORT_PARTS:
             continue
         else:
             data = part.get_payload(decode=True)
             if isinstance(data, bytes) and data:
-                files.append(Part(_filename(part, index), data, content_id))
+                if len(files) < mime.MAX_FILES:
+                    files.append(Part(_filename(part, index), data, content_id))
+                else:
+                    dropped += 1
+    if dropped:
+        walk.left_out.append(f"[{dropped} more files were not kept: a mail keeps at most {mime.MAX_FILES}]")
     if text is None:
         text = html_to_text(markup) if markup else ""
     return text.strip(), None if markup is None else sanitise_html(markup), files
@@ -186,7 +191,7 @@ def parse(raw: bytes, *, own_domain: str) -> ParsedMail:
     """Read one message; Unreadable for one that never can be."""
     if not raw.strip():
         raise Unreadable("the message is empty")
-    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    msg = mime.headers_of(raw)
     if not list(msg.keys()):
         raise Unreadable("the message has no headers")
     addresses = [(n, a) for n, a in getaddresses([_header(msg, "From")]) if "@" in a]
@@ -199,7 +204,8 @@ def parse(raw: bytes, *, own_domain: str) -> ParsedMail:
     ids = _message_ids(_header(msg, "Message-ID"))
     # Without a Message-ID the content names the message, so the same message delivered twice is kept once.
     message_id = ids[0] if ids else f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
-    text, markup, files = _body(msg)
+    walk = mime.walk(msg)
+    text, markup, files = _body(msg, walk)
     auto, own = _automatic(msg, sender, own_domain)
     return ParsedMail(
         message_id=message_id,
@@ -214,5 +220,6 @@ def parse(raw: bytes, *, own_domain: str) -> ParsedMail:
         raw=raw,
         auto=auto,
         own=own,
-        bounced=_bounced(raw, msg),
+        bounced=[] if walk.too_deep else _bounced(raw, msg),
+        left_out=walk.left_out,
     )

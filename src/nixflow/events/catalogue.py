@@ -455,6 +455,26 @@ class UnverifiedDecided(EventData):
     by_id: int
 
 
+class QuarantineRef(EventData):
+    quarantine_id: int
+    message_id: str | None = None  # None when the message could not even be parsed
+    sender: str | None = None
+
+
+class MailQuarantined(QuarantineRef):
+    source: Literal["pipe", "imap"]
+    subject: str | None = None
+    size: int
+    error: str  # the error's type and first line, never a traceback
+    attempts: int  # 1 the first time; the same bytes arriving again while held count up
+
+
+class MailQuarantineRetried(QuarantineRef):
+    outcome: str  # what the intake made of it this time: ticket, comment, dropped, bounce, duplicate
+    inbound_id: int | None = None
+    ticket_id: int | None = None
+
+
 # webhook
 
 
@@ -582,6 +602,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("email.unverified", MailUnverified, "A mail whose sender proved nothing is held on its ticket as a note."),
     ("email.unverified_published", UnverifiedDecided, "An agent made a held mail its sender's public comment."),
     ("email.unverified_discarded", UnverifiedDecided, "An agent discarded a held mail."),
+    ("email.quarantined", MailQuarantined, "A mail the intake could not store is held for an admin, bytes and error."),
+    ("email.quarantine_retried", MailQuarantineRetried, "An admin retried a held mail, and the intake stored it."),
+    ("email.quarantine_discarded", QuarantineRef, "An admin discarded a held mail: its bytes are dropped."),
     ("webhook.created", WebhookCreated, "An admin subscribed a URL to events."),
     ("webhook.updated", WebhookChanged, "A webhook subscription was changed (paused, resumed, ...)."),
     ("webhook.deleted", WebhookDeleted, "A webhook subscription was deleted."),

@@ -383,6 +383,35 @@ inbound_mail = Table(
     Index("ix_inbound_mail_sender", "sender", "received_at"),
 )
 
+# Mail the intake could not store: held with its bytes and the error until an admin retries or discards it. The
+# same bytes are held once at a time (the partial unique index), however often they arrive.
+HELD_SQL = "state = 'held'"
+mail_quarantine = Table(
+    "mail_quarantine",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("source", String(8), nullable=False),  # pipe | imap
+    Column("digest", String(64), nullable=False),  # SHA-256 of the bytes
+    Column("message_id", String(255)),  # as parsed, when the message could be parsed
+    Column("sender", String(254)),
+    Column("subject", String(300)),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary),  # dropped when discarded
+    Column("error_type", String(100), nullable=False),
+    Column("error", String(1000), nullable=False),  # the exception's first line, never a traceback
+    Column("state", String(16), nullable=False),  # held | retried | discarded
+    Column("attempts", Integer, nullable=False),  # deliveries and retries that failed
+    Column("outcome", String(16)),  # what the successful retry became (ticket, comment, duplicate, ...)
+    Column("inbound_id", ForeignKey("inbound_mail.id", ondelete="SET NULL")),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="SET NULL")),
+    Column("quarantined_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(
+        "ux_mail_quarantine_held", "digest", unique=True, sqlite_where=text(HELD_SQL), postgresql_where=text(HELD_SQL)
+    ),
+    Index("ix_mail_quarantine_state", "state", "id"),
+)
+
 email_bounces = Table(
     "email_bounces",
     metadata,

@@ -1,5 +1,5 @@
-"""Admin pages: users and categories (rendered here), and rules, SLA policies, round-robin counters and webhooks
-(rendered in the browser from their APIs, so the pages follow the API, not the tables behind it)."""
+"""Admin pages: users, categories and quarantined mail (rendered here), and rules, SLA policies, round-robin
+counters and webhooks (rendered in the browser from their APIs, so the pages follow the API, not the tables)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App
 from nixflow.automation import sla_policies
 from nixflow.domain.values import Priority
+from nixflow.email_in import quarantine_admin
 from nixflow.services import calendars, users
 from nixflow.services.users import require_admin
 from nixflow.web.rendering import PageRoute, PageUser, render
@@ -108,3 +109,18 @@ async def webhooks_page(request: Request, user: PageUser, app: App) -> Response:
     require_admin(user)
     found = await app.db.read(users.list_categories)
     return await render(request, "admin_webhooks.html", user, title="Webhooks", categories=found)
+
+
+@router.get("/mail-quarantine", response_class=HTMLResponse)
+async def mail_quarantine_page(request: Request, user: PageUser, app: App, state: str = "held") -> Response:
+    """Mail NixFlow could not store: the newest 100 held (or of every state), to retry, download or discard."""
+    require_admin(user)
+    wanted = state if state in quarantine_admin.STATES else None
+
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        return quarantine_admin.page(conn, state=wanted, limit=100, cursor=None)[0]
+
+    items = await app.db.read(read)
+    return await render(
+        request, "admin_mail_quarantine.html", user, title="Mail quarantine", items=items, state=wanted or "all"
+    )

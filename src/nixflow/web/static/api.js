@@ -85,7 +85,8 @@ export async function after(then, result, refresh) {
   }
 }
 
-// Forms and buttons with `data-api` send JSON to that URL (`data-method`, default POST).
+// Forms and buttons with `data-api` send JSON to that URL (`data-method`, default POST); a button with
+// `data-confirm` asks first.
 export function bindApiControls(refresh) {
   document.addEventListener("submit", async (event) => {
     const form = event.target;
@@ -106,6 +107,7 @@ export function bindApiControls(refresh) {
   document.addEventListener("click", async (event) => {
     const button = event.target instanceof Element ? event.target.closest("button[data-api]") : null;
     if (!button || button.form) return;
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
     const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
     await run(button, button.dataset.method || "POST", button.dataset.api, body, button.dataset.then, refresh);
   });

@@ -1,0 +1,55 @@
+"""Hostile mail in a real IMAP mailbox (Dovecot): the poller stores it within the bounds or holds it in quarantine,
+flags it seen, and goes on to the ordinary mail behind it. In both modes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from imap_tools import BaseMailBox
+from sqlalchemy import Connection, select
+from tests import mail_corpus as corpus
+from tests.conftest import Harness
+from tests.integration.test_mailbox import IMAP_URL, _unseen, folder
+
+from nixflow.email_in import intake
+from nixflow.email_in.intake import TEXT_LIMIT
+from nixflow.email_in.mailbox import MailboxPoller
+from nixflow.store.tables import mail_quarantine, tickets
+
+pytestmark = pytest.mark.skipif(IMAP_URL is None, reason="Dovecot not running: `source scripts/services.sh start`")
+__all__ = ["folder"]  # the fixture, shared with test_mailbox
+
+
+async def test_one_pass_takes_every_hostile_message_and_the_ordinary_one_behind_them(
+    harness: Harness, folder: tuple[str, BaseMailBox]
+) -> None:
+    h = harness
+    url, box = folder
+    hostile = (corpus.deeply_nested(3000), corpus.long_text_and_oversized_file(1000), corpus.eight_bit_subject())
+    for raw in (*hostile, corpus.plain()):
+        box.append(raw, box.folder.get(), dt=None, flag_set=())
+    config = dataclasses.replace(intake.config_from(h.nixflow.settings), max_attachment_bytes=1000)
+    poller = MailboxPoller(url=url, writer=h.nixflow.writer, config=config, poll_seconds=1)
+    try:
+        assert await poller.poll_once() == 4  # was: the first one raised, every pass, for good
+        assert _unseen(box) == 0
+        assert await poller.poll_once() == 0
+    finally:
+        poller._close()
+
+    def read(conn: Connection) -> tuple[dict[str, str], list[dict[str, object]]]:
+        made = {r.title: r.description for r in conn.execute(select(tickets.c.title, tickets.c.description))}
+        held = [dict(r._mapping) for r in conn.execute(select(mail_quarantine))]
+        return made, held
+
+    made, held = await h.nixflow.db.read(read)
+    assert set(made) == {"Nested all the way down", "Full crash report", "Printer on floor 2 is jammed"}
+    assert "nests deeper than 20 levels" in made["Nested all the way down"]
+    assert len(made["Full crash report"]) <= TEXT_LIMIT
+    [item] = held
+    assert item["source"] == "imap" and item["state"] == "held" and item["raw"] == corpus.eight_bit_subject()
+    await h.settle()
+    [event] = await h.events(type="email.quarantined")
+    assert event["data"]["quarantine_id"] == item["id"] and event["data"]["source"] == "imap"
+    assert event["data"]["error"].startswith("UnicodeEncodeError: ")
