@@ -22,6 +22,7 @@ from nixflow.events.envelope import EventRecord
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
+from nixflow.kb.read_ledger import ReadLedger
 from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
 from nixflow.notifications.mail import MailConfig
 from nixflow.notifications.sender import NotificationSender
@@ -71,6 +72,7 @@ class NixFlow:
     ws_tickets: TicketStore = field(default_factory=MemoryTickets)
     mailbox: MailboxPoller | None = None  # NIXFLOW_IMAP_URL: polled wherever the periodic jobs run
     webhooks: WebhookDeliverer | None = None
+    kb_reads: ReadLedger = field(default_factory=ReadLedger)  # knowledge-base reads: recorded once a window
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""

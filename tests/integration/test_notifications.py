@@ -170,14 +170,17 @@ async def test_watchers_api_and_events(harness: Harness, admin: User, agent: Use
     ticket_id = await _open(harness, requester)
     url = f"/api/tickets/{ticket_id}/watchers"
     assert (await harness.client.post(url, json={"user_id": agent.id}, headers=requester.headers)).status_code == 403
+    # Issue 22: a requester is not told whether an address has an account (tests/integration/test_watchers_privacy.py).
     assert (
         await harness.client.post(url, json={"email": "nobody@example.com"}, headers=requester.headers)
-    ).status_code == 404
+    ).status_code == 201
     assert (await harness.client.post(url, json={}, headers=agent.headers)).status_code == 422
     assert (await harness.client.post(url, json={"email": agent.email}, headers=requester.headers)).status_code == 201
     assert (await harness.client.post(url, json={"user_id": admin.id}, headers=agent.headers)).status_code == 201
     listed = (await harness.client.get(url, headers=requester.headers)).json()
-    assert [w["user_id"] for w in listed] == [agent.id, admin.id]
+    assert [w["user_id"] for w in listed] == [agent.id]  # issue 22: staff's own watchers are not the requester's
+    staff_view = (await harness.client.get(url, headers=agent.headers)).json()
+    assert [w["user_id"] for w in staff_view] == [agent.id, admin.id]
     other = await harness.user("requester")
     assert (await harness.client.get(url, headers=other.headers)).status_code == 404
     assert (await harness.client.post(url, json={"email": other.email}, headers=other.headers)).status_code == 404

@@ -33,6 +33,9 @@ DESCRIPTIONS = {
 }
 
 
+KB_READS = ("/api/kb/suggest", "/api/kb/articles/{article_id}")  # views and suggestions: a rate per client
+
+
 def _codes(path: str) -> list[str]:
     if path == "/api/auth/login":
         return ["400", "401", "413", "415", "422", "429"]
@@ -42,7 +45,7 @@ def _codes(path: str) -> list[str]:
         return ["400", "413", "415", "422"]
     if path in PUBLIC:
         return ["400", "413", "422"]
-    if path == "/api/auth/password":  # checks the current password under the sign-in limits
+    if path in ("/api/auth/password", *KB_READS):  # the sign-in limits; the knowledge base's read rate
         return ["400", "401", "403", "404", "409", "413", "422", "429"]
     return ["400", "401", "403", "404", "409", "413", "422"]
 

@@ -3,6 +3,7 @@ article solved their problem (before a ticket: deflected; on an open ticket: it 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -12,11 +13,14 @@ from nixflow.domain.errors import Conflict
 from nixflow.domain.kb import ArticleStatus, Readable, Visibility, readable, suggestible
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
+from nixflow.events.envelope import EventContext
 from nixflow.kb import articles, search
+from nixflow.kb.read_ledger import ReadLedger, reader_key
 from nixflow.services import tickets
 from nixflow.services.users import Principal
-from nixflow.store.db import Tx
+from nixflow.store.db import Database, Tx
 from nixflow.store.tables import comments, kb_article_tickets, kb_articles, users
+from nixflow.store.writer import Writer
 
 SUGGESTIONS = 5
 
@@ -32,26 +36,51 @@ def _emit_about(tx: Tx, article: dict[str, Any], event_type: str, data: dict[str
     )
 
 
-def view(tx: Tx, *, reader: Principal | None, article_id: int) -> dict[str, Any]:
-    """An article the reader may see, recording `kb.article_viewed`."""
-    article = articles.load(tx.conn, article_id=article_id, may=readable(role_of(reader)))
-    viewer_id = None if reader is None else reader.id
-    _emit_about(tx, article, "kb.article_viewed", {"version": article["version"], "viewer_id": viewer_id})
+async def view(
+    db: Database, writer: Writer, ledger: ReadLedger, *, reader: Principal | None, client: str, article_id: int,
+    ctx: EventContext, now: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """An article the reader may see; `kb.article_viewed` once per reader, version and window (`read_ledger`),
+    so reading again or reloading costs no write. TooManyRequests past the client's rate."""
+    who = reader_key(None if reader is None else reader.id, client)
+    ledger.admit(who, now)
+    article = await db.read(lambda conn: articles.load(conn, article_id=article_id, may=readable(role_of(reader))))
+    if ledger.first((who, "viewed", article["id"], article["version"]), now):
+        viewer_id = None if reader is None else reader.id
+        data = {"version": article["version"], "viewer_id": viewer_id}
+        await writer.run(lambda tx: _emit_about(tx, article, "kb.article_viewed", data), ctx)
     return article
 
 
-def suggest(tx: Tx, *, reader: Principal | None, query: str, limit: int = SUGGESTIONS) -> list[dict[str, Any]]:
-    """Published articles matching what the reader typed, each suggestion recorded as `kb.article_suggested`."""
-    found = search.search(tx.conn, query=query, may=suggestible(role_of(reader)), limit=limit)
-    versions = _versions(tx.conn, [item["id"] for item in found])
-    for rank, item in enumerate(found, start=1):
-        data = {
-            "version": versions[item["id"]],
-            "query": articles.storable(query)[:500],
-            "rank": rank,
-            "user_id": None if reader is None else reader.id,
-        }
-        _emit_about(tx, item, "kb.article_suggested", data)
+async def suggest(
+    db: Database, writer: Writer, ledger: ReadLedger, *, reader: Principal | None, client: str, query: str,
+    limit: int, ctx: EventContext, now: datetime,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Published articles matching what the reader typed; `kb.article_suggested` once per reader, article version
+    and window, not once per keystroke. TooManyRequests past the client's rate."""
+    who = reader_key(None if reader is None else reader.id, client)
+    ledger.admit(who, now)
+
+    def read(conn: Connection) -> tuple[list[dict[str, Any]], dict[int, int]]:
+        found = search.search(conn, query=query, may=suggestible(role_of(reader)), limit=limit)
+        return found, _versions(conn, [item["id"] for item in found])
+
+    found, versions = await db.read(read)
+    new = [
+        (rank, item)
+        for rank, item in enumerate(found, start=1)
+        if ledger.first((who, "suggested", item["id"], versions[item["id"]]), now)
+    ]
+    if new:
+        user_id = None if reader is None else reader.id
+        stored = articles.storable(query)[:500]
+
+        def record(tx: Tx) -> None:
+            for rank, item in new:
+                data = {"version": versions[item["id"]], "query": stored, "rank": rank, "user_id": user_id}
+                _emit_about(tx, item, "kb.article_suggested", data)
+
+        await writer.run(record, ctx)
     return found
 
 

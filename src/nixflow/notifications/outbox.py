@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from nixflow.events.envelope import EventRecord
 from nixflow.ids import uuid7
@@ -77,23 +77,40 @@ def _take(tx: Tx, *where: Any, status: str) -> tuple[str, Sequence[Any]]:
     return claim_id, rows
 
 
+def _refused_before() -> ColumnElement[bool]:
+    """Rows of a mail a server already refused (and that wait for a retry or are being retried)."""
+    return notifications.c.attempts > 0
+
+
+def _not_backing_off(now: datetime) -> ColumnElement[bool]:
+    """Rows not waiting out a retry: never refused, or refused and due again."""
+    return or_(notifications.c.attempts == 0, notifications.c.send_after <= now)
+
+
 def claim_due_group(tx: Tx) -> Claim | None:
-    """Take the pending mail of the (recipient, ticket) whose first notification is due longest: one mail."""
-    first = func.min(notifications.c.send_after)
+    """Take the pending mail of the (recipient, ticket) whose first notification is due longest: one mail.
+
+    Rows never refused go together (changes in the holding window make one mail); rows a server refused are
+    retried on their own once their backoff has passed, so a fresh change neither cuts a backoff short nor
+    shares a retried mail's attempt count and fate."""
     due = tx.conn.execute(
-        select(notifications.c.recipient_id, notifications.c.ticket_id)
-        .where(notifications.c.email_status == "pending", notifications.c.ticket_id.is_not(None))
-        .group_by(notifications.c.recipient_id, notifications.c.ticket_id)
-        .having(first <= tx.now)
-        .order_by(first)
+        select(notifications.c.recipient_id, notifications.c.ticket_id, _refused_before().label("refused"))
+        .where(
+            notifications.c.email_status == "pending",
+            notifications.c.ticket_id.is_not(None),
+            notifications.c.send_after <= tx.now,
+        )
+        .order_by(notifications.c.send_after, notifications.c.id)
         .limit(1)
     ).first()
     if due is None:
         return None
+    same_kind = and_(_refused_before(), notifications.c.send_after <= tx.now) if due.refused else ~_refused_before()
     claim_id, rows = _take(
         tx,
         notifications.c.recipient_id == due.recipient_id,
         notifications.c.ticket_id == due.ticket_id,
+        same_kind,
         status="sending",
     )
     if not rows:
@@ -130,7 +147,7 @@ def claim_due_digest(tx: Tx) -> Claim | None:
     """Take the waiting notifications of one recipient whose digest period has passed."""
     waiting = tx.conn.execute(
         select(notifications.c.recipient_id, func.min(notifications.c.created_at).label("since"))
-        .where(notifications.c.email_status == "digest")
+        .where(notifications.c.email_status == "digest", _not_backing_off(tx.now))
         .group_by(notifications.c.recipient_id)
         .order_by(func.min(notifications.c.created_at))
     ).all()
@@ -144,7 +161,9 @@ def claim_due_digest(tx: Tx) -> Claim | None:
         period = DIGEST_PERIOD.get(prefs.digest, timedelta(0))
         if tx.now < (last or row.since) + period:
             continue
-        claim_id, rows = _take(tx, notifications.c.recipient_id == row.recipient_id, status="digesting")
+        claim_id, rows = _take(
+            tx, notifications.c.recipient_id == row.recipient_id, _not_backing_off(tx.now), status="digesting"
+        )
         if rows:
             return Claim(claim_id, int(row.recipient_id), None, [int(r.id) for r in rows], None, 0)
     return None

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from nixflow.crypto import Keyring
 from nixflow.domain.errors import NotFound
+from nixflow.services import reset_links
 from nixflow.services.users import Principal, principal_of
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, login_attempts, users
@@ -139,7 +140,8 @@ def set_password(
     keep_session_id: int | None = None,
     announce: bool = True,
 ) -> int:
-    """Store a new password hash and end the user's sessions (all but `keep_session_id`); API tokens stay.
+    """Store a new password hash and end the user's sessions (all but `keep_session_id`) and open reset links;
+    API tokens stay.
 
     Emits `user.password_changed` (unless `announce` is false: a caller with its own event, a reset link's);
     returns how many sessions ended.
@@ -153,6 +155,7 @@ def set_password(
     if keep_session_id is not None:
         sessions.append(api_tokens.c.id != keep_session_id)
     ended = int(tx.conn.execute(update(api_tokens).where(*sessions).values(revoked_at=tx.now)).rowcount)
+    reset_links.end_open_links(tx, user_id=user_id, outcome="password_changed")
     if announce:
         by = {"user_id": user_id, "by_id": tx.ctx.actor_id}
         tx.emit("user.password_changed", aggregate_type="user", aggregate_id=user_id, data=by)

@@ -3,7 +3,8 @@
 A request does the same work whatever the address (a token is made and sealed even when nobody gets it), and
 answers the same. The token is stored as a keyed hash; its sealed (encrypted) copy lives only until the mail
 that carries it has gone, failed, or the link ended, so the mail survives restarts and retries without the
-token lying around in the clear. A new request ends the user's older unused links.
+token lying around in the clear. A new request ends the user's older unused links, and so does any other
+password change or a deactivation (`reset_links`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from nixflow.crypto import BadSecret, Keyring
 from nixflow.domain.errors import InvalidResetLink
 from nixflow.events.envelope import EventRecord
 from nixflow.notifications import outbox
-from nixflow.services import auth, users
+from nixflow.services import auth, reset_links, users
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, password_resets
 from nixflow.store.tables import users as users_table
@@ -71,7 +72,7 @@ def request(tx: Tx, *, keys: Keyring, email: str, address: str, token: str, poli
     if not policy.mail_on:
         _announce(tx, email=email, user_id=user_id, outcome="mail is not configured")
         return None
-    _end_open_links(tx, user_id=user_id, outcome="superseded")
+    reset_links.end_open_links(tx, user_id=user_id, outcome="superseded")
     reset_id = insert_returning_id(
         tx.conn,
         insert(password_resets),
@@ -93,16 +94,6 @@ def request(tx: Tx, *, keys: Keyring, email: str, address: str, token: str, poli
     return None
 
 
-def _end_open_links(tx: Tx, *, user_id: int, outcome: str) -> None:
-    """End the user's links still open (and cancel their mail not yet taken by the sender)."""
-    open_links = (password_resets.c.user_id == user_id, password_resets.c.ended_at.is_(None))
-    mails = tx.conn.execute(select(password_resets.c.notification_id).where(*open_links)).scalars().all()
-    tx.conn.execute(
-        update(password_resets).where(*open_links).values(ended_at=tx.now, outcome=outcome, token_sealed=None)
-    )
-    outbox.cancel_account_mail(tx, notification_ids=[int(m) for m in mails if m is not None])
-
-
 def check(conn: Connection, *, keys: Keyring, token: str, now: datetime) -> int:
     """The id of the user a usable token resets; InvalidResetLink (saying why) otherwise."""
     found = conn.execute(
@@ -116,7 +107,7 @@ def check(conn: Connection, *, keys: Keyring, token: str, now: datetime) -> int:
         raise InvalidResetLink("this reset link was already used; ask for a new one")
     if found.outcome == "superseded":
         raise InvalidResetLink("a newer reset link was sent since; use the latest one")
-    if found.expires_at <= now:
+    if found.expires_at <= now or found.ended_at is not None:  # ended by a password change or deactivation
         raise InvalidResetLink("this reset link has expired; ask for a new one")
     if not found.active or found.user_id == SYSTEM_USER_ID:
         raise InvalidResetLink("this account cannot sign in; ask an administrator")
@@ -139,8 +130,9 @@ def confirm(tx: Tx, *, keys: Keyring, token: str, password_hash: str) -> int:
     )
     if used.rowcount != 1:  # a parallel confirm took it first
         raise InvalidResetLink("this reset link was already used; ask for a new one")
-    _end_open_links(tx, user_id=user_id, outcome="superseded")  # older links, if any, die with this one
-    ended = auth.set_password(tx, user_id=user_id, password_hash=password_hash, announce=False)
+    ended = auth.set_password(  # which ends older links, if any, too
+        tx, user_id=user_id, password_hash=password_hash, announce=False
+    )
     email = tx.conn.execute(select(users_table.c.email).where(users_table.c.id == user_id)).scalar_one()
     auth.clear_login_attempts(tx, email=email)  # whoever reads the mailbox is no password guesser
     tx.emit(

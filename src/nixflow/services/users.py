@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from nixflow.domain.json_types import EMAIL_PATTERN
 from nixflow.domain.values import Role
-from nixflow.services import calendars
+from nixflow.services import calendars, reset_links
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
 
@@ -175,6 +175,8 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
     if "active" in diff:
         kind = "user.activated" if diff["active"]["new"] else "user.deactivated"
         tx.emit(kind, aggregate_type="user", aggregate_id=user_id, data=by)
+        if not diff["active"]["new"]:  # a link must not outlive the account's deactivation, or wake with it
+            reset_links.end_open_links(tx, user_id=user_id, outcome="deactivated")
     return get_user(tx.conn, user_id=user_id)
 
 

@@ -7,6 +7,7 @@ from nixflow.events.envelope import EventRecord
 from nixflow.services.users import Principal
 
 REQUESTER_CATEGORIES = frozenset({"ticket", "sla"})
+WATCHER_EVENTS = frozenset({"ticket.watcher_added", "ticket.watcher_removed"})
 
 
 def is_internal(record: EventRecord) -> bool:
@@ -25,4 +26,7 @@ def may_see(viewer: Principal, record: EventRecord, ticket_requester_id: int | N
         and ticket_requester_id == viewer.id
         and record.category in REQUESTER_CATEGORIES
         and not is_internal(record)
+        # Who watches is staff business: the event would also tell a requester which address they CC'd has an
+        # account (the answer to adding one does not).
+        and record.type not in WATCHER_EVENTS
     )

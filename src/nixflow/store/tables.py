@@ -290,7 +290,7 @@ password_resets = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime),
-    Column("outcome", String(16)),  # NULL while usable | used | superseded
+    Column("outcome", String(16)),  # NULL while usable | used | superseded | password_changed | deactivated
 )
 
 # Notifications: what the notification consumer made of events, one row per recipient and event.

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import SESSION_COOKIE, App, PathId, context_for
+from nixflow.api.security import client_address
 from nixflow.domain.kb import ArticleStatus, Visibility, readable
 from nixflow.kb import articles, reading, search, stats
 from nixflow.services.users import Principal, require_admin
@@ -80,7 +81,9 @@ async def kb_article(
     """One article; for staff also its history, a diff of two versions, restore, and linked tickets."""
     reader = await page_reader(request, app)
     ctx = context_for(request, None if reader is None else reader.id)
-    article = await app.writer.run(lambda tx: reading.view(tx, reader=reader, article_id=article_id), ctx)
+    client = client_address(request, app.settings)
+    article = await reading.view(app.db, app.writer, app.kb_reads, reader=reader, client=client,
+                                 article_id=article_id, ctx=ctx, now=app.clock())  # fmt: skip
     staff = reader is not None and reader.is_staff
 
     def read(conn: Connection) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from nixflow.crypto import Keyring
+from nixflow.crypto import BadSecret, Keyring
 from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
 from nixflow.store import event_log
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 EXCERPT_BYTES = 1024
 EXCERPT_CHARS = 500
 USER_AGENT = "NixFlow-Webhooks/1"
+UNDECRYPTABLE = (
+    "the signing secret cannot be decrypted: the key it was stored under is no longer in NIXFLOW_SECRET_KEY "
+    "or NIXFLOW_SECRET_KEY_PREVIOUS (put that key back, or rotate the subscription's secret)"
+)
 
 
 def body_of(record: EventRecord) -> str:
@@ -215,10 +219,16 @@ class WebhookDeliverer:
         if record is None:
             return Outcome(at=self.clock(), error="the event is no longer in the log", final=True)
         body = body_of(record)
-        secrets = subscriptions.signing_secrets(self.keys, subscription, self.clock())
+        try:
+            secrets = subscriptions.signing_secrets(self.keys, subscription, self.clock())
+        except BadSecret:
+            # A failed attempt like any other (recorded, retried later, the subscription disabled in the end),
+            # not an exception: nothing is sent unsigned, and the log is not filled with a traceback per lease.
+            return Outcome(at=self.clock(), error=UNDECRYPTABLE)
         headers = signed_headers(event_id, body, secrets, datetime.now(UTC))
         if subscription.mode == "shadow":
-            log.info("webhook %s (shadow, not sent) to %s: %s %s", subscription.id, subscription.url, headers, body)
+            # Ids only: the body carries comment texts and internal notes, which do not belong in a log.
+            log.info("webhook %s (shadow, not sent): event %s (%s)", subscription.id, event_id, record.type)
             return Outcome(at=self.clock(), shadow=True)
         return await self._post(subscription.url, body.encode(), headers)
 

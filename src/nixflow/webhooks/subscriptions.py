@@ -6,6 +6,7 @@ head of the log: it hears what happens from then on; replay reaches back.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, insert, literal, select, tuple_, update
 from sqlalchemy import delete as sql_delete
 
-from nixflow.crypto import Keyring
+from nixflow.crypto import BadSecret, Keyring
 from nixflow.domain.errors import NotFound
 from nixflow.store import event_log
 from nixflow.store.db import Tx, insert_returning_id
@@ -203,11 +204,15 @@ def rotate(tx: Tx, *, keys: Keyring, webhook_id: int, overlap: timedelta) -> dic
 
 
 def signing_secrets(keys: Keyring, subscription: Subscription, now: datetime) -> list[str]:
-    """The secrets that sign now: the current one, and the previous one during a rotation's overlap."""
+    """The secrets that sign now: the current one, and the previous one during a rotation's overlap.
+
+    BadSecret when no key opens the current one; a previous one no key opens is left out, so that rotating
+    the secret mends a subscription whose key was dropped."""
     found = [keys.decrypt(subscription.secret)]
     until = subscription.previous_secret_until
     if subscription.previous_secret is not None and until is not None and now < until:
-        found.append(keys.decrypt(subscription.previous_secret))
+        with contextlib.suppress(BadSecret):
+            found.append(keys.decrypt(subscription.previous_secret))
     return found
 
 

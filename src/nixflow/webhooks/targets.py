@@ -25,6 +25,7 @@ METADATA = {
     ipaddress.ip_address("100.100.100.200"),
     ipaddress.ip_address("fd00:ec2::254"),
 }
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the last 32 bits are the IPv4 address
 RESOLVE_TIMEOUT = 5.0
 # What a target URL may look like: http(s), an ASCII host name or IP literal, a port, then printable ASCII
 # without spaces or a fragment (the OpenAPI schema says the same). International names go in punycode.
@@ -54,10 +55,32 @@ def parse(url: str) -> SplitResult:
     return parts
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, bool] | None:
+    """The IPv4 address an IPv6 one carries, and whether the IPv6 address only stands for it (a translation:
+    IPv4-mapped, NAT64 `64:ff9b::/96`) rather than tunnelling to it (6to4 `2002::/16`, Teredo `2001::/32`)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped, True
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF), True
+    if address.sixtofour is not None:
+        return address.sixtofour, False
+    if address.teredo is not None:
+        return address.teredo[1], False
+    return None
+
+
 def refusal(address: IPAddress) -> str | None:
-    """Why an address is not a public one, or None when it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why an address is not a public one, or None when it is; an IPv6 address embedding an IPv4 one is judged
+    by that one too, so a private address cannot hide in it."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:  # fec0::/10: deprecated, and routed only inside a site
+            return "a site-local address"
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            inner, translated = embedded
+            why = refusal(inner)
+            if why is not None or translated:
+                return None if why is None else f"{why} embedded in an IPv6 one"
     if address in METADATA:
         return "a cloud metadata address"
     for kind, flag in (

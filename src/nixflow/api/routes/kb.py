@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, Reader, StaffUser, context_for
 from nixflow.api.schemas import Strict, Title
+from nixflow.api.security import client_address
 from nixflow.domain.json_types import NOT_BLANK, Id
 from nixflow.domain.kb import readable
 from nixflow.kb import articles, reading
@@ -110,9 +111,13 @@ async def list_articles(
 
 @router.get("/articles/{article_id}", response_model=ArticleRead)
 async def get_article(article_id: PathId, request: Request, reader: Reader, app: App) -> ArticleRead:
-    """One article (404 if you may not read it); the view is recorded (`kb.article_viewed`)."""
+    """One article (404 if you may not read it); the view is recorded (`kb.article_viewed`, once per reader,
+    version and 30 minutes); 429 past 120 reads a minute per client."""
     ctx = context_for(request, None if reader is None else reader.id)
-    return ArticleRead(**await app.writer.run(lambda tx: reading.view(tx, reader=reader, article_id=article_id), ctx))
+    client = client_address(request, app.settings)
+    read = reading.view(app.db, app.writer, app.kb_reads, reader=reader, client=client, article_id=article_id,
+                        ctx=ctx, now=app.clock())  # fmt: skip
+    return ArticleRead(**await read)
 
 
 @router.patch("/articles/{article_id}", response_model=ArticleRead)

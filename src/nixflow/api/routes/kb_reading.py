@@ -12,6 +12,7 @@ from pydantic import BaseModel, StrictBool, StringConstraints
 from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId, Reader, StaffUser, context_for
 from nixflow.api.routes.kb import ArticleRead
 from nixflow.api.schemas import Strict
+from nixflow.api.security import client_address
 from nixflow.domain.json_types import Id
 from nixflow.domain.kb import readable
 from nixflow.kb import reading, search, stats
@@ -99,9 +100,12 @@ async def search_articles(
 async def suggest_articles(
     q: SearchText, request: Request, reader: Reader, app: App, limit: Annotated[int, Query(ge=1, le=10)] = 5
 ) -> SearchResults:
-    """Published articles for what you are typing (a new ticket's title); each is logged as suggested."""
+    """Published articles for what you are typing (a new ticket's title); each is logged as suggested once per
+    reader, version and 30 minutes (not per keystroke); 429 past 120 reads a minute per client."""
     ctx = context_for(request, None if reader is None else reader.id)
-    found = await app.writer.run(lambda tx: reading.suggest(tx, reader=reader, query=q, limit=limit), ctx)
+    client = client_address(request, app.settings)
+    found = await reading.suggest(app.db, app.writer, app.kb_reads, reader=reader, client=client, query=q,
+                                  limit=limit, ctx=ctx, now=app.clock())  # fmt: skip
     return SearchResults(items=[SearchHit(**f) for f in found])
 
 

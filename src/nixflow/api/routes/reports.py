@@ -136,9 +136,14 @@ def ask(
 Asked = Annotated[Ask, Depends(ask)]
 
 
-def _cell(value: Any) -> Any:
-    # A spreadsheet runs a cell starting with = + - @ as a formula: text is quoted so it stays text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+# What makes a spreadsheet read a cell as a formula: = + - @ first, or a tab or carriage return before one
+# (OWASP "CSV injection"); such text is quoted so it stays text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: times in ISO 8601, text that a spreadsheet would run as a formula quoted."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -148,7 +153,7 @@ def _csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> Response:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row[c] is None else _cell(row[c]) for c in columns])
+        writer.writerow(["" if row[c] is None else csv_cell(row[c]) for c in columns])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 

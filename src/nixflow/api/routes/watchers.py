@@ -31,6 +31,8 @@ WatcherCreate = WatcherById | WatcherByEmail
 
 
 class WatcherRead(BaseModel):
+    """A watcher; to a requester, the people they added are named by the address they typed."""
+
     user_id: int
     name: str
     email: str
@@ -38,8 +40,12 @@ class WatcherRead(BaseModel):
 
 
 class WatcherAdded(BaseModel):
+    """What was asked for: to a requester adding by email, the same whether or not the address has an account
+    (`user_id` null), so the answer tells nobody who has one."""
+
     ticket_id: int
-    user_id: int
+    user_id: int | None
+    email: str | None
 
 
 @router.get("/{ticket_id}/watchers", response_model=list[WatcherRead])
@@ -51,7 +57,8 @@ async def list_watchers(ticket_id: PathId, user: CurrentUser, app: App) -> list[
 
 @router.post("/{ticket_id}/watchers", response_model=WatcherAdded, status_code=201)
 async def add_watcher(ticket_id: PathId, body: WatcherCreate, user: CurrentUser, app: App, ctx: Ctx) -> WatcherAdded:
-    """Watch a ticket (`user_id`: agents and admins), or CC an existing user by `email` (a requester, on theirs)."""
+    """Watch a ticket (`user_id`: agents and admins), or CC an existing user by `email` (a requester, on theirs:
+    the answer is the same whether or not the address has an account)."""
     added = await app.writer.run(
         lambda tx: watchers.add(tx, actor=user, ticket_id=ticket_id, user_id=_user_id(body), email=_email(body)), ctx
     )
@@ -60,7 +67,7 @@ async def add_watcher(ticket_id: PathId, body: WatcherCreate, user: CurrentUser,
 
 @router.delete("/{ticket_id}/watchers/{user_id}", status_code=204)
 async def remove_watcher(ticket_id: PathId, user_id: PathId, user: CurrentUser, app: App, ctx: Ctx) -> Response:
-    """Stop a user watching the ticket."""
+    """Stop a user watching the ticket: staff anyone, anyone themselves, a requester the non-staff on theirs."""
     await app.writer.run(lambda tx: watchers.remove(tx, actor=user, ticket_id=ticket_id, user_id=user_id), ctx)
     return Response(status_code=204)
 
