@@ -65,7 +65,7 @@ def _decided(tx: Tx, note: dict[str, Any], *, actor: Principal, outcome: str, pu
     if mail is not None and published_as is not None:
         tx.conn.execute(update(inbound_mail).where(inbound_mail.c.id == mail.id).values(comment_id=published_as))
     tx.emit(
-        f"email.unverified_{outcome}",
+        "email.unverified_published" if outcome == "published" else "email.unverified_discarded",
         aggregate_type="email",
         aggregate_id=note["id"] if mail is None else mail.id,
         data={
