@@ -24,49 +24,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from tests.cli_helpers import run_cli
-from tests.conftest import Harness, ManualClock, User
+from tests.conftest import Harness, ManualClock
+from tests.scenario import T0, Scenario
+from tests.scenario import iso as _iso
 
 from nixflow.config import Settings
 from nixflow.reports.rebuild import TABLES, rebuild
 
-T0 = ManualClock().now
 DAY = T0 + timedelta(days=1)
-
-
-def _iso(minutes: float) -> str:
-    return (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
-
-
-class Scenario:
-    def __init__(self, harness: Harness, clock: ManualClock) -> None:
-        self.harness, self.clock = harness, clock
-        self.tickets: dict[str, int] = {}
-
-    async def at(self, minutes: float) -> None:
-        self.clock.now = T0 + timedelta(minutes=minutes)
-        await self.harness.nixflow.scheduler.run_due(now=self.clock.now)
-        await self.harness.settle()
-
-    async def call(self, user: User, method: str, url: str, **body: Any) -> dict[str, Any]:
-        response = await self.harness.client.request(method, url, json=body or None, headers=user.headers)
-        assert response.status_code in (200, 201), response.text
-        return dict(response.json())
-
-    async def open(self, user: User, name: str, category_id: int | None = None) -> None:
-        ticket = await self.call(user, "POST", "/api/tickets", title=f"Question {name}", category_id=category_id)
-        self.tickets[name] = ticket["id"]
-
-    async def assign(self, admin: User, name: str, agent: User) -> None:
-        url = f"/api/tickets/{self.tickets[name]}"
-        version = (await self.call(admin, "GET", url))["version"]
-        await self.call(admin, "PATCH", url, version=version, assignee_id=agent.id)
-
-    async def comment(self, user: User, name: str, internal: bool = False) -> None:
-        url = f"/api/tickets/{self.tickets[name]}/comments"
-        await self.call(user, "POST", url, body="Looking into it", internal=internal)
-
-    async def move(self, user: User, name: str, status: str) -> None:
-        await self.call(user, "POST", f"/api/tickets/{self.tickets[name]}/transition", status=status)
 
 
 @pytest.fixture
@@ -89,11 +54,9 @@ async def scenario(timed_harness: Harness, clock: ManualClock) -> dict[str, Any]
     await s.open(requester, "t3")
     await s.comment(requester, "t2")
     await s.at(30)
-    await s.comment(a, "t1")
-    await s.move(a, "t1", "open")
+    await s.comment(a, "t1")  # the reply opens it
     await s.at(70)
     await s.comment(b, "t2")
-    await s.move(b, "t2", "open")
     await s.assign(admin, "t2", b)
     await s.at(120)
     await s.move(a, "t1", "resolved")

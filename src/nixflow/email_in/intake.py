@@ -16,7 +16,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nixflow.config import Settings
-from nixflow.domain.tickets import Status
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Role
 from nixflow.email_in import threading
 from nixflow.email_in.parse import ParsedMail
@@ -146,7 +145,6 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
             work, actor=sender, ticket_id=match.ticket_id, body=body, source="email", trusted=True
         )
         ticket_id, comment_id, method, matched = match.ticket_id, int(comment["id"]), match.method, match.matched
-        _reopen_on_reply(work, mail, sender, ticket_id)
     html = _keep_files(work, mail, config, sender, ticket_id, comment_id)
     tx.conn.execute(update(inbound_mail).where(inbound_mail.c.id == ref["inbound_id"]).values(html=html))
     tx.emit(
@@ -166,16 +164,6 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     if mail.auto is not None:
         _suppress(tx, mail, ref, f"automatic mail ({mail.auto}): stored, never answered", ticket_id)
     return Outcome("ticket" if comment_id is None else "comment", None, ticket_id, comment_id, method)
-
-
-def _reopen_on_reply(tx: Tx, mail: ParsedMail, sender: Principal, ticket_id: int) -> None:
-    """A requester's (or watcher's) own reply to a resolved ticket means it is not solved after all: it opens again
-    (`ticket.reopened`, caused by the mail). An automatic mail never reopens, nor does staff's mail: an agent who
-    answers a resolved ticket by mail decides its status on the ticket."""
-    if mail.auto is not None or sender.is_staff:
-        return
-    if tickets.current(tx, ticket_id=ticket_id)["status"] == Status.RESOLVED.value:
-        tickets.transition(tx, actor=sender, ticket_id=ticket_id, status=Status.OPEN)
 
 
 def _recent(tx: Tx, sender: str) -> int:
