@@ -66,8 +66,8 @@ async def test_a_requesters_web_comment_reopens_a_resolved_ticket(
 ) -> None:
     h = harness
     ticket = await _open(h, requester)
-    await _say(h, agent, ticket["id"], "Restart it")
-    await _move(h, agent, ticket["id"], "resolved")
+    for status in ("open", "resolved"):  # step by step: the test fails on the stiffer workflow for its own reason
+        await _move(h, agent, ticket["id"], status)
     said = await _say(h, await _web(h, requester), ticket["id"], "It jams again")
     assert said["source"] == "web"
     shown = await _get(h, agent, ticket["id"])
@@ -85,7 +85,7 @@ async def test_a_requesters_reply_to_a_pending_ticket_opens_it_and_the_clock_run
 ) -> None:
     h = harness
     ticket = await _open(h, requester)
-    await _say(h, agent, ticket["id"], "Which printer?")
+    await _move(h, agent, ticket["id"], "open")
     paused = await _move(h, agent, ticket["id"], "pending")
     assert paused["sla"]["paused"] is True
     await _say(h, agent, ticket["id"], "Still waiting for you")  # staff's reply leaves it pending
