@@ -29,7 +29,8 @@ from tests.scenario import T0, Scenario
 from tests.scenario import iso as _iso
 
 from nixflow.config import Settings
-from nixflow.reports.rebuild import TABLES, rebuild
+from nixflow.reports.rebuild import TABLES, HistoryLost, rebuild
+from nixflow.store import event_log
 
 DAY = T0 + timedelta(days=1)
 
@@ -284,3 +285,19 @@ async def test_nixflow_reports_rebuild_from_the_shell(
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(r"rebuilt the report tables from \d+ events\n", done.stdout)
     assert await _tables(h) == live
+
+
+async def test_a_rebuild_never_loses_the_history_retention_removed(
+    scenario: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    h = scenario["h"]
+    live, before = await _tables(h), await _get(scenario, "summary")
+    removed = await h.write(lambda tx: event_log.cleanup(tx.conn, older_than=DAY))  # the first day: t1, t2, t3
+    assert removed > 20
+    env = {"NIXFLOW_DATABASE_URL": settings.database_url, "NIXFLOW_SECRET_KEY": "test-secret-key"}
+    refused = await asyncio.to_thread(run_cli, tmp_path, "reports", "rebuild", env=env)
+    assert refused.returncode == 1, refused.stdout
+    assert "refused: the event log no longer holds the history of 3 ticket(s) the reports count" in refused.stderr
+    with pytest.raises(HistoryLost):
+        await h.write(lambda tx: rebuild(tx.conn))
+    assert await _tables(h) == live and await _get(scenario, "summary") == before  # nothing was dropped
