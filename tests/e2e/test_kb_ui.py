@@ -72,8 +72,7 @@ async def test_an_agent_links_an_article_in_a_reply_and_drafts_one_from_the_tick
     )
     await page.get_by_role("button", name="Comment").click()
     await expect(page.locator("ol.comments")).to_contain_text(f"/kb/{vpn['id']}")
-    for status in ("open", "resolved"):
-        server.call("POST", f"/api/tickets/{ticket['id']}/transition", agent, json={"status": status})
+    server.call("POST", f"/api/tickets/{ticket['id']}/transition", agent, json={"status": "resolved"})
     await page.reload()
     await page.get_by_role("button", name="Turn into a draft article").click()
     await page.wait_for_url(f"{server.url}/kb/*")

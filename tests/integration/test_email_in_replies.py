@@ -93,7 +93,7 @@ async def test_the_requesters_reply_reopens_a_resolved_ticket_an_auto_reply_does
         found = await h.client.get(f"/api/tickets/{ticket_id}", headers=agent.headers)
         return str(found.json()["status"])
 
-    await resolve("open", "resolved")
+    await resolve("resolved")  # the agent's reply ("On it") opened it
     ooo = corpus.out_of_office(requester.email, str(mail["Message-ID"]), str(mail["Subject"]))
     assert (await pipe(h, ooo)).ticket_id == ticket_id
     assert await status() == "resolved"  # an automatic mail is stored, and changes nothing

@@ -149,3 +149,30 @@ async def test_assigned_to_me_and_unassigned_views(harness: Harness, admin: User
     [waiting] = await open_tickets(harness, requester, ["nobody's yet"])
     unassigned = await harness.client.get("/queue?assignee_id=none", headers=page_headers(me))
     assert listed(unassigned.text) == [waiting] and '<option value="none" selected>' in unassigned.text
+
+
+def sla_cells(html: str) -> dict[int, str]:
+    """Each row's "Resolution due" cell, by ticket id."""
+    rows = re.findall(r'<tr data-ticket-id="(\d+)">.*?<td data-label="Resolution due"[^>]*>(.*?)</td>', html, re.S)
+    return {int(ticket_id): cell for ticket_id, cell in rows}
+
+
+async def test_the_queue_counts_down_only_while_the_sla_clock_runs(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    running, waiting, resolved, closed = await open_tickets(harness, requester, ["runs", "waits", "solved", "done"])
+    for ticket_id, path in (
+        (waiting, ("open", "pending")),
+        (resolved, ("open", "resolved")),
+        (closed, ("open", "resolved", "closed")),
+    ):
+        for status in path:
+            moved = await harness.client.post(
+                f"/api/tickets/{ticket_id}/transition", json={"status": status}, headers=agent.headers
+            )
+            assert moved.status_code == 200, moved.text
+    page = await harness.client.get("/queue?status=all", headers=page_headers(agent))
+    cells = sla_cells(page.text)
+    assert '<span class="countdown" data-due="' in cells[running]
+    assert cells[waiting] == '<span class="muted">paused</span>'
+    assert cells[resolved] == cells[closed] == "—"  # no "due in 19h" for work that is done

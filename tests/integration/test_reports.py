@@ -24,49 +24,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from tests.cli_helpers import run_cli
-from tests.conftest import Harness, ManualClock, User
+from tests.conftest import Harness, ManualClock
+from tests.scenario import T0, Scenario
+from tests.scenario import iso as _iso
 
 from nixflow.config import Settings
-from nixflow.reports.rebuild import TABLES, rebuild
+from nixflow.reports.rebuild import TABLES, HistoryLost, rebuild
+from nixflow.store import event_log
 
-T0 = ManualClock().now
 DAY = T0 + timedelta(days=1)
-
-
-def _iso(minutes: float) -> str:
-    return (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
-
-
-class Scenario:
-    def __init__(self, harness: Harness, clock: ManualClock) -> None:
-        self.harness, self.clock = harness, clock
-        self.tickets: dict[str, int] = {}
-
-    async def at(self, minutes: float) -> None:
-        self.clock.now = T0 + timedelta(minutes=minutes)
-        await self.harness.nixflow.scheduler.run_due(now=self.clock.now)
-        await self.harness.settle()
-
-    async def call(self, user: User, method: str, url: str, **body: Any) -> dict[str, Any]:
-        response = await self.harness.client.request(method, url, json=body or None, headers=user.headers)
-        assert response.status_code in (200, 201), response.text
-        return dict(response.json())
-
-    async def open(self, user: User, name: str, category_id: int | None = None) -> None:
-        ticket = await self.call(user, "POST", "/api/tickets", title=f"Question {name}", category_id=category_id)
-        self.tickets[name] = ticket["id"]
-
-    async def assign(self, admin: User, name: str, agent: User) -> None:
-        url = f"/api/tickets/{self.tickets[name]}"
-        version = (await self.call(admin, "GET", url))["version"]
-        await self.call(admin, "PATCH", url, version=version, assignee_id=agent.id)
-
-    async def comment(self, user: User, name: str, internal: bool = False) -> None:
-        url = f"/api/tickets/{self.tickets[name]}/comments"
-        await self.call(user, "POST", url, body="Looking into it", internal=internal)
-
-    async def move(self, user: User, name: str, status: str) -> None:
-        await self.call(user, "POST", f"/api/tickets/{self.tickets[name]}/transition", status=status)
 
 
 @pytest.fixture
@@ -89,11 +55,9 @@ async def scenario(timed_harness: Harness, clock: ManualClock) -> dict[str, Any]
     await s.open(requester, "t3")
     await s.comment(requester, "t2")
     await s.at(30)
-    await s.comment(a, "t1")
-    await s.move(a, "t1", "open")
+    await s.comment(a, "t1")  # the reply opens it
     await s.at(70)
     await s.comment(b, "t2")
-    await s.move(b, "t2", "open")
     await s.assign(admin, "t2", b)
     await s.at(120)
     await s.move(a, "t1", "resolved")
@@ -321,3 +285,19 @@ async def test_nixflow_reports_rebuild_from_the_shell(
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(r"rebuilt the report tables from \d+ events\n", done.stdout)
     assert await _tables(h) == live
+
+
+async def test_a_rebuild_never_loses_the_history_retention_removed(
+    scenario: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
+    h = scenario["h"]
+    live, before = await _tables(h), await _get(scenario, "summary")
+    removed = await h.write(lambda tx: event_log.cleanup(tx.conn, older_than=DAY))  # the first day: t1, t2, t3
+    assert removed > 20
+    env = {"NIXFLOW_DATABASE_URL": settings.database_url, "NIXFLOW_SECRET_KEY": "test-secret-key"}
+    refused = await asyncio.to_thread(run_cli, tmp_path, "reports", "rebuild", env=env)
+    assert refused.returncode == 1, refused.stdout
+    assert "refused: the event log no longer holds the history of 3 ticket(s) the reports count" in refused.stderr
+    with pytest.raises(HistoryLost):
+        await h.write(lambda tx: rebuild(tx.conn))
+    assert await _tables(h) == live and await _get(scenario, "summary") == before  # nothing was dropped

@@ -78,7 +78,7 @@ EMITTED_FIELDS: dict[str, set[str]] = {
     "automation.rule_deleted": {"rule_id", "rule_name", "changes"},
     "automation.chain_stopped": {"ticket_id", "rule_id", "depth", "reason"},
     "sla.warning": {"ticket_id", "target", "due_at", "percent"},
-    "sla.breached": {"ticket_id", "target", "due_at"},
+    "sla.breached": {"ticket_id", "target", "due_at", "met_at"},  # met_at: met late, the breach fires then
     "sla.met": {"ticket_id", "target", "due_at", "met_at"},
     "sla.paused": {"ticket_id", "at"},
     "sla.resumed": {"ticket_id", "at"},
@@ -146,6 +146,8 @@ SRC = Path(nixflow.__file__).parent
 BUILT_AT_RUN_TIME = {
     "sla.warning": [("automation/timers.py", 'f"sla.{alarm.kind}"'), ("domain/sla.py", 'Alarm("warning"')],
     "sla.breached": [("automation/timers.py", 'f"sla.{alarm.kind}"'), ("domain/sla.py", 'Alarm("breached"')],
+    # A target reached: met in time, or breached when reached late (`domain.sla.reached`).
+    "sla.met": [("services/tickets.py", "outcome.event_type"), ("domain/sla.py", 'f"sla.{outcome}"')],
 }
 
 

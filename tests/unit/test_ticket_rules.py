@@ -8,12 +8,15 @@ import pytest
 
 from nixflow.domain import sla
 from nixflow.domain.errors import InvalidTransition
-from nixflow.domain.tickets import TRANSITIONS, Status, check_transition
+from nixflow.domain.tickets import TRANSITIONS, Status, check_transition, status_after_comment
+from nixflow.domain.values import Role
 
 ALLOWED = {
     ("new", "open"),
+    ("new", "resolved"),
     ("open", "pending"),
     ("pending", "open"),
+    ("pending", "resolved"),
     ("open", "resolved"),
     ("resolved", "closed"),
     ("resolved", "open"),
@@ -22,7 +25,7 @@ ALLOWED = {
 
 @pytest.mark.parametrize("current", list(Status))
 @pytest.mark.parametrize("target", list(Status))
-def test_only_the_contract_transitions_are_allowed(current: Status, target: Status) -> None:
+def test_only_the_documented_transitions_are_allowed(current: Status, target: Status) -> None:
     if (current.value, target.value) in ALLOWED:
         check_transition(current, target)
     else:
@@ -60,3 +63,26 @@ def test_a_paused_clock_has_no_next_check() -> None:
     clock = sla.Clock(created_at=T0, paused_seconds=0, paused_since=T0 + timedelta(minutes=10))
     assert sla.next_check(POLICY, clock, {}, None, False) is None
     assert clock.paused_until(T0 + timedelta(minutes=25)) == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("current", "author", "internal", "automatic", "expected"),
+    [
+        (Status.PENDING, Role.REQUESTER, False, False, Status.OPEN),  # the requester answered
+        (Status.RESOLVED, Role.REQUESTER, False, False, Status.OPEN),  # not solved after all
+        (Status.RESOLVED, Role.REQUESTER, False, True, None),  # an auto-reply changes nothing
+        (Status.PENDING, Role.REQUESTER, False, True, None),
+        (Status.NEW, Role.REQUESTER, False, False, None),
+        (Status.OPEN, Role.REQUESTER, False, False, None),
+        (Status.NEW, Role.AGENT, False, False, Status.OPEN),  # staff's public reply opens a new ticket
+        (Status.NEW, Role.ADMIN, False, False, Status.OPEN),
+        (Status.NEW, Role.AGENT, True, False, None),  # an internal note does not
+        (Status.PENDING, Role.AGENT, False, False, None),  # staff decide the status of what they answer
+        (Status.RESOLVED, Role.AGENT, False, False, None),
+        (Status.NEW, Role.SYSTEM, False, False, None),
+    ],
+)
+def test_what_a_comment_does_to_the_status(
+    current: Status, author: Role, internal: bool, automatic: bool, expected: Status | None
+) -> None:
+    assert status_after_comment(current, author=author, internal=internal, automatic=automatic) == expected

@@ -23,13 +23,11 @@ from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
 from nixflow.events.envelope import EventRecord
 from nixflow.services import ticket_queries, tickets
-from nixflow.services.users import Principal
+from nixflow.services.users import SYSTEM
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
 
 log = logging.getLogger(__name__)
-
-SYSTEM = Principal(id=SYSTEM_USER_ID, role=Role.SYSTEM, email="system@nixflow.invalid", name="NixFlow automation")
 
 # The ticket events rules react to (the lifecycle, plus the changes a rule itself can make, so rules can chain).
 TRIGGERS = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from nixflow.domain.calendars import ALWAYS, BusinessClock
 
@@ -110,3 +111,27 @@ def due_alarms(
     if not alarms:
         return [], state
     return alarms, {**state, "warned": warned, "breached": breached}
+
+
+@dataclass(frozen=True)
+class Reached:
+    """A target reached: `sla.met` when in time, else `sla.breached` (the breach the periodic job would have
+    fired had it run before), and the SLA state once it is recorded."""
+
+    event_type: str  # "sla.met" | "sla.breached"
+    data: dict[str, Any]
+    state: dict[str, list[str]]
+
+
+def reached(
+    state: dict[str, list[str]], target: str, due: datetime | None, at: datetime, paused_since: datetime | None
+) -> Reached | None:
+    """What reaching `target` at `at` records; None without a due time, or when the target is settled already
+    (met, or breached by the job). `due` counts the pauses finished so far; a pause still running stopped the
+    clock when it began, so the target was late only if it was due before then."""
+    if due is None or target in set(state.get("met", [])) | set(state.get("breached", [])):
+        return None
+    stopped = paused_since if paused_since is not None and paused_since < at else at
+    data: dict[str, Any] = {"target": target, "due_at": due, "met_at": at}
+    outcome = "met" if stopped <= due else "breached"
+    return Reached(f"sla.{outcome}", data, {**state, outcome: [*state.get(outcome, []), target]})

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 
 from nixflow.config import Settings
 from nixflow.crypto import keyring
-from nixflow.domain.tickets import Status
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Role
 from nixflow.email_in import held, threading, verify
 from nixflow.email_in.parse import ParsedMail
@@ -185,7 +184,6 @@ def _reply(
     comment = tickets.add_comment(
         tx, actor=sender, ticket_id=ticket_id, body=body, internal=internal, source="email", trusted=True
     )
-    _reopen_on_reply(tx, mail, sender, ticket_id)
     return int(comment["id"]), "comment"
 
 
@@ -209,16 +207,6 @@ def with_notes(text: str, notes: list[str], limit: int = TEXT_LIMIT) -> str:
     if len(text) > room:
         text = text[: room - len(CUT)] + CUT
     return (text + block).strip()
-
-
-def _reopen_on_reply(tx: Tx, mail: ParsedMail, sender: Principal, ticket_id: int) -> None:
-    """A requester's (or watcher's) own reply to a resolved ticket means it is not solved after all: it opens again
-    (`ticket.reopened`, caused by the mail). An automatic mail never reopens, nor does staff's mail: an agent who
-    answers a resolved ticket by mail decides its status on the ticket."""
-    if mail.auto is not None or sender.is_staff:
-        return
-    if tickets.current(tx, ticket_id=ticket_id)["status"] == Status.RESOLVED.value:
-        tickets.transition(tx, actor=sender, ticket_id=ticket_id, status=Status.OPEN)
 
 
 def _recent(tx: Tx, sender: str) -> int:

@@ -185,6 +185,10 @@ class SlaMet(SlaDue):
     met_at: datetime
 
 
+class SlaBreached(SlaDue):
+    met_at: datetime | None = None  # set when the target was met late: the breach fires as it is met
+
+
 class SlaClock(TicketRef):
     at: datetime
 
@@ -554,7 +558,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("automation.rule_disabled", RuleToggled, "A rule was made inactive."),
     ("automation.chain_stopped", ChainStopped, "A rule chain hit the depth limit."),
     ("sla.warning", SlaWarning, "An SLA target is close to its due time."),
-    ("sla.breached", SlaDue, "An SLA target passed its due time unmet."),
+    ("sla.breached", SlaBreached, "An SLA target passed its due time unmet, or was met late (`met_at`)."),
     ("sla.met", SlaMet, "An SLA target was met in time."),
     ("sla.paused", SlaClock, "The SLA clock stopped (awaiting the user)."),
     ("sla.resumed", SlaClock, "The SLA clock started again."),

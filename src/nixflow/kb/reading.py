@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from nixflow.automation.engine import SYSTEM
 from nixflow.domain.errors import Conflict
 from nixflow.domain.kb import ArticleStatus, Readable, Visibility, readable, suggestible
 from nixflow.domain.tickets import OPEN_STATUSES, Status
@@ -17,7 +16,7 @@ from nixflow.events.envelope import EventContext
 from nixflow.kb import articles, search
 from nixflow.kb.read_ledger import ReadLedger, reader_key
 from nixflow.services import tickets
-from nixflow.services.users import Principal
+from nixflow.services.users import SYSTEM, Principal
 from nixflow.store.db import Database, Tx
 from nixflow.store.tables import comments, kb_article_tickets, kb_articles, users
 from nixflow.store.writer import Writer
@@ -137,10 +136,9 @@ def resolve_ticket(tx: Tx, *, user: Principal, article_id: int, ticket_id: int) 
         raise Conflict(f"ticket {ticket_id} is {ticket['status']}; only an open ticket can be solved by an article")
     body = f'Solved by the knowledge-base article "{article["title"]}": /kb/{article_id}'
     tickets.add_comment(tx, actor=user, ticket_id=ticket_id, body=body)
-    # Requesters may not resolve tickets themselves: the move is the system's, on their word, in their request.
-    if ticket["status"] != Status.OPEN.value:
-        tickets.transition(tx, actor=SYSTEM, ticket_id=ticket_id, status=Status.OPEN)
-    after = tickets.transition(tx, actor=SYSTEM, ticket_id=ticket_id, status=Status.RESOLVED)
+    # Requesters may not resolve tickets themselves: the move is the system's, on their word, in their request
+    # (from any open state, in one step).
+    after = tickets.transition(tx, actor=SYSTEM, ticket_id=ticket_id, status=Status.RESOLVED, on_behalf_of=user.id)
     link(tx, article_id=article_id, ticket_id=ticket_id, relation="resolved")
     tx.emit(
         "kb.article_resolved_ticket",

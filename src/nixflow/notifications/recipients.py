@@ -222,6 +222,8 @@ def sla_alarm(facts: Facts) -> list[Draft]:
     target = str(data["target"]).replace("_", " ")
     if facts.record.type == "sla.warning":
         what, body = f"SLA warning ({target})", f"{data['percent']}% of the {target} time is used; due {data['due_at']}"
+    elif data.get("met_at"):
+        what, body = f"SLA breached ({target})", f"The {target} target was met late: due {data['due_at']}"
     else:
         what, body = f"SLA breached ({target})", f"The {target} target passed its due time {data['due_at']}"
     return _drafts(facts, facts.assignee_or_admins(), kind="sla", title=what, body=body, staff_only=True)

@@ -82,10 +82,8 @@ def next_check_at(tx: Tx, ticket: dict[str, Any]) -> datetime | None:
     return min((i for i in instants if i is not None), default=None)
 
 
-def sla_met(ticket: dict[str, Any], target: str, at: datetime) -> dict[str, Any] | None:
-    """The data of `sla.met` if `target` was met in time (and not already breached)."""
+def reach(ticket: dict[str, Any], target: str, at: datetime) -> sla.Reached | None:
+    """What reaching `target` at `at` records on `ticket` (its due times already current): `sla.met` in time,
+    `sla.breached` late, None if the periodic job or an earlier change settled it already."""
     due = ticket["first_response_due"] if target == "first_response" else ticket["resolution_due"]
-    breached = (ticket["sla_state"] or {}).get("breached", [])
-    if due is None or target in breached or at > due:
-        return None
-    return {"target": target, "due_at": due, "met_at": at}
+    return sla.reached(ticket["sla_state"] or {}, target, due, at, ticket["sla_paused_since"])

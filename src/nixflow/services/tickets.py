@@ -8,13 +8,15 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from nixflow.domain.errors import ChangedMeanwhile, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
-from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition
-from nixflow.domain.values import Priority, Role
-from nixflow.services.ticket_sla import next_check_at, paused_seconds, sla_columns, sla_met
-from nixflow.services.users import Principal
+from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition, status_after_comment
+from nixflow.domain.values import AUTO_MAIL_SOURCE, Priority, Role
+from nixflow.events.envelope import EventRecord
+from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
+from nixflow.services.users import SYSTEM, Principal
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
+from nixflow.store.writer import ReadBack
 
 TEXT_FIELDS = ("title", "description")
 
@@ -54,6 +56,12 @@ def current(tx: Tx, *, ticket_id: int, viewer: Principal | None = None) -> dict[
     if viewer is not None and not _visible(viewer, ticket):
         raise NotFound(f"ticket {ticket_id} not found")
     return dict(ticket)
+
+
+def committed(tx: Tx, *, ticket_id: int) -> ReadBack[dict[str, Any]]:
+    """The ticket as this unit of work commits it, read after the events it caused were handled (automation
+    included): what a write answers with (`Writer.run_read_back`)."""
+    return ReadBack(lambda: current(tx, ticket_id=ticket_id))
 
 
 def public(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -257,8 +265,8 @@ def due_times(ticket: Mapping[str, Any]) -> dict[str, Any]:
     return {"first_response_due": ticket["first_response_due"], "resolution_due": ticket["resolution_due"]}
 
 
-def _emit(tx: Tx, ticket: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
-    tx.emit(
+def _emit(tx: Tx, ticket: dict[str, Any], event_type: str, data: dict[str, Any]) -> EventRecord:
+    return tx.emit(
         event_type,
         aggregate_type="ticket",
         aggregate_id=ticket["id"],
@@ -331,9 +339,16 @@ def _closed(ticket_id: int) -> None:
 
 
 def transition(
-    tx: Tx, *, actor: Principal, ticket_id: int, status: Status, version: int | None = None
+    tx: Tx,
+    *,
+    actor: Principal,
+    ticket_id: int,
+    status: Status,
+    version: int | None = None,
+    on_behalf_of: int | None = None,
 ) -> dict[str, Any]:
-    """Move a ticket to another status; pauses the SLA clock while `pending`."""
+    """Move a ticket to another status; pauses the SLA clock while `pending`. `on_behalf_of`: the person whose
+    action made the system move it (a requester's reply), named as `by_id` instead of the system."""
     ticket = current(tx, ticket_id=ticket_id, viewer=actor)
     _check_version(ticket, version)
     was = Status(ticket["status"])
@@ -347,18 +362,14 @@ def transition(
         paused = paused_seconds(tx, ticket)
         values["sla_paused_since"] = None
         values["sla_paused_seconds"] = ticket["sla_paused_seconds"] + paused
-    met = sla_met({**ticket, **values}, "resolution", tx.now) if status == Status.RESOLVED else None
-    if met is not None and "resolution" in (ticket["sla_state"] or {}).get("met", []):
-        met = None
-    if met is not None:
-        state = dict(ticket["sla_state"] or {})
-        values["sla_state"] = {**state, "met": [*state.get("met", []), "resolution"]}
     if status == Status.RESOLVED:
         values["resolved_at"] = tx.now
     if was == Status.RESOLVED and status == Status.OPEN:
         values["resolved_at"] = None
-    after = {**ticket, **values}
-    values.update(sla_columns(tx, after))
+    values.update(sla_columns(tx, {**ticket, **values}))
+    outcome = reach({**ticket, **values}, "resolution", tx.now) if status == Status.RESOLVED else None
+    if outcome is not None:
+        values["sla_state"] = outcome.state
     after = _save(tx, ticket, values)
     _emit(
         tx,
@@ -368,15 +379,16 @@ def transition(
     )
     if status == Status.PENDING:
         _emit_sla(tx, after, "sla.paused")
-    if was == Status.PENDING:
+    if was == Status.PENDING and status == Status.OPEN:  # to resolved, the clock stops for good
         _emit_sla(tx, after, "sla.resumed")
-    if met is not None:
-        _emit(tx, after, "sla.met", met)
+    if outcome is not None:
+        _emit(tx, after, outcome.event_type, outcome.data)
     named = {Status.RESOLVED: "ticket.resolved", Status.CLOSED: "ticket.closed"}
+    by_id = actor.id if on_behalf_of is None else on_behalf_of
     if was == Status.RESOLVED and status == Status.OPEN:
-        _emit(tx, after, "ticket.reopened", {"by_id": actor.id})
+        _emit(tx, after, "ticket.reopened", {"by_id": by_id})
     elif status in named:
-        _emit(tx, after, named[status], {"by_id": actor.id})
+        _emit(tx, after, named[status], {"by_id": by_id})
     return after
 
 
@@ -398,7 +410,8 @@ def add_comment(
     source: str = "api",
     trusted: bool = False,
 ) -> dict[str, Any]:
-    """Comment on a ticket; the first public staff comment meets the first-response SLA.
+    """Comment on a ticket; the first public staff comment meets the first-response SLA (late: breaches it), and
+    a reply may move the ticket (`_status_after_comment`).
 
     `source` says where it was written (web, api, email); `trusted`: the caller (the mail intake) has decided
     already that `actor` may write on the ticket (a watcher's reply by mail).
@@ -428,12 +441,15 @@ def add_comment(
     first_response = (
         actor.is_staff and actor.id != SYSTEM_USER_ID and not internal and ticket["first_response_at"] is None
     )
+    outcome = None
     if first_response:
         values["first_response_at"] = tx.now
-        after = {**ticket, **values}
-        values.update(sla_columns(tx, after))
+        values.update(sla_columns(tx, {**ticket, **values}))
+        outcome = reach({**ticket, **values}, "first_response", tx.now)
+        if outcome is not None:
+            values["sla_state"] = outcome.state
     after = _save(tx, ticket, values)
-    _emit(
+    commented = _emit(
         tx,
         after,
         "ticket.commented",
@@ -446,11 +462,23 @@ def add_comment(
             **due_times(after),
         },
     )
-    if first_response and ticket["first_response_due"] is not None:
-        met = sla_met(after, "first_response", tx.now)
-        if met is not None:
-            _emit(tx, after, "sla.met", met)
+    if outcome is not None:
+        _emit(tx, after, outcome.event_type, outcome.data)
+    _status_after_comment(tx, after, actor, internal, commented)
     return comment
+
+
+def _status_after_comment(
+    tx: Tx, ticket: dict[str, Any], author: Principal, internal: bool, commented: EventRecord
+) -> None:
+    """Move the ticket as the comment implies (`domain.tickets.status_after_comment`), caused by the comment and
+    with the system's authority: a requester or watcher may reply without being allowed to move the ticket."""
+    automatic = tx.ctx.source == AUTO_MAIL_SOURCE
+    target = status_after_comment(Status(ticket["status"]), author=author.role, internal=internal, automatic=automatic)
+    if target is None:
+        return
+    follow = tx.child(tx.ctx.caused_by(commented, source=tx.ctx.source))
+    transition(follow, actor=SYSTEM, ticket_id=int(ticket["id"]), status=target, on_behalf_of=author.id)
 
 
 def list_comments(conn: Connection, *, viewer: Principal, ticket_id: int) -> list[dict[str, Any]]:

@@ -39,6 +39,10 @@ class Principal:
         return self.role in (Role.ADMIN, Role.SYSTEM)
 
 
+# The system user (id 0): the authority automation acts with.
+SYSTEM = Principal(id=SYSTEM_USER_ID, role=Role.SYSTEM, email="system@nixflow.invalid", name="NixFlow automation")
+
+
 def require_admin(actor: Principal) -> None:
     """Raise Forbidden unless `actor` is an admin."""
     if not actor.is_admin:

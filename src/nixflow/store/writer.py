@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Connection
 
@@ -39,6 +39,14 @@ class _Job:
 
 
 Outcome = tuple[_Job, Any, BaseException | None]
+
+
+class ReadBack(Generic[T]):
+    """A unit of work's answer, read at its very end: after the events it emitted were handled inline (its
+    automation included), inside its transaction, so a write answers with the state it commits."""
+
+    def __init__(self, read: Callable[[], T]) -> None:
+        self.read = read
 
 
 def _settle_on_loop(outcomes: list[Outcome]) -> None:
@@ -98,14 +106,21 @@ class Writer:
         """Commit `fn` and return its result."""
         return await asyncio.wrap_future(self.submit(fn, ctx))
 
+    async def run_read_back(self, fn: Callable[[Tx], ReadBack[T]], ctx: EventContext) -> T:
+        """Commit `fn` and answer with what its `ReadBack` reads once the unit's events were handled."""
+        return cast(T, await self.run(fn, ctx))  # `_unit` replaced the ReadBack by what it read
+
     def close(self) -> None:
         """Finish queued work and stop."""
 
-    def _finish_unit(self, tx: Tx) -> None:
-        """The end of a unit of work, inside its transaction: deliver its events, then write them."""
+    def _unit(self, fn: Callable[[Tx], Any], tx: Tx) -> Any:
+        """A unit of work to its end, inside its transaction: the work, then its events delivered and written;
+        a `ReadBack` answer is read last."""
+        value = fn(tx)
         if self.before_commit is not None:
             self.before_commit(tx)
         tx.flush()
+        return value.read() if isinstance(value, ReadBack) else value
 
     def _committed(self, records: Sequence[EventRecord]) -> None:
         if not records:
@@ -206,8 +221,7 @@ class SerialWriter(Writer):
         tx = Tx(conn, job.ctx, self.clock())
         try:
             with conn.begin():
-                value = job.fn(tx)
-                self._finish_unit(tx)
+                value = self._unit(job.fn, tx)
         except Exception as exc:
             if unavailable(exc):
                 raise
@@ -229,8 +243,7 @@ class SerialWriter(Writer):
                 tx = Tx(conn, job.ctx, now)
                 try:
                     with tx.savepoint():  # one failing unit of work does not undo the others of the batch
-                        value = job.fn(tx)
-                        self._finish_unit(tx)
+                        value = self._unit(job.fn, tx)
                 except Exception as failure:
                     outcomes.append((job, None, failure))
                 else:
@@ -300,8 +313,7 @@ class PooledWriter(Writer):
         try:
             with self.db.write_engine.begin() as conn:
                 tx = Tx(conn, ctx, self.clock())
-                value = fn(tx)
-                self._finish_unit(tx)
+                value: T = self._unit(fn, tx)
         except Exception as exc:
             if unavailable(exc):
                 raise ServiceUnavailable("database unavailable") from exc

@@ -27,6 +27,7 @@ from nixflow.domain.values import Priority
 from nixflow.services import attachments, idempotency, ticket_history, ticket_queries, tickets, visibility
 from nixflow.store import event_log
 from nixflow.store.db import Tx
+from nixflow.store.writer import ReadBack
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=GuardedRoute)
 
@@ -45,12 +46,9 @@ async def create_ticket(
 ) -> Response:
     """Open a ticket. A repeated `Idempotency-Key` (same body, 24 h) answers with the first ticket."""
 
-    def create(tx: Tx) -> dict[str, Any]:
-        fresh: dict[str, Any] | None = None
-
+    def create(tx: Tx) -> ReadBack[dict[str, Any]]:
         def make() -> int:
-            nonlocal fresh
-            fresh = tickets.create(
+            made = tickets.create(
                 tx,
                 requester=user,
                 title=body.title,
@@ -59,25 +57,21 @@ async def create_ticket(
                 priority=Priority(body.priority or "normal"),
                 requires_approval=body.requires_approval,
             )
-            return int(fresh["id"])
+            return int(made["id"])
 
         if idempotency_key is None:
-            make()
-        else:
-            ticket_id, _ = idempotency.once(
-                tx,
-                user_id=user.id,
-                key=idempotency_key,
-                body_hash=idempotency.request_hash(body.model_dump()),
-                create=make,
-            )
-            if fresh is None:
-                return tickets.load(tx.conn, ticket_id=ticket_id)
-        assert fresh is not None
-        return fresh
+            return tickets.committed(tx, ticket_id=make())
+        ticket_id, _ = idempotency.once(
+            tx,
+            user_id=user.id,
+            key=idempotency_key,
+            body_hash=idempotency.request_hash(body.model_dump()),
+            create=make,
+        )
+        return tickets.committed(tx, ticket_id=ticket_id)
 
     # Built as a TicketRead once; returned as a response so FastAPI does not validate it a second time.
-    ticket = _read(await app.writer.run(create, ctx))
+    ticket = _read(await app.writer.run_read_back(create, ctx))
     return Response(ticket.model_dump_json(), status_code=201, media_type="application/json")
 
 
@@ -136,27 +130,23 @@ async def get_ticket(ticket_id: PathId, user: CurrentUser, app: App, as_of: AsOf
 async def update_ticket(ticket_id: PathId, body: TicketUpdate, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
     """Change fields; 409 when `version` is stale."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
-    return _read(
-        await app.writer.run(
-            lambda tx: tickets.update_fields(
-                tx, actor=user, ticket_id=ticket_id, version=body.version, changes=changes
-            ),
-            ctx,
-        )
-    )
+
+    def change(tx: Tx) -> ReadBack[dict[str, Any]]:
+        tickets.update_fields(tx, actor=user, ticket_id=ticket_id, version=body.version, changes=changes)
+        return tickets.committed(tx, ticket_id=ticket_id)
+
+    return _read(await app.writer.run_read_back(change, ctx))
 
 
 @router.post("/{ticket_id}/transition", response_model=TicketRead)
 async def transition(ticket_id: PathId, body: TransitionRequest, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
     """Move the ticket to another status; 409 if the move is not allowed."""
-    return _read(
-        await app.writer.run(
-            lambda tx: tickets.transition(
-                tx, actor=user, ticket_id=ticket_id, status=Status(body.status), version=body.version
-            ),
-            ctx,
-        )
-    )
+
+    def move(tx: Tx) -> ReadBack[dict[str, Any]]:
+        tickets.transition(tx, actor=user, ticket_id=ticket_id, status=Status(body.status), version=body.version)
+        return tickets.committed(tx, ticket_id=ticket_id)
+
+    return _read(await app.writer.run_read_back(move, ctx))
 
 
 @router.post("/{ticket_id}/comments", response_model=CommentRead, status_code=201)
@@ -190,12 +180,7 @@ async def approve(
     ticket_id: PathId, user: ApproverUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
 ) -> TicketRead:
     """Approve a ticket waiting for approval (admins and approvers)."""
-    reason = body.reason if body else None
-    return _read(
-        await app.writer.run(
-            lambda tx: tickets.decide_approval(tx, actor=user, ticket_id=ticket_id, approve=True, reason=reason), ctx
-        )
-    )
+    return await _decide(app, ctx, user, ticket_id, approve=True, reason=body.reason if body else None)
 
 
 @router.post("/{ticket_id}/reject", response_model=TicketRead)
@@ -203,12 +188,17 @@ async def reject(
     ticket_id: PathId, user: ApproverUser, app: App, ctx: Ctx, body: DecisionRequest | None = None
 ) -> TicketRead:
     """Reject a ticket waiting for approval (admins and approvers)."""
-    reason = body.reason if body else None
-    return _read(
-        await app.writer.run(
-            lambda tx: tickets.decide_approval(tx, actor=user, ticket_id=ticket_id, approve=False, reason=reason), ctx
-        )
-    )
+    return await _decide(app, ctx, user, ticket_id, approve=False, reason=body.reason if body else None)
+
+
+async def _decide(
+    app: App, ctx: Ctx, user: ApproverUser, ticket_id: int, *, approve: bool, reason: str | None
+) -> TicketRead:
+    def decide(tx: Tx) -> ReadBack[dict[str, Any]]:
+        tickets.decide_approval(tx, actor=user, ticket_id=ticket_id, approve=approve, reason=reason)
+        return tickets.committed(tx, ticket_id=ticket_id)
+
+    return _read(await app.writer.run_read_back(decide, ctx))
 
 
 @router.get("/{ticket_id}/events", response_model=list[EventRead])
