@@ -50,9 +50,19 @@ def receive() -> None:
     except Exception as exc:
         _say(f"cannot store the message now, try again later: {type(exc).__name__}: {exc}".splitlines()[0])
         raise typer.Exit(EX_TEMPFAIL) from None
-    where = f" ticket {outcome.ticket_id}" if outcome.ticket_id is not None else ""
+    typer.echo(f"{mail.message_id}: {said(outcome)}")
+
+
+def said(outcome: Outcome) -> str:
+    """What became of a mail, in words: "opened ticket 7", "comment on ticket 7 (subject tag)", "dropped: ..."."""
+    if outcome.ticket_id is None:
+        what = outcome.outcome
+    elif outcome.outcome == "ticket":
+        what = f"opened ticket {outcome.ticket_id}"
+    else:
+        what = f"{outcome.outcome} on ticket {outcome.ticket_id}"
     how = f" ({outcome.method})" if outcome.method else ""
-    typer.echo(f"{mail.message_id}: {outcome.outcome}{where}{how}{': ' + outcome.reason if outcome.reason else ''}")
+    return f"{what}{how}{': ' + outcome.reason if outcome.reason else ''}"
 
 
 async def _store(settings: Settings, mail: ParsedMail, config: IntakeConfig) -> Outcome:
