@@ -1,5 +1,5 @@
 // Every page: forms that call the API, sign out, SLA countdowns, and live refresh of the page's regions.
-import { api, bindApiControls, flash, problemText } from "./api.js";
+import { api, bindApiControls, flash, problemText, showCarriedFlash } from "./api.js";
 import { connect } from "./live.js";
 import "./bell.js";
 
@@ -79,6 +79,7 @@ function tick() {
 }
 
 bindApiControls(refresh);
+showCarriedFlash();
 tick();
 setInterval(tick, 1000);
 
@@ -119,7 +120,7 @@ const modules = {
   account: "./account.js",
   "password-reset-confirm": "./password_reset.js",
   "ticket-new": "./kb.js",
-  ticket: "./kb.js",
+  ticket: "./ticket.js",
   "kb-article": "./kb.js",
 };
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);
