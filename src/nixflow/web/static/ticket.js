@@ -27,11 +27,13 @@ if (box) {
     if (event.type === "automation.rule_applied" && data.rule_name) ruleNames[String(data.rule_id)] = data.rule_name;
     const ruleId = (event.metadata || {}).rule_id;
     const said = CHANGES[event.type];
-    if (ruleId !== undefined && ruleId !== null && said) waiting.push(() => `Rule ${ruleName(ruleId)} ${said(data)}`);
+    if (ruleId !== undefined && ruleId !== null && said) {
+      waiting.push(() => el("li", { class: "rule-notice" }, "Rule ", el("strong", {}, ruleName(ruleId)), ` ${said(data)}`));
+    }
   });
   document.addEventListener("nixflow:refreshed", () => {
     if (!waiting.length) return;
-    box.append(...waiting.splice(0).map((words) => el("li", { class: "rule-notice" }, words())));
+    box.append(...waiting.splice(0).map((notice) => notice()));
     box.hidden = false;
   });
 }
