@@ -78,6 +78,7 @@ async def test_queued_files_can_be_removed_and_sent_without_text(server: Server,
     requester = server.account(admin, "requester", "Rita Requester")
     ticket = server.call("POST", "/api/tickets", requester, json={"title": "Scanner is broken"})
     page = await signed_in(browser, server, requester, f"/tickets/{ticket['id']}")
+    await expect(page.locator("#comment-form[data-files-ready]")).to_have_count(1)  # attachments.js is bound
     await page.get_by_role("button", name="Comment").click()  # nothing to send: said, nothing posted
     await expect(page.locator("#flash")).to_have_text("Write a comment or attach a file")
 

@@ -109,3 +109,5 @@ form.addEventListener("submit", async (event) => {
     show();
   }
 });
+
+form.dataset.filesReady = "true"; // the drop zone and the form are bound: what a test (or a script) waits for
