@@ -50,9 +50,14 @@ async def test_a_colleagues_change_and_your_own_update_the_actions_box_without_r
     await shoot(ada, "ticket-actions-live")
 
 
+@pytest.mark.parametrize(
+    "mode", ["server", pytest.param("scaleout_server", marks=[pytest.mark.postgres, pytest.mark.redis])]
+)
 async def test_a_rule_changing_the_ticket_is_named_on_the_page_and_the_controls_show_its_value(
-    server: Server, browser: Browser
+    mode: str, request: pytest.FixtureRequest, browser: Browser
 ) -> None:
+    # Scale-out: the rule runs in the worker process; the page's API process pushes its change from the log.
+    server: Server = request.getfixturevalue(mode)
     admin = server.account(None, "admin", "Ada Admin")
     requester = server.account(admin, "requester", "Rita Requester")
     rule = {
