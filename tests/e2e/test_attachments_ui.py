@@ -22,6 +22,7 @@ async def test_files_dropped_on_the_comment_form_are_attached(server: Server, br
     requester = server.account(admin, "requester", "Rita Requester")
     ticket = server.call("POST", "/api/tickets", requester, json={"title": "Scanner is broken"})
     page = await signed_in(browser, server, requester, f"/tickets/{ticket['id']}")
+    await expect(page.locator("#comment-form[data-files-ready]")).to_have_count(1)  # attachments.js is bound
     dropped = await page.evaluate_handle(DROP_A_PDF)
     await page.locator("#drop-zone").dispatch_event("drop", {"dataTransfer": dropped})
     await expect(page.locator("#pending-files")).to_contain_text("scan.pdf")

@@ -50,6 +50,7 @@ async def test_an_admin_keeps_business_hours_on_the_calendars_page(server: Serve
 
     await page.reload()
     await expect(page.locator("section.calendar").first).to_contain_text("SLA policy high")
+    page.once("dialog", lambda dialog: dialog.accept())  # deleting asks first
     await page.get_by_role("button", name="Delete Berlin office").click()
     await expect(page.locator("#flash")).to_contain_text("in use")
     assert len(server.call("GET", "/api/calendars", admin)) == 1

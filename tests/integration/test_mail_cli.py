@@ -38,7 +38,7 @@ def unreachable(database_url: str, tmp_path: Path) -> str:
 def test_a_piped_message_opens_a_ticket_and_the_same_one_again_is_kept_once(tmp_path: Path, database_url: str) -> None:
     first = receive(tmp_path, database_url, corpus.plain())
     assert first.returncode == EX_OK, first.stderr
-    assert b"ticket" in first.stdout
+    assert b": opened ticket 1" in first.stdout and b"ticket ticket" not in first.stdout, first.stdout
     again = receive(tmp_path, database_url, corpus.plain())
     assert again.returncode == EX_OK, again.stderr
     assert b"duplicate" in again.stdout

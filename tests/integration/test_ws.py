@@ -176,6 +176,30 @@ async def test_requesters_see_only_their_own_tickets_and_no_internal_comments(li
     assert [e["event_id"] for e in replayed] == [e["event_id"] for e in got]
 
 
+async def test_a_requester_is_pushed_the_conversation_and_status_changes_without_internals(live: Harness) -> None:
+    agent = await live.user("agent")
+    alice = await live.user("requester")
+    async with connect(ws_url(live, alice)) as ws:
+        mine = await open_ticket(live, alice, "Core switch is down")  # a default rule makes it critical
+        await live.settle()
+        path = f"/api/tickets/{mine['id']}"
+        for status in ("open", "pending"):  # pending pauses the SLA clock
+            moved = await live.client.post(f"{path}/transition", json={"status": status}, headers=agent.headers)
+            assert moved.status_code == 200, moved.text
+        await comment(live, agent, mine["id"], "we are on it")
+        got = await receive_until(ws, is_comment("we are on it"))
+    assert "ticket.priority_changed" in {e["type"] for e in await live.events(aggregate_id=str(mine["id"]))}
+    assert [e["type"] for e in got] == [
+        "ticket.created",
+        "ticket.status_changed",
+        "ticket.status_changed",
+        "ticket.commented",
+    ]
+    pushed = json.dumps(got)
+    for internal in ("rule_id", "rule_name", "_due", "approval", "sla"):
+        assert internal not in pushed, internal
+
+
 async def test_heartbeats_keep_an_idle_connection_talking(live: Harness) -> None:
     agent = await live.user("agent")
     live.nixflow.hub.heartbeat_seconds = 0.1

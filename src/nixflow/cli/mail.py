@@ -58,9 +58,19 @@ def receive() -> None:
     if isinstance(taken, Held):
         typer.echo(f"quarantined as {taken.quarantine_id}: {taken.error} (nixflow mail quarantine list)")
         return
-    where = f" ticket {taken.ticket_id}" if taken.ticket_id is not None else ""
-    how = f" ({taken.method})" if taken.method else ""
-    typer.echo(f"{taken.message_id}: {taken.outcome}{where}{how}{': ' + taken.reason if taken.reason else ''}")
+    typer.echo(f"{taken.message_id}: {said(taken)}")
+
+
+def said(outcome: Outcome) -> str:
+    """What became of a mail, in words: "opened ticket 7", "comment on ticket 7 (subject tag)", "dropped: ..."."""
+    if outcome.ticket_id is None:
+        what = outcome.outcome
+    elif outcome.outcome == "ticket":
+        what = f"opened ticket {outcome.ticket_id}"
+    else:
+        what = f"{outcome.outcome} on ticket {outcome.ticket_id}"
+    how = f" ({outcome.method})" if outcome.method else ""
+    return f"{what}{how}{': ' + outcome.reason if outcome.reason else ''}"
 
 
 async def _store(settings: Settings, raw: bytes, mail: ParsedMail | Exception, config: IntakeConfig) -> Outcome | Held:

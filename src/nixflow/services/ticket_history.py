@@ -157,6 +157,17 @@ def rebuild(records: Iterable[EventRecord]) -> dict[str, Any] | None:
     return ticket
 
 
+def watchers_after(records: Iterable[EventRecord]) -> list[int]:
+    """Who watched the ticket after these events of it (log order), in the order they started watching."""
+    watching: dict[int, None] = {}
+    for record in records:
+        if record.type == "ticket.watcher_added":
+            watching[int(record.data["watcher_id"])] = None
+        elif record.type == "ticket.watcher_removed":
+            watching.pop(int(record.data["watcher_id"]), None)
+    return list(watching)
+
+
 def as_of(
     conn: Connection, *, ticket_id: int, viewer: Principal, point: Point
 ) -> tuple[dict[str, Any], list[EventRecord]]:

@@ -1,13 +1,31 @@
-"""Who may see which event: the one rule shared by timelines, the event API and the WebSocket."""
+"""Who may see which event, and how much of it: the one rule shared by timelines, the event API and the WebSocket."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from nixflow.domain.values import Role
 from nixflow.events.envelope import EventRecord
 from nixflow.services.users import Principal
 
-REQUESTER_CATEGORIES = frozenset({"ticket", "sla"})
-WATCHER_EVENTS = frozenset({"ticket.watcher_added", "ticket.watcher_removed"})
+# A requester follows the conversation and the status of their ticket; rules, SLA clocks, routing and
+# approval bookkeeping are the staff's business. For each event type they see, the data fields they see.
+REQUESTER_FIELDS: dict[str, tuple[str, ...]] = {
+    "ticket.created": ("ticket_id", "title", "description", "status", "requester_id", "category_id"),
+    "ticket.commented": ("ticket_id", "comment_id", "author_id", "body", "internal"),
+    "ticket.status_changed": ("ticket_id", "old_status", "new_status"),
+    "ticket.attachment_added": (
+        "ticket_id",
+        "attachment_id",
+        "comment_id",
+        "filename",
+        "content_type",
+        "size",
+        "internal",
+    ),
+}
+# Who did it is shown only when a person did it directly, not when a rule or a timer acted on their behalf.
+PERSON_SOURCES = frozenset({"api", "email", "cli"})
 
 
 def is_internal(record: EventRecord) -> bool:
@@ -24,9 +42,29 @@ def may_see(viewer: Principal, record: EventRecord, ticket_requester_id: int | N
     return (
         record.aggregate_type == "ticket"
         and ticket_requester_id == viewer.id
-        and record.category in REQUESTER_CATEGORIES
+        and record.type in REQUESTER_FIELDS
         and not is_internal(record)
-        # Who watches is staff business: the event would also tell a requester which address they CC'd has an
-        # account (the answer to adding one does not).
-        and record.type not in WATCHER_EVENTS
     )
+
+
+def by_person(record: EventRecord) -> bool:
+    """Whether a person made this change themselves (not a rule, a timer or another automatic reaction)."""
+    return record.rule_id is None and record.metadata.get("source") in PERSON_SOURCES
+
+
+def envelope_for(viewer: Principal, record: EventRecord) -> dict[str, Any]:
+    """The event as `viewer` sees it (one `may_see` allows): staff whole, a requester without the internals."""
+    envelope = record.envelope()
+    if viewer.role != Role.REQUESTER:
+        return envelope
+    fields = REQUESTER_FIELDS.get(record.type, ())
+    person = by_person(record)
+    metadata = {
+        "correlation_id": record.correlation_id,
+        "causation_id": None,  # what caused it (a rule, an SLA timer) is internal
+        "source": record.metadata.get("source") if person else "nixflow",
+        "version": record.metadata.get("version", 1),
+        "actor_id": record.actor_id if person else None,
+        "aggregate_version": record.aggregate_version,
+    }
+    return envelope | {"data": {k: v for k, v in record.data.items() if k in fields}, "metadata": metadata}

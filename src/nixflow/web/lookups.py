@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from nixflow.domain.values import Role
 from nixflow.events.envelope import EventRecord
 from nixflow.store.tables import categories, rules, users
 
@@ -19,6 +20,12 @@ def user_names(conn: Connection, ids: Iterable[int | None]) -> dict[int, str]:
         return {}
     rows = conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(wanted)))
     return {int(r[0]): str(r[1]) for r in rows}
+
+
+def role_of(conn: Connection, user_id: int) -> Role | None:
+    """The role of a user (None if there is no such user)."""
+    found = conn.execute(select(users.c.role).where(users.c.id == user_id)).scalar_one_or_none()
+    return None if found is None else Role(found)
 
 
 def assignable(conn: Connection) -> list[dict[str, Any]]:

@@ -114,13 +114,14 @@ async def ticket_page(
             if visibility.may_see(user, r, ticket["requester_id"])
         ]
         then: EventRecord | None = None
+        watching = watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id)
         if point is not None:
             ticket, upto = ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)
             said = {r.data["comment_id"] for r in upto if r.type == "ticket.commented"}
             comments = [c for c in comments if c["id"] in said]
             seen = {r.event_id for r in upto}
             then = next((r for r in reversed(records) if r.event_id in seen), None)
-        watching = watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id)
+            watching = _watchers_then(conn, upto)
         ids = lookups.people_of(records) | {c["author_id"] for c in comments}
         ids |= {ticket["requester_id"], ticket["assignee_id"] or 0}
         return {
@@ -135,8 +136,14 @@ async def ticket_page(
             "watchers": watching,
             "watching": any(w["user_id"] == user.id for w in watching),
             "files": attachments.list_for_ticket(conn, viewer=user, ticket_id=ticket_id),
-            # Published articles matching the ticket: requesters may say one solved it, agents link one in a reply.
-            "kb_matches": search.search(conn, query=ticket["title"], may=suggestible(user.role), limit=KB_MATCHES),
+            # Published articles matching the ticket that its requester may read: they may say one solved it,
+            # agents link one in a reply (a link to an internal article would be a 404 to the requester).
+            "kb_matches": search.search(
+                conn,
+                query=ticket["title"],
+                may=suggestible(lookups.role_of(conn, ticket["requester_id"])),
+                limit=KB_MATCHES,
+            ),
             "kb_linked": reading.linked_articles(conn, ticket_id=ticket_id, may=readable(user.role)),
             "then": then,
         }
@@ -156,8 +163,16 @@ async def ticket_page(
         past=past,
         priorities=PRIORITIES,
         rule_of=lookups.caused_by_rule,
+        by_person=visibility.by_person,
         **data,
     )
+
+
+def _watchers_then(conn: Connection, upto: list[EventRecord]) -> list[dict[str, Any]]:
+    """Who watched the ticket right after these events (today's watchers may not have, then)."""
+    ids = ticket_history.watchers_after(upto)
+    names = lookups.user_names(conn, ids)
+    return [{"user_id": i, "name": names.get(i, f"#{i}")} for i in ids]
 
 
 def _moves(user: Principal, current: Status) -> list[str]:

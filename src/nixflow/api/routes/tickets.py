@@ -203,11 +203,14 @@ async def _decide(
 
 @router.get("/{ticket_id}/events", response_model=list[EventRead])
 async def timeline(ticket_id: PathId, user: CurrentUser, app: App) -> list[dict[str, Any]]:
-    """The ticket's events in commit order, as far as the user may see them."""
+    """The ticket's events in commit order, as far as the user may see them (a requester: the conversation and
+    status changes, without rule, SLA or routing details)."""
 
     def read(conn: Any) -> list[dict[str, Any]]:
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
         records = event_log.timeline(conn, "ticket", str(ticket_id))
-        return [r.envelope() for r in records if visibility.may_see(user, r, ticket["requester_id"])]
+        return [
+            visibility.envelope_for(user, r) for r in records if visibility.may_see(user, r, ticket["requester_id"])
+        ]
 
     return await app.db.read(read)

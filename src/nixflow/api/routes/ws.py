@@ -19,7 +19,7 @@ from nixflow.api.deps import SESSION_COOKIE, App, Auth, GuardedRoute
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
 from nixflow.events.envelope import EventRecord
-from nixflow.services import auth, ws_tickets
+from nixflow.services import auth, visibility, ws_tickets
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
@@ -88,22 +88,23 @@ async def _refuse(websocket: WebSocket, status: int, detail: str) -> None:
         await websocket.close(code=4000 + status)
 
 
-def _messages(record: EventRecord) -> list[dict[str, Any]]:
-    """The ASGI messages that send a record: its envelope, then, for a new notification, the
-    `{"type": "notification"}` message. The hub hands the same record to every client: they are made once,
-    not once per connection."""
-    messages: list[dict[str, Any]] | None = record.extra.get("ws")
+def _messages(record: EventRecord, viewer: Principal) -> list[dict[str, Any]]:
+    """The ASGI messages that send a record: its envelope as the viewer's role sees it, then, for a new
+    notification, the `{"type": "notification"}` message. The hub hands the same record to every client: they
+    are made once per role, not once per connection."""
+    key = f"ws:{viewer.role.value}"
+    messages: list[dict[str, Any]] | None = record.extra.get(key)
     if messages is None:
-        texts = [json.dumps(record.envelope(), default=str)]
+        texts = [json.dumps(visibility.envelope_for(viewer, record), default=str)]
         extra = notification_message(record)
         if extra is not None:
             texts.append(json.dumps(extra, default=str))
-        messages = record.extra["ws"] = [{"type": "websocket.send", "text": text} for text in texts]
+        messages = record.extra[key] = [{"type": "websocket.send", "text": text} for text in texts]
     return messages
 
 
-async def _send(websocket: WebSocket, record: EventRecord) -> None:
-    for message in _messages(record):
+async def _send(websocket: WebSocket, record: EventRecord, viewer: Principal) -> None:
+    for message in _messages(record, viewer):
         await websocket.send(message)
 
 
@@ -161,7 +162,7 @@ async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, a
     while True:
         records, visible_records, position = await app.db.read(partial(_backlog_page, viewer=viewer, position=position))
         for record in visible_records:
-            await _send(websocket, record)
+            await _send(websocket, record, viewer)
         if len(records) < BACKLOG_PAGE:
             return position
 
@@ -213,7 +214,7 @@ async def _send_live(
                 fresh = await app.db.read(partial(later_than, records=fresh, position=sent_up_to))
                 sent_up_to = None if fresh else sent_up_to
             for record in fresh:
-                await _send(websocket, record)
+                await _send(websocket, record, viewer)
             if RESYNC in batch:
                 await _close_resync(websocket)
                 return

@@ -43,10 +43,45 @@ export function flash(message, kind = "error") {
   box.hidden = !message;
 }
 
+// Where a validation error is, in words: ["body", "conditions", "any", 0] is "Condition 1".
+const CONNECTIVES = new Set(["body", "query", "path", "any", "all", "not"]);
+const singular = (word) => word.replace(/ies$/, "y").replace(/s$/, "");
+function place(loc) {
+  const words = [];
+  let named = false; // the last word is a list's name, which a number after it replaces
+  for (const part of loc || []) {
+    if (typeof part === "number" || /^\d+$/.test(String(part))) {
+      words.push(`${named ? singular(words.pop()) : "item"} ${Number(part) + 1}`);
+      named = false;
+    } else if (!CONNECTIVES.has(part)) {
+      words.push(String(part).replaceAll("_", " "));
+      named = true;
+    }
+  }
+  const text = words.join(", ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// One readable message for a failed call: the problem's field errors in words, else its detail.
 export function problemText(error) {
   if (!(error instanceof ApiError)) return String(error.message || error);
-  const details = (error.problem.errors || []).map((e) => [e.loc && e.loc.slice(1).join("."), e.msg].filter(Boolean).join(": "));
-  return [error.message, ...details].join(" — ");
+  const errors = error.problem.errors || [];
+  if (!errors.length) return error.message;
+  return errors
+    .map((e) => [place(e.loc), String(e.msg || "").replace(/^(Value|Assertion) error, /, "")].filter(Boolean).join(": "))
+    .join("; ");
+}
+
+// A message that outlives a page load: shown by the next page of this tab (after "reload" or "go:").
+const NEXT_FLASH = "nixflow:flash";
+export function flashNextPage(message) {
+  if (message) sessionStorage.setItem(NEXT_FLASH, message);
+}
+export function showCarriedFlash() {
+  const message = sessionStorage.getItem(NEXT_FLASH);
+  if (!message) return;
+  sessionStorage.removeItem(NEXT_FLASH);
+  flash(message, "ok");
 }
 
 function valueOf(element) {
@@ -75,18 +110,27 @@ export function formBody(form) {
   return body;
 }
 
-export async function after(then, result, refresh) {
+export async function after(then, result, refresh, saved = "") {
   if (!then || then === "reload") {
+    flashNextPage(saved);
     window.location.reload();
   } else if (then === "refresh") {
     await refresh();
+    if (saved) flash(saved, "ok");
   } else if (then.startsWith("go:")) {
+    flashNextPage(saved);
     window.location.assign(then.slice(3).replace("{id}", result && result.id !== undefined ? result.id : ""));
   }
 }
 
-// Forms and buttons with `data-api` send JSON to that URL (`data-method`, default POST); a button with
-// `data-confirm` asks first.
+// What a control says once done: `data-saved` if given (empty: nothing), else "Saved" for a form.
+function savedText(control) {
+  if ("saved" in control.dataset) return control.dataset.saved;
+  return control instanceof HTMLFormElement ? "Saved" : "";
+}
+
+// Forms and buttons with `data-api` send JSON to that URL (`data-method`, default POST); with `data-confirm`,
+// only once the user confirms.
 export function bindApiControls(refresh) {
   document.addEventListener("submit", async (event) => {
     const form = event.target;
@@ -94,6 +138,7 @@ export function bindApiControls(refresh) {
     event.preventDefault();
     const submitter = event.submitter;
     const url = (submitter && submitter.dataset.api) || form.dataset.api;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     let body;
     try {
       body = formBody(form);
@@ -101,8 +146,8 @@ export function bindApiControls(refresh) {
       flash(`Not valid JSON: ${error.message}`);
       return;
     }
-    await run(form, form.dataset.method || "POST", url, body, form.dataset.then, refresh);
-    if ("reset" in form.dataset) form.reset();
+    const done = await run(form, form.dataset.method || "POST", url, body, form.dataset.then, refresh);
+    if (done && "reset" in form.dataset) form.reset();
   });
   document.addEventListener("click", async (event) => {
     const button = event.target instanceof Element ? event.target.closest("button[data-api]") : null;
@@ -118,9 +163,11 @@ async function run(control, method, url, body, then, refresh) {
   try {
     const result = await api(method, url, body);
     flash("");
-    await after(then, result, refresh);
+    await after(then, result, refresh, savedText(control));
+    return true;
   } catch (error) {
     flash(problemText(error));
+    return false;
   } finally {
     control.removeAttribute("aria-busy");
   }

@@ -1,5 +1,5 @@
 // Every page: forms that call the API, sign out, SLA countdowns, and live refresh of the page's regions.
-import { api, bindApiControls, flash, problemText } from "./api.js";
+import { api, bindApiControls, flash, problemText, showCarriedFlash } from "./api.js";
 import { connect } from "./live.js";
 import "./bell.js";
 
@@ -15,10 +15,47 @@ async function refresh() {
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
   for (const region of document.querySelectorAll("[data-live]")) {
     const next = fresh.querySelector(`[data-live="${region.dataset.live}"]`);
-    if (next) region.replaceWith(document.importNode(next, true));
+    if (!next) continue;
+    const edits = editsIn(region);
+    const imported = document.importNode(next, true);
+    region.replaceWith(imported);
+    keepEdits(imported, edits);
   }
   tick();
   document.dispatchEvent(new CustomEvent("nixflow:refreshed"));
+}
+
+// What the user has chosen or typed in a region's controls and not sent yet (by control id): a live refresh
+// shows the ticket's new state but keeps a choice in progress, as long as it is still offered.
+function editsIn(region) {
+  const edits = new Map();
+  for (const control of region.querySelectorAll("select[id], input[id], textarea[id]")) {
+    if (control instanceof HTMLSelectElement) {
+      const chosen = control.selectedOptions[0];
+      if (chosen && !chosen.defaultSelected && (control.options[0] !== chosen || control.querySelector("option[selected]"))) {
+        edits.set(control.id, chosen.value);
+      }
+    } else if (control.type === "checkbox") {
+      if (control.checked !== control.defaultChecked) edits.set(control.id, control.checked);
+    } else if (control.type !== "file" && control.value !== control.defaultValue) {
+      edits.set(control.id, control.value);
+    }
+  }
+  return edits;
+}
+
+function keepEdits(region, edits) {
+  for (const [id, value] of edits) {
+    const control = region.querySelector(`#${CSS.escape(id)}`);
+    if (!control) continue;
+    if (control instanceof HTMLSelectElement) {
+      if (Array.from(control.options).some((o) => o.value === value)) control.value = value;
+    } else if (control.type === "checkbox") {
+      control.checked = value;
+    } else {
+      control.value = value;
+    }
+  }
 }
 
 let timer = null;
@@ -79,6 +116,7 @@ function tick() {
 }
 
 bindApiControls(refresh);
+showCarriedFlash();
 tick();
 setInterval(tick, 1000);
 
@@ -119,7 +157,7 @@ const modules = {
   account: "./account.js",
   "password-reset-confirm": "./password_reset.js",
   "ticket-new": "./kb.js",
-  ticket: "./kb.js",
+  ticket: "./ticket.js",
   "kb-article": "./kb.js",
 };
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);

@@ -1,5 +1,7 @@
-// The comment form of a ticket: files dropped on it (or chosen) are uploaded with the comment, as its attachments.
-import { ApiError, api, flash, problemText } from "./api.js";
+// The comment form of a ticket: files dropped on it (or chosen) wait, removable, until they are uploaded with the
+// comment, as its attachments; files may go without text.
+import { ApiError, api, flash, flashNextPage, problemText } from "./api.js";
+import { el } from "./dom.js";
 
 const form = document.getElementById("comment-form");
 const zone = document.getElementById("drop-zone");
@@ -14,11 +16,19 @@ function cookie(name) {
 
 function show() {
   list.replaceChildren(
-    ...pending.map((file) => {
-      const item = document.createElement("li");
-      item.textContent = `${file.name} (${file.size} bytes)`;
-      return item;
-    }),
+    ...pending.map((file, index) =>
+      el("li", {},
+        `${file.name} (${file.size} bytes)`,
+        el("button", {
+          type: "button",
+          class: "secondary",
+          "aria-label": `Remove ${file.name}`,
+          onclick: () => {
+            pending.splice(index, 1);
+            show();
+          },
+        }, "Remove")),
+    ),
   );
 }
 
@@ -63,21 +73,34 @@ input.addEventListener("change", () => {
   input.value = "";
 });
 
+// A comment needs words: one that only brings files says which it brings.
+function bodyText() {
+  const text = form.elements.body.value.trim();
+  return text || `Attached ${pending.map((file) => file.name).join(", ")}`;
+}
+
 // With files waiting, this form posts the comment, then each file on it; without, the page's usual handler does.
 form.addEventListener("submit", async (event) => {
-  if (!pending.length) return;
+  if (!pending.length) {
+    if (form.elements.body.value.trim()) return;
+    event.preventDefault();
+    event.stopPropagation();
+    flash("Write a comment or attach a file");
+    return;
+  }
   event.preventDefault();
   event.stopPropagation();
   form.setAttribute("aria-busy", "true");
   try {
     const comment = await api("POST", form.dataset.api, {
-      body: form.elements.body.value,
+      body: bodyText(),
       internal: form.elements.internal ? form.elements.internal.checked : false,
     });
     while (pending.length) {
       await upload(pending[0], comment.id);
       pending.shift();
     }
+    flashNextPage("Saved");
     window.location.reload();
   } catch (error) {
     flash(problemText(error));
@@ -86,3 +109,5 @@ form.addEventListener("submit", async (event) => {
     show();
   }
 });
+
+form.dataset.filesReady = "true"; // the drop zone and the form are bound: what a test (or a script) waits for

@@ -1,0 +1,39 @@
+// The ticket page: when a rule changes this ticket, say which rule changed what, once the page shows the new value.
+import "./kb.js";
+import { el } from "./dom.js";
+
+const box = document.getElementById("rule-notices");
+const ticketId = (document.body.dataset.liveScope || "").replace(/^ticket:/, "");
+const ruleNames = box ? JSON.parse(box.dataset.ruleNames || "{}") : {};
+const fieldText = (name) => (document.querySelector(`[data-field="${name}"]`) || { textContent: "?" }).textContent.trim();
+
+// What a rule did, in words, read once the refreshed page shows the new value.
+const CHANGES = {
+  "ticket.priority_changed": (data) => `set priority to ${data.new_priority}`,
+  "ticket.status_changed": (data) => `moved the status to ${data.new_status}`,
+  "ticket.assigned": () => `assigned the ticket to ${fieldText("assignee")}`,
+  "ticket.category_changed": () => `set the category to ${fieldText("category")}`,
+};
+const waiting = [];
+
+function ruleName(id) {
+  return ruleNames[String(id)] || `#${id}`;
+}
+
+if (box) {
+  document.addEventListener("nixflow:event", ({ detail: event }) => {
+    if (event.aggregate_type !== "ticket" || event.aggregate_id !== ticketId) return;
+    const data = event.data || {};
+    if (event.type === "automation.rule_applied" && data.rule_name) ruleNames[String(data.rule_id)] = data.rule_name;
+    const ruleId = (event.metadata || {}).rule_id;
+    const said = CHANGES[event.type];
+    if (ruleId !== undefined && ruleId !== null && said) {
+      waiting.push(() => el("li", { class: "rule-notice" }, "Rule ", el("strong", {}, ruleName(ruleId)), ` ${said(data)}`));
+    }
+  });
+  document.addEventListener("nixflow:refreshed", () => {
+    if (!waiting.length) return;
+    box.append(...waiting.splice(0).map((notice) => notice()));
+    box.hidden = false;
+  });
+}
