@@ -112,7 +112,6 @@ async def test_the_requesters_piped_reply_opens_a_pending_ticket(desk: Harness, 
     assert resumed["metadata"]["source"] == "email"
 
 
-@pytest.mark.skipif(imap.IMAP_URL is None, reason="Dovecot not running: `source scripts/services.sh start`")
 async def test_a_watchers_reply_from_the_mailbox_reopens_a_resolved_ticket(
     desk: Harness, folder: tuple[str, BaseMailBox]
 ) -> None:
