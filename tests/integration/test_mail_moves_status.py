@@ -22,12 +22,15 @@ from nixflow.config import Settings
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller
 
+TRUSTED = "mx.example.com"
 folder = imap.folder  # a folder of this test's own in the Dovecot mailbox
 
 
 @pytest.fixture
 async def desk(settings: Settings) -> AsyncIterator[Harness]:
-    async for h in start(settings.model_copy(update={"mail_from": "NixFlow <help@example.com>"})):
+    # Replies here prove their sender through the receiving server (mail trust is tested in test_mail_verification).
+    trusted = {"mail_from": "NixFlow <help@example.com>", "mail_trusted_authserv_id": TRUSTED}
+    async for h in start(settings.model_copy(update=trusted)):
         yield h
 
 
@@ -49,7 +52,8 @@ async def _ticket(h: Harness, status: str) -> tuple[User, User, int]:
 
 def _reply(sender: str, ticket_id: int, message_id: str, **headers: str) -> bytes:
     subject = f"Re: [#{ticket_id}] Printer jams"
-    return corpus.plain(sender=sender, subject=subject, body="It jams again.", message_id=message_id, **headers)
+    raw = corpus.plain(sender=sender, subject=subject, body="It jams again.", message_id=message_id, **headers)
+    return corpus.authenticated(raw, f"dmarc=pass header.from={sender.rpartition('@')[2]}", TRUSTED)
 
 
 def _out_of_office(sender: str, ticket_id: int, message_id: str) -> bytes:
@@ -62,6 +66,7 @@ async def _pipe(h: Harness, tmp_path: Path, raw: bytes) -> str:
         "NIXFLOW_DATABASE_URL": h.nixflow.settings.database_url,
         "NIXFLOW_MAIL_FROM": "help@example.com",
         "NIXFLOW_SECRET_KEY": "test-secret-key",
+        "NIXFLOW_MAIL_TRUSTED_AUTHSERV_ID": TRUSTED,
     }
     done = await asyncio.to_thread(
         subprocess.run,
@@ -92,10 +97,10 @@ async def test_a_watchers_piped_reply_reopens_a_resolved_ticket(desk: Harness, t
     h = desk
     agent, watcher, ticket_id = await _ticket(h, "resolved")
     printed = await _pipe(h, tmp_path, _out_of_office(watcher.email, ticket_id, "<ooo-w@c.test>"))
-    assert f"comment ticket {ticket_id}" in printed
+    assert f"comment on ticket {ticket_id}" in printed
     assert await _status(h, agent, ticket_id) == "resolved"  # an automatic mail is stored and changes nothing
     printed = await _pipe(h, tmp_path, _reply(watcher.email, ticket_id, "<w-1@c.test>"))
-    assert f"comment ticket {ticket_id}" in printed
+    assert f"comment on ticket {ticket_id}" in printed
     assert await _status(h, agent, ticket_id) == "open"
     await _reopened_by(h, ticket_id, watcher)
 
