@@ -166,6 +166,8 @@ async def test_a_requester_may_add_only_so_many_an_hour(bounded: Harness) -> Non
     assert "cc4@example.com" not in await _accounts(h, admin) and len(listed) == 3
     _theirs, url3 = await _ticket(h, other)
     await _cc(h, url3, other, "cc4@example.com")  # the rate is the requester's own
+    documented = (await h.client.get("/openapi.json")).json()["paths"]["/api/tickets/{ticket_id}/watchers"]
+    assert "429" in documented["post"]["responses"]
 
 
 async def test_an_address_outside_the_allowed_domains_is_refused_whether_or_not_it_has_an_account(
