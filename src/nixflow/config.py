@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     imap_poll_seconds: float = Field(default=60.0, gt=0, le=1740)
     mail_allow_domains: str | None = Field(default=None, max_length=5000)
     mail_max_per_hour: int = Field(default=30, ge=1)
+    # Watchers: at most this many on one ticket; a requester may add this many by email an hour (a CC'd address
+    # without an account becomes one, so the bound keeps NixFlow from mailing the world for them).
+    watchers_max_per_ticket: int = Field(default=50, ge=1, le=10_000)
+    watchers_cc_per_hour: int = Field(default=20, ge=1)
     # The authserv-id of the receiving mail server whose Authentication-Results NixFlow believes (unset: none).
     mail_trusted_authserv_id: str | None = Field(default=None, max_length=254)
     max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0, le=1_000_000_000)

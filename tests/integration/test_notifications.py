@@ -178,9 +178,11 @@ async def test_watchers_api_and_events(harness: Harness, admin: User, agent: Use
     assert (await harness.client.post(url, json={"email": agent.email}, headers=requester.headers)).status_code == 201
     assert (await harness.client.post(url, json={"user_id": admin.id}, headers=agent.headers)).status_code == 201
     listed = (await harness.client.get(url, headers=requester.headers)).json()
-    assert [w["user_id"] for w in listed] == [agent.id]  # issue 22: staff's own watchers are not the requester's
+    # Issue 22: the address without an account became one, and staff's own watchers are not the requester's.
+    assert [w["email"] for w in listed] == ["nobody@example.com", agent.email]
+    nobody = int(listed[0]["user_id"])
     staff_view = (await harness.client.get(url, headers=agent.headers)).json()
-    assert [w["user_id"] for w in staff_view] == [agent.id, admin.id]
+    assert [w["user_id"] for w in staff_view] == [nobody, agent.id, admin.id]
     other = await harness.user("requester")
     assert (await harness.client.get(url, headers=other.headers)).status_code == 404
     assert (await harness.client.post(url, json={"email": other.email}, headers=other.headers)).status_code == 404
@@ -188,4 +190,4 @@ async def test_watchers_api_and_events(harness: Harness, admin: User, agent: Use
     assert (await harness.client.delete(f"{url}/{agent.id}", headers=agent.headers)).status_code == 404
     await harness.settle()
     types = [e["type"] for e in await harness.events(aggregate_id=str(ticket_id)) if "watcher" in e["type"]]
-    assert types == ["ticket.watcher_added", "ticket.watcher_added", "ticket.watcher_removed"]
+    assert types == ["ticket.watcher_added"] * 3 + ["ticket.watcher_removed"]

@@ -34,6 +34,7 @@ DESCRIPTIONS = {
 
 
 KB_READS = ("/api/kb/suggest", "/api/kb/articles/{article_id}")  # views and suggestions: a rate per client
+WATCHERS = "/api/tickets/{ticket_id}/watchers"  # a requester's CCs: a rate per requester
 
 
 def _codes(path: str) -> list[str]:
@@ -45,7 +46,7 @@ def _codes(path: str) -> list[str]:
         return ["400", "413", "415", "422"]
     if path in PUBLIC:
         return ["400", "413", "422"]
-    if path in ("/api/auth/password", *KB_READS):  # the sign-in limits; the knowledge base's read rate
+    if path in ("/api/auth/password", *KB_READS, WATCHERS):  # the sign-in limits; read and CC rates
         return ["400", "401", "403", "404", "409", "413", "422", "429"]
     return ["400", "401", "403", "404", "409", "413", "422"]
 

@@ -23,7 +23,7 @@ from nixflow.email_in.parse import ParsedMail
 from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
 from nixflow.notifications.mail import MailConfig
-from nixflow.services import attachments, tickets, users
+from nixflow.services import attachments, passwordless, tickets, users
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import email_bounces, inbound_mail, ticket_watchers
@@ -229,15 +229,10 @@ def _sender(tx: Tx, mail: ParsedMail, config: IntakeConfig) -> Principal | str:
         return users.principal_of(row)
     if mail.auto is not None:
         return f"automatic mail ({mail.auto}) from an unknown sender"
-    domain = mail.sender.rpartition("@")[2]
-    if config.allowed_domains is not None and domain not in config.allowed_domains:
-        return f"unknown sender from {domain}, not in NIXFLOW_MAIL_ALLOW_DOMAINS"
-    if not users.EMAIL.match(mail.sender):
-        return f"{mail.sender} is not an address NixFlow accepts"
-    created = users.create_user(
-        tx, email=mail.sender, name=mail.sender_name[:200], role=Role.REQUESTER, password_hash=None
-    )
-    return Principal(id=int(created["id"]), role=Role.REQUESTER, email=created["email"], name=created["name"])
+    refused = passwordless.refusal(mail.sender, config.allowed_domains)
+    if refused is not None:
+        return f"unknown sender: {refused}"
+    return passwordless.create(tx, email=mail.sender, name=mail.sender_name)
 
 
 def _may_write(tx: Tx, sender: Principal, ticket: dict[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Ticket watchers: agents watch tickets, requesters CC existing users on their own."""
+"""Ticket watchers: agents watch tickets, requesters CC people by address on their own."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class WatcherById(Strict):
 
 
 class WatcherByEmail(Strict):
-    """A requester, on their own ticket: CC an existing user by e-mail."""
+    """A requester, on their own ticket: CC someone by e-mail (staff: an existing user)."""
 
     email: Email
 
@@ -57,10 +57,13 @@ async def list_watchers(ticket_id: PathId, user: CurrentUser, app: App) -> list[
 
 @router.post("/{ticket_id}/watchers", response_model=WatcherAdded, status_code=201)
 async def add_watcher(ticket_id: PathId, body: WatcherCreate, user: CurrentUser, app: App, ctx: Ctx) -> WatcherAdded:
-    """Watch a ticket (`user_id`: agents and admins), or CC an existing user by `email` (a requester, on theirs:
-    the answer is the same whether or not the address has an account)."""
+    """Watch a ticket (`user_id`: agents and admins), or CC someone by `email` (a requester, on theirs: an address
+    without an account becomes a requester without a password, so the answer and the list are the same either
+    way). 422 past `NIXFLOW_WATCHERS_MAX_PER_TICKET`; 429 past a requester's `NIXFLOW_WATCHERS_CC_PER_HOUR`."""
+    bounds = watchers.Bounds.of(app.settings)
+    user_id, email = _user_id(body), _email(body)
     added = await app.writer.run(
-        lambda tx: watchers.add(tx, actor=user, ticket_id=ticket_id, user_id=_user_id(body), email=_email(body)), ctx
+        lambda tx: watchers.add(tx, actor=user, ticket_id=ticket_id, user_id=user_id, email=email, bounds=bounds), ctx
     )
     return WatcherAdded(**added)
 
