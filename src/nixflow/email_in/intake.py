@@ -34,6 +34,7 @@ NO_TEXT = "(no text)"
 TEXT_LIMIT = 20_000  # what services.tickets keeps of a description or a comment body
 NOTES_LIMIT = 2_000  # NixFlow's own notes on one mail, at most: the mail's text gets the rest
 NAME_SHOWN = 120  # characters of a file's name that a note shows
+ADDRESS_LIMIT = 254  # the longest address (RFC 5321's path): what inbound_mail.sender and users.email hold
 CUT = "\n\n[The text was cut here: the mail is longer than a ticket keeps. The whole message is stored.]"
 
 
@@ -72,7 +73,7 @@ def receive(tx: Tx, mail: ParsedMail, config: IntakeConfig) -> Outcome:
         return Outcome("duplicate")
     row = {
         "message_id": mail.message_id,
-        "sender": mail.sender[:254],
+        "sender": mail.sender[:ADDRESS_LIMIT],
         "subject": mail.subject[:300],
         "outcome": "received",
         "auto": mail.auto is not None,
@@ -244,7 +245,7 @@ def _sender(tx: Tx, mail: ParsedMail, config: IntakeConfig) -> Principal | str:
     domain = mail.sender.rpartition("@")[2]
     if config.allowed_domains is not None and domain not in config.allowed_domains:
         return f"unknown sender from {domain}, not in NIXFLOW_MAIL_ALLOW_DOMAINS"
-    if not users.EMAIL.match(mail.sender):
+    if len(mail.sender) > ADDRESS_LIMIT or not users.EMAIL.match(mail.sender):
         return f"{mail.sender} is not an address NixFlow accepts"
     created = users.create_user(
         tx, email=mail.sender, name=mail.sender_name[:200], role=Role.REQUESTER, password_hash=None
