@@ -209,3 +209,21 @@ def eight_bit_subject(message_id: str = "<8bit-1@customer.test>") -> bytes:
         f"Subject: Café printer is kaputt\r\nMessage-ID: {message_id}\r\n"
         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe café printer prints nothing.\r\n"
     ).encode()
+
+
+def long_names(length: int = 300, message_id: str = "<long-names-1@customer.test>") -> bytes:
+    """An HTML mail whose inline image has a `length`-character Content-ID, with a file whose name is `length`
+    characters of raw UTF-8 (RFC 6532 style, not RFC 2231 encoded)."""
+    cid = ("logo-" * length)[: length - len("@customer.test")] + "@customer.test"
+    name = ("rapport-é-" * length)[: length - 4] + ".txt"
+    image = base64.b64encode(PNG).decode()
+    return (
+        "From: Pat Doe <pat@customer.test>\r\nTo: help@example.com\r\nSubject: Names that go on and on\r\n"
+        f'Message-ID: {message_id}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        f'<p>Our logo: <img src="cid:{cid}"></p>\r\n'
+        "--B\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+        f"Content-ID: <{cid}>\r\nContent-Disposition: inline\r\n\r\n{image}\r\n"
+        f'--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename="{name}"\r\n'
+        "\r\nthe report\r\n--B--\r\n"
+    ).encode()

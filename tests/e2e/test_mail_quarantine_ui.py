@@ -1,5 +1,6 @@
 """The Mail quarantine page in Chromium against a real `nixflow serve`: retry a held mail into a ticket, discard
-another after confirming."""
+another after confirming. The mail is held for real: a trigger in the server's database refuses its ticket
+(tests/quarantine_helpers.py), and dropping it is the fix."""
 
 from __future__ import annotations
 
@@ -10,13 +11,8 @@ import sys
 import pytest
 from playwright.async_api import Browser, Dialog, expect
 
-from nixflow.email_in import quarantine
-from nixflow.events.envelope import EventContext
-from nixflow.ids import utcnow, uuid7
-from nixflow.store.db import Database
-from nixflow.store.writer import make_writer
-from tests import mail_corpus as corpus
 from tests.e2e.conftest import Server, shoot, signed_in
+from tests.quarantine_helpers import POISON, fix, poison, refuse_poison
 
 pytestmark = pytest.mark.browser
 
@@ -26,37 +22,28 @@ def _pipe(server: Server, raw: bytes) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(command, input=raw, env=server.env, capture_output=True, timeout=60)
 
 
-def _held_before_the_fix(server: Server) -> int:
-    """A mail held as the intake before the bounded parser held it (a RecursionError), written to the server's
-    database by NixFlow's own writer."""
-    writer = make_writer(Database(server.env["NIXFLOW_DATABASE_URL"]), utcnow)
-    error = RecursionError("maximum recursion depth exceeded")
-    raw = corpus.plain(message_id="<held-before-the-fix@customer.test>")
-    try:
-        ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="test")
-        return writer.run_sync(lambda tx: quarantine.hold(tx, raw, source="imap", error=error, mail=None), ctx)
-    finally:
-        writer.close()
-
-
 async def test_an_admin_retries_one_held_mail_and_discards_another(server: Server, browser: Browser) -> None:
     admin = server.account(None, "admin", "Ada Admin")
-    retried = await asyncio.to_thread(_held_before_the_fix, server)
-    piped = await asyncio.to_thread(_pipe, server, corpus.eight_bit_subject())
-    assert piped.returncode == 0 and b"quarantined as" in piped.stdout, piped.stderr
-    [broken] = [i["id"] for i in server.call("GET", "/api/mail/quarantine", admin)["items"] if i["id"] != retried]
+    database_url = server.env["NIXFLOW_DATABASE_URL"]
+    await asyncio.to_thread(refuse_poison, database_url)  # a trigger in the server's database: "a bug"
+    for message_id in ("<poison-1@customer.test>", "<poison-2@customer.test>"):
+        piped = await asyncio.to_thread(_pipe, server, poison(message_id))
+        assert piped.returncode == 0 and b"quarantined as" in piped.stdout, piped.stderr
+    broken, retried = [i["id"] for i in server.call("GET", "/api/mail/quarantine", admin)["items"]]  # newest first
 
     page = await signed_in(browser, server, admin, "/admin/mail-quarantine")
     await expect(page.get_by_role("link", name="Mail quarantine")).to_have_attribute("aria-current", "page")
-    await expect(page.locator(f"#held-{broken}")).to_contain_text("UnicodeEncodeError")
-    await expect(page.locator(f"#held-{broken}")).to_contain_text("Café printer is kaputt")
+    await expect(page.locator(f"#held-{broken}")).to_contain_text("IntegrityError")
+    await expect(page.locator(f"#held-{broken}")).to_contain_text(POISON)
     await shoot(page, "admin-mail-quarantine")
+
+    await asyncio.to_thread(fix, database_url)  # "the fix": the trigger dropped, a retry stores the mail
 
     await page.get_by_role("button", name=f"Retry {retried}").click()
     await expect(page.locator(f"#held-{retried}")).to_have_count(0)  # stored now: no longer held
     item = server.call("GET", f"/api/mail/quarantine/{retried}", admin)
     assert item["state"] == "retried" and item["outcome"] == "ticket"
-    assert server.call("GET", f"/api/tickets/{item['ticket_id']}", admin)["title"] == "Printer on floor 2 is jammed"
+    assert server.call("GET", f"/api/tickets/{item['ticket_id']}", admin)["title"] == POISON
 
     asked: list[str] = []
 

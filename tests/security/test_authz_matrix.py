@@ -19,7 +19,6 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount, Route, WebSocketRoute
 from tests import mail_corpus
 from tests.conftest import PASSWORD, Harness, User
-from tests.mail_corpus import plain
 from tests.mail_helpers import pipe
 from tests.quarantine_helpers import held_mail
 from tests.webhook_receiver import stored_subscription
@@ -522,7 +521,7 @@ async def fill(world: World, row: Row, role: str) -> str:
         elif name == "webhook_id":
             values[name] = str((await stored_subscription(h))["id"])
         elif name == "quarantine_id":
-            values[name] = str(await held_mail(h, plain(message_id=f"<{world.unique('held')}@matrix.test>")))
+            values[name] = str(await held_mail(h, f"<{world.unique('held')}@matrix.test>"))
         elif name == "delivery_id":
             webhook_id = int(values["webhook_id"])
             values[name] = str(await _delivery(h, webhook_id))

@@ -107,3 +107,12 @@ def test_malformed_headers_cost_the_header_not_the_message() -> None:
 def test_unreadable_messages(raw: bytes) -> None:
     with pytest.raises(Unreadable):
         parse(raw, own_domain=DOMAIN)
+
+
+def test_raw_8_bit_headers_are_read_as_utf8_and_never_leave_surrogates() -> None:
+    mail = parse(corpus.eight_bit_subject(), own_domain=DOMAIN)
+    assert mail.subject == "Café printer is kaputt" and mail.sender_name == "René Doe"
+    latin1 = corpus.eight_bit_subject().replace("Café".encode(), b"Caf\xe9")  # not UTF-8: U+FFFD, not a surrogate
+    assert parse(latin1, own_domain=DOMAIN).subject == "Caf\ufffd printer is kaputt"
+    names = [p.filename for p in parse(corpus.long_names(300), own_domain=DOMAIN).attachments]
+    assert names[1].startswith("rapport-é-") and all(n.encode("utf-8") for n in names)

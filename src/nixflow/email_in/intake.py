@@ -71,7 +71,7 @@ def receive(tx: Tx, mail: ParsedMail, config: IntakeConfig) -> Outcome:
         return Outcome("duplicate")
     row = {
         "message_id": mail.message_id,
-        "sender": mail.sender[:254],
+        "sender": mail.sender[: passwordless.ADDRESS_LIMIT],
         "subject": mail.subject[:300],
         "outcome": "received",
         "auto": mail.auto is not None,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.message import Message
 from email.parser import BytesParser, Parser
+from email.policy import Compat32
 
 # Bounds on what one message may cost to read: a part nested deeper, a part past the count, a file past the count
 # is left out, and the ticket says so (`ParsedMail.left_out`).
@@ -20,9 +20,32 @@ _ENCAPSULATING = ("message/rfc822", "message/global")
 REPORT_PARTS = ("message/delivery-status", "message/rfc822", "text/rfc822-headers")
 
 
+def unescaped(value: str) -> str:
+    """Text any database stores: raw 8-bit header bytes (kept by the email package as lone surrogates) read as
+    UTF-8 where they are, U+FFFD where they are not."""
+    if value.isascii():
+        return value
+    try:
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no byte made
+        data = value.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "replace")
+
+
+class _Policy(Compat32):
+    """compat32, but a header read through the message (a file's name, a charset) is text with its 8-bit bytes
+    read as UTF-8, never a `Header` of unknown-8bit that prints them as U+FFFD."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return str(super().header_fetch_parse(name, unescaped(value)))  # no surrogate left: never a `Header`
+
+
+_POLICY = _Policy()
+
+
 def _entity(text: str) -> Message:
     """One MIME entity's headers, its body kept as text: the email package's own recursion never runs."""
-    return Parser(policy=policy.compat32).parsestr(text, headersonly=True)
+    return Parser(policy=_POLICY).parsestr(text, headersonly=True)
 
 
 def _split(body: str, boundary: str) -> list[str]:
@@ -99,4 +122,4 @@ def walk(top: Message) -> Walk:
 
 def headers_of(raw: bytes) -> Message:
     """The message's headers, its body kept as text for `walk`."""
-    return BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+    return BytesParser(policy=_POLICY).parsebytes(raw, headersonly=True)

@@ -1,6 +1,8 @@
 """Reading one RFC 822 message into what NixFlow keeps of it. Pure: no database, no network.
 
-Headers are read raw and decoded leniently, so a malformed header costs that header, not the message.
+Headers are read raw and decoded leniently, so a malformed header costs that header, not the message. Raw 8-bit
+header bytes (RFC 6532: UTF-8 headers, common today) are read as UTF-8, U+FFFD where they are not UTF-8: no header
+value leaves this module with the lone surrogates the email package keeps them as.
 """
 
 from __future__ import annotations
@@ -71,10 +73,11 @@ def _header(msg: Message, name: str) -> str:
 
 
 def _decoded(value: str) -> str:
-    """RFC 2047 encoded words decoded; the value as it came when they are broken."""
+    """RFC 2047 encoded words decoded; the value as it came (8-bit bytes read as UTF-8) when they are broken."""
+    value = mime.unescaped(value)
     try:
         return str(make_header(decode_header(value)))
-    except Exception:  # a broken encoded word (bad charset, bad base64): keep the raw text
+    except Exception:  # a broken encoded word (bad charset, bad base64), or one next to raw UTF-8: keep the text
         return value
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.email_in import intake
 from nixflow.email_in.intake import IntakeConfig, Outcome
+from nixflow.email_in.mime import unescaped
 from nixflow.email_in.parse import ParsedMail, Unreadable, parse
 from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
@@ -53,15 +54,8 @@ def describe(exc: BaseException) -> str:
 
 
 def storable(value: str | None, length: int) -> str | None:
-    """Text any database stores: raw 8-bit header bytes (kept by the email package as lone surrogates) read as
-    UTF-8 where they are, U+FFFD where they are not."""
-    if value is None:
-        return None
-    try:
-        data = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate that no byte made
-        data = value.encode("utf-8", "surrogatepass")
-    return data.decode("utf-8", "replace")[:length]
+    """Text any database stores, within its column's `length` (an exception's message may quote raw bytes)."""
+    return None if value is None else unescaped(value)[:length]
 
 
 def read(raw: bytes, config: IntakeConfig) -> ParsedMail | Exception:

@@ -17,6 +17,7 @@ from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import attachments, comments
 
 SNIFF_BYTES = 64 * 1024
+CONTENT_ID_KEPT = 255  # the column's length: a longer `cid:` is clipped (the mail's HTML links by the whole one)
 _META = (
     attachments.c.id,
     attachments.c.ticket_id,
@@ -82,7 +83,7 @@ def add(
         "content_type": sniff(data),
         "size": len(data),
         "data": data,
-        "content_id": content_id,
+        "content_id": content_id[:CONTENT_ID_KEPT] if content_id else None,
         "uploaded_by": actor.id,
         "created_at": tx.now,
     }
