@@ -58,3 +58,26 @@ async def test_a_requester_keeps_the_simple_reply_box(server: Server, browser: B
     page = await signed_in(browser, server, requester, f"/tickets/{ticket['id']}")
     await expect(page.get_by_role("button", name="Comment", exact=True)).to_be_visible()
     await expect(page.locator("#send-as, .split-send")).to_have_count(0)
+
+
+async def test_files_go_with_a_send_as_resolved_on_a_new_ticket(server: Server, browser: Browser) -> None:
+    admin = server.account(None, "admin", "Ada Admin")
+    agent = server.account(admin, "agent", "Alan Agent")
+    requester = server.account(admin, "requester", "Rita Requester")
+    ticket = server.call("POST", "/api/tickets", requester, json={"title": "Need the VPN guide", "description": "-"})
+    page = await signed_in(browser, server, agent, f"/tickets/{ticket['id']}")
+    await expect(page.locator("#comment-form[data-split-ready]")).to_have_count(1)
+    await page.evaluate("window.loadedOnce = true")
+    await expect(page.locator("#send-as button")).to_have_text(["Send as Resolved"])  # new: no pending yet
+    guide = {"name": "vpn-guide.txt", "mimeType": "text/plain", "buffer": b"1. Open the client"}
+    await page.locator("#comment-files").set_input_files(guide)
+    await expect(page.locator("#pending-files")).to_contain_text("vpn-guide.txt")
+    await page.get_by_role("button", name="Send as Resolved").click()
+    await expect(page.locator('[data-field="status"]')).to_have_text("resolved")
+    await expect(page.locator("ol.comments a", has_text="vpn-guide.txt")).to_be_visible(timeout=10_000)
+    await expect(page.locator("#pending-files li")).to_have_count(0)
+    assert await page.evaluate("window.loadedOnce") is True
+    [comment] = server.call("GET", f"/api/tickets/{ticket['id']}/comments", agent)
+    assert comment["body"] == "Attached vpn-guide.txt" and [f["filename"] for f in comment["attachments"]] == [
+        "vpn-guide.txt"
+    ]
