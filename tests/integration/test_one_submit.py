@@ -109,5 +109,8 @@ async def test_a_requester_comments_but_sets_no_fields(harness: Harness, agent: 
     await _refused(h, agent, requester, ticket["id"], 403, comment={"body": "Secret", "internal": True})
     other = await h.user("requester")
     await _refused(h, agent, other, ticket["id"], 404, comment={"body": "Not mine"})
-    answer = await _ok(await _submit(h, requester, ticket["id"], comment={"body": "Still dropping"}))
+    # What a requester may do on their own ticket: comment, and edit its title and description.
+    body = {"comment": {"body": "Still dropping"}, "description": "Since Monday, on floor 2"}
+    answer = await _ok(await _submit(h, requester, ticket["id"], **body))
     assert answer["comment"]["author_id"] == requester.id and answer["ticket"]["status"] == "new"
+    assert answer["ticket"]["description"] == "Since Monday, on floor 2"

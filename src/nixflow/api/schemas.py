@@ -197,6 +197,7 @@ class TicketSubmit(Strict):
     comment: CommentCreate | None = None
     status: StatusName | None = None
     title: Title | None = None
+    description: LongText | None = None
     priority: PriorityName | None = None
     category_id: Id | None = None
     assignee_id: Id | None = None

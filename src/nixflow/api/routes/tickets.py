@@ -170,7 +170,9 @@ async def submit(
     submission = ticket_submit.Submission(
         version=body.version,
         reply=reply,
-        changes=body.model_dump(exclude_unset=True, include={"title", "priority", "category_id", "assignee_id"}),
+        changes=body.model_dump(
+            exclude_unset=True, include={"title", "description", "priority", "category_id", "assignee_id"}
+        ),
         status=Status(body.status) if body.status else None,
     )
 
