@@ -172,6 +172,13 @@ ROWS = [
         object_checked=frozenset({OWNER}),  # a requester may close or reopen their resolved ticket
     ),
     Row("POST", "/api/tickets/{ticket_id}/comments", on_ticket(201, 201, 201), body=lambda w, r: {"body": "hi"}),
+    Row(
+        "POST",
+        "/api/tickets/{ticket_id}/update",
+        on_ticket(403, 200, 200),
+        body=lambda w, r: {"comment": {"body": "hi"}, "priority": "high", "status": "open"},
+        object_checked=frozenset({OWNER}),  # a requester comments through it, but sets no priority
+    ),
     Row("GET", "/api/tickets/{ticket_id}/comments", on_ticket(200, 200, 200)),
     # Mail from an unverified sender, held on the ticket for an agent
     Row("POST", "/api/tickets/{ticket_id}/comments/{comment_id}/publish", staff_only(200)),

@@ -14,6 +14,7 @@ LINKS: dict[tuple[str, str, str], tuple[str, str, list[tuple[str, str]]]] = {
             ("get", "/api/tickets/{ticket_id}"),
             ("patch", "/api/tickets/{ticket_id}"),
             ("post", "/api/tickets/{ticket_id}/transition"),
+            ("post", "/api/tickets/{ticket_id}/update"),
             ("post", "/api/tickets/{ticket_id}/comments"),
             ("get", "/api/tickets/{ticket_id}/comments"),
             ("post", "/api/tickets/{ticket_id}/approve"),

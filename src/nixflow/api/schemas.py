@@ -184,6 +184,25 @@ class CommentCreate(Strict):
     internal: StrictBool = False
 
 
+class TicketSubmit(Strict):
+    """One submit (`POST /api/tickets/{id}/update`): a comment, fields and a status, applied together."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"version": 3, "comment": {"body": "Fixed, please check."}, "status": "resolved"}]
+        }
+    )
+
+    version: Id | None = None
+    comment: CommentCreate | None = None
+    status: StatusName | None = None
+    title: Title | None = None
+    description: LongText | None = None
+    priority: PriorityName | None = None
+    category_id: Id | None = None
+    assignee_id: Id | None = None
+
+
 class DecisionRequest(Strict):
     reason: Annotated[str, StringConstraints(strict=True, max_length=2000)] | None = None
 
@@ -252,6 +271,11 @@ class CommentRead(BaseModel):
     attachments: list[AttachmentRead]
     # `held`: a mail whose sender proved nothing, kept as an internal note until an agent publishes or discards it
     unverified: Literal["held"] | None = None
+
+
+class TicketSubmitRead(BaseModel):
+    ticket: TicketRead = Field(description="The ticket as committed, after the automation it set off.")
+    comment: CommentRead | None = Field(description="The comment made, or null when the submit had none.")
 
 
 class EventMetadata(BaseModel):

@@ -150,7 +150,8 @@ def load_many(tx: Tx, ticket_ids: list[int]) -> None:
         remember(tx, dict(row._mapping))
 
 
-def _check_version(ticket: dict[str, Any], version: int | None) -> None:
+def check_version(ticket: dict[str, Any], version: int | None) -> None:
+    """Raise StaleVersion unless `version` (when given) is the ticket's current one."""
     if version is not None and version != ticket["version"]:
         raise StaleVersion(f"ticket {ticket['id']} is at version {ticket['version']}, not {version}")
 
@@ -281,7 +282,7 @@ def update_fields(
 ) -> dict[str, Any]:
     """Change title, description, priority, category or assignee; one event per kind of change."""
     ticket = current(tx, ticket_id=ticket_id, viewer=actor)
-    _check_version(ticket, version)
+    check_version(ticket, version)
     if not actor.is_staff and set(changes) - set(TEXT_FIELDS):
         raise Forbidden("requesters may only edit the title and description of their tickets")
     if ticket["status"] == Status.CLOSED.value:
@@ -350,7 +351,7 @@ def transition(
     """Move a ticket to another status; pauses the SLA clock while `pending`. `on_behalf_of`: the person whose
     action made the system move it (a requester's reply), named as `by_id` instead of the system."""
     ticket = current(tx, ticket_id=ticket_id, viewer=actor)
-    _check_version(ticket, version)
+    check_version(ticket, version)
     was = Status(ticket["status"])
     check_transition(was, status)
     if not actor.is_staff and (was, status) not in REQUESTER_TRANSITIONS:

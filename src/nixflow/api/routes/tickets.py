@@ -18,13 +18,23 @@ from nixflow.api.schemas import (
     TicketCreate,
     TicketPage,
     TicketRead,
+    TicketSubmit,
+    TicketSubmitRead,
     TicketUpdate,
     TransitionRequest,
 )
 from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
-from nixflow.services import attachments, idempotency, ticket_history, ticket_queries, tickets, visibility
+from nixflow.services import (
+    attachments,
+    idempotency,
+    ticket_history,
+    ticket_queries,
+    ticket_submit,
+    tickets,
+    visibility,
+)
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 from nixflow.store.writer import ReadBack
@@ -147,6 +157,32 @@ async def transition(ticket_id: PathId, body: TransitionRequest, user: CurrentUs
         return tickets.committed(tx, ticket_id=ticket_id)
 
     return _read(await app.writer.run_read_back(move, ctx))
+
+
+@router.post("/{ticket_id}/update", response_model=TicketSubmitRead)
+async def submit(
+    ticket_id: PathId, body: TicketSubmit, user: CurrentUser, app: App, ctx: Ctx, source: Source
+) -> TicketSubmitRead:
+    """Comment and change fields and status in one unit of work ("Send as Resolved"): comment first, then fields,
+    then status (no 409 when the comment already moved it there). All or nothing; the same permissions as the
+    single routes. Answers with the ticket as committed and the comment made."""
+    reply = ticket_submit.Reply(body.comment.body, body.comment.internal) if body.comment else None
+    submission = ticket_submit.Submission(
+        version=body.version,
+        reply=reply,
+        changes=body.model_dump(
+            exclude_unset=True, include={"title", "description", "priority", "category_id", "assignee_id"}
+        ),
+        status=Status(body.status) if body.status else None,
+    )
+
+    def apply(tx: Tx) -> ReadBack[tuple[dict[str, Any], dict[str, Any] | None]]:
+        comment = ticket_submit.submit(tx, actor=user, ticket_id=ticket_id, submission=submission, source=source)
+        return ReadBack(lambda: (tickets.current(tx, ticket_id=ticket_id), comment))
+
+    ticket, comment = await app.writer.run_read_back(apply, ctx)
+    made = CommentRead(**comment, attachments=[]) if comment else None
+    return TicketSubmitRead(ticket=_read(ticket), comment=made)
 
 
 @router.post("/{ticket_id}/comments", response_model=CommentRead, status_code=201)

@@ -116,6 +116,7 @@ function tick() {
 }
 
 bindApiControls(refresh);
+document.addEventListener("nixflow:refresh", refreshSoon); // a page module's own request changed the page's data
 showCarriedFlash();
 tick();
 setInterval(tick, 1000);

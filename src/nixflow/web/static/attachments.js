@@ -73,14 +73,28 @@ input.addEventListener("change", () => {
   input.value = "";
 });
 
-// A comment needs words: one that only brings files says which it brings.
-function bodyText() {
+// A comment needs words: one that only brings files says which it brings. Empty: nothing to send.
+export function bodyText() {
   const text = form.elements.body.value.trim();
-  return text || `Attached ${pending.map((file) => file.name).join(", ")}`;
+  return text || (pending.length ? `Attached ${pending.map((file) => file.name).join(", ")}` : "");
+}
+
+// Each waiting file, uploaded onto the comment just made.
+export async function uploadPending(commentId) {
+  try {
+    while (pending.length) {
+      await upload(pending[0], commentId);
+      pending.shift();
+    }
+  } finally {
+    show();
+  }
 }
 
 // With files waiting, this form posts the comment, then each file on it; without, the page's usual handler does.
+// Staff's reply form (`data-split`) sends through reply_send.js, which uses the two helpers above.
 form.addEventListener("submit", async (event) => {
+  if ("split" in form.dataset) return;
   if (!pending.length) {
     if (form.elements.body.value.trim()) return;
     event.preventDefault();
@@ -96,10 +110,7 @@ form.addEventListener("submit", async (event) => {
       body: bodyText(),
       internal: form.elements.internal ? form.elements.internal.checked : false,
     });
-    while (pending.length) {
-      await upload(pending[0], comment.id);
-      pending.shift();
-    }
+    await uploadPending(comment.id);
     flashNextPage("Saved");
     window.location.reload();
   } catch (error) {

@@ -2,6 +2,9 @@
 import "./kb.js";
 import { el } from "./dom.js";
 
+const reply = document.getElementById("comment-form");
+if (reply && "split" in reply.dataset) import("./reply_send.js");
+
 const box = document.getElementById("rule-notices");
 const ticketId = (document.body.dataset.liveScope || "").replace(/^ticket:/, "");
 const ruleNames = box ? JSON.parse(box.dataset.ruleNames || "{}") : {};

@@ -1,0 +1,47 @@
+"""One submit: a reply plus field and status changes, as one unit of work and one set of events (issue 24)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nixflow.domain.tickets import Status
+from nixflow.services import tickets
+from nixflow.services.users import Principal
+from nixflow.store.db import Tx
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The comment of a submit."""
+
+    body: str
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What one submit asks for; `changes` holds the fields `tickets.update_fields` takes."""
+
+    version: int | None = None
+    reply: Reply | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    status: Status | None = None
+
+
+def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, source: str) -> dict[str, Any] | None:
+    """Apply `submission` in order: the comment (a staff reply opens a new ticket), the fields, then the status
+    unless the ticket is there already. Any error undoes the whole unit, comment included. Returns the comment."""
+    tickets.check_version(tickets.current(tx, ticket_id=ticket_id, viewer=actor), submission.version)
+    comment = None
+    if submission.reply is not None:
+        reply = submission.reply
+        comment = tickets.add_comment(
+            tx, actor=actor, ticket_id=ticket_id, body=reply.body, internal=reply.internal, source=source
+        )
+    if submission.changes:
+        tickets.update_fields(tx, actor=actor, ticket_id=ticket_id, version=None, changes=submission.changes)
+    status = submission.status
+    if status is not None and tickets.current(tx, ticket_id=ticket_id)["status"] != status.value:
+        tickets.transition(tx, actor=actor, ticket_id=ticket_id, status=status)
+    return comment

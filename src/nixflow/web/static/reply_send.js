@@ -1,0 +1,78 @@
+// Staff's reply form: "Send", "Send as Pending", "Send as Resolved". The reply, the status and whatever the agent
+// changed in the actions box (priority, assignee) go as one request, one unit of work: POST /api/tickets/{id}/update.
+import { api, flash, problemText } from "./api.js";
+import { el } from "./dom.js";
+import { bodyText, uploadPending } from "./attachments.js";
+
+const SPLIT_TARGETS = ["pending", "resolved"];
+const form = document.getElementById("comment-form");
+const split = document.getElementById("send-as");
+
+// The split targets the live actions box offers now ("Move to"), so the buttons follow the ticket's status.
+function targets() {
+  const select = document.getElementById("move-status");
+  const offered = select ? Array.from(select.options, (option) => option.value) : [];
+  return SPLIT_TARGETS.filter((status) => offered.includes(status));
+}
+
+function showTargets() {
+  const now = targets();
+  const shown = Array.from(split.querySelectorAll("button"), (button) => button.dataset.status);
+  if (now.join() === shown.join()) return; // unchanged: leave the buttons (and the focus) alone
+  const title = (status) => status.charAt(0).toUpperCase() + status.slice(1);
+  split.replaceChildren(
+    ...now.map((status) => el("button", { type: "submit", class: "secondary", dataset: { status } }, `Send as ${title(status)}`)),
+  );
+}
+
+// An actions-box field the agent changed and has not saved: sent with the reply.
+function changed(id, name, parse) {
+  const select = document.getElementById(id);
+  if (!select) return {};
+  const initial = Array.from(select.options).find((option) => option.defaultSelected) || select.options[0];
+  return !initial || select.value === initial.value ? {} : { [name]: parse(select.value) };
+}
+
+function submission(status) {
+  const body = {
+    version: Number(document.getElementById("ticket-version").dataset.version),
+    comment: { body: bodyText(), internal: form.elements.internal ? form.elements.internal.checked : false },
+    ...changed("priority", "priority", String),
+    ...changed("assignee", "assignee_id", (value) => (value === "" ? null : Number(value))),
+  };
+  if (status) body.status = status;
+  return body;
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  event.stopPropagation(); // this form is sent here, not by the page's generic handler
+  if (!bodyText()) {
+    flash("Write a comment or attach a file");
+    return;
+  }
+  const status = event.submitter ? event.submitter.dataset.status : undefined;
+  form.setAttribute("aria-busy", "true");
+  try {
+    const result = await api("POST", form.dataset.api, submission(status));
+    await uploadPending(result.comment.id);
+    form.reset();
+    flash(status ? `Sent; the ticket is ${result.ticket.status}` : "Sent", "ok");
+    document.dispatchEvent(new CustomEvent("nixflow:refresh"));
+  } catch (error) {
+    flash(problemText(error));
+  } finally {
+    form.removeAttribute("aria-busy");
+  }
+});
+
+// Ctrl+Enter (Cmd+Enter) in the reply sends it, as "Send".
+form.elements.body.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    form.requestSubmit(form.querySelector("button[type=submit]"));
+  }
+});
+
+document.addEventListener("nixflow:refreshed", showTargets);
+form.dataset.splitReady = "true"; // bound: what a test waits for
