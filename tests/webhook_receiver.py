@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -130,6 +130,19 @@ class Receiver:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"webhook {webhook_id} did not arrive within {timeout} s: {ids}")
+                self._changed.wait(left)
+
+    def first(self, wanted: Callable[[Received], bool], timeout: float = 30) -> Received:
+        """The first request that `wanted` accepts, once it has come in."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [r for r in self.received if wanted(r)]
+                if found:
+                    return found[0]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no such webhook arrived within {timeout} s: {len(self.received)} others")
                 self._changed.wait(left)
 
     def bodies(self) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ def test_a_raw_utf8_subject_and_sender_name_become_the_tickets_title_and_the_req
     tmp_path: Path, database_url: str
 ) -> None:
     piped = mail_receive(tmp_path, database_url, corpus.eight_bit_subject())
-    assert piped.returncode == 0 and b": ticket" in piped.stdout, piped.stdout + piped.stderr
+    assert piped.returncode == 0 and b": opened ticket" in piped.stdout, piped.stdout + piped.stderr
     [ticket] = rows(database_url, select(tickets.c.title, tickets.c.description))
     assert ticket["title"] == "Café printer is kaputt"
     assert ticket["description"] == "The café printer prints nothing."
@@ -31,7 +31,7 @@ def test_a_raw_utf8_subject_and_sender_name_become_the_tickets_title_and_the_req
 
 def test_a_content_id_and_a_file_name_longer_than_their_columns_are_clipped(tmp_path: Path, database_url: str) -> None:
     piped = mail_receive(tmp_path, database_url, corpus.long_names(300))
-    assert piped.returncode == 0 and b": ticket" in piped.stdout, piped.stdout + piped.stderr
+    assert piped.returncode == 0 and b": opened ticket" in piped.stdout, piped.stdout + piped.stderr
     files = rows(database_url, select(attachments.c.id, attachments.c.filename, attachments.c.content_id))
     [image] = [f for f in files if f["content_id"]]
     [report] = [f for f in files if not f["content_id"]]

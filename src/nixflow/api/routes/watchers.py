@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId
-from nixflow.api.schemas import Email, Strict
+from nixflow.api.schemas import NewEmail, Strict
 from nixflow.domain.json_types import Id
 from nixflow.notifications import watchers
 
@@ -24,7 +24,7 @@ class WatcherById(Strict):
 class WatcherByEmail(Strict):
     """A requester, on their own ticket: CC someone by e-mail (staff: an existing user)."""
 
-    email: Email
+    email: NewEmail
 
 
 WatcherCreate = WatcherById | WatcherByEmail
