@@ -6,7 +6,6 @@ reply); the requester's reply to a pending ticket opens it; an auto-reply change
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from imap_tools import BaseMailBox
 from tests import mail_corpus as corpus
-from tests.cli_helpers import NIXFLOW, cli_env
+from tests.cli_helpers import mail_receive
 from tests.conftest import Harness, User, start
 from tests.integration import test_mailbox as imap
 
@@ -62,21 +61,8 @@ def _out_of_office(sender: str, ticket_id: int, message_id: str) -> bytes:
 
 async def _pipe(h: Harness, tmp_path: Path, raw: bytes) -> str:
     """`nixflow mail receive` with `raw` on standard input, on the desk's database; what it printed."""
-    settings = {
-        "NIXFLOW_DATABASE_URL": h.nixflow.settings.database_url,
-        "NIXFLOW_MAIL_FROM": "help@example.com",
-        "NIXFLOW_SECRET_KEY": "test-secret-key",
-        "NIXFLOW_MAIL_TRUSTED_AUTHSERV_ID": TRUSTED,
-    }
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [*NIXFLOW, "mail", "receive"],
-        input=raw,
-        cwd=tmp_path,
-        env=cli_env(tmp_path, settings),
-        capture_output=True,
-        timeout=120,
-    )
+    env = {"NIXFLOW_SECRET_KEY": "test-secret-key", "NIXFLOW_MAIL_TRUSTED_AUTHSERV_ID": TRUSTED}
+    done = await asyncio.to_thread(mail_receive, tmp_path, h.nixflow.settings.database_url, raw, env)
     assert done.returncode == 0, done.stderr
     return done.stdout.decode()
 
