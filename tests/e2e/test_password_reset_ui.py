@@ -61,7 +61,7 @@ async def test_forgot_password_from_the_sign_in_page_to_a_new_password(
     [link] = re.findall(re.escape(server.url) + r"/password-reset/confirm#token=[A-Za-z0-9_-]+", text.get_content())
     await page.goto(link)
     await expect(page.get_by_role("button", name="Set my password")).to_be_visible()
-    assert page.url == server.url + "/password-reset/confirm"  # the token left the address bar
+    await expect(page).to_have_url(server.url + "/password-reset/confirm")  # the token left the address bar
     await page.locator("#password").fill(NEW_PASSWORD)
     await page.locator("#confirm_password").fill(NEW_PASSWORD + "-typo")
     await page.get_by_role("button", name="Set my password").click()

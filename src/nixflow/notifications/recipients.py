@@ -1,7 +1,8 @@
 """Who is told what: the drafts of notifications one event makes, before preferences and the holding window.
 
-A recipient must be an active person who may see the ticket (staff, or the ticket's requester); internal
-notes and SLA alarms are for staff only. Excluding whoever caused the change is the consumer's job.
+A recipient must be an active person who may see the ticket (staff, the ticket's requester, or someone CC'd on
+it, who hears what the requester hears); internal notes and SLA alarms are for staff only. Excluding whoever
+caused the change is the consumer's job.
 """
 
 from __future__ import annotations
@@ -91,7 +92,10 @@ class Facts:
     def may_see(self, person: Person | None, *, staff_only: bool = False) -> bool:
         if person is None or not person.active or person.id == SYSTEM_USER_ID or self.ticket is None:
             return False
-        return person.is_staff or (not staff_only and person.id == self.ticket["requester_id"])
+        if person.is_staff:
+            return True
+        # A CC (a non-staff watcher) hears what the requester who brought them hears.
+        return not staff_only and (person.id == self.ticket["requester_id"] or person.id in self.watchers())
 
     def watchers(self) -> list[int]:
         rows = _WATCHERS.all(self.conn, {"b_ticket": self.ticket_id})
@@ -140,13 +144,18 @@ def _drafts(
     return list(out.values())
 
 
+def _staff(person: Person | None) -> bool:
+    return person is not None and person.is_staff
+
+
 def _around(facts: Facts, *, requester: bool = True) -> list[tuple[int | None, str]]:
     """The assignee, the requester (unless not) and the watchers of the ticket."""
     assert facts.ticket is not None
     targets: list[tuple[int | None, str]] = [(facts.ticket["assignee_id"], "you are assigned to this ticket")]
     if requester:
         targets.append((int(facts.ticket["requester_id"]), "you requested this ticket"))
-    targets += [(w, "you watch this ticket") for w in facts.watchers()]
+    watching = [w for w in facts.watchers() if requester or _staff(facts.person(w))]
+    targets += [(w, "you watch this ticket") for w in watching]
     return targets
 
 
