@@ -16,12 +16,12 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from nixflow.api.app import create_app
+from nixflow.app import create_app
 from nixflow.bootstrap import NixFlow
 from nixflow.config import Settings, load_settings
 from nixflow.crypto import keyring
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.values import EventStatus, Role
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth, users
 from nixflow.store import event_log

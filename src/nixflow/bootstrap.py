@@ -12,19 +12,20 @@ from nixflow.automation.engine import RuleEngine
 from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
 from nixflow.automation.timers import TimedAutomation
 from nixflow.config import Settings
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import EventStatus
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller
 from nixflow.events.bus import Handler, HandlerRegistry, InProcessTransport, Transport
 from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
 from nixflow.events.dispatch import Dispatcher
-from nixflow.events.envelope import EventRecord
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
 from nixflow.ids import utcnow
 from nixflow.kb.read_ledger import ReadLedger
+from nixflow.live import LiveHub
+from nixflow.mailwire.addresses import MailConfig
 from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
-from nixflow.notifications.mail import MailConfig
 from nixflow.notifications.sender import NotificationSender
 from nixflow.reports import projection as report_projection
 from nixflow.services import auth, ticket_queries
@@ -35,7 +36,7 @@ from nixflow.services.ws_tickets import MemoryTickets, RedisTickets, TicketStore
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
 from nixflow.store.writer import Writer, make_writer
-from nixflow.web.live import LiveHub
+from nixflow.webhooks import deliveries as webhook_deliveries
 from nixflow.webhooks.sender import DelivererConfig, WebhookDeliverer
 from nixflow.worker import PeriodicJob, RedisTickLock, Scheduler, Sweeper, TickLock
 
@@ -183,6 +184,7 @@ def build(
     retention = Retention(
         login_window=timedelta(seconds=settings.login_window_seconds),
         events=timedelta(days=settings.event_retention_days) if settings.event_retention_days else None,
+        with_the_log={"webhook_deliveries": webhook_deliveries.cleanup},
     )
     jobs[:0] = [
         PeriodicJob("outbox-sweeper", sweeper),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nixflow.events.envelope import EventContext
+from nixflow.domain.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.store.db import Database, Tx, make_engine
 from nixflow.store.migrate import upgrade

@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import make_settings, redis_url
 
 from nixflow.bootstrap import NixFlow, build
+from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.values import EventStatus
 from nixflow.events.bus import Handler
-from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
 from nixflow.store import event_log
 from nixflow.store.db import Tx

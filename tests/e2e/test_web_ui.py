@@ -11,8 +11,8 @@ from playwright.async_api import Browser, Page, expect
 
 from nixflow.bootstrap import build
 from nixflow.config import load_settings
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.values import Priority, Role
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import tickets
 from nixflow.services.users import Principal

@@ -112,7 +112,7 @@ async def test_requesters_and_agents_cannot_reach_admin_configuration(
 async def test_a_token_revoked_by_another_process_stops_working(harness: Harness, agent: User) -> None:
     """Credentials are cached per process; another process's revocation reaches it through the log."""
     from nixflow.bootstrap import build
-    from nixflow.events.envelope import EventContext
+    from nixflow.domain.envelope import EventContext
     from nixflow.services import auth
 
     assert (await harness.client.get("/api/tickets", headers=agent.headers)).status_code == 200  # cached now

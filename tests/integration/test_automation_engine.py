@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.conftest import Harness, User
 
-from nixflow.automation.conditions import in_rollout
+from nixflow.domain.conditions import in_rollout
 
 
 async def _rule(harness: Harness, admin: User, **rule: Any) -> dict[str, Any]:
@@ -264,11 +264,10 @@ async def test_rules_that_would_chain_forever_each_fire_once_in_the_cycle(
 
 
 async def test_rules_and_sla_policies_read_in_a_unit_of_work_follow_changes_made_in_it(harness: Harness) -> None:
-    from nixflow.automation import rules as rule_store
-    from nixflow.automation import sla_policies
-    from nixflow.automation.model import RuleCreate
+    from nixflow.domain.rules import RuleCreate
     from nixflow.domain.values import Priority
-    from nixflow.services import ticket_sla
+    from nixflow.services import rules as rule_store
+    from nixflow.services import sla_policies, ticket_sla
     from nixflow.store.db import Tx
 
     def change_and_reread(tx: Tx) -> tuple[int, int, int | None, int | None]:

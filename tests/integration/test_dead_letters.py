@@ -12,8 +12,8 @@ from tests.conftest import Harness, start
 
 from nixflow.bootstrap import build
 from nixflow.config import Settings
+from nixflow.domain.envelope import EventRecord
 from nixflow.events.bus import Handler
-from nixflow.events.envelope import EventRecord
 from nixflow.store.db import Tx
 
 

@@ -17,7 +17,7 @@ from nixflow.crypto import keyring
 from nixflow.email_in import intake
 from nixflow.email_in.intake import Outcome
 from nixflow.email_in.parse import parse
-from nixflow.notifications import mail_tokens
+from nixflow.mailwire import tokens as mail_tokens
 from nixflow.store.tables import email_bounces, inbound_mail, users
 
 

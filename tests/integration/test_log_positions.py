@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Connection
 from tests.conftest import Harness
 
-from nixflow.events.envelope import EventContext
+from nixflow.domain.envelope import EventContext
 from nixflow.ids import utcnow
 from nixflow.store import event_log
 from nixflow.store.db import Database, Tx

@@ -11,9 +11,9 @@ from tests.conftest import Harness, User, start
 
 from nixflow.bootstrap import build
 from nixflow.config import Settings
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import ValidationFailed
 from nixflow.events.bus import Handler
-from nixflow.events.envelope import EventRecord
 from nixflow.services import tickets
 from nixflow.store.db import Tx
 

@@ -164,7 +164,7 @@ async def test_a_ticket_that_fails_holds_up_no_other(timed_harness: Harness, clo
     again one ticket at a time: the others fire (once), the failing one fires nothing."""
     from sqlalchemy import update
 
-    from nixflow.events.envelope import EventContext
+    from nixflow.domain.envelope import EventContext
     from nixflow.store.db import Tx
     from nixflow.store.tables import tickets as tickets_table
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import ChangedMeanwhile, StaleVersion
 from nixflow.domain.values import Role
-from nixflow.events.envelope import EventContext
 from nixflow.ids import utcnow
 from nixflow.services import tickets, users
 from nixflow.services.users import Principal

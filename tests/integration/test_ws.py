@@ -17,9 +17,9 @@ from tests.conftest import Harness, User
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from nixflow.api.app import create_app
+from nixflow.app import create_app
 from nixflow.config import Settings
-from nixflow.events.envelope import EventRecord
+from nixflow.domain.envelope import EventRecord
 from nixflow.services import tickets
 from nixflow.services.users import principal_of
 from nixflow.store import event_log

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Priority, Role
-from nixflow.events.envelope import EventRecord
 from nixflow.ids import utcnow, uuid7
+from nixflow.live import RESYNC, LiveHub, Subscriber
 from nixflow.services.users import Principal
-from nixflow.web.live import RESYNC, LiveHub, Subscriber
 
 AGENT = Principal(2, Role.AGENT, "agent@example.com", "Agent")
 REQUESTER = Principal(3, Role.REQUESTER, "r@example.com", "Requester")

@@ -23,8 +23,8 @@ from tests.mail_helpers import pipe
 from tests.quarantine_helpers import held_mail
 from tests.webhook_receiver import stored_subscription
 
-from nixflow.api.app import create_app
 from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
+from nixflow.app import create_app
 from nixflow.config import load_settings
 from nixflow.crypto import keyring
 from nixflow.notifications.model import KINDS

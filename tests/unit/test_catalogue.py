@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 import nixflow
-from nixflow.domain.errors import ValidationFailed
-from nixflow.domain.values import EVENT_CATEGORIES, Priority
-from nixflow.events.catalogue import (
+from nixflow.domain.catalogue import (
     CATALOGUE,
     catalogue_json,
     spec_for,
     validate_data,
 )
+from nixflow.domain.errors import ValidationFailed
+from nixflow.domain.values import EVENT_CATEGORIES, Priority
 
 TYPE_PATTERN = re.compile(r"^[a-z]+\.[a-z_]+$")
 PASSWORD_LIKE = re.compile(r"pass|pwd|secret|credential", re.IGNORECASE)

@@ -52,8 +52,8 @@ def test_dedup_holds_a_key_for_its_ttl_only() -> None:
 def test_delivery_order_puts_higher_priority_first_but_keeps_each_aggregates_order() -> None:
     from datetime import UTC, datetime
 
+    from nixflow.domain.envelope import EventRecord
     from nixflow.domain.values import Priority
-    from nixflow.events.envelope import EventRecord
     from nixflow.store.deliveries import in_delivery_order
 
     def record(seq: int, aggregate: str, priority: str) -> EventRecord:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nixflow.config import ConfigError, load_settings
-from nixflow.notifications.mail import MailConfig, compose, new_message_id, thread_id
+from nixflow.mailwire.addresses import MailConfig, new_message_id, thread_id
+from nixflow.notifications.mail import compose
 from nixflow.notifications.model import KINDS, Preferences, backoff_seconds
 from nixflow.notifications.smtp import SmtpTarget
 

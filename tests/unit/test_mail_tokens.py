@@ -6,7 +6,7 @@ from tests import mail_corpus as corpus
 
 from nixflow.crypto import Keyring
 from nixflow.email_in.verify import authenticated
-from nixflow.notifications import mail_tokens
+from nixflow.mailwire import tokens as mail_tokens
 
 KEYS = Keyring("a-secret-key-for-these-tests")
 TRUSTED = "mx.example.com"

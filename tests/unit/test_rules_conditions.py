@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nixflow.automation.conditions import contains_word, escalation_due, facts_of, in_rollout, matches, ready_at
+from nixflow.domain.conditions import contains_word, escalation_due, facts_of, in_rollout, matches, ready_at
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from nixflow.automation.model import RuleCreate, actions_json, conditions_json
+from nixflow.domain.rules import RuleCreate, actions_json, conditions_json
 
 OUTAGE: dict[str, Any] = {
     "name": "outage or down is critical",

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from nixflow.webhooks import targets
+from nixflow.outbound import targets
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from nixflow.domain.errors import ValidationFailed
-from nixflow.webhooks import targets
+from nixflow.outbound import targets
 from nixflow.webhooks.model import (
     Subscription,
     check_event_types,

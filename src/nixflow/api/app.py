@@ -1,16 +1,13 @@
-"""The ASGI application: `create_app(settings)` builds everything; nothing happens at import."""
+"""The JSON API on an ASGI app: `install(app)` adds its routers and problem+json errors; `BodyLimit` guards bodies."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nixflow.api import problems, security
+from nixflow.api import problems
 from nixflow.api.routes import (
     attachments,
     auth,
@@ -33,10 +30,7 @@ from nixflow.api.routes import (
     webhooks,
     ws,
 )
-from nixflow.bootstrap import NixFlow, build, upgrade_database
-from nixflow.config import Settings
 from nixflow.domain.errors import PayloadTooLarge
-from nixflow.web import site
 
 UPLOAD_PATH = re.compile(r"^/api/tickets/[0-9]+/attachments$")
 
@@ -91,31 +85,8 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-def create_app(
-    settings: Settings,
-    *,
-    nixflow: NixFlow | None = None,
-    run_worker: bool = True,
-    migrate: bool = True,
-    extra_startup: list[Callable[[NixFlow], Awaitable[None]]] | None = None,
-) -> FastAPI:
-    """The NixFlow web app for `settings` (or an already built `nixflow`)."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if migrate:
-            await anyio.to_thread.run_sync(upgrade_database, settings)
-        running = nixflow or build(settings)
-        app.state.nixflow = running
-        await running.start(consume=run_worker, tick=run_worker)
-        for hook in extra_startup or []:
-            await hook(running)
-        try:
-            yield
-        finally:
-            await running.stop()
-
-    app = FastAPI(title="NixFlow", version="1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+def install(app: FastAPI) -> None:
+    """Serve the API's routes from `app`, its errors as problem+json."""
     problems.install(app)
     for router in (
         auth.router,
@@ -141,7 +112,3 @@ def create_app(
         ws.router,
     ):
         app.include_router(router)
-    site.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_attachment_bytes)
-    security.install(app, settings)  # outermost: its headers reach every response, 413s included
-    return app

@@ -12,10 +12,10 @@ from fastapi.routing import APIRoute
 from nixflow import crypto
 from nixflow.api import security
 from nixflow.bootstrap import NixFlow
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import Forbidden, Unauthorized
 from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.values import Role
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth
 from nixflow.services.users import Principal

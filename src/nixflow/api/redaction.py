@@ -7,6 +7,8 @@ import logging
 import re
 from typing import Any
 
+from uvicorn.config import LOGGING_CONFIG
+
 _CREDENTIAL = re.compile(r"(?i)\b((?:access_)?token|ticket)=[^&\s\"']*")
 REDACTED = "[redacted]"
 
@@ -42,8 +44,6 @@ def install_on_root() -> None:
 
 def uvicorn_log_config() -> dict[str, Any]:
     """uvicorn's own logging configuration, with the redacting filter on each of its handlers."""
-    from uvicorn.config import LOGGING_CONFIG
-
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_credentials"] = {"()": RedactCredentials}
     for handler in config["handlers"].values():

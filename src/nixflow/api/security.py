@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nixflow.api.openapi_problems import document_problems
 from nixflow.config import Settings
 from nixflow.crypto import Keyring
 from nixflow.domain.errors import DomainError, Forbidden
@@ -143,6 +144,4 @@ def _merge(headers: Any, extra: dict[str, str]) -> list[tuple[bytes, bytes]]:
 def install(app: FastAPI, settings: Settings) -> None:
     """Security headers on every response, and problem+json errors documented in the OpenAPI schema."""
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=app.docs_url)
-    from nixflow.api.openapi_problems import document_problems
-
     document_problems(app)

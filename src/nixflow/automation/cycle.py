@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from nixflow.automation import conditions
+from nixflow.domain import conditions
 
 MAX_PASSES = 3
 ANYTHING = "*"  # what a ticket's creation changed: every field at once

@@ -14,14 +14,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nixflow.automation import conditions, cycle, round_robin
-from nixflow.automation import rules as rule_store
+from nixflow.automation import cycle, round_robin
 from nixflow.automation.round_robin import CounterStore
+from nixflow.domain import conditions
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import DomainError
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
-from nixflow.events.envelope import EventRecord
+from nixflow.services import rules as rule_store
 from nixflow.services import ticket_queries, tickets
 from nixflow.services.users import SYSTEM
 from nixflow.store.db import Tx

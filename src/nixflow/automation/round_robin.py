@@ -6,8 +6,10 @@ handler's transaction (so a redelivered event, whose receipt is already stored, 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import redis
 from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -143,8 +145,6 @@ class RedisCounterStore:
     MEMO_SECONDS = 7 * 24 * 3600
 
     def __init__(self, url: str, *, prefix: str) -> None:
-        import redis
-
         self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
         self.prefix = f"{prefix}:rr"
         self._advance = self.redis.register_script(_ADVANCE)
@@ -159,8 +159,6 @@ class RedisCounterStore:
         return int(value) - 1
 
     def all(self, conn: Connection) -> list[dict[str, Any]]:
-        from datetime import UTC, datetime
-
         names = sorted(self.redis.scan_iter(f"{self.prefix}:counter:*"))
         if not names:
             return []

@@ -23,11 +23,12 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from nixflow.automation import conditions, cycle
+from nixflow.automation import cycle
 from nixflow.automation.engine import TRIGGERS
-from nixflow.automation.model import ACTIONS, RuleCreate, actions_json, conditions_json
+from nixflow.domain import conditions
+from nixflow.domain.envelope import EventRecord
+from nixflow.domain.rules import ACTIONS, RuleCreate, actions_json, conditions_json
 from nixflow.domain.tickets import OPEN_STATUSES, Status
-from nixflow.events.envelope import EventRecord
 from nixflow.services import ticket_history
 from nixflow.store import event_log
 from nixflow.store.tables import tickets

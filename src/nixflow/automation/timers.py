@@ -15,16 +15,15 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from nixflow.automation import conditions
-from nixflow.automation import rules as rule_store
 from nixflow.automation.cycle import pending_actions
 from nixflow.automation.engine import run_rule
 from nixflow.automation.round_robin import CounterStore
-from nixflow.domain import sla
+from nixflow.domain import conditions, sla
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
+from nixflow.services import rules as rule_store
 from nixflow.services import ticket_sla
 from nixflow.services import tickets as ticket_service
 from nixflow.store.db import Database, Tx

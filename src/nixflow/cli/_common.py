@@ -10,8 +10,8 @@ from typing import Any
 import typer
 
 from nixflow.config import ConfigError, Settings, load_settings
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import DomainError
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 
 

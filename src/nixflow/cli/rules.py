@@ -15,7 +15,7 @@ round_robin_cli = typer.Typer(help="Round-robin assignment counters.", no_args_i
 @rules_cli.command("list")
 def rules_list() -> None:
     """Every rule, in the order rules run."""
-    from nixflow.automation import rules
+    from nixflow.services import rules
 
     with _nixflow() as app:
         found = app.db.read_sync(rules.list_rules)
@@ -39,7 +39,7 @@ def rules_show(rule_id: Annotated[int, typer.Argument(help="The rule's id.")]) -
     """One rule as JSON."""
     import json
 
-    from nixflow.automation import rules
+    from nixflow.services import rules
 
     with _nixflow() as app:
         rule = app.db.read_sync(lambda conn: rules.get_rule(conn, rule_id=rule_id))
@@ -47,7 +47,7 @@ def rules_show(rule_id: Annotated[int, typer.Argument(help="The rule's id.")]) -
 
 
 def _toggle(rule_id: int, active: bool) -> None:
-    from nixflow.automation import rules
+    from nixflow.services import rules
 
     with _nixflow() as app:
         rule = app.writer.run_sync(lambda tx: rules.set_active(tx, rule_id=rule_id, active=active), _ctx())

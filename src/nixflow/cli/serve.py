@@ -40,7 +40,7 @@ def serve(
     import uvicorn
 
     from nixflow.api import redaction
-    from nixflow.api.app import create_app
+    from nixflow.app import create_app
 
     settings = _settings()
     _share_the_interpreter()

@@ -46,7 +46,8 @@ def webhooks_create(
 ) -> None:
     """Subscribe a URL to events; prints the subscription and its secret (shown only now)."""
     from nixflow import crypto
-    from nixflow.webhooks import subscriptions, targets
+    from nixflow.outbound import targets
+    from nixflow.webhooks import subscriptions
     from nixflow.webhooks.model import Mode
 
     if mode not in ("active", "paused", "shadow"):

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holiday_data
+import icalendar
+import recurring_ical_events
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY = 1440  # minutes
@@ -152,9 +154,6 @@ def holiday_set(country: str | None, subdivision: str | None) -> Any:
 def closed_from_ical(text: str | bytes, since: datetime, until: datetime, tz: ZoneInfo) -> list[Interval]:
     """The events of an iCal feed between two instants, as closed UTC intervals (all-day events close
     whole local days in `tz`). CalendarInvalid if the feed cannot be read."""
-    import icalendar
-    import recurring_ical_events
-
     try:
         feed = icalendar.Calendar.from_ical(text)
         events = recurring_ical_events.of(feed).between(since, until)

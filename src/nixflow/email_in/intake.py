@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from nixflow.config import Settings
 from nixflow.crypto import keyring
+from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Role
 from nixflow.email_in import held, threading, verify
 from nixflow.email_in.parse import ParsedMail
-from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
-from nixflow.notifications.mail import MailConfig
+from nixflow.mailwire.addresses import MailConfig
 from nixflow.services import attachments, passwordless, tickets, users
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx, insert_returning_id

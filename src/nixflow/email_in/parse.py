@@ -21,7 +21,7 @@ from flufl.bounce import all_failures
 from mailparser_reply import EmailReplyParser
 
 from nixflow.email_in import mime
-from nixflow.notifications.mail import LOOP_HEADER
+from nixflow.mailwire.addresses import LOOP_HEADER
 
 _MSGID = re.compile(r"<[^<>\s]{1,250}>")
 _DAEMONS = ("mailer-daemon", "postmaster")

@@ -17,12 +17,12 @@ from typing import Literal
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.email_in import intake
 from nixflow.email_in.intake import IntakeConfig, Outcome
 from nixflow.email_in.mime import unescaped
 from nixflow.email_in.parse import ParsedMail, Unreadable, parse
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.store.db import Tx, insert_returning_id, unavailable
 from nixflow.store.tables import mail_quarantine

@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import Conflict, NotFound
 from nixflow.email_in import intake
 from nixflow.email_in.intake import IntakeConfig
 from nixflow.email_in.parse import parse
 from nixflow.email_in.quarantine import FIELDS, describe, storable, transient
-from nixflow.events.envelope import EventContext
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 from nixflow.store.tables import mail_quarantine

@@ -1,7 +1,7 @@
 """What a mail proves about its sender. `From:` alone proves nothing: anyone can write any address there.
 
 A reply is verified by a token NixFlow issued to the sender's address (it comes back in In-Reply-To/References:
-see `notifications.mail_tokens`), or by the `Authentication-Results` of the receiving server NixFlow trusts
+see `mailwire.tokens`), or by the `Authentication-Results` of the receiving server NixFlow trusts
 (`NIXFLOW_MAIL_TRUSTED_AUTHSERV_ID`) saying DMARC passed, or DKIM passed for the From domain. A delivery report is
 honoured for an address only when it carries a token NixFlow issued to that address (the VERP envelope sender it
 was returned to, or the Message-ID of the mail that failed).
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from nixflow.crypto import Keyring
 from nixflow.email_in.parse import ParsedMail
-from nixflow.notifications import mail_tokens
+from nixflow.mailwire import tokens as mail_tokens
 from nixflow.store.tables import events, notifications
 
 # What a requester is told of too: an agent's reply to a mail about only these may be public.

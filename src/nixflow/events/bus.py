@@ -12,13 +12,10 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from nixflow.events.envelope import EventRecord
+from nixflow.domain.envelope import EventRecord
 from nixflow.store.db import Tx
-
-if TYPE_CHECKING:
-    from nixflow.events.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +52,14 @@ class HandlerRegistry:
     def for_type(self, event_type: str) -> list[Handler]:
         """The handlers of an event type, specific ones first."""
         return [*self._by_type.get(event_type, []), *self._by_type.get(ALL, [])]
+
+
+class Dispatcher(Protocol):
+    """What a transport feeds: `events.dispatch.Dispatcher` (the transports sit below it, so they name only this)."""
+
+    async def deliver(self, event_ids: Sequence[str]) -> list[EventRecord]:
+        """Deliver a batch of logged events; return the records as finished."""
+        ...
 
 
 class Transport(Protocol):

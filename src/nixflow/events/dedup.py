@@ -6,6 +6,8 @@ import threading
 import time
 from typing import Protocol
 
+import redis
+
 
 class DedupStore(Protocol):
     def claim(self, key: str, owner: str, ttl_seconds: float) -> str:
@@ -36,8 +38,6 @@ class RedisDedup:
     """Scale-out: one TTL map for every process, `SET key owner NX PX ttl`."""
 
     def __init__(self, url: str, *, prefix: str) -> None:
-        import redis
-
         self.prefix = prefix
         self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
 

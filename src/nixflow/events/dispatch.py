@@ -21,10 +21,10 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.values import EventStatus
 from nixflow.events.bus import HandlerRegistry
 from nixflow.events.dedup import DedupStore
-from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.store import deliveries
 from nixflow.store.db import Tx
 from nixflow.store.writer import Writer

@@ -20,9 +20,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import EventStatus, Priority
-from nixflow.events.dispatch import Dispatcher
-from nixflow.events.envelope import EventRecord
+from nixflow.events.bus import Dispatcher
 from nixflow.ids import uuid7
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
-from nixflow.events.envelope import EventRecord
+from nixflow.domain.envelope import EventRecord
 from nixflow.store import event_log
 from nixflow.store.db import Database
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import Conflict
 from nixflow.domain.kb import ArticleStatus, Readable, Visibility, readable, suggestible
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
-from nixflow.events.envelope import EventContext
 from nixflow.kb import articles, search
 from nixflow.kb.read_ledger import ReadLedger, reader_key
 from nixflow.services import tickets

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import AUTO_MAIL_SOURCE
 from nixflow.events.bus import Handler
-from nixflow.events.envelope import EventRecord
 from nixflow.notifications import preferences, recipients
 from nixflow.notifications.model import Draft
 from nixflow.store.db import Tx

@@ -4,39 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate
 from typing import Any
 
 import css_inline
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-LOOP_HEADER = "X-NixFlow-Loop"  # on every mail NixFlow sends (its domain): one that comes back is dropped
-
-
-@dataclass(frozen=True)
-class MailConfig:
-    """Who mail comes from and where its links point."""
-
-    mail_from: str
-    base_url: str
-
-    @property
-    def domain(self) -> str:
-        """The domain of the sender address: it names message and thread ids."""
-        return parseaddr(self.mail_from)[1].rpartition("@")[2] or "nixflow.invalid"
-
-
-def thread_id(ticket_id: int, domain: str) -> str:
-    """The id every mail about one ticket refers to, so mail clients thread them."""
-    return f"<ticket-{ticket_id}@{domain}>"
-
-
-def new_message_id(domain: str) -> str:
-    """A fresh, unique Message-ID."""
-    return make_msgid("nixflow", domain=domain)
+from nixflow.mailwire.addresses import LOOP_HEADER, MailConfig, thread_id
 
 
 @functools.cache

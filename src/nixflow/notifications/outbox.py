@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
-from nixflow.events.envelope import EventRecord
 from nixflow.ids import uuid7
 from nixflow.notifications import preferences
 from nixflow.notifications.model import DIGEST_PERIOD
-from nixflow.store.db import Tx, insert_returning_id
+from nixflow.store.db import Tx
 from nixflow.store.tables import email_bounces, notification_preferences, notifications, tickets, users
 
 # email_status while claimed, and what it returns to when released
@@ -279,35 +278,3 @@ def mark_retry(tx: Tx, claim: Claim, *, error: str, counts: bool, fail: bool, re
             "notification_ids": claim.ids,
         },
     )
-
-
-def queue_account_mail(tx: Tx, *, recipient_id: int, kind: str, cause: EventRecord, title: str, reason: str) -> int:
-    """Queue a mail about the recipient's account (not a ticket), due at once: the sender job mails it with the
-    same claims, retries and backoff as notification mail. It is sent whatever the recipient's notification
-    preferences, and is never shown in the app (the rows are `in_app` false). Returns the row's id."""
-    row = {
-        "recipient_id": recipient_id,
-        "kind": kind,
-        "ticket_id": None,
-        "event_id": cause.event_id,
-        "event_type": cause.type,
-        "reason": reason[:300],
-        "title": title[:300],
-        "body": "",
-        "in_app": False,
-        "created_at": tx.now,
-        "email_status": "pending",
-        "send_after": tx.now,
-        "attempts": 0,
-    }
-    return int(insert_returning_id(tx.conn, insert(notifications), row))
-
-
-def cancel_account_mail(tx: Tx, *, notification_ids: Sequence[int]) -> None:
-    """Cancel account mail that has not been claimed yet (a superseded reset link's)."""
-    if notification_ids:
-        tx.conn.execute(
-            update(notifications)
-            .where(notifications.c.id.in_(notification_ids), notifications.c.email_status == "pending")
-            .values(email_status="cancelled")
-        )

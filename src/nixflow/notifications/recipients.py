@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import NotFound
 from nixflow.domain.values import Role
-from nixflow.events.envelope import EventRecord
 from nixflow.notifications.model import Draft
 from nixflow.services import tickets
 from nixflow.store.db import Tx

@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from nixflow.crypto import Keyring
-from nixflow.events.envelope import EventContext
-from nixflow.notifications import mail_tokens, outbox
-from nixflow.notifications.mail import MailConfig, compose, compose_password_reset
+from nixflow.domain.envelope import EventContext
+from nixflow.mailwire import tokens as mail_tokens
+from nixflow.mailwire.addresses import MailConfig
+from nixflow.notifications import outbox
+from nixflow.notifications.mail import compose, compose_password_reset
 from nixflow.notifications.model import backoff_seconds
 from nixflow.notifications.outbox import Claim
 from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget

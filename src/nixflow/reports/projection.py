@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.events.bus import Handler
-from nixflow.events.envelope import EventRecord
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
 from nixflow.store.tables import report_sla, report_spells, report_staff, report_tickets

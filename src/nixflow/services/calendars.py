@@ -7,6 +7,7 @@ version effective from now or later, so time already counted (and targets met or
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,11 @@ from nixflow.domain import calendars as cal
 from nixflow.domain.errors import Conflict, NotFound, ValidationFailed
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
-from nixflow.store.tables import calendar_versions, calendars, categories, sla_policies
+from nixflow.store.tables import calendar_versions, calendars, categories, sla_policies, tickets
 
 _V = calendar_versions.c
+
+Retime = Callable[[Tx, int], None]  # re-times the open tickets counting in a calendar (or a category)
 # Compiled calendars by their versions' content (holidays and days are computed once, not per request).
 _COMPILED: dict[str, cal.Calendar] = {}
 _COLUMNS = ("version", "effective_from", "timezone", "hours", "holidays", "closed")
@@ -203,9 +206,10 @@ def create_calendar(tx: Tx, *, body: dict[str, Any]) -> dict[str, Any]:
     return created
 
 
-def update_calendar(tx: Tx, *, calendar_id: int, body: dict[str, Any]) -> dict[str, Any]:
+def update_calendar(tx: Tx, *, calendar_id: int, body: dict[str, Any], retime: Retime) -> dict[str, Any]:
     """A new version effective at `effective_from` (default now; never in the past, nor before the latest
-    version); open tickets counting in it get new due times for their running targets."""
+    version); open tickets counting in it get new due times for their running targets (`retime`:
+    `sla_policies.retime_calendar`, which sits above this module)."""
     before = get_calendar(tx.conn, calendar_id=calendar_id, now=tx.now)
     effective_from = body.get("effective_from") or tx.now
     latest = max(v["effective_from"] for v in before["versions"])
@@ -221,16 +225,12 @@ def update_calendar(tx: Tx, *, calendar_id: int, body: dict[str, Any]) -> dict[s
     after = get_calendar(tx.conn, calendar_id=calendar_id, now=tx.now)
     tx.emit("calendar.updated", aggregate_type="calendar", aggregate_id=calendar_id, data=_event(after, number))
     tx.memo.clear()
-    from nixflow.automation.sla_policies import retime_open  # the SLA policies use this module
-
-    retime_open(tx, calendar_users(tx.conn, calendar_id), keep_done=True)
+    retime(tx, calendar_id)
     return after
 
 
 def calendar_users(conn: Connection, calendar_id: int) -> Any:
     """A condition on `tickets`: the tickets that may count in this calendar."""
-    from nixflow.store.tables import tickets
-
     priorities = select(sla_policies.c.priority).where(sla_policies.c.calendar_id == calendar_id)
     in_categories = select(categories.c.id).where(categories.c.calendar_id == calendar_id)
     return or_(tickets.c.priority.in_(priorities), tickets.c.category_id.in_(in_categories))

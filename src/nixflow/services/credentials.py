@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from nixflow.events.envelope import EventRecord
+from nixflow.domain.envelope import EventRecord
 from nixflow.services.auth import Authenticated
 
 # `user.*` events that cannot end or change anyone's credential; every other one empties the cache.

@@ -12,7 +12,7 @@ import asyncio
 import httpx
 
 from nixflow.domain.errors import ValidationFailed
-from nixflow.webhooks import targets
+from nixflow.outbound import targets
 
 TIMEOUT = 10.0
 MAX_BYTES = 2_000_000

@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from nixflow.crypto import BadSecret, Keyring
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import InvalidResetLink
-from nixflow.events.envelope import EventRecord
-from nixflow.notifications import outbox
-from nixflow.services import auth, reset_links, users
+from nixflow.services import account_mail, auth, reset_links, users
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, password_resets
 from nixflow.store.tables import users as users_table
@@ -85,7 +84,7 @@ def request(tx: Tx, *, keys: Keyring, email: str, address: str, token: str, poli
         },
     )
     cause = _announce(tx, email=email, user_id=user_id, outcome="mailed", reset_id=reset_id)
-    notification_id = outbox.queue_account_mail(
+    notification_id = account_mail.queue_account_mail(
         tx, recipient_id=user_id, kind=PURPOSE, cause=cause, title=MAIL_TITLE, reason="you asked to reset your password"
     )
     tx.conn.execute(

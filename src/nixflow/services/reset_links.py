@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from nixflow.notifications import outbox
+from nixflow.services import account_mail
 from nixflow.store.db import Tx
 from nixflow.store.tables import password_resets
 
@@ -17,4 +17,4 @@ def end_open_links(tx: Tx, *, user_id: int, outcome: str) -> None:
     tx.conn.execute(
         update(password_resets).where(*open_links).values(ended_at=tx.now, outcome=outcome, token_sealed=None)
     )
-    outbox.cancel_account_mail(tx, notification_ids=[int(m) for m in mails if m is not None])
+    account_mail.cancel_account_mail(tx, notification_ids=[int(m) for m in mails if m is not None])

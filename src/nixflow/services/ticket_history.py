@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import NotFound, ValidationFailed
-from nixflow.events.envelope import EventRecord
 from nixflow.services import tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log

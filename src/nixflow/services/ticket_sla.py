@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from nixflow.automation import conditions as rule_conditions
-from nixflow.automation import rules as rule_store
+from nixflow.domain import conditions as rule_conditions
 from nixflow.domain import sla
 from nixflow.domain.calendars import BusinessClock
 from nixflow.domain.tickets import Status
 from nixflow.services import calendars
+from nixflow.services import rules as rule_store
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
 from nixflow.store.tables import sla_policies

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import ChangedMeanwhile, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition, status_after_comment
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Priority, Role
-from nixflow.events.envelope import EventRecord
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
 from nixflow.services.users import SYSTEM, Principal
 from nixflow.store.db import Tx, insert_returning_id

@@ -13,6 +13,7 @@ from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFaile
 from nixflow.domain.json_types import EMAIL_PATTERN
 from nixflow.domain.values import Role
 from nixflow.services import calendars, reset_links
+from nixflow.services.calendars import Retime
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
 
@@ -269,9 +270,11 @@ def update_category(
     name: str | None,
     agent_ids: Sequence[int] | None,
     calendar: dict[str, int | None] | None = None,
+    retime: Retime,
 ) -> dict[str, Any]:
     """Rename a category, set its eligible agents or (`calendar={"calendar_id": ..}`) its business-hours
-    calendar, which re-times its open tickets; emits `workflow.category_updated`."""
+    calendar, which re-times its open tickets (`retime`: `sla_policies.retime_category`, which sits above this
+    module); emits `workflow.category_updated`."""
     before = get_category(tx.conn, category_id=category_id)
     diff: dict[str, dict[str, Any]] = {}
     if name is not None and name.strip() != before["name"]:
@@ -295,10 +298,7 @@ def update_category(
         )
         diff["calendar_id"] = {"old": before["calendar_id"], "new": calendar["calendar_id"]}
         tx.memo.clear()
-        from nixflow.automation.sla_policies import retime_open  # which imports this module
-        from nixflow.store.tables import tickets
-
-        retime_open(tx, tickets.c.category_id == category_id, keep_done=True)
+        retime(tx, category_id)
     if diff:
         tx.emit(
             "workflow.category_updated",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Role
-from nixflow.events.envelope import EventRecord
 from nixflow.services.users import Principal
 
 # A requester follows the conversation and the status of their ticket; rules, SLA clocks, routing and

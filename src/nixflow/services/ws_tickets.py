@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Protocol
 
+import redis
+
 TICKET_SECONDS = 30
 
 
@@ -49,8 +51,6 @@ class RedisTickets:
     """Scale-out: every API process sees every ticket; `GETDEL` hands it to exactly one of them."""
 
     def __init__(self, url: str, *, prefix: str) -> None:
-        import redis
-
         self.prefix = prefix
         self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
 

@@ -14,14 +14,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import anyio.to_thread
+from psycopg.types import string as pg_string
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from nixflow.domain import catalogue
+from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.domain.values import Priority
-from nixflow.events import catalogue
-from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
 from nixflow.store import event_log
 
@@ -43,13 +44,12 @@ def sync_url(url: str) -> str:
 def _nul_safe_text(adapters: Any) -> None:
     """PostgreSQL refuses NUL characters in text (SQLite keeps them): send each as U+FFFD, the replacement
     character, so text that SQLite would store is stored, and looked up, on PostgreSQL too, never a 500."""
-    from psycopg.types import string
 
-    class Text(string.StrDumperUnknown):
+    class Text(pg_string.StrDumperUnknown):
         def dump(self, obj: str) -> Any:
             return super().dump(obj.replace("\x00", "\ufffd"))
 
-    class Binary(string.StrBinaryDumper):
+    class Binary(pg_string.StrBinaryDumper):
         def dump(self, obj: str) -> Any:
             return super().dump(obj.replace("\x00", "\ufffd"))
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import EventStatus
-from nixflow.events.envelope import EventRecord
 from nixflow.store.event_log import record_of
 from nixflow.store.fast import Fast
 from nixflow.store.tables import UNFINISHED_SQL, events, handler_receipts

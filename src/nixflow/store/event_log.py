@@ -25,9 +25,9 @@ from sqlalchemy import (
     tuple_,
 )
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
-from nixflow.events.envelope import EventRecord
 from nixflow.store.fast import Fast
 from nixflow.store.tables import events, handler_receipts
 

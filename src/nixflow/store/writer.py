@@ -19,8 +19,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Connection
 
+from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.errors import ChangedMeanwhile, ServiceUnavailable
-from nixflow.events.envelope import EventContext, EventRecord
 from nixflow.store.db import Clock, Database, Tx, unavailable
 
 T = TypeVar("T")

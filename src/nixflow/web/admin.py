@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import App
-from nixflow.automation import sla_policies
 from nixflow.domain.values import Priority
 from nixflow.email_in import quarantine_admin
-from nixflow.services import calendars, users
+from nixflow.services import calendars, sla_policies, users
 from nixflow.services.users import require_admin
 from nixflow.web.rendering import PageRoute, PageUser, render
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Role
-from nixflow.events.envelope import EventRecord
 from nixflow.store.tables import categories, rules, users
 
 

@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import App, PathId
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.kb import readable, suggestible
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
-from nixflow.events.envelope import EventRecord
 from nixflow.kb import reading, search
 from nixflow.notifications import watchers
 from nixflow.services import attachments, ticket_history, ticket_queries, tickets, visibility

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, exists, insert, or_, select, text, update
 from sqlalchemy.orm import aliased
 
-from nixflow.events.envelope import EventRecord
+from nixflow.domain.envelope import EventRecord
 from nixflow.ids import uuid7
 from nixflow.store import event_log
 from nixflow.store.db import Tx, upsert

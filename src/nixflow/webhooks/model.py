@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from nixflow.domain.catalogue import CATALOGUE
 from nixflow.domain.errors import ValidationFailed
-from nixflow.events.catalogue import CATALOGUE
 
 Mode = Literal["active", "paused", "shadow"]
 MODES: tuple[Mode, ...] = ("active", "paused", "shadow")

@@ -22,13 +22,14 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from nixflow.crypto import BadSecret, Keyring
-from nixflow.events.envelope import EventContext, EventRecord
+from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
+from nixflow.outbound import targets
 from nixflow.store import event_log
 from nixflow.store.db import Clock, Database
 from nixflow.store.tables import SYSTEM_USER_ID
 from nixflow.store.writer import Writer
-from nixflow.webhooks import deliveries, subscriptions, targets
+from nixflow.webhooks import deliveries, subscriptions
 from nixflow.webhooks.deliveries import Claimed, Outcome
 from nixflow.webhooks.model import Subscription, is_success, retry_delay
 

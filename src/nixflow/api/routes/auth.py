@@ -15,8 +15,8 @@ from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser
 from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
 from nixflow.bootstrap import NixFlow
 from nixflow.config import Settings
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import Forbidden, TooManyRequests, Unauthorized
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth, users
 from nixflow.store.db import Tx

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, RoleGate, admin_only
 from nixflow.api.schemas import Strict
 from nixflow.domain.json_types import NOT_BLANK
-from nixflow.services import calendars, ical_feeds
-from nixflow.webhooks import targets
+from nixflow.outbound import targets
+from nixflow.services import calendars, ical_feeds, sla_policies
 
 staff_only = RoleGate(lambda user: user.is_staff, "calendars are for agents and admins")
 router = APIRouter(
@@ -130,7 +130,12 @@ async def put_calendar(calendar_id: PathId, body: CalendarWrite, app: App, ctx: 
     """A new version effective at `effective_from` (default now); open tickets' running targets are re-timed."""
     data = await _body(body, app)
     return CalendarRead(
-        **await app.writer.run(lambda tx: calendars.update_calendar(tx, calendar_id=calendar_id, body=data), ctx)
+        **await app.writer.run(
+            lambda tx: calendars.update_calendar(
+                tx, calendar_id=calendar_id, body=data, retime=sla_policies.retime_calendar
+            ),
+            ctx,
+        )
     )
 
 

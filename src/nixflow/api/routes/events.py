@@ -18,9 +18,10 @@ from nixflow.api.schemas import (
     ReplayAccepted,
     rfc3339,
 )
+from nixflow.domain import catalogue
 from nixflow.domain.errors import NotFound, ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
-from nixflow.events import catalogue, replay
+from nixflow.events import replay
 from nixflow.store import event_log
 
 router = APIRouter(prefix="/api/events", tags=["events"], route_class=GuardedRoute)

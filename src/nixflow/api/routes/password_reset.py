@@ -12,8 +12,8 @@ from nixflow.api import security
 from nixflow.api.deps import App, GuardedRoute
 from nixflow.api.schemas import PasswordResetAccepted, PasswordResetConfirm, PasswordResetRequest
 from nixflow.config import Settings
+from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import TooManyRequests
-from nixflow.events.envelope import EventContext
 from nixflow.ids import uuid7
 from nixflow.services import auth, password_reset
 

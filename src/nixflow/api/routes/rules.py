@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import Instant
 from nixflow.api.schemas import Strict as StrictBody
-from nixflow.automation import rules, simulation
-from nixflow.automation.model import RuleCreate, RuleUpdate
+from nixflow.automation import simulation
+from nixflow.domain.rules import RuleCreate, RuleUpdate
+from nixflow.services import rules
 
 router = APIRouter(
     prefix="/api/rules", tags=["automation"], route_class=GuardedRoute, dependencies=[Depends(admin_only)]

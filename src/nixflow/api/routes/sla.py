@@ -12,9 +12,9 @@ from pydantic import Strict as StrictType
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, admin_only
 from nixflow.api.schemas import PriorityName, Strict
-from nixflow.automation import sla_policies
 from nixflow.domain.json_types import Id, Minutes, integral
 from nixflow.domain.values import Priority
+from nixflow.services import sla_policies
 
 router = APIRouter(
     prefix="/api/sla/policies", tags=["sla"], route_class=GuardedRoute, dependencies=[Depends(admin_only)]

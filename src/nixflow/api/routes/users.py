@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import CategoryCreate, CategoryRead, CategoryUpdate, UserCreate, UserRead, UserUpdate
 from nixflow.domain.values import Role
-from nixflow.services import auth, users
+from nixflow.services import auth, sla_policies, users
 
 router = APIRouter(prefix="/api", tags=["users"], route_class=GuardedRoute, dependencies=[Depends(admin_only)])
 
@@ -77,7 +77,12 @@ async def update_category(category_id: PathId, body: CategoryUpdate, app: App, c
     return CategoryRead(
         **await app.writer.run(
             lambda tx: users.update_category(
-                tx, category_id=category_id, name=body.name, agent_ids=body.agent_ids, calendar=calendar
+                tx,
+                category_id=category_id,
+                name=body.name,
+                agent_ids=body.agent_ids,
+                calendar=calendar,
+                retime=sla_policies.retime_category,
             ),
             ctx,
         )

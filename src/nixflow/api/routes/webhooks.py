@@ -15,8 +15,9 @@ from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import Rfc3339, Strict
 from nixflow.domain.errors import NotFound, ValidationFailed
 from nixflow.domain.json_types import Id, integral
+from nixflow.outbound import targets
 from nixflow.store import event_log
-from nixflow.webhooks import deliveries, subscriptions, targets
+from nixflow.webhooks import deliveries, subscriptions
 from nixflow.webhooks.model import event_type_filters
 
 router = APIRouter(

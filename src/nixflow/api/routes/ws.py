@@ -18,11 +18,11 @@ from starlette.websockets import WebSocketState
 from nixflow.api.deps import SESSION_COOKIE, App, Auth, GuardedRoute
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
-from nixflow.events.envelope import EventRecord
+from nixflow.domain.envelope import EventRecord
+from nixflow.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
 from nixflow.services import auth, visibility, ws_tickets
 from nixflow.services.users import Principal
 from nixflow.store import event_log
-from nixflow.web.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
 
 router = APIRouter(tags=["real time"], route_class=GuardedRoute)
 log = logging.getLogger(__name__)

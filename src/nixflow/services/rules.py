@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from nixflow.automation.model import RuleCreate, RuleUpdate, actions_json, conditions_json
 from nixflow.domain.errors import Conflict, NotFound
+from nixflow.domain.rules import RuleCreate, RuleUpdate, actions_json, conditions_json
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Role
-from nixflow.events.envelope import EventRecord
 from nixflow.services import ticket_queries, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log

@@ -56,6 +56,16 @@ def get_policy(conn: Connection, priority: Priority) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def retime_calendar(tx: Tx, calendar_id: int) -> None:
+    """A calendar changed: re-time the open tickets counting in it; targets already met or breached stay."""
+    retime_open(tx, calendars.calendar_users(tx.conn, calendar_id), keep_done=True)
+
+
+def retime_category(tx: Tx, category_id: int) -> None:
+    """A category's calendar changed: re-time its open tickets; targets already met or breached stay."""
+    retime_open(tx, tickets.c.category_id == category_id, keep_done=True)
+
+
 def retime_open(tx: Tx, which: ColumnElement[bool], *, keep_done: bool = False) -> None:
     """Due times follow the policy (and calendar) of a ticket's current priority, from its creation time;
     with `keep_done` (a calendar change), a target already met or breached keeps its due time."""

@@ -1,0 +1,31 @@
+"""The addresses and headers of NixFlow's mail: who it comes from, how it threads, how a loop is recognised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import make_msgid, parseaddr
+
+LOOP_HEADER = "X-NixFlow-Loop"  # on every mail NixFlow sends (its domain): one that comes back is dropped
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    """Who mail comes from and where its links point."""
+
+    mail_from: str
+    base_url: str
+
+    @property
+    def domain(self) -> str:
+        """The domain of the sender address: it names message and thread ids."""
+        return parseaddr(self.mail_from)[1].rpartition("@")[2] or "nixflow.invalid"
+
+
+def thread_id(ticket_id: int, domain: str) -> str:
+    """The id every mail about one ticket refers to, so mail clients thread them."""
+    return f"<ticket-{ticket_id}@{domain}>"
+
+
+def new_message_id(domain: str) -> str:
+    """A fresh, unique Message-ID."""
+    return make_msgid("nixflow", domain=domain)

@@ -1,0 +1,1 @@
+"""Requests NixFlow makes to addresses its users give it (webhook targets, iCal feeds): the guard they all pass."""
