@@ -19,6 +19,7 @@ from nixflow.config import Settings
 from nixflow.crypto import keyring
 from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Role
+from nixflow.domain.visibility import may_see_ticket
 from nixflow.email_in import held, threading, verify
 from nixflow.email_in.parse import ParsedMail
 from nixflow.ids import uuid7
@@ -236,15 +237,13 @@ def _sender(tx: Tx, mail: ParsedMail, config: IntakeConfig) -> Principal | str:
 
 
 def _may_write(tx: Tx, sender: Principal, ticket: dict[str, Any]) -> bool:
-    """Staff, the requester and the watchers of a ticket may answer it by mail."""
-    if sender.is_staff or ticket["requester_id"] == sender.id:
-        return True
-    watching = tx.conn.execute(
-        select(ticket_watchers.c.user_id).where(
-            ticket_watchers.c.ticket_id == ticket["id"], ticket_watchers.c.user_id == sender.id
-        )
-    ).first()
-    return watching is not None
+    """Staff, the requester and the watchers of a ticket (whoever may see it) may answer it by mail."""
+
+    def watches() -> bool:
+        watching = ticket_watchers.c.ticket_id == ticket["id"], ticket_watchers.c.user_id == sender.id
+        return tx.conn.execute(select(ticket_watchers.c.user_id).where(*watching)).first() is not None
+
+    return may_see_ticket(sender.role, requester=ticket["requester_id"] == sender.id, watches=watches)
 
 
 def _thread(tx: Tx, mail: ParsedMail, config: IntakeConfig, sender: Principal) -> threading.Match | None:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, or_, select
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import NotFound
 from nixflow.domain.values import Role
+from nixflow.domain.visibility import may_see_ticket
 from nixflow.notifications.model import Draft
 from nixflow.services import tickets
 from nixflow.store.db import Tx
@@ -90,12 +91,16 @@ class Facts:
         return "NixFlow automation" if person is None or user_id == SYSTEM_USER_ID else person.name
 
     def may_see(self, person: Person | None, *, staff_only: bool = False) -> bool:
-        if person is None or not person.active or person.id == SYSTEM_USER_ID or self.ticket is None:
+        if person is None or person.id == SYSTEM_USER_ID or self.ticket is None:
             return False
-        if person.is_staff:
-            return True
         # A CC (a non-staff watcher) hears what the requester who brought them hears.
-        return not staff_only and (person.id == self.ticket["requester_id"] or person.id in self.watchers())
+        return may_see_ticket(
+            Role(person.role),
+            requester=person.id == self.ticket["requester_id"],
+            watches=lambda: person.id in self.watchers(),
+            internal=staff_only,
+            active=person.active,
+        )
 
     def watchers(self) -> list[int]:
         rows = _WATCHERS.all(self.conn, {"b_ticket": self.ticket_id})

@@ -11,6 +11,7 @@ from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import ChangedMeanwhile, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition, status_after_comment
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Priority, Role
+from nixflow.domain.visibility import may_see_ticket
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
 from nixflow.services.users import SYSTEM, Principal
 from nixflow.store.db import Tx, insert_returning_id
@@ -22,7 +23,8 @@ TEXT_FIELDS = ("title", "description")
 
 
 def _visible(viewer: Principal, ticket: Mapping[Any, Any]) -> bool:
-    return viewer.is_staff or ticket["requester_id"] == viewer.id
+    # The API's ticket reads do not look up watchers: a CC'd person hears of the ticket by mail only.
+    return may_see_ticket(viewer.role, requester=ticket["requester_id"] == viewer.id)
 
 
 _LOAD = Fast(select(tickets).where(tickets.c.id == bindparam("b_id")))  # built once: the hottest read

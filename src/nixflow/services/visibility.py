@@ -6,6 +6,7 @@ from typing import Any
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Role
+from nixflow.domain.visibility import may_see_ticket
 from nixflow.services.users import Principal
 
 # A requester follows the conversation and the status of their ticket; rules, SLA clocks, routing and
@@ -35,16 +36,13 @@ def is_internal(record: EventRecord) -> bool:
 
 def may_see(viewer: Principal, record: EventRecord, ticket_requester_id: int | None) -> bool:
     """Whether `viewer` may see `record`; `ticket_requester_id` is the requester of its ticket, if any."""
-    if viewer.role in (Role.ADMIN, Role.SYSTEM):
-        return True
-    if viewer.role == Role.AGENT:
-        return record.category != "user"
-    return (
-        record.aggregate_type == "ticket"
-        and ticket_requester_id == viewer.id
-        and record.type in REQUESTER_FIELDS
-        and not is_internal(record)
-    )
+    if record.aggregate_type == "ticket":
+        mine = ticket_requester_id == viewer.id
+        return may_see_ticket(viewer.role, requester=mine, internal=is_internal(record)) and (
+            viewer.is_staff or record.type in REQUESTER_FIELDS
+        )
+    # Not about a ticket: accounts are the admins' business (and NixFlow's), the rest the staff's.
+    return viewer.is_admin if record.category == "user" else viewer.is_staff
 
 
 def by_person(record: EventRecord) -> bool:

@@ -1,0 +1,33 @@
+"""Who may see a ticket: the one rule behind the ticket API, the event API and WebSocket, notifications and
+replies by mail. (Which fields of an event a requester sees is `services.visibility`; knowledge-base articles
+and reports have their own, staff-only, sides.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nixflow.domain.values import Role
+
+STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.SYSTEM})
+
+
+def _no() -> bool:
+    return False
+
+
+def may_see_ticket(
+    role: Role,
+    *,
+    requester: bool,
+    watches: Callable[[], bool] = _no,
+    internal: bool = False,
+    active: bool = True,
+) -> bool:
+    """Staff (agents, admins and NixFlow itself) see every ticket, internal notes included; its requester and
+    the people watching it (a CC: `watches`, asked only when it decides, as it costs a query) see its public
+    side; nobody else sees it, and an inactive account sees nothing."""
+    if not active:
+        return False
+    if role in STAFF:
+        return True
+    return not internal and (requester or watches())
