@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
 
 from nixflow import crypto
 from nixflow.api import security
@@ -36,21 +38,28 @@ async def get_nixflow(request: Request) -> NixFlow:
 App = Annotated[NixFlow, Depends(get_nixflow)]
 
 
-def bearer_or_cookie(request: Request) -> str | None:
-    """The credential a request carries: `Authorization: Bearer`, else the session cookie."""
-    header = request.headers.get("authorization", "")
+@dataclass(frozen=True)
+class Credential:
+    """The token a request or a WebSocket handshake carries (None: none), and whether the session cookie did."""
+
+    token: str | None
+    from_cookie: bool
+
+
+def credential_of(connection: HTTPConnection, *, query: bool = False) -> Credential:
+    """The credential of a request or a WebSocket handshake: with `query` (handshakes, whose headers a browser
+    cannot set) `?token=` first; then `Authorization: Bearer`; else the session cookie."""
+    if query and (token := connection.query_params.get("token")):
+        return Credential(token, from_cookie=False)
+    header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.cookies.get(SESSION_COOKIE) or None
-
-
-def _has_bearer(request: Request) -> bool:
-    return request.headers.get("authorization", "")[:7].lower() == "bearer "
+        return Credential(header[7:].strip() or None, from_cookie=False)
+    return Credential(connection.cookies.get(SESSION_COOKIE) or None, from_cookie=True)
 
 
 async def written_from(request: Request) -> str:
     """Where a comment is written: `web` (the session cookie of the web UI) or `api` (a bearer token)."""
-    return "api" if _has_bearer(request) else "web"
+    return "web" if credential_of(request).from_cookie else "api"
 
 
 Source = Annotated[str, Depends(written_from)]
@@ -61,13 +70,14 @@ async def authenticated(request: Request, app: App) -> auth.Authenticated:
     known: auth.Authenticated | None = request.scope.get(_CHECKED)
     if known is not None:  # already checked for this request, before its body was read (GuardedRoute)
         return known
-    token = bearer_or_cookie(request)
+    credential = credential_of(request)
+    token = credential.token
     if token is None or len(token) > 512:
         raise Unauthorized("authentication required")
     found = await app.authenticate(token)
     if found is None:
         raise Unauthorized("authentication required")
-    security.check_csrf(request, found, keys=crypto.keyring(app.settings), via_cookie=not _has_bearer(request))
+    security.check_csrf(request, found, keys=crypto.keyring(app.settings), via_cookie=credential.from_cookie)
     request.scope[_CHECKED] = found  # the scope, not request.state: some servers share one state dict
     return found
 
@@ -129,7 +139,7 @@ StaffUser = Annotated[Principal, Depends(staff_only)]
 async def reader(request: Request, app: App) -> Principal | None:
     """The signed-in user; None for a caller with no credential when the knowledge base is public
     (`NIXFLOW_KB_PUBLIC=true`), else 401. A credential that is sent must be valid."""
-    if bearer_or_cookie(request) is None and app.settings.kb_public:
+    if credential_of(request).token is None and app.settings.kb_public:
         return None
     return (await authenticated(request, app)).principal
 

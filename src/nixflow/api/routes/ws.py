@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 from starlette.websockets import WebSocketState
 
-from nixflow.api.deps import SESSION_COOKIE, App, Auth, GuardedRoute
+from nixflow.api.deps import App, Auth, GuardedRoute, credential_of
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.envelope import EventRecord
@@ -57,21 +57,10 @@ async def _authenticate(websocket: WebSocket, app: NixFlow) -> tuple[auth.Authen
         if token_id is None:
             return None, False
         return await app.db.read(lambda conn: auth.authenticate_id(conn, token_id=token_id, now=now)), False
-    token, from_cookie = _credential(websocket)
-    if not token or len(token) > 512:
-        return None, from_cookie
-    return await app.authenticate(token), from_cookie
-
-
-def _credential(websocket: WebSocket) -> tuple[str | None, bool]:
-    """The token the handshake carries, and whether it came from the cookie."""
-    token = websocket.query_params.get("token")
-    if token:
-        return token, False
-    header = websocket.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None, False
-    return websocket.cookies.get(SESSION_COOKIE) or None, True
+    credential = credential_of(websocket, query=True)
+    if not credential.token or len(credential.token) > 512:
+        return None, credential.from_cookie
+    return await app.authenticate(credential.token), credential.from_cookie
 
 
 def _same_origin(websocket: WebSocket) -> bool:
