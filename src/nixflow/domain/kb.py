@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from nixflow.domain.values import Role
+from nixflow.domain.visibility import STAFF
 
 
 class ArticleStatus(StrEnum):
@@ -27,9 +28,6 @@ class Readable:
 
     statuses: frozenset[ArticleStatus]
     visibilities: frozenset[Visibility]
-
-
-STAFF = (Role.ADMIN, Role.AGENT, Role.SYSTEM)
 
 
 def readable(role: Role | None) -> Readable:

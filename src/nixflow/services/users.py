@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from nixflow.domain.json_types import EMAIL_PATTERN
 from nixflow.domain.values import Role
+from nixflow.domain.visibility import STAFF
 from nixflow.services import calendars, reset_links
 from nixflow.services.calendars import Retime
 from nixflow.store.db import Tx, insert_returning_id
@@ -33,7 +34,7 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.ADMIN, Role.AGENT, Role.SYSTEM)
+        return self.role in STAFF
 
     @property
     def is_admin(self) -> bool:
