@@ -100,7 +100,9 @@ def get_rule(conn: Connection, *, rule_id: int) -> dict[str, Any]:
 
 
 def _reschedule(tx: Tx, *kinds: str) -> None:
-    """After an escalation rule changed, have the periodic job look at every open ticket again once."""
+    """After an escalation rule changed, have the periodic job look at every open ticket again once.
+
+    Around `tickets._save`, no version bump: `next_check_at` is the job's schedule, not ticket state."""
     if "escalation" not in kinds:
         return
     tx.conn.execute(
@@ -109,6 +111,7 @@ def _reschedule(tx: Tx, *kinds: str) -> None:
         .where((tickets.c.next_check_at.is_(None)) | (tickets.c.next_check_at > tx.now))
         .values(next_check_at=tx.now)
     )
+    tx.memo.clear()  # copies of tickets read earlier in this unit have another `next_check_at` now
 
 
 def _emit(tx: Tx, event_type: str, rule: dict[str, Any], **data: Any) -> None:

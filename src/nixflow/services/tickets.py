@@ -103,14 +103,22 @@ _UPDATES: dict[tuple[Any, ...], Fast] = {}
 
 
 def _update_statement(columns: tuple[str, ...], *, escalation_below: bool) -> Fast:
-    """`UPDATE tickets SET <columns> WHERE id AND version [AND escalation_level < level]` with bind
-    parameters, built once per column set."""
+    """`UPDATE tickets SET <columns> WHERE id AND version AND next_check_at [AND escalation_level < level]` with
+    bind parameters, built once per column set.
+
+    `next_check_at` too: the SLA job's claim, the re-timing after a policy change and a rule's reschedule change
+    a ticket without a version bump (docs/architecture.md says why), and each moves it; a save built on the row
+    as it was before them loses the race (`ChangedMeanwhile`: the writer runs the unit again) instead of writing
+    back the SLA marks and due times it read."""
     key = (columns, escalation_below)
     found = _UPDATES.get(key)
     if found is None:
+        scheduled = tickets.c.next_check_at.is_not_distinct_from(
+            bindparam("b_next_check_at", type_=tickets.c.next_check_at.type)
+        )
         statement = (
             update(tickets)
-            .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
+            .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"), scheduled)
             .values({c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns})
         )
         if escalation_below:
@@ -131,6 +139,7 @@ def _save(
     columns = tuple(sorted(values))
     params = {f"v_{c}": values[c] for c in columns}
     params.update(b_id=before["id"], b_version=before["version"], b_level=escalation_below)
+    params["b_next_check_at"] = before["next_check_at"]
     statement = _update_statement(columns, escalation_below=escalation_below is not None)
     if statement.rowcount(tx.conn, params) != 1:
         raise ChangedMeanwhile(f"ticket {before['id']} was changed by someone else; reload it")
