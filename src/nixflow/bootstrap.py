@@ -16,6 +16,7 @@ from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import EventStatus
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller
+from nixflow.event_handlers import Consumer, subscriptions
 from nixflow.events.bus import Handler, HandlerRegistry, InProcessTransport, Transport
 from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
 from nixflow.events.dispatch import Dispatcher
@@ -46,10 +47,15 @@ log = logging.getLogger(__name__)
 def default_handlers(
     *, automation_max_depth: int = 5, counters: CounterStore | None = None, notify: NotifyConfig | None = None
 ) -> list[tuple[str, Handler]]:
-    """The table of (event type, handler) subscriptions; automation, notifications and reports add theirs here."""
+    """The (event type, handler) subscriptions, in the order of the one table (`event_handlers.py`)."""
     engine = RuleEngine(counters=counters or SqlCounterStore(), max_depth=automation_max_depth)
-    notifications = NotificationConsumer(notify or NotifyConfig())
-    return [*engine.handlers(), *notifications.handlers(), *report_projection.handlers()]
+    consumers = {
+        Consumer.RULES: engine.handler(),
+        Consumer.DEPARTURES: engine.departures_handler(),
+        Consumer.NOTIFICATIONS: NotificationConsumer(notify or NotifyConfig()).handler(),
+        Consumer.REPORTS: report_projection.handler(),
+    }
+    return subscriptions(consumers)
 
 
 @dataclass

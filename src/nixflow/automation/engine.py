@@ -41,6 +41,8 @@ TRIGGERS = (
     "ticket.priority_changed",
     "ticket.category_changed",
 )
+# The user events after which someone's open tickets may need another assignee.
+DEPARTURES = ("user.deactivated", "user.role_changed")
 
 
 def _emit(tx: Tx, event_type: str, ticket_id: int, data: dict[str, Any]) -> None:
@@ -140,15 +142,13 @@ class RuleEngine:
         self.counters = counters
         self.max_depth = max_depth
 
-    def handlers(self) -> list[tuple[str, Handler]]:
-        """The engine's subscriptions, for the handler table."""
-        handler = Handler("automation.rules", self.handle)
-        departures = Handler("automation.reassign_departed", self.reassign_departed)
-        return [
-            *((event_type, handler) for event_type in TRIGGERS),
-            ("user.deactivated", departures),
-            ("user.role_changed", departures),
-        ]
+    def handler(self) -> Handler:
+        """The rules: evaluated on the ticket events of `TRIGGERS` (`nixflow/event_handlers.py` subscribes it)."""
+        return Handler("automation.rules", self.handle)
+
+    def departures_handler(self) -> Handler:
+        """Reassigning the open tickets of someone who left, on the events of `DEPARTURES`."""
+        return Handler("automation.reassign_departed", self.reassign_departed)
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
         """Evaluate the active rules for one ticket event."""

@@ -1,7 +1,7 @@
 """Rule simulation over history: what a rule would have done to the tickets of a period, beside what happened.
 
 Shadow mode shows what a rule would do from now on; this shows what it would have done. Each ticket with
-events in the period is rebuilt from its events (`services/ticket_history.py`), and the rule is evaluated by
+events in the period is rebuilt from its events (`domain/ticket.py`), and the rule is evaluated by
 the engine's own decision (`cycle.decide`) at every point the engine would have evaluated it: for
 prioritization and assignment rules right after each event that changed something the rule reads, at most
 once per cycle (correlation id) and leaving alone what the person's change of that cycle set; for escalation
@@ -28,8 +28,8 @@ from nixflow.automation.engine import TRIGGERS
 from nixflow.domain import conditions
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.rules import ACTIONS, RuleCreate, actions_json, conditions_json
+from nixflow.domain.ticket import Ticket
 from nixflow.domain.tickets import OPEN_STATUSES, Status
-from nixflow.services import ticket_history
 from nixflow.store import event_log
 from nixflow.store.tables import tickets
 
@@ -144,20 +144,18 @@ def replay_ticket(
     outcome = TicketOutcome(int(records[0].aggregate_id))
     acts_on = {_ACTION_FIELD.get(a["type"], "escalation_level") for a in rule["actions"] if a["type"] != "notify"}
     timed = rule["kind"] == "escalation"
-    state: dict[str, Any] | None = None
+    state: Ticket | None = None
     overlay: dict[str, Any] = {}
     run = _Cycle()
     for index, record in enumerate(records):
-        state = ticket_history.apply(state, record)
-        if state is None:
-            return None
+        state = Ticket.start(record) if state is None else state.apply(record)
         changed = _CHANGED.get(record.type)
         if changed is not None and record.rule_id is None:
             overlay.pop(changed[0], None)  # a person (or the system) set it: from here on, what happened holds
         in_period = since <= record.timestamp < until
         if in_period and (done := _did(record, acts_on)) is not None:
             outcome.did.append(done)
-        now = {**state, **overlay}
+        now = {**state.as_row(), **overlay}
         if not timed:
             made = run.follow(record)
             if in_period and (record.type in TRIGGERS or made) and now["status"] != Status.CLOSED.value:

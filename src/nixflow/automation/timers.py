@@ -44,7 +44,9 @@ def due_ticket_ids(conn: Any, now: datetime, limit: int) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-# The claim: a conditional write that only the first run at this due time can make.
+# The claim: a conditional write that only the first run at this due time can make. Around `tickets._save` and
+# without a version bump on purpose: it writes only SLA bookkeeping no client sets, and is conditional on the
+# version it read (docs/architecture.md, "One Ticket that applies its events", says why and what is left open).
 _CLAIM = Fast(
     update(tickets)
     .where(

@@ -87,10 +87,9 @@ class NotificationConsumer:
     def __init__(self, config: NotifyConfig) -> None:
         self.config = config
 
-    def handlers(self) -> list[tuple[str, Handler]]:
-        """The consumer's subscriptions, for the handler table."""
-        handler = Handler(HANDLER_NAME, self.handle)
-        return [(event_type, handler) for event_type in [*recipients.PLANNERS, *recipients.TICKETLESS]]
+    def handler(self) -> Handler:
+        """Making notifications, on the events `recipients` plans for (`nixflow/event_handlers.py` subscribes it)."""
+        return Handler(HANDLER_NAME, self.handle)
 
     def handle(self, tx: Tx, record: EventRecord) -> None:
         drafts = recipients.plan(tx, record)

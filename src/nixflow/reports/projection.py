@@ -153,7 +153,6 @@ def project(tx: Tx, record: EventRecord) -> None:
     PROJECTORS[record.type](tx.conn, record.timestamp, record.data)
 
 
-def handlers() -> list[tuple[str, Handler]]:
-    """The projection's subscriptions, for the handler table."""
-    handler = Handler(HANDLER_NAME, project)
-    return [(event_type, handler) for event_type in PROJECTORS]
+def handler() -> Handler:
+    """The projection, on the events of `PROJECTORS` (`nixflow/event_handlers.py` subscribes it)."""
+    return Handler(HANDLER_NAME, project)

@@ -14,7 +14,7 @@ from nixflow.domain.rules import RuleCreate, RuleUpdate, actions_json, condition
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
-from nixflow.store.tables import events, rules, tickets
+from nixflow.store.tables import events, rule_revision, rules, tickets
 
 EVENT_KINDS = ("prioritization", "assignment")
 # The events that say a rule fired on a ticket (applied, trialled in shadow, or tried and failed).
@@ -37,21 +37,21 @@ def list_rules(
     return [_row(r) for r in conn.execute(query)]
 
 
-# Parsed active rules per database and kinds, keyed by a fingerprint read on every call: any create, change
-# or delete of a rule of those kinds changes it, in this process or another, so the cache is never stale.
+# Parsed active rules per database and kinds, keyed by the rule revision read on every call: every create,
+# change or delete of a rule bumps it in its own unit of work (`_emit`), in this process or another, so the
+# cache is never stale. (Not a fingerprint of counts and times: two edits may carry the same `updated_at`.)
 _active_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
 
 
-_FINGERPRINT = Fast(
-    select(func.count().label("n"), func.max(rules.c.id).label("last_id"), func.max(rules.c.updated_at).label("at"))
-)
+_FINGERPRINT = Fast(select(rule_revision.c.revision).where(rule_revision.c.id == 1))
+_BUMP = Fast(update(rule_revision).where(rule_revision.c.id == 1).values(revision=rule_revision.c.revision + 1))
 
 
 def _fingerprint(conn: Connection) -> tuple[Any, ...]:
     """What changes whenever a rule is created, changed or deleted: the cache of active rules is checked by it."""
     row = _FINGERPRINT.first(conn, {})
-    assert row is not None
-    return (row["n"], row["last_id"], row["at"])
+    assert row is not None, "the rule_revision row is seeded by migration 0015"
+    return (row["revision"],)
 
 
 def active_rules(
@@ -100,7 +100,9 @@ def get_rule(conn: Connection, *, rule_id: int) -> dict[str, Any]:
 
 
 def _reschedule(tx: Tx, *kinds: str) -> None:
-    """After an escalation rule changed, have the periodic job look at every open ticket again once."""
+    """After an escalation rule changed, have the periodic job look at every open ticket again once.
+
+    Around `tickets._save`, no version bump: `next_check_at` is the job's schedule, not ticket state."""
     if "escalation" not in kinds:
         return
     tx.conn.execute(
@@ -109,11 +111,15 @@ def _reschedule(tx: Tx, *kinds: str) -> None:
         .where((tickets.c.next_check_at.is_(None)) | (tickets.c.next_check_at > tx.now))
         .values(next_check_at=tx.now)
     )
+    tx.memo.clear()  # copies of tickets read earlier in this unit have another `next_check_at` now
 
 
 def _emit(tx: Tx, event_type: str, rule: dict[str, Any], **data: Any) -> None:
-    """Every change of a rule ends here: rules read earlier in this unit of work are stale now."""
+    """Every change of a rule ends here: rules read earlier in this unit of work are stale now, and so is every
+    process's cache of them (the revision moves with the change, in its transaction)."""
     tx.memo.clear()
+    if _BUMP.rowcount(tx.conn, {}) != 1:
+        raise RuntimeError("the rule_revision row is missing (migration 0015 seeds it)")
     tx.emit(
         event_type,
         aggregate_type="rule",

@@ -80,8 +80,11 @@ def retime_open(tx: Tx, which: ColumnElement[bool], *, keep_done: bool = False) 
         for target in done:
             columns[f"{target}_due"] = ticket[f"{target}_due"]
         columns["next_check_at"] = ticket_sla.next_check_at(tx, {**ticket, **columns})
+        # Around `tickets._save`, no version bump: due times follow a policy, not a client's edit; `sla.retimed`
+        # carries them for the fold (docs/architecture.md, "One Ticket that applies its events").
         tx.conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(**columns))
         moved = {**ticket, **columns}
+        ticket_service.remember(tx, moved)  # a later save in this unit checks the `next_check_at` it sets
         if ticket_service.due_times(moved) != ticket_service.due_times(ticket):
             tx.emit(
                 "sla.retimed",

@@ -1,15 +1,16 @@
 """Time travel: a ticket as it stood right after any of its events, rebuilt from its events alone.
 
 The events are the one source: each change event carries what it changed (and the SLA due times it left),
-so folding a ticket's events in log order gives its state at every point of its history. The same fold
-feeds rule simulation (`automation/simulation.py`).
+so folding a ticket's events in log order (`domain.ticket.fold`, the same `Ticket.apply` the write path
+runs) gives its state at every point of its history. The same fold feeds rule simulation
+(`automation/simulation.py`).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Connection
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import NotFound, ValidationFailed
+from nixflow.domain.ticket import fold
 from nixflow.services import tickets, visibility
 from nixflow.services.users import Principal
 from nixflow.store import event_log
@@ -47,116 +49,6 @@ def parse_point(value: str) -> Point:
         raise ValidationFailed(f"as_of: {value!r} is not a time that exists") from None
 
 
-def _when(value: Any) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(str(value))
-
-
-def _created(record: EventRecord) -> dict[str, Any]:
-    data = record.data
-    return {
-        "id": int(data["ticket_id"]),
-        "title": data["title"],
-        "description": data["description"],
-        "status": data["status"],
-        "priority": data["priority"],
-        "category_id": data.get("category_id"),
-        "requester_id": int(data["requester_id"]),
-        "assignee_id": None,
-        "approval": data["approval"],
-        "escalation_level": 0,
-        "version": record.aggregate_version or 1,
-        "created_at": record.timestamp,
-        "updated_at": record.timestamp,
-        "first_response_due": None,
-        "resolution_due": None,
-        "first_response_at": None,
-        "sla_paused_since": None,
-        "sla_state": {},
-    }
-
-
-def _status(ticket: dict[str, Any], data: Mapping[str, Any], at: datetime) -> None:
-    ticket["status"] = data["new_status"]
-    if data["new_status"] == "pending":
-        ticket["sla_paused_since"] = at
-    elif data["old_status"] == "pending":
-        ticket["sla_paused_since"] = None
-
-
-def _edited(ticket: dict[str, Any], data: Mapping[str, Any], _: datetime) -> None:
-    for field, change in data["changes"].items():
-        ticket[field] = change["new"]
-
-
-def _commented(ticket: dict[str, Any], data: Mapping[str, Any], at: datetime) -> None:
-    if data.get("first_response"):
-        ticket["first_response_at"] = at
-
-
-def _sla_mark(key: str) -> Callable[[dict[str, Any], Mapping[str, Any], datetime], None]:
-    def mark(ticket: dict[str, Any], data: Mapping[str, Any], _: datetime) -> None:
-        state = dict(ticket["sla_state"])
-        if data["target"] not in state.get(key, []):
-            state[key] = [*state.get(key, []), data["target"]]
-        ticket["sla_state"] = state
-
-    return mark
-
-
-def _setter(field: str, key: str, value: Any = None) -> Callable[[dict[str, Any], Mapping[str, Any], datetime], None]:
-    def set_field(ticket: dict[str, Any], data: Mapping[str, Any], _: datetime) -> None:
-        ticket[field] = data[key] if value is None else value
-
-    return set_field
-
-
-# What each event type changes; the aggregate version and due times are read from any event that has them.
-_CHANGES: dict[str, Callable[[dict[str, Any], Mapping[str, Any], datetime], None]] = {
-    "ticket.updated": _edited,
-    "ticket.status_changed": _status,
-    "ticket.assigned": _setter("assignee_id", "assignee_id"),
-    "ticket.priority_changed": _setter("priority", "new_priority"),
-    "ticket.category_changed": _setter("category_id", "new_category_id"),
-    "ticket.commented": _commented,
-    "ticket.approved": _setter("approval", "", "approved"),
-    "ticket.rejected": _setter("approval", "", "rejected"),
-    "ticket.escalated": _setter("escalation_level", "level"),
-    "sla.warning": _sla_mark("warned"),
-    "sla.breached": _sla_mark("breached"),
-    "sla.met": _sla_mark("met"),
-}
-
-
-def apply(ticket: dict[str, Any] | None, record: EventRecord) -> dict[str, Any] | None:
-    """The ticket right after one more of its events (`ticket` is changed in place; None before creation)."""
-    if record.type == "ticket.created":
-        return _created(record) | _due_times(record.data)
-    if ticket is None:
-        return None
-    change = _CHANGES.get(record.type)
-    if change is not None:
-        change(ticket, record.data, record.timestamp)
-    version = record.aggregate_version
-    if version is not None and version > ticket["version"]:
-        ticket["version"] = version
-        ticket["updated_at"] = record.timestamp
-    ticket.update(_due_times(record.data))
-    return ticket
-
-
-def _due_times(data: Mapping[str, Any]) -> dict[str, Any]:
-    # Events written before due times were carried leave them as they were.
-    return {key: _when(data[key]) for key in ("first_response_due", "resolution_due") if key in data}
-
-
-def rebuild(records: Iterable[EventRecord]) -> dict[str, Any] | None:
-    """A ticket's state after these events of it (log order); None if it was not created among them."""
-    ticket: dict[str, Any] | None = None
-    for record in records:
-        ticket = apply(ticket, record)
-    return ticket
-
-
 def watchers_after(records: Iterable[EventRecord]) -> list[int]:
     """Who watched the ticket after these events of it (log order), in the order they started watching."""
     watching: dict[int, None] = {}
@@ -185,7 +77,7 @@ def as_of(
         upto = records[: index + 1]
     else:
         upto = list(itertools.takewhile(lambda r: r.timestamp <= point, records))
-    ticket = rebuild(upto)
+    ticket = fold(upto)
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} did not exist at {point}")
-    return ticket, upto
+    return ticket.as_row(), upto

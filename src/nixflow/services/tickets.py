@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import ChangedMeanwhile, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
+from nixflow.domain.ticket import Change, Ticket
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition, status_after_comment
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Priority, Role
 from nixflow.domain.visibility import may_see_ticket
@@ -104,14 +105,22 @@ _UPDATES: dict[tuple[Any, ...], Fast] = {}
 
 
 def _update_statement(columns: tuple[str, ...], *, escalation_below: bool) -> Fast:
-    """`UPDATE tickets SET <columns> WHERE id AND version [AND escalation_level < level]` with bind
-    parameters, built once per column set."""
+    """`UPDATE tickets SET <columns> WHERE id AND version AND next_check_at [AND escalation_level < level]` with
+    bind parameters, built once per column set.
+
+    `next_check_at` too: the SLA job's claim, the re-timing after a policy change and a rule's reschedule change
+    a ticket without a version bump (docs/architecture.md says why), and each moves it; a save built on the row
+    as it was before them loses the race (`ChangedMeanwhile`: the writer runs the unit again) instead of writing
+    back the SLA marks and due times it read."""
     key = (columns, escalation_below)
     found = _UPDATES.get(key)
     if found is None:
+        scheduled = tickets.c.next_check_at.is_not_distinct_from(
+            bindparam("b_next_check_at", type_=tickets.c.next_check_at.type)
+        )
         statement = (
             update(tickets)
-            .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
+            .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"), scheduled)
             .values({c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns})
         )
         if escalation_below:
@@ -123,22 +132,44 @@ def _update_statement(columns: tuple[str, ...], *, escalation_below: bool) -> Fa
 def _save(
     tx: Tx, before: dict[str, Any], values: dict[str, Any], *, escalation_below: int | None = None
 ) -> dict[str, Any]:
-    """Write `values` if `before` is still current (optimistic lock; with `escalation_below`, only while the
-    ticket is below that escalation level); return the new row.
+    """Write `values` (the version they make included) if `before` is still current (optimistic lock; with
+    `escalation_below`, only while the ticket is below that escalation level); return the new row.
 
     Every change goes through here, so `next_check_at` (SLA and escalation) is recomputed on every change.
     """
-    values = {**values, "version": before["version"] + 1, "updated_at": tx.now}
-    values["next_check_at"] = next_check_at(tx, {**before, **values})
+    values = {**values, "next_check_at": next_check_at(tx, {**before, **values})}
     columns = tuple(sorted(values))
     params = {f"v_{c}": values[c] for c in columns}
     params.update(b_id=before["id"], b_version=before["version"], b_level=escalation_below)
+    params["b_next_check_at"] = before["next_check_at"]
     statement = _update_statement(columns, escalation_below=escalation_below is not None)
     if statement.rowcount(tx.conn, params) != 1:
         raise ChangedMeanwhile(f"ticket {before['id']} was changed by someone else; reload it")
     after = {**before, **values}
     remember(tx, after)
     return dict(after)
+
+
+Changes = list[tuple[str, dict[str, Any]]]
+"""A command's events, in order: type and data (the ticket id is added)."""
+
+
+def _apply_and_emit(
+    tx: Tx,
+    before: dict[str, Any],
+    changes: Changes,
+    bookkeeping: dict[str, Any] | None = None,
+    *,
+    escalation_below: int | None = None,
+) -> tuple[dict[str, Any], list[EventRecord]]:
+    """Apply a command's events to the ticket (`Ticket.apply`, the one place its state changes), store the
+    result with the SLA job's `bookkeeping` in the one version-checked save, and emit the events."""
+    version = before["version"] + 1
+    ticket = Ticket.from_row(before)
+    events = [Change(kind, {"ticket_id": before["id"], **data}, tx.now, version) for kind, data in changes]
+    values = ticket.apply_all(events).changed_from(ticket) | (bookkeeping or {})
+    after = _save(tx, before, values, escalation_below=escalation_below)
+    return after, [_emit(tx, after, kind, data) for kind, data in changes]
 
 
 def remember(tx: Tx, ticket: dict[str, Any]) -> None:
@@ -209,26 +240,20 @@ def create(
     description = _check_text("description", description, 20_000)
     _check_category(tx.conn, category_id)
     approval = Approval.PENDING if requires_approval else Approval.NOT_REQUIRED
-    ticket: dict[str, Any] = {
+    opening: dict[str, Any] = {
         "title": title,
         "description": description,
         "status": Status.NEW.value,
         "priority": priority.value,
         "category_id": category_id,
         "requester_id": requester.id,
-        "assignee_id": None,
         "approval": approval.value,
-        "escalation_level": 0,
-        "version": 1,
-        "created_at": tx.now,
-        "updated_at": tx.now,
-        "sla_paused_seconds": 0,
-        "sla_paused_since": None,
-        "sla_state": {},
-        "first_response_at": None,
     }
-    ticket.update(sla_columns(tx, ticket))
-    ticket["resolved_at"] = None
+    clock = {"created_at": tx.now, "sla_paused_seconds": 0, "sla_paused_since": None, "sla_state": {}}
+    opening.update(due_times(sla_columns(tx, {**opening, **clock, "first_response_at": None})))
+    draft = Ticket.start(Change("ticket.created", {"ticket_id": 0, **opening}, tx.now, 1))
+    ticket = {k: v for k, v in draft.as_row().items() if k != "id"}
+    ticket["sla_paused_seconds"] = 0
     # Before the insert (no id yet): a partial-rollout escalation rule is scheduled, and checked when due.
     ticket["next_check_at"] = next_check_at(tx, {**ticket, "id": None})
     ticket["id"] = _insert_statement(tuple(ticket)).inserted_id(tx.conn, ticket)
@@ -239,17 +264,7 @@ def create(
         aggregate_id=ticket["id"],
         priority=priority,
         aggregate_version=1,
-        data={
-            "ticket_id": ticket["id"],
-            "title": title,
-            "description": description,
-            "status": ticket["status"],
-            "priority": priority.value,
-            "category_id": category_id,
-            "requester_id": requester.id,
-            "approval": approval.value,
-            **due_times(ticket),
-        },
+        data={"ticket_id": ticket["id"], **opening},
     )
     if requires_approval:
         tx.emit(
@@ -307,34 +322,19 @@ def update_fields(
         values["assignee_id"] = changes["assignee_id"]
     if not values:
         return ticket
-    after = {**ticket, **values}
+    # One event per kind of change; a new priority brings the due times of its policy.
+    events: Changes = [("ticket.updated", {"changes": text_diff})] if text_diff else []
     if "priority" in values:
-        values.update(sla_columns(tx, after))
-    after = _save(tx, ticket, values)
-    if text_diff:
-        _emit(tx, after, "ticket.updated", {"changes": text_diff})
-    if "priority" in values:
-        _emit(
-            tx,
-            after,
-            "ticket.priority_changed",
-            {"old_priority": ticket["priority"], "new_priority": values["priority"], **due_times(after)},
-        )
+        moved = due_times(sla_columns(tx, {**ticket, **values}))
+        old_new = {"old_priority": ticket["priority"], "new_priority": values["priority"]}
+        events.append(("ticket.priority_changed", {**old_new, **moved}))
     if "category_id" in values:
-        _emit(
-            tx,
-            after,
-            "ticket.category_changed",
-            {"old_category_id": ticket["category_id"], "new_category_id": values["category_id"]},
-        )
+        category = {"old_category_id": ticket["category_id"], "new_category_id": values["category_id"]}
+        events.append(("ticket.category_changed", category))
     if "assignee_id" in values:
-        _emit(
-            tx,
-            after,
-            "ticket.assigned",
-            {"assignee_id": values["assignee_id"], "previous_assignee_id": ticket["assignee_id"]},
-        )
-    return after
+        assigned = {"assignee_id": values["assignee_id"], "previous_assignee_id": ticket["assignee_id"]}
+        events.append(("ticket.assigned", assigned))
+    return _apply_and_emit(tx, ticket, events)[0]
 
 
 def _closed(ticket_id: int) -> None:
@@ -358,46 +358,34 @@ def transition(
     check_transition(was, status)
     if not actor.is_staff and (was, status) not in REQUESTER_TRANSITIONS:
         raise Forbidden("requesters may only close or reopen a resolved ticket")
+    # What the status change does to the SLA clock, worked out here for the due times its event carries;
+    # `Ticket.apply` makes the same change to the ticket.
     values: dict[str, Any] = {"status": status.value}
+    bookkeeping: dict[str, Any] = {}
     if status == Status.PENDING:
         values["sla_paused_since"] = tx.now
     if was == Status.PENDING and ticket["sla_paused_since"] is not None:
-        paused = paused_seconds(tx, ticket)
         values["sla_paused_since"] = None
-        values["sla_paused_seconds"] = ticket["sla_paused_seconds"] + paused
-    if status == Status.RESOLVED:
-        values["resolved_at"] = tx.now
-    if was == Status.RESOLVED and status == Status.OPEN:
-        values["resolved_at"] = None
-    values.update(sla_columns(tx, {**ticket, **values}))
-    outcome = reach({**ticket, **values}, "resolution", tx.now) if status == Status.RESOLVED else None
+        bookkeeping["sla_paused_seconds"] = ticket["sla_paused_seconds"] + paused_seconds(tx, ticket)
+    moved = {**ticket, **values, **bookkeeping}
+    moved.update(sla_columns(tx, moved))
+    changed = {"old_status": was.value, "new_status": status.value, **due_times(moved)}
+    events: Changes = [("ticket.status_changed", changed)]
+    if moved["first_response_due"] is not None:
+        if status == Status.PENDING:
+            events.append(("sla.paused", {"at": tx.now}))
+        if was == Status.PENDING and status == Status.OPEN:  # to resolved, the clock stops for good
+            events.append(("sla.resumed", {"at": tx.now}))
+    outcome = reach(moved, "resolution", tx.now) if status == Status.RESOLVED else None
     if outcome is not None:
-        values["sla_state"] = outcome.state
-    after = _save(tx, ticket, values)
-    _emit(
-        tx,
-        after,
-        "ticket.status_changed",
-        {"old_status": was.value, "new_status": status.value, **due_times(after)},
-    )
-    if status == Status.PENDING:
-        _emit_sla(tx, after, "sla.paused")
-    if was == Status.PENDING and status == Status.OPEN:  # to resolved, the clock stops for good
-        _emit_sla(tx, after, "sla.resumed")
-    if outcome is not None:
-        _emit(tx, after, outcome.event_type, outcome.data)
+        events.append((outcome.event_type, outcome.data))
     named = {Status.RESOLVED: "ticket.resolved", Status.CLOSED: "ticket.closed"}
     by_id = actor.id if on_behalf_of is None else on_behalf_of
     if was == Status.RESOLVED and status == Status.OPEN:
-        _emit(tx, after, "ticket.reopened", {"by_id": by_id})
+        events.append(("ticket.reopened", {"by_id": by_id}))
     elif status in named:
-        _emit(tx, after, named[status], {"by_id": by_id})
-    return after
-
-
-def _emit_sla(tx: Tx, ticket: dict[str, Any], event_type: str) -> None:
-    if ticket["first_response_due"] is not None:
-        _emit(tx, ticket, event_type, {"at": tx.now})
+        events.append((named[status], {"by_id": by_id}))
+    return _apply_and_emit(tx, ticket, events, bookkeeping)[0]
 
 
 COMMENT_SOURCES = ("web", "api", "email")
@@ -440,33 +428,19 @@ def add_comment(
         "source": source,
     }
     comment["id"] = insert_returning_id(tx.conn, insert(comments), comment)
-    values: dict[str, Any] = {}
     first_response = (
         actor.is_staff and actor.id != SYSTEM_USER_ID and not internal and ticket["first_response_at"] is None
     )
-    outcome = None
+    moved = dict(ticket)
     if first_response:
-        values["first_response_at"] = tx.now
-        values.update(sla_columns(tx, {**ticket, **values}))
-        outcome = reach({**ticket, **values}, "first_response", tx.now)
-        if outcome is not None:
-            values["sla_state"] = outcome.state
-    after = _save(tx, ticket, values)
-    commented = _emit(
-        tx,
-        after,
-        "ticket.commented",
-        {
-            "comment_id": comment["id"],
-            "author_id": actor.id,
-            "body": body,
-            "internal": internal,
-            "first_response": first_response,
-            **due_times(after),
-        },
-    )
+        moved["first_response_at"] = tx.now
+        moved.update(sla_columns(tx, moved))
+    said = {"comment_id": comment["id"], "author_id": actor.id, "body": body, "internal": internal}
+    events: Changes = [("ticket.commented", {**said, "first_response": first_response, **due_times(moved)})]
+    outcome = reach(moved, "first_response", tx.now) if first_response else None
     if outcome is not None:
-        _emit(tx, after, outcome.event_type, outcome.data)
+        events.append((outcome.event_type, outcome.data))
+    after, (commented, *_) = _apply_and_emit(tx, ticket, events)
     _status_after_comment(tx, after, actor, internal, commented)
     return comment
 
@@ -504,10 +478,8 @@ def decide_approval(tx: Tx, *, actor: Principal, ticket_id: int, approve: bool, 
         raise Conflict(f"ticket {ticket_id} is not waiting for approval (approval is '{ticket['approval']}')")
     if reason is not None and len(reason) > 2000:
         raise ValidationFailed("reason is longer than 2000 characters")
-    decision = Approval.APPROVED if approve else Approval.REJECTED
-    after = _save(tx, ticket, {"approval": decision.value})
-    _emit(tx, after, "ticket.approved" if approve else "ticket.rejected", {"approver_id": actor.id, "reason": reason})
-    return after
+    decided = {"approver_id": actor.id, "reason": reason}
+    return _apply_and_emit(tx, ticket, [("ticket.approved" if approve else "ticket.rejected", decided)])[0]
 
 
 def escalate(
@@ -518,6 +490,5 @@ def escalate(
     if ticket["escalation_level"] >= level or ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value):
         return None
     # The guard makes the write conditional: two jobs racing on one ticket cannot both raise it to `level`.
-    after = _save(tx, ticket, {"escalation_level": level}, escalation_below=level)
-    _emit(tx, after, "ticket.escalated", {"level": level, "reason": reason, "rule_id": rule_id})
-    return after
+    escalated = {"level": level, "reason": reason, "rule_id": rule_id}
+    return _apply_and_emit(tx, ticket, [("ticket.escalated", escalated)], escalation_below=level)[0]

@@ -223,6 +223,15 @@ rules = Table(
     Index("ix_rules_kind_active_position", "kind", "active", "position"),
 )
 
+# One row: bumped in the unit of work of every rule change, so a cache of rules can tell it is stale
+# (timestamps cannot: two changes may carry the same one).
+rule_revision = Table(
+    "rule_revision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+)
+
 round_robin_counters = Table(
     "round_robin_counters",
     metadata,

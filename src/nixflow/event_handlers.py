@@ -1,0 +1,55 @@
+"""Who consumes which event, and in what order: the one table (cosmicpython's `EVENT_HANDLERS`).
+
+A unit of work hands each of its events to these consumers in the order listed, in the same transaction
+(`events/dispatch.py`). The order is behaviour: the rules run first, so the notifications of an event are
+planned on the ticket as the rules left it (the assignee a rule set is the one told), and the reports
+project last. A consumer's own table says what it does with an event (`automation.engine.TRIGGERS`,
+`notifications.recipients.PLANNERS`, `reports.projection.PROJECTORS`); `tests/unit/test_event_handlers.py`
+holds each of them to this table, so an event type cannot be handled without a line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from nixflow.events.bus import Handler
+
+
+class Consumer(StrEnum):
+    RULES = "rules"  # automation.engine.RuleEngine.handler: prioritization and assignment rules
+    DEPARTURES = "departures"  # automation.engine.RuleEngine.departures_handler: reassign who left
+    NOTIFICATIONS = "notifications"  # notifications.consumer.NotificationConsumer.handler
+    REPORTS = "reports"  # reports.projection.handler: the report read models
+
+
+RULES, DEPARTURES, NOTIFICATIONS, REPORTS = Consumer
+
+EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
+    "ticket.created": (RULES, REPORTS),
+    "ticket.updated": (RULES,),
+    "ticket.status_changed": (RULES, NOTIFICATIONS),
+    "ticket.commented": (RULES, NOTIFICATIONS, REPORTS),
+    "ticket.approval_requested": (NOTIFICATIONS,),
+    "ticket.approved": (RULES, NOTIFICATIONS),
+    "ticket.rejected": (RULES, NOTIFICATIONS),
+    "ticket.priority_changed": (RULES, REPORTS),
+    "ticket.category_changed": (RULES, REPORTS),
+    "ticket.assigned": (NOTIFICATIONS, REPORTS),
+    "ticket.escalated": (NOTIFICATIONS,),
+    "ticket.resolved": (REPORTS,),
+    "ticket.reopened": (REPORTS,),
+    "sla.warning": (NOTIFICATIONS,),
+    "sla.breached": (NOTIFICATIONS, REPORTS),
+    "sla.met": (REPORTS,),
+    "notification.requested": (NOTIFICATIONS,),
+    "webhook.disabled": (NOTIFICATIONS,),
+    "user.created": (REPORTS,),
+    "user.deactivated": (DEPARTURES,),
+    "user.role_changed": (DEPARTURES, REPORTS),
+}
+
+
+def subscriptions(consumers: Mapping[Consumer, Handler]) -> list[tuple[str, Handler]]:
+    """(event type, handler) in the table's order, for the handler registry."""
+    return [(event_type, consumers[c]) for event_type, order in EVENT_HANDLERS.items() for c in order]
