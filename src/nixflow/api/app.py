@@ -23,7 +23,9 @@ from nixflow.api.routes import (
     mail_quarantine,
     notifications,
     password_reset,
+    replies,
     reports,
+    requester_context,
     round_robin,
     rules,
     sla,
@@ -138,6 +140,8 @@ def create_app(
         mail_quarantine.router,
         kb.router,
         kb_reading.router,
+        replies.router,
+        requester_context.router,
         ws.router,
     ):
         app.include_router(router)
