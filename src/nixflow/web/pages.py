@@ -18,6 +18,7 @@ from nixflow.notifications import watchers
 from nixflow.services import (
     attachments,
     requester_context,
+    signatures,
     ticket_history,
     ticket_queries,
     tickets,
@@ -80,8 +81,8 @@ async def my_tickets(
 
 
 @router.get("/account", response_class=HTMLResponse)
-async def account(request: Request, user: PageUser, changed: bool = False) -> Response:
-    """Who you are, and changing your password."""
+async def account(request: Request, user: PageUser, app: App, changed: bool = False) -> Response:
+    """Who you are, your signature (staff), changing your password, and what you are told."""
     kinds = [
         ("assigned", "Tickets assigned to you"),
         ("comments", "Comments on your tickets"),
@@ -90,7 +91,16 @@ async def account(request: Request, user: PageUser, changed: bool = False) -> Re
         ("sla", "SLA warnings, breaches and escalations"),
         ("rules", "Automation rules"),
     ]
-    return await render(request, "account.html", user, title="Your account", changed=changed, notification_kinds=kinds)
+    signature = await app.db.read(lambda conn: signatures.get(conn, user_id=user.id)) if user.is_staff else ""
+    return await render(
+        request,
+        "account.html",
+        user,
+        title="Your account",
+        changed=changed,
+        notification_kinds=kinds,
+        signature=signature,
+    )
 
 
 @router.get("/tickets/new", response_class=HTMLResponse)

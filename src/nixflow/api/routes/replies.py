@@ -24,7 +24,8 @@ class PreviewRead(BaseModel):
 
 
 class Signature(Strict):
-    signature: Annotated[str, StringConstraints(strict=True, max_length=signatures.SIGNATURE_LIMIT)]
+    # Markdown; empty (or left out) removes it
+    signature: Annotated[str, StringConstraints(strict=True, max_length=signatures.SIGNATURE_LIMIT)] = ""
 
 
 @router.post("/markdown/preview", response_model=PreviewRead)
