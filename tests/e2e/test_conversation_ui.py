@@ -28,6 +28,12 @@ async def test_the_thread_shows_comments_and_changes_and_previews_markdown(serve
     await page.locator("#priority").select_option("high")
     await page.get_by_role("button", name="Set priority").click()
     await expect(thread.locator("li.change", has_text="Alan Agent set priority to high")).to_be_visible()
+    await page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+    server.call(
+        "POST", f"/api/tickets/{tid}/comments", admin, json={"body": "Uplink checked: [ok](https://status.example.com)"}
+    )
+    await expect(thread.get_by_role("link", name="ok")).to_have_attribute("href", "https://status.example.com")
+    assert await page.evaluate("window.loadedOnce") is True  # a colleague's comment arrived live
 
     reply = page.get_by_label("Add a comment")
     await reply.fill("See [the runbook](https://wiki.example.com/switch):\n\n1. power\n2. uplink")

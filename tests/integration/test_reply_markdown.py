@@ -100,6 +100,14 @@ async def test_an_agents_signature_ends_their_public_replies_only(
     assert cleared.json() == {"signature": ""}
 
 
+async def test_the_account_page_offers_staff_their_signature(harness: Harness, agent: User, requester: User) -> None:
+    await harness.client.put("/api/auth/signature", json={"signature": "Ana <ext. 42>"}, headers=agent.headers)
+    page = await harness.client.get("/account", headers={"Cookie": f"nixflow_session={agent.token}"})
+    assert 'id="signature-form"' in page.text and "Ana &lt;ext. 42&gt;</textarea>" in page.text
+    theirs = await harness.client.get("/account", headers={"Cookie": f"nixflow_session={requester.token}"})
+    assert theirs.status_code == 200 and 'id="signature-form"' not in theirs.text
+
+
 async def test_a_signature_is_refused_clearly_and_changes_nothing(
     harness: Harness, agent: User, requester: User
 ) -> None:
