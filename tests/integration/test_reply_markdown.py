@@ -96,6 +96,8 @@ async def test_an_agents_signature_ends_their_public_replies_only(
         headers=agent.headers,
     )
     assert submitted.json()["comment"]["body"].endswith("-- \nAna · **IT desk**, ext. 42")
+    longest = await _comment(harness, agent, ticket_id, "x" * 20_000)  # what the schema takes is taken, signed
+    assert longest["body"] == "x" * 20_000 + "\n\n-- \nAna · **IT desk**, ext. 42"
     cleared = await harness.client.put("/api/auth/signature", json={"signature": "  "}, headers=agent.headers)
     assert cleared.json() == {"signature": ""}
 

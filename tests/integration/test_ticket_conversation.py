@@ -68,6 +68,29 @@ async def test_the_thread_folds_changes_between_rendered_comments_and_hides_rule
     assert any("Which port" in line for line in mine)
 
 
+async def test_a_file_on_the_ticket_is_a_line_to_open_and_a_comments_file_stays_with_it(
+    harness: Harness, requester: User, agent: User
+) -> None:
+    tid = await _open(harness, requester, "Scanner streaks")
+    url = f"/api/tickets/{tid}/attachments"
+    sent = await harness.client.post(
+        url, files={"file": ("scan.txt", b"streaks", "text/plain")}, headers=requester.headers
+    )
+    made = await _ok(sent, 201)
+    said = await _ok(
+        await harness.client.post(f"/api/tickets/{tid}/comments", json={"body": "Log"}, headers=agent.headers), 201
+    )
+    form = {"comment_id": str(said["id"])}
+    log = {"file": ("log.txt", b"lines", "text/plain")}
+    await _ok(await harness.client.post(url, files=log, data=form, headers=agent.headers), 201)
+    await harness.settle()
+    page = await _page(harness, requester, f"/tickets/{tid}")
+    thread = _thread(page)
+    assert any(line.startswith("Requester attached scan.txt") for line in thread), thread
+    assert f'<a href="/api/attachments/{made["id"]}" download>attached scan.txt</a>' in page
+    assert not any("attached log.txt" in line for line in thread)  # shown with its comment instead
+
+
 async def test_the_past_thread_holds_only_what_had_happened(harness: Harness, requester: User, agent: User) -> None:
     tid = await _open(harness, requester, "Printer jams")
     events = await _ok(await harness.client.get(f"/api/tickets/{tid}/events", headers=agent.headers))

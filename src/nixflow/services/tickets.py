@@ -442,9 +442,10 @@ def add_comment(
     body = body.strip()
     if not body:
         raise ValidationFailed("body must not be empty", errors=[{"loc": ["body", "body"], "msg": "empty"}])
-    body = signatures.signed(tx.conn, author=actor, body=body, internal=internal, source=source)
     if len(body) > 20_000:
-        raise ValidationFailed("body is longer than 20000 characters (with the signature, if any)")
+        raise ValidationFailed("body is longer than 20000 characters")
+    # After the check: a reply the schema takes is never refused for the signature it is given.
+    body = signatures.signed(tx.conn, author=actor, body=body, internal=internal, source=source)
     comment = {
         "ticket_id": ticket_id,
         "author_id": actor.id,

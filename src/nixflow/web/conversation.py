@@ -21,6 +21,7 @@ class Line:
     who: str
     what: str
     rule: bool = False
+    href: str | None = None  # what the line names, to open (a file attached to the ticket)
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,13 @@ def _line(record: EventRecord, said: str, *, names: Mapping[int, str], rules: Ma
     """Who made the change: for staff the rule that did, else the person; a requester sees a person's name only
     when that person made the change themselves (`visibility.by_person`), never a rule."""
     rule = lookups.caused_by_rule(record, dict(rules)) if staff else None
+    file = record.data.get("attachment_id") if record.type == "ticket.attachment_added" else None
+    href = f"/api/attachments/{file}" if isinstance(file, int) else None
     if rule is not None:
-        return Line(record.event_id, rule, said, rule=True)
+        return Line(record.event_id, rule, said, rule=True, href=href)
     person = record.actor_id if (staff or visibility.by_person(record)) else None
     who = names.get(person, f"#{person}") if person is not None and person != 0 else "NixFlow"
-    return Line(record.event_id, who, said)
+    return Line(record.event_id, who, said, href=href)
 
 
 def thread(
