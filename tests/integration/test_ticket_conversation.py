@@ -145,11 +145,11 @@ async def test_a_bad_requester_change_is_refused_clearly_and_changes_nothing(
     unknown = await harness.client.patch(
         f"/api/tickets/{tid}", json={"version": version, "requester_id": 999_999}, headers=agent.headers
     )
-    assert unknown.status_code == 422 and "999999 is not an active user" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "user 999999 does not exist" in unknown.json()["detail"]
     system = await harness.client.patch(
         f"/api/tickets/{tid}", json={"version": version, "requester_id": 0}, headers=agent.headers
     )
-    assert system.status_code == 422
+    assert system.status_code == 409 and "not an active user" in system.json()["detail"]
     own = await harness.client.patch(
         f"/api/tickets/{tid}", json={"version": version, "requester_id": agent.id}, headers=requester.headers
     )

@@ -178,9 +178,14 @@ def _check_category(conn: Connection, category_id: int | None) -> None:
 
 
 def _check_requester(conn: Connection, requester_id: int) -> None:
+    # As for an assignee and a category: an unknown user is 404, one who cannot be a requester now is 409.
     row = _ASSIGNEE.first(conn, {"b_id": requester_id})
-    if row is None or requester_id == SYSTEM_USER_ID or not row["active"]:
-        raise ValidationFailed(
+    if row is None:
+        raise NotFound(
+            f"user {requester_id} does not exist", errors=[{"loc": ["body", "requester_id"], "msg": "unknown"}]
+        )
+    if requester_id == SYSTEM_USER_ID or not row["active"]:
+        raise Conflict(
             f"user {requester_id} is not an active user",
             errors=[{"loc": ["body", "requester_id"], "msg": "not an active user"}],
         )
