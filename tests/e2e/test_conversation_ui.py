@@ -89,5 +89,10 @@ async def test_an_agent_renames_the_ticket_in_place_beside_the_requesters_other_
     await page.get_by_role("button", name="Rename").click()
     await expect(page.locator("#edit-title:invalid")).to_have_count(1)  # the browser says why; nothing is sent
     await expect(page.locator("#ticket-title")).to_have_text("Mouse double-clicks on its own")
-    assert await page.evaluate("window.loadedOnce") is True
+    await page.get_by_label("CC (watchers)").select_option(label="Ada Admin (ada.admin@example.com)")
+    await page.get_by_role("button", name="Add to CC").click()
+    await expect(page.locator("#watcher-names")).to_have_text("Ada Admin")
     await shoot(page, "ticket-edit-agent")
+    await page.get_by_role("button", name="Remove Ada Admin from CC").click()
+    await expect(page.locator("#watcher-names")).to_have_text("nobody")
+    assert await page.evaluate("window.loadedOnce") is True
