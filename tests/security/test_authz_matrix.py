@@ -158,6 +158,10 @@ ROWS = [
     Row("POST", "/api/auth/tokens", signed_in(201)),
     Row("GET", "/api/auth/tokens", signed_in(200)),
     Row("DELETE", "/api/auth/tokens/{token_id}", signed_in(204)),
+    # Writing replies: a preview for anyone who writes comments; a signature for staff, who sign replies
+    Row("POST", "/api/markdown/preview", signed_in(200), body=lambda w, r: {"body": "*hi*"}),
+    Row("GET", "/api/auth/signature", staff_only(200)),
+    Row("PUT", "/api/auth/signature", staff_only(200), body=lambda w, r: {"signature": "Thanks, the desk"}),
     Row("POST", "/api/ws/ticket", signed_in(201)),
     # Tickets
     Row("POST", "/api/tickets", signed_in(201), body=lambda w, r: {"title": "matrix"}),
@@ -200,6 +204,7 @@ ROWS = [
         object_checked=frozenset({OWNER}),
     ),
     Row("GET", "/api/tickets/{ticket_id}/events", on_ticket(200, 200, 200)),
+    Row("GET", "/api/tickets/{ticket_id}/requester-context", staff_only(200)),
     # Attachments: whoever sees the ticket (a requester never an internal note's files)
     Row("POST", "/api/tickets/{ticket_id}/attachments", on_ticket(201, 201, 201), upload=True),
     Row("GET", "/api/tickets/{ticket_id}/attachments", on_ticket(200, 200, 200)),

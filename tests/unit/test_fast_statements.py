@@ -54,7 +54,14 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 def _user(user_id: int, role: str) -> dict[str, Any]:
     person = {"id": user_id, "email": f"u{user_id}@example.com", "name": f"U{user_id}", "role": role}
-    return person | {"active": True, "can_approve": False, "password_hash": None, "created_at": AT, "updated_at": AT}
+    return person | {
+        "active": True,
+        "can_approve": False,
+        "password_hash": None,
+        "created_at": AT,
+        "updated_at": AT,
+        "signature": None,
+    }
 
 
 def _stored(path: str, table: str, row_id: int) -> tuple[Any, ...]:

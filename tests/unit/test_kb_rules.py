@@ -6,7 +6,7 @@ import pytest
 
 from nixflow.domain.kb import ArticleStatus, Term, Visibility, parse_query, readable, suggestible
 from nixflow.domain.values import Role
-from nixflow.kb.render import render
+from nixflow.markup import render
 
 
 def test_requesters_and_anonymous_readers_see_published_articles_of_their_visibility() -> None:

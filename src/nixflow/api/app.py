@@ -20,7 +20,9 @@ from nixflow.api.routes import (
     mail_quarantine,
     notifications,
     password_reset,
+    replies,
     reports,
+    requester_context,
     round_robin,
     rules,
     sla,
@@ -109,6 +111,8 @@ def install(app: FastAPI) -> None:
         mail_quarantine.router,
         kb.router,
         kb_reading.router,
+        replies.router,
+        requester_context.router,
         ws.router,
     ):
         app.include_router(router)

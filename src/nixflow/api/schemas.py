@@ -7,10 +7,20 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import UploadFile
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    computed_field,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
+from nixflow.markup import render_reply
 
 # The services strip text before checking it is not empty: so does the schema, by its pattern.
 Title = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
@@ -168,6 +178,7 @@ class TicketUpdate(Strict):
     priority: PriorityName | None = None
     category_id: Id | None = None
     assignee_id: Id | None = None
+    requester_id: Id | None = None  # staff only: whose ticket it is (null: unchanged)
 
 
 class TransitionRequest(Strict):
@@ -271,6 +282,12 @@ class CommentRead(BaseModel):
     attachments: list[AttachmentRead]
     # `held`: a mail whose sender proved nothing, kept as an internal note until an agent publishes or discards it
     unverified: Literal["held"] | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def body_html(self) -> str:
+        """The body's Markdown rendered and sanitised, as the ticket page shows it."""
+        return render_reply(self.body)
 
 
 class TicketSubmitRead(BaseModel):

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from nixflow import markup as render
 from nixflow.domain.errors import ChangedMeanwhile, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.kb import ArticleStatus, Readable, Visibility
-from nixflow.kb import render, search
+from nixflow.kb import search
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.event_log import decode_cursor, encode_cursor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
@@ -11,8 +12,10 @@ from typing import Any
 
 import css_inline
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from nixflow.mailwire.addresses import LOOP_HEADER, MailConfig, thread_id
+from nixflow.markup import render_reply
 
 
 @functools.cache
@@ -26,6 +29,17 @@ def _environment() -> Environment:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# A link or image on this site (an attachment, another ticket) written as a path: a mail needs the whole address.
+_SITE_PATH = re.compile(r'(href|src)="/(?!/)')
+
+
+def _html_body(config: MailConfig, item: dict[str, Any]) -> Markup | None:
+    """A comment's body for the HTML part: its Markdown rendered (and sanitised) as the ticket page shows it."""
+    if item.get("event_type") != "ticket.commented":
+        return None
+    return Markup(_SITE_PATH.sub(rf'\1="{config.base_url}/', render_reply(str(item["body"]))))  # sanitised
 
 
 def compose(
@@ -43,7 +57,7 @@ def compose(
     context = {
         "digest": digest,
         "ticket": None if ticket is None else {**ticket, "link": f"{link}{ticket['id']}"},
-        "items": [{**item, "link": f"{link}{item['ticket_id']}"} for item in items],
+        "items": [{**item, "link": f"{link}{item['ticket_id']}", "html": _html_body(config, item)} for item in items],
         "account_link": f"{config.base_url}/account",
     }
     env = _environment()

@@ -67,6 +67,7 @@ users = Table(
     Column("password_hash", String(255)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("signature", Text),  # Markdown an agent's public replies end with (services/signatures.py)
 )
 
 categories = Table(

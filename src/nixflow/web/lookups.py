@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Role
-from nixflow.store.tables import categories, rules, users
+from nixflow.store.tables import SYSTEM_USER_ID, categories, rules, users
 
 
 def user_names(conn: Connection, ids: Iterable[int | None]) -> dict[int, str]:
@@ -38,6 +38,16 @@ def assignable(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def people(conn: Connection) -> list[dict[str, Any]]:
+    """Active users by name, with their email: who can be made a ticket's requester or watcher."""
+    rows = conn.execute(
+        select(users.c.id, users.c.name, users.c.email)
+        .where(users.c.active.is_(True), users.c.id != SYSTEM_USER_ID)
+        .order_by(users.c.name, users.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
 def category_names(conn: Connection) -> dict[int, str]:
     """Category id → name."""
     rows = conn.execute(select(categories.c.id, categories.c.name).order_by(categories.c.name))
@@ -50,15 +60,25 @@ def rule_names(conn: Connection) -> dict[int, str]:
 
 
 def people_of(records: Sequence[EventRecord]) -> set[int]:
-    """Every user id an event names as actor, assignee, author or requester."""
+    """Every user id an event names as actor, assignee, author, requester (a new one too) or watcher."""
     found: set[int] = set()
     for r in records:
         if r.actor_id is not None:
             found.add(r.actor_id)
-        for key in ("assignee_id", "previous_assignee_id", "author_id", "requester_id", "approver_id", "by_id"):
+        for key in (
+            "assignee_id",
+            "previous_assignee_id",
+            "author_id",
+            "requester_id",
+            "approver_id",
+            "by_id",
+            "watcher_id",
+        ):
             value = r.data.get(key)
             if isinstance(value, int):
                 found.add(value)
+        moved = (r.data.get("changes") or {}).get("requester_id") if r.type == "ticket.updated" else None
+        found |= {v for v in (moved or {}).values() if isinstance(v, int)}
     return found
 
 

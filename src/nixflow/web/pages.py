@@ -15,10 +15,18 @@ from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval,
 from nixflow.domain.values import Priority, Role
 from nixflow.kb import reading, search
 from nixflow.notifications import watchers
-from nixflow.services import attachments, ticket_history, ticket_queries, tickets, visibility
+from nixflow.services import (
+    attachments,
+    requester_context,
+    signatures,
+    ticket_history,
+    ticket_queries,
+    tickets,
+    visibility,
+)
 from nixflow.services.users import Principal
 from nixflow.store import event_log
-from nixflow.web import lookups
+from nixflow.web import conversation, lookups
 from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -73,8 +81,8 @@ async def my_tickets(
 
 
 @router.get("/account", response_class=HTMLResponse)
-async def account(request: Request, user: PageUser, changed: bool = False) -> Response:
-    """Who you are, and changing your password."""
+async def account(request: Request, user: PageUser, app: App, changed: bool = False) -> Response:
+    """Who you are, your signature (staff), changing your password, and what you are told."""
     kinds = [
         ("assigned", "Tickets assigned to you"),
         ("comments", "Comments on your tickets"),
@@ -83,7 +91,16 @@ async def account(request: Request, user: PageUser, changed: bool = False) -> Re
         ("sla", "SLA warnings, breaches and escalations"),
         ("rules", "Automation rules"),
     ]
-    return await render(request, "account.html", user, title="Your account", changed=changed, notification_kinds=kinds)
+    signature = await app.db.read(lambda conn: signatures.get(conn, user_id=user.id)) if user.is_staff else ""
+    return await render(
+        request,
+        "account.html",
+        user,
+        title="Your account",
+        changed=changed,
+        notification_kinds=kinds,
+        signature=signature,
+    )
 
 
 @router.get("/tickets/new", response_class=HTMLResponse)
@@ -115,6 +132,7 @@ async def ticket_page(
         ]
         then: EventRecord | None = None
         watching = watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id)
+        told = records
         if point is not None:
             ticket, upto = ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)
             said = {r.data["comment_id"] for r in upto if r.type == "ticket.commented"}
@@ -122,17 +140,26 @@ async def ticket_page(
             seen = {r.event_id for r in upto}
             then = next((r for r in reversed(records) if r.event_id in seen), None)
             watching = _watchers_then(conn, upto)
+            told = [r for r in records if r.event_id in seen]
         ids = lookups.people_of(records) | {c["author_id"] for c in comments}
         ids |= {ticket["requester_id"], ticket["assignee_id"] or 0}
+        names = lookups.user_names(conn, ids)
+        rules = lookups.rule_names(conn) if user.is_staff else {}
+        categories = lookups.category_names(conn)
         return {
+            "thread": conversation.thread(
+                comments, told, names=names, categories=categories, rules=rules, staff=user.is_staff
+            ),
             "ticket": tickets.public(ticket),
             "comments": comments,
             "timeline": records,
             "by_id": {r.event_id: r for r in records},
-            "names": lookups.user_names(conn, ids),
-            "rules": lookups.rule_names(conn) if user.is_staff else {},
-            "categories": lookups.category_names(conn),
+            "names": names,
+            "rules": rules,
+            "categories": categories,
             "agents": lookups.assignable(conn) if user.is_staff else [],
+            "people": lookups.people(conn) if user.is_staff and point is None else [],
+            "context": requester_context.context(conn, viewer=user, ticket_id=ticket_id) if user.is_staff else None,
             "watchers": watching,
             "watching": any(w["user_id"] == user.id for w in watching),
             "files": attachments.list_for_ticket(conn, viewer=user, ticket_id=ticket_id),

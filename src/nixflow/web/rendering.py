@@ -11,11 +11,13 @@ from fastapi.datastructures import URL
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from sqlalchemy import Connection
 
 from nixflow import crypto
 from nixflow.api.deps import SESSION_COOKIE, App
 from nixflow.domain.errors import DomainError, Forbidden
+from nixflow.markup import render_reply
 from nixflow.services import auth
 from nixflow.services.users import Principal
 from nixflow.store import event_log
@@ -33,6 +35,7 @@ def make_environment() -> Environment:
         loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True
     )
     env.filters["when"] = _when
+    env.filters["markdown"] = lambda body: Markup(render_reply(body))  # render_reply sanitises
     return env
 
 

@@ -1,9 +1,11 @@
-// The ticket page: when a rule changes this ticket, say which rule changed what, once the page shows the new value.
+// The ticket page: the reply form's helpers, and when a rule changes this ticket, say which rule changed what,
+// once the page shows the new value.
 import "./kb.js";
 import { el } from "./dom.js";
 
 const reply = document.getElementById("comment-form");
 if (reply && "split" in reply.dataset) import("./reply_send.js");
+if (document.getElementById("preview-toggle")) import("./reply_preview.js");
 
 const box = document.getElementById("rule-notices");
 const ticketId = (document.body.dataset.liveScope || "").replace(/^ticket:/, "");

@@ -1,4 +1,5 @@
-"""Markdown to HTML that can be shown as it is: rendered by markdown-it, then sanitised by nh3."""
+"""Markdown to HTML that can be shown as it is: rendered by markdown-it, then sanitised by nh3. Articles and
+ticket replies (comments, their preview, the HTML part of their notification mail) use the same renderer."""
 
 from __future__ import annotations
 
@@ -54,15 +55,17 @@ _SCHEME = re.compile(r"javascript:", re.IGNORECASE)
 
 
 @cache
-def _markdown() -> MarkdownIt:
+def _markdown(breaks: bool) -> MarkdownIt:
     # Raw HTML in the source is passed on to nh3, which keeps the harmless part of it (a <kbd>, an <img> without
     # its handlers) and drops the rest (scripts with their content, event handlers, unsafe URLs).
-    return MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(["table", "strikethrough"])
+    options = {"html": True, "linkify": False, "breaks": breaks}
+    return MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
 
 
-def render(body: str) -> str:
-    """The article's Markdown `body` as safe HTML: no scripts, event handlers or `javascript:` URLs."""
-    html = _markdown().render(body)
+def render(body: str, *, breaks: bool = False) -> str:
+    """The article's Markdown `body` as safe HTML: no scripts, event handlers or `javascript:` URLs. `breaks`: a
+    single newline is a line break (a reply, often plain text typed or mailed line by line, keeps its lines)."""
+    html = _markdown(breaks).render(body)
     cleaned = nh3.clean(
         html,
         tags=set(TAGS),
@@ -73,3 +76,8 @@ def render(body: str) -> str:
     # No attribute can hold the scheme any more; in text (a link markdown-it refused) it is written with an
     # entity, so no later linkifier (a mail client, a chat preview) can turn it back into a link.
     return _SCHEME.sub("javascript&#58;", cleaned)
+
+
+def render_reply(body: str) -> str:
+    """A comment's Markdown as safe HTML, its single newlines kept as line breaks."""
+    return render(body, breaks=True)
