@@ -232,8 +232,16 @@ class TicketRead(BaseModel):
     sla: SlaRead | None
 
 
+class TicketListItem(TicketRead):
+    unread: Literal["new", "updated"] | None = Field(
+        default=None,
+        description="For staff: 'new' (never opened by you), 'updated' (changed by someone else since you last "
+        "opened it), else null. Requesters: always null.",
+    )
+
+
 class TicketPage(BaseModel):
-    items: list[TicketRead]
+    items: list[TicketListItem]
     next_cursor: str | None
 
 
