@@ -89,6 +89,7 @@ async def queue(
         pages=pages(request, data.pop("next_cursor")),
         columns=sort_links(request, order),
         sort=order.name,
+        sort_labels=SORT_LABELS,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],
         **data,
@@ -97,6 +98,25 @@ async def queue(
 
 # Sortable columns: the key and the direction a first click sorts in (latest and most urgent first).
 SORTABLE = {"id": "-", "title": "", "status": "", "priority": "", "assignee": "", "updated_at": "-", "due": ""}
+
+
+# The same orders in words, for the "Order" choice of the filters (on a phone the table has no header row).
+SORT_LABELS = {
+    "-id": "newest first",
+    "id": "oldest first",
+    "-updated_at": "recently updated",
+    "updated_at": "least recently updated",
+    "due": "due soonest",
+    "-due": "due latest",
+    "priority": "most urgent",
+    "-priority": "least urgent",
+    "status": "status, new to closed",
+    "-status": "status, closed to new",
+    "title": "title, A to Z",
+    "-title": "title, Z to A",
+    "assignee": "assignee, A to Z",
+    "-assignee": "assignee, Z to A",
+}
 
 
 def sort_links(request: Request, order: ticket_order.Order) -> dict[str, dict[str, str]]:
