@@ -21,7 +21,6 @@ from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.store.tables import tickets, users
 
-SortKey = Literal["id", "created_at", "updated_at", "due", "priority", "status", "title", "assignee"]
 SortName = Literal[
     "id", "-id", "created_at", "-created_at", "updated_at", "-updated_at", "due", "-due",
     "priority", "-priority", "status", "-status", "title", "-title", "assignee", "-assignee",
