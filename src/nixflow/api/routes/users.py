@@ -70,13 +70,14 @@ async def list_users(
     return [UserRead(**u) for u in found]
 
 
-@router.get("/users/{user_id}", response_model=UserRead)
+# `{user_id:int}`: "import" is not a user id, so OPTIONS and 405s at /users/import name only its POST.
+@router.get("/users/{user_id:int}", response_model=UserRead)
 async def get_user(user_id: PathId, app: App) -> UserRead:
     """One user."""
     return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user_id)))
 
 
-@router.patch("/users/{user_id}", response_model=UserRead)
+@router.patch("/users/{user_id:int}", response_model=UserRead)
 async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx, actor: AdminUser) -> UserRead:
     """Change a user's name, email (unique), role, active flag, approver right or categories. Deactivating ends
     their sessions and API tokens and unassigns their open tickets, as the deactivation preview says; the last
