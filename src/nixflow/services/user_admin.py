@@ -8,9 +8,10 @@ memberships stay (inactive users are never picked by round-robin), so reactivati
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 from sqlalchemy import update as sql_update
 
 from nixflow.domain.tickets import OPEN_STATUSES
@@ -57,14 +58,15 @@ def search(
     return [users.get_user(conn, user_id=i) for i in page], (page[-1] if more else None)
 
 
-def _open_assigned(conn: Connection, user_id: int) -> Any:
+def _open_assigned(user_id: int) -> ColumnElement[bool]:
+    """The user's open (new, open, pending) tickets: what a deactivation unassigns."""
     return and_(
         tickets_table.c.assignee_id == user_id,
         tickets_table.c.status.in_([s.value for s in OPEN_STATUSES]),
     )
 
 
-def _live_tokens(conn: Connection, user_id: int, now: Any) -> dict[str, int]:
+def _live_tokens(conn: Connection, user_id: int, now: datetime) -> dict[str, int]:
     rows = conn.execute(
         select(api_tokens.c.kind, func.count())
         .where(
@@ -78,10 +80,10 @@ def _live_tokens(conn: Connection, user_id: int, now: Any) -> dict[str, int]:
     return {"sessions": found.get("session", 0), "api_tokens": found.get("api", 0)}
 
 
-def deactivation_preview(conn: Connection, *, user_id: int, now: Any) -> dict[str, Any]:
+def deactivation_preview(conn: Connection, *, user_id: int, now: datetime) -> dict[str, Any]:
     """What deactivating the user would do, without doing it."""
     user = users.get_user(conn, user_id=user_id)
-    assigned = _open_assigned(conn, user_id)
+    assigned = _open_assigned(user_id)
     count = int(conn.execute(select(func.count()).where(assigned)).scalar_one())
     listed = conn.execute(
         select(tickets_table.c.id, tickets_table.c.title, tickets_table.c.status, tickets_table.c.priority)
@@ -135,7 +137,7 @@ def _end_access(tx: Tx, *, actor: Principal, user_id: int) -> None:
         .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=tx.now)
     )
-    open_ids = [int(r[0]) for r in tx.conn.execute(select(tickets_table.c.id).where(_open_assigned(tx.conn, user_id)))]
+    open_ids = [int(r[0]) for r in tx.conn.execute(select(tickets_table.c.id).where(_open_assigned(user_id)))]
     for ticket_id in sorted(open_ids):
         tickets.update_fields(tx, actor=actor, ticket_id=ticket_id, version=None, changes={"assignee_id": None})
     tx.emit(
