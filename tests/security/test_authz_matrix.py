@@ -249,6 +249,15 @@ ROWS = [
     Row("GET", "/api/users", admin_only(200)),
     Row("GET", "/api/users/{user_id}", admin_only(200)),
     Row("PATCH", "/api/users/{user_id}", admin_only(200), body=lambda w, r: {"name": "Renamed"}),
+    Row("GET", "/api/users/{user_id}/deactivation-preview", admin_only(200)),
+    Row(
+        "POST",
+        "/api/users/import",
+        admin_only(200),
+        body=lambda w, r: "Matrix Person,matrix@example.com,requester",
+        query="?dry_run=true",
+        malformed=admin_only(200),  # the body is CSV: any text is rows, each answered (here: invalid)
+    ),
     Row("POST", "/api/categories", admin_only(201), body=lambda w, r: {"name": w.unique("cat")}),
     Row("GET", "/api/categories", admin_only(200)),
     Row("PATCH", "/api/categories/{category_id}", admin_only(200), body=lambda w, r: {"name": w.unique("renamed")}),
@@ -353,6 +362,7 @@ ROWS = [
     Row("GET", "/events/stats/{by}.svg", page(403, 403, 200)),
     Row("GET", "/reports", page(403, 200, 200)),
     Row("GET", "/reports/tickets", page(403, 200, 200)),
+    Row("GET", "/reports/workload", page(403, 200, 200)),
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),

@@ -133,10 +133,53 @@ class UserCreate(Strict):
 
 class UserUpdate(Strict):
     name: Name | None = None
+    email: NewEmail | None = None  # unique: 409 when another user has it
     role: RoleName | None = None
     active: StrictBool | None = None
     can_approve: StrictBool | None = None
     category_ids: list[Id] | None = Field(default=None, max_length=1000)
+
+
+class PreviewTicket(BaseModel):
+    id: int
+    title: str
+    status: StatusName
+    priority: PriorityName
+
+
+class PreviewCategory(BaseModel):
+    id: int
+    name: str
+
+
+class DeactivationPreview(BaseModel):
+    user_id: int
+    name: str
+    active: bool
+    open_tickets: int = Field(description="Open (new, open, pending) tickets assigned to the user.")
+    tickets: list[PreviewTicket] = Field(description="The first 50 of them, by id.")
+    tickets_become: Literal["unassigned"] = Field(description="What happens to them: back to the unassigned queue.")
+    categories: list[PreviewCategory] = Field(description="Categories whose round-robin stops picking the user.")
+    sessions: int = Field(description="Sessions that end.")
+    api_tokens: int = Field(description="API tokens revoked.")
+    blocked: str | None = Field(description="Why deactivating would be refused (the last active admin), or null.")
+
+
+class ImportRow(BaseModel):
+    line: int
+    name: str
+    email: str
+    role: str
+    categories: list[str]
+    status: Literal["would_create", "created", "exists", "invalid"]
+    reason: str | None
+    user_id: int | None
+
+
+class UserImportResult(BaseModel):
+    dry_run: bool
+    counts: dict[str, int]
+    rows: list[ImportRow]
 
 
 class CategoryCreate(Strict):
@@ -243,8 +286,16 @@ class TicketRead(BaseModel):
     sla: SlaRead | None
 
 
+class TicketListItem(TicketRead):
+    unread: Literal["new", "updated"] | None = Field(
+        default=None,
+        description="For staff: 'new' (never opened by you), 'updated' (changed by someone else since you last "
+        "opened it), else null. Requesters: always null.",
+    )
+
+
 class TicketPage(BaseModel):
-    items: list[TicketRead]
+    items: list[TicketListItem]
     next_cursor: str | None
 
 

@@ -260,6 +260,12 @@ class PasswordReset(UserActor):
     sessions_ended: int
 
 
+class AccessEnded(UserActor):
+    sessions_ended: int
+    api_tokens_revoked: int
+    unassigned_ticket_ids: list[int]
+
+
 class UserToken(UserRef):
     token_id: int
 
@@ -581,6 +587,11 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.password_changed", UserActor, "A user's password was changed."),
     ("user.password_reset_requested", PasswordResetRequested, "Someone asked for a password reset link."),
     ("user.password_reset", PasswordReset, "A password was set through a reset link; every session ended."),
+    (
+        "user.access_ended",
+        AccessEnded,
+        "A deactivated account's sessions and API tokens were ended and its open tickets unassigned.",
+    ),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),

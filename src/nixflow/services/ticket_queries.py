@@ -10,8 +10,8 @@ from sqlalchemy import Connection, and_, or_, select
 
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
+from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
-from nixflow.store import event_log
 from nixflow.store.tables import tickets
 
 
@@ -27,9 +27,15 @@ class TicketFilter:
 
 
 def list_tickets(
-    conn: Connection, *, viewer: Principal, flt: TicketFilter, limit: int = 50, cursor: str | None = None
+    conn: Connection,
+    *,
+    viewer: Principal,
+    flt: TicketFilter,
+    limit: int = 50,
+    cursor: str | None = None,
+    order: Order = NEWEST_FIRST,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Tickets the viewer may see, newest first, and the next page's cursor."""
+    """Tickets the viewer may see in `order` (default newest first), and the next page's cursor."""
     clauses: list[Any] = []
     if not viewer.is_staff:
         clauses.append(tickets.c.requester_id == viewer.id)
@@ -51,12 +57,14 @@ def list_tickets(
             or_(tickets.c.title.ilike(pattern, escape="\\"), tickets.c.description.ilike(pattern, escape="\\"))
         )
     if cursor:
-        clauses.append(tickets.c.id < event_log.decode_cursor(cursor))
-    rows = conn.execute(
-        select(tickets).where(and_(True, *clauses)).order_by(tickets.c.id.desc()).limit(limit + 1)
-    ).all()
+        clauses.append(order.after(cursor))
+    query = select(tickets, order.expression.label("sort_value"))
+    if order.joins_assignee:
+        query = query.select_from(tickets.outerjoin(assignees, assignees.c.id == tickets.c.assignee_id))
+    rows = conn.execute(query.where(and_(True, *clauses)).order_by(*order.order_by()).limit(limit + 1)).all()
     items = [dict(r._mapping) for r in rows[:limit]]
-    next_cursor = event_log.encode_cursor(items[-1]["id"]) if len(rows) > limit else None
+    values = [item.pop("sort_value") for item in items]
+    next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
     return items, next_cursor
 
 

@@ -96,6 +96,16 @@ def _check_categories(conn: Connection, category_ids: Sequence[int]) -> None:
         raise NotFound(f"unknown category id(s): {missing}")
 
 
+def new_email(conn: Connection, email: str) -> str:
+    """`email` normalised, if it is an address no user has yet: 422 when malformed, 409 when taken."""
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise ValidationFailed(f"'{email}' is not an email address")
+    if find_by_email(conn, email=email) is not None:
+        raise Conflict(f"a user with email {email} exists already")
+    return email
+
+
 def create_user(
     tx: Tx,
     *,
@@ -107,15 +117,11 @@ def create_user(
     can_approve: bool = False,
 ) -> dict[str, Any]:
     """Create a user; emits `user.created`."""
-    email = email.strip().lower()
-    if not EMAIL.match(email):
-        raise ValidationFailed(f"'{email}' is not an email address")
+    email = new_email(tx.conn, email)
     if role not in HUMAN_ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(HUMAN_ROLES)}")
     if not name.strip():
         raise ValidationFailed("name must not be empty")
-    if find_by_email(tx.conn, email=email) is not None:
-        raise Conflict(f"a user with email {email} exists already")
     _check_categories(tx.conn, category_ids)
     tx.memo.clear()  # people read earlier in this unit of work (notification planning) are out of date
     user_id = insert_returning_id(
@@ -143,7 +149,7 @@ def create_user(
 
 
 def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change a user's name, role, active flag, approver right or categories.
+    """Change a user's name, email, role, active flag, approver right or categories.
 
     Emits `user.updated` with the whole diff, and the audit events of its own for what changes access:
     `user.role_changed`, `user.deactivated` / `user.activated` (open live connections react to those).
@@ -153,7 +159,9 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
     before = get_user(tx.conn, user_id=user_id)
     values: dict[str, Any] = {}
     diff: dict[str, dict[str, Any]] = {}
-    for field in ("name", "role", "active", "can_approve"):
+    if changes.get("email") is not None and changes["email"].strip().lower() != before["email"]:
+        changes = {**changes, "email": new_email(tx.conn, changes["email"])}
+    for field in ("name", "email", "role", "active", "can_approve"):
         if field in changes and changes[field] is not None and changes[field] != before[field]:
             value = changes[field]
             if field == "role" and Role(value) not in HUMAN_ROLES:

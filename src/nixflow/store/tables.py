@@ -113,6 +113,9 @@ tickets = Table(
     # The next instant a time-based job may have work for this ticket (NULL: none).
     Column("next_check_at", UTCDateTime, index=True),
     Index("ix_tickets_status_priority", "status", "priority"),
+    # The queue's most used orders (migration 0017).
+    Index("ix_tickets_updated_at", "updated_at"),
+    Index("ix_tickets_resolution_due", "resolution_due"),
 )
 
 comments = Table(
@@ -607,6 +610,16 @@ report_staff = Table(
     metadata,
     Column("user_id", Id, primary_key=True, autoincrement=False),
     Column("role", String(16), nullable=False),
+)
+
+# When a staff user last looked at a ticket: the newest event of it they had seen (its log position).
+ticket_reads = Table(
+    "ticket_reads",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("seen_seq", BigInteger, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
 )
 
 SYSTEM_USER_ID = 0

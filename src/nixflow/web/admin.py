@@ -4,18 +4,19 @@ counters and webhooks (rendered in the browser from their APIs, so the pages fol
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import App
-from nixflow.domain.values import Priority
+from nixflow.domain.values import Priority, Role
 from nixflow.email_in import quarantine_admin
-from nixflow.services import calendars, sla_policies, users
+from nixflow.services import calendars, sla_policies, user_admin, users
 from nixflow.services.users import require_admin
-from nixflow.web.rendering import PageRoute, PageUser, render
+from nixflow.store import event_log
+from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
 ROLES = ["requester", "agent", "admin"]
@@ -23,16 +24,49 @@ RULE_KINDS = ["prioritization", "assignment", "escalation"]
 
 
 @router.get("/users", response_class=HTMLResponse)
-async def users_page(request: Request, user: PageUser, app: App) -> Response:
-    """Every user: create one, change role, activate or deactivate."""
+async def users_page(
+    request: Request,
+    user: PageUser,
+    app: App,
+    q: Annotated[str, Query(max_length=200)] = "",
+    role: Literal["", "admin", "agent", "requester"] = "",
+    active: Literal["", "true", "false"] = "",
+    cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
+) -> Response:
+    """Users, searched by name or email, role and state: create, edit, deactivate (its consequences shown
+    first), import from CSV."""
     require_admin(user)
+    after = event_log.decode_cursor(cursor) if cursor else None
 
     def read(conn: Connection) -> dict[str, Any]:
-        return {"users": users.list_users(conn), "categories": users.list_categories(conn)}
+        found, last = user_admin.search(
+            conn,
+            q=q.strip() or None,
+            role=Role(role) if role else None,
+            active={"": None, "true": True, "false": False}[active],
+            limit=PAGE_SIZE,
+            after_id=after,
+        )
+        listed = users.list_categories(conn)
+        return {
+            "users": found,
+            "next_cursor": event_log.encode_cursor(last) if last is not None else None,
+            "categories": listed,
+            "category_names": {c["id"]: c["name"] for c in listed},
+        }
 
     data = await app.db.read(read)
-    data["users"] = [u for u in data["users"] if u["role"] != "system"]
-    return await render(request, "admin_users.html", user, title="Users", roles=ROLES, **data)
+    filters = {"q": q, "role": role, "active": active}
+    return await render(
+        request,
+        "admin_users.html",
+        user,
+        title="Users",
+        roles=ROLES,
+        filters=filters,
+        pages=pages(request, data.pop("next_cursor")),
+        **data,
+    )
 
 
 @router.get("/categories", response_class=HTMLResponse)

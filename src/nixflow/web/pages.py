@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
+from starlette.background import BackgroundTask
 
-from nixflow.api.deps import App, PathId
+from nixflow.api.deps import App, PathId, context_for
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.kb import readable, suggestible
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
@@ -21,6 +22,7 @@ from nixflow.services import (
     signatures,
     ticket_history,
     ticket_queries,
+    ticket_reads,
     tickets,
     visibility,
 )
@@ -180,7 +182,7 @@ async def ticket_page(
     past = point is not None  # a past state is shown read-only
     moves = [] if past else _moves(user, Status(ticket["status"]))
     may_decide = not past and ticket["approval"] == Approval.PENDING.value and (user.is_admin or user.can_approve)
-    return await render(
+    page = await render(
         request,
         "ticket.html",
         user,
@@ -193,6 +195,12 @@ async def ticket_page(
         by_person=visibility.by_person,
         **data,
     )
+    if not past:  # the look is recorded once the page is sent (the queue's unread marker)
+        ctx = context_for(request, user.id)
+        page.background = BackgroundTask(
+            ticket_reads.note_look, app.db, app.writer, viewer=user, ticket_id=ticket_id, ctx=ctx
+        )
+    return page
 
 
 def _watchers_then(conn: Connection, upto: list[EventRecord]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from nixflow.api.deps import App
 from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import EVENT_CATEGORIES, EventStatus, Priority
-from nixflow.services import ticket_queries, tickets, visibility
+from nixflow.services import ticket_order, ticket_queries, ticket_reads, tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups
@@ -41,10 +41,13 @@ async def queue(
     category_id: Annotated[str | None, Query(max_length=20)] = None,
     assignee_id: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str, Query(max_length=200)] = "",
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    sort: ticket_order.SortName = "-id",
 ) -> Response:
-    """The live queue: open tickets by default, filtered by status, priority, category, assignee and text."""
+    """The live queue: open tickets by default, filtered by status, priority, category, assignee and text, in the
+    order of the column chosen; tickets changed since the user last looked are marked."""
     require_staff(user)
+    order = ticket_order.Order.parse(sort)
     flt = ticket_queries.TicketFilter(
         status=Status(status) if status not in ("", "all") else None,
         statuses=frozenset(OPEN_STATUSES) if status == "" else None,
@@ -56,10 +59,13 @@ async def queue(
     )
 
     def read(conn: Connection) -> dict[str, Any]:
-        items, next_cursor = ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=PAGE_SIZE, cursor=cursor)
+        items, next_cursor = ticket_queries.list_tickets(
+            conn, viewer=user, flt=flt, limit=PAGE_SIZE, cursor=cursor, order=order
+        )
         people = {t["assignee_id"] for t in items} | {t["requester_id"] for t in items}
         return {
             "items": [tickets.public(t) for t in items],
+            "unread": ticket_reads.unread(conn, viewer=user, ticket_ids=[t["id"] for t in items]),
             "next_cursor": next_cursor,
             "names": lookups.user_names(conn, people),
             "categories": lookups.category_names(conn),
@@ -81,10 +87,48 @@ async def queue(
         title="Queue",
         filters=filters,
         pages=pages(request, data.pop("next_cursor")),
+        columns=sort_links(request, order),
+        sort=order.name,
+        sort_labels=SORT_LABELS,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],
         **data,
     )
+
+
+# Sortable columns: the key and the direction a first click sorts in (latest and most urgent first).
+SORTABLE = {"id": "-", "title": "", "status": "", "priority": "", "assignee": "", "updated_at": "-", "due": ""}
+
+
+# The same orders in words, for the "Order" choice of the filters (on a phone the table has no header row).
+SORT_LABELS = {
+    "-id": "newest first",
+    "id": "oldest first",
+    "-updated_at": "recently updated",
+    "updated_at": "least recently updated",
+    "due": "due soonest",
+    "-due": "due latest",
+    "priority": "most urgent",
+    "-priority": "least urgent",
+    "status": "status, new to closed",
+    "-status": "status, closed to new",
+    "title": "title, A to Z",
+    "-title": "title, Z to A",
+    "assignee": "assignee, A to Z",
+    "-assignee": "assignee, Z to A",
+}
+
+
+def sort_links(request: Request, order: ticket_order.Order) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (a second click reverses) and its `aria-sort`."""
+    columns: dict[str, dict[str, str]] = {}
+    for key, first in SORTABLE.items():
+        current = order.key == key
+        then = ("" if order.descending else "-") if current else first
+        url = request.url.remove_query_params("cursor").include_query_params(sort=then + key)
+        aria = ("descending" if order.descending else "ascending") if current else "none"
+        columns[key] = {"href": f"{url.path}?{url.query}", "aria": aria}
+    return columns
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response
 
 from nixflow.api.deps import App, ApproverUser, Ctx, CurrentUser, GuardedRoute, PathId, Source
 from nixflow.api.schemas import (
@@ -16,6 +16,7 @@ from nixflow.api.schemas import (
     PriorityName,
     StatusName,
     TicketCreate,
+    TicketListItem,
     TicketPage,
     TicketRead,
     TicketSubmit,
@@ -30,7 +31,9 @@ from nixflow.services import (
     attachments,
     idempotency,
     ticket_history,
+    ticket_order,
     ticket_queries,
+    ticket_reads,
     ticket_submit,
     tickets,
     visibility,
@@ -96,9 +99,13 @@ async def list_tickets(
     category_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
+    cursor: Annotated[str | None, Query(pattern=ticket_order.CURSOR_PATTERN)] = None,
+    sort: Annotated[
+        ticket_order.SortName,
+        Query(description="Order: a key, '-' first for descending; ties by id, no due date or assignee last."),
+    ] = "-id",
 ) -> TicketPage:
-    """Tickets, newest first; requesters see only their own."""
+    """Tickets, newest first unless `sort` says otherwise; requesters see only their own."""
     flt = ticket_queries.TicketFilter(
         status=Status(status) if status else None,
         priority=Priority(priority) if priority else None,
@@ -107,10 +114,19 @@ async def list_tickets(
         category_id=category_id,
         q=q,
     )
-    items, next_cursor = await app.db.read(
-        lambda conn: ticket_queries.list_tickets(conn, viewer=user, flt=flt, limit=limit, cursor=cursor)
-    )
-    return TicketPage(items=[_read(t) for t in items], next_cursor=next_cursor)
+    order = ticket_order.Order.parse(sort)
+
+    def read(conn: Any) -> TicketPage:
+        items, next_cursor = ticket_queries.list_tickets(
+            conn, viewer=user, flt=flt, limit=limit, cursor=cursor, order=order
+        )
+        marks = ticket_reads.unread(conn, viewer=user, ticket_ids=[t["id"] for t in items])
+        return TicketPage(
+            items=[TicketListItem(**tickets.public(t), unread=marks.get(t["id"])) for t in items],
+            next_cursor=next_cursor,
+        )
+
+    return await app.db.read(read)
 
 
 AsOf = Annotated[
@@ -126,10 +142,14 @@ AsOf = Annotated[
 
 
 @router.get("/{ticket_id}", response_model=TicketRead)
-async def get_ticket(ticket_id: PathId, user: CurrentUser, app: App, as_of: AsOf = None) -> TicketRead:
-    """One ticket (404 for another requester's); with `as_of`, as it stood then."""
+async def get_ticket(
+    ticket_id: PathId, user: CurrentUser, app: App, ctx: Ctx, background: BackgroundTasks, as_of: AsOf = None
+) -> TicketRead:
+    """One ticket (404 for another requester's); with `as_of`, as it stood then. Marks it seen for staff."""
     if as_of is None:
-        return _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)))
+        found = _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)))
+        background.add_task(ticket_reads.note_look, app.db, app.writer, viewer=user, ticket_id=ticket_id, ctx=ctx)
+        return found
     point = ticket_history.parse_point(as_of)
     return _read(
         await app.db.read(lambda conn: ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)[0])

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-import anyio.to_thread
-from fastapi import APIRouter, Depends
+from typing import Annotated
 
-from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
-from nixflow.api.schemas import CategoryCreate, CategoryRead, CategoryUpdate, UserCreate, UserRead, UserUpdate
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from nixflow.api.deps import AdminUser, App, Ctx, GuardedRoute, PathId, admin_only
+from nixflow.api.schemas import (
+    CategoryCreate,
+    CategoryRead,
+    CategoryUpdate,
+    RoleName,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
 from nixflow.domain.values import Role
-from nixflow.services import auth, sla_policies, users
+from nixflow.services import auth, sla_policies, user_admin, users
+from nixflow.store import event_log
 
 router = APIRouter(prefix="/api", tags=["users"], route_class=GuardedRoute, dependencies=[Depends(admin_only)])
 
@@ -33,22 +44,48 @@ async def create_user(body: UserCreate, app: App, ctx: Ctx) -> UserRead:
 
 
 @router.get("/users", response_model=list[UserRead])
-async def list_users(app: App) -> list[UserRead]:
-    """Every user."""
-    return [UserRead(**u) for u in await app.db.read(users.list_users)]
+async def list_users(
+    app: App,
+    request: Request,
+    response: Response,
+    q: Annotated[str | None, Query(max_length=200, description="Part of the name or email, any case.")] = None,
+    role: RoleName | None = None,
+    active: bool | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=500, description="A page of this many; none: every match.")] = None,
+    cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
+) -> list[UserRead]:
+    """Users by id (without filters: every user, the system user included), filtered by name or email, role and
+    active flag; with `limit`, a page, and a `Link: <...>; rel="next"` header while more follow."""
+    if q is None and role is None and active is None and limit is None and cursor is None:
+        return [UserRead(**u) for u in await app.db.read(users.list_users)]
+    after = event_log.decode_cursor(cursor) if cursor else None
+    found, last = await app.db.read(
+        lambda conn: user_admin.search(
+            conn, q=q, role=Role(role) if role else None, active=active, limit=limit, after_id=after
+        )
+    )
+    if last is not None:
+        following = request.url.include_query_params(cursor=event_log.encode_cursor(last))
+        response.headers["link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return [UserRead(**u) for u in found]
 
 
-@router.get("/users/{user_id}", response_model=UserRead)
+# `{user_id:int}`: "import" is not a user id, so OPTIONS and 405s at /users/import name only its POST.
+@router.get("/users/{user_id:int}", response_model=UserRead)
 async def get_user(user_id: PathId, app: App) -> UserRead:
     """One user."""
     return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user_id)))
 
 
-@router.patch("/users/{user_id}", response_model=UserRead)
-async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx) -> UserRead:
-    """Change a user's name, role, active flag, approver right or categories."""
+@router.patch("/users/{user_id:int}", response_model=UserRead)
+async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx, actor: AdminUser) -> UserRead:
+    """Change a user's name, email (unique), role, active flag, approver right or categories. Deactivating ends
+    their sessions and API tokens and unassigns their open tickets, as the deactivation preview says; the last
+    active admin can be neither demoted nor deactivated (409)."""
     changes = body.model_dump(exclude_unset=True)
-    return UserRead(**await app.writer.run(lambda tx: users.update_user(tx, user_id=user_id, changes=changes), ctx))
+    return UserRead(
+        **await app.writer.run(lambda tx: user_admin.update(tx, actor=actor, user_id=user_id, changes=changes), ctx)
+    )
 
 
 @router.post("/categories", response_model=CategoryRead, status_code=201)
