@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
+from nixflow.domain.tags import MAX_TAGS
 from nixflow.markup import render_reply
 
 # The services strip text before checking it is not empty: so does the schema, by its pattern.
@@ -238,6 +239,20 @@ class CommentCreate(Strict):
     internal: StrictBool = False
 
 
+# A tag as typed: the service trims, case-folds and checks it (domain/tags.py), and names a bad one in its 422.
+TagName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=60)]
+TagList = Annotated[list[TagName], Field(max_length=MAX_TAGS)]
+
+
+class TagsChange(Strict):
+    """Tags to put on a ticket; `version`, when given, must be the ticket's current one (else 409)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tags": ["vpn", "floor-3"]}]})
+
+    tags: TagList
+    version: Id | None = None
+
+
 class TicketSubmit(Strict):
     """One submit (`POST /api/tickets/{id}/update`): a comment, fields and a status, applied together."""
 
@@ -255,6 +270,8 @@ class TicketSubmit(Strict):
     priority: PriorityName | None = None
     category_id: Id | None = None
     assignee_id: Id | None = None
+    add_tags: TagList | None = None  # staff only, as `POST /api/tickets/{id}/tags`
+    remove_tags: TagList | None = None
 
 
 class DecisionRequest(Strict):
@@ -284,6 +301,9 @@ class TicketRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     sla: SlaRead | None
+    tags: list[str] = Field(
+        default_factory=list, description="Staff only (internal routing): normalised tags; requesters: always []."
+    )
 
 
 class TicketListItem(TicketRead):

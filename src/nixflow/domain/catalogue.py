@@ -133,6 +133,10 @@ class TicketWatcherRemoved(TicketActor):
     watcher_id: int
 
 
+class TicketTags(TicketActor):
+    tags: list[str]  # normalised (domain/tags.py); only those that changed
+
+
 # automation
 
 
@@ -288,6 +292,11 @@ class CategoryCreated(EventData):
 class CategoryUpdated(EventData):
     category_id: int
     changes: FieldChanges
+
+
+class TagAllowListChanged(EventData):
+    tags: list[str]  # empty: any tag is allowed
+    previous: list[str]
 
 
 # kb
@@ -552,6 +561,8 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.watcher_added", TicketWatcherAdded, "A user started watching it."),
     ("ticket.watcher_removed", TicketWatcherRemoved, "A user stopped watching it."),
     ("ticket.attachment_added", AttachmentAdded, "A file was attached to the ticket or one of its comments."),
+    ("ticket.tagged", TicketTags, "Tags were put on the ticket (staff only)."),
+    ("ticket.untagged", TicketTags, "Tags were taken off the ticket (staff only)."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -594,6 +605,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
+    ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
     ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
     ("kb.article_published", ArticleStatusChanged, "An article was published."),

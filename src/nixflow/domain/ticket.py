@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from nixflow.domain.tags import added
+
 
 class TicketEvent(Protocol):
     """What applying needs of an event: the log's `EventRecord` and the write path's `Change` both have it."""
@@ -68,11 +70,12 @@ class Ticket:
     first_response_at: datetime | None
     sla_paused_since: datetime | None
     sla_state: Mapping[str, Any]
+    tags: tuple[str, ...] = ()  # stored as a JSON list, and once per tag in `ticket_tags` for the queue's filter
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
         """The aggregate of a stored row (columns that are not ticket state are left out)."""
-        return cls(**{f.name: row[f.name] for f in _FIELDS})
+        return cls(**{f.name: row[f.name] for f in _FIELDS if f.name != "tags"}, tags=tuple(row["tags"] or ()))
 
     def as_row(self) -> dict[str, Any]:
         """The state as the columns of a stored row."""
@@ -178,6 +181,14 @@ def _commented(ticket: Ticket, data: Mapping[str, Any], at: datetime) -> dict[st
     return {"first_response_at": at} if data.get("first_response") else {}
 
 
+def _tagged(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str, Any]:
+    return {"tags": ticket.tags + added(ticket.tags, data["tags"])}
+
+
+def _untagged(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str, Any]:
+    return {"tags": tuple(t for t in ticket.tags if t not in data["tags"])}
+
+
 def _sla_mark(key: str) -> _Apply:
     def mark(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str, Any]:
         marked = list(ticket.sla_state.get(key, []))
@@ -213,6 +224,8 @@ _CHANGES: dict[str, _Apply] = {
     "ticket.approved": _constant("approval", "approved"),
     "ticket.rejected": _constant("approval", "rejected"),
     "ticket.escalated": _setter("escalation_level", "level"),
+    "ticket.tagged": _tagged,
+    "ticket.untagged": _untagged,
     "sla.warning": _sla_mark("warned"),
     "sla.breached": _sla_mark("breached"),
     "sla.met": _sla_mark("met"),

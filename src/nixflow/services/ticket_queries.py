@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
+from nixflow.domain.errors import Forbidden
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
+from nixflow.store import ticket_tags
 from nixflow.store.tables import tickets
 
 
@@ -24,6 +26,7 @@ class TicketFilter:
     unassigned: bool = False
     category_id: int | None = None
     q: str | None = None
+    tag: str | None = None  # normalised (domain/tags.py)
 
 
 def list_tickets(
@@ -51,6 +54,10 @@ def list_tickets(
         clauses.append(tickets.c.assignee_id.is_(None))
     if flt.category_id is not None:
         clauses.append(tickets.c.category_id == flt.category_id)
+    if flt.tag is not None:
+        if not viewer.is_staff:
+            raise Forbidden("tags are for agents and admins")
+        clauses.append(tickets.c.id.in_(ticket_tags.tickets_tagged(flt.tag)))
     if flt.q:
         pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nixflow.domain.tickets import Status
-from nixflow.services import tickets
+from nixflow.services import ticket_tags, tickets
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
 
@@ -27,11 +27,14 @@ class Submission:
     reply: Reply | None = None
     changes: dict[str, Any] = field(default_factory=dict)
     status: Status | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
 
 
 def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, source: str) -> dict[str, Any] | None:
-    """Apply `submission` in order: the comment (a staff reply opens a new ticket), the fields, then the status
-    unless the ticket is there already. Any error undoes the whole unit, comment included. Returns the comment."""
+    """Apply `submission` in order: the comment (a staff reply opens a new ticket), the fields, the tags, then the
+    status unless the ticket is there already. Any error undoes the whole unit, comment included. Returns the
+    comment."""
     tickets.check_version(tickets.current(tx, ticket_id=ticket_id, viewer=actor), submission.version)
     comment = None
     if submission.reply is not None:
@@ -41,6 +44,8 @@ def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, 
         )
     if submission.changes:
         tickets.update_fields(tx, actor=actor, ticket_id=ticket_id, version=None, changes=submission.changes)
+    if submission.add_tags or submission.remove_tags:
+        ticket_tags.change(tx, actor=actor, ticket_id=ticket_id, add=submission.add_tags, remove=submission.remove_tags)
     status = submission.status
     if status is not None and tickets.current(tx, ticket_id=ticket_id)["status"] != status.value:
         tickets.transition(tx, actor=actor, ticket_id=ticket_id, status=status)

@@ -16,6 +16,7 @@ from nixflow.domain.visibility import may_see_ticket
 from nixflow.services import signatures
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
 from nixflow.services.users import SYSTEM, Principal
+from nixflow.store import ticket_tags
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
@@ -88,6 +89,7 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
             "updated_at",
         )
     }
+    out["tags"] = list(ticket["tags"])
     if ticket["first_response_due"] is None and ticket["resolution_due"] is None:
         out["sla"] = None
     else:
@@ -99,6 +101,14 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
             "breached": list(state.get("breached", [])),
             "paused": ticket["sla_paused_since"] is not None,
         }
+    return out
+
+
+def public_to(viewer: Principal, ticket: dict[str, Any]) -> dict[str, Any]:
+    """`public` as `viewer` may see it: tags are internal routing, so a requester sees none."""
+    out = public(ticket)
+    if not viewer.is_staff:
+        out["tags"] = []
     return out
 
 
@@ -170,7 +180,14 @@ def _apply_and_emit(
     events = [Change(kind, {"ticket_id": before["id"], **data}, tx.now, version) for kind, data in changes]
     values = ticket.apply_all(events).changed_from(ticket) | (bookkeeping or {})
     after = _save(tx, before, values, escalation_below=escalation_below)
+    if "tags" in values:
+        ticket_tags.sync(tx.conn, ticket_id=before["id"], before=ticket.tags, after=values["tags"])
     return after, [_emit(tx, after, kind, data) for kind, data in changes]
+
+
+def emit_changes(tx: Tx, before: dict[str, Any], changes: Changes) -> dict[str, Any]:
+    """`_apply_and_emit` for a command that lives in its own module (`services/ticket_tags.py`)."""
+    return _apply_and_emit(tx, before, changes)[0]
 
 
 def remember(tx: Tx, ticket: dict[str, Any]) -> None:

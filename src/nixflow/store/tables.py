@@ -110,6 +110,7 @@ tickets = Table(
     Column("sla_paused_since", UTCDateTime),
     Column("sla_paused_seconds", Integer, nullable=False, default=0),
     Column("sla_state", JSON, nullable=False),  # {"breached": [...], "warned": [...], "met": [...]}
+    Column("tags", JSON, nullable=False, server_default=text("'[]'")),  # the aggregate's; `ticket_tags` indexes them
     # The next instant a time-based job may have work for this ticket (NULL: none).
     Column("next_check_at", UTCDateTime, index=True),
     Index("ix_tickets_status_priority", "status", "priority"),
@@ -620,6 +621,22 @@ ticket_reads = Table(
     Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
     Column("seen_seq", BigInteger, nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# A ticket's tags once more, one row each, for the queue's `?tag=` filter and the counts (migration 0018).
+ticket_tags = Table(
+    "ticket_tags",
+    metadata,
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(40), primary_key=True),
+    Index("ix_ticket_tags_tag", "tag", "ticket_id"),
+)
+
+# When it has rows, the only tags agents and rules may put on tickets.
+tag_allow_list = Table(
+    "tag_allow_list",
+    metadata,
+    Column("tag", String(40), primary_key=True),
 )
 
 SYSTEM_USER_ID = 0

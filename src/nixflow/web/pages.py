@@ -152,7 +152,7 @@ async def ticket_page(
             "thread": conversation.thread(
                 comments, told, names=names, categories=categories, rules=rules, staff=user.is_staff
             ),
-            "ticket": tickets.public(ticket),
+            "ticket": tickets.public_to(user, ticket),
             "comments": comments,
             "timeline": records,
             "by_id": {r.event_id: r for r in records},

@@ -64,7 +64,7 @@ async def queue(
         )
         people = {t["assignee_id"] for t in items} | {t["requester_id"] for t in items}
         return {
-            "items": [tickets.public(t) for t in items],
+            "items": [tickets.public_to(user, t) for t in items],
             "unread": ticket_reads.unread(conn, viewer=user, ticket_ids=[t["id"] for t in items]),
             "next_cursor": next_cursor,
             "names": lookups.user_names(conn, people),

@@ -15,6 +15,7 @@ from nixflow.api.schemas import (
     EventRead,
     PriorityName,
     StatusName,
+    TagName,
     TicketCreate,
     TicketListItem,
     TicketPage,
@@ -24,6 +25,7 @@ from nixflow.api.schemas import (
     TicketUpdate,
     TransitionRequest,
 )
+from nixflow.domain import tags
 from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
@@ -38,6 +40,7 @@ from nixflow.services import (
     tickets,
     visibility,
 )
+from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.store.db import Tx
 from nixflow.store.writer import ReadBack
@@ -45,8 +48,8 @@ from nixflow.store.writer import ReadBack
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=GuardedRoute)
 
 
-def _read(ticket: dict[str, Any]) -> TicketRead:
-    return TicketRead(**tickets.public(ticket))
+def _read(ticket: dict[str, Any], viewer: Principal) -> TicketRead:
+    return TicketRead(**tickets.public_to(viewer, ticket))
 
 
 @router.post("", response_model=TicketRead, status_code=201)
@@ -84,7 +87,7 @@ async def create_ticket(
         return tickets.committed(tx, ticket_id=ticket_id)
 
     # Built as a TicketRead once; returned as a response so FastAPI does not validate it a second time.
-    ticket = _read(await app.writer.run_read_back(create, ctx))
+    ticket = _read(await app.writer.run_read_back(create, ctx), user)
     return Response(ticket.model_dump_json(), status_code=201, media_type="application/json")
 
 
@@ -98,6 +101,9 @@ async def list_tickets(
     unassigned: Annotated[bool, Query(description="Only tickets nobody is assigned to.")] = False,
     category_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    tag: Annotated[
+        TagName | None, Query(description="Only tickets with this tag (staff; case does not matter).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(pattern=ticket_order.CURSOR_PATTERN)] = None,
     sort: Annotated[
@@ -113,6 +119,7 @@ async def list_tickets(
         unassigned=unassigned,
         category_id=category_id,
         q=q,
+        tag=tags.normalise(tag) if tag is not None else None,
     )
     order = ticket_order.Order.parse(sort)
 
@@ -122,7 +129,7 @@ async def list_tickets(
         )
         marks = ticket_reads.unread(conn, viewer=user, ticket_ids=[t["id"] for t in items])
         return TicketPage(
-            items=[TicketListItem(**tickets.public(t), unread=marks.get(t["id"])) for t in items],
+            items=[TicketListItem(**tickets.public_to(user, t), unread=marks.get(t["id"])) for t in items],
             next_cursor=next_cursor,
         )
 
@@ -147,12 +154,13 @@ async def get_ticket(
 ) -> TicketRead:
     """One ticket (404 for another requester's); with `as_of`, as it stood then. Marks it seen for staff."""
     if as_of is None:
-        found = _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)))
+        found = _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)), user)
         background.add_task(ticket_reads.note_look, app.db, app.writer, viewer=user, ticket_id=ticket_id, ctx=ctx)
         return found
     point = ticket_history.parse_point(as_of)
     return _read(
-        await app.db.read(lambda conn: ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)[0])
+        await app.db.read(lambda conn: ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)[0]),
+        user,
     )
 
 
@@ -165,7 +173,7 @@ async def update_ticket(ticket_id: PathId, body: TicketUpdate, user: CurrentUser
         tickets.update_fields(tx, actor=user, ticket_id=ticket_id, version=body.version, changes=changes)
         return tickets.committed(tx, ticket_id=ticket_id)
 
-    return _read(await app.writer.run_read_back(change, ctx))
+    return _read(await app.writer.run_read_back(change, ctx), user)
 
 
 @router.post("/{ticket_id}/transition", response_model=TicketRead)
@@ -176,7 +184,7 @@ async def transition(ticket_id: PathId, body: TransitionRequest, user: CurrentUs
         tickets.transition(tx, actor=user, ticket_id=ticket_id, status=Status(body.status), version=body.version)
         return tickets.committed(tx, ticket_id=ticket_id)
 
-    return _read(await app.writer.run_read_back(move, ctx))
+    return _read(await app.writer.run_read_back(move, ctx), user)
 
 
 @router.post("/{ticket_id}/update", response_model=TicketSubmitRead)
@@ -194,6 +202,8 @@ async def submit(
             exclude_unset=True, include={"title", "description", "priority", "category_id", "assignee_id"}
         ),
         status=Status(body.status) if body.status else None,
+        add_tags=tuple(body.add_tags or ()),
+        remove_tags=tuple(body.remove_tags or ()),
     )
 
     def apply(tx: Tx) -> ReadBack[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -202,7 +212,7 @@ async def submit(
 
     ticket, comment = await app.writer.run_read_back(apply, ctx)
     made = CommentRead(**comment, attachments=[]) if comment else None
-    return TicketSubmitRead(ticket=_read(ticket), comment=made)
+    return TicketSubmitRead(ticket=_read(ticket, user), comment=made)
 
 
 @router.post("/{ticket_id}/comments", response_model=CommentRead, status_code=201)
@@ -254,7 +264,7 @@ async def _decide(
         tickets.decide_approval(tx, actor=user, ticket_id=ticket_id, approve=approve, reason=reason)
         return tickets.committed(tx, ticket_id=ticket_id)
 
-    return _read(await app.writer.run_read_back(decide, ctx))
+    return _read(await app.writer.run_read_back(decide, ctx), user)
 
 
 @router.get("/{ticket_id}/events", response_model=list[EventRead])
