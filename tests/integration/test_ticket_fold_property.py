@@ -1,9 +1,10 @@
 """Property: whatever sequence of commands the API takes, the live ticket equals the fold of its events.
 
 Hypothesis drives random commands (create, allowed and refused status moves, priority, assignment, category,
-comments, one submit) through HTTP; after each, `GET /api/tickets/{id}` must equal the ticket rebuilt from
-its events (`?as_of=` its newest event: `domain.ticket.fold`, the `Ticket.apply` the write path runs too).
-Both modes. The app runs on its own event loop in a thread, so hypothesis (synchronous) can call into it.
+comments, one submit, tags added and removed) through HTTP; after each, `GET /api/tickets/{id}` must equal the
+ticket rebuilt from its events (`?as_of=` its newest event: `domain.ticket.fold`, the `Ticket.apply` the write
+path runs too). Both modes. The app runs on its own event loop in a thread, so hypothesis (synchronous)
+can call into it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from nixflow.config import Settings
 T = TypeVar("T")
 STATUSES = ["new", "open", "pending", "resolved", "closed"]
 PRIORITIES = ["low", "normal", "high", "critical"]
+TAGS = ["vpn", "VPN", "printer", "floor-3"]
 
 profiles.register_profile("fold", max_examples=40, stateful_step_count=8, deadline=None)
 profiles.register_profile("fold-ci", parent=profiles.get_profile("fold"), derandomize=True, print_blob=True)
@@ -88,6 +90,10 @@ class World:
             who = self.requester if b else staff
             body = {"body": "a reply", "internal": bool(a is None and not b)}
             response = await self.h.client.post(f"{url}/comments", json=body, headers=who.headers)
+        elif kind == "tag":
+            response = await self.h.client.post(f"{url}/tags", json={"tags": a}, headers=staff.headers)
+        elif kind == "untag":
+            response = await self.h.client.delete(f"{url}/tags/{a}", headers=self.admin.headers)
         else:
             body = {"comment": {"body": "done, please check"}, "status": a, "priority": b}
             response = await self.h.client.post(f"{url}/update", json=body, headers=self.admin.headers)
@@ -142,6 +148,9 @@ _steps = st.one_of(
     st.tuples(st.just("category"), _staff, st.none()),
     st.tuples(st.just("comment"), _staff, st.booleans()),
     st.tuples(st.just("submit"), st.sampled_from(STATUSES), st.sampled_from(PRIORITIES)),
+    # Mixed case and repeats: the tags are normalised, and a tag the ticket has already changes nothing.
+    st.tuples(st.just("tag"), st.lists(st.sampled_from(TAGS), min_size=1, max_size=3), st.none()),
+    st.tuples(st.just("untag"), st.sampled_from(TAGS), st.none()),
 )
 
 

@@ -218,6 +218,12 @@ ROWS = [
         body=lambda w, r: {"email": w.users[AGENT].email} if r == OWNER else {"user_id": w.users[AGENT].id},
     ),
     Row("DELETE", "/api/tickets/{ticket_id}/watchers/{user_id}", on_ticket(204, 204, 204)),
+    # Tags: internal routing, staff only (the allow list: admins set it)
+    Row("POST", "/api/tickets/{ticket_id}/tags", staff_only(200), body=lambda w, r: {"tags": ["vpn"]}),
+    Row("DELETE", "/api/tickets/{ticket_id}/tags/{tag}", staff_only(200)),
+    Row("GET", "/api/tags", staff_only(200)),
+    Row("GET", "/api/tags/allowed", staff_only(200)),
+    Row("PUT", "/api/tags/allowed", admin_only(200), body=lambda w, r: {"tags": []}),
     # Notifications: each user's own
     Row("GET", "/api/notifications", signed_in(200)),
     Row("GET", "/api/notifications/unread-count", signed_in(200)),
@@ -554,6 +560,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "version":
             values[name] = "1"
+        elif name == "tag":
+            values[name] = "vpn"
         elif name == "priority":
             values[name] = "normal"
         elif name == "key":
