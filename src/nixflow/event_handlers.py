@@ -39,6 +39,8 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "ticket.escalated": (NOTIFICATIONS,),
     "ticket.resolved": (REPORTS,),
     "ticket.reopened": (REPORTS,),
+    "ticket.tagged": (RULES,),
+    "ticket.untagged": (RULES,),
     "sla.warning": (NOTIFICATIONS,),
     "sla.breached": (NOTIFICATIONS, REPORTS),
     "sla.met": (REPORTS,),

@@ -35,6 +35,8 @@ _FIELD_OF_EVENT = {
     "ticket.commented": "comments",
     "ticket.approved": "approval",
     "ticket.rejected": "approval",
+    "ticket.tagged": "tag",
+    "ticket.untagged": "tag",
 }
 # The ticket field each action sets.
 ACTION_FIELD = {
@@ -42,6 +44,8 @@ ACTION_FIELD = {
     "assign": "assignee_id",
     "assign_round_robin": "assignee_id",
     "escalate": "escalation_level",
+    "add_tag": "tag",
+    "remove_tag": "tag",
 }
 # What an action reads besides the conditions: a round-robin picks among the category's agents.
 _ACTION_READS = {"assign_round_robin": "category_id"}
@@ -86,6 +90,8 @@ def pending_actions(rule: Mapping[str, Any], ticket: Mapping[str, Any]) -> list[
             or (kind == "assign" and ticket["assignee_id"] == action["user_id"])
             or (kind == "assign_round_robin" and ticket["assignee_id"] is not None)
             or (kind == "escalate" and ticket["escalation_level"] >= action["level"])
+            or (kind == "add_tag" and action["value"] in ticket["tags"])
+            or (kind == "remove_tag" and action["value"] not in ticket["tags"])
         ):
             continue
         out.append(dict(action))

@@ -23,7 +23,7 @@ from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
 from nixflow.services import rules as rule_store
-from nixflow.services import ticket_queries, tickets
+from nixflow.services import ticket_queries, ticket_tags, tickets
 from nixflow.services.users import SYSTEM
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
@@ -40,6 +40,8 @@ TRIGGERS = (
     "ticket.rejected",
     "ticket.priority_changed",
     "ticket.category_changed",
+    "ticket.tagged",
+    "ticket.untagged",
 )
 # The user events after which someone's open tickets may need another assignee.
 DEPARTURES = ("user.deactivated", "user.role_changed")
@@ -71,6 +73,10 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
         tickets.escalate(
             tx, actor=SYSTEM, ticket_id=ticket_id, level=action["level"], reason=rule["name"], rule_id=rule["id"]
         )
+    elif kind == "add_tag":
+        ticket_tags.change(tx, actor=SYSTEM, ticket_id=ticket_id, add=[action["value"]])
+    elif kind == "remove_tag":
+        ticket_tags.change(tx, actor=SYSTEM, ticket_id=ticket_id, remove=[action["value"]])
     elif kind == "notify":
         data = {"recipient_role": action.get("role"), "recipient_id": action.get("user_id"), "reason": rule["name"]}
         tx.emit(

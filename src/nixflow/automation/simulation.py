@@ -40,8 +40,11 @@ _CHANGED: dict[str, tuple[str, str]] = {
     "ticket.priority_changed": ("priority", "set_priority"),
     "ticket.assigned": ("assignee_id", "assign"),
     "ticket.escalated": ("escalation_level", "escalate"),
+    "ticket.tagged": ("tags", "add_tag"),
+    "ticket.untagged": ("tags", "remove_tag"),
 }
 _ACTION_FIELD = {"set_priority": "priority", "assign": "assignee_id", "assign_round_robin": "assignee_id"}
+_TAG_ACTIONS = ("add_tag", "remove_tag")
 _SOMEONE = -1  # the assignee a simulated round-robin assignment stands for: someone, not known
 
 
@@ -56,12 +59,21 @@ class TicketOutcome:
 
 
 def _would(
-    outcome: TicketOutcome, overlay: dict[str, Any], actions: list[dict[str, Any]], at: datetime, trigger: str | None
+    outcome: TicketOutcome,
+    overlay: dict[str, Any],
+    now: Mapping[str, Any],
+    actions: list[dict[str, Any]],
+    at: datetime,
+    trigger: str | None,
 ) -> None:
+    tags = tuple(now["tags"])
     for action in actions:
         outcome.would.append({"action": action, "at": at, "trigger_event_id": trigger})
         kind = action["type"]
-        if kind == "escalate":
+        if kind in _TAG_ACTIONS:
+            tags = tuple(t for t in tags if t != action["value"])
+            overlay["tags"] = (*tags, action["value"]) if kind == "add_tag" else tags
+        elif kind == "escalate":
             overlay["escalation_level"] = action["level"]
         elif kind in _ACTION_FIELD:
             value = action.get("value", action.get("user_id", _SOMEONE))
@@ -78,6 +90,8 @@ def _did(record: EventRecord, acts_on: set[str]) -> dict[str, Any] | None:
         action["value"] = data["new_priority"]
     elif changed[1] == "assign":
         action["user_id"] = data["assignee_id"]
+    elif changed[1] in _TAG_ACTIONS:
+        action["tags"] = data["tags"]
     else:
         action["level"] = data["level"]
     return {
@@ -132,7 +146,7 @@ class _Cycle:
         if actions:
             self.fired = True
             self.changed |= {cycle.ACTION_FIELD[a["type"]] for a in actions if a["type"] in cycle.ACTION_FIELD}
-            _would(outcome, overlay, actions, record.timestamp, record.event_id)
+            _would(outcome, overlay, now, actions, record.timestamp, record.event_id)
 
 
 def replay_ticket(
@@ -142,7 +156,8 @@ def replay_ticket(
     if not records or records[0].type != "ticket.created":
         return None  # its beginning is gone (events cleaned up): its state cannot be rebuilt
     outcome = TicketOutcome(int(records[0].aggregate_id))
-    acts_on = {_ACTION_FIELD.get(a["type"], "escalation_level") for a in rule["actions"] if a["type"] != "notify"}
+    acting = [a["type"] for a in rule["actions"] if a["type"] != "notify"]
+    acts_on = {"tags" if k in _TAG_ACTIONS else _ACTION_FIELD.get(k, "escalation_level") for k in acting}
     timed = rule["kind"] == "escalation"
     state: Ticket | None = None
     overlay: dict[str, Any] = {}
@@ -176,7 +191,7 @@ def replay_ticket(
         if at <= nxt and at < until:
             outcome.evaluated += 1
             if conditions.matches(rule["conditions"], conditions.facts_of(now, at)):
-                _would(outcome, overlay, cycle.pending_actions(rule, now), at, None)
+                _would(outcome, overlay, now, cycle.pending_actions(rule, now), at, None)
     return outcome
 
 

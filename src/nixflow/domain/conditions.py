@@ -33,7 +33,12 @@ def facts_of(ticket: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "minutes_open": minutes_since(ticket["created_at"]),
         "minutes_unassigned": 0.0 if ticket["assignee_id"] is not None else minutes_since(ticket["created_at"]),
         "minutes_since_update": minutes_since(ticket["updated_at"]),
+        "tag": _tags(ticket),
     }
+
+
+def _tags(ticket: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(ticket.get("tags") or ())
 
 
 @lru_cache(maxsize=1024)
@@ -55,6 +60,9 @@ def _holds_for(condition: Mapping[str, Any], actual: Any) -> bool:
     """Whether `condition` holds when its field has the value `actual`."""
     op = condition["op"]
     value: Any = condition.get("value")
+    if isinstance(actual, frozenset):  # the ticket's tags: has this one, or any of these
+        has = bool(actual & set(value)) if op in ("in", "not_in") else value in actual
+        return has == (op in ("equals", "in"))
     if op == "is_null":
         return (actual is None) == bool(value if value is not None else True)
     if op == "equals":
@@ -115,6 +123,8 @@ def _static_fact(ticket: Mapping[str, Any], field: str) -> Any:
     """`facts_of(ticket, ...)[field]` for a field time does not change (None for one conditions cannot name)."""
     if field == "text":
         return f"{ticket['title']}\n{ticket['description']}"
+    if field == "tag":
+        return _tags(ticket)
     return ticket[field] if field in _STATIC_FACTS else None
 
 

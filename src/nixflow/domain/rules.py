@@ -19,7 +19,9 @@ from pydantic import (
     model_validator,
 )
 
+from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.json_types import NOT_BLANK, Id, Number, Percent, Position, integral, is_integer, not_blank
+from nixflow.domain.tags import normalise
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 
@@ -33,9 +35,10 @@ ENUM_FIELDS: dict[str, tuple[str, ...]] = {
 }
 ID_FIELDS = ("category_id", "requester_id", "assignee_id")
 TIME_FIELDS = ("minutes_open", "minutes_unassigned", "minutes_since_update")
-FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS)
+TAG_FIELD = "tag"  # equals: the ticket has the tag; in: any of them; not_equals / not_in: it has none of them
+FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS, TAG_FIELD)
 OPS = ("contains_word", "contains", "equals", "not_equals", "in", "not_in", "gte", "lte", "is_null")
-ACTIONS = ("set_priority", "assign_round_robin", "assign", "escalate", "notify")
+ACTIONS = ("set_priority", "assign_round_robin", "assign", "escalate", "notify", "add_tag", "remove_tag")
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
 
 _OPS_BY_FIELD: dict[str, frozenset[str]] = {
@@ -43,6 +46,7 @@ _OPS_BY_FIELD: dict[str, frozenset[str]] = {
     **{f: frozenset({"equals", "not_equals", "in", "not_in"}) for f in ENUM_FIELDS},
     **{f: frozenset({"equals", "not_equals", "in", "not_in", "gte", "lte", "is_null"}) for f in ID_FIELDS},
     **{f: frozenset({"equals", "not_equals", "gte", "lte"}) for f in TIME_FIELDS},
+    TAG_FIELD: frozenset({"equals", "not_equals", "in", "not_in"}),
 }
 
 
@@ -51,7 +55,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
+def _tag(value: Any) -> Any:
+    """A tag as rules store it (normalised, `domain/tags.py`); a malformed one is the validation error."""
+    if not isinstance(value, str):
+        raise ValueError("a tag must be a string")
+    try:
+        return normalise(value)
+    except ValidationFailed as exc:
+        raise ValueError(exc.detail) from None
+
+
+def _is_tag(value: Any) -> bool:
+    try:
+        _tag(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _scalar_ok(field: str, value: Any) -> bool:
+    if field == TAG_FIELD:
+        return _is_tag(value)
     if field in TEXT_FIELDS:
         return isinstance(value, str)
     if field in ENUM_FIELDS:
@@ -70,6 +94,8 @@ def _expected(field: str) -> str:
         return "one of " + ", ".join(ENUM_FIELDS[field])
     if field in TEXT_FIELDS:
         return "a string"
+    if field == TAG_FIELD:
+        return "a tag"
     return "an integer" if field in ID_FIELDS else "a number"
 
 
@@ -108,6 +134,7 @@ _FIELD_GROUP = {
     "status": "status",
     **dict.fromkeys(ID_FIELDS, "id"),
     **dict.fromkeys(TIME_FIELDS, "time"),
+    TAG_FIELD: "tag",
 }
 _OP_GROUP = {
     "contains_word": "match",
@@ -221,6 +248,25 @@ class IdIsNull(_Strict):
         return self
 
 
+TagName = Annotated[str, BeforeValidator(_tag)]
+
+
+class TagEquals(_Strict):
+    """`equals`: the ticket has the tag; `not_equals`: it has not."""
+
+    field: Literal["tag"]
+    op: Equals
+    value: TagName
+
+
+class TagIn(_Strict):
+    """`in`: the ticket has any of the tags; `not_in`: none of them."""
+
+    field: Literal["tag"]
+    op: In
+    value: list[TagName]
+
+
 class TimeCompare(_Strict):
     """Minutes (escalation rules)."""
 
@@ -241,7 +287,9 @@ Condition = Annotated[
     | Annotated[IdIn, Tag("id:in")]
     | Annotated[IdCompare, Tag("id:compare")]
     | Annotated[IdIsNull, Tag("id:is_null")]
-    | Annotated[TimeCompare, Tag("time:compare")],
+    | Annotated[TimeCompare, Tag("time:compare")]
+    | Annotated[TagEquals, Tag("tag:equals")]
+    | Annotated[TagIn, Tag("tag:in")],
     Discriminator(_condition_tag),
     BeforeValidator(_check_condition),
 ]
@@ -264,7 +312,13 @@ def _check_action(raw: Any) -> Any:
     if kind not in ACTIONS:
         raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
     given = {k for k in ("value", "user_id", "level", "role") if raw.get(k) is not None}
-    needs = {"set_priority": "value", "assign": "user_id", "escalate": "level"}
+    needs = {
+        "set_priority": "value",
+        "assign": "user_id",
+        "escalate": "level",
+        "add_tag": "value",
+        "remove_tag": "value",
+    }
     allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
     if kind == "notify":
         if not given & {"role", "user_id"}:
@@ -325,13 +379,25 @@ class Notify(_Strict):
     user_id: Id | None = None
 
 
+class AddTag(_Strict):
+    """Put a tag on the ticket (on the admins' allow list, when there is one: else the rule fails)."""
+
+    type: Literal["add_tag"]
+    value: TagName
+
+
+class RemoveTag(_Strict):
+    type: Literal["remove_tag"]
+    value: TagName
+
+
 Action = Annotated[
-    SetPriority | AssignRoundRobin | Assign | Escalate | Notify,
+    SetPriority | AssignRoundRobin | Assign | Escalate | Notify | AddTag | RemoveTag,
     Field(discriminator="type"),
     BeforeValidator(_check_action),
 ]
-"""One action: set_priority, assign_round_robin, assign, escalate or notify (the schema says which arguments each
-takes)."""
+"""One action: set_priority, assign_round_robin, assign, escalate, notify, add_tag or remove_tag (the schema says
+which arguments each takes)."""
 
 
 def _check_kind(kind: str, actions: list[Action]) -> None:
