@@ -70,6 +70,8 @@ def _words(names: Mapping[int, str], categories: Mapping[int, str]) -> dict[str,
         "ticket.approved": lambda d: "approved the ticket",
         "ticket.rejected": lambda d: "rejected the ticket",
         "ticket.escalated": lambda d: f"escalated the ticket to level {d['level']}",
+        "ticket.tagged": lambda d: f"tagged it {', '.join(d['tags'])}",
+        "ticket.untagged": lambda d: f"removed the tag {', '.join(d['tags'])}",
         "ticket.watcher_added": lambda d: f"added {_named(names, d['watcher_id'])} as a watcher",
         "ticket.watcher_removed": lambda d: f"removed {_named(names, d['watcher_id'])} from the watchers",
         # A comment's files are shown with the comment; a file on the ticket itself gets its own line.

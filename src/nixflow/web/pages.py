@@ -23,6 +23,7 @@ from nixflow.services import (
     ticket_history,
     ticket_queries,
     ticket_reads,
+    ticket_tags,
     tickets,
     visibility,
 )
@@ -161,6 +162,7 @@ async def ticket_page(
             "categories": categories,
             "agents": lookups.assignable(conn) if user.is_staff else [],
             "people": lookups.people(conn) if user.is_staff and point is None else [],
+            "known_tags": [t["tag"] for t in ticket_tags.known(conn)] if user.is_staff and point is None else [],
             "context": requester_context.context(conn, viewer=user, ticket_id=ticket_id) if user.is_staff else None,
             "watchers": watching,
             "watching": any(w["user_id"] == user.id for w in watching),

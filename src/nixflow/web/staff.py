@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import App
+from nixflow.domain import tags
 from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import EVENT_CATEGORIES, EventStatus, Priority
-from nixflow.services import ticket_order, ticket_queries, ticket_reads, tickets, visibility
+from nixflow.services import ticket_order, ticket_queries, ticket_reads, ticket_tags, tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups
@@ -41,6 +42,7 @@ async def queue(
     category_id: Annotated[str | None, Query(max_length=20)] = None,
     assignee_id: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str, Query(max_length=200)] = "",
+    tag: Annotated[str, Query(max_length=60)] = "",
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     sort: ticket_order.SortName = "-id",
 ) -> Response:
@@ -56,6 +58,7 @@ async def queue(
         assignee_id=_int_or_none(assignee_id),
         unassigned=assignee_id == "none",
         q=q.strip() or None,
+        tag=tags.normalise(tag) if tag.strip() else None,
     )
 
     def read(conn: Connection) -> dict[str, Any]:
@@ -70,6 +73,7 @@ async def queue(
             "names": lookups.user_names(conn, people),
             "categories": lookups.category_names(conn),
             "agents": lookups.assignable(conn),
+            "known_tags": [t["tag"] for t in ticket_tags.known(conn)],
         }
 
     data = await app.db.read(read)
@@ -79,6 +83,7 @@ async def queue(
         "category_id": category_id or "",
         "assignee_id": assignee_id or "",
         "q": q,
+        "tag": flt.tag or "",
     }
     return await render(
         request,

@@ -149,7 +149,11 @@ export function bindApiControls(refresh) {
       return;
     }
     const done = await run(form, form.dataset.method || "POST", url, body, form.dataset.then, refresh);
-    if (done && "reset" in form.dataset) form.reset();
+    if (done && "reset" in form.dataset) {
+      form.reset();
+      // A live refresh may have replaced the form, keeping what was typed: clear the one now on the page too.
+      if (form.id && !form.isConnected) document.getElementById(form.id)?.reset();
+    }
   });
   document.addEventListener("click", async (event) => {
     const button = event.target instanceof Element ? event.target.closest("button[data-api]") : null;

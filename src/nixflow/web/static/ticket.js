@@ -18,6 +18,8 @@ const CHANGES = {
   "ticket.status_changed": (data) => `moved the status to ${data.new_status}`,
   "ticket.assigned": () => `assigned the ticket to ${fieldText("assignee")}`,
   "ticket.category_changed": () => `set the category to ${fieldText("category")}`,
+  "ticket.tagged": (data) => `tagged it ${data.tags.join(", ")}`,
+  "ticket.untagged": (data) => `removed the tag ${data.tags.join(", ")}`,
 };
 const waiting = [];
 
