@@ -118,6 +118,19 @@ async def test_summary_figures_by_hand(scenario: dict[str, Any]) -> None:
     assert agent_b["backlog_at_end"] == 0
 
 
+async def test_reports_by_tag(scenario: dict[str, Any]) -> None:
+    """`?tag=` narrows every report to the tickets that have the tag now (t1 and t3 here)."""
+    h, ids, admin = scenario["h"], scenario["ids"], scenario["admin"]
+    for name in ("t1", "t3"):
+        tagged = await h.client.post(f"/api/tickets/{ids[name]}/tags", json={"tags": ["VPN"]}, headers=admin.headers)
+        assert tagged.status_code == 200, tagged.text
+    vpn = await _get(scenario, "summary", tag="vpn")
+    assert (vpn["tickets_created"], vpn["tickets_solved"], vpn["backlog_at_end"]) == (2, 1, 1)
+    drill = await _get(scenario, "drilldown", metric="tickets_created", tag="Vpn")
+    assert sorted(i["ticket_id"] for i in drill["items"]) == sorted([ids["t1"], ids["t3"]])
+    assert (await _get(scenario, "summary", tag="printer"))["tickets_created"] == 0
+
+
 async def test_series_workload_drilldown_and_csv(scenario: dict[str, Any]) -> None:
     ids = scenario["ids"]
     window = {"since": _iso(0), "until": _iso(2880), "interval": "day"}

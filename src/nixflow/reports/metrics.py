@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Select, func, or_, select
 
 from nixflow.domain.calendars import ALWAYS, BusinessClock
 from nixflow.services import calendars
+from nixflow.store import ticket_tags
 from nixflow.store.tables import report_sla, report_spells, report_tickets, sla_policies
 
 Metric = Literal[
@@ -75,13 +76,14 @@ def measure(*, business_hours: bool) -> Measure:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which tickets and which period: `since <= t < until`, filtered by current category/assignee/priority."""
+    """Which tickets and which period: `since <= t < until`, filtered by current category/assignee/priority/tag."""
 
     until: datetime
     since: datetime | None = None
     category_id: int | None = None
     agent_id: int | None = None
     priority: str | None = None
+    tag: str | None = None  # normalised (domain/tags.py): the tickets that have it now
 
     def tickets(self) -> list[Any]:
         """The filters, as conditions on `report_tickets`."""
@@ -93,6 +95,8 @@ class Scope:
             conditions.append(t.assignee_id == self.agent_id)
         if self.priority is not None:
             conditions.append(t.priority == self.priority)
+        if self.tag is not None:
+            conditions.append(t.ticket_id.in_(ticket_tags.tickets_tagged(self.tag)))
         return conditions
 
     def period(self, column: Any) -> list[Any]:
@@ -238,7 +242,7 @@ def series(
     since = scope.since if scope.since is not None else _days_before(scope.until, 30)
     if first_ticket is None or max(since, first_ticket) >= min(scope.until, now):
         return []
-    scope = Scope(min(scope.until, now), since, scope.category_id, scope.agent_id, scope.priority)
+    scope = replace(scope, until=min(scope.until, now), since=since)
     width = timedelta(days=7 if interval == "week" else 1)
     first = bucket_start(max(since, first_ticket), interval)
     starts = [first + width * i for i in range(math.ceil((scope.until - first) / width))]

@@ -15,7 +15,8 @@ from pydantic import BaseModel
 
 from nixflow.api.deps import App, GuardedRoute, RoleGate
 from nixflow.api.routes.events import Time
-from nixflow.api.schemas import PriorityName
+from nixflow.api.schemas import PriorityName, TagName
+from nixflow.domain import tags
 from nixflow.domain.json_types import MAX_ID
 from nixflow.reports import metrics
 from nixflow.reports.drilldown import drilldown
@@ -123,12 +124,14 @@ def ask(
     category_id: OptionalId = None,
     agent_id: OptionalId = None,
     priority: PriorityName | None = None,
+    tag: Annotated[TagName | None, Query(description="Only tickets that have this tag now.")] = None,
     business_hours: BusinessHours = False,
     format: Format = None,
 ) -> Ask:
     """Parse the shared query: period (`until` defaults to now; times without a zone are UTC), filters."""
     minutes = metrics.measure(business_hours=business_hours)
-    scope = metrics.Scope(_utc(until) or app.clock(), _utc(since), category_id, agent_id, priority)
+    tagged = tags.normalise(tag) if tag is not None else None
+    scope = metrics.Scope(_utc(until) or app.clock(), _utc(since), category_id, agent_id, priority, tagged)
     wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
     return Ask(scope, minutes, wants_csv)
 
