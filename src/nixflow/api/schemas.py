@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import UploadFile
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -17,8 +18,9 @@ from pydantic import (
     StringConstraints,
     computed_field,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
+from nixflow.domain import tags
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
 from nixflow.domain.tags import MAX_TAGS
 from nixflow.markup import render_reply
@@ -239,8 +241,19 @@ class CommentCreate(Strict):
     internal: StrictBool = False
 
 
-# A tag as typed: the service trims, case-folds and checks it (domain/tags.py), and names a bad one in its 422.
-TagName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=60)]
+def _tag_as_typed(value: str) -> str:
+    """Checked with Python's `re`, as the schema's pattern is (in a query or path too, where pydantic's own
+    pattern check would use another engine); the service trims and case-folds it (domain/tags.py)."""
+    tags.parse(value)
+    return value
+
+
+TagName = Annotated[
+    str,
+    StringConstraints(strict=True),
+    AfterValidator(_tag_as_typed),
+    WithJsonSchema({"type": "string", "pattern": tags.INPUT_PATTERN}),
+]
 TagList = Annotated[list[TagName], Field(max_length=MAX_TAGS)]
 
 

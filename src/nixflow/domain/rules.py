@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,9 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.json_types import NOT_BLANK, Id, Number, Percent, Position, integral, is_integer, not_blank
-from nixflow.domain.tags import normalise
+from nixflow.domain.tags import INPUT_PATTERN, parse
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 
@@ -55,19 +55,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
 
-def _tag(value: Any) -> Any:
-    """A tag as rules store it (normalised, `domain/tags.py`); a malformed one is the validation error."""
-    if not isinstance(value, str):
-        raise ValueError("a tag must be a string")
-    try:
-        return normalise(value)
-    except ValidationFailed as exc:
-        raise ValueError(exc.detail) from None
-
-
 def _is_tag(value: Any) -> bool:
     try:
-        _tag(value)
+        parse(value)
     except ValueError:
         return False
     return True
@@ -248,7 +238,8 @@ class IdIsNull(_Strict):
         return self
 
 
-TagName = Annotated[str, BeforeValidator(_tag)]
+# Checked as the schema's pattern says, then stored normalised (trimmed, lower case).
+TagName = Annotated[str, StringConstraints(strict=True, pattern=INPUT_PATTERN), AfterValidator(parse)]
 
 
 class TagEquals(_Strict):

@@ -1,7 +1,9 @@
 """Ticket tags: what a tag may be, and how a ticket's tags change. Pure, no I/O.
 
-A tag is compared case-folded and stored as compared, so `VPN`, ` vpn ` and `vpn` are one tag. Tags are internal
-routing: requesters never see them.
+A tag is compared in lower case and stored as compared, so `VPN`, ` vpn ` and `vpn` are one tag. Tags are
+internal routing: requesters never see them. ASCII only: a routing label should not have look-alikes (a Cyrillic
+letter that looks like `a`), and a pattern in ASCII means the same to every regex engine, so the OpenAPI
+schema states exactly what the server takes (`INPUT_PATTERN`).
 """
 
 from __future__ import annotations
@@ -13,20 +15,33 @@ from nixflow.domain.errors import ValidationFailed
 
 MAX_TAGS = 20
 MAX_LENGTH = 40
-# Letters and digits of any script, then also `-`, `_`, `.`, `:` and `/` (no spaces: a tag is one word).
-TAG_PATTERN = re.compile(r"[^\W_](?:[\w.:/-]*[^\W_])?")
+# Letters and digits, then also `-`, `_`, `.`, `:` and `/` (no spaces: a tag is one word), starting and ending
+# with a letter or digit; 1 to MAX_LENGTH characters.
+_CORE = rf"[A-Za-z0-9](?:[A-Za-z0-9_.:/-]{{0,{MAX_LENGTH - 2}}}[A-Za-z0-9])?"
+# As typed: spaces around it are trimmed. (A JSON Schema pattern is searched, and `$` lets a last newline by.)
+INPUT_PATTERN = rf"^ *{_CORE} *$"
+_INPUT = re.compile(INPUT_PATTERN)
 
 
 def normalise(tag: str) -> str:
-    """`tag` as stored and compared (trimmed, case-folded); ValidationFailed naming it if it is not a tag."""
-    folded = tag.strip().casefold()
-    if not 1 <= len(folded) <= MAX_LENGTH or TAG_PATTERN.fullmatch(folded) is None:
+    """`tag` as stored and compared (trimmed, lower case); ValidationFailed naming it if it is not a tag."""
+    if _INPUT.search(tag) is None:
         raise ValidationFailed(
-            f"tag {tag!r} is not a tag: 1 to {MAX_LENGTH} letters, digits or -_.:/ starting and ending with a "
-            "letter or digit",
+            f"tag {tag!r} is not a tag: 1 to {MAX_LENGTH} ASCII letters, digits or -_.:/ starting and ending with "
+            "a letter or digit",
             errors=[{"loc": ["body", "tags"], "msg": f"invalid tag {tag!r}"}],
         )
-    return folded
+    return tag.strip(" \n").lower()
+
+
+def parse(value: object) -> str:
+    """`normalise` for a pydantic validator: a bad tag is a ValueError (a 422 naming the field)."""
+    if not isinstance(value, str):
+        raise ValueError("a tag must be a string")
+    try:
+        return normalise(value)
+    except ValidationFailed as exc:
+        raise ValueError(exc.detail) from None
 
 
 def normalise_all(tags: Iterable[str]) -> list[str]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from nixflow.api.deps import AdminUser, App, Ctx, GuardedRoute, PathId, StaffUser
-from nixflow.api.schemas import TagList, TagName, TagsChange, TicketRead
+from nixflow.api.schemas import Strict, TagList, TagName, TagsChange, TicketRead
 from nixflow.services import ticket_tags, tickets
 from nixflow.store.db import Tx
 from nixflow.store.writer import ReadBack
@@ -22,7 +22,7 @@ class TagCount(BaseModel):
     count: int
 
 
-class AllowList(BaseModel):
+class AllowList(Strict):
     """The only tags agents and rules may put on tickets; empty: any tag."""
 
     tags: TagList
