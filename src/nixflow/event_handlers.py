@@ -21,15 +21,16 @@ class Consumer(StrEnum):
     DEPARTURES = "departures"  # automation.engine.RuleEngine.departures_handler: reassign who left
     NOTIFICATIONS = "notifications"  # notifications.consumer.NotificationConsumer.handler
     REPORTS = "reports"  # reports.projection.handler: the report read models
+    SEARCH = "search"  # search.projection.handler: the tickets' full-text index
 
 
-RULES, DEPARTURES, NOTIFICATIONS, REPORTS = Consumer
+RULES, DEPARTURES, NOTIFICATIONS, REPORTS, SEARCH = Consumer
 
 EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
-    "ticket.created": (RULES, REPORTS),
-    "ticket.updated": (RULES,),
+    "ticket.created": (RULES, REPORTS, SEARCH),
+    "ticket.updated": (RULES, SEARCH),
     "ticket.status_changed": (RULES, NOTIFICATIONS),
-    "ticket.commented": (RULES, NOTIFICATIONS, REPORTS),
+    "ticket.commented": (RULES, NOTIFICATIONS, REPORTS, SEARCH),
     "ticket.approval_requested": (NOTIFICATIONS,),
     "ticket.approved": (RULES, NOTIFICATIONS),
     "ticket.rejected": (RULES, NOTIFICATIONS),
@@ -39,6 +40,7 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "ticket.escalated": (NOTIFICATIONS,),
     "ticket.resolved": (REPORTS,),
     "ticket.reopened": (REPORTS,),
+    "ticket.attachment_added": (SEARCH,),
     "sla.warning": (NOTIFICATIONS,),
     "sla.breached": (NOTIFICATIONS, REPORTS),
     "sla.met": (REPORTS,),
