@@ -106,7 +106,9 @@ def _where_matched(row: Any, staff: bool) -> tuple[str, int | None, str]:
             word = marked.group(1).lower()
             parts = getattr(row, field).split(SEPARATOR)
             number = next((i for i, part in enumerate(parts, 1) if word in part.lower()), None)
-        return LABELS.get(field, field), number, snippet.replace(SEPARATOR, " … ")
+        # Only the comment that matched, not its neighbours the snippet ran into.
+        own = next(part for part in snippet.split(SEPARATOR) if OPEN in part)
+        return LABELS.get(field, field), number, own.strip()
     return "title", None, row.title_snippet or ""
 
 
