@@ -47,6 +47,7 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "notification.requested": (NOTIFICATIONS,),
     "webhook.disabled": (NOTIFICATIONS,),
     "user.created": (REPORTS,),
+    "user.updated": (SEARCH,),
     "user.deactivated": (DEPARTURES,),
     "user.role_changed": (DEPARTURES, REPORTS),
 }

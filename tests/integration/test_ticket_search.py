@@ -74,6 +74,17 @@ async def test_attachment_names_and_requesters_are_found(harness: Harness, agent
     assert await ids(harness, agent, "contoso") == [ticket]
 
 
+async def test_a_renamed_requester_is_found_by_the_new_name(harness: Harness, admin: User, agent: User) -> None:
+    asker = await harness.user("requester", name="Carol Oldname")
+    ticket = await open_ticket(harness, asker, "Keyboard sticky")
+    renamed = await harness.client.patch(
+        f"/api/users/{asker.id}", json={"name": "Carol Newname"}, headers=admin.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert await ids(harness, agent, "newname") == [ticket]
+    assert await ids(harness, agent, "oldname") == []
+
+
 async def test_an_edited_title_is_searched_by_its_new_words(harness: Harness, agent: User, requester: User) -> None:
     ticket = await open_ticket(harness, requester, "Wifi drops")
     version = (await harness.client.get(f"/api/tickets/{ticket}", headers=agent.headers)).json()["version"]
