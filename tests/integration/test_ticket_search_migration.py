@@ -1,12 +1,19 @@
-"""Migration 0019 indexes the tickets a database already holds, in both modes."""
+"""Migration 0019 indexes the tickets a database already holds, and `nixflow search rebuild` rewrites the index,
+in both modes."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, text
+from tests.cli_helpers import run_cli
+from tests.conftest import Harness, User
 from tests.integration.test_migrations import empty_database  # noqa: F401  (the fixture)
+from tests.search_helpers import comment, ids, open_ticket
 
+from nixflow.config import Settings
 from nixflow.domain.values import Role
 from nixflow.search.query import search
 from nixflow.services.users import Principal
@@ -45,3 +52,17 @@ def test_upgrading_indexes_the_tickets_and_comments_already_there(empty_database
         assert [h["ticket"]["id"] for h in search(conn, viewer=agent, query="warranty", limit=10)] == [1]
         assert search(conn, viewer=requester, query="warranty", limit=10) == []
         assert [h["ticket"]["id"] for h in search(conn, viewer=requester, query="fan", limit=10)] == [2]
+
+
+async def test_nixflow_search_rebuild_from_the_shell(
+    harness: Harness, agent: User, requester: User, settings: Settings, tmp_path: Path
+) -> None:
+    ticket = await open_ticket(harness, requester, "Projector flickers")
+    await comment(harness, agent, ticket, "Replace the lamp")
+    await harness.write(lambda tx: tx.conn.execute(text("DELETE FROM ticket_search")))
+    assert await ids(harness, agent, "lamp") == []
+    env = {"NIXFLOW_DATABASE_URL": settings.database_url, "NIXFLOW_SECRET_KEY": "test-secret-key"}
+    done = await asyncio.to_thread(run_cli, tmp_path, "search", "rebuild", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "indexed 1 tickets\n"
+    assert await ids(harness, agent, "lamp") == [ticket]

@@ -48,19 +48,18 @@ def _key(dialect: str) -> str:
     return "ticket_id" if dialect == "postgresql" else "rowid"
 
 
-def reindex(conn: Connection, ticket_ids: Sequence[int] | None = None) -> None:
-    """Rewrite the index rows of `ticket_ids` (None: every ticket) from the tables."""
+def reindex(conn: Connection, ticket_ids: Sequence[int] | None = None) -> int:
+    """Rewrite the index rows of `ticket_ids` (None: every ticket) from the tables; how many it wrote."""
     dialect = conn.dialect.name
     key = _key(dialect)
     insert = f"INSERT INTO ticket_search ({key}, {', '.join(FIELDS)}) {_select(dialect)}"
     if ticket_ids is None:
         conn.execute(text("DELETE FROM ticket_search"))
-        conn.execute(text(insert), {"sep": SEPARATOR})
-        return
+        return conn.execute(text(insert), {"sep": SEPARATOR}).rowcount
     ids = {"ids": list(ticket_ids)}
     conn.execute(
         text(f"DELETE FROM ticket_search WHERE {key} IN :ids").bindparams(bindparam("ids", expanding=True)), ids
     )
-    conn.execute(
+    return conn.execute(
         text(f"{insert} WHERE t.id IN :ids").bindparams(bindparam("ids", expanding=True)), ids | {"sep": SEPARATOR}
-    )
+    ).rowcount
