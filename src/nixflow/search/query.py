@@ -58,8 +58,12 @@ def _scope(viewer: Principal, filters: Filters) -> tuple[list[str], dict[str, An
     return where, params
 
 
+# The page is ranked first (`ranked`: ids and scores only), then its snippets are made: a snippet per field
+# of every matching ticket would cost more than the ranking itself when a common word matches thousands.
 _TICKET = "t.id, t.title, t.status, t.priority, t.assignee_id, a.name AS assignee_name, s.comments, s.notes"
-_JOIN = "JOIN tickets AS t ON t.id = s.{key} LEFT JOIN users AS a ON a.id = t.assignee_id"
+_PAGE = (
+    "JOIN ranked AS r ON r.id = s.{key} JOIN tickets AS t ON t.id = r.id LEFT JOIN users AS a ON a.id = t.assignee_id"
+)
 
 
 def _sqlite(terms: Sequence[Term], staff: bool, where: list[str]) -> tuple[str, dict[str, Any]]:
@@ -70,10 +74,12 @@ def _sqlite(terms: Sequence[Term], staff: bool, where: list[str]) -> tuple[str, 
         f"snippet(ticket_search, {i}, :open, :close, '…', 12) AS {f}_snippet" for i, f in enumerate(FIELDS)
     )
     sql = (
-        f"SELECT {_TICKET}, {snippets}, bm25(ticket_search, {_BM25_WEIGHTS}) AS score "
-        f"FROM ticket_search AS s {_JOIN.format(key='rowid')} "
+        f"WITH ranked AS (SELECT s.rowid AS id, bm25(ticket_search, {_BM25_WEIGHTS}) AS score "
+        "FROM ticket_search AS s JOIN tickets AS t ON t.id = s.rowid "
         f"WHERE {' AND '.join(['ticket_search MATCH :match', *where])} "
-        "ORDER BY score, t.id LIMIT :limit OFFSET :offset"
+        "ORDER BY score, t.id LIMIT :limit OFFSET :offset) "
+        f"SELECT {_TICKET}, {snippets}, r.score FROM ticket_search AS s {_PAGE.format(key='rowid')} "
+        "WHERE ticket_search MATCH :match ORDER BY r.score, t.id"
     )
     return sql, {"match": match, "open": OPEN, "close": CLOSE}
 
@@ -84,11 +90,13 @@ def _postgres(terms: Sequence[Term], staff: bool, where: list[str]) -> tuple[str
         f"ts_headline('english', {_PG_TEXT.get(f, 's.' + f)}, q.query, :headline) AS {f}_snippet" for f in FIELDS
     )
     sql = (
-        "WITH q AS (SELECT websearch_to_tsquery('english', :words) && to_tsquery('english', :prefixes) AS query) "
-        f"SELECT {_TICKET}, {snippets}, ts_rank('{_PG_WEIGHTS}', {doc}, q.query) AS score "
-        f"FROM q, ticket_search AS s {_JOIN.format(key='ticket_id')} "
+        "WITH q AS (SELECT websearch_to_tsquery('english', :words) && to_tsquery('english', :prefixes) AS query), "
+        f"ranked AS (SELECT s.ticket_id AS id, ts_rank('{_PG_WEIGHTS}', {doc}, q.query) AS score "
+        "FROM q, ticket_search AS s JOIN tickets AS t ON t.id = s.ticket_id "
         f"WHERE {' AND '.join([f'{doc} @@ q.query', *where])} "
-        "ORDER BY score DESC, t.id LIMIT :limit OFFSET :offset"
+        "ORDER BY score DESC, t.id LIMIT :limit OFFSET :offset) "
+        f"SELECT {_TICKET}, {snippets}, r.score FROM q, ticket_search AS s {_PAGE.format(key='ticket_id')} "
+        "ORDER BY r.score DESC, t.id"
     )
     params = {"words": websearch_phrases(terms, " "), "prefixes": tsquery_prefixes(terms, " & "), "headline": _HEADLINE}
     return sql, params
