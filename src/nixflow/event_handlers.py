@@ -46,6 +46,8 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "sla.met": (REPORTS,),
     "notification.requested": (NOTIFICATIONS,),
     "webhook.disabled": (NOTIFICATIONS,),
+    "email.unverified": (SEARCH,),
+    "email.unverified_discarded": (SEARCH,),
     "user.created": (REPORTS,),
     "user.updated": (SEARCH,),
     "user.deactivated": (DEPARTURES,),

@@ -17,8 +17,17 @@ from nixflow.store.ticket_index import reindex
 
 HANDLER_NAME = "search.index"
 # What changes a ticket's searchable text: its creation, an edit (title, description, requester), a comment
-# or note, a file; and a requester's new name or address, on every ticket they asked.
-INDEXED = ("ticket.created", "ticket.updated", "ticket.commented", "ticket.attachment_added", "user.updated")
+# or note, a file, a mail held as a note (or discarded); and a requester's new name or address, on every
+# ticket they asked.
+INDEXED = (
+    "ticket.created",
+    "ticket.updated",
+    "ticket.commented",
+    "ticket.attachment_added",
+    "email.unverified",
+    "email.unverified_discarded",
+    "user.updated",
+)
 _REQUESTER_TEXT = frozenset({"name", "email"})
 
 

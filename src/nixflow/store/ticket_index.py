@@ -26,7 +26,10 @@ def _aggregate(dialect: str, value: str, source: str) -> str:
 
 
 def _select(dialect: str) -> str:
-    comments = "comments AS x WHERE x.ticket_id = t.id AND x.internal = {}"
+    # A held mail the agents discarded is no longer part of the ticket's conversation.
+    comments = (
+        "comments AS x WHERE x.ticket_id = t.id AND x.internal = {} AND coalesce(x.unverified, '') <> 'discarded'"
+    )
     files = (
         "attachments AS x LEFT JOIN comments AS c ON c.id = x.comment_id "
         "WHERE x.ticket_id = t.id AND coalesce(c.internal, {}) = {}"

@@ -26,7 +26,7 @@ _STAFF = f"{_PUBLIC} || setweight(to_tsvector('english', notes), 'C')"
 
 # A frozen copy of `store.ticket_index.reindex` for every ticket: comments and file names joined by U+2029
 # in id order; internal notes (and the files on them) apart, for staff only.
-_COMMENTS = "comments AS x WHERE x.ticket_id = t.id AND x.internal = {}"
+_COMMENTS = "comments AS x WHERE x.ticket_id = t.id AND x.internal = {} AND coalesce(x.unverified, '') <> 'discarded'"
 _FILES = (
     "attachments AS x LEFT JOIN comments AS c ON c.id = x.comment_id "
     "WHERE x.ticket_id = t.id AND coalesce(c.internal, {}) = {}"
