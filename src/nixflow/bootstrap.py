@@ -29,6 +29,7 @@ from nixflow.mailwire.addresses import MailConfig
 from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
 from nixflow.notifications.sender import NotificationSender
 from nixflow.reports import projection as report_projection
+from nixflow.search import projection as search_projection
 from nixflow.services import auth, ticket_queries
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
@@ -54,6 +55,7 @@ def default_handlers(
         Consumer.DEPARTURES: engine.departures_handler(),
         Consumer.NOTIFICATIONS: NotificationConsumer(notify or NotifyConfig()).handler(),
         Consumer.REPORTS: report_projection.handler(),
+        Consumer.SEARCH: search_projection.handler(),
     }
     return subscriptions(consumers)
 

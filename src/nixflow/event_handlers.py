@@ -21,15 +21,16 @@ class Consumer(StrEnum):
     DEPARTURES = "departures"  # automation.engine.RuleEngine.departures_handler: reassign who left
     NOTIFICATIONS = "notifications"  # notifications.consumer.NotificationConsumer.handler
     REPORTS = "reports"  # reports.projection.handler: the report read models
+    SEARCH = "search"  # search.projection.handler: the tickets' full-text index
 
 
-RULES, DEPARTURES, NOTIFICATIONS, REPORTS = Consumer
+RULES, DEPARTURES, NOTIFICATIONS, REPORTS, SEARCH = Consumer
 
 EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
-    "ticket.created": (RULES, REPORTS),
-    "ticket.updated": (RULES,),
+    "ticket.created": (RULES, REPORTS, SEARCH),
+    "ticket.updated": (RULES, SEARCH),
     "ticket.status_changed": (RULES, NOTIFICATIONS),
-    "ticket.commented": (RULES, NOTIFICATIONS, REPORTS),
+    "ticket.commented": (RULES, NOTIFICATIONS, REPORTS, SEARCH),
     "ticket.approval_requested": (NOTIFICATIONS,),
     "ticket.approved": (RULES, NOTIFICATIONS),
     "ticket.rejected": (RULES, NOTIFICATIONS),
@@ -41,12 +42,16 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "ticket.reopened": (REPORTS,),
     "ticket.tagged": (RULES,),
     "ticket.untagged": (RULES,),
+    "ticket.attachment_added": (SEARCH,),
     "sla.warning": (NOTIFICATIONS,),
     "sla.breached": (NOTIFICATIONS, REPORTS),
     "sla.met": (REPORTS,),
     "notification.requested": (NOTIFICATIONS,),
     "webhook.disabled": (NOTIFICATIONS,),
+    "email.unverified": (SEARCH,),
+    "email.unverified_discarded": (SEARCH,),
     "user.created": (REPORTS,),
+    "user.updated": (SEARCH,),
     "user.deactivated": (DEPARTURES,),
     "user.role_changed": (DEPARTURES, REPORTS),
 }

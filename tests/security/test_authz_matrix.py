@@ -346,6 +346,7 @@ ROWS = [
     Row("POST", "/api/kb/articles/{article_id}/versions/{version}/restore", staff_only(200)),
     Row("GET", "/api/kb/search", signed_in(200), query="?q=matrix"),
     Row("GET", "/api/kb/suggest", signed_in(200), query="?q=matrix"),
+    Row("GET", "/api/search", signed_in(200), query="?q=matrix"),
     Row("POST", "/api/kb/articles/{article_id}/feedback", signed_in(201), body=lambda w, r: {"helpful": True}),
     Row("POST", "/api/kb/articles/{article_id}/solved", signed_in(200), body=lambda w, r: {"query": "matrix"}),
     Row("GET", "/api/kb/stats", staff_only(200)),
@@ -379,6 +380,7 @@ ROWS = [
     Row("GET", "/admin/webhooks", page(403, 403, 200)),
     Row("GET", "/admin/mail-quarantine", page(403, 403, 200)),
     Row("GET", "/kb", page(200, 200, 200)),
+    Row("GET", "/search", page(200, 200, 200), query="?q=matrix"),
     Row("GET", "/kb/stats", page(403, 403, 200)),
     Row("GET", "/kb/{article_id}", page(200, 200, 200)),
 ]

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from nixflow.cli import events, mail, reports, rules, serve, users, webhooks
+from nixflow.cli import events, mail, reports, rules, search, serve, users, webhooks
 from nixflow.config import ConfigError
 
 cli = typer.Typer(help="NixFlow: an event-driven helpdesk.", no_args_is_help=True, add_completion=False)
@@ -21,6 +21,7 @@ cli.add_typer(rules.round_robin_cli, name="round-robin")
 cli.add_typer(mail.mail_cli, name="mail")
 cli.add_typer(webhooks.webhooks_cli, name="webhooks")
 cli.add_typer(reports.reports_cli, name="reports")
+cli.add_typer(search.search_cli, name="search")
 
 
 def main() -> None:

@@ -8,16 +8,13 @@ rebuilt in each database's syntax, so the caller's text never reaches a query pa
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
-from sqlalchemy.exc import OperationalError
 
-from nixflow.domain.errors import ValidationFailed
-from nixflow.domain.kb import Readable, Term, parse_query
+from nixflow.domain.kb import Readable, parse_query
+from nixflow.store.fulltext import CLOSE, OPEN, fts5_query, fts5_term, highlighted, tsquery_prefixes, websearch_phrases
 
-OPEN, CLOSE = "\ue000", "\ue001"  # highlight marks, from the private use area: turned into <mark> after escaping
 TITLE_WEIGHT = 10.0
 
 _SQLITE_SEARCH = text(
@@ -56,24 +53,6 @@ def unindex(conn: Connection, *, article_id: int) -> None:
         conn.execute(_SQLITE_UNINDEX, {"id": article_id})
 
 
-def _fts5(term: Term) -> str:
-    # Words are \w+ runs: no quote can end the string early. A phrase is its words in order.
-    return f'"{" ".join(term.words)}"' + ("*" if term.prefix else "")
-
-
-def _websearch(terms: list[Term]) -> str:
-    return " or ".join(f'"{" ".join(t.words)}"' for t in terms if not t.prefix)
-
-
-def _prefixes(terms: list[Term]) -> str:
-    return " | ".join(f"'{t.words[0]}':*" for t in terms if t.prefix)
-
-
-def _highlighted(snippet: str | None) -> str:
-    escaped = html.escape(snippet or "", quote=False)
-    return escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
-
-
 def search(conn: Connection, *, query: str, may: Readable, limit: int) -> list[dict[str, Any]]:
     """Articles matching `query` that the reader `may` see, best first: `{id, title, snippet, score}`.
 
@@ -88,16 +67,13 @@ def search(conn: Connection, *, query: str, may: Readable, limit: int) -> list[d
         "limit": limit,
     }
     if conn.dialect.name == "postgresql":
-        params.update(words=_websearch(terms), prefixes=_prefixes(terms), headline=_HEADLINE)
+        params.update(
+            words=websearch_phrases(terms, " or "), prefixes=tsquery_prefixes(terms, " | "), headline=_HEADLINE
+        )
         rows = conn.execute(_POSTGRES_SEARCH, params).all()
     else:
-        params.update(match=" OR ".join(_fts5(t) for t in terms), open=OPEN, close=CLOSE)
-        try:
-            rows = conn.execute(_SQLITE_SEARCH, params).all()
-        except OperationalError as exc:  # FTS5 refused the query: the caller's fault, not an outage
-            if "fts5" not in str(exc).lower():
-                raise
-            raise ValidationFailed("the search query cannot be understood") from None
+        params.update(match=" OR ".join(fts5_term(t) for t in terms), open=OPEN, close=CLOSE)
+        rows = fts5_query(lambda: conn.execute(_SQLITE_SEARCH, params).all())
     return [
-        {"id": int(r.id), "title": r.title, "snippet": _highlighted(r.snippet), "score": float(r.score)} for r in rows
+        {"id": int(r.id), "title": r.title, "snippet": highlighted(r.snippet), "score": float(r.score)} for r in rows
     ]

@@ -562,7 +562,7 @@ kb_article_tickets = Table(
 )
 
 # Tables the search index keeps outside this metadata (SQLite's FTS5 table and its shadow tables).
-UNMANAGED_PREFIXES = ("kb_search",)
+UNMANAGED_PREFIXES = ("kb_search", "ticket_search")
 
 
 def managed(name: str | None, type_: str, _parent_names: object) -> bool:

@@ -1,0 +1,80 @@
+"""What a ticket search means: free words (all of them), "exact phrases" and `key:value` filters. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nixflow.domain.errors import ValidationFailed
+from nixflow.domain.kb import Term, parse_query
+from nixflow.domain.tickets import OPEN_STATUSES, Status
+from nixflow.domain.values import Priority
+
+MAX_QUERY = 1000  # characters: a longer query is refused, not cut
+FILTER_KEYS = ("status", "priority", "assignee", "category", "requester")
+# A phrase (kept for the words), or `key:value` at the start of a word; a value may be a "quoted phrase".
+_PIECE = re.compile(r'"[^"]*"?|(?<!\S)([^\W\d_]+):("[^"]*"?|[^\s"]*)', re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters of a search; None: not filtered on that."""
+
+    statuses: frozenset[Status] | None = None
+    priority: Priority | None = None
+    assignee: str | None = None  # "me", "none" or an email address
+    category: str | None = None  # a category's name
+    requester: str | None = None  # an email address
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    terms: list[Term]
+    filters: Filters
+
+
+def _statuses(value: str) -> frozenset[Status]:
+    if value == "open":  # as the queue's "open" view: anything not resolved or closed
+        return frozenset(OPEN_STATUSES)
+    try:
+        return frozenset({Status(value)})
+    except ValueError:
+        raise ValidationFailed(f"status:{value} is not a status (open, {', '.join(Status)})") from None
+
+
+def _priority(value: str) -> Priority:
+    try:
+        return Priority(value)
+    except ValueError:
+        raise ValidationFailed(f"priority:{value} is not a priority ({', '.join(Priority)})") from None
+
+
+def parse_ticket_query(text: str) -> TicketQuery:
+    """The terms and filters of `text`; an unknown filter key or a bad value is a ValidationFailed naming it."""
+    if len(text) > MAX_QUERY:
+        raise ValidationFailed(f"the search is longer than {MAX_QUERY} characters")
+    found: dict[str, str] = {}
+    words: list[str] = []
+    last = 0
+    for match in _PIECE.finditer(text):
+        key, value = match.groups()
+        if key is None:
+            continue
+        words.append(text[last : match.start()])
+        last = match.end()
+        key = key.lower()
+        if key not in FILTER_KEYS:
+            raise ValidationFailed(f"unknown search filter '{key}' (known: {', '.join(FILTER_KEYS)})")
+        value = value.strip('"').strip()
+        if not value:
+            raise ValidationFailed(f"the search filter '{key}' needs a value")
+        found[key] = value.lower() if key != "category" else value
+    words.append(text[last:])
+    filters = Filters(
+        statuses=_statuses(found["status"]) if "status" in found else None,
+        priority=_priority(found["priority"]) if "priority" in found else None,
+        assignee=found.get("assignee"),
+        category=found.get("category"),
+        requester=found.get("requester"),
+    )
+    return TicketQuery(terms=parse_query(" ".join(words)), filters=filters)
