@@ -40,7 +40,13 @@ async def test_each_filter_narrows_the_words(harness: Harness, admin: User, agen
 
 @pytest.mark.parametrize(
     ("q", "named"),
-    [("router tag:vpn", "tag"), ("status:", "status"), ("status:sleeping", "sleeping"), ("priority:urgent", "urgent")],
+    [
+        ("router colour:red", "colour"),
+        ("router tag:-vpn", "tag"),
+        ("status:", "status"),
+        ("status:sleeping", "sleeping"),
+        ("priority:urgent", "urgent"),
+    ],
 )
 async def test_unknown_filters_and_bad_values_are_named(harness: Harness, agent: User, q: str, named: str) -> None:
     got = await harness.client.get("/api/search", params={"q": q}, headers=agent.headers)
@@ -73,3 +79,17 @@ async def test_an_overlong_query_is_refused(harness: Harness, agent: User) -> No
 
 async def test_searching_needs_a_sign_in(harness: Harness) -> None:
     assert (await harness.client.get("/api/search", params={"q": "x"})).status_code == 401
+
+
+async def test_the_tag_filter_narrows_for_staff_and_is_refused_to_requesters(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    tagged = await open_ticket(harness, requester, "Printer jam on floor 2")
+    untagged = await open_ticket(harness, requester, "Printer jam on floor 3")
+    added = await harness.client.post(f"/api/tickets/{tagged}/tags", json={"tags": ["VPN"]}, headers=agent.headers)
+    assert added.status_code == 200, added.text
+    assert set(await ids(harness, agent, "printer")) == {tagged, untagged}
+    assert await ids(harness, agent, "printer tag:vpn") == [tagged]
+    assert await ids(harness, agent, "printer tag:other") == []
+    refused = await harness.client.get("/api/search", params={"q": "printer tag:vpn"}, headers=requester.headers)
+    assert refused.status_code == 403, refused.text

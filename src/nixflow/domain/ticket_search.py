@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from nixflow.domain import tags
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.kb import Term, parse_query
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Priority
 
 MAX_QUERY = 1000  # characters: a longer query is refused, not cut
-FILTER_KEYS = ("status", "priority", "assignee", "category", "requester")
+FILTER_KEYS = ("status", "priority", "assignee", "category", "requester", "tag")
 # A phrase (kept for the words), or `key:value` at the start of a word; a value may be a "quoted phrase".
 _PIECE = re.compile(r'"[^"]*"?|(?<!\S)([^\W\d_]+):("[^"]*"?|[^\s"]*)', re.UNICODE)
 
@@ -25,6 +26,7 @@ class Filters:
     assignee: str | None = None  # "me", "none" or an email address
     category: str | None = None  # a category's name
     requester: str | None = None  # an email address
+    tag: str | None = None  # a tag (normalised); staff only, as the ticket list's filter
 
 
 @dataclass(frozen=True)
@@ -76,5 +78,6 @@ def parse_ticket_query(text: str) -> TicketQuery:
         assignee=found.get("assignee"),
         category=found.get("category"),
         requester=found.get("requester"),
+        tag=tags.normalise(found["tag"]) if "tag" in found else None,
     )
     return TicketQuery(terms=parse_query(" ".join(words)), filters=filters)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
+from nixflow.domain.errors import Forbidden
 from nixflow.domain.kb import Term
 from nixflow.domain.ticket_search import Filters, parse_ticket_query
 from nixflow.services.users import Principal
@@ -55,6 +56,11 @@ def _scope(viewer: Principal, filters: Filters) -> tuple[list[str], dict[str, An
     if filters.requester is not None:
         where.append("t.requester_id IN (SELECT id FROM users WHERE lower(email) = :requester)")
         params["requester"] = filters.requester
+    if filters.tag is not None:
+        if not viewer.is_staff:  # tags are internal routing: as `GET /api/tickets?tag=`, not a requester's filter
+            raise Forbidden("the tag filter is for staff")
+        where.append("t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = :tag)")
+        params["tag"] = filters.tag
     return where, params
 
 
