@@ -20,7 +20,8 @@ SearchQuery = Annotated[
         min_length=1,
         max_length=MAX_QUERY,
         description='Words (all must match), "exact phrases", prefix* terms and filters: status:open|new|pending|'
-        "resolved|closed, priority:<level>, assignee:me|none|<email>, category:<name>, requester:<email>, tag:<tag> (staff only).",
+        "resolved|closed, priority:<level>, assignee:me|none|<email>, category:<name>, requester:<email>, "
+        "tag:<tag> (staff only).",
     ),
 ]
 
