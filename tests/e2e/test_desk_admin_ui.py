@@ -84,7 +84,7 @@ async def test_an_admin_edits_deactivates_after_the_preview_and_imports_csv(serv
     await row.get_by_role("button", name="Deactivate Lee Left…").click()
     dialog = page.get_by_role("dialog", name="Deactivate Lee Left?")
     await expect(dialog).to_be_visible()
-    await expect(dialog).to_contain_text("1 open ticket assigned to Lee Left becomes unassigned")
+    await expect(dialog).to_contain_text("1 open ticket assigned to Lee Left goes to the other agents")
     await expect(dialog.get_by_role("link", name=f"#{ticket['id']} Printer jams")).to_be_visible()
     await expect(dialog).to_contain_text("1 session and 0 API tokens end at once")
     await shoot(page, "admin-users-deactivate")

@@ -161,7 +161,10 @@ class DeactivationPreview(BaseModel):
     active: bool
     open_tickets: int = Field(description="Open (new, open, pending) tickets assigned to the user.")
     tickets: list[PreviewTicket] = Field(description="The first 50 of them, by id.")
-    tickets_become: Literal["unassigned"] = Field(description="What happens to them: back to the unassigned queue.")
+    tickets_become: Literal["reassigned"] = Field(
+        description="What happens to them: the assignment rules hand each to another agent (round-robin in its "
+        "category), or it goes back to the Unassigned queue where no rule assigns it."
+    )
     categories: list[PreviewCategory] = Field(description="Categories whose round-robin stops picking the user.")
     sessions: int = Field(description="Sessions that end.")
     api_tokens: int = Field(description="API tokens revoked.")

@@ -267,7 +267,6 @@ class PasswordReset(UserActor):
 class AccessEnded(UserActor):
     sessions_ended: int
     api_tokens_revoked: int
-    unassigned_ticket_ids: list[int]
 
 
 class UserToken(UserRef):

@@ -1,9 +1,11 @@
 """Administering people: finding them, and what deactivating one does (shown first, then done in one unit).
 
-Deactivating a user ends every session and API token they hold, and unassigns their open tickets (new, open,
-pending): those go to the "Unassigned" queue for a person to take, rather than to round-robin, because a rule that
-hands out the tickets of someone who just left would pick by counter, not by who knows the ticket. Their category
-memberships stay (inactive users are never picked by round-robin), so reactivating restores them as they were.
+Deactivating a user ends every session and API token they hold. Their open tickets (new, open, pending) are
+handed on as NixFlow always has for someone who leaves: the departures handler (`automation/engine.py`,
+`reassign_departed`) reacts to `user.deactivated` in the same unit of work, unassigns each and lets the
+assignment rules pick someone else (round-robin in the ticket's category), or leaves it in the Unassigned queue
+where no rule assigns it. Their category memberships stay (inactive users are never picked by round-robin), so
+reactivating restores them as they were.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from sqlalchemy import update as sql_update
 
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.domain.values import Role
-from nixflow.services import tickets, users
-from nixflow.services.users import Principal
+from nixflow.services import users
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, categories, category_agents
 from nixflow.store.tables import tickets as tickets_table
@@ -103,7 +104,7 @@ def deactivation_preview(conn: Connection, *, user_id: int, now: datetime) -> di
         "active": user["active"],
         "open_tickets": count,
         "tickets": [dict(r._mapping) for r in listed],
-        "tickets_become": "unassigned",
+        "tickets_become": "reassigned",
         "categories": [dict(r._mapping) for r in in_categories],
         **_live_tokens(conn, user_id, now),
         "blocked": _blocked(conn, user),
@@ -120,26 +121,23 @@ def _blocked(conn: Connection, user: dict[str, Any]) -> str | None:
     return "this is the last active admin: make another user an admin first" if admins <= 1 else None
 
 
-def update(tx: Tx, *, actor: Principal, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change a user (`users.update_user`); a deactivation also ends their access and unassigns their open
-    tickets, in the same unit of work, as `deactivation_preview` said."""
+def update(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change a user (`users.update_user`); a deactivation also ends their access, in the same unit of work as
+    the departures handler hands their open tickets on, as `deactivation_preview` said."""
     was_active = users.get_user(tx.conn, user_id=user_id)["active"]
     after = users.update_user(tx, user_id=user_id, changes=changes)
     if was_active and not after["active"]:
-        _end_access(tx, actor=actor, user_id=user_id)
+        _end_access(tx, user_id=user_id)
     return after
 
 
-def _end_access(tx: Tx, *, actor: Principal, user_id: int) -> None:
+def _end_access(tx: Tx, *, user_id: int) -> None:
     live = _live_tokens(tx.conn, user_id, tx.now)
     tx.conn.execute(
         sql_update(api_tokens)
         .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=tx.now)
     )
-    open_ids = [int(r[0]) for r in tx.conn.execute(select(tickets_table.c.id).where(_open_assigned(user_id)))]
-    for ticket_id in sorted(open_ids):
-        tickets.update_fields(tx, actor=actor, ticket_id=ticket_id, version=None, changes={"assignee_id": None})
     tx.emit(
         "user.access_ended",
         aggregate_type="user",
@@ -149,6 +147,5 @@ def _end_access(tx: Tx, *, actor: Principal, user_id: int) -> None:
             "by_id": tx.ctx.actor_id,
             "sessions_ended": live["sessions"],
             "api_tokens_revoked": live["api_tokens"],
-            "unassigned_ticket_ids": sorted(open_ids),
         },
     )

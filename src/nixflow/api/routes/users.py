@@ -7,7 +7,7 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from nixflow.api.deps import AdminUser, App, Ctx, GuardedRoute, PathId, admin_only
+from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import (
     CategoryCreate,
     CategoryRead,
@@ -78,14 +78,13 @@ async def get_user(user_id: PathId, app: App) -> UserRead:
 
 
 @router.patch("/users/{user_id:int}", response_model=UserRead)
-async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx, actor: AdminUser) -> UserRead:
+async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx) -> UserRead:
     """Change a user's name, email (unique), role, active flag, approver right or categories. Deactivating ends
-    their sessions and API tokens and unassigns their open tickets, as the deactivation preview says; the last
+    their sessions and API tokens, and their open tickets go to other agents by the assignment rules (or back to
+    the Unassigned queue), as the deactivation preview says; the last
     active admin can be neither demoted nor deactivated (409)."""
     changes = body.model_dump(exclude_unset=True)
-    return UserRead(
-        **await app.writer.run(lambda tx: user_admin.update(tx, actor=actor, user_id=user_id, changes=changes), ctx)
-    )
+    return UserRead(**await app.writer.run(lambda tx: user_admin.update(tx, user_id=user_id, changes=changes), ctx))
 
 
 @router.post("/categories", response_model=CategoryRead, status_code=201)

@@ -16,7 +16,7 @@ function consequences(preview) {
   const tickets = preview.tickets.map((t) => el("li", {}, el("a", { href: `/tickets/${t.id}` }, `#${t.id} ${t.title}`), ` (${t.status}, ${t.priority})`));
   const more = preview.open_tickets - preview.tickets.length;
   items.push(el("li", {}, preview.open_tickets
-    ? [`${plural(preview.open_tickets, "open ticket")} assigned to ${preview.name} ${preview.open_tickets === 1 ? "becomes" : "become"} unassigned (back to the Unassigned queue):`,
+    ? [`${plural(preview.open_tickets, "open ticket")} assigned to ${preview.name} ${preview.open_tickets === 1 ? "goes" : "go"} to the other agents (the assignment rules, such as round-robin in the category) or, where no rule assigns ${preview.open_tickets === 1 ? "it" : "them"}, back to the Unassigned queue:`,
        el("ul", {}, tickets, more > 0 ? el("li", {}, `and ${more} more`) : null)]
     : `${preview.name} has no open tickets assigned.`));
   items.push(el("li", {}, preview.categories.length
