@@ -35,7 +35,9 @@ async def test_a_new_ticket_has_the_contract_fields_and_an_sla(harness: Harness,
         "created_at",
         "updated_at",
         "sla",
+        "tags",  # beyond CONTRACT.md's list, added by issue 25 (requesters: always [])
     }
+    assert ticket["tags"] == []
     assert ticket["status"] == "new" and ticket["priority"] == "normal" and ticket["approval"] == "not_required"
     assert ticket["requester_id"] == requester.id and ticket["version"] == 1
     assert ticket["created_at"].endswith("Z")

@@ -19,8 +19,9 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tickets") as batch:
-        batch.add_column(sa.Column("tags", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    # A plain ALTER TABLE ADD COLUMN (a constant default), never a batch "recreate": on SQLite, with foreign keys on
+    # (NixFlow's engines turn them on), dropping the old tickets table would cascade and delete every comment.
+    op.add_column("tickets", sa.Column("tags", sa.JSON(), nullable=False, server_default="[]"))
     op.create_table(
         "ticket_tags",
         sa.Column("ticket_id", Id, sa.ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
@@ -35,5 +36,7 @@ def downgrade() -> None:
     op.drop_table("tag_allow_list")
     op.drop_index("ix_ticket_tags_tag", table_name="ticket_tags")
     op.drop_table("ticket_tags")
-    with op.batch_alter_table("tickets") as batch:
-        batch.drop_column("tags")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE tickets DROP COLUMN tags")  # SQLite 3.35+; no recreate (see upgrade)
+    else:
+        op.drop_column("tickets", "tags")
