@@ -81,6 +81,7 @@ class MailboxPoller:
         self._box: BaseMailBox | None = None
         self._stopping = threading.Event()
         self._task: asyncio.Task[None] | None = None
+        self._passed: set[str] = set()  # the unseen uids the last pass saw
 
     def _mailbox(self) -> BaseMailBox:
         if self._box is None:
@@ -116,7 +117,9 @@ class MailboxPoller:
         """One pass over the unseen messages (blocking); returns how many were taken."""
         box = self._mailbox()
         taken = 0
-        for uid in box.uids(AND(seen=False)):
+        unseen = box.uids(AND(seen=False))
+        self._passed = set(unseen)
+        for uid in unseen:
             raw = self._raw(box, uid)
             if raw is None:
                 continue
@@ -151,6 +154,10 @@ class MailboxPoller:
         if "IDLE" not in box.client.capabilities:
             while not self._stopping.is_set() and time.monotonic() < deadline:
                 self._stopping.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+            return
+        # Mail that came during the pass was announced (EXISTS) in the answer to one of its commands, not in IDLE:
+        # look once more before waiting, or it would wait for the next poll.
+        if set(box.uids(AND(seen=False))) - self._passed:
             return
         box.idle.start()  # type: ignore[no-untyped-call]
         try:
