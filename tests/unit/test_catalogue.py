@@ -197,6 +197,7 @@ def test_categories_are_the_documented_ones() -> None:
         "email",
         "webhook",
         "calendar",
+        "macro",
     }
     assert {spec.category for spec in CATALOGUE.values()} <= set(EVENT_CATEGORIES)
 

@@ -17,6 +17,7 @@ from nixflow.api.routes import (
     held_mail,
     kb,
     kb_reading,
+    macros,
     mail_quarantine,
     notifications,
     password_reset,
@@ -119,6 +120,9 @@ def install(app: FastAPI) -> None:
         kb_reading.router,
         search.router,
         replies.router,
+        macros.replies_router,
+        macros.macros_router,
+        macros.tickets_router,
         requester_context.router,
         ws.router,
     ):

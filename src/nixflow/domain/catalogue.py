@@ -298,6 +298,24 @@ class TagAllowListChanged(EventData):
     previous: list[str]
 
 
+# macro
+
+
+class MacroChanged(EventData):
+    macro_id: int
+    kind: str  # reply | macro
+    name: str
+    scope: str  # personal | team | everyone
+    category_id: int | None = None
+
+
+class MacroApplied(TicketRef):
+    """The cause of each change a macro made: its comment, field, tag and status events name this event."""
+
+    macro_id: int
+    name: str
+
+
 # kb
 
 
@@ -605,6 +623,10 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
+    ("macro.created", MacroChanged, "A canned reply or a macro was made."),
+    ("macro.updated", MacroChanged, "A canned reply or a macro was changed."),
+    ("macro.deleted", MacroChanged, "A canned reply or a macro was deleted."),
+    ("macro.applied", MacroApplied, "A macro was applied to a ticket, in one unit of work with the changes it caused."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
     ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
     ("kb.article_published", ArticleStatusChanged, "An article was published."),

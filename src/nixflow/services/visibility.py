@@ -41,6 +41,8 @@ def may_see(viewer: Principal, record: EventRecord, ticket_requester_id: int | N
         return may_see_ticket(viewer.role, requester=mine, internal=is_internal(record)) and (
             viewer.is_staff or record.type in REQUESTER_FIELDS
         )
+    if record.category == "macro" and record.data.get("scope") == "personal":
+        return record.actor_id == viewer.id  # a personal reply or macro is its owner's alone
     # Not about a ticket: accounts are the admins' business (and NixFlow's), the rest the staff's.
     return viewer.is_admin if record.category == "user" else viewer.is_staff
 

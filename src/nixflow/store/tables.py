@@ -640,3 +640,23 @@ tag_allow_list = Table(
 )
 
 SYSTEM_USER_ID = 0
+
+# Canned replies and macros (migration 0020): a reply is `body` alone; a macro an optional `body` (a public reply
+# or an `internal` note) and `actions` (the changes it makes). Seen by its owner (personal), the agents of
+# `category_id` (team), or every agent (everyone).
+macros = Table(
+    "macros",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("owner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE")),
+    Column("body", Text),
+    Column("internal", Boolean, nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_macros_kind_name", "kind", "name"),
+)
