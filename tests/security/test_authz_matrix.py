@@ -111,6 +111,9 @@ RULE = {
 }
 
 
+SHARED = {"name": "Shared", "scope": "everyone", "body": "Hello {{ requester.name }}"}
+
+
 def calendar_body(w: World) -> dict[str, Any]:
     return {"name": w.unique("cal"), "timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"]]}}
 
@@ -224,6 +227,21 @@ ROWS = [
     Row("GET", "/api/tags", staff_only(200)),
     Row("GET", "/api/tags/allowed", staff_only(200)),
     Row("PUT", "/api/tags/allowed", admin_only(200), body=lambda w, r: {"tags": []}),
+    # Canned replies and macros: staff use them; agents make personal ones, admins shared ones (the matrix's are
+    # everyone's, so an agent may use but not change them)
+    Row("GET", "/api/replies", staff_only(200)),
+    Row("POST", "/api/replies", staff_only(201), body=lambda w, r: {"name": "Thanks", "body": "Thanks!"}),
+    Row("GET", "/api/replies/{reply_id}", staff_only(200)),
+    Row("PUT", "/api/replies/{reply_id}", admin_only(200), body=lambda w, r: SHARED, object_checked=frozenset({AGENT})),
+    Row("DELETE", "/api/replies/{reply_id}", admin_only(204)),
+    Row("POST", "/api/tickets/{ticket_id}/replies/{reply_id}/render", staff_only(200)),
+    Row("GET", "/api/macros", staff_only(200)),
+    Row("POST", "/api/macros", staff_only(201), body=lambda w, r: {"name": "Bump", "actions": {"priority": "high"}}),
+    Row("GET", "/api/macros/{macro_id}", staff_only(200)),
+    Row("PUT", "/api/macros/{macro_id}", admin_only(200), body=lambda w, r: SHARED, object_checked=frozenset({AGENT})),
+    Row("DELETE", "/api/macros/{macro_id}", admin_only(204)),
+    Row("POST", "/api/tickets/{ticket_id}/macros/{macro_id}/preview", staff_only(200)),
+    Row("POST", "/api/tickets/{ticket_id}/macros/{macro_id}/apply", staff_only(200), body=lambda w, r: {}),
     # Notifications: each user's own
     Row("GET", "/api/notifications", signed_in(200)),
     Row("GET", "/api/notifications/unread-count", signed_in(200)),
@@ -546,6 +564,12 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "rule_id":
             created = await h.client.post("/api/rules", json=RULE, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
+        elif name in ("reply_id", "macro_id"):
+            kind = "replies" if name == "reply_id" else "macros"
+            body = {**SHARED, "actions": {"priority": "high"}} if kind == "macros" else SHARED
+            created = await h.client.post(f"/api/{kind}", json=body, headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
         elif name == "webhook_id":
