@@ -388,6 +388,7 @@ ROWS = [
     Row("GET", "/reports", page(403, 200, 200)),
     Row("GET", "/reports/tickets", page(403, 200, 200)),
     Row("GET", "/reports/workload", page(403, 200, 200)),
+    Row("GET", "/macros", page(403, 200, 200)),
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),

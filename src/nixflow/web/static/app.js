@@ -156,6 +156,7 @@ const modules = {
   "admin-round-robin": "./round_robin.js",
   "admin-webhooks": "./webhooks.js",
   "admin-users": "./users.js",
+  "desk-macros": "./desk_macros.js",
   account: "./account.js",
   "password-reset-confirm": "./password_reset.js",
   "ticket-new": "./kb.js",

@@ -5,6 +5,7 @@ import { el } from "./dom.js";
 
 const reply = document.getElementById("comment-form");
 if (reply && "split" in reply.dataset) import("./reply_send.js");
+if (reply && "split" in reply.dataset) import("./reply_picker.js");
 if (document.getElementById("preview-toggle")) import("./reply_preview.js");
 
 const box = document.getElementById("rule-notices");
