@@ -23,10 +23,11 @@ replies_router = APIRouter(prefix="/api/replies", tags=["replies"], route_class=
 macros_router = APIRouter(prefix="/api/macros", tags=["macros"], route_class=GuardedRoute)
 tickets_router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=GuardedRoute)
 
-Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)]
+# Not blank: the service trims both, and a blank one is no name and no text.
+Name = Annotated[str, StringConstraints(strict=True, max_length=100, pattern=r"\S")]
 Template = Annotated[
     str,
-    StringConstraints(strict=True, max_length=MAX_LENGTH),
+    StringConstraints(strict=True, max_length=MAX_LENGTH, pattern=r"\S"),
     Field(description="Text with variables: {{ ticket.title }}, {{ requester.name }}, {{ agent.name }}, ..."),
 ]
 Search = Annotated[str | None, Query(max_length=100, description="Names containing this (case-insensitive)")]
