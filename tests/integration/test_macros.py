@@ -7,6 +7,11 @@ from typing import Any
 
 from tests.conftest import Harness, User
 
+from nixflow.domain.envelope import EventContext
+from nixflow.ids import uuid7
+from nixflow.services import macros
+from nixflow.services.users import SYSTEM
+
 GREETING = "Hello {{ requester.name }}, about #{{ ticket.id }} ({{ ticket.title }}): {{ agent.name }} is on it."
 
 
@@ -184,3 +189,17 @@ async def test_a_refused_change_stores_nothing(harness: Harness, admin: User, ag
     assert await h.events(type="macro.applied") == []
     # Nor may a macro be saved with a tag off the list.
     await _make(h, admin, "macros", code=422, name="Bad tag", scope="everyone", actions={"add_tags": ["vpn"]})
+
+
+async def test_a_rule_applying_a_macro_acts_as_that_rule(harness: Harness, admin: User, requester: User) -> None:
+    """How the routing engineer's `apply_macro` action calls it: as NixFlow, in the rule's context."""
+    h = harness
+    ticket = await _ticket(h, requester)
+    macro = await _make(h, admin, "macros", name="Bump", scope="everyone", actions={"priority": "critical"})
+    rule = EventContext(correlation_id=uuid7(), actor_id=SYSTEM.id, source="automation", rule_id=41, rule_name="VIP")
+    await h.nixflow.writer.run(
+        lambda tx: macros.apply_macro(tx, actor=SYSTEM, ticket_id=ticket["id"], macro_id=macro["id"]), rule
+    )
+    [changed] = await h.events(type="ticket.priority_changed")
+    assert changed["data"]["new_priority"] == "critical"
+    assert (changed["metadata"]["rule_id"], changed["metadata"]["rule_name"]) == (41, "VIP")

@@ -3,6 +3,7 @@ ticket, and applying a macro as one unit of work caused by `macro.applied` (the 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy import Connection
@@ -185,5 +186,8 @@ def apply_macro(
         aggregate_id=ticket_id,
         data={"ticket_id": ticket_id, "macro_id": macro_id, "name": macro["name"]},
     )
-    caused = tx.child(tx.ctx.caused_by(applied, source=tx.ctx.source))
+    # Caused by `macro.applied`, still acting for the rule that applied it, if one did (a rule's changes start no
+    # cycle of their own, and pages name the rule).
+    ctx = tx.ctx.caused_by(applied, source=tx.ctx.source, rule_id=tx.ctx.rule_id)
+    caused = tx.child(dataclasses.replace(ctx, rule_name=tx.ctx.rule_name))
     return ticket_submit.submit(caused, actor=actor, ticket_id=ticket_id, submission=submission, source=source)
