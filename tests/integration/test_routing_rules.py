@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from tests import mail_corpus as corpus
-from tests.conftest import Harness, User, mailing, start
+from tests.conftest import Harness, ManualClock, User, mailing, start
 from tests.mail_marker import mail_before_a_marker
 from tests.smtp_server import SmtpServer, addressed
 
@@ -212,3 +212,34 @@ async def test_the_simulation_counts_routing_actions_and_writes_nothing(
     assert simulated["matched"] == 1 and [s["ticket_id"] for s in simulated["sample"]] == [routed["id"]]
     assert simulated["actions"]["set_category"] == 1 and simulated["actions"]["send_reply"] == 1
     assert (await _ticket(h, admin, routed["id"]))["category_id"] is None
+
+
+async def test_an_escalation_on_the_sender_domain_fires_in_time(timed_harness: Harness, clock: ManualClock) -> None:
+    h = timed_harness
+    admin = await h.user("admin")
+    await _quiet(h, admin)
+    await _rule(
+        h,
+        admin,
+        name="acme waits 30 minutes at most",
+        kind="escalation",
+        conditions={
+            "all": [
+                {"field": "sender_domain", "op": "equals", "value": "acme.example"},
+                {"field": "minutes_unassigned", "op": "gte", "value": 30},
+            ]
+        },
+        actions=[{"type": "escalate", "level": 1}],
+    )
+    start = clock.now
+    acme, other = await h.user("requester", email="gil@acme.example"), await h.user("requester")
+    opened = [
+        (await _ok(await h.client.post("/api/tickets", json={"title": "Down"}, headers=who.headers), 201))["id"]
+        for who in (acme, other)
+    ]
+    await h.settle()
+    clock.now = start + timedelta(minutes=31)
+    await h.nixflow.scheduler.run_due(now=clock.now)
+    await h.settle()
+    levels = [(await _ticket(h, admin, t))["escalation_level"] for t in opened]
+    assert levels == [1, 0]
