@@ -41,6 +41,13 @@ async def _rule(h: Harness, admin: User, **rule: Any) -> dict[str, Any]:
     return dict(await _ok(await h.client.post("/api/rules", json=body, headers=admin.headers), 201))
 
 
+async def _only_rule(h: Harness, **rule: Any) -> tuple[User, dict[str, Any]]:
+    """An admin, and this rule the only active one."""
+    admin = await h.user("admin")
+    await _quiet(h, admin)
+    return admin, await _rule(h, admin, **rule)
+
+
 async def _category(h: Harness, admin: User, name: str, agent_ids: list[int]) -> int:
     made = await h.client.post("/api/categories", json={"name": name, "agent_ids": agent_ids}, headers=admin.headers)
     return int((await _ok(made, 201))["id"])
@@ -95,12 +102,9 @@ async def test_mail_from_a_domain_lands_in_its_category_and_goes_round_robin_wit
 
 async def test_the_channel_condition_tells_mail_from_the_api(desk: Harness) -> None:
     h = desk
-    admin = await h.user("admin")
     requester = await h.user("requester")
-    await _quiet(h, admin)
-    await _rule(
+    admin, _ = await _only_rule(
         h,
-        admin,
         name="mail is triaged",
         kind="prioritization",
         conditions={"all": [{"field": "channel", "op": "equals", "value": "mail"}]},
@@ -116,12 +120,9 @@ async def test_the_channel_condition_tells_mail_from_the_api(desk: Harness) -> N
 
 async def test_a_rules_reply_reaches_the_requester_once_even_on_replay(desk: Harness, smtp: SmtpServer) -> None:
     h = desk
-    admin = await h.user("admin")
-    await _quiet(h, admin)
     text = "Thanks, we got your mail about the network."
-    rule = await _rule(
+    admin, rule = await _only_rule(
         h,
-        admin,
         name="acknowledge acme",
         kind="prioritization",
         conditions={"all": [{"field": "sender", "op": "in", "value": ["Eve@acme.example"]}]},
@@ -216,11 +217,8 @@ async def test_the_simulation_counts_routing_actions_and_writes_nothing(
 
 async def test_an_escalation_on_the_sender_domain_fires_in_time(timed_harness: Harness, clock: ManualClock) -> None:
     h = timed_harness
-    admin = await h.user("admin")
-    await _quiet(h, admin)
-    await _rule(
+    admin, _ = await _only_rule(
         h,
-        admin,
         name="acme waits 30 minutes at most",
         kind="escalation",
         conditions={
