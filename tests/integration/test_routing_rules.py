@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from tests import mail_corpus as corpus
 from tests.conftest import Harness, ManualClock, User, mailing, start
+from tests.integration.test_status_on_reply import _web as browser_headers
 from tests.mail_marker import mail_before_a_marker
 from tests.smtp_server import SmtpServer, addressed
 
@@ -112,10 +113,13 @@ async def test_the_channel_condition_tells_mail_from_the_api(desk: Harness) -> N
     )
     by_mail = await _mail_in(h, "Dee <dee@customer.test>", "Mail me", "<d1@customer.test>")
     by_api = await _ok(await h.client.post("/api/tickets", json={"title": "API"}, headers=requester.headers), 201)
+    in_browser = await browser_headers(h, requester)
+    by_web = await _ok(await h.client.post("/api/tickets", json={"title": "Web"}, headers=in_browser), 201)
     await h.settle()
-    mailed, api = await _ticket(h, admin, by_mail), await _ticket(h, admin, by_api["id"])
+    mailed, api, web = [await _ticket(h, admin, t) for t in (by_mail, by_api["id"], by_web["id"])]
     assert (mailed["tags"], mailed["status"], mailed["channel"]) == (["triage"], "open", "mail")
     assert (api["tags"], api["status"], api["channel"]) == ([], "new", "api")
+    assert (web["tags"], web["status"], web["channel"]) == ([], "new", "web")
 
 
 async def test_a_rules_reply_reaches_the_requester_once_even_on_replay(desk: Harness, smtp: SmtpServer) -> None:
