@@ -93,3 +93,33 @@ async def test_the_tag_filter_narrows_for_staff_and_is_refused_to_requesters(
     assert await ids(harness, agent, "printer tag:other") == []
     refused = await harness.client.get("/api/search", params={"q": "printer tag:vpn"}, headers=requester.headers)
     assert refused.status_code == 403, refused.text
+
+
+async def test_filters_alone_list_what_they_leave_and_combine_with_words(
+    harness: Harness, admin: User, agent: User, requester: User
+) -> None:
+    network = await harness.client.post("/api/categories", json={"name": "Network"}, headers=admin.headers)
+    said = "the exact phrase is here"
+    mine = await open_ticket(harness, requester, "VPN drops", said, category_id=network.json()["id"])
+    other = await open_ticket(harness, requester, "VPN slow", said)
+    stranger = await harness.user("requester")
+    theirs = await open_ticket(harness, stranger, "Printer")
+    for ticket in (mine, other):
+        tagged = await harness.client.post(f"/api/tickets/{ticket}/tags", json={"tags": ["vpn"]}, headers=agent.headers)
+        assert tagged.status_code == 200, tagged.text
+    await _assign(harness, admin, mine, assignee_id=agent.id)
+    assert set(await ids(harness, agent, "status:open tag:vpn")) == {mine, other}
+    assert await ids(harness, agent, "assignee:me") == [mine]
+    everything = 'status:open tag:vpn assignee:me category:Network "exact phrase" here'
+    assert await ids(harness, agent, everything) == [mine]
+    assert await ids(harness, agent, everything.replace("here", "elsewhere")) == []
+    # A requester's filters still leave only their own tickets.
+    assert set(await ids(harness, requester, "status:open")) == {mine, other}
+    assert await ids(harness, stranger, "status:open") == [theirs]
+
+
+async def test_the_org_filter_is_named_as_not_available_yet(harness: Harness, agent: User) -> None:
+    for q in ("router org:Acme", 'org:"Acme Corp"'):
+        got = await harness.client.get("/api/search", params={"q": q}, headers=agent.headers)
+        assert got.status_code == 422, got.text
+        assert "org: filter not available" in got.json()["detail"]

@@ -35,6 +35,7 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "category_id",
         "requester_id",
         "approval",
+        "channel",
         *DUE_TIMES,
     },
     "ticket.updated": {"ticket_id", "changes"},
@@ -136,6 +137,7 @@ TICKET_CREATED: dict[str, Any] = {
     "category_id": None,
     "requester_id": 7,
     "approval": "not_required",
+    "channel": "mail",
     "first_response_due": "2024-05-01T12:15:00Z",
     "resolution_due": None,
 }

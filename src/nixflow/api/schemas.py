@@ -320,6 +320,9 @@ class TicketRead(BaseModel):
     tags: list[str] = Field(
         default_factory=list, description="Staff only (internal routing): normalised tags; requesters: always []."
     )
+    channel: Literal["web", "mail", "api"] | None = Field(
+        default=None, description="Where it was opened: the web UI, mail or the API (null: before this was recorded)."
+    )
 
 
 class TicketListItem(TicketRead):

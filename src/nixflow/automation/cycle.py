@@ -46,6 +46,8 @@ ACTION_FIELD = {
     "escalate": "escalation_level",
     "add_tag": "tag",
     "remove_tag": "tag",
+    "set_category": "category_id",
+    "set_status": "status",
 }
 # What an action reads besides the conditions: a round-robin picks among the category's agents.
 _ACTION_READS = {"assign_round_robin": "category_id"}
@@ -92,6 +94,8 @@ def pending_actions(rule: Mapping[str, Any], ticket: Mapping[str, Any]) -> list[
             or (kind == "escalate" and ticket["escalation_level"] >= action["level"])
             or (kind == "add_tag" and action["value"] in ticket["tags"])
             or (kind == "remove_tag" and action["value"] not in ticket["tags"])
+            or (kind == "set_category" and ticket["category_id"] == action["category_id"])
+            or (kind == "set_status" and ticket["status"] == action["value"])
         ):
             continue
         out.append(dict(action))

@@ -23,7 +23,7 @@ from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
 from nixflow.services import rules as rule_store
-from nixflow.services import ticket_queries, ticket_tags, tickets
+from nixflow.services import ticket_queries, ticket_tags, tickets, users
 from nixflow.services.users import SYSTEM
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
@@ -77,6 +77,13 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
         ticket_tags.change(tx, actor=SYSTEM, ticket_id=ticket_id, add=[action["value"]])
     elif kind == "remove_tag":
         ticket_tags.change(tx, actor=SYSTEM, ticket_id=ticket_id, remove=[action["value"]])
+    elif kind == "set_category":
+        changes = {"category_id": action["category_id"]}
+        tickets.update_fields(tx, actor=SYSTEM, ticket_id=ticket_id, version=None, changes=changes)
+    elif kind == "set_status":
+        tickets.transition(tx, actor=SYSTEM, ticket_id=ticket_id, status=Status(action["value"]))
+    elif kind == "send_reply":
+        tickets.add_comment(tx, actor=SYSTEM, ticket_id=ticket_id, body=reply_text(tx, ticket_id, action))
     elif kind == "notify":
         data = {"recipient_role": action.get("role"), "recipient_id": action.get("user_id"), "reason": rule["name"]}
         tx.emit(
@@ -85,6 +92,11 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
             aggregate_id=ticket_id,
             data={"ticket_id": ticket_id, **data},
         )
+
+
+def reply_text(tx: Tx, ticket_id: int, action: Mapping[str, Any]) -> str:
+    """The body of a rule's reply: its text as written (the hook where a template would be rendered)."""
+    return str(action["text"])
 
 
 def run_rule(
@@ -207,7 +219,7 @@ class RuleEngine:
                 if not conditions.in_rollout(rule["id"], ticket_id, rule["rollout_percent"]):
                     continue
                 if ticket is None:  # (re)load: each rule sees what the rules before it changed
-                    ticket = tickets.current(tx, ticket_id=ticket_id)
+                    ticket = users.with_requester_email(tx, tickets.current(tx, ticket_id=ticket_id))
                 if ticket["status"] == Status.CLOSED.value:
                     break
                 evaluated += 1

@@ -11,7 +11,8 @@ counted again at the next event. It reads only: nothing is written, no event is 
 
 Approximations, said plainly: the rule is evaluated as if it ran first among the rules (the others' effects
 of the same moment are seen at their own events); `rollout_percent`, `active` and `mode` are ignored (every
-ticket is simulated); a round-robin assignment is counted, not resolved to an agent.
+ticket is simulated); a round-robin assignment is counted, not resolved to an agent; a reply is counted, not
+written; `sender` conditions read the requester's address as it is now.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from nixflow.domain.rules import ACTIONS, RuleCreate, actions_json, conditions_j
 from nixflow.domain.ticket import Ticket
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.store import event_log
-from nixflow.store.tables import tickets
+from nixflow.store.tables import tickets, users
 
 SAMPLE_SIZE = 50
 _BATCH = 200
@@ -42,8 +43,17 @@ _CHANGED: dict[str, tuple[str, str]] = {
     "ticket.escalated": ("escalation_level", "escalate"),
     "ticket.tagged": ("tags", "add_tag"),
     "ticket.untagged": ("tags", "remove_tag"),
+    "ticket.category_changed": ("category_id", "set_category"),
+    "ticket.status_changed": ("status", "set_status"),
 }
-_ACTION_FIELD = {"set_priority": "priority", "assign": "assignee_id", "assign_round_robin": "assignee_id"}
+_ACTION_FIELD = {
+    "set_priority": "priority",
+    "assign": "assignee_id",
+    "assign_round_robin": "assignee_id",
+    "set_category": "category_id",
+    "set_status": "status",
+}
+_FIELDLESS = ("notify", "send_reply")  # actions that set no ticket field
 _TAG_ACTIONS = ("add_tag", "remove_tag")
 _SOMEONE = -1  # the assignee a simulated round-robin assignment stands for: someone, not known
 
@@ -76,7 +86,7 @@ def _would(
         elif kind == "escalate":
             overlay["escalation_level"] = action["level"]
         elif kind in _ACTION_FIELD:
-            value = action.get("value", action.get("user_id", _SOMEONE))
+            value = action.get("value", action.get("user_id", action.get("category_id", _SOMEONE)))
             overlay[_ACTION_FIELD[kind]] = value
 
 
@@ -92,6 +102,10 @@ def _did(record: EventRecord, acts_on: set[str]) -> dict[str, Any] | None:
         action["user_id"] = data["assignee_id"]
     elif changed[1] in _TAG_ACTIONS:
         action["tags"] = data["tags"]
+    elif changed[1] == "set_category":
+        action["category_id"] = data["new_category_id"]
+    elif changed[1] == "set_status":
+        action["value"] = data["new_status"]
     else:
         action["level"] = data["level"]
     return {
@@ -150,13 +164,18 @@ class _Cycle:
 
 
 def replay_ticket(
-    rule: Mapping[str, Any], records: Sequence[EventRecord], *, since: datetime, until: datetime
+    rule: Mapping[str, Any],
+    records: Sequence[EventRecord],
+    *,
+    since: datetime,
+    until: datetime,
+    requester_email: str | None = None,
 ) -> TicketOutcome | None:
     """Evaluate `rule` over one ticket's history (its events before `until`, in log order)."""
     if not records or records[0].type != "ticket.created":
         return None  # its beginning is gone (events cleaned up): its state cannot be rebuilt
     outcome = TicketOutcome(int(records[0].aggregate_id))
-    acting = [a["type"] for a in rule["actions"] if a["type"] != "notify"]
+    acting = [a["type"] for a in rule["actions"] if a["type"] not in _FIELDLESS]
     acts_on = {"tags" if k in _TAG_ACTIONS else _ACTION_FIELD.get(k, "escalation_level") for k in acting}
     timed = rule["kind"] == "escalation"
     state: Ticket | None = None
@@ -170,7 +189,7 @@ def replay_ticket(
         in_period = since <= record.timestamp < until
         if in_period and (done := _did(record, acts_on)) is not None:
             outcome.did.append(done)
-        now = {**state.as_row(), **overlay}
+        now = {**state.as_row(), **overlay, "requester_email": requester_email}
         if not timed:
             made = run.follow(record)
             if in_period and (record.type in TRIGGERS or made) and now["status"] != Status.CLOSED.value:
@@ -208,6 +227,12 @@ def _candidates(conn: Connection, rule: Mapping[str, Any], since: datetime, unti
     return sorted(int(r[0]) for r in conn.execute(open_then))
 
 
+def _requester_emails(conn: Connection, ticket_ids: list[int]) -> dict[int, str]:
+    """Each ticket's requester's address, as it is now."""
+    found = select(tickets.c.id, users.c.email).join(users, users.c.id == tickets.c.requester_id)
+    return {int(r[0]): str(r[1]) for r in conn.execute(found.where(tickets.c.id.in_(ticket_ids)))}
+
+
 def _batches(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), _BATCH):
         yield ids[start : start + _BATCH]
@@ -226,8 +251,10 @@ def simulate(conn: Connection, *, spec: RuleCreate, since: datetime, until: date
     candidates = _candidates(conn, rule, since, until) if since < until else []  # an empty period holds nothing
     for batch in _batches(candidates):
         histories = event_log.timelines(conn, "ticket", [str(i) for i in batch], before=until)
+        senders = _requester_emails(conn, batch)
         for ticket_id in batch:
-            outcome = replay_ticket(rule, histories[str(ticket_id)], since=since, until=until)
+            history = histories[str(ticket_id)]
+            outcome = replay_ticket(rule, history, since=since, until=until, requester_email=senders.get(ticket_id))
             if outcome is None or not outcome.evaluated:
                 continue
             evaluated_tickets += 1

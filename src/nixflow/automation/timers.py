@@ -26,6 +26,7 @@ from nixflow.ids import uuid7
 from nixflow.services import rules as rule_store
 from nixflow.services import ticket_sla
 from nixflow.services import tickets as ticket_service
+from nixflow.services.users import with_requester_email
 from nixflow.store.db import Database, Tx
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, tickets
@@ -102,7 +103,7 @@ def _due(tx: Tx, ticket_id: int) -> _Due | None:
     escalations: list[Any] = []
     if not resolved:
         active = rule_store.active_rules_of(tx, kinds=("escalation",))
-        escalations, _ = conditions.escalation_due(active, ticket, tx.now)
+        escalations, _ = conditions.escalation_due(active, with_requester_email(tx, ticket), tx.now)
     shadowed = [r["id"] for r in escalations if r["mode"] == "shadow"]
     if shadowed:
         state = {**state, "escalations_shadowed": [*state.get("escalations_shadowed", []), *shadowed]}

@@ -76,6 +76,7 @@ class TicketCreated(SlaDueTimes):
     category_id: int | None = None
     requester_id: int
     approval: str
+    channel: Literal["web", "mail", "api"] | None = None
 
 
 class TicketUpdated(TicketRef):

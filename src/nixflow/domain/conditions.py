@@ -34,7 +34,18 @@ def facts_of(ticket: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "minutes_unassigned": 0.0 if ticket["assignee_id"] is not None else minutes_since(ticket["created_at"]),
         "minutes_since_update": minutes_since(ticket["updated_at"]),
         "tag": _tags(ticket),
+        **_origin(ticket),
     }
+
+
+def _origin(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the ticket comes from: the requester's address and its domain (lower case), and its channel.
+
+    The address is not ticket state: whoever evaluates rules puts `requester_email` beside the ticket's fields.
+    """
+    sender = str(ticket.get("requester_email") or "").lower() or None
+    domain = sender.rpartition("@")[2] if sender else None
+    return {"sender": sender, "sender_domain": domain, "channel": ticket.get("channel")}
 
 
 def _tags(ticket: Mapping[str, Any]) -> frozenset[str]:
@@ -125,6 +136,8 @@ def _static_fact(ticket: Mapping[str, Any], field: str) -> Any:
         return f"{ticket['title']}\n{ticket['description']}"
     if field == "tag":
         return _tags(ticket)
+    if field in ("sender", "sender_domain", "channel"):
+        return _origin(ticket)[field]
     return ticket[field] if field in _STATIC_FACTS else None
 
 

@@ -36,9 +36,24 @@ ENUM_FIELDS: dict[str, tuple[str, ...]] = {
 ID_FIELDS = ("category_id", "requester_id", "assignee_id")
 TIME_FIELDS = ("minutes_open", "minutes_unassigned", "minutes_since_update")
 TAG_FIELD = "tag"  # equals: the ticket has the tag; in: any of them; not_equals / not_in: it has none of them
-FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS, TAG_FIELD)
+# The requester's address (exact) and its domain, compared in lower case; where the ticket came from.
+ADDRESS_FIELDS = ("sender", "sender_domain")
+CHANNEL_FIELD = "channel"
+CHANNELS = ("web", "mail", "api")
+FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS, TAG_FIELD, *ADDRESS_FIELDS, CHANNEL_FIELD)
 OPS = ("contains_word", "contains", "equals", "not_equals", "in", "not_in", "gte", "lte", "is_null")
-ACTIONS = ("set_priority", "assign_round_robin", "assign", "escalate", "notify", "add_tag", "remove_tag")
+ACTIONS = (
+    "set_priority",
+    "assign_round_robin",
+    "assign",
+    "escalate",
+    "notify",
+    "add_tag",
+    "remove_tag",
+    "set_category",
+    "set_status",
+    "send_reply",
+)
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
 
 _OPS_BY_FIELD: dict[str, frozenset[str]] = {
@@ -47,6 +62,7 @@ _OPS_BY_FIELD: dict[str, frozenset[str]] = {
     **{f: frozenset({"equals", "not_equals", "in", "not_in", "gte", "lte", "is_null"}) for f in ID_FIELDS},
     **{f: frozenset({"equals", "not_equals", "gte", "lte"}) for f in TIME_FIELDS},
     TAG_FIELD: frozenset({"equals", "not_equals", "in", "not_in"}),
+    **{f: frozenset({"equals", "not_equals", "in", "not_in"}) for f in (*ADDRESS_FIELDS, CHANNEL_FIELD)},
 }
 
 
@@ -66,6 +82,10 @@ def _is_tag(value: Any) -> bool:
 def _scalar_ok(field: str, value: Any) -> bool:
     if field == TAG_FIELD:
         return _is_tag(value)
+    if field in ADDRESS_FIELDS:
+        return isinstance(value, str) and not_blank(value)
+    if field == CHANNEL_FIELD:
+        return value in CHANNELS
     if field in TEXT_FIELDS:
         return isinstance(value, str)
     if field in ENUM_FIELDS:
@@ -86,6 +106,10 @@ def _expected(field: str) -> str:
         return "a string"
     if field == TAG_FIELD:
         return "a tag"
+    if field in ADDRESS_FIELDS:
+        return "a non-empty string"
+    if field == CHANNEL_FIELD:
+        return "one of " + ", ".join(CHANNELS)
     return "an integer" if field in ID_FIELDS else "a number"
 
 
@@ -125,6 +149,8 @@ _FIELD_GROUP = {
     **dict.fromkeys(ID_FIELDS, "id"),
     **dict.fromkeys(TIME_FIELDS, "time"),
     TAG_FIELD: "tag",
+    **dict.fromkeys(ADDRESS_FIELDS, "address"),
+    CHANNEL_FIELD: "channel",
 }
 _OP_GROUP = {
     "contains_word": "match",
@@ -266,6 +292,44 @@ class TimeCompare(_Strict):
     value: Number
 
 
+def _lower(value: str) -> str:
+    return value.strip().lower()
+
+
+# An address or a domain, compared in lower case (stored so).
+Address = Annotated[str, StringConstraints(strict=True, pattern=NOT_BLANK), AfterValidator(_lower)]
+AddressField = Literal["sender", "sender_domain"]
+ChannelName = Literal["web", "mail", "api"]
+
+
+class AddressEquals(_Strict):
+    """`sender`: the requester's address is this one; `sender_domain`: its domain (`acme.example`)."""
+
+    field: AddressField
+    op: Equals
+    value: Address
+
+
+class AddressIn(_Strict):
+    field: AddressField
+    op: In
+    value: list[Address]
+
+
+class ChannelEquals(_Strict):
+    """Where the ticket was opened: `web` (the web UI), `mail` or `api` (a token)."""
+
+    field: Literal["channel"]
+    op: Equals
+    value: ChannelName
+
+
+class ChannelIn(_Strict):
+    field: Literal["channel"]
+    op: In
+    value: list[ChannelName]
+
+
 Condition = Annotated[
     Annotated[TextMatch, Tag("text:match")]
     | Annotated[TextEquals, Tag("text:equals")]
@@ -280,7 +344,11 @@ Condition = Annotated[
     | Annotated[IdIsNull, Tag("id:is_null")]
     | Annotated[TimeCompare, Tag("time:compare")]
     | Annotated[TagEquals, Tag("tag:equals")]
-    | Annotated[TagIn, Tag("tag:in")],
+    | Annotated[TagIn, Tag("tag:in")]
+    | Annotated[AddressEquals, Tag("address:equals")]
+    | Annotated[AddressIn, Tag("address:in")]
+    | Annotated[ChannelEquals, Tag("channel:equals")]
+    | Annotated[ChannelIn, Tag("channel:in")],
     Discriminator(_condition_tag),
     BeforeValidator(_check_condition),
 ]
@@ -302,13 +370,16 @@ def _check_action(raw: Any) -> Any:
     kind = raw.get("type")
     if kind not in ACTIONS:
         raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
-    given = {k for k in ("value", "user_id", "level", "role") if raw.get(k) is not None}
+    given = {k for k in ("value", "user_id", "level", "role", "category_id", "text") if raw.get(k) is not None}
     needs = {
         "set_priority": "value",
         "assign": "user_id",
         "escalate": "level",
         "add_tag": "value",
         "remove_tag": "value",
+        "set_category": "category_id",
+        "set_status": "value",
+        "send_reply": "text",
     }
     allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
     if kind == "notify":
@@ -382,13 +453,43 @@ class RemoveTag(_Strict):
     value: TagName
 
 
+class SetCategory(_Strict):
+    """Put the ticket in a category (a following `assign_round_robin` picks among its agents)."""
+
+    type: Literal["set_category"]
+    category_id: Id
+
+
+class SetStatus(_Strict):
+    """Move the ticket to a status (a move the ticket cannot make fails the rule)."""
+
+    type: Literal["set_status"]
+    value: StatusName
+
+
+class SendReply(_Strict):
+    """A public reply to the requester, by the system: a comment that goes out as mail like any other."""
+
+    type: Literal["send_reply"]
+    text: Annotated[str, StringConstraints(strict=True, pattern=NOT_BLANK, max_length=20_000)]
+
+
 Action = Annotated[
-    SetPriority | AssignRoundRobin | Assign | Escalate | Notify | AddTag | RemoveTag,
+    SetPriority
+    | AssignRoundRobin
+    | Assign
+    | Escalate
+    | Notify
+    | AddTag
+    | RemoveTag
+    | SetCategory
+    | SetStatus
+    | SendReply,
     Field(discriminator="type"),
     BeforeValidator(_check_action),
 ]
-"""One action: set_priority, assign_round_robin, assign, escalate, notify, add_tag or remove_tag (the schema says
-which arguments each takes)."""
+"""One action: set_priority, assign_round_robin, assign, escalate, notify, add_tag, remove_tag, set_category,
+set_status or send_reply (the schema says which arguments each takes)."""
 
 
 def _check_kind(kind: str, actions: list[Action]) -> None:

@@ -71,6 +71,7 @@ class Ticket:
     sla_paused_since: datetime | None
     sla_state: Mapping[str, Any]
     tags: tuple[str, ...] = ()  # stored as a JSON list, and once per tag in `ticket_tags` for the queue's filter
+    channel: str | None = None  # where it was opened: web, mail or api (None: before channels were recorded)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
@@ -109,6 +110,7 @@ class Ticket:
             first_response_at=None,
             sla_paused_since=None,
             sla_state={},
+            channel=data.get("channel"),
         )._due_times(data)
 
     def apply(self, event: TicketEvent) -> Ticket:

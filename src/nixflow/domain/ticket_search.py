@@ -12,7 +12,8 @@ from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Priority
 
 MAX_QUERY = 1000  # characters: a longer query is refused, not cut
-FILTER_KEYS = ("status", "priority", "assignee", "category", "requester", "tag")
+MAX_OFFSET = 10_000  # results deep: rank order has no stable key to seek from, so pages are offsets
+FILTER_KEYS = ("status", "priority", "assignee", "category", "requester", "tag", "org")
 # A phrase (kept for the words), or `key:value` at the start of a word; a value may be a "quoted phrase".
 _PIECE = re.compile(r'"[^"]*"?|(?<!\S)([^\W\d_]+):("[^"]*"?|[^\s"]*)', re.UNICODE)
 
@@ -27,6 +28,7 @@ class Filters:
     category: str | None = None  # a category's name
     requester: str | None = None  # an email address
     tag: str | None = None  # a tag (normalised); staff only, as the ticket list's filter
+    organization: str | None = None  # an organization's name (`org:`)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def parse_ticket_query(text: str) -> TicketQuery:
         value = value.strip('"').strip()
         if not value:
             raise ValidationFailed(f"the search filter '{key}' needs a value")
-        found[key] = value.lower() if key != "category" else value
+        found[key] = value.lower() if key not in ("category", "org") else value
     words.append(text[last:])
     filters = Filters(
         statuses=_statuses(found["status"]) if "status" in found else None,
@@ -79,5 +81,6 @@ def parse_ticket_query(text: str) -> TicketQuery:
         category=found.get("category"),
         requester=found.get("requester"),
         tag=tags.normalise(found["tag"]) if "tag" in found else None,
+        organization=found.get("org"),
     )
     return TicketQuery(terms=parse_query(" ".join(words)), filters=filters)

@@ -145,7 +145,9 @@ def _decide(tx: Tx, mail: ParsedMail, config: IntakeConfig, ref: dict[str, Any],
     notes = [*(f"[{_shown(name)} was not kept: over the size limit]" for name in skipped), *mail.left_out]
     if match is None:
         title = mail.subject.strip()[:200] or "(no subject)"
-        ticket = tickets.create(work, requester=sender, title=title, description=with_notes(mail.text, notes))
+        ticket = tickets.create(
+            work, requester=sender, title=title, description=with_notes(mail.text, notes), channel="mail"
+        )
         ticket_id, comment_id, method, matched, outcome = int(ticket["id"]), None, "new", None, "ticket"
     else:
         body = with_notes(mail.reply, notes) or NO_TEXT

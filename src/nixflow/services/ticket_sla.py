@@ -13,6 +13,7 @@ from nixflow.domain.calendars import BusinessClock
 from nixflow.domain.tickets import Status
 from nixflow.services import calendars
 from nixflow.services import rules as rule_store
+from nixflow.services.users import with_requester_email
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
 from nixflow.store.tables import sla_policies
@@ -77,7 +78,8 @@ def next_check_at(tx: Tx, ticket: dict[str, Any]) -> datetime | None:
     instants = [sla.next_check(policy, clock, state, ticket["first_response_at"], resolved)]
     if not resolved:
         escalation_rules = rule_store.active_rules_of(tx, kinds=("escalation",))
-        due, upcoming = rule_conditions.escalation_due(escalation_rules, ticket, tx.now)
+        facts = with_requester_email(tx, ticket) if escalation_rules else ticket
+        due, upcoming = rule_conditions.escalation_due(escalation_rules, facts, tx.now)
         instants.append(tx.now if due else upcoming)
     return min((i for i in instants if i is not None), default=None)
 

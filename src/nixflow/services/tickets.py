@@ -90,6 +90,7 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
         )
     }
     out["tags"] = list(ticket["tags"])
+    out["channel"] = ticket.get("channel")
     if ticket["first_response_due"] is None and ticket["resolution_due"] is None:
         out["sla"] = None
     else:
@@ -266,8 +267,10 @@ def create(
     category_id: int | None = None,
     priority: Priority = Priority.NORMAL,
     requires_approval: bool = False,
+    channel: str = "api",
 ) -> dict[str, Any]:
-    """Open a ticket; emits `ticket.created` (and `ticket.approval_requested`)."""
+    """Open a ticket; emits `ticket.created` (and `ticket.approval_requested`). `channel`: where it was opened
+    (web, mail, api), for rules that route by it."""
     title = _check_text("title", title, 200)
     description = _check_text("description", description, 20_000)
     _check_category(tx.conn, category_id)
@@ -280,6 +283,7 @@ def create(
         "category_id": category_id,
         "requester_id": requester.id,
         "approval": approval.value,
+        "channel": channel,
     }
     clock = {"created_at": tx.now, "sla_paused_seconds": 0, "sla_paused_since": None, "sla_state": {}}
     opening.update(due_times(sla_columns(tx, {**opening, **clock, "first_response_at": None})))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,13 @@ def get_user(conn: Connection, *, user_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"user {user_id} not found")
     return _user_dict(conn, row)
+
+
+def with_requester_email(tx: Tx, ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """The ticket with its requester's address beside it, for the rules' `sender` conditions (read once a unit)."""
+    requester_id = int(ticket["requester_id"])
+    email = tx.memoized(("requester_email", requester_id), lambda: get_user(tx.conn, user_id=requester_id)["email"])
+    return {**ticket, "requester_email": email}
 
 
 def find_by_email(conn: Connection, *, email: str) -> Any | None:

@@ -111,6 +111,7 @@ tickets = Table(
     Column("sla_paused_seconds", Integer, nullable=False, default=0),
     Column("sla_state", JSON, nullable=False),  # {"breached": [...], "warned": [...], "met": [...]}
     Column("tags", JSON, nullable=False, server_default=text("'[]'")),  # the aggregate's; `ticket_tags` indexes them
+    Column("channel", String(8)),  # web, mail or api (migration 0024; NULL for tickets opened before)
     # The next instant a time-based job may have work for this ticket (NULL: none).
     Column("next_check_at", UTCDateTime, index=True),
     Index("ix_tickets_status_priority", "status", "priority"),

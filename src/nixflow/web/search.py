@@ -1,4 +1,4 @@
-"""The search page (`/search?q=`): tickets you may see, best first, with where each matched."""
+"""The search page (`/search?q=`): tickets you may see, best first, with where each matched, page by page."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from nixflow.api.deps import App
 from nixflow.domain.errors import ValidationFailed
-from nixflow.domain.ticket_search import FILTER_KEYS, MAX_QUERY
+from nixflow.domain.ticket_search import FILTER_KEYS, MAX_OFFSET, MAX_QUERY
 from nixflow.search.query import search
-from nixflow.web.rendering import PageRoute, PageUser, render
+from nixflow.web.rendering import PageRoute, PageUser, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE_SIZE = 50
@@ -19,16 +19,34 @@ PAGE_SIZE = 50
 
 @router.get("/search", response_class=HTMLResponse)
 async def search_page(
-    request: Request, user: PageUser, app: App, q: Annotated[str, Query(max_length=MAX_QUERY)] = ""
+    request: Request,
+    user: PageUser,
+    app: App,
+    q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
+    cursor: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """The search form and, when asked, the results (a query that cannot be understood says why)."""
     hits = None
     problem = None
+    next_cursor = None
     if q.strip():
         try:
-            hits = await app.db.read(lambda conn: search(conn, viewer=user, query=q, limit=PAGE_SIZE))
+            hits = await app.db.read(
+                lambda conn: search(conn, viewer=user, query=q, limit=PAGE_SIZE + 1, offset=cursor)
+            )
         except ValidationFailed as exc:
             problem = str(exc)
+    if hits is not None and len(hits) > PAGE_SIZE and cursor + PAGE_SIZE < MAX_OFFSET:
+        hits, next_cursor = hits[:PAGE_SIZE], str(cursor + PAGE_SIZE)
     return await render(
-        request, "search.html", user, title="Search tickets", q=q, hits=hits, problem=problem, filters=FILTER_KEYS
+        request,
+        "search.html",
+        user,
+        title="Search tickets",
+        q=q,
+        hits=hits,
+        problem=problem,
+        filters=FILTER_KEYS,
+        pages=pages(request, next_cursor),
+        first=cursor + 1,
     )

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from nixflow.api.deps import App, CurrentUser, GuardedRoute
-from nixflow.domain.ticket_search import MAX_QUERY
+from nixflow.domain.ticket_search import MAX_OFFSET, MAX_QUERY
 from nixflow.search.query import search
 
 router = APIRouter(prefix="/api", tags=["search"], route_class=GuardedRoute)
 
-MAX_OFFSET = 10_000
 SearchQuery = Annotated[
     str,
     Query(
@@ -21,7 +20,8 @@ SearchQuery = Annotated[
         max_length=MAX_QUERY,
         description='Words (all must match), "exact phrases", prefix* terms and filters: status:open|new|pending|'
         "resolved|closed, priority:<level>, assignee:me|none|<email>, category:<name>, requester:<email>, "
-        "tag:<tag> (staff only).",
+        "tag:<tag> (staff only), org:<name> (not available until organizations are). Filters alone list the "
+        "tickets they leave, last changed first.",
     ),
 ]
 

@@ -58,6 +58,7 @@ async def create_ticket(
     user: CurrentUser,
     app: App,
     ctx: Ctx,
+    source: Source,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> Response:
     """Open a ticket. A repeated `Idempotency-Key` (same body, 24 h) answers with the first ticket."""
@@ -72,6 +73,7 @@ async def create_ticket(
                 category_id=body.category_id,
                 priority=Priority(body.priority or "normal"),
                 requires_approval=body.requires_approval,
+                channel=source,
             )
             return int(made["id"])
 
