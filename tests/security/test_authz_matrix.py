@@ -224,6 +224,14 @@ ROWS = [
     Row("GET", "/api/tags", staff_only(200)),
     Row("GET", "/api/tags/allowed", staff_only(200)),
     Row("PUT", "/api/tags/allowed", admin_only(200), body=lambda w, r: {"tags": []}),
+    # Bulk actions: staff only, a result per ticket (an unknown id is a 404 in its slot, the request still 200)
+    Row("GET", "/api/tickets/ids", staff_only(200)),
+    Row(
+        "POST",
+        "/api/tickets/bulk",
+        staff_only(200),
+        body=lambda w, r: {"ticket_ids": [1, 2], "actions": {"priority": "high"}},
+    ),
     # Notifications: each user's own
     Row("GET", "/api/notifications", signed_in(200)),
     Row("GET", "/api/notifications/unread-count", signed_in(200)),

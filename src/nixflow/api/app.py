@@ -11,6 +11,7 @@ from nixflow.api import problems
 from nixflow.api.routes import (
     attachments,
     auth,
+    bulk,
     calendars,
     events,
     health,
@@ -96,6 +97,7 @@ def install(app: FastAPI) -> None:
     for router in (
         auth.router,
         password_reset.router,
+        bulk.router,  # before tickets: `/api/tickets/ids` is not a ticket id
         tickets.router,
         attachments.tickets_router,
         attachments.router,
