@@ -7,11 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from nixflow.api.schemas import PriorityName, StatusName, TagName
-from nixflow.domain import tags
 from nixflow.domain.json_types import MAX_ID
-from nixflow.domain.tickets import Status
-from nixflow.domain.values import Priority
-from nixflow.services.ticket_queries import TicketFilter
+from nixflow.services.ticket_queries import TicketFilter, filter_from
 
 
 def queue_filter(
@@ -26,14 +23,16 @@ def queue_filter(
     ] = None,
 ) -> TicketFilter:
     """The filter the query parameters ask for."""
-    return TicketFilter(
-        status=Status(status) if status else None,
-        priority=Priority(priority) if priority else None,
-        assignee_id=assignee_id,
-        unassigned=unassigned,
-        category_id=category_id,
-        q=q,
-        tag=tags.normalise(tag) if tag is not None else None,
+    return filter_from(
+        {
+            "status": status,
+            "priority": priority,
+            "assignee_id": assignee_id,
+            "unassigned": unassigned,
+            "category_id": category_id,
+            "q": q,
+            "tag": tag,
+        }
     )
 
 

@@ -298,6 +298,14 @@ class TagAllowListChanged(EventData):
     previous: list[str]
 
 
+class SavedViewChanged(EventData):
+    view_id: int
+    name: str
+    scope: str  # team | everyone (personal views are their owner's, not events)
+    category_id: int | None = None
+    by_id: int
+
+
 # kb
 
 
@@ -605,6 +613,8 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
+    ("workflow.view_saved", SavedViewChanged, "An admin saved a view shared with a team or everyone."),
+    ("workflow.view_deleted", SavedViewChanged, "A shared view was deleted (or made personal)."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
     ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
     ("kb.article_published", ArticleStatusChanged, "An article was published."),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from nixflow.domain import tags
 from nixflow.domain.errors import Forbidden
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
@@ -27,6 +28,20 @@ class TicketFilter:
     category_id: int | None = None
     q: str | None = None
     tag: str | None = None  # normalised (domain/tags.py)
+
+
+def filter_from(params: Mapping[str, Any]) -> TicketFilter:
+    """The filter of the queue's query parameters (as the API took them, or as a saved view stored them)."""
+    status, priority, tag = params.get("status"), params.get("priority"), params.get("tag")
+    return TicketFilter(
+        status=Status(status) if status else None,
+        priority=Priority(priority) if priority else None,
+        assignee_id=params.get("assignee_id"),
+        unassigned=bool(params.get("unassigned")),
+        category_id=params.get("category_id"),
+        q=params.get("q") or None,
+        tag=tags.normalise(tag) if tag else None,
+    )
 
 
 def list_tickets(

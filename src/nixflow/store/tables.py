@@ -640,3 +640,22 @@ tag_allow_list = Table(
 )
 
 SYSTEM_USER_ID = 0
+
+# Saved views (migration 0023): a named queue filter + sort + columns; `scope` personal (the owner's), team (the
+# agents of `category_id`) or everyone.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("owner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE")),
+    Column("filters", JSON, nullable=False),
+    Column("sort", String(40), nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_saved_views_owner", "owner_id"),
+    Index("ix_saved_views_scope", "scope", "category_id"),
+)
