@@ -33,8 +33,10 @@ class TicketFilter:
 def filter_from(params: Mapping[str, Any]) -> TicketFilter:
     """The filter of the queue's query parameters (as the API took them, or as a saved view stored them)."""
     status, priority, tag = params.get("status"), params.get("priority"), params.get("tag")
+    statuses = params.get("statuses")
     return TicketFilter(
         status=Status(status) if status else None,
+        statuses=frozenset(Status(s) for s in statuses) if statuses else None,
         priority=Priority(priority) if priority else None,
         assignee_id=params.get("assignee_id"),
         unassigned=bool(params.get("unassigned")),

@@ -24,6 +24,7 @@ class ViewFilters(Strict):
     """The queue's filter parameters, as `GET /api/tickets` takes them."""
 
     status: StatusName | None = None
+    statuses: list[StatusName] | None = Field(default=None, max_length=5, description="Any of these statuses.")
     priority: PriorityName | None = None
     assignee_id: Id | None = None
     unassigned: bool = False
