@@ -105,3 +105,19 @@ async def test_bad_views_are_refused_and_change_nothing(harness: Harness, admin:
     assert (await _view(h, admin, 422, name="x", scope="team"))["detail"].startswith("a team view names")
     assert (await _view(h, admin, 422, name="x", scope="everyone", category_id=1))["status"] == 422
     assert await _names(h, agent) == {"Keep": 0}
+
+
+async def test_the_queue_page_lists_the_views_with_links_that_apply_them(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    h = harness
+    await _ok(await h.client.post("/api/tickets", json={"title": "New one"}, headers=requester.headers), 201)
+    await _view(h, agent, name="Open vpn", filters={"statuses": ["new", "open", "pending"], "tag": "vpn"})
+    await _view(h, agent, name="Still new", filters={"statuses": ["new"]})
+    solved = {"status": "resolved", "unassigned": True}
+    await _view(h, agent, name="Solved, nobody's", filters=solved, sort="-priority")
+    page = await h.client.get("/queue", headers={"Cookie": f"nixflow_session={agent.token}"})
+    assert page.status_code == 200, page.text
+    assert '<a href="/queue?tag=vpn">Open vpn</a>' in page.text  # the page's default is the open statuses
+    assert '<a href="/queue?status=new">Still new</a> <span class="view-count" data-count="1"' in page.text
+    assert '<a href="/queue?status=resolved&amp;assignee_id=none&amp;sort=-priority">' in page.text
