@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from nixflow.domain.errors import Forbidden, NotFound, ValidationFailed
+from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from nixflow.services import ticket_queries, users
 from nixflow.services.users import Principal
 from nixflow.store import saved_views
@@ -89,7 +89,7 @@ def create(tx: Tx, *, actor: Principal, spec: ViewSpec) -> dict[str, Any]:
     limit = MAX_SHARED if shared else MAX_PERSONAL
     if saved_views.count_owned(tx.conn, owner_id=actor.id, shared=shared) >= limit:
         kind = "shared views in all" if shared else "personal views each"
-        raise ValidationFailed(f"at most {limit} {kind}; delete one first")
+        raise Conflict(f"at most {limit} {kind}; delete one first")
     view_id = saved_views.add(
         tx.conn, {**asdict(spec), "owner_id": actor.id, "created_at": tx.now, "updated_at": tx.now}
     )

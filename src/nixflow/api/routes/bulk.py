@@ -30,6 +30,8 @@ class BulkActions(Strict):
     add_tags: TagList | None = None
     remove_tags: TagList | None = None
 
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     @model_validator(mode="after")
     def _something(self) -> BulkActions:
         if not self.model_fields_set:

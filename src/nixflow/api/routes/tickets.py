@@ -127,7 +127,8 @@ AsOf = Annotated[
 ]
 
 
-@router.get("/{ticket_id}", response_model=TicketRead)
+# `{ticket_id:int}`: "ids" and "bulk" are not ticket ids, so OPTIONS and 405s there name only their own methods.
+@router.get("/{ticket_id:int}", response_model=TicketRead)
 async def get_ticket(
     ticket_id: PathId, user: CurrentUser, app: App, ctx: Ctx, background: BackgroundTasks, as_of: AsOf = None
 ) -> TicketRead:
@@ -143,7 +144,7 @@ async def get_ticket(
     )
 
 
-@router.patch("/{ticket_id}", response_model=TicketRead)
+@router.patch("/{ticket_id:int}", response_model=TicketRead)
 async def update_ticket(ticket_id: PathId, body: TicketUpdate, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
     """Change fields; 409 when `version` is stale."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"})

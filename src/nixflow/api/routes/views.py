@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Discriminator, Field, StringConstraints, Tag
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, StaffUser
 from nixflow.api.schemas import PriorityName, StatusName, Strict, TagName
@@ -33,15 +33,43 @@ class ViewFilters(Strict):
     tag: TagName | None = None
 
 
-class ViewWrite(Strict):
-    """A view: `scope` personal (yours), team (the agents of `category_id`; admins) or everyone (admins)."""
-
+class _ViewFields(Strict):
     name: ViewName
-    scope: Literal["personal", "team", "everyone"] = "personal"
-    category_id: Id | None = None
     filters: ViewFilters = Field(default_factory=ViewFilters)
     sort: ticket_order.SortName = ticket_order.DEFAULT_SORT
     columns: list[ColumnName] = Field(default_factory=list, max_length=30)
+
+
+class PersonalView(_ViewFields):
+    """Yours alone (the default scope)."""
+
+    scope: Literal["personal"] = "personal"
+
+
+class TeamView(_ViewFields):
+    """Shared with the agents of a category (admins)."""
+
+    scope: Literal["team"]
+    category_id: Id
+
+
+class EveryoneView(_ViewFields):
+    """Shared with every agent and admin (admins)."""
+
+    scope: Literal["everyone"]
+
+
+def _scope_of(value: Any) -> str:
+    scope = value.get("scope", "personal") if isinstance(value, dict) else getattr(value, "scope", "personal")
+    return str(scope)
+
+
+ViewWrite = Annotated[
+    Annotated[PersonalView, Tag("personal")]
+    | Annotated[TeamView, Tag("team")]
+    | Annotated[EveryoneView, Tag("everyone")],
+    Discriminator(_scope_of),
+]
 
 
 class ViewRead(BaseModel):
@@ -65,7 +93,7 @@ def _spec(body: ViewWrite) -> saved_views.ViewSpec:
     return saved_views.ViewSpec(
         name=body.name.strip(),
         scope=body.scope,
-        category_id=body.category_id,
+        category_id=body.category_id if isinstance(body, TeamView) else None,
         filters=filters,
         sort=body.sort,
         columns=list(body.columns),
