@@ -100,7 +100,6 @@ async def test_bad_actions_refuse_the_whole_request_and_change_nothing(
         {"ticket_ids": ids, "actions": {}},
         {"ticket_ids": ids, "actions": {"add_tags": ["mail", "wifi"]}},
         {"ticket_ids": ids, "actions": {"add_tags": ["two words"]}},
-        {"ticket_ids": ids, "actions": {"priority": "high"}, "expected_versions": {"999999": 1}},
         {"ticket_ids": ids, "actions": {"priority": "high", "macro_id": 1}},
         {"ticket_ids": [], "actions": {"priority": "high"}},
     ]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Discriminator, Field, StringConstraints, Tag
+from pydantic import BaseModel, Discriminator, Field, StrictBool, StringConstraints, Tag
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, StaffUser
 from nixflow.api.schemas import PriorityName, StatusName, Strict, TagName
@@ -27,7 +27,7 @@ class ViewFilters(Strict):
     statuses: list[StatusName] | None = Field(default=None, max_length=5, description="Any of these statuses.")
     priority: PriorityName | None = None
     assignee_id: Id | None = None
-    unassigned: bool = False
+    unassigned: StrictBool = False
     category_id: Id | None = None
     q: Annotated[str, StringConstraints(strict=True, max_length=200)] | None = None
     tag: TagName | None = None
