@@ -242,6 +242,26 @@ ROWS = [
     Row("DELETE", "/api/macros/{macro_id}", admin_only(204)),
     Row("POST", "/api/tickets/{ticket_id}/macros/{macro_id}/preview", staff_only(200)),
     Row("POST", "/api/tickets/{ticket_id}/macros/{macro_id}/apply", staff_only(200), body=lambda w, r: {}),
+    # Bulk actions: staff only, a result per ticket (an unknown id is a 404 in its slot, the request still 200)
+    Row("GET", "/api/tickets/ids", staff_only(200)),
+    Row(
+        "POST",
+        "/api/tickets/bulk",
+        staff_only(200),
+        body=lambda w, r: {"ticket_ids": [1, 2], "actions": {"priority": "high"}},
+    ),
+    # Saved views: staff; the row's view is shared with everyone by an admin, so only admins change it
+    Row("GET", "/api/views", staff_only(200)),
+    Row("POST", "/api/views", staff_only(201), body=lambda w, r: {"name": w.unique("view")}),
+    Row("GET", "/api/views/{view_id}", staff_only(200)),
+    Row(
+        "PUT",
+        "/api/views/{view_id}",
+        admin_only(200),
+        body=lambda w, r: {"name": w.unique("view"), "scope": "everyone"},
+        object_checked=frozenset({AGENT}),
+    ),
+    Row("DELETE", "/api/views/{view_id}", admin_only(204)),
     # Notifications: each user's own
     Row("GET", "/api/notifications", signed_in(200)),
     Row("GET", "/api/notifications/unread-count", signed_in(200)),
@@ -583,6 +603,11 @@ async def fill(world: World, row: Row, role: str) -> str:
         elif name == "article_id":
             body = {"title": "matrix article", "body": "text", "status": "published", "visibility": "requesters"}
             created = await h.client.post("/api/kb/articles", json=body, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
+        elif name == "view_id":
+            shared = {"name": world.unique("view"), "scope": "everyone"}
+            created = await h.client.post("/api/views", json=shared, headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
         elif name == "version":

@@ -11,6 +11,7 @@ from nixflow.api import problems
 from nixflow.api.routes import (
     attachments,
     auth,
+    bulk,
     calendars,
     events,
     health,
@@ -32,6 +33,7 @@ from nixflow.api.routes import (
     tickets,
     user_admin,
     users,
+    views,
     watchers,
     webhooks,
     ws,
@@ -97,6 +99,7 @@ def install(app: FastAPI) -> None:
     for router in (
         auth.router,
         password_reset.router,
+        bulk.router,  # before tickets: `/api/tickets/ids` is not a ticket id
         tickets.router,
         attachments.tickets_router,
         attachments.router,
@@ -113,6 +116,7 @@ def install(app: FastAPI) -> None:
         watchers.router,
         tags.router,
         tags.tickets_router,
+        views.router,
         held_mail.router,
         webhooks.router,
         mail_quarantine.router,

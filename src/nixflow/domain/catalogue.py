@@ -299,6 +299,14 @@ class TagAllowListChanged(EventData):
     previous: list[str]
 
 
+class SavedViewChanged(EventData):
+    view_id: int
+    name: str
+    scope: str  # team | everyone (personal views are their owner's, not events)
+    category_id: int | None = None
+    by_id: int
+
+
 # macro
 
 
@@ -624,6 +632,10 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
+    ("workflow.view_saved", SavedViewChanged, "An admin saved a view shared with a team or everyone."),
+    ("workflow.view_deleted", SavedViewChanged, "A shared view was deleted (or made personal)."),
+
+
     ("macro.created", MacroChanged, "A canned reply or a macro was made."),
     ("macro.updated", MacroChanged, "A canned reply or a macro was changed."),
     ("macro.deleted", MacroChanged, "A canned reply or a macro was deleted."),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
+from nixflow.domain import tags
 from nixflow.domain.errors import Forbidden
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
@@ -29,6 +30,22 @@ class TicketFilter:
     tag: str | None = None  # normalised (domain/tags.py)
 
 
+def filter_from(params: Mapping[str, Any]) -> TicketFilter:
+    """The filter of the queue's query parameters (as the API took them, or as a saved view stored them)."""
+    status, priority, tag = params.get("status"), params.get("priority"), params.get("tag")
+    statuses = params.get("statuses")
+    return TicketFilter(
+        status=Status(status) if status else None,
+        statuses=frozenset(Status(s) for s in statuses) if statuses else None,
+        priority=Priority(priority) if priority else None,
+        assignee_id=params.get("assignee_id"),
+        unassigned=bool(params.get("unassigned")),
+        category_id=params.get("category_id"),
+        q=params.get("q") or None,
+        tag=tags.normalise(tag) if tag else None,
+    )
+
+
 def list_tickets(
     conn: Connection,
     *,
@@ -39,6 +56,21 @@ def list_tickets(
     order: Order = NEWEST_FIRST,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets the viewer may see in `order` (default newest first), and the next page's cursor."""
+    clauses = _clauses(viewer, flt)
+    if cursor:
+        clauses.append(order.after(cursor))
+    query = select(tickets, order.expression.label("sort_value"))
+    if order.joins_assignee:
+        query = query.select_from(tickets.outerjoin(assignees, assignees.c.id == tickets.c.assignee_id))
+    rows = conn.execute(query.where(and_(True, *clauses)).order_by(*order.order_by()).limit(limit + 1)).all()
+    items = [dict(r._mapping) for r in rows[:limit]]
+    values = [item.pop("sort_value") for item in items]
+    next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
+    """The WHERE clauses of `flt` for `viewer` (a requester: their own tickets only)."""
     clauses: list[Any] = []
     if not viewer.is_staff:
         clauses.append(tickets.c.requester_id == viewer.id)
@@ -63,16 +95,21 @@ def list_tickets(
         clauses.append(
             or_(tickets.c.title.ilike(pattern, escape="\\"), tickets.c.description.ilike(pattern, escape="\\"))
         )
-    if cursor:
-        clauses.append(order.after(cursor))
-    query = select(tickets, order.expression.label("sort_value"))
-    if order.joins_assignee:
-        query = query.select_from(tickets.outerjoin(assignees, assignees.c.id == tickets.c.assignee_id))
-    rows = conn.execute(query.where(and_(True, *clauses)).order_by(*order.order_by()).limit(limit + 1)).all()
-    items = [dict(r._mapping) for r in rows[:limit]]
-    values = [item.pop("sort_value") for item in items]
-    next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
-    return items, next_cursor
+    return clauses
+
+
+def matching_ids(conn: Connection, *, viewer: Principal, flt: TicketFilter, limit: int) -> tuple[list[int], int]:
+    """The ids of the tickets `flt` matches that the viewer may see (newest first, at most `limit`), and how
+    many match in all."""
+    where = and_(True, *_clauses(viewer, flt))
+    ids = conn.execute(select(tickets.c.id).where(where).order_by(tickets.c.id.desc()).limit(limit)).scalars()
+    return [int(i) for i in ids], count(conn, viewer=viewer, flt=flt)
+
+
+def count(conn: Connection, *, viewer: Principal, flt: TicketFilter) -> int:
+    """How many tickets `flt` matches that the viewer may see."""
+    where = and_(True, *_clauses(viewer, flt))
+    return int(conn.execute(select(func.count()).select_from(tickets).where(where)).scalar_one())
 
 
 def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:

@@ -661,3 +661,23 @@ macros = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_macros_kind_name", "kind", "name"),
 )
+
+
+# Saved views (migration 0023): a named queue filter + sort + columns; `scope` personal (the owner's), team (the
+# agents of `category_id`) or everyone.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("owner_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE")),
+    Column("filters", JSON, nullable=False),
+    Column("sort", String(40), nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_saved_views_owner", "owner_id"),
+    Index("ix_saved_views_scope", "scope", "category_id"),
+)

@@ -14,10 +14,10 @@ from nixflow.domain import tags
 from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import EVENT_CATEGORIES, EventStatus, Priority
-from nixflow.services import ticket_order, ticket_queries, ticket_reads, ticket_tags, tickets, visibility
+from nixflow.services import saved_views, ticket_order, ticket_queries, ticket_reads, ticket_tags, tickets, visibility
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
-from nixflow.web import charts, lookups
+from nixflow.web import charts, lookups, queue_views
 from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -74,6 +74,8 @@ async def queue(
             "categories": lookups.category_names(conn),
             "agents": lookups.assignable(conn),
             "known_tags": [t["tag"] for t in ticket_tags.known(conn)],
+            "views": queue_views.linked(saved_views.counted(conn, viewer=user)),
+            "matching": ticket_queries.count(conn, viewer=user, flt=flt),
         }
 
     data = await app.db.read(read)

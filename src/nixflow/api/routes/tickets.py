@@ -7,15 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response
 
 from nixflow.api.deps import App, ApproverUser, Ctx, CurrentUser, GuardedRoute, PathId, Source
+from nixflow.api.queue_filter import QueueFilter
 from nixflow.api.schemas import (
     AttachmentRead,
     CommentCreate,
     CommentRead,
     DecisionRequest,
     EventRead,
-    PriorityName,
-    StatusName,
-    TagName,
     TicketCreate,
     TicketListItem,
     TicketPage,
@@ -25,8 +23,6 @@ from nixflow.api.schemas import (
     TicketUpdate,
     TransitionRequest,
 )
-from nixflow.domain import tags
-from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services import (
@@ -97,15 +93,7 @@ async def create_ticket(
 async def list_tickets(
     user: CurrentUser,
     app: App,
-    status: StatusName | None = None,
-    priority: PriorityName | None = None,
-    assignee_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-    unassigned: Annotated[bool, Query(description="Only tickets nobody is assigned to.")] = False,
-    category_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    tag: Annotated[
-        TagName | None, Query(description="Only tickets with this tag (staff; case does not matter).")
-    ] = None,
+    flt: QueueFilter,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(pattern=ticket_order.CURSOR_PATTERN)] = None,
     sort: Annotated[
@@ -114,15 +102,6 @@ async def list_tickets(
     ] = "-id",
 ) -> TicketPage:
     """Tickets, newest first unless `sort` says otherwise; requesters see only their own."""
-    flt = ticket_queries.TicketFilter(
-        status=Status(status) if status else None,
-        priority=Priority(priority) if priority else None,
-        assignee_id=assignee_id,
-        unassigned=unassigned,
-        category_id=category_id,
-        q=q,
-        tag=tags.normalise(tag) if tag is not None else None,
-    )
     order = ticket_order.Order.parse(sort)
 
     def read(conn: Any) -> TicketPage:
@@ -150,7 +129,8 @@ AsOf = Annotated[
 ]
 
 
-@router.get("/{ticket_id}", response_model=TicketRead)
+# `{ticket_id:int}`: "ids" and "bulk" are not ticket ids, so OPTIONS and 405s there name only their own methods.
+@router.get("/{ticket_id:int}", response_model=TicketRead)
 async def get_ticket(
     ticket_id: PathId, user: CurrentUser, app: App, ctx: Ctx, background: BackgroundTasks, as_of: AsOf = None
 ) -> TicketRead:
@@ -166,7 +146,7 @@ async def get_ticket(
     )
 
 
-@router.patch("/{ticket_id}", response_model=TicketRead)
+@router.patch("/{ticket_id:int}", response_model=TicketRead)
 async def update_ticket(ticket_id: PathId, body: TicketUpdate, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
     """Change fields; 409 when `version` is stale."""
     changes = body.model_dump(exclude_unset=True, exclude={"version"})

@@ -161,6 +161,7 @@ const modules = {
   "password-reset-confirm": "./password_reset.js",
   "ticket-new": "./kb.js",
   ticket: "./ticket.js",
+  queue: "./queue.js",
   "kb-article": "./kb.js",
 };
 if (modules[body.dataset.page]) import(modules[body.dataset.page]);
