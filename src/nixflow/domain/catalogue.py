@@ -634,8 +634,6 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
     ("workflow.view_saved", SavedViewChanged, "An admin saved a view shared with a team or everyone."),
     ("workflow.view_deleted", SavedViewChanged, "A shared view was deleted (or made personal)."),
-
-
     ("macro.created", MacroChanged, "A canned reply or a macro was made."),
     ("macro.updated", MacroChanged, "A canned reply or a macro was changed."),
     ("macro.deleted", MacroChanged, "A canned reply or a macro was deleted."),
