@@ -100,7 +100,7 @@ async def test_bad_actions_refuse_the_whole_request_and_change_nothing(
         {"ticket_ids": ids, "actions": {}},
         {"ticket_ids": ids, "actions": {"add_tags": ["mail", "wifi"]}},
         {"ticket_ids": ids, "actions": {"add_tags": ["two words"]}},
-        {"ticket_ids": ids, "actions": {"priority": "high", "macro_id": 1}},
+        {"ticket_ids": ids, "actions": {"priority": "high", "macro_id": 10**9}},  # no such macro
         {"ticket_ids": [], "actions": {"priority": "high"}},
     ]
     for body in refused:
@@ -122,3 +122,31 @@ async def test_ids_of_all_matching_tickets(harness: Harness, agent: User, reques
     capped = await _ok(await h.client.get("/api/tickets/ids?q=Disk&limit=2", headers=agent.headers))
     assert capped == {"ids": [tickets[2]["id"], tickets[1]["id"]], "total": 3}
     assert (await h.client.get("/api/tickets/ids", headers=requester.headers)).status_code == 403
+
+
+async def test_a_macro_applied_in_bulk_fills_each_requester_and_changes_each_ticket(
+    harness: Harness, admin: User, agent: User
+) -> None:
+    h = harness
+    ann, bob = await h.user("requester", name="Ann Archer"), await h.user("requester", name="Bob Baker")
+    tickets = [await _opened(h, ann, agent, "VPN drops"), await _opened(h, bob, agent, "VPN slow")]
+    macro = {
+        "name": "VPN known issue",
+        "scope": "everyone",
+        "body": "Hello {{ requester.name }}, we know about the VPN problem.",
+        "actions": {"add_tags": ["vpn"], "assignee_id": agent.id, "status": "pending"},
+    }
+    made = await _ok(await h.client.post("/api/macros", json=macro, headers=admin.headers), 201)
+    body = {"ticket_ids": [t["id"] for t in tickets], "actions": {"priority": "high", "macro_id": made["id"]}}
+    answer = await _ok(await _bulk(h, agent, body))
+    assert (answer["applied"], answer["failed"]) == (2, 0), answer
+    for ticket, name in zip(tickets, ["Ann Archer", "Bob Baker"], strict=True):
+        after = await _get(h, agent, ticket["id"])
+        assert (after["priority"], after["status"], after["assignee_id"], after["tags"]) == (
+            "high",
+            "pending",
+            agent.id,
+            ["vpn"],
+        )
+        comments = await _ok(await h.client.get(f"/api/tickets/{ticket['id']}/comments", headers=agent.headers))
+        assert [c["body"] for c in comments] == [f"Hello {name}, we know about the VPN problem."]

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from nixflow.domain.envelope import EventContext
-from nixflow.domain.errors import DomainError
+from nixflow.domain.errors import DomainError, NotFound, ValidationFailed
 from nixflow.domain.tags import check_allowed, normalise_all
 from nixflow.domain.tickets import Status
-from nixflow.services import ticket_submit, tickets
+from nixflow.services import macros, ticket_submit, tickets
 from nixflow.services.users import Principal
 from nixflow.store import ticket_tags
 from nixflow.store.db import Tx
@@ -39,6 +39,7 @@ class Actions:
     changes: dict[str, Any] = field(default_factory=dict)
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
+    macro_id: int | None = None  # applied after the other changes, in the same unit of work
 
     @property
     def empty(self) -> bool:
@@ -58,25 +59,36 @@ class Outcome:
         return self.error is None
 
 
-def check(conn: Connection, actions: Actions) -> None:
-    """ValidationFailed, before any ticket changes, for actions no ticket could take: a malformed tag or one off
-    the admins' allow list."""
+def check(conn: Connection, actions: Actions, *, actor: Principal) -> None:
+    """Refuse, before any ticket changes, actions no ticket could take: a malformed tag or one off the admins'
+    allow list, a macro the actor may not use (ValidationFailed naming `macro_id`)."""
     normalise_all(actions.remove_tags)
     check_allowed(normalise_all(actions.add_tags), ticket_tags.allow_list(conn))
+    if actions.macro_id is not None:
+        try:
+            macros.get(conn, viewer=actor, kind=macros.Kind.MACRO, item_id=actions.macro_id)
+        except NotFound:
+            message = f"no macro {actions.macro_id} you may use"
+            raise ValidationFailed(message, errors=[{"loc": ["body", "actions", "macro_id"], "msg": message}]) from None
 
 
 def apply_one(tx: Tx, *, actor: Principal, ticket_id: int, actions: Actions, version: int | None) -> int:
     """Apply `actions` to one ticket in this unit of work (the one-submit path); its version afterwards.
 
-    The per-ticket operation: a macro action, when there is one, is one more call here."""
-    submission = ticket_submit.Submission(
-        version=version,
-        changes=dict(actions.changes),
-        status=actions.status,
-        add_tags=actions.add_tags,
-        remove_tags=actions.remove_tags,
-    )
-    ticket_submit.submit(tx, actor=actor, ticket_id=ticket_id, submission=submission, source="api")
+    The field changes go first, then the macro (`macros.apply_macro`), which sees them; the expected version is
+    checked once, by whichever comes first."""
+    if not actions.empty:
+        submission = ticket_submit.Submission(
+            version=version,
+            changes=dict(actions.changes),
+            status=actions.status,
+            add_tags=actions.add_tags,
+            remove_tags=actions.remove_tags,
+        )
+        ticket_submit.submit(tx, actor=actor, ticket_id=ticket_id, submission=submission, source="api")
+        version = None
+    if actions.macro_id is not None:
+        macros.apply_macro(tx, actor=actor, ticket_id=ticket_id, macro_id=actions.macro_id, expected_version=version)
     return int(tickets.current(tx, ticket_id=ticket_id)["version"])
 
 

@@ -28,6 +28,7 @@ class BulkActions(Strict):
     category_id: Id | None = None
     add_tags: TagList | None = None
     remove_tags: TagList | None = None
+    macro_id: Id | None = None  # applied after the other changes, in the same unit of work
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
@@ -107,6 +108,7 @@ def _actions(body: BulkActions) -> ticket_bulk.Actions:
         changes=changes,
         add_tags=tuple(body.add_tags or ()),
         remove_tags=tuple(body.remove_tags or ()),
+        macro_id=body.macro_id,
     )
 
 
@@ -117,7 +119,7 @@ async def bulk(body: BulkRequest, user: StaffUser, app: App, ctx: Ctx) -> BulkRe
     422 when it refuses a value; the others are still applied. A tag off the allow list refuses the whole request
     (422, nothing changed). All the events share the request's correlation id (`X-Correlation-ID`)."""
     actions = _actions(body.actions)
-    await app.db.read(lambda conn: ticket_bulk.check(conn, actions))
+    await app.db.read(lambda conn: ticket_bulk.check(conn, actions, actor=user))
     expected = {int(k): v for k, v in body.expected_versions.items()}  # a ticket not in ticket_ids: not asked
     outcomes = await ticket_bulk.apply(
         app.writer, actor=user, ticket_ids=body.ticket_ids, actions=actions, expected_versions=expected, ctx=ctx
