@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import DomainError, NotFound, ValidationFailed
+from nixflow.domain.macros import Kind
 from nixflow.domain.tags import check_allowed, normalise_all
 from nixflow.domain.tickets import Status
 from nixflow.services import macros, ticket_submit, tickets
@@ -66,7 +67,7 @@ def check(conn: Connection, actions: Actions, *, actor: Principal) -> None:
     check_allowed(normalise_all(actions.add_tags), ticket_tags.allow_list(conn))
     if actions.macro_id is not None:
         try:
-            macros.get(conn, viewer=actor, kind=macros.Kind.MACRO, item_id=actions.macro_id)
+            macros.get(conn, viewer=actor, kind=Kind.MACRO, item_id=actions.macro_id)
         except NotFound:
             message = f"no macro {actions.macro_id} you may use"
             raise ValidationFailed(message, errors=[{"loc": ["body", "actions", "macro_id"], "msg": message}]) from None
