@@ -2,11 +2,13 @@
 same change made by single `POST /api/tickets/{id}/update` calls.
 
 Run: PYTHONPATH=src .venv/bin/python bench/bulk.py [--tickets 1000] [--chunk 50] [--clients 16]
-     [--actions '{"status": "open", "priority": "high", "add_tags": ["bench"]}']
+     [--actions '{"status": "open", "priority": "high", "add_tags": ["bench"]}'] [--macro]
 
 Each measurement gets its own fresh tickets (new, normal, untagged), so every call changes something. `--actions`
-is the bulk body's `actions` (a macro variant once macros can be bulk-applied); the single calls send the same
-fields as a one-submit body. Prints each rate and the ratios.
+is the bulk body's `actions`; the single calls send the same fields as a one-submit body. `--macro` measures a
+macro instead: a reply with the requester's name filled in, a tag, an assignee and a status move, bulk-applied
+(`{"macro_id": ...}`) beside single `POST /api/tickets/{id}/macros/{macro_id}/apply` calls. Prints each rate and
+the ratios.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import server
 
 DEFAULT_ACTIONS = {"status": "open", "priority": "high", "add_tags": ["bench"]}
+MACRO_REPLY = "Hello {{ requester.name }}, we are looking into #{{ ticket.id }} ({{ ticket.title }})."
 
 
 async def _make(client: httpx.AsyncClient, count: int, clients: int = 16) -> list[int]:
@@ -54,11 +57,16 @@ async def _bulk(client: httpx.AsyncClient, ids: list[int], actions: dict[str, An
 
 
 async def _single(client: httpx.AsyncClient, ids: list[int], actions: dict[str, Any], clients: int) -> float:
+    """The same change made one ticket at a time: the one submit, or applying the macro."""
     remaining = iter(ids)
+    macro_id = actions.get("macro_id")
 
     async def loop() -> None:
         for ticket_id in remaining:
-            response = await client.post(f"/api/tickets/{ticket_id}/update", json=actions)
+            if macro_id is None:
+                response = await client.post(f"/api/tickets/{ticket_id}/update", json=actions)
+            else:
+                response = await client.post(f"/api/tickets/{ticket_id}/macros/{macro_id}/apply", json={})
             response.raise_for_status()
 
     start = time.perf_counter()
@@ -66,26 +74,37 @@ async def _single(client: httpx.AsyncClient, ids: list[int], actions: dict[str, 
     return len(ids) / (time.perf_counter() - start)
 
 
-async def run(base: str, headers: dict[str, str], args: argparse.Namespace) -> None:
-    actions = json.loads(args.actions)
+async def _macro(client: httpx.AsyncClient) -> dict[str, Any]:
+    """Bulk actions that apply a macro: a reply, a tag, an assignee (the bench's own user) and a move to open."""
+    me = (await client.get("/api/auth/me")).raise_for_status().json()
+    actions = {"add_tags": ["bench-macro"], "assignee_id": me["id"], "status": "open"}
+    body = {"name": "bench macro", "scope": "everyone", "body": MACRO_REPLY, "actions": actions}
+    macro = (await client.post("/api/macros", json=body)).raise_for_status().json()
+    return {"macro_id": macro["id"]}
+
+
+PLANS = ("bulk, chunks", "bulk, one request", "single calls, one at a time", "single calls, concurrent")
+
+
+async def measure(
+    base: str, headers: dict[str, str], *, macro: bool, actions: dict[str, Any], tickets: int, chunk: int, clients: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The actions sent and each plan's rate (tickets per second), each on its own fresh tickets."""
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+        if macro:
+            actions = await _macro(client)
         warm = await _make(client, 50)
         await _single(client, warm, actions, 1)
+        runs = {
+            PLANS[0]: lambda ids: _bulk(client, ids, actions, chunk),
+            PLANS[1]: lambda ids: _bulk(client, ids, actions, tickets),
+            PLANS[2]: lambda ids: _single(client, ids, actions, 1),
+            PLANS[3]: lambda ids: _single(client, ids, actions, clients),
+        }
         rates: dict[str, float] = {}
-        plans = [
-            (f"bulk, chunks of {args.chunk} (the queue page)", lambda ids: _bulk(client, ids, actions, args.chunk)),
-            (f"bulk, one request of {args.tickets}", lambda ids: _bulk(client, ids, actions, args.tickets)),
-            ("single /update calls, one at a time", lambda ids: _single(client, ids, actions, 1)),
-            (f"single /update calls, {args.clients} clients", lambda ids: _single(client, ids, actions, args.clients)),
-        ]
-        for label, measure in plans:
-            ids = await _make(client, args.tickets)
-            rates[label] = await measure(ids)
-            print(f"{label}: {rates[label]:.0f} tickets/s")
-    bulk_rate, sequential, concurrent = rates[plans[0][0]], rates[plans[2][0]], rates[plans[3][0]]
-    print(f"actions: {json.dumps(actions)}; {args.tickets} tickets a measurement")
-    print(f"ratio: bulk (chunks of {args.chunk}) / sequential single calls = {bulk_rate / sequential:.2f}x")
-    print(f"ratio: bulk (chunks of {args.chunk}) / {args.clients} concurrent clients = {bulk_rate / concurrent:.2f}x")
+        for plan, run in runs.items():
+            rates[plan] = await run(await _make(client, tickets))
+    return actions, rates
 
 
 def main() -> None:
@@ -94,9 +113,28 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--actions", default=json.dumps(DEFAULT_ACTIONS), help="the bulk body's `actions`, as JSON")
+    parser.add_argument("--macro", action="store_true", help="apply a macro (reply, tag, assignee, status) instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as (base, headers):
-        asyncio.run(run(base, headers, args))
+        actions, rates = asyncio.run(
+            measure(
+                base,
+                headers,
+                macro=args.macro,
+                actions=json.loads(args.actions),
+                tickets=args.tickets,
+                chunk=args.chunk,
+                clients=args.clients,
+            )
+        )
+    labels = [f"bulk, chunks of {args.chunk} (the queue page)", f"bulk, one request of {args.tickets}"]
+    labels += ["single calls, one at a time", f"single calls, {args.clients} clients"]
+    for label, plan in zip(labels, PLANS, strict=True):
+        print(f"{label}: {rates[plan]:.0f} tickets/s")
+    print(f"actions: {json.dumps(actions)}; {args.tickets} tickets a measurement")
+    chunked, sequential, concurrent = rates[PLANS[0]], rates[PLANS[2]], rates[PLANS[3]]
+    print(f"ratio: bulk (chunks of {args.chunk}) / sequential single calls = {chunked / sequential:.2f}x")
+    print(f"ratio: bulk (chunks of {args.chunk}) / {args.clients} concurrent clients = {chunked / concurrent:.2f}x")
 
 
 if __name__ == "__main__":
