@@ -12,9 +12,19 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App
 from nixflow.domain import tags
 from nixflow.domain.errors import NotFound
+from nixflow.domain.macros import Kind
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import EVENT_CATEGORIES, EventStatus, Priority
-from nixflow.services import saved_views, ticket_order, ticket_queries, ticket_reads, ticket_tags, tickets, visibility
+from nixflow.services import (
+    macros,
+    saved_views,
+    ticket_order,
+    ticket_queries,
+    ticket_reads,
+    ticket_tags,
+    tickets,
+    visibility,
+)
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web import charts, lookups, queue_views
@@ -75,6 +85,7 @@ async def queue(
             "agents": lookups.assignable(conn),
             "known_tags": [t["tag"] for t in ticket_tags.known(conn)],
             "views": queue_views.linked(saved_views.counted(conn, viewer=user)),
+            "macros": macros.listing(conn, viewer=user, kind=Kind.MACRO),
             "matching": ticket_queries.count(conn, viewer=user, flt=flt),
         }
 

@@ -97,6 +97,7 @@ function actions() {
     const value = form.elements[name].value;
     if (value) chosen[name] = value === "none" ? null : Number(value);
   }
+  if (form.elements.macro_id.value) chosen.macro_id = Number(form.elements.macro_id.value);
   for (const name of ["add_tags", "remove_tags"]) {
     const tags = form.elements[name].value.split(",").map((t) => t.trim()).filter(Boolean);
     if (tags.length) chosen[name] = tags;
