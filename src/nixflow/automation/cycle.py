@@ -119,4 +119,6 @@ def decide(
         return None
     if not conditions.matches(rule["conditions"], conditions.facts_of(ticket, now)):
         return []
-    return [a for a in pending_actions(rule, ticket) if ACTION_FIELD.get(a["type"]) not in protected]
+    kept = [a for a in pending_actions(rule, ticket) if ACTION_FIELD.get(a["type"]) not in protected]
+    # A macro sets fields only it knows: it is told which to leave alone (`macros.apply_macro`'s `leave`).
+    return [{**a, "leave": sorted(protected)} if a["type"] == "apply_macro" and protected else a for a in kept]

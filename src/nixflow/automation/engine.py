@@ -22,8 +22,8 @@ from nixflow.domain.errors import DomainError
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
+from nixflow.services import macro_templates, macros, ticket_queries, ticket_tags, tickets, users
 from nixflow.services import rules as rule_store
-from nixflow.services import ticket_queries, ticket_tags, tickets, users
 from nixflow.services.users import SYSTEM
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
@@ -84,6 +84,9 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
         tickets.transition(tx, actor=SYSTEM, ticket_id=ticket_id, status=Status(action["value"]))
     elif kind == "send_reply":
         tickets.add_comment(tx, actor=SYSTEM, ticket_id=ticket_id, body=reply_text(tx, ticket_id, action))
+    elif kind == "apply_macro":
+        leave = frozenset(action.get("leave", ()))
+        macros.apply_macro(tx, actor=SYSTEM, ticket_id=ticket_id, macro_id=action["macro_id"], leave=leave)
     elif kind == "notify":
         data = {"recipient_role": action.get("role"), "recipient_id": action.get("user_id"), "reason": rule["name"]}
         tx.emit(
@@ -95,8 +98,10 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
 
 
 def reply_text(tx: Tx, ticket_id: int, action: Mapping[str, Any]) -> str:
-    """The body of a rule's reply: its text as written (the hook where a template would be rendered)."""
-    return str(action["text"])
+    """The body of a rule's reply: its template (checked when the rule was saved) rendered for the ticket, with
+    NixFlow as the agent."""
+    ticket = tickets.current(tx, ticket_id=ticket_id)
+    return macro_templates.render(str(action["text"]), macro_templates.context(tx.conn, ticket=ticket, agent=SYSTEM))
 
 
 def run_rule(

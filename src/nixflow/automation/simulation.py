@@ -53,7 +53,7 @@ _ACTION_FIELD = {
     "set_category": "category_id",
     "set_status": "status",
 }
-_FIELDLESS = ("notify", "send_reply")  # actions that set no ticket field
+_FIELDLESS = ("notify", "send_reply", "apply_macro")  # actions whose fields the simulation does not follow
 _TAG_ACTIONS = ("add_tag", "remove_tag")
 _SOMEONE = -1  # the assignee a simulated round-robin assignment stands for: someone, not known
 

@@ -53,6 +53,7 @@ ACTIONS = (
     "set_category",
     "set_status",
     "send_reply",
+    "apply_macro",
 )
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
 
@@ -370,7 +371,9 @@ def _check_action(raw: Any) -> Any:
     kind = raw.get("type")
     if kind not in ACTIONS:
         raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
-    given = {k for k in ("value", "user_id", "level", "role", "category_id", "text") if raw.get(k) is not None}
+    given = {
+        k for k in ("value", "user_id", "level", "role", "category_id", "text", "macro_id") if raw.get(k) is not None
+    }
     needs = {
         "set_priority": "value",
         "assign": "user_id",
@@ -380,6 +383,7 @@ def _check_action(raw: Any) -> Any:
         "set_category": "category_id",
         "set_status": "value",
         "send_reply": "text",
+        "apply_macro": "macro_id",
     }
     allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
     if kind == "notify":
@@ -468,10 +472,18 @@ class SetStatus(_Strict):
 
 
 class SendReply(_Strict):
-    """A public reply to the requester, by the system: a comment that goes out as mail like any other."""
+    """A public reply to the requester, by the system: a comment that goes out as mail like any other. The text
+    is a template like a canned reply's (`{{ requester.name }}`...), checked when the rule is saved."""
 
     type: Literal["send_reply"]
     text: Annotated[str, StringConstraints(strict=True, pattern=NOT_BLANK, max_length=20_000)]
+
+
+class ApplyMacro(_Strict):
+    """Apply a shared macro (its reply by the system, its field, tag and status changes), as an agent would."""
+
+    type: Literal["apply_macro"]
+    macro_id: Id
 
 
 Action = Annotated[
@@ -484,12 +496,13 @@ Action = Annotated[
     | RemoveTag
     | SetCategory
     | SetStatus
-    | SendReply,
+    | SendReply
+    | ApplyMacro,
     Field(discriminator="type"),
     BeforeValidator(_check_action),
 ]
 """One action: set_priority, assign_round_robin, assign, escalate, notify, add_tag, remove_tag, set_category,
-set_status or send_reply (the schema says which arguments each takes)."""
+set_status, send_reply or apply_macro (the schema says which arguments each takes)."""
 
 
 def _check_kind(kind: str, actions: list[Action]) -> None:

@@ -163,11 +163,14 @@ def apply_macro(
     macro_id: int,
     expected_version: int | None = None,
     source: str = "api",
+    leave: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
     """Apply a macro `actor` may use to a ticket: `macro.applied`, then its reply, fields, tags and status through
     `ticket_submit.submit`, each event caused by `macro.applied`. One unit of work: any refusal (a stale
     `expected_version`, a closed ticket, a tag off the allow list, an illegal move) raises and the caller's unit
-    stores nothing. `source`: where a reply is written (`tickets.COMMENT_SOURCES`). Returns the comment made."""
+    stores nothing. `source`: where a reply is written (`tickets.COMMENT_SOURCES`). `leave`: fields (as rule
+    conditions name them: `priority`, `assignee_id`, `category_id`, `status`, `tag`) a rule applying the macro must
+    not touch, because a person just set them. Returns the comment made."""
     macro = get(tx.conn, viewer=actor, kind=Kind.MACRO, item_id=macro_id)
     ticket = tickets.current(tx, ticket_id=ticket_id, viewer=actor)
     tickets.check_version(ticket, expected_version)
@@ -175,10 +178,10 @@ def apply_macro(
     actions = macro["actions"]
     submission = ticket_submit.Submission(
         reply=None if body is None else ticket_submit.Reply(body, macro["internal"]),
-        changes={k: actions[k] for k in FIELD_ACTIONS if k in actions},
-        status=Status(actions["status"]) if "status" in actions else None,
-        add_tags=tuple(actions.get("add_tags", ())),
-        remove_tags=tuple(actions.get("remove_tags", ())),
+        changes={k: actions[k] for k in FIELD_ACTIONS if k in actions and k not in leave},
+        status=Status(actions["status"]) if "status" in actions and "status" not in leave else None,
+        add_tags=() if "tag" in leave else tuple(actions.get("add_tags", ())),
+        remove_tags=() if "tag" in leave else tuple(actions.get("remove_tags", ())),
     )
     applied = tx.emit(
         "macro.applied",

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import Instant
 from nixflow.api.schemas import Strict as StrictBody
-from nixflow.automation import simulation
+from nixflow.automation import rule_refs, simulation
 from nixflow.domain.rules import RuleCreate, RuleUpdate
 from nixflow.services import rules
+from nixflow.store.db import Tx
 
 router = APIRouter(
     prefix="/api/rules", tags=["automation"], route_class=GuardedRoute, dependencies=[Depends(admin_only)]
@@ -113,7 +114,7 @@ async def list_rules(app: App) -> list[RuleRead]:
 @router.post("", response_model=RuleRead, status_code=201)
 async def create_rule(body: RuleCreate, app: App, ctx: Ctx) -> RuleRead:
     """Create a rule; an unknown field, operator or action is a 422 naming it."""
-    return RuleRead(**await app.writer.run(lambda tx: rules.create_rule(tx, spec=body), ctx))
+    return RuleRead(**await app.writer.run(lambda tx: _checked(tx, rules.create_rule(tx, spec=body), body), ctx))
 
 
 @router.get("/{rule_id:int}", response_model=RuleRead)
@@ -125,7 +126,15 @@ async def get_rule(rule_id: PathId, app: App) -> RuleRead:
 @router.patch("/{rule_id:int}", response_model=RuleRead)
 async def update_rule(rule_id: PathId, body: RuleUpdate, app: App, ctx: Ctx) -> RuleRead:
     """Change some of a rule's fields."""
-    return RuleRead(**await app.writer.run(lambda tx: rules.update_rule(tx, rule_id=rule_id, changes=body), ctx))
+    return RuleRead(
+        **await app.writer.run(lambda tx: _checked(tx, rules.update_rule(tx, rule_id=rule_id, changes=body), body), ctx)
+    )
+
+
+def _checked(tx: Tx, rule: dict[str, Any], body: RuleCreate | RuleUpdate) -> dict[str, Any]:
+    """The rule saved, once its new actions' references hold (else 422 and the unit of work stores nothing)."""
+    rule_refs.check(tx.conn, body.actions)
+    return rule
 
 
 @router.delete("/{rule_id:int}", status_code=204)
