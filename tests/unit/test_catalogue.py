@@ -35,6 +35,7 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "category_id",
         "requester_id",
         "approval",
+        "organization_id",
         *DUE_TIMES,
     },
     "ticket.updated": {"ticket_id", "changes"},
@@ -136,6 +137,7 @@ TICKET_CREATED: dict[str, Any] = {
     "category_id": None,
     "requester_id": 7,
     "approval": "not_required",
+    "organization_id": None,
     "first_response_due": "2024-05-01T12:15:00Z",
     "resolution_due": None,
 }
@@ -197,6 +199,7 @@ def test_categories_are_the_documented_ones() -> None:
         "email",
         "webhook",
         "calendar",
+        "organization",
     }
     assert {spec.category for spec in CATALOGUE.values()} <= set(EVENT_CATEGORIES)
 

@@ -320,6 +320,9 @@ class TicketRead(BaseModel):
     tags: list[str] = Field(
         default_factory=list, description="Staff only (internal routing): normalised tags; requesters: always []."
     )
+    organization_id: int | None = Field(
+        default=None, description="The organization it was opened under (the requester's first); never changes."
+    )
 
 
 class TicketListItem(TicketRead):

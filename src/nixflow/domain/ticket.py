@@ -71,6 +71,7 @@ class Ticket:
     sla_paused_since: datetime | None
     sla_state: Mapping[str, Any]
     tags: tuple[str, ...] = ()  # stored as a JSON list, and once per tag in `ticket_tags` for the queue's filter
+    organization_id: int | None = None  # the requester's first organization when it was opened; never changes
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
@@ -109,6 +110,7 @@ class Ticket:
             first_response_at=None,
             sla_paused_since=None,
             sla_state={},
+            organization_id=data.get("organization_id"),
         )._due_times(data)
 
     def apply(self, event: TicketEvent) -> Ticket:

@@ -46,6 +46,7 @@ EVENT_CATEGORIES = (
     "email",
     "webhook",
     "calendar",
+    "organization",
 )
 
 # The event source of work done for an automatic mail (an auto-reply): its changes are never mailed about.

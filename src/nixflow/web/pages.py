@@ -131,7 +131,7 @@ async def ticket_page(
         records = [
             r
             for r in event_log.timeline(conn, "ticket", str(ticket_id))
-            if visibility.may_see(user, r, ticket["requester_id"])
+            if visibility.may_see(user, r, tickets.audience_seen_by(user, ticket))
         ]
         then: EventRecord | None = None
         watching = watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id)

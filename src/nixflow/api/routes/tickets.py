@@ -276,7 +276,9 @@ async def timeline(ticket_id: PathId, user: CurrentUser, app: App) -> list[dict[
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
         records = event_log.timeline(conn, "ticket", str(ticket_id))
         return [
-            visibility.envelope_for(user, r) for r in records if visibility.may_see(user, r, ticket["requester_id"])
+            visibility.envelope_for(user, r)
+            for r in records
+            if visibility.may_see(user, r, tickets.audience_seen_by(user, ticket))
         ]
 
     return await app.db.read(read)
