@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
-from nixflow.domain.errors import Conflict, NotFound, ValidationFailed
+from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from nixflow.domain.organizations import clean_domains, clean_name, name_key
 from nixflow.services.users import Principal, require_admin
 from nixflow.store import organizations as rows
@@ -20,10 +20,15 @@ from nixflow.store.tables import organization_members, organizations, users
 
 
 def visible_to(conn: Connection, *, viewer: Principal) -> list[dict[str, Any]]:
-    """Every organization for staff; a requester's own (id and name only)."""
-    if viewer.is_staff:
-        return rows.list_all(conn)
-    return [{"id": o["id"], "name": o["name"]} for o in rows.list_all(conn, ids=rows.of_user(conn, viewer.id))]
+    """Every organization, by name (staff)."""
+    if not viewer.is_staff:
+        raise Forbidden("agents and admins read organizations; a requester reads their own (`names_of`)")
+    return rows.list_all(conn)
+
+
+def names_of(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
+    """The organizations `user_id` belongs to (id and name), by name."""
+    return [{"id": o["id"], "name": o["name"]} for o in rows.list_all(conn, ids=rows.of_user(conn, user_id))]
 
 
 def get(conn: Connection, *, viewer: Principal, organization_id: int) -> dict[str, Any]:
