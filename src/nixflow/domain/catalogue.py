@@ -560,6 +560,13 @@ class OrganizationMember(OrganizationRef):
     via: Literal["admin", "domain"] = "admin"  # an admin, or a new user's mail domain
 
 
+class OrganizationSlaPolicy(OrganizationRef):
+    priority: Priority
+    first_response_minutes: int | None = None  # none: removed (its tickets follow the priority's policy)
+    resolution_minutes: int | None = None
+    warning_percent: int | None = None
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its data model, default priority and meaning."""
@@ -671,6 +678,16 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("organization.deleted", OrganizationDeleted, "An organization was deleted; its tickets keep its id."),
     ("organization.member_added", OrganizationMember, "A user joined an organization (an admin, or their domain)."),
     ("organization.member_removed", OrganizationMember, "A user left an organization."),
+    (
+        "organization.sla_policy_set",
+        OrganizationSlaPolicy,
+        "An organization got SLA targets of its own for a priority.",
+    ),
+    (
+        "organization.sla_policy_removed",
+        OrganizationSlaPolicy,
+        "An organization's tickets follow the priority's SLA again.",
+    ),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.

@@ -28,6 +28,7 @@ class TicketFilter:
     category_id: int | None = None
     q: str | None = None
     tag: str | None = None  # normalised (domain/tags.py)
+    organization_id: int | None = None  # the organization it was opened under
 
 
 def list_tickets(
@@ -59,6 +60,8 @@ def list_tickets(
         if not viewer.is_staff:
             raise Forbidden("tags are for agents and admins")
         clauses.append(tickets.c.id.in_(ticket_tags.tickets_tagged(flt.tag)))
+    if flt.organization_id is not None:
+        clauses.append(tickets.c.organization_id == flt.organization_id)
     if flt.q:
         pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, column, delete, func, insert, select, text
+from sqlalchemy import Connection, Select, column, delete, func, insert, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from nixflow.store.tables import organization_domains, organization_members, organizations, tickets
@@ -23,6 +23,11 @@ def requester_scope(user_id: int) -> ColumnElement[bool]:
     """The tickets a requester sees: their own, and those opened under an organization that shares with them."""
     shared = text(SHARING_SQL).bindparams(sharer=user_id).columns(column("organization_id"))
     return (tickets.c.requester_id == user_id) | tickets.c.organization_id.in_(shared.subquery().select())
+
+
+def tickets_of(organization_id: int) -> Select[Any]:
+    """The ids of the tickets opened under the organization (by the index on `tickets.organization_id`)."""
+    return select(tickets.c.id).where(tickets.c.organization_id == organization_id)
 
 
 def shares_with(conn: Connection, *, user_id: int, organization_id: int) -> bool:

@@ -671,4 +671,16 @@ organization_members = Table(
     Index("ix_organization_members_user", "user_id", "organization_id"),
 )
 
+# An organization's own SLA targets for a priority (its tickets'); the calendar stays the priority policy's.
+organization_sla_policies = Table(
+    "organization_sla_policies",
+    metadata,
+    Column("organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("priority", String(16), primary_key=True),
+    Column("first_response_minutes", Integer, nullable=False),
+    Column("resolution_minutes", Integer, nullable=False),
+    Column("warning_percent", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 SYSTEM_USER_ID = 0

@@ -104,6 +104,9 @@ async def list_tickets(
     tag: Annotated[
         TagName | None, Query(description="Only tickets with this tag (staff; case does not matter).")
     ] = None,
+    organization_id: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only tickets opened under this organization.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(pattern=ticket_order.CURSOR_PATTERN)] = None,
     sort: Annotated[
@@ -111,7 +114,8 @@ async def list_tickets(
         Query(description="Order: a key, '-' first for descending; ties by id, no due date or assignee last."),
     ] = "-id",
 ) -> TicketPage:
-    """Tickets, newest first unless `sort` says otherwise; requesters see only their own."""
+    """Tickets, newest first unless `sort` says otherwise; requesters see only their own, and those their
+    organization shares with them."""
     flt = ticket_queries.TicketFilter(
         status=Status(status) if status else None,
         priority=Priority(priority) if priority else None,
@@ -120,6 +124,7 @@ async def list_tickets(
         category_id=category_id,
         q=q,
         tag=tags.normalise(tag) if tag is not None else None,
+        organization_id=organization_id,
     )
     order = ticket_order.Order.parse(sort)
 

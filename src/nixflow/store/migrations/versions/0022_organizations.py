@@ -45,6 +45,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("organization_id", "user_id"),
     )
     op.create_index("ix_organization_members_user", "organization_members", ["user_id", "organization_id"])
+    # An organization's own SLA targets for a priority; the calendar stays the priority's policy's (or category's).
+    op.create_table(
+        "organization_sla_policies",
+        sa.Column("organization_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("priority", sa.String(16), nullable=False),
+        sa.Column("first_response_minutes", sa.Integer(), nullable=False),
+        sa.Column("resolution_minutes", sa.Integer(), nullable=False),
+        sa.Column("warning_percent", sa.Integer(), nullable=False),
+        sa.Column("updated_at", When, nullable=False),
+        sa.PrimaryKeyConstraint("organization_id", "priority"),
+    )
     # No foreign key: a ticket keeps the organization it was opened under as history, even once it is deleted.
     # A plain ADD COLUMN, never a batch recreate (0018 says why).
     op.add_column("tickets", sa.Column("organization_id", Id, nullable=True))
@@ -57,6 +68,7 @@ def downgrade() -> None:
         op.execute("ALTER TABLE tickets DROP COLUMN organization_id")  # SQLite 3.35+; no recreate
     else:
         op.drop_column("tickets", "organization_id")
+    op.drop_table("organization_sla_policies")
     op.drop_index("ix_organization_members_user", table_name="organization_members")
     op.drop_table("organization_members")
     op.drop_index("ix_organization_domains_org", table_name="organization_domains")
