@@ -9,7 +9,7 @@ from typing import Any
 
 from tests import mail_corpus as corpus
 from tests.conftest import Harness, User
-from tests.integration.test_email_in import desk, pipe
+from tests.integration.test_email_in import comments, desk, dmarc, pipe
 from tests.org_helpers import ok, organization
 
 __all__ = ["desk"]  # the mail intake's fixture, used below
@@ -156,3 +156,24 @@ async def test_a_mail_from_a_new_sender_of_a_listed_domain_joins_and_files_under
     assert read["member_ids"] == [ticket["requester_id"]]
     [joined] = await h.events(type="organization.member_added")
     assert joined["data"]["via"] == "domain" and joined["data"]["user_id"] == ticket["requester_id"]
+
+
+async def test_a_colleague_answers_a_shared_ticket_by_mail_only_while_it_is_shared(desk: Harness) -> None:
+    h = desk
+    admin = await h.user("admin")
+    customer = await organization(h, admin, "Customer Ltd", domains=["customer.test"])
+    wendy = await h.user("requester", email="wendy@customer.test")  # joins by her domain
+    opened = await pipe(h, corpus.plain())  # Pat's, filed under Customer Ltd
+    ticket_id = opened.ticket_id or 0
+
+    def reply(n: int) -> bytes:
+        subject, message_id = f"Re: [#{ticket_id}] x", f"<w-{n}@customer.test>"
+        return dmarc(corpus.plain(sender="Wendy <wendy@customer.test>", subject=subject, message_id=message_id))
+
+    unshared = await pipe(h, reply(1))
+    assert unshared.outcome == "ticket" and unshared.ticket_id != ticket_id  # not hers to answer: a new ticket
+    path = f"/api/organizations/{customer['id']}"
+    await ok(await h.client.patch(path, json={"shares_tickets": True}, headers=admin.headers))
+    assert (await pipe(h, reply(2))).outcome == "comment"
+    [said] = await comments(h, admin, ticket_id)
+    assert said["author_id"] == wendy.id and said["internal"] is False
