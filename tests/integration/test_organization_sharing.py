@@ -108,7 +108,7 @@ async def test_a_colleague_sees_the_public_side_of_a_shared_ticket(desk: Desk) -
     assert internal.status_code == 403
 
 
-async def test_nobody_else_sees_it_and_sharing_off_hides_it_at_once(desk: Desk) -> None:
+async def test_nobody_else_sees_it_and_sharing_off_or_leaving_hides_it_at_once(desk: Desk) -> None:
     d = desk
     assert await d.sees(d.gil) == SEES_NOTHING  # another organization, sharing too
     await d.share(False)
@@ -116,6 +116,9 @@ async def test_nobody_else_sees_it_and_sharing_off_hides_it_at_once(desk: Desk) 
     assert await d.sees(d.pat) == SEES_ALL | {"search": [d.ticket]}  # its requester, always
     await d.share(True)
     assert (await d.sees(d.sam))["read"] == 200
+    leave = f"/api/organizations/{d.acme['id']}/members/{d.sam.id}"
+    await ok(await d.h.client.delete(leave, headers=d.admin.headers))
+    assert await d.sees(d.sam) == SEES_NOTHING  # no longer a member
 
 
 async def test_a_ticket_opened_before_joining_stays_its_requesters(harness: Harness) -> None:

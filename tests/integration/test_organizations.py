@@ -144,6 +144,17 @@ async def test_a_new_requester_joins_the_organization_of_their_domain(harness: H
     assert created["data"]["organization_id"] == acme["id"]
 
 
+async def test_users_imported_from_csv_join_by_domain_too(harness: Harness, admin: User) -> None:
+    h = harness
+    acme = await organization(h, admin, "Acme", domains=["acme.com"])
+    body = b"name,email,role\nPat,pat@acme.com,requester\nAnn,ann@acme.com,agent\nSam,sam@else.org,requester\n"
+    headers = admin.headers | {"Content-Type": "text/csv"}
+    imported = await ok(await h.client.post("/api/users/import", content=body, headers=headers))
+    made = {r["email"]: r["user_id"] for r in imported["rows"] if r["status"] == "created"}
+    read = await ok(await h.client.get(f"/api/organizations/{acme['id']}", headers=admin.headers))
+    assert read["member_ids"] == [made["pat@acme.com"]]
+
+
 async def test_a_mail_from_a_new_sender_of_a_listed_domain_joins_and_files_under_it(desk: Harness) -> None:
     h = desk
     admin = await h.user("admin")
