@@ -226,7 +226,7 @@ ROWS = [
     Row("PUT", "/api/tags/allowed", admin_only(200), body=lambda w, r: {"tags": []}),
     # Organizations: admins write, staff read, anyone the names of their own
     Row("GET", "/api/organizations", staff_only(200)),
-    Row("GET", "/api/organizations/mine", signed_in(200)),
+    Row("GET", "/api/auth/me/organizations", signed_in(200)),
     Row("POST", "/api/organizations", admin_only(201), body=lambda w, r: {"name": w.unique("org")}),
     Row("GET", "/api/organizations/{organization_id}", staff_only(200)),
     Row("PATCH", "/api/organizations/{organization_id}", admin_only(200), body=lambda w, r: {"shares_tickets": True}),

@@ -114,6 +114,7 @@ def install(app: FastAPI) -> None:
         tags.router,
         tags.tickets_router,
         organizations.router,
+        organizations.me_router,
         held_mail.router,
         webhooks.router,
         mail_quarantine.router,

@@ -18,6 +18,9 @@ MAX_DOMAINS = 50
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN_PATTERN = rf"^{_LABEL}(?:\.{_LABEL})*\.[a-z](?:[a-z0-9-]{{0,61}}[a-z0-9])?$"
 _DOMAIN = re.compile(DOMAIN_PATTERN)
+# As typed: either case, spaces around it (the schema's pattern; `clean_domains` trims and lower-cases).
+_LABEL_IN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+DOMAIN_INPUT_PATTERN = rf"^ *{_LABEL_IN}(?:\.{_LABEL_IN})*\.[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])? *$"
 
 
 def name_key(name: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
-from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from nixflow.domain.errors import Conflict, Forbidden, NotFound
 from nixflow.domain.organizations import clean_domains, clean_name, name_key
 from nixflow.services.users import Principal, require_admin
 from nixflow.store import organizations as rows
@@ -138,9 +138,7 @@ def remove_member(tx: Tx, *, actor: Principal, organization_id: int, user_id: in
 def _check_person(conn: Connection, user_id: int) -> None:
     found = conn.execute(users.select().where(users.c.id == user_id, users.c.id != 0)).first()
     if found is None:
-        raise ValidationFailed(
-            f"user {user_id} not found", errors=[{"loc": ["body", "user_id"], "msg": "no such user"}]
-        )
+        raise NotFound(f"user {user_id} not found")
 
 
 def _read(conn: Connection, organization_id: int) -> dict[str, Any]:

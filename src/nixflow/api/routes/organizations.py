@@ -6,26 +6,29 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from nixflow.api.deps import AdminUser, App, Ctx, CurrentUser, GuardedRoute, PathId, StaffUser
 from nixflow.api.schemas import Strict
-from nixflow.domain.organizations import DOMAIN_PATTERN, MAX_DOMAINS, MAX_NAME
+from nixflow.domain.json_types import NOT_BLANK, Id
+from nixflow.domain.organizations import DOMAIN_INPUT_PATTERN, MAX_DOMAINS, MAX_NAME
 from nixflow.services import organizations
 from nixflow.store.db import Tx
 
 router = APIRouter(prefix="/api/organizations", tags=["organizations"], route_class=GuardedRoute)
+# Beside `GET /api/auth/me`: under /api/organizations, `mine` would also match `/{organization_id}`'s path.
+me_router = APIRouter(prefix="/api/auth/me", tags=["organizations"], route_class=GuardedRoute)
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
-# Checked by the service (lower-cased first, so `Acme.COM` is `acme.com`), which names a bad one in its 422.
-Domain = Annotated[str, StringConstraints(max_length=253), Field(description=f"a mail domain: {DOMAIN_PATTERN}")]
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME, pattern=NOT_BLANK)]
+# Trimmed and lower-cased by the service, so ` Acme.COM` is `acme.com`.
+Domain = Annotated[str, StringConstraints(strict=True, max_length=253, pattern=DOMAIN_INPUT_PATTERN)]
 Domains = Annotated[list[Domain], Field(max_length=MAX_DOMAINS)]
 
 
 class OrganizationCreate(Strict):
     name: Name
     domains: Domains = Field(default_factory=list, description="New requesters from these join it.")
-    shares_tickets: bool = Field(default=False, description="Members see each other's tickets.")
+    shares_tickets: StrictBool = Field(default=False, description="Members see each other's tickets.")
 
 
 class OrganizationUpdate(Strict):
@@ -33,11 +36,11 @@ class OrganizationUpdate(Strict):
 
     name: Name | None = None
     domains: Domains | None = None
-    shares_tickets: bool | None = None
+    shares_tickets: StrictBool | None = None
 
 
 class MemberAdd(Strict):
-    user_id: int = Field(ge=1)
+    user_id: Id
 
 
 class OrganizationName(BaseModel):
@@ -63,7 +66,7 @@ async def list_organizations(user: StaffUser, app: App) -> list[dict[str, Any]]:
     return await app.db.read(lambda conn: organizations.visible_to(conn, viewer=user))
 
 
-@router.get("/mine", response_model=list[OrganizationName])
+@me_router.get("/organizations", response_model=list[OrganizationName])
 async def my_organizations(user: CurrentUser, app: App) -> list[dict[str, Any]]:
     """The organizations the signed-in user belongs to (their names only)."""
     return await app.db.read(lambda conn: organizations.names_of(conn, user_id=user.id))
