@@ -258,7 +258,7 @@ def build(
     writer.listeners.append(app.publish_unfinished)
     writer.listeners.append(tailer.wake)
     tailer.sinks.append(app.hub.publish)
-    app.hub.owners = lambda ids: db.read(lambda conn: ticket_queries.requester_of(conn, ids))
+    app.hub.owners = lambda ids, people: db.read(lambda conn: ticket_queries.audience_of(conn, ids, people))
     tailer.eager = lambda: bool(app.hub.subscribers)
     writer.listeners.append(app.credentials.observe)
     tailer.sinks.append(app.credentials.observe)

@@ -50,9 +50,9 @@ def for_recipient(viewer: Principal, record: EventRecord) -> bool | None:
 
 
 def visible(conn: Connection, *, viewer: Principal, records: Sequence[EventRecord]) -> list[EventRecord]:
-    """The records `viewer` may see live (one query for the requesters of their tickets)."""
+    """The records `viewer` may see live (two queries for who sees their tickets)."""
     ids = sorted({t for r in records if (t := ticket_id_of(r)) is not None}) if viewer.role == Role.REQUESTER else []
-    owners = ticket_queries.requester_of(conn, ids)
+    owners = ticket_queries.audience_of(conn, ids, [viewer.id])
     return [
         r
         for r in records
@@ -141,7 +141,8 @@ class Subscriber:
             self._waiter = None
 
 
-Owners = Callable[[list[int]], Awaitable[dict[int, int]]]
+# Ticket ids and the requesters connected → who of them sees each ticket.
+Owners = Callable[[list[int], list[int]], Awaitable[dict[int, visibility.Audience]]]
 
 
 class LiveHub:
@@ -195,8 +196,8 @@ class LiveHub:
         finally:
             self._fan_out_task = None
 
-    async def _owners_for(self, page: list[EventRecord]) -> dict[int, int]:
-        """The requester of each ticket of the page: one query for all requester connections.
+    async def _owners_for(self, page: list[EventRecord]) -> dict[int, visibility.Audience]:
+        """Who sees each ticket of the page: one lookup for all requester connections.
 
         If it fails, each requester connection is told to resync (and reads the log again).
         """
@@ -205,14 +206,14 @@ class LiveHub:
         if self.owners is None or not ids:
             return {}
         try:
-            return await self.owners(ids)
+            return await self.owners(ids, sorted({s.viewer.id for s in requesters}))
         except Exception as exc:
             log.warning("looking up ticket requesters for live views failed: %s", exc)
             for subscriber in requesters:
                 subscriber.resync()
             return {}
 
-    def _offer(self, record: EventRecord, owners: dict[int, int]) -> None:
+    def _offer(self, record: EventRecord, owners: dict[int, visibility.Audience]) -> None:
         ticket = ticket_id_of(record)
         owner = owners.get(ticket) if ticket is not None else None
         access = record.type in ACCESS_EVENTS

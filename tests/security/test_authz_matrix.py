@@ -262,6 +262,20 @@ ROWS = [
         object_checked=frozenset({AGENT}),
     ),
     Row("DELETE", "/api/views/{view_id}", admin_only(204)),
+    # Organizations: admins write, staff read, anyone the names of their own
+    Row("GET", "/api/organizations", staff_only(200)),
+    Row("GET", "/api/auth/me/organizations", signed_in(200)),
+    Row("POST", "/api/organizations", admin_only(201), body=lambda w, r: {"name": w.unique("org")}),
+    Row("GET", "/api/organizations/{organization_id}", staff_only(200)),
+    Row("PATCH", "/api/organizations/{organization_id}", admin_only(200), body=lambda w, r: {"shares_tickets": True}),
+    Row("DELETE", "/api/organizations/{organization_id}", admin_only(204)),
+    Row(
+        "POST",
+        "/api/organizations/{organization_id}/members",
+        admin_only(200),
+        body=lambda w, r: {"user_id": w.users[OWNER].id},
+    ),
+    Row("DELETE", "/api/organizations/{organization_id}/members/{user_id}", admin_only(200)),
     # Notifications: each user's own
     Row("GET", "/api/notifications", signed_in(200)),
     Row("GET", "/api/notifications/unread-count", signed_in(200)),
@@ -346,6 +360,14 @@ ROWS = [
     Row("DELETE", "/api/round-robin/counters", admin_only(OK_2XX)),
     Row("GET", "/api/round-robin/counters/{key}", admin_only(frozenset({200, 404}))),
     Row("GET", "/api/sla/policies/{priority}", admin_only(200)),
+    Row("GET", "/api/sla/policies/organizations/{organization_id}", admin_only(200)),
+    Row(
+        "PUT",
+        "/api/sla/policies/organizations/{organization_id}/{priority}",
+        admin_only(200),
+        body=lambda w, r: {"first_response_minutes": 30, "resolution_minutes": 240, "warning_percent": 80},
+    ),
+    Row("DELETE", "/api/sla/policies/organizations/{organization_id}/{priority}", admin_only(204)),
     # Webhooks (admin); paused, so nothing is sent anywhere
     Row(
         "POST",
@@ -412,6 +434,7 @@ ROWS = [
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),
+    Row("GET", "/admin/organizations", page(403, 403, 200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
     Row("GET", "/admin/sla", page(403, 403, 200)),
     Row("GET", "/admin/calendars", page(403, 403, 200)),
@@ -583,6 +606,14 @@ async def fill(world: World, row: Row, role: str) -> str:
             created = await h.client.post("/api/calendars", json=calendar_body(world), headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
+        elif name == "organization_id":
+            created = await h.client.post("/api/organizations", json={"name": world.unique("org")}, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
+            if row.path.startswith("/api/sla/"):  # a policy of its own, for the one that removes it
+                policy = {"first_response_minutes": 30, "resolution_minutes": 240, "warning_percent": 80}
+                url = f"/api/sla/policies/organizations/{values[name]}/normal"
+                assert (await h.client.put(url, json=policy, headers=admin)).status_code == 200
         elif name == "rule_id":
             created = await h.client.post("/api/rules", json=RULE, headers=admin)
             assert created.status_code == 201, created.text

@@ -36,6 +36,7 @@ EMITTED_FIELDS: dict[str, set[str]] = {
         "requester_id",
         "approval",
         "channel",
+        "organization_id",
         *DUE_TIMES,
     },
     "ticket.updated": {"ticket_id", "changes"},
@@ -138,6 +139,7 @@ TICKET_CREATED: dict[str, Any] = {
     "requester_id": 7,
     "approval": "not_required",
     "channel": "mail",
+    "organization_id": None,
     "first_response_due": "2024-05-01T12:15:00Z",
     "resolution_due": None,
 }
@@ -200,6 +202,7 @@ def test_categories_are_the_documented_ones() -> None:
         "webhook",
         "calendar",
         "macro",
+        "organization",
     }
     assert {spec.category for spec in CATALOGUE.values()} <= set(EVENT_CATEGORIES)
 

@@ -21,6 +21,9 @@ def queue_filter(
     tag: Annotated[
         TagName | None, Query(description="Only tickets with this tag (staff; case does not matter).")
     ] = None,
+    organization_id: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only tickets opened under this organization.")
+    ] = None,
 ) -> TicketFilter:
     """The filter the query parameters ask for."""
     return filter_from(
@@ -32,6 +35,7 @@ def queue_filter(
             "category_id": category_id,
             "q": q,
             "tag": tag,
+            "organization_id": organization_id,
         }
     )
 

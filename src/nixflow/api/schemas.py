@@ -323,6 +323,9 @@ class TicketRead(BaseModel):
     channel: Literal["web", "mail", "api"] | None = Field(
         default=None, description="Where it was opened: the web UI, mail or the API (null: before this was recorded)."
     )
+    organization_id: int | None = Field(
+        default=None, description="The organization it was opened under (the requester's first); never changes."
+    )
 
 
 class TicketListItem(TicketRead):

@@ -91,7 +91,7 @@ def _due(tx: Tx, ticket_id: int) -> _Due | None:
     if scheduled is None or scheduled > tx.now:
         return None
     resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
-    policy = ticket_sla.policy_for(tx, ticket["priority"])
+    policy = ticket_sla.policy_for(tx, ticket)
     alarms, state = sla.due_alarms(
         policy,
         ticket_sla.sla_clock(tx, ticket),

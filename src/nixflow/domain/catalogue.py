@@ -77,6 +77,7 @@ class TicketCreated(SlaDueTimes):
     requester_id: int
     approval: str
     channel: Literal["web", "mail", "api"] | None = None
+    organization_id: int | None = None  # the requester's first organization when it was opened
 
 
 class TicketUpdated(TicketRef):
@@ -558,6 +559,41 @@ class WebhookReplayed(WebhookRef):
     event_id: str | None = None
 
 
+# organization
+
+
+class OrganizationRef(EventData):
+    organization_id: int
+
+
+class OrganizationCreated(OrganizationRef):
+    name: str
+    domains: list[str]
+    shares_tickets: bool
+
+
+class OrganizationUpdated(OrganizationRef):
+    changes: FieldChanges
+
+
+class OrganizationDeleted(OrganizationRef):
+    name: str
+    members: int
+
+
+class OrganizationMember(OrganizationRef):
+    user_id: int
+    by_id: int | None = None
+    via: Literal["admin", "domain"] = "admin"  # an admin, or a new user's mail domain
+
+
+class OrganizationSlaPolicy(OrganizationRef):
+    priority: Priority
+    first_response_minutes: int | None = None  # none: removed (its tickets follow the priority's policy)
+    resolution_minutes: int | None = None
+    warning_percent: int | None = None
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its data model, default priority and meaning."""
@@ -670,6 +706,21 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("webhook.secret_rotated", WebhookSecretRotated, "A webhook's signing secret was replaced."),
     ("webhook.disabled", WebhookDisabled, "A webhook was paused: its receiver is gone or kept failing."),
     ("webhook.replayed", WebhookReplayed, "Past events were scheduled for delivery to a webhook again."),
+    ("organization.created", OrganizationCreated, "An admin added an organization."),
+    ("organization.updated", OrganizationUpdated, "An organization's name, domains or sharing changed."),
+    ("organization.deleted", OrganizationDeleted, "An organization was deleted; its tickets keep its id."),
+    ("organization.member_added", OrganizationMember, "A user joined an organization (an admin, or their domain)."),
+    ("organization.member_removed", OrganizationMember, "A user left an organization."),
+    (
+        "organization.sla_policy_set",
+        OrganizationSlaPolicy,
+        "An organization got SLA targets of its own for a priority.",
+    ),
+    (
+        "organization.sla_policy_removed",
+        OrganizationSlaPolicy,
+        "An organization's tickets follow the priority's SLA again.",
+    ),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.

@@ -30,6 +30,7 @@ def facts_of(ticket: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "category_id": ticket["category_id"],
         "requester_id": ticket["requester_id"],
         "assignee_id": ticket["assignee_id"],
+        "organization_id": ticket.get("organization_id"),  # the organization it was opened under
         "minutes_open": minutes_since(ticket["created_at"]),
         "minutes_unassigned": 0.0 if ticket["assignee_id"] is not None else minutes_since(ticket["created_at"]),
         "minutes_since_update": minutes_since(ticket["updated_at"]),
@@ -127,7 +128,7 @@ def _threshold(condition: Mapping[str, Any], ticket: Mapping[str, Any]) -> datet
 # The facts time does not change: each is the ticket's own field, but `text`.
 _STATIC_FACTS = frozenset(
     ("title", "description", "text", "priority", "status", "category_id", "requester_id", "assignee_id")
-)
+) | {"organization_id"}
 
 
 def _static_fact(ticket: Mapping[str, Any], field: str) -> Any:
@@ -138,7 +139,7 @@ def _static_fact(ticket: Mapping[str, Any], field: str) -> Any:
         return _tags(ticket)
     if field in ("sender", "sender_domain", "channel"):
         return _origin(ticket)[field]
-    return ticket[field] if field in _STATIC_FACTS else None
+    return ticket.get(field) if field in _STATIC_FACTS else None
 
 
 def _earliest(ticket: Mapping[str, Any]) -> datetime:

@@ -33,7 +33,7 @@ ENUM_FIELDS: dict[str, tuple[str, ...]] = {
     "priority": tuple(p.value for p in Priority),
     "status": tuple(s.value for s in Status),
 }
-ID_FIELDS = ("category_id", "requester_id", "assignee_id")
+ID_FIELDS = ("category_id", "requester_id", "assignee_id", "organization_id")  # organization: the ticket's
 TIME_FIELDS = ("minutes_open", "minutes_unassigned", "minutes_since_update")
 TAG_FIELD = "tag"  # equals: the ticket has the tag; in: any of them; not_equals / not_in: it has none of them
 # The requester's address (exact) and its domain, compared in lower case; where the ticket came from.
@@ -177,7 +177,7 @@ def _condition_tag(value: Any) -> str | None:
 
 
 TextField = Literal["title", "description", "text"]
-IdField = Literal["category_id", "requester_id", "assignee_id"]
+IdField = Literal["category_id", "requester_id", "assignee_id", "organization_id"]
 TimeField = Literal["minutes_open", "minutes_unassigned", "minutes_since_update"]
 Equals = Literal["equals", "not_equals"]
 In = Literal["in", "not_in"]

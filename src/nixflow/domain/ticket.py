@@ -72,6 +72,7 @@ class Ticket:
     sla_state: Mapping[str, Any]
     tags: tuple[str, ...] = ()  # stored as a JSON list, and once per tag in `ticket_tags` for the queue's filter
     channel: str | None = None  # where it was opened: web, mail or api (None: before channels were recorded)
+    organization_id: int | None = None  # the requester's first organization when it was opened; never changes
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
@@ -111,6 +112,7 @@ class Ticket:
             sla_paused_since=None,
             sla_state={},
             channel=data.get("channel"),
+            organization_id=data.get("organization_id"),
         )._due_times(data)
 
     def apply(self, event: TicketEvent) -> Ticket:

@@ -47,6 +47,7 @@ EVENT_CATEGORIES = (
     "webhook",
     "calendar",
     "macro",
+    "organization",
 )
 
 # The event source of work done for an automatic mail (an auto-reply): its changes are never mailed about.

@@ -19,15 +19,17 @@ def may_see_ticket(
     role: Role,
     *,
     requester: bool,
+    shared: Callable[[], bool] = _no,
     watches: Callable[[], bool] = _no,
     internal: bool = False,
     active: bool = True,
 ) -> bool:
-    """Staff (agents, admins and NixFlow itself) see every ticket, internal notes included; its requester and
-    the people watching it (a CC: `watches`, asked only when it decides, as it costs a query) see its public
-    side; nobody else sees it, and an inactive account sees nothing."""
+    """Staff (agents, admins and NixFlow itself) see every ticket, internal notes included; its requester, their
+    colleagues when the organization it was opened under shares its tickets with them (`shared`), and the
+    people watching it (a CC: `watches`) see its public side (`shared` and `watches` are asked only when they
+    decide, as each costs a query); nobody else sees it, and an inactive account sees nothing."""
     if not active:
         return False
     if role in STAFF:
         return True
-    return not internal and (requester or watches())
+    return not internal and (requester or shared() or watches())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -239,13 +240,16 @@ def _sender(tx: Tx, mail: ParsedMail, config: IntakeConfig) -> Principal | str:
 
 
 def _may_write(tx: Tx, sender: Principal, ticket: dict[str, Any]) -> bool:
-    """Staff, the requester and the watchers of a ticket (whoever may see it) may answer it by mail."""
+    """Staff, the requester, the colleagues it is shared with and its watchers (whoever may see it) may answer
+    it by mail."""
 
     def watches() -> bool:
         watching = ticket_watchers.c.ticket_id == ticket["id"], ticket_watchers.c.user_id == sender.id
         return tx.conn.execute(select(ticket_watchers.c.user_id).where(*watching)).first() is not None
 
-    return may_see_ticket(sender.role, requester=ticket["requester_id"] == sender.id, watches=watches)
+    shared = partial(tickets.shared_with, tx.conn, sender.id, ticket)
+    mine = ticket["requester_id"] == sender.id
+    return may_see_ticket(sender.role, requester=mine, shared=shared, watches=watches)
 
 
 def _thread(tx: Tx, mail: ParsedMail, config: IntakeConfig, sender: Principal) -> threading.Match | None:

@@ -49,6 +49,8 @@ def candidates(conn: Connection, mail: ParsedMail, domain: str) -> Iterator[Matc
 
 def exists(conn: Connection, ticket_id: int) -> dict[str, object] | None:
     row = conn.execute(
-        select(tickets.c.id, tickets.c.status, tickets.c.requester_id).where(tickets.c.id == ticket_id)
+        select(tickets.c.id, tickets.c.status, tickets.c.requester_id, tickets.c.organization_id).where(
+            tickets.c.id == ticket_id
+        )
     ).first()
     return None if row is None else dict(row._mapping)

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, func, or_, select
 
 from nixflow.domain.calendars import ALWAYS, BusinessClock
 from nixflow.services import calendars
-from nixflow.store import ticket_tags
+from nixflow.store import organizations, ticket_tags
 from nixflow.store.tables import report_sla, report_spells, report_tickets, sla_policies
 
 Metric = Literal[
@@ -76,7 +76,8 @@ def measure(*, business_hours: bool) -> Measure:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which tickets and which period: `since <= t < until`, filtered by current category/assignee/priority/tag."""
+    """Which tickets and which period: `since <= t < until`, filtered by current category/assignee/priority/tag
+    and by organization."""
 
     until: datetime
     since: datetime | None = None
@@ -84,6 +85,7 @@ class Scope:
     agent_id: int | None = None
     priority: str | None = None
     tag: str | None = None  # normalised (domain/tags.py): the tickets that have it now
+    organization_id: int | None = None  # the tickets opened under it
 
     def tickets(self) -> list[Any]:
         """The filters, as conditions on `report_tickets`."""
@@ -97,6 +99,8 @@ class Scope:
             conditions.append(t.priority == self.priority)
         if self.tag is not None:
             conditions.append(t.ticket_id.in_(ticket_tags.tickets_tagged(self.tag)))
+        if self.organization_id is not None:
+            conditions.append(t.ticket_id.in_(organizations.tickets_of(self.organization_id)))
         return conditions
 
     def period(self, column: Any) -> list[Any]:

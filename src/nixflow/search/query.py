@@ -18,6 +18,7 @@ from nixflow.domain.kb import Term
 from nixflow.domain.ticket_search import Filters, parse_ticket_query
 from nixflow.services.users import Principal
 from nixflow.store.fulltext import CLOSE, OPEN, fts5_query, fts5_term, highlighted, tsquery_prefixes, websearch_phrases
+from nixflow.store.organizations import SHARING_SQL
 from nixflow.store.ticket_index import FIELDS, SEPARATOR
 
 # What each index column is called in a result: the field where the search matched.
@@ -36,7 +37,9 @@ def _scope(viewer: Principal, filters: Filters) -> tuple[list[str], dict[str, An
     where: list[str] = []
     params: dict[str, Any] = {"viewer": viewer.id}
     if not viewer.is_staff:
-        where.append("t.requester_id = :viewer")  # as the ticket API: a requester sees their own tickets
+        # As the ticket API: a requester sees their own tickets, and those their organization shares with them.
+        where.append(f"(t.requester_id = :viewer OR t.organization_id IN ({SHARING_SQL}))")
+        params["sharer"] = viewer.id
     if filters.statuses is not None:
         where.append("t.status IN :statuses")
         params["statuses"] = sorted(s.value for s in filters.statuses)

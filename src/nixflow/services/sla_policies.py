@@ -1,18 +1,20 @@
-"""SLA policies per priority; changing one moves the due times of the open tickets of that priority."""
+"""SLA policies per priority, and an organization's own per priority; changing one moves the due times of the open
+tickets it applies to."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select, update
+from sqlalchemy import ColumnElement, Connection, delete, select, update
 
 from nixflow.domain.errors import NotFound
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.domain.values import Priority
 from nixflow.services import calendars, ticket_sla
 from nixflow.services import tickets as ticket_service
+from nixflow.store import organizations
 from nixflow.store.db import Tx
-from nixflow.store.tables import sla_policies, tickets
+from nixflow.store.tables import organization_sla_policies, sla_policies, tickets
 
 _FIELDS = ("first_response_minutes", "resolution_minutes", "warning_percent")
 
@@ -93,3 +95,52 @@ def retime_open(tx: Tx, which: ColumnElement[bool], *, keep_done: bool = False) 
                 priority=Priority(ticket["priority"]),
                 data={"ticket_id": ticket["id"], "priority": ticket["priority"], **ticket_service.due_times(moved)},
             )
+
+
+def organization_policies(conn: Connection, *, organization_id: int) -> list[dict[str, Any]]:
+    """An organization's own policies, most urgent priority first; NotFound for no such organization."""
+    _check_organization(conn, organization_id)
+    which = organization_sla_policies.c.organization_id == organization_id
+    rows = [dict(r._mapping) for r in conn.execute(select(organization_sla_policies).where(which))]
+    return sorted(rows, key=lambda r: Priority(r["priority"]).rank)
+
+
+def put_organization_policy(
+    tx: Tx, *, organization_id: int, priority: Priority, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Give an organization its own targets for a priority (its tickets count in the calendar of that priority's
+    policy); `organization.sla_policy_set`, and its open tickets of that priority are re-timed."""
+    _check_organization(tx.conn, organization_id)
+    row = {k: values[k] for k in _FIELDS}
+    key = {"organization_id": organization_id, "priority": priority.value}
+    _drop_organization_policy(tx.conn, organization_id, priority)
+    tx.conn.execute(organization_sla_policies.insert().values(**key, **row, updated_at=tx.now))
+    tx.emit("organization.sla_policy_set", aggregate_type="organization", aggregate_id=organization_id, data=key | row)
+    _retime_organization(tx, organization_id, priority)
+    return key | row | {"updated_at": tx.now}
+
+
+def remove_organization_policy(tx: Tx, *, organization_id: int, priority: Priority) -> None:
+    """The organization's tickets of that priority follow the priority's policy again (NotFound if it had none)."""
+    _check_organization(tx.conn, organization_id)
+    if not _drop_organization_policy(tx.conn, organization_id, priority):
+        raise NotFound(f"organization {organization_id} has no SLA policy of its own for '{priority.value}'")
+    data = {"organization_id": organization_id, "priority": priority.value}
+    tx.emit("organization.sla_policy_removed", aggregate_type="organization", aggregate_id=organization_id, data=data)
+    _retime_organization(tx, organization_id, priority)
+
+
+def _drop_organization_policy(conn: Connection, organization_id: int, priority: Priority) -> bool:
+    p = organization_sla_policies
+    gone = conn.execute(delete(p).where(p.c.organization_id == organization_id, p.c.priority == priority.value))
+    return bool(gone.rowcount)
+
+
+def _retime_organization(tx: Tx, organization_id: int, priority: Priority) -> None:
+    tx.memo.clear()  # the policies read earlier in this unit of work are stale now
+    retime_open(tx, (tickets.c.organization_id == organization_id) & (tickets.c.priority == priority.value))
+
+
+def _check_organization(conn: Connection, organization_id: int) -> None:
+    if organizations.get(conn, organization_id) is None:
+        raise NotFound(f"organization {organization_id} not found")

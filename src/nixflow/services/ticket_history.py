@@ -72,7 +72,7 @@ def as_of(
     records = event_log.timeline(conn, "ticket", str(ticket_id))
     if isinstance(point, str):
         index = next((i for i, r in enumerate(records) if r.event_id == point), None)
-        if index is None or not visibility.may_see(viewer, records[index], now["requester_id"]):
+        if index is None or not visibility.may_see(viewer, records[index], tickets.audience_seen_by(viewer, now)):
             raise NotFound(f"event {point} is not in the history of ticket {ticket_id}")
         upto = records[: index + 1]
     else:

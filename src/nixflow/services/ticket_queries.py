@@ -14,7 +14,8 @@ from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
-from nixflow.store import ticket_tags
+from nixflow.services.visibility import Audience
+from nixflow.store import organizations, ticket_tags
 from nixflow.store.tables import tickets
 
 
@@ -28,6 +29,7 @@ class TicketFilter:
     category_id: int | None = None
     q: str | None = None
     tag: str | None = None  # normalised (domain/tags.py)
+    organization_id: int | None = None  # the organization it was opened under
 
 
 def filter_from(params: Mapping[str, Any]) -> TicketFilter:
@@ -43,6 +45,7 @@ def filter_from(params: Mapping[str, Any]) -> TicketFilter:
         category_id=params.get("category_id"),
         q=params.get("q") or None,
         tag=tags.normalise(tag) if tag else None,
+        organization_id=params.get("organization_id"),
     )
 
 
@@ -73,7 +76,7 @@ def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
     """The WHERE clauses of `flt` for `viewer` (a requester: their own tickets only)."""
     clauses: list[Any] = []
     if not viewer.is_staff:
-        clauses.append(tickets.c.requester_id == viewer.id)
+        clauses.append(organizations.requester_scope(viewer.id))
     if flt.status:
         clauses.append(tickets.c.status == flt.status.value)
     if flt.statuses:
@@ -90,6 +93,8 @@ def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
         if not viewer.is_staff:
             raise Forbidden("tags are for agents and admins")
         clauses.append(tickets.c.id.in_(ticket_tags.tickets_tagged(flt.tag)))
+    if flt.organization_id is not None:
+        clauses.append(tickets.c.organization_id == flt.organization_id)
     if flt.q:
         pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append(
@@ -112,9 +117,12 @@ def count(conn: Connection, *, viewer: Principal, flt: TicketFilter) -> int:
     return int(conn.execute(select(func.count()).select_from(tickets).where(where)).scalar_one())
 
 
-def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:
-    """Ticket id → requester id, for deciding who may see a ticket's events."""
+def audience_of(conn: Connection, ticket_ids: Sequence[int], people: Sequence[int]) -> dict[int, Audience]:
+    """Ticket id → who besides staff sees it (of `people`, the colleagues it is shared with), for deciding who
+    may see a ticket's events: two queries, whatever the number of tickets and people."""
     if not ticket_ids:
         return {}
-    rows = conn.execute(select(tickets.c.id, tickets.c.requester_id).where(tickets.c.id.in_(ticket_ids)))
-    return {int(r[0]): int(r[1]) for r in rows}
+    columns = tickets.c.id, tickets.c.requester_id, tickets.c.organization_id
+    found = conn.execute(select(*columns).where(tickets.c.id.in_(ticket_ids))).all()
+    pairs = organizations.sharers(conn, organization_ids=[o for _, _, o in found if o is not None], user_ids=people)
+    return {int(t): Audience(int(r), frozenset(u for org, u in pairs if org == o)) for t, r, o in found}

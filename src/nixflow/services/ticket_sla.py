@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,28 +17,40 @@ from nixflow.services import rules as rule_store
 from nixflow.services.users import with_requester_email
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
-from nixflow.store.tables import sla_policies
+from nixflow.store.tables import organization_sla_policies, sla_policies
 
-_POLICIES = Fast(select(sla_policies))  # read by every unit of work that touches a ticket
+# Read by every unit of work that touches a ticket.
+_POLICIES = Fast(select(sla_policies))
+_ORGANIZATION_POLICIES = Fast(select(organization_sla_policies))
+
+Policies = dict[tuple[str, int | None], sla.Policy]  # (priority, organization id or None) → policy
 
 
-def _policies(conn: Connection) -> dict[str, sla.Policy]:
-    return {
-        r["priority"]: sla.Policy(
+def _policies(conn: Connection) -> Policies:
+    policies: Policies = {
+        (r["priority"], None): sla.Policy(
             r["first_response_minutes"], r["resolution_minutes"], r["warning_percent"], r["calendar_id"]
         )
         for r in _POLICIES.all(conn, {})
     }
+    for r in _ORGANIZATION_POLICIES.all(conn, {}):
+        base = policies.get((r["priority"], None))
+        targets = r["first_response_minutes"], r["resolution_minutes"], r["warning_percent"]
+        policies[(r["priority"], int(r["organization_id"]))] = sla.Policy(*targets, base.calendar_id if base else None)
+    return policies
 
 
-def policy_for(tx: Tx, priority: str) -> sla.Policy | None:
-    """The SLA policy of a priority, if any (the policies are read once per unit of work)."""
-    return tx.memoized("sla_policies", lambda: _policies(tx.conn)).get(priority)
+def policy_for(tx: Tx, ticket: Mapping[str, Any]) -> sla.Policy | None:
+    """The SLA policy of a ticket: its organization's for its priority, else its priority's, if any (the
+    policies are read once per unit of work)."""
+    policies = tx.memoized("sla_policies", lambda: _policies(tx.conn))
+    priority = ticket["priority"]
+    return policies.get((priority, ticket.get("organization_id"))) or policies.get((priority, None))
 
 
 def hours_of(tx: Tx, ticket: dict[str, Any]) -> BusinessClock:
     """The business hours a ticket's SLA counts in: its policy's calendar, else its category's, else 24/7."""
-    policy = policy_for(tx, ticket["priority"])
+    policy = policy_for(tx, ticket)
     return calendars.hours_for(tx, policy.calendar_id if policy else None, ticket.get("category_id"))
 
 
@@ -55,7 +68,7 @@ def paused_seconds(tx: Tx, ticket: dict[str, Any]) -> int:
 
 def sla_columns(tx: Tx, ticket: dict[str, Any]) -> dict[str, Any]:
     """Due times and the next check, from the ticket's current priority, pauses and SLA state."""
-    policy = policy_for(tx, ticket["priority"])
+    policy = policy_for(tx, ticket)
     clock = sla_clock(tx, ticket)
     if policy is None:
         return {"first_response_due": None, "resolution_due": None, "next_check_at": None}
@@ -74,7 +87,7 @@ def next_check_at(tx: Tx, ticket: dict[str, Any]) -> datetime | None:
     clock = sla_clock(tx, ticket)
     resolved = ticket["status"] in (Status.RESOLVED.value, Status.CLOSED.value)
     state = ticket["sla_state"] or {}
-    policy = policy_for(tx, ticket["priority"])
+    policy = policy_for(tx, ticket)
     instants = [sla.next_check(policy, clock, state, ticket["first_response_at"], resolved)]
     if not resolved:
         escalation_rules = rule_store.active_rules_of(tx, kinds=("escalation",))

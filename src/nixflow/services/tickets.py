@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -16,7 +17,8 @@ from nixflow.domain.visibility import may_see_ticket
 from nixflow.services import signatures
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
 from nixflow.services.users import SYSTEM, Principal
-from nixflow.store import ticket_tags
+from nixflow.services.visibility import Audience
+from nixflow.store import organizations, ticket_tags
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
@@ -25,9 +27,21 @@ from nixflow.store.writer import ReadBack
 TEXT_FIELDS = ("title", "description")
 
 
-def _visible(viewer: Principal, ticket: Mapping[Any, Any]) -> bool:
+def shared_with(conn: Connection, user_id: int, ticket: Mapping[Any, Any]) -> bool:
+    """Whether the organization the ticket was opened under shares its tickets with `user_id`."""
+    org = ticket["organization_id"]
+    return org is not None and organizations.shares_with(conn, user_id=user_id, organization_id=int(org))
+
+
+def _visible(conn: Connection, viewer: Principal, ticket: Mapping[Any, Any]) -> bool:
     # The API's ticket reads do not look up watchers: a CC'd person hears of the ticket by mail only.
-    return may_see_ticket(viewer.role, requester=ticket["requester_id"] == viewer.id)
+    shared = partial(shared_with, conn, viewer.id, ticket)
+    return may_see_ticket(viewer.role, requester=ticket["requester_id"] == viewer.id, shared=shared)
+
+
+def audience_seen_by(viewer: Principal, ticket: Mapping[str, Any]) -> Audience:
+    """Who sees a ticket that `load(viewer=...)` has shown `viewer`: its requester, and `viewer` among them."""
+    return Audience(int(ticket["requester_id"]), frozenset({viewer.id}))
 
 
 _LOAD = Fast(select(tickets).where(tickets.c.id == bindparam("b_id")))  # built once: the hottest read
@@ -46,7 +60,7 @@ def _insert_statement(columns: tuple[str, ...]) -> Fast:
 def load(conn: Connection, *, ticket_id: int, viewer: Principal | None = None) -> dict[str, Any]:
     """The ticket as stored; a requester asking for another's ticket gets NotFound, as for a missing one."""
     row = _LOAD.first(conn, {"b_id": ticket_id})
-    if row is None or (viewer is not None and not _visible(viewer, row)):
+    if row is None or (viewer is not None and not _visible(conn, viewer, row)):
         raise NotFound(f"ticket {ticket_id} not found")
     return row
 
@@ -58,7 +72,7 @@ def current(tx: Tx, *, ticket_id: int, viewer: Principal | None = None) -> dict[
     ticket: dict[str, Any] | None = tx.memo.get(key)
     if ticket is None:
         ticket = tx.memo[key] = load(tx.conn, ticket_id=ticket_id)
-    if viewer is not None and not _visible(viewer, ticket):
+    if viewer is not None and not _visible(tx.conn, viewer, ticket):
         raise NotFound(f"ticket {ticket_id} not found")
     return dict(ticket)
 
@@ -84,6 +98,7 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
             "assignee_id",
             "approval",
             "escalation_level",
+            "organization_id",
             "version",
             "created_at",
             "updated_at",
@@ -284,6 +299,7 @@ def create(
         "requester_id": requester.id,
         "approval": approval.value,
         "channel": channel,
+        "organization_id": next(iter(organizations.of_user(tx.conn, requester.id)), None),
     }
     clock = {"created_at": tx.now, "sla_paused_seconds": 0, "sla_paused_since": None, "sla_state": {}}
     opening.update(due_times(sla_columns(tx, {**opening, **clock, "first_response_at": None})))

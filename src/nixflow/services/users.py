@@ -11,10 +11,12 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from nixflow.domain.json_types import EMAIL_PATTERN
+from nixflow.domain.organizations import domain_of
 from nixflow.domain.values import Role
 from nixflow.domain.visibility import STAFF
 from nixflow.services import calendars, reset_links
 from nixflow.services.calendars import Retime
+from nixflow.store import organizations
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
 
@@ -152,7 +154,25 @@ def create_user(
         aggregate_id=user_id,
         data={"user_id": user_id, "email": email, "name": name.strip(), "role": role.value},
     )
+    if role == Role.REQUESTER:
+        _join_by_domain(tx, user_id=user_id, email=email)
     return get_user(tx.conn, user_id=int(user_id))
+
+
+def _join_by_domain(tx: Tx, *, user_id: int, email: str) -> None:
+    """A new requester whose mail domain an organization lists becomes its member (the mail intake's unknown
+    senders, the API, the CSV import alike)."""
+    domain = domain_of(email)
+    organization_id = organizations.owners_of(tx.conn, [domain]).get(domain)
+    if organization_id is None:
+        return
+    organizations.add_member(tx.conn, organization_id=organization_id, user_id=user_id, at=tx.now)
+    tx.emit(
+        "organization.member_added",
+        aggregate_type="organization",
+        aggregate_id=organization_id,
+        data={"organization_id": organization_id, "user_id": user_id, "by_id": None, "via": "domain"},
+    )
 
 
 def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from nixflow.domain.envelope import EventRecord
@@ -29,16 +30,26 @@ REQUESTER_FIELDS: dict[str, tuple[str, ...]] = {
 PERSON_SOURCES = frozenset({"api", "email", "cli"})
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who besides staff sees a ticket's public side: its requester, and the colleagues its organization shares
+    it with (`sharers`: of the people asked about)."""
+
+    requester_id: int
+    sharers: frozenset[int] = frozenset()
+
+
 def is_internal(record: EventRecord) -> bool:
     """Events about internal comments are for staff only."""
     return bool(record.data.get("internal"))
 
 
-def may_see(viewer: Principal, record: EventRecord, ticket_requester_id: int | None) -> bool:
-    """Whether `viewer` may see `record`; `ticket_requester_id` is the requester of its ticket, if any."""
+def may_see(viewer: Principal, record: EventRecord, audience: Audience | None) -> bool:
+    """Whether `viewer` may see `record`; `audience` is who sees its ticket, if it is about one."""
     if record.aggregate_type == "ticket":
-        mine = ticket_requester_id == viewer.id
-        return may_see_ticket(viewer.role, requester=mine, internal=is_internal(record)) and (
+        mine = audience is not None and audience.requester_id == viewer.id
+        shared = audience is not None and viewer.id in audience.sharers
+        return may_see_ticket(viewer.role, requester=mine, shared=lambda: shared, internal=is_internal(record)) and (
             viewer.is_staff or record.type in REQUESTER_FIELDS
         )
     if record.category == "macro" and record.data.get("scope") == "personal":

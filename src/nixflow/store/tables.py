@@ -114,6 +114,8 @@ tickets = Table(
     Column("channel", String(8)),  # web, mail or api (migration 0024; NULL for tickets opened before)
     # The next instant a time-based job may have work for this ticket (NULL: none).
     Column("next_check_at", UTCDateTime, index=True),
+    # The organization it was opened under (migration 0022; no foreign key: kept as history once it is deleted).
+    Column("organization_id", Id, index=True),
     Index("ix_tickets_status_priority", "status", "priority"),
     # The queue's most used orders (migration 0017).
     Index("ix_tickets_updated_at", "updated_at"),
@@ -638,6 +640,48 @@ tag_allow_list = Table(
     "tag_allow_list",
     metadata,
     Column("tag", String(40), primary_key=True),
+)
+
+# Organizations (migration 0022): `name_key` is the lower-cased name, unique regardless of case.
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("name_key", String(120), nullable=False, unique=True),
+    Column("shares_tickets", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A mail domain belongs to at most one organization: a new sender from it becomes a member.
+organization_domains = Table(
+    "organization_domains",
+    metadata,
+    Column("domain", String(253), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_organization_domains_org", "organization_id"),
+)
+
+organization_members = Table(
+    "organization_members",
+    metadata,
+    Column("organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_organization_members_user", "user_id", "organization_id"),
+)
+
+# An organization's own SLA targets for a priority (its tickets'); the calendar stays the priority policy's.
+organization_sla_policies = Table(
+    "organization_sla_policies",
+    metadata,
+    Column("organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("priority", String(16), primary_key=True),
+    Column("first_response_minutes", Integer, nullable=False),
+    Column("resolution_minutes", Integer, nullable=False),
+    Column("warning_percent", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 SYSTEM_USER_ID = 0

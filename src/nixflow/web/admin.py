@@ -1,5 +1,6 @@
-"""Admin pages: users, categories and quarantined mail (rendered here), and rules, SLA policies, round-robin
-counters and webhooks (rendered in the browser from their APIs, so the pages follow the API, not the tables)."""
+"""Admin pages: users, categories, organizations and quarantined mail (rendered here), and rules, SLA
+policies, round-robin counters and webhooks (rendered in the browser from their APIs, so the pages follow the API,
+not the tables)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App
 from nixflow.domain.values import Priority, Role
 from nixflow.email_in import quarantine_admin
-from nixflow.services import calendars, sla_policies, user_admin, users
+from nixflow.services import calendars, organizations, sla_policies, user_admin, users
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
@@ -85,6 +86,24 @@ async def categories_page(request: Request, user: PageUser, app: App) -> Respons
 
     data = await app.db.read(read)
     return await render(request, "admin_categories.html", user, title="Categories", **data)
+
+
+@router.get("/organizations", response_class=HTMLResponse)
+async def organizations_page(request: Request, user: PageUser, app: App) -> Response:
+    """Organizations: their domains, whether they share tickets, their members."""
+    require_admin(user)
+
+    def read(conn: Connection) -> dict[str, Any]:
+        listed = organizations.visible_to(conn, viewer=user)
+        every = users.list_users(conn)
+        return {
+            "organizations": [organizations.get(conn, viewer=user, organization_id=o["id"]) for o in listed],
+            "people": [u for u in every if u["role"] == "requester" and u["active"]],
+            "names": {u["id"]: f"{u['name']} <{u['email']}>" for u in every},
+        }
+
+    data = await app.db.read(read)
+    return await render(request, "admin_organizations.html", user, title="Organizations", **data)
 
 
 @router.get("/rules", response_class=HTMLResponse)

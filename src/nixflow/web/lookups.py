@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Role
+from nixflow.store import organizations
 from nixflow.store.tables import SYSTEM_USER_ID, categories, rules, users
 
 
@@ -52,6 +53,14 @@ def category_names(conn: Connection) -> dict[int, str]:
     """Category id → name."""
     rows = conn.execute(select(categories.c.id, categories.c.name).order_by(categories.c.name))
     return {int(r[0]): str(r[1]) for r in rows}
+
+
+def organization_name(conn: Connection, organization_id: int | None) -> str | None:
+    """The organization's name; None for none, or one since deleted."""
+    if organization_id is None:
+        return None
+    found = organizations.get(conn, organization_id)
+    return None if found is None else str(found["name"])
 
 
 def rule_names(conn: Connection) -> dict[int, str]:

@@ -66,17 +66,18 @@ async def home(user: PageUser) -> Response:
 async def my_tickets(
     request: Request, user: PageUser, app: App, cursor: Annotated[str | None, Query(max_length=64)] = None
 ) -> Response:
-    """The tickets the user opened, newest first, a page at a time."""
+    """The tickets the user opened, and their colleagues' that an organization shares with them (marked with who
+    opened them), newest first, a page at a time."""
 
     def read(conn: Connection) -> dict[str, Any]:
-        # Listed as their requester, whatever the role: only the tickets they opened.
+        # Listed as their requester, whatever the role: the tickets they opened, and those shared with them.
         mine = Principal(user.id, Role.REQUESTER, user.email, user.name)
         flt = ticket_queries.TicketFilter()
         items, next_cursor = ticket_queries.list_tickets(conn, viewer=mine, flt=flt, limit=PAGE_SIZE, cursor=cursor)
         return {
             "items": items,
             "pages": pages(request, next_cursor),
-            "names": lookups.user_names(conn, [t["assignee_id"] for t in items]),
+            "names": lookups.user_names(conn, [t[k] for t in items for k in ("assignee_id", "requester_id")]),
         }
 
     data = await app.db.read(read)
@@ -131,7 +132,7 @@ async def ticket_page(
         records = [
             r
             for r in event_log.timeline(conn, "ticket", str(ticket_id))
-            if visibility.may_see(user, r, ticket["requester_id"])
+            if visibility.may_see(user, r, tickets.audience_seen_by(user, ticket))
         ]
         then: EventRecord | None = None
         watching = watchers.list_watchers(conn, viewer=user, ticket_id=ticket_id)
@@ -160,6 +161,7 @@ async def ticket_page(
             "names": names,
             "rules": rules,
             "categories": categories,
+            "organization": lookups.organization_name(conn, ticket["organization_id"]) if user.is_staff else None,
             "agents": lookups.assignable(conn) if user.is_staff else [],
             "people": lookups.people(conn) if user.is_staff and point is None else [],
             "known_tags": [t["tag"] for t in ticket_tags.known(conn)] if user.is_staff and point is None else [],

@@ -125,13 +125,18 @@ def ask(
     agent_id: OptionalId = None,
     priority: PriorityName | None = None,
     tag: Annotated[TagName | None, Query(description="Only tickets that have this tag now.")] = None,
+    organization_id: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only tickets opened under this organization.")
+    ] = None,
     business_hours: BusinessHours = False,
     format: Format = None,
 ) -> Ask:
     """Parse the shared query: period (`until` defaults to now; times without a zone are UTC), filters."""
     minutes = metrics.measure(business_hours=business_hours)
     tagged = tags.normalise(tag) if tag is not None else None
-    scope = metrics.Scope(_utc(until) or app.clock(), _utc(since), category_id, agent_id, priority, tagged)
+    scope = metrics.Scope(
+        _utc(until) or app.clock(), _utc(since), category_id, agent_id, priority, tagged, organization_id
+    )
     wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
     return Ask(scope, minutes, wants_csv)
 

@@ -101,7 +101,8 @@ async def list_tickets(
         Query(description="Order: a key, '-' first for descending; ties by id, no due date or assignee last."),
     ] = "-id",
 ) -> TicketPage:
-    """Tickets, newest first unless `sort` says otherwise; requesters see only their own."""
+    """Tickets, newest first unless `sort` says otherwise; requesters see only their own, and those their
+    organization shares with them."""
     order = ticket_order.Order.parse(sort)
 
     def read(conn: Any) -> TicketPage:
@@ -258,7 +259,9 @@ async def timeline(ticket_id: PathId, user: CurrentUser, app: App) -> list[dict[
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
         records = event_log.timeline(conn, "ticket", str(ticket_id))
         return [
-            visibility.envelope_for(user, r) for r in records if visibility.may_see(user, r, ticket["requester_id"])
+            visibility.envelope_for(user, r)
+            for r in records
+            if visibility.may_see(user, r, tickets.audience_seen_by(user, ticket))
         ]
 
     return await app.db.read(read)
