@@ -118,8 +118,18 @@ async def test_filters_alone_list_what_they_leave_and_combine_with_words(
     assert await ids(harness, stranger, "status:open") == [theirs]
 
 
-async def test_the_org_filter_is_named_as_not_available_yet(harness: Harness, agent: User) -> None:
-    for q in ("router org:Acme", 'org:"Acme Corp"'):
-        got = await harness.client.get("/api/search", params={"q": q}, headers=agent.headers)
-        assert got.status_code == 422, got.text
-        assert "org: filter not available" in got.json()["detail"]
+async def test_the_org_filter_finds_the_tickets_of_that_organization(
+    harness: Harness, admin: User, agent: User
+) -> None:
+    org = await harness.client.post(
+        "/api/organizations", json={"name": "Acme Corp", "domains": ["acme.example"]}, headers=admin.headers
+    )
+    assert org.status_code == 201, org.text
+    ann = await harness.user("requester", email="ann@acme.example")
+    bob = await harness.user("requester", email="bob@other.example")
+    acme = await open_ticket(harness, ann, "Router down")
+    other = await open_ticket(harness, bob, "Router down too")
+    assert set(await ids(harness, agent, "router")) == {acme, other}
+    assert await ids(harness, agent, 'router org:"acme corp"') == [acme]
+    assert await ids(harness, agent, 'org:"Acme Corp"') == [acme]
+    assert await ids(harness, agent, "router org:Nobody") == []

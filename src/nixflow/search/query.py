@@ -15,6 +15,7 @@ from sqlalchemy import Connection, TextClause, bindparam, text
 
 from nixflow.domain.errors import Forbidden, ValidationFailed
 from nixflow.domain.kb import Term
+from nixflow.domain.organizations import name_key
 from nixflow.domain.ticket_search import Filters, parse_ticket_query
 from nixflow.services.users import Principal
 from nixflow.store.fulltext import CLOSE, OPEN, fts5_query, fts5_term, highlighted, tsquery_prefixes, websearch_phrases
@@ -72,11 +73,9 @@ def _scope(viewer: Principal, filters: Filters) -> tuple[list[str], dict[str, An
 
 
 def organization_clause(name: str) -> tuple[str, dict[str, Any]]:
-    """The condition on `t` (the tickets) and its parameters for `org:<name>`: tickets of that organization.
-
-    Organizations are not in this build yet: until they are, the filter is refused (422) rather than ignored.
-    """
-    raise ValidationFailed(f"org: filter not available (org:{name})")
+    """The condition on `t` (the tickets) and its parameters for `org:<name>`: tickets opened under the
+    organization of that name (any case); an unknown name matches nothing."""
+    return "t.organization_id IN (SELECT id FROM organizations WHERE name_key = :org)", {"org": name_key(name)}
 
 
 # The page is ranked first (`ranked`: ids and scores only), then its snippets are made: a snippet per field

@@ -20,7 +20,7 @@ SearchQuery = Annotated[
         max_length=MAX_QUERY,
         description='Words (all must match), "exact phrases", prefix* terms and filters: status:open|new|pending|'
         "resolved|closed, priority:<level>, assignee:me|none|<email>, category:<name>, requester:<email>, "
-        "tag:<tag> (staff only), org:<name> (not available until organizations are). Filters alone list the "
+        "tag:<tag> (staff only), org:<name> (the tickets opened under it). Filters alone list the "
         "tickets they leave, last changed first.",
     ),
 ]
