@@ -111,6 +111,10 @@ RULE = {
 }
 
 
+def field_body(w: World) -> dict[str, Any]:
+    return {"key": w.unique("f").replace("-", "_"), "label": "Contract", "type": "text"}
+
+
 def calendar_body(w: World) -> dict[str, Any]:
     return {"name": w.unique("cal"), "timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"]]}}
 
@@ -224,6 +228,11 @@ ROWS = [
     Row("GET", "/api/tags", staff_only(200)),
     Row("GET", "/api/tags/allowed", staff_only(200)),
     Row("PUT", "/api/tags/allowed", admin_only(200), body=lambda w, r: {"tags": []}),
+    Row("GET", "/api/fields", signed_in(200)),
+    Row("POST", "/api/fields", admin_only(201), body=lambda w, r: field_body(w)),
+    Row("GET", "/api/fields/{field_id}", staff_only(200)),
+    Row("PATCH", "/api/fields/{field_id}", admin_only(200), body=lambda w, r: {"label": "Renamed"}),
+    Row("DELETE", "/api/fields/{field_id}", admin_only(200)),
     # Notifications: each user's own
     Row("GET", "/api/notifications", signed_in(200)),
     Row("GET", "/api/notifications/unread-count", signed_in(200)),
@@ -546,6 +555,10 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "rule_id":
             created = await h.client.post("/api/rules", json=RULE, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
+        elif name == "field_id":
+            created = await h.client.post("/api/fields", json=field_body(world), headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
         elif name == "webhook_id":

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
 from nixflow.domain.errors import Forbidden
+from nixflow.domain.fields import Entity, FieldDefinition, FieldType, check_values
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
-from nixflow.store import ticket_tags
+from nixflow.store import custom_fields, ticket_tags
 from nixflow.store.tables import tickets
 
 
@@ -27,6 +28,7 @@ class TicketFilter:
     category_id: int | None = None
     q: str | None = None
     tag: str | None = None  # normalised (domain/tags.py)
+    fields: tuple[tuple[FieldDefinition, Any], ...] = ()  # custom field and value (`field_filter`)
 
 
 def list_tickets(
@@ -58,6 +60,8 @@ def list_tickets(
         if not viewer.is_staff:
             raise Forbidden("tags are for agents and admins")
         clauses.append(tickets.c.id.in_(ticket_tags.tickets_tagged(flt.tag)))
+    for definition, value in flt.fields:
+        clauses.append(tickets.c.id.in_(custom_fields.tickets_with(definition, value)))
     if flt.q:
         pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append(
@@ -73,6 +77,39 @@ def list_tickets(
     values = [item.pop("sort_value") for item in items]
     next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
     return items, next_cursor
+
+
+FIELD_FILTER_PATTERN = r"^[a-z][a-z0-9_]{0,39}:.+$"
+
+
+def field_filter(conn: Connection, *, viewer: Principal, flt: TicketFilter, terms: Sequence[str]) -> TicketFilter:
+    """`flt` narrowed by `key:value` terms (the queue's `?field=`), each value read and checked as its field's
+    type; a field the viewer may not write (a requester: a staff-only one) or a bad value is a 422 naming it."""
+    if not terms:
+        return flt
+    definitions = custom_fields.definitions(conn, Entity.TICKET)
+    found: list[tuple[FieldDefinition, Any]] = []
+    for term in terms:
+        key, _, text = term.partition(":")
+        d = definitions.get(key)
+        value = _typed(d, text)
+        check_values(
+            definitions, {key: [value] if d and d.type == FieldType.MULTISELECT else value}, staff=viewer.is_staff
+        )
+        found.append((definitions[key], value))
+    return replace(flt, fields=flt.fields + tuple(found))
+
+
+def _typed(d: FieldDefinition | None, text: str) -> Any:
+    """A filter's value as its field's type (a query string is text); what is not one is left for the check."""
+    if d is not None and d.type == FieldType.CHECKBOX:
+        return {"true": True, "false": False}.get(text, text)
+    if d is not None and d.type == FieldType.NUMBER:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
 
 
 def requester_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, int]:

@@ -24,7 +24,10 @@ REQUESTER_FIELDS: dict[str, tuple[str, ...]] = {
         "size",
         "internal",
     ),
+    "ticket.fields_changed": ("ticket_id", "before", "after"),
 }
+# Custom field values inside these data fields: a requester sees the keys the event names `requester_visible`.
+_FIELD_VALUES = ("fields", "before", "after")
 # Who did it is shown only when a person did it directly, not when a rule or a timer acted on their behalf.
 PERSON_SOURCES = frozenset({"api", "email", "cli"})
 
@@ -39,10 +42,25 @@ def may_see(viewer: Principal, record: EventRecord, ticket_requester_id: int | N
     if record.aggregate_type == "ticket":
         mine = ticket_requester_id == viewer.id
         return may_see_ticket(viewer.role, requester=mine, internal=is_internal(record)) and (
-            viewer.is_staff or record.type in REQUESTER_FIELDS
+            viewer.is_staff or (record.type in REQUESTER_FIELDS and not _staff_fields_only(record))
         )
     # Not about a ticket: accounts are the admins' business (and NixFlow's), the rest the staff's.
     return viewer.is_admin if record.category == "user" else viewer.is_staff
+
+
+def _staff_fields_only(record: EventRecord) -> bool:
+    """A change of custom fields requesters may not see, none else."""
+    return record.type == "ticket.fields_changed" and not record.data.get("requester_visible")
+
+
+def _requester_data(record: EventRecord) -> dict[str, Any]:
+    fields = REQUESTER_FIELDS.get(record.type, ())
+    shown = set(record.data.get("requester_visible", ()))
+    data = {k: v for k, v in record.data.items() if k in fields}
+    for key in _FIELD_VALUES:
+        if key in data:
+            data[key] = {k: v for k, v in data[key].items() if k in shown}
+    return data
 
 
 def by_person(record: EventRecord) -> bool:
@@ -55,7 +73,6 @@ def envelope_for(viewer: Principal, record: EventRecord) -> dict[str, Any]:
     envelope = record.envelope()
     if viewer.role != Role.REQUESTER:
         return envelope
-    fields = REQUESTER_FIELDS.get(record.type, ())
     person = by_person(record)
     metadata = {
         "correlation_id": record.correlation_id,
@@ -65,4 +82,4 @@ def envelope_for(viewer: Principal, record: EventRecord) -> dict[str, Any]:
         "actor_id": record.actor_id if person else None,
         "aggregate_version": record.aggregate_version,
     }
-    return envelope | {"data": {k: v for k, v in record.data.items() if k in fields}, "metadata": metadata}
+    return envelope | {"data": _requester_data(record), "metadata": metadata}
