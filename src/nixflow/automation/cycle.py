@@ -37,6 +37,7 @@ _FIELD_OF_EVENT = {
     "ticket.rejected": "approval",
     "ticket.tagged": "tag",
     "ticket.untagged": "tag",
+    "ticket.fields_changed": "custom",
 }
 # The ticket field each action sets.
 ACTION_FIELD = {
@@ -46,6 +47,7 @@ ACTION_FIELD = {
     "escalate": "escalation_level",
     "add_tag": "tag",
     "remove_tag": "tag",
+    "set_field": "custom",
 }
 # What an action reads besides the conditions: a round-robin picks among the category's agents.
 _ACTION_READS = {"assign_round_robin": "category_id"}
@@ -92,6 +94,7 @@ def pending_actions(rule: Mapping[str, Any], ticket: Mapping[str, Any]) -> list[
             or (kind == "escalate" and ticket["escalation_level"] >= action["level"])
             or (kind == "add_tag" and action["value"] in ticket["tags"])
             or (kind == "remove_tag" and action["value"] not in ticket["tags"])
+            or (kind == "set_field" and (ticket["fields"] or {}).get(action["key"]) == action.get("value"))
         ):
             continue
         out.append(dict(action))

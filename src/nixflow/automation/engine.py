@@ -23,7 +23,7 @@ from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
 from nixflow.services import rules as rule_store
-from nixflow.services import ticket_queries, ticket_tags, tickets
+from nixflow.services import ticket_fields, ticket_queries, ticket_tags, tickets
 from nixflow.services.users import SYSTEM
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID
@@ -42,6 +42,7 @@ TRIGGERS = (
     "ticket.category_changed",
     "ticket.tagged",
     "ticket.untagged",
+    "ticket.fields_changed",
 )
 # The user events after which someone's open tickets may need another assignee.
 DEPARTURES = ("user.deactivated", "user.role_changed")
@@ -77,6 +78,8 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
         ticket_tags.change(tx, actor=SYSTEM, ticket_id=ticket_id, add=[action["value"]])
     elif kind == "remove_tag":
         ticket_tags.change(tx, actor=SYSTEM, ticket_id=ticket_id, remove=[action["value"]])
+    elif kind == "set_field":
+        ticket_fields.change(tx, actor=SYSTEM, ticket_id=ticket_id, values={action["key"]: action.get("value")})
     elif kind == "notify":
         data = {"recipient_role": action.get("role"), "recipient_id": action.get("user_id"), "reason": rule["name"]}
         tx.emit(

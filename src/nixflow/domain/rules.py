@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
@@ -20,12 +21,14 @@ from pydantic import (
     model_validator,
 )
 
+from nixflow.domain.fields import KEY_PATTERN, MAX_TEXT
 from nixflow.domain.json_types import NOT_BLANK, Id, Number, Percent, Position, integral, is_integer, not_blank
 from nixflow.domain.tags import INPUT_PATTERN, parse
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 
 Kind = Literal["prioritization", "assignment", "escalation"]
+FieldKey = Annotated[str, StringConstraints(strict=True, pattern=KEY_PATTERN)]
 Mode = Literal["enforce", "shadow"]
 
 TEXT_FIELDS = ("title", "description", "text")
@@ -36,9 +39,10 @@ ENUM_FIELDS: dict[str, tuple[str, ...]] = {
 ID_FIELDS = ("category_id", "requester_id", "assignee_id")
 TIME_FIELDS = ("minutes_open", "minutes_unassigned", "minutes_since_update")
 TAG_FIELD = "tag"  # equals: the ticket has the tag; in: any of them; not_equals / not_in: it has none of them
-FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS, TAG_FIELD)
+CUSTOM_FIELD = "custom"  # a custom field, named by `key`: equals / in (a multi select: has the option), is_null
+FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS, TAG_FIELD, CUSTOM_FIELD)
 OPS = ("contains_word", "contains", "equals", "not_equals", "in", "not_in", "gte", "lte", "is_null")
-ACTIONS = ("set_priority", "assign_round_robin", "assign", "escalate", "notify", "add_tag", "remove_tag")
+ACTIONS = ("set_priority", "assign_round_robin", "assign", "escalate", "notify", "add_tag", "remove_tag", "set_field")
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
 
 _OPS_BY_FIELD: dict[str, frozenset[str]] = {
@@ -47,6 +51,7 @@ _OPS_BY_FIELD: dict[str, frozenset[str]] = {
     **{f: frozenset({"equals", "not_equals", "in", "not_in", "gte", "lte", "is_null"}) for f in ID_FIELDS},
     **{f: frozenset({"equals", "not_equals", "gte", "lte"}) for f in TIME_FIELDS},
     TAG_FIELD: frozenset({"equals", "not_equals", "in", "not_in"}),
+    CUSTOM_FIELD: frozenset({"equals", "not_equals", "in", "not_in", "is_null"}),
 }
 
 
@@ -66,6 +71,8 @@ def _is_tag(value: Any) -> bool:
 def _scalar_ok(field: str, value: Any) -> bool:
     if field == TAG_FIELD:
         return _is_tag(value)
+    if field == CUSTOM_FIELD:
+        return isinstance(value, str | bool) or _is_number(value)
     if field in TEXT_FIELDS:
         return isinstance(value, str)
     if field in ENUM_FIELDS:
@@ -86,6 +93,8 @@ def _expected(field: str) -> str:
         return "a string"
     if field == TAG_FIELD:
         return "a tag"
+    if field == CUSTOM_FIELD:
+        return "a string, number or boolean"
     return "an integer" if field in ID_FIELDS else "a number"
 
 
@@ -100,6 +109,8 @@ def _check_condition(raw: Any) -> Any:
         raise ValueError(f"unknown operator '{op}' (known: {', '.join(OPS)})")
     if op not in _OPS_BY_FIELD[field]:
         raise ValueError(f"operator '{op}' does not apply to field '{field}'")
+    if field == CUSTOM_FIELD and not (isinstance(raw.get("key"), str) and re.match(KEY_PATTERN, raw["key"])):
+        raise ValueError("a 'custom' condition names the field's 'key'")
     if op == "is_null":
         if value is not None and not isinstance(value, bool):
             raise ValueError("value of 'is_null' must be true or false")
@@ -125,6 +136,7 @@ _FIELD_GROUP = {
     **dict.fromkeys(ID_FIELDS, "id"),
     **dict.fromkeys(TIME_FIELDS, "time"),
     TAG_FIELD: "tag",
+    CUSTOM_FIELD: "custom",
 }
 _OP_GROUP = {
     "contains_word": "match",
@@ -258,6 +270,34 @@ class TagIn(_Strict):
     value: list[TagName]
 
 
+CustomValue = StrictBool | Number | Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]
+
+
+class CustomEquals(_Strict):
+    """A custom field has the value (a multi select: has the option); `not_equals`: it has not."""
+
+    field: Literal["custom"]
+    key: FieldKey
+    op: Equals
+    value: CustomValue
+
+
+class CustomIn(_Strict):
+    field: Literal["custom"]
+    key: FieldKey
+    op: In
+    value: list[CustomValue]
+
+
+class CustomIsNull(_Strict):
+    """`value` true (the default): the field is not set; false: it is set."""
+
+    field: Literal["custom"]
+    key: FieldKey
+    op: Literal["is_null"]
+    value: StrictBool = True
+
+
 class TimeCompare(_Strict):
     """Minutes (escalation rules)."""
 
@@ -280,7 +320,10 @@ Condition = Annotated[
     | Annotated[IdIsNull, Tag("id:is_null")]
     | Annotated[TimeCompare, Tag("time:compare")]
     | Annotated[TagEquals, Tag("tag:equals")]
-    | Annotated[TagIn, Tag("tag:in")],
+    | Annotated[TagIn, Tag("tag:in")]
+    | Annotated[CustomEquals, Tag("custom:equals")]
+    | Annotated[CustomIn, Tag("custom:in")]
+    | Annotated[CustomIsNull, Tag("custom:is_null")],
     Discriminator(_condition_tag),
     BeforeValidator(_check_condition),
 ]
@@ -302,15 +345,17 @@ def _check_action(raw: Any) -> Any:
     kind = raw.get("type")
     if kind not in ACTIONS:
         raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
-    given = {k for k in ("value", "user_id", "level", "role") if raw.get(k) is not None}
+    given = {k for k in ("value", "user_id", "level", "role", "key") if raw.get(k) is not None}
     needs = {
         "set_priority": "value",
         "assign": "user_id",
         "escalate": "level",
         "add_tag": "value",
         "remove_tag": "value",
+        "set_field": "key",
     }
     allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
+    allowed |= {"value"} if kind == "set_field" else set()  # none: the rule clears the field
     if kind == "notify":
         if not given & {"role", "user_id"}:
             raise ValueError("action 'notify' needs 'role' or 'user_id'")
@@ -382,8 +427,16 @@ class RemoveTag(_Strict):
     value: TagName
 
 
+class SetField(_Strict):
+    """Set a custom field (null clears it); a value its definition refuses makes the rule fail, naming it."""
+
+    type: Literal["set_field"]
+    key: FieldKey
+    value: CustomValue | list[Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]] | None = None
+
+
 Action = Annotated[
-    SetPriority | AssignRoundRobin | Assign | Escalate | Notify | AddTag | RemoveTag,
+    SetPriority | AssignRoundRobin | Assign | Escalate | Notify | AddTag | RemoveTag | SetField,
     Field(discriminator="type"),
     BeforeValidator(_check_action),
 ]
