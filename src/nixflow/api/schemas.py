@@ -116,6 +116,12 @@ class UserRead(BaseModel):
     updated_at: datetime
 
 
+class UserAdminRead(UserRead):
+    """A user as admins see them: with their custom field values."""
+
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
 class LoginResponse(BaseModel):
     token: str
     csrf_token: str
@@ -144,6 +150,7 @@ class UserUpdate(Strict):
     active: StrictBool | None = None
     can_approve: StrictBool | None = None
     category_ids: list[Id] | None = Field(default=None, max_length=1000)
+    fields: FieldValues | None = None  # custom user fields, merged (a null clears one)
 
 
 class PreviewTicket(BaseModel):

@@ -251,6 +251,13 @@ class UserUpdated(UserRef):
     changes: FieldChanges
 
 
+class UserFieldsChanged(UserActor):
+    """A user's custom field values: only the keys that changed, before and after (null: not set)."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
 class LoginFailed(EventData):
     email: str
     reason: str
@@ -625,6 +632,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.password_changed", UserActor, "A user's password was changed."),
     ("user.password_reset_requested", PasswordResetRequested, "Someone asked for a password reset link."),
     ("user.password_reset", PasswordReset, "A password was set through a reset link; every session ended."),
+    ("user.fields_changed", UserFieldsChanged, "An admin changed a user's custom field values."),
     (
         "user.access_ended",
         AccessEnded,
