@@ -45,7 +45,9 @@ def fields_changed(
     return {"before": old, "after": new, "by_id": by_id, "requester_visible": [k for k in new if k in shown]}
 
 
-def listed(conn: Connection, *, viewer: Principal, entity: Entity | None, archived: bool) -> list[dict[str, Any]]:
+def listed(
+    conn: Connection, *, viewer: Principal, entity: Entity | None, archived: bool = False
+) -> list[dict[str, Any]]:
     """The definitions `viewer` may read: staff all (archived ones when asked), a requester the active
     requester-visible ticket fields (what the new-ticket form shows)."""
     if not viewer.is_staff:
