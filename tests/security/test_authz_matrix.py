@@ -382,6 +382,7 @@ ROWS = [
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),
+    Row("GET", "/admin/fields", page(403, 403, 200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
     Row("GET", "/admin/sla", page(403, 403, 200)),
     Row("GET", "/admin/calendars", page(403, 403, 200)),
