@@ -42,6 +42,7 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "ticket.reopened": (REPORTS,),
     "ticket.tagged": (RULES,),
     "ticket.untagged": (RULES,),
+    "ticket.fields_changed": (RULES,),
     "ticket.attachment_added": (SEARCH,),
     "sla.warning": (NOTIFICATIONS,),
     "sla.breached": (NOTIFICATIONS, REPORTS),

@@ -119,3 +119,22 @@ async def test_what_a_rule_may_not_reach_is_refused_when_saved(harness: Harness,
     bad = {"actions": [{"type": "send_reply", "text": "{% for x in y %}{% endfor %}"}]}
     assert (await h.client.patch(f"/api/rules/{rule['id']}", json=bad, headers=admin.headers)).status_code == 422
     assert await _ok(await h.client.get("/api/rules", headers=admin.headers)) == before
+
+
+async def test_a_reply_template_reads_custom_fields(harness: Harness, admin: User, agent: User) -> None:
+    h = harness
+    field = {"key": "contract_number", "label": "Contract number", "type": "text", "requester_visible": True}
+    await _ok(await h.client.post("/api/fields", json=field, headers=admin.headers), 201)
+    reply = "Contract {{ ticket.fields.contract_number }} noted."
+    await _only(h, admin, name="ack", conditions=PRINTER, actions=[{"type": "send_reply", "text": reply}])
+    rita = await h.user("requester", name="Rita Requester")
+    body = {"title": "Printer jam", "fields": {"contract_number": "C-42"}}
+    made = await _ok(await h.client.post("/api/tickets", json=body, headers=rita.headers), 201)
+    await h.settle()
+    assert await _comments(h, agent, made["id"]) == ["Contract C-42 noted."]
+    # A field that does not exist is refused when the template is saved, for rules and macros alike.
+    unknown = [{"type": "send_reply", "text": "{{ ticket.fields.nope }}"}]
+    rule = {"name": "bad", "kind": "prioritization", "conditions": PRINTER, "actions": unknown}
+    assert (await h.client.post("/api/rules", json=rule, headers=admin.headers)).status_code == 422
+    macro = {"name": "bad", "scope": "everyone", "body": "{{ ticket.fields.nope }}"}
+    assert (await h.client.post("/api/replies", json=macro, headers=admin.headers)).status_code == 422

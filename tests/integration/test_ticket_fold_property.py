@@ -1,10 +1,10 @@
 """Property: whatever sequence of commands the API takes, the live ticket equals the fold of its events.
 
 Hypothesis drives random commands (create, allowed and refused status moves, priority, assignment, category,
-comments, one submit, tags added and removed) through HTTP; after each, `GET /api/tickets/{id}` must equal the
-ticket rebuilt from its events (`?as_of=` its newest event: `domain.ticket.fold`, the `Ticket.apply` the write
-path runs too). Both modes. The app runs on its own event loop in a thread, so hypothesis (synchronous)
-can call into it.
+comments, one submit, tags added and removed, custom fields set, cleared and refused) through HTTP; after each,
+`GET /api/tickets/{id}` must equal the ticket rebuilt from its events (`?as_of=` its newest event:
+`domain.ticket.fold`, the `Ticket.apply` the write path runs too). Both modes. The app runs on its own event
+loop in a thread, so hypothesis (synchronous) can call into it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ T = TypeVar("T")
 STATUSES = ["new", "open", "pending", "resolved", "closed"]
 PRIORITIES = ["low", "normal", "high", "critical"]
 TAGS = ["vpn", "VPN", "printer", "floor-3"]
+# Custom fields: `plan` must be filled before an agent resolves; "gold" and "many" are refused (422).
+FIELDS = [
+    {"key": "plan", "label": "Plan", "type": "select", "options": ["basic", "pro"], "required_for_agents": True},
+    {"key": "seats", "label": "Seats", "type": "number", "requester_visible": True},
+    {"key": "modules", "label": "Modules", "type": "multiselect", "options": ["mail", "chat"]},
+]
+FIELD_VALUES = {
+    "plan": ["basic", "pro", "gold", None],
+    "seats": [1, 2.5, "many", None],
+    "modules": [["chat"], [], None],
+}
 
 profiles.register_profile("fold", max_examples=40, stateful_step_count=8, deadline=None)
 profiles.register_profile("fold-ci", parent=profiles.get_profile("fold"), derandomize=True, print_blob=True)
@@ -63,8 +74,9 @@ class World:
     def __init__(self, h: Harness, admin: User, agents: list[User], requester: User, categories: list[int]) -> None:
         self.h, self.admin, self.agents, self.requester, self.categories = h, admin, agents, requester, categories
 
-    async def create(self, priority: str, category: int | None) -> int:
+    async def create(self, priority: str, category: int | None, seats: int | None) -> int:
         body = {"title": "Printer jams", "description": "second floor", "priority": priority, "category_id": category}
+        body["fields"] = {} if seats is None else {"seats": seats}
         response = await self.h.client.post("/api/tickets", json=body, headers=self.requester.headers)
         assert response.status_code == 201, response.text
         await self.h.settle()
@@ -94,6 +106,9 @@ class World:
             response = await self.h.client.post(f"{url}/tags", json={"tags": a}, headers=staff.headers)
         elif kind == "untag":
             response = await self.h.client.delete(f"{url}/tags/{a}", headers=self.admin.headers)
+        elif kind == "fields":
+            version = (await self.h.client.get(url, headers=staff.headers)).json()["version"]
+            response = await self.h.client.patch(url, json={"version": version, "fields": a}, headers=staff.headers)
         else:
             body = {"comment": {"body": "done, please check"}, "status": a, "priority": b}
             response = await self.h.client.post(f"{url}/update", json=body, headers=self.admin.headers)
@@ -122,6 +137,9 @@ async def _world(stack: AbstractAsyncContextManager[Harness]) -> World:
         response = await h.client.post("/api/categories", json=body, headers=admin.headers)
         assert response.status_code == 201, response.text
         categories.append(int(response.json()["id"]))
+    for definition in FIELDS:
+        response = await h.client.post("/api/fields", json=definition, headers=admin.headers)
+        assert response.status_code == 201, response.text
     for priority, minutes in (("high", 60), ("critical", 30)):
         policy = {"first_response_minutes": minutes, "resolution_minutes": minutes * 8, "warning_percent": 75}
         response = await h.client.put(f"/api/sla/policies/{priority}", json=policy, headers=admin.headers)
@@ -151,6 +169,13 @@ _steps = st.one_of(
     # Mixed case and repeats: the tags are normalised, and a tag the ticket has already changes nothing.
     st.tuples(st.just("tag"), st.lists(st.sampled_from(TAGS), min_size=1, max_size=3), st.none()),
     st.tuples(st.just("untag"), st.sampled_from(TAGS), st.none()),
+    st.tuples(
+        st.just("fields"),
+        st.dictionaries(st.sampled_from(sorted(FIELD_VALUES)), st.integers(0, 3), min_size=1).map(
+            lambda picks: {k: FIELD_VALUES[k][i % len(FIELD_VALUES[k])] for k, i in picks.items()}
+        ),
+        st.none(),
+    ),
 )
 
 
@@ -162,10 +187,11 @@ def test_the_live_ticket_is_the_fold_of_its_events(world: tuple[Loop, World]) ->
     @given(
         priority=st.sampled_from(PRIORITIES),
         category=st.one_of(st.none(), st.sampled_from([0, 1])),
+        seats=st.one_of(st.none(), st.integers(1, 3)),
         steps=st.lists(_steps, min_size=1, max_size=8),
     )
-    def sequence(priority: str, category: int | None, steps: list[tuple[str, Any, Any]]) -> None:
-        ticket_id = loop.run(w.create(priority, None if category is None else w.categories[category]))
+    def sequence(priority: str, category: int | None, seats: int | None, steps: list[tuple[str, Any, Any]]) -> None:
+        ticket_id = loop.run(w.create(priority, None if category is None else w.categories[category], seats))
         live, folded = loop.run(w.live_and_folded(ticket_id))
         assert live == folded, "after create"
         for step in steps:

@@ -38,6 +38,7 @@ async def test_a_new_ticket_has_the_contract_fields_and_an_sla(harness: Harness,
         "tags",  # beyond CONTRACT.md's list, added by issue 25 (requesters: always [])
         "channel",  # issue 25 too: web, mail or api, for rules that route by it
         "organization_id",  # beyond CONTRACT.md's list, added by issue 25 (organizations)
+        "fields",  # custom fields, issue 25 (requesters: the requester-visible ones)
     }
     assert ticket["tags"] == []
     assert ticket["status"] == "new" and ticket["priority"] == "normal" and ticket["approval"] == "not_required"

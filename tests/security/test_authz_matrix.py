@@ -114,6 +114,10 @@ RULE = {
 SHARED = {"name": "Shared", "scope": "everyone", "body": "Hello {{ requester.name }}"}
 
 
+def field_body(w: World) -> dict[str, Any]:
+    return {"key": w.unique("f").replace("-", "_"), "label": "Contract", "type": "text"}
+
+
 def calendar_body(w: World) -> dict[str, Any]:
     return {"name": w.unique("cal"), "timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"]]}}
 
@@ -276,6 +280,11 @@ ROWS = [
         body=lambda w, r: {"user_id": w.users[OWNER].id},
     ),
     Row("DELETE", "/api/organizations/{organization_id}/members/{user_id}", admin_only(200)),
+    Row("GET", "/api/fields", signed_in(200)),
+    Row("POST", "/api/fields", admin_only(201), body=lambda w, r: field_body(w)),
+    Row("GET", "/api/fields/{field_id}", staff_only(200)),
+    Row("PATCH", "/api/fields/{field_id}", admin_only(200), body=lambda w, r: {"label": "Renamed"}),
+    Row("DELETE", "/api/fields/{field_id}", admin_only(200)),
     # Notifications: each user's own
     Row("GET", "/api/notifications", signed_in(200)),
     Row("GET", "/api/notifications/unread-count", signed_in(200)),
@@ -435,6 +444,7 @@ ROWS = [
     Row("GET", "/admin/users", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/organizations", page(403, 403, 200)),
+    Row("GET", "/admin/fields", page(403, 403, 200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
     Row("GET", "/admin/sla", page(403, 403, 200)),
     Row("GET", "/admin/calendars", page(403, 403, 200)),
@@ -622,6 +632,10 @@ async def fill(world: World, row: Row, role: str) -> str:
             kind = "replies" if name == "reply_id" else "macros"
             body = {**SHARED, "actions": {"priority": "high"}} if kind == "macros" else SHARED
             created = await h.client.post(f"/api/{kind}", json=body, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
+        elif name == "field_id":
+            created = await h.client.post("/api/fields", json=field_body(world), headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
         elif name == "webhook_id":

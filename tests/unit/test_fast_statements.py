@@ -61,6 +61,7 @@ def _user(user_id: int, role: str) -> dict[str, Any]:
         "created_at": AT,
         "updated_at": AT,
         "signature": None,
+        "fields": {},
     }
 
 

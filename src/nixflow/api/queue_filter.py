@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 
 from nixflow.api.schemas import PriorityName, StatusName, TagName
 from nixflow.domain.json_types import MAX_ID
-from nixflow.services.ticket_queries import TicketFilter, filter_from
+from nixflow.services.ticket_queries import FIELD_FILTER_PATTERN, TicketFilter, filter_from
 
 
 def queue_filter(
@@ -24,6 +24,13 @@ def queue_filter(
     organization_id: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="Only tickets opened under this organization.")
     ] = None,
+    field: Annotated[
+        list[Annotated[str, Query(pattern=FIELD_FILTER_PATTERN, max_length=600)]],
+        Query(
+            description="`key:value`: only tickets whose custom field has that value (a multi select: has that "
+            "option; a checkbox: true or false). Repeat to narrow. Requesters: requester-visible fields only."
+        ),
+    ] = [],  # noqa: B006 (FastAPI copies the default)
 ) -> TicketFilter:
     """The filter the query parameters ask for."""
     return filter_from(
@@ -36,6 +43,7 @@ def queue_filter(
             "q": q,
             "tag": tag,
             "organization_id": organization_id,
+            "field": field,
         }
     )
 

@@ -15,12 +15,15 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     computed_field,
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from nixflow.domain import tags
+from nixflow.domain.fields import KEY_PATTERN, MAX_OPTION, MAX_TEXT
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
 from nixflow.domain.tags import MAX_TAGS
 from nixflow.markup import render_reply
@@ -113,6 +116,12 @@ class UserRead(BaseModel):
     updated_at: datetime
 
 
+class UserAdminRead(UserRead):
+    """A user as admins see them: with their custom field values."""
+
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
 class LoginResponse(BaseModel):
     token: str
     csrf_token: str
@@ -141,6 +150,7 @@ class UserUpdate(Strict):
     active: StrictBool | None = None
     can_approve: StrictBool | None = None
     category_ids: list[Id] | None = Field(default=None, max_length=1000)
+    fields: FieldValues | None = None  # custom user fields, merged (a null clears one)
 
 
 class PreviewTicket(BaseModel):
@@ -208,6 +218,26 @@ class CategoryRead(BaseModel):
     created_at: datetime
 
 
+FieldKey = Annotated[str, StringConstraints(strict=True, pattern=KEY_PATTERN)]
+FieldText = Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]
+FieldValue = (
+    StrictBool
+    | StrictInt
+    | StrictFloat
+    | FieldText
+    | list[Annotated[str, StringConstraints(max_length=MAX_OPTION)]]
+    | None
+)
+FieldValues = Annotated[
+    dict[FieldKey, FieldValue],
+    Field(
+        max_length=100,
+        description="Custom field values by key (`GET /api/fields`: each field's JSON Schema); null clears one. "
+        "A bad value is a 422 naming the field, and nothing is stored.",
+    ),
+]
+
+
 class TicketCreate(Strict):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"title": "Core switch is down", "description": "floor 3 is offline"}]}
@@ -218,6 +248,7 @@ class TicketCreate(Strict):
     category_id: Id | None = None
     priority: PriorityName | None = None
     requires_approval: StrictBool = False
+    fields: FieldValues | None = None  # a requester must fill the fields required of requesters
 
 
 class TicketUpdate(Strict):
@@ -228,6 +259,7 @@ class TicketUpdate(Strict):
     category_id: Id | None = None
     assignee_id: Id | None = None
     requester_id: Id | None = None  # staff only: whose ticket it is (null: unchanged)
+    fields: FieldValues | None = None  # staff only: merged (keys not named stay, null clears one)
 
 
 class TransitionRequest(Strict):
@@ -288,6 +320,7 @@ class TicketSubmit(Strict):
     assignee_id: Id | None = None
     add_tags: TagList | None = None  # staff only, as `POST /api/tickets/{id}/tags`
     remove_tags: TagList | None = None
+    fields: FieldValues | None = None  # staff only, as `PATCH /api/tickets/{id}`
 
 
 class DecisionRequest(Strict):
@@ -325,6 +358,9 @@ class TicketRead(BaseModel):
     )
     organization_id: int | None = Field(
         default=None, description="The organization it was opened under (the requester's first); never changes."
+    )
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="Custom field values by key; requesters see the requester-visible ones."
     )
 
 

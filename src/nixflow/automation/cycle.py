@@ -37,6 +37,7 @@ _FIELD_OF_EVENT = {
     "ticket.rejected": "approval",
     "ticket.tagged": "tag",
     "ticket.untagged": "tag",
+    "ticket.fields_changed": "custom",
 }
 # The ticket field each action sets.
 ACTION_FIELD = {
@@ -48,6 +49,7 @@ ACTION_FIELD = {
     "remove_tag": "tag",
     "set_category": "category_id",
     "set_status": "status",
+    "set_field": "custom",
 }
 # What an action reads besides the conditions: a round-robin picks among the category's agents.
 _ACTION_READS = {"assign_round_robin": "category_id"}
@@ -96,6 +98,7 @@ def pending_actions(rule: Mapping[str, Any], ticket: Mapping[str, Any]) -> list[
             or (kind == "remove_tag" and action["value"] not in ticket["tags"])
             or (kind == "set_category" and ticket["category_id"] == action["category_id"])
             or (kind == "set_status" and ticket["status"] == action["value"])
+            or (kind == "set_field" and (ticket["fields"] or {}).get(action["key"]) == action.get("value"))
         ):
             continue
         out.append(dict(action))

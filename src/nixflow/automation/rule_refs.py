@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from nixflow.domain.errors import NotFound, ValidationFailed
+from nixflow.domain.fields import Entity
 from nixflow.domain.macros import Kind
 from nixflow.domain.rules import Action, actions_json
 from nixflow.services import macro_templates, macros
 from nixflow.services.users import SYSTEM
+from nixflow.store import custom_fields
 
 
 def check(conn: Connection, actions: Sequence[Action] | None) -> None:
@@ -28,7 +30,7 @@ def _check_one(conn: Connection, index: int, action: dict[str, Any]) -> None:
     where: list[str | int] = ["body", "actions", index]
     try:
         if action["type"] == "send_reply":
-            macro_templates.check(action["text"])
+            macro_templates.check(action["text"], field_keys=custom_fields.definitions(conn, Entity.TICKET).keys())
         elif action["type"] == "apply_macro":
             macros.get(conn, viewer=SYSTEM, kind=Kind.MACRO, item_id=action["macro_id"])
     except NotFound:

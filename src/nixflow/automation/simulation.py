@@ -17,6 +17,7 @@ written; `sender` conditions read the requester's address as it is now.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from nixflow.automation import cycle
 from nixflow.automation.engine import TRIGGERS
 from nixflow.domain import conditions
 from nixflow.domain.envelope import EventRecord
+from nixflow.domain.fields import merged
 from nixflow.domain.rules import ACTIONS, RuleCreate, actions_json, conditions_json
 from nixflow.domain.ticket import Ticket
 from nixflow.domain.tickets import OPEN_STATUSES, Status
@@ -45,6 +47,7 @@ _CHANGED: dict[str, tuple[str, str]] = {
     "ticket.untagged": ("tags", "remove_tag"),
     "ticket.category_changed": ("category_id", "set_category"),
     "ticket.status_changed": ("status", "set_status"),
+    "ticket.fields_changed": ("fields", "set_field"),
 }
 _ACTION_FIELD = {
     "set_priority": "priority",
@@ -55,6 +58,7 @@ _ACTION_FIELD = {
 }
 _FIELDLESS = ("notify", "send_reply", "apply_macro")  # actions whose fields the simulation does not follow
 _TAG_ACTIONS = ("add_tag", "remove_tag")
+_ACTS_ON = {"add_tag": "tags", "remove_tag": "tags", "set_field": "fields"}  # what these actions change
 _SOMEONE = -1  # the assignee a simulated round-robin assignment stands for: someone, not known
 
 
@@ -85,6 +89,8 @@ def _would(
             overlay["tags"] = (*tags, action["value"]) if kind == "add_tag" else tags
         elif kind == "escalate":
             overlay["escalation_level"] = action["level"]
+        elif kind == "set_field":
+            overlay["fields"] = merged(overlay.get("fields", now["fields"]), {action["key"]: action.get("value")})
         elif kind in _ACTION_FIELD:
             value = action.get("value", action.get("user_id", action.get("category_id", _SOMEONE)))
             overlay[_ACTION_FIELD[kind]] = value
@@ -106,6 +112,8 @@ def _did(record: EventRecord, acts_on: set[str]) -> dict[str, Any] | None:
         action["category_id"] = data["new_category_id"]
     elif changed[1] == "set_status":
         action["value"] = data["new_status"]
+    elif changed[1] == "set_field":
+        action["fields"] = data["after"]
     else:
         action["level"] = data["level"]
     return {
@@ -163,6 +171,16 @@ class _Cycle:
             _would(outcome, overlay, now, actions, record.timestamp, record.event_id)
 
 
+def _opened(records: Sequence[EventRecord]) -> Ticket:
+    """The ticket as the unit that opened it left it, as the engine saw it at `ticket.created`: with the custom
+    fields of the `ticket.fields_changed` of the same version (applying them again later changes nothing)."""
+    first = records[0]
+    same_unit = itertools.takewhile(
+        lambda r: r.aggregate_version == 1 and r.correlation_id == first.correlation_id, records[1:]
+    )
+    return Ticket.start(first).apply_all(same_unit)
+
+
 def replay_ticket(
     rule: Mapping[str, Any],
     records: Sequence[EventRecord],
@@ -176,13 +194,13 @@ def replay_ticket(
         return None  # its beginning is gone (events cleaned up): its state cannot be rebuilt
     outcome = TicketOutcome(int(records[0].aggregate_id))
     acting = [a["type"] for a in rule["actions"] if a["type"] not in _FIELDLESS]
-    acts_on = {"tags" if k in _TAG_ACTIONS else _ACTION_FIELD.get(k, "escalation_level") for k in acting}
+    acts_on = {_ACTS_ON.get(k) or _ACTION_FIELD.get(k, "escalation_level") for k in acting}
     timed = rule["kind"] == "escalation"
     state: Ticket | None = None
     overlay: dict[str, Any] = {}
     run = _Cycle()
     for index, record in enumerate(records):
-        state = Ticket.start(record) if state is None else state.apply(record)
+        state = _opened(records) if state is None else state.apply(record)
         changed = _CHANGED.get(record.type)
         if changed is not None and record.rule_id is None:
             overlay.pop(changed[0], None)  # a person (or the system) set it: from here on, what happened holds

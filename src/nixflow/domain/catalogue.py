@@ -139,6 +139,14 @@ class TicketTags(TicketActor):
     tags: list[str]  # normalised (domain/tags.py); only those that changed
 
 
+class TicketFieldsChanged(TicketActor):
+    """Custom field values: only the keys that changed, before and after (null: not set)."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+    requester_visible: list[str] = []  # of the changed keys, those requesters could see when it was made
+
+
 # automation
 
 
@@ -245,6 +253,13 @@ class UserUpdated(UserRef):
     changes: FieldChanges
 
 
+class UserFieldsChanged(UserActor):
+    """A user's custom field values: only the keys that changed, before and after (null: not set)."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
 class LoginFailed(EventData):
     email: str
     reason: str
@@ -324,6 +339,25 @@ class MacroApplied(TicketRef):
 
     macro_id: int
     name: str
+
+
+class FieldDefinitionChanged(EventData):
+    """A custom field's definition as saved (domain/fields.py)."""
+
+    field_id: int
+    entity: str
+    key: str
+    label: str
+    type: str
+    options: list[str]
+    required_for_requesters: bool
+    required_for_agents: bool
+    requester_visible: bool
+    position: int
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+    archived: bool = False
 
 
 # kb
@@ -625,6 +659,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.attachment_added", AttachmentAdded, "A file was attached to the ticket or one of its comments."),
     ("ticket.tagged", TicketTags, "Tags were put on the ticket (staff only)."),
     ("ticket.untagged", TicketTags, "Tags were taken off the ticket (staff only)."),
+    ("ticket.fields_changed", TicketFieldsChanged, "Custom field values changed (requesters see their fields')."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -660,6 +695,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.password_changed", UserActor, "A user's password was changed."),
     ("user.password_reset_requested", PasswordResetRequested, "Someone asked for a password reset link."),
     ("user.password_reset", PasswordReset, "A password was set through a reset link; every session ended."),
+    ("user.fields_changed", UserFieldsChanged, "An admin changed a user's custom field values."),
     (
         "user.access_ended",
         AccessEnded,
@@ -674,6 +710,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("macro.updated", MacroChanged, "A canned reply or a macro was changed."),
     ("macro.deleted", MacroChanged, "A canned reply or a macro was deleted."),
     ("macro.applied", MacroApplied, "A macro was applied to a ticket, in one unit of work with the changes it caused."),
+    ("workflow.field_created", FieldDefinitionChanged, "An admin defined a custom field."),
+    ("workflow.field_updated", FieldDefinitionChanged, "An admin changed a custom field's definition."),
+    ("workflow.field_archived", FieldDefinitionChanged, "An admin archived a custom field; its values stay."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
     ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
     ("kb.article_published", ArticleStatusChanged, "An article was published."),

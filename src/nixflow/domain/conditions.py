@@ -36,6 +36,7 @@ def facts_of(ticket: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "minutes_since_update": minutes_since(ticket["updated_at"]),
         "tag": _tags(ticket),
         **_origin(ticket),
+        "custom": ticket.get("fields") or {},
     }
 
 
@@ -65,7 +66,17 @@ def contains_word(text: str, words: str | Sequence[str]) -> bool:
 
 
 def _holds(condition: Mapping[str, Any], facts: Facts) -> bool:
-    return _holds_for(condition, facts.get(condition["field"]))
+    return _holds_for(condition, _fact(condition, facts.get(condition["field"])))
+
+
+def _fact(condition: Mapping[str, Any], value: Any) -> Any:
+    """A condition's fact: a custom field's value by its `key` (a multi select as a set, like tags)."""
+    if condition["field"] != "custom":
+        return value
+    found = (value or {}).get(condition["key"])
+    if condition["op"] == "is_null":
+        return found
+    return frozenset(found) if isinstance(found, list) else found
 
 
 def _holds_for(condition: Mapping[str, Any], actual: Any) -> bool:
@@ -139,6 +150,8 @@ def _static_fact(ticket: Mapping[str, Any], field: str) -> Any:
         return _tags(ticket)
     if field in ("sender", "sender_domain", "channel"):
         return _origin(ticket)[field]
+    if field == "custom":
+        return ticket.get("fields") or {}
     return ticket.get(field) if field in _STATIC_FACTS else None
 
 
@@ -165,7 +178,7 @@ def _start(condition: Mapping[str, Any], ticket: Mapping[str, Any], earliest: da
     """When one condition starts to hold (`earliest`: as soon as time matters), None: never as things stand."""
     field = condition["field"]
     if field not in _TIME_BASE:
-        return earliest if _holds_for(condition, _static_fact(ticket, field)) else None
+        return earliest if _holds_for(condition, _fact(condition, _static_fact(ticket, field))) else None
     if condition["op"] == "gte":
         return _threshold(condition, ticket)
     return earliest

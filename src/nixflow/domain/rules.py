@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
@@ -20,12 +21,14 @@ from pydantic import (
     model_validator,
 )
 
+from nixflow.domain.fields import KEY_PATTERN, MAX_TEXT
 from nixflow.domain.json_types import NOT_BLANK, Id, Number, Percent, Position, integral, is_integer, not_blank
 from nixflow.domain.tags import INPUT_PATTERN, parse
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 
 Kind = Literal["prioritization", "assignment", "escalation"]
+FieldKey = Annotated[str, StringConstraints(strict=True, pattern=KEY_PATTERN)]
 Mode = Literal["enforce", "shadow"]
 
 TEXT_FIELDS = ("title", "description", "text")
@@ -40,7 +43,8 @@ TAG_FIELD = "tag"  # equals: the ticket has the tag; in: any of them; not_equals
 ADDRESS_FIELDS = ("sender", "sender_domain")
 CHANNEL_FIELD = "channel"
 CHANNELS = ("web", "mail", "api")
-FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS, TAG_FIELD, *ADDRESS_FIELDS, CHANNEL_FIELD)
+CUSTOM_FIELD = "custom"  # a custom field, named by `key`: equals / in (a multi select: has the option), is_null
+FIELDS = (*TEXT_FIELDS, *ENUM_FIELDS, *ID_FIELDS, *TIME_FIELDS, TAG_FIELD, *ADDRESS_FIELDS, CHANNEL_FIELD, CUSTOM_FIELD)
 OPS = ("contains_word", "contains", "equals", "not_equals", "in", "not_in", "gte", "lte", "is_null")
 ACTIONS = (
     "set_priority",
@@ -54,6 +58,7 @@ ACTIONS = (
     "set_status",
     "send_reply",
     "apply_macro",
+    "set_field",
 )
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
 
@@ -64,6 +69,7 @@ _OPS_BY_FIELD: dict[str, frozenset[str]] = {
     **{f: frozenset({"equals", "not_equals", "gte", "lte"}) for f in TIME_FIELDS},
     TAG_FIELD: frozenset({"equals", "not_equals", "in", "not_in"}),
     **{f: frozenset({"equals", "not_equals", "in", "not_in"}) for f in (*ADDRESS_FIELDS, CHANNEL_FIELD)},
+    CUSTOM_FIELD: frozenset({"equals", "not_equals", "in", "not_in", "is_null"}),
 }
 
 
@@ -87,6 +93,8 @@ def _scalar_ok(field: str, value: Any) -> bool:
         return isinstance(value, str) and not_blank(value)
     if field == CHANNEL_FIELD:
         return value in CHANNELS
+    if field == CUSTOM_FIELD:
+        return isinstance(value, str | bool) or _is_number(value)
     if field in TEXT_FIELDS:
         return isinstance(value, str)
     if field in ENUM_FIELDS:
@@ -111,6 +119,8 @@ def _expected(field: str) -> str:
         return "a non-empty string"
     if field == CHANNEL_FIELD:
         return "one of " + ", ".join(CHANNELS)
+    if field == CUSTOM_FIELD:
+        return "a string, number or boolean"
     return "an integer" if field in ID_FIELDS else "a number"
 
 
@@ -125,6 +135,8 @@ def _check_condition(raw: Any) -> Any:
         raise ValueError(f"unknown operator '{op}' (known: {', '.join(OPS)})")
     if op not in _OPS_BY_FIELD[field]:
         raise ValueError(f"operator '{op}' does not apply to field '{field}'")
+    if field == CUSTOM_FIELD and not (isinstance(raw.get("key"), str) and re.match(KEY_PATTERN, raw["key"])):
+        raise ValueError("a 'custom' condition names the field's 'key'")
     if op == "is_null":
         if value is not None and not isinstance(value, bool):
             raise ValueError("value of 'is_null' must be true or false")
@@ -152,6 +164,7 @@ _FIELD_GROUP = {
     TAG_FIELD: "tag",
     **dict.fromkeys(ADDRESS_FIELDS, "address"),
     CHANNEL_FIELD: "channel",
+    CUSTOM_FIELD: "custom",
 }
 _OP_GROUP = {
     "contains_word": "match",
@@ -285,6 +298,34 @@ class TagIn(_Strict):
     value: list[TagName]
 
 
+CustomValue = StrictBool | Number | Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]
+
+
+class CustomEquals(_Strict):
+    """A custom field has the value (a multi select: has the option); `not_equals`: it has not."""
+
+    field: Literal["custom"]
+    key: FieldKey
+    op: Equals
+    value: CustomValue
+
+
+class CustomIn(_Strict):
+    field: Literal["custom"]
+    key: FieldKey
+    op: In
+    value: list[CustomValue]
+
+
+class CustomIsNull(_Strict):
+    """`value` true (the default): the field is not set; false: it is set."""
+
+    field: Literal["custom"]
+    key: FieldKey
+    op: Literal["is_null"]
+    value: StrictBool = True
+
+
 class TimeCompare(_Strict):
     """Minutes (escalation rules)."""
 
@@ -349,7 +390,10 @@ Condition = Annotated[
     | Annotated[AddressEquals, Tag("address:equals")]
     | Annotated[AddressIn, Tag("address:in")]
     | Annotated[ChannelEquals, Tag("channel:equals")]
-    | Annotated[ChannelIn, Tag("channel:in")],
+    | Annotated[ChannelIn, Tag("channel:in")]
+    | Annotated[CustomEquals, Tag("custom:equals")]
+    | Annotated[CustomIn, Tag("custom:in")]
+    | Annotated[CustomIsNull, Tag("custom:is_null")],
     Discriminator(_condition_tag),
     BeforeValidator(_check_condition),
 ]
@@ -372,7 +416,9 @@ def _check_action(raw: Any) -> Any:
     if kind not in ACTIONS:
         raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
     given = {
-        k for k in ("value", "user_id", "level", "role", "category_id", "text", "macro_id") if raw.get(k) is not None
+        k
+        for k in ("value", "user_id", "level", "role", "category_id", "text", "macro_id", "key")
+        if raw.get(k) is not None
     }
     needs = {
         "set_priority": "value",
@@ -384,8 +430,10 @@ def _check_action(raw: Any) -> Any:
         "set_status": "value",
         "send_reply": "text",
         "apply_macro": "macro_id",
+        "set_field": "key",
     }
     allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
+    allowed |= {"value"} if kind == "set_field" else set()  # none: the rule clears the field
     if kind == "notify":
         if not given & {"role", "user_id"}:
             raise ValueError("action 'notify' needs 'role' or 'user_id'")
@@ -486,6 +534,14 @@ class ApplyMacro(_Strict):
     macro_id: Id
 
 
+class SetField(_Strict):
+    """Set a custom field (null clears it); a value its definition refuses makes the rule fail, naming it."""
+
+    type: Literal["set_field"]
+    key: FieldKey
+    value: CustomValue | list[Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]] | None = None
+
+
 Action = Annotated[
     SetPriority
     | AssignRoundRobin
@@ -497,12 +553,13 @@ Action = Annotated[
     | SetCategory
     | SetStatus
     | SendReply
-    | ApplyMacro,
+    | ApplyMacro
+    | SetField,
     Field(discriminator="type"),
     BeforeValidator(_check_action),
 ]
 """One action: set_priority, assign_round_robin, assign, escalate, notify, add_tag, remove_tag, set_category,
-set_status, send_reply or apply_macro (the schema says which arguments each takes)."""
+set_status, send_reply, apply_macro or set_field (the schema says which arguments each takes)."""
 
 
 def _check_kind(kind: str, actions: list[Action]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from nixflow.domain.fields import merged
 from nixflow.domain.tags import added
 
 
@@ -73,11 +74,14 @@ class Ticket:
     tags: tuple[str, ...] = ()  # stored as a JSON list, and once per tag in `ticket_tags` for the queue's filter
     channel: str | None = None  # where it was opened: web, mail or api (None: before channels were recorded)
     organization_id: int | None = None  # the requester's first organization when it was opened; never changes
+    # Custom field values by key (domain/fields.py), a JSON object on the row, once more in `ticket_field_values`.
+    fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
         """The aggregate of a stored row (columns that are not ticket state are left out)."""
-        return cls(**{f.name: row[f.name] for f in _FIELDS if f.name != "tags"}, tags=tuple(row["tags"] or ()))
+        plain = {f.name: row[f.name] for f in _FIELDS if f.name not in ("tags", "fields")}
+        return cls(**plain, tags=tuple(row["tags"] or ()), fields=dict(row["fields"] or {}))
 
     def as_row(self) -> dict[str, Any]:
         """The state as the columns of a stored row."""
@@ -193,6 +197,10 @@ def _untagged(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str,
     return {"tags": tuple(t for t in ticket.tags if t not in data["tags"])}
 
 
+def _fields_changed(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str, Any]:
+    return {"fields": merged(ticket.fields, data["after"])}
+
+
 def _sla_mark(key: str) -> _Apply:
     def mark(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str, Any]:
         marked = list(ticket.sla_state.get(key, []))
@@ -230,6 +238,7 @@ _CHANGES: dict[str, _Apply] = {
     "ticket.escalated": _setter("escalation_level", "level"),
     "ticket.tagged": _tagged,
     "ticket.untagged": _untagged,
+    "ticket.fields_changed": _fields_changed,
     "sla.warning": _sla_mark("warned"),
     "sla.breached": _sla_mark("breached"),
     "sla.met": _sla_mark("met"),

@@ -18,7 +18,9 @@ def drilldown(conn: Connection, metric: Metric, scope: Scope, minutes: Measure, 
     known = {
         r.id: r
         for r in conn.execute(
-            select(tickets.c.id, tickets.c.title, tickets.c.status, tickets.c.priority).where(tickets.c.id.in_(ids))
+            select(tickets.c.id, tickets.c.title, tickets.c.status, tickets.c.priority, tickets.c.fields).where(
+                tickets.c.id.in_(ids)
+            )
         )
     }
     items = []
@@ -36,6 +38,7 @@ def drilldown(conn: Connection, metric: Metric, scope: Scope, minutes: Measure, 
                 "minutes": fact.minutes,
                 "outcome": fact.outcome,
                 "events_url": f"/api/tickets/{fact.ticket_id}/events",
+                "fields": dict(ticket.fields or {}) if ticket else {},  # custom fields, as the ticket has them now
             }
         )
     return {"metric": metric, "total": len(found), "items": items}

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, TextClause, bindparam, text
 
-from nixflow.domain.errors import Forbidden, ValidationFailed
+from nixflow.domain.errors import Forbidden
 from nixflow.domain.kb import Term
 from nixflow.domain.organizations import name_key
 from nixflow.domain.ticket_search import Filters, parse_ticket_query

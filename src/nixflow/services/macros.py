@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from nixflow.domain.errors import Forbidden, NotFound, ValidationFailed
+from nixflow.domain.fields import Entity
 from nixflow.domain.macros import FIELD_ACTIONS, Kind, Scope, changes_on, may_change, may_see
 from nixflow.domain.tags import check_allowed, normalise_all
 from nixflow.domain.tickets import Status
 from nixflow.services import macro_templates, ticket_submit, tickets
 from nixflow.services.users import Principal
+from nixflow.store import custom_fields, ticket_tags
 from nixflow.store import macros as store
-from nixflow.store import ticket_tags
 from nixflow.store.db import Tx
 
 
@@ -72,7 +73,7 @@ def _checked(conn: Connection, actor: Principal, kind: Kind, fields: dict[str, A
         raise _refuse("category_id", f"category {category_id} does not exist")
     body = (fields.get("body") or "").strip() or None
     if body is not None:
-        macro_templates.check(body)
+        macro_templates.check(body, field_keys=custom_fields.definitions(conn, Entity.TICKET).keys())
     actions = _checked_actions(conn, fields.get("actions") or {}) if kind == Kind.MACRO else {}
     if body is None and (kind == Kind.REPLY or not actions):
         raise _refuse("body", "a reply needs a body" if kind == Kind.REPLY else "a macro needs a reply or a change")

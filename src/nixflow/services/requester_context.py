@@ -23,7 +23,9 @@ def context(conn: Connection, *, viewer: Principal, ticket_id: int, limit: int =
         raise Forbidden("agents and admins only")
     ticket = ticket_service.load(conn, ticket_id=ticket_id, viewer=viewer)
     who = conn.execute(
-        select(users.c.id, users.c.name, users.c.email, users.c.created_at).where(users.c.id == ticket["requester_id"])
+        select(users.c.id, users.c.name, users.c.email, users.c.created_at, users.c.fields).where(
+            users.c.id == ticket["requester_id"]
+        )
     ).one()
     others = select(*_FIELDS).where(tickets.c.requester_id == who.id, tickets.c.id != ticket_id)
 
@@ -32,7 +34,13 @@ def context(conn: Connection, *, viewer: Principal, ticket_id: int, limit: int =
         return [dict(r._mapping) for r in conn.execute(query)]
 
     return {
-        "requester": {"id": who.id, "name": who.name, "email": who.email, "since": who.created_at},
+        "requester": {
+            "id": who.id,
+            "name": who.name,
+            "email": who.email,
+            "since": who.created_at,
+            "fields": dict(who.fields or {}),  # custom user fields (staff see every one)
+        },
         "open": listed(OPEN),
         "recent": listed((Status.RESOLVED.value, Status.CLOSED.value)),
     }

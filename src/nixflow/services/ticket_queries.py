@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
 from nixflow.domain import tags
 from nixflow.domain.errors import Forbidden
+from nixflow.domain.fields import Entity, FieldDefinition, FieldType, check_values
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
 from nixflow.services.visibility import Audience
-from nixflow.store import organizations, ticket_tags
+from nixflow.store import custom_fields, organizations, ticket_tags
 from nixflow.store.tables import tickets
 
 
@@ -30,6 +31,8 @@ class TicketFilter:
     q: str | None = None
     tag: str | None = None  # normalised (domain/tags.py)
     organization_id: int | None = None  # the organization it was opened under
+    fields: tuple[tuple[FieldDefinition, Any], ...] = ()  # custom field and value (`field_filter`)
+    field_terms: tuple[str, ...] = ()  # `key:value` as asked (`?field=`), read into `fields` by `field_filter`
 
 
 def filter_from(params: Mapping[str, Any]) -> TicketFilter:
@@ -46,6 +49,7 @@ def filter_from(params: Mapping[str, Any]) -> TicketFilter:
         q=params.get("q") or None,
         tag=tags.normalise(tag) if tag else None,
         organization_id=params.get("organization_id"),
+        field_terms=tuple(params.get("field") or ()),
     )
 
 
@@ -59,6 +63,7 @@ def list_tickets(
     order: Order = NEWEST_FIRST,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets the viewer may see in `order` (default newest first), and the next page's cursor."""
+    flt = _read_fields(conn, viewer, flt)
     clauses = _clauses(viewer, flt)
     if cursor:
         clauses.append(order.after(cursor))
@@ -70,6 +75,13 @@ def list_tickets(
     values = [item.pop("sort_value") for item in items]
     next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
     return items, next_cursor
+
+
+def _read_fields(conn: Connection, viewer: Principal, flt: TicketFilter) -> TicketFilter:
+    """`flt` with its `?field=` terms read into typed field filters (a 422 naming a bad one)."""
+    if not flt.field_terms:
+        return flt
+    return field_filter(conn, viewer=viewer, flt=replace(flt, field_terms=()), terms=flt.field_terms)
 
 
 def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
@@ -95,6 +107,8 @@ def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
         clauses.append(tickets.c.id.in_(ticket_tags.tickets_tagged(flt.tag)))
     if flt.organization_id is not None:
         clauses.append(tickets.c.organization_id == flt.organization_id)
+    for definition, value in flt.fields:
+        clauses.append(tickets.c.id.in_(custom_fields.tickets_with(definition, value)))
     if flt.q:
         pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append(
@@ -106,6 +120,7 @@ def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
 def matching_ids(conn: Connection, *, viewer: Principal, flt: TicketFilter, limit: int) -> tuple[list[int], int]:
     """The ids of the tickets `flt` matches that the viewer may see (newest first, at most `limit`), and how
     many match in all."""
+    flt = _read_fields(conn, viewer, flt)
     where = and_(True, *_clauses(viewer, flt))
     ids = conn.execute(select(tickets.c.id).where(where).order_by(tickets.c.id.desc()).limit(limit)).scalars()
     return [int(i) for i in ids], count(conn, viewer=viewer, flt=flt)
@@ -113,8 +128,42 @@ def matching_ids(conn: Connection, *, viewer: Principal, flt: TicketFilter, limi
 
 def count(conn: Connection, *, viewer: Principal, flt: TicketFilter) -> int:
     """How many tickets `flt` matches that the viewer may see."""
+    flt = _read_fields(conn, viewer, flt)
     where = and_(True, *_clauses(viewer, flt))
     return int(conn.execute(select(func.count()).select_from(tickets).where(where)).scalar_one())
+
+
+FIELD_FILTER_PATTERN = r"^[a-z][a-z0-9_]{0,39}:.+$"
+
+
+def field_filter(conn: Connection, *, viewer: Principal, flt: TicketFilter, terms: Sequence[str]) -> TicketFilter:
+    """`flt` narrowed by `key:value` terms (the queue's `?field=`), each value read and checked as its field's
+    type; a field the viewer may not write (a requester: a staff-only one) or a bad value is a 422 naming it."""
+    if not terms:
+        return flt
+    definitions = custom_fields.definitions(conn, Entity.TICKET)
+    found: list[tuple[FieldDefinition, Any]] = []
+    for term in terms:
+        key, _, text = term.partition(":")
+        d = definitions.get(key)
+        value = _typed(d, text)
+        check_values(
+            definitions, {key: [value] if d and d.type == FieldType.MULTISELECT else value}, staff=viewer.is_staff
+        )
+        found.append((definitions[key], value))
+    return replace(flt, fields=flt.fields + tuple(found))
+
+
+def _typed(d: FieldDefinition | None, text: str) -> Any:
+    """A filter's value as its field's type (a query string is text); what is not one is left for the check."""
+    if d is not None and d.type == FieldType.CHECKBOX:
+        return {"true": True, "false": False}.get(text, text)
+    if d is not None and d.type == FieldType.NUMBER:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
 
 
 def audience_of(conn: Connection, ticket_ids: Sequence[int], people: Sequence[int]) -> dict[int, Audience]:

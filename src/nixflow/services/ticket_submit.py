@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from nixflow.domain.tickets import Status
-from nixflow.services import ticket_tags, tickets
+from nixflow.services import ticket_fields, ticket_tags, tickets
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
 
@@ -29,6 +30,7 @@ class Submission:
     status: Status | None = None
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
+    fields: Mapping[str, Any] = field(default_factory=dict)  # custom fields, merged (`ticket_fields.change`)
 
 
 def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, source: str) -> dict[str, Any] | None:
@@ -46,6 +48,8 @@ def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, 
         tickets.update_fields(tx, actor=actor, ticket_id=ticket_id, version=None, changes=submission.changes)
     if submission.add_tags or submission.remove_tags:
         ticket_tags.change(tx, actor=actor, ticket_id=ticket_id, add=submission.add_tags, remove=submission.remove_tags)
+    if submission.fields:  # before the status: a resolve needs the fields required of agents
+        ticket_fields.change(tx, actor=actor, ticket_id=ticket_id, values=submission.fields)
     status = submission.status
     if status is not None and tickets.current(tx, ticket_id=ticket_id)["status"] != status.value:
         tickets.transition(tx, actor=actor, ticket_id=ticket_id, status=status)

@@ -10,15 +10,16 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import ChangedMeanwhile, Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
+from nixflow.domain.fields import Entity, FieldDefinition, requester_view
 from nixflow.domain.ticket import Change, Ticket
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, Approval, Status, check_transition, status_after_comment
 from nixflow.domain.values import AUTO_MAIL_SOURCE, Priority, Role
 from nixflow.domain.visibility import may_see_ticket
-from nixflow.services import signatures
+from nixflow.services import field_definitions, signatures
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
 from nixflow.services.users import SYSTEM, Principal
 from nixflow.services.visibility import Audience
-from nixflow.store import organizations, ticket_tags
+from nixflow.store import custom_fields, organizations, ticket_tags
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
@@ -106,6 +107,7 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
     }
     out["tags"] = list(ticket["tags"])
     out["channel"] = ticket.get("channel")
+    out["fields"] = dict(ticket["fields"] or {})
     if ticket["first_response_due"] is None and ticket["resolution_due"] is None:
         out["sla"] = None
     else:
@@ -120,11 +122,15 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def public_to(viewer: Principal, ticket: dict[str, Any]) -> dict[str, Any]:
-    """`public` as `viewer` may see it: tags are internal routing, so a requester sees none."""
+def public_to(
+    viewer: Principal, ticket: dict[str, Any], *, shown: Mapping[str, FieldDefinition] | None = None
+) -> dict[str, Any]:
+    """`public` as `viewer` may see it: tags are internal routing, so a requester sees none; of the custom
+    fields, a requester sees those of `shown` (`field_definitions.requester_visible`; none when not given)."""
     out = public(ticket)
     if not viewer.is_staff:
         out["tags"] = []
+        out["fields"] = requester_view(shown or {}, out["fields"])
     return out
 
 
@@ -198,6 +204,8 @@ def _apply_and_emit(
     after = _save(tx, before, values, escalation_below=escalation_below)
     if "tags" in values:
         ticket_tags.sync(tx.conn, ticket_id=before["id"], before=ticket.tags, after=values["tags"])
+    if "fields" in values:
+        custom_fields.sync(tx.conn, ticket_id=before["id"], before=ticket.fields, after=values["fields"])
     return after, [_emit(tx, after, kind, data) for kind, data in changes]
 
 
@@ -283,12 +291,21 @@ def create(
     priority: Priority = Priority.NORMAL,
     requires_approval: bool = False,
     channel: str = "api",
+    fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Open a ticket; emits `ticket.created` (and `ticket.approval_requested`). `channel`: where it was opened
-    (web, mail, api), for rules that route by it."""
+    """Open a ticket with its custom `fields` (a requester must fill those required of requesters); emits
+    `ticket.created` (and `ticket.approval_requested`). `channel`: where it was opened (web, mail, api), for
+    rules that route by it."""
     title = _check_text("title", title, 200)
     description = _check_text("description", description, 20_000)
     _check_category(tx.conn, category_id)
+    values = {
+        k: v
+        for k, v in field_definitions.validate_values(tx.conn, Entity.TICKET, fields or {}, role=requester.role).items()
+        if v is not None
+    }
+    if not requester.is_staff:
+        field_definitions.require_filled(tx.conn, Entity.TICKET, values, requesters=True, when="to open a ticket")
     approval = Approval.PENDING if requires_approval else Approval.NOT_REQUIRED
     opening: dict[str, Any] = {
         "title": title,
@@ -306,6 +323,7 @@ def create(
     draft = Ticket.start(Change("ticket.created", {"ticket_id": 0, **opening}, tx.now, 1))
     ticket = {k: v for k, v in draft.as_row().items() if k != "id"}
     ticket["sla_paused_seconds"] = 0
+    ticket["fields"] = values  # told by a `ticket.fields_changed` of the same version (ticket.created is as it was)
     # Before the insert (no id yet): a partial-rollout escalation rule is scheduled, and checked when due.
     ticket["next_check_at"] = next_check_at(tx, {**ticket, "id": None})
     ticket["id"] = _insert_statement(tuple(ticket)).inserted_id(tx.conn, ticket)
@@ -318,6 +336,10 @@ def create(
         aggregate_version=1,
         data={"ticket_id": ticket["id"], **opening},
     )
+    if values:
+        custom_fields.sync(tx.conn, ticket_id=ticket["id"], before={}, after=values)
+        changed = field_definitions.fields_changed(tx.conn, {}, values, by_id=requester.id)
+        _emit(tx, ticket, "ticket.fields_changed", changed)
     if requires_approval:
         tx.emit(
             "ticket.approval_requested",
@@ -415,6 +437,11 @@ def transition(
     check_transition(was, status)
     if not actor.is_staff and (was, status) not in REQUESTER_TRANSITIONS:
         raise Forbidden("requesters may only close or reopen a resolved ticket")
+    if status == Status.RESOLVED and actor.is_staff and actor.id != SYSTEM_USER_ID:
+        # As Zendesk: an agent cannot solve a ticket until the fields required of agents are filled.
+        field_definitions.require_filled(
+            tx.conn, Entity.TICKET, ticket["fields"] or {}, requesters=False, when="to resolve the ticket"
+        )
     # What the status change does to the SLA clock, worked out here for the due times its event carries;
     # `Ticket.apply` makes the same change to the ticket.
     values: dict[str, Any] = {"status": status.value}

@@ -25,7 +25,10 @@ REQUESTER_FIELDS: dict[str, tuple[str, ...]] = {
         "size",
         "internal",
     ),
+    "ticket.fields_changed": ("ticket_id", "before", "after"),
 }
+# Custom field values inside these data fields: a requester sees the keys the event names `requester_visible`.
+_FIELD_VALUES = ("fields", "before", "after")
 # Who did it is shown only when a person did it directly, not when a rule or a timer acted on their behalf.
 PERSON_SOURCES = frozenset({"api", "email", "cli"})
 
@@ -50,12 +53,27 @@ def may_see(viewer: Principal, record: EventRecord, audience: Audience | None) -
         mine = audience is not None and audience.requester_id == viewer.id
         shared = audience is not None and viewer.id in audience.sharers
         return may_see_ticket(viewer.role, requester=mine, shared=lambda: shared, internal=is_internal(record)) and (
-            viewer.is_staff or record.type in REQUESTER_FIELDS
+            viewer.is_staff or (record.type in REQUESTER_FIELDS and not _staff_fields_only(record))
         )
     if record.category == "macro" and record.data.get("scope") == "personal":
         return record.actor_id == viewer.id  # a personal reply or macro is its owner's alone
     # Not about a ticket: accounts are the admins' business (and NixFlow's), the rest the staff's.
     return viewer.is_admin if record.category == "user" else viewer.is_staff
+
+
+def _staff_fields_only(record: EventRecord) -> bool:
+    """A change of custom fields requesters may not see, none else."""
+    return record.type == "ticket.fields_changed" and not record.data.get("requester_visible")
+
+
+def _requester_data(record: EventRecord) -> dict[str, Any]:
+    fields = REQUESTER_FIELDS.get(record.type, ())
+    shown = set(record.data.get("requester_visible", ()))
+    data = {k: v for k, v in record.data.items() if k in fields}
+    for key in _FIELD_VALUES:
+        if key in data:
+            data[key] = {k: v for k, v in data[key].items() if k in shown}
+    return data
 
 
 def by_person(record: EventRecord) -> bool:
@@ -68,7 +86,6 @@ def envelope_for(viewer: Principal, record: EventRecord) -> dict[str, Any]:
     envelope = record.envelope()
     if viewer.role != Role.REQUESTER:
         return envelope
-    fields = REQUESTER_FIELDS.get(record.type, ())
     person = by_person(record)
     metadata = {
         "correlation_id": record.correlation_id,
@@ -78,4 +95,4 @@ def envelope_for(viewer: Principal, record: EventRecord) -> dict[str, Any]:
         "actor_id": record.actor_id if person else None,
         "aggregate_version": record.aggregate_version,
     }
-    return envelope | {"data": {k: v for k, v in record.data.items() if k in fields}, "metadata": metadata}
+    return envelope | {"data": _requester_data(record), "metadata": metadata}

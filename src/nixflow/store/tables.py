@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -68,6 +69,7 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("signature", Text),  # Markdown an agent's public replies end with (services/signatures.py)
+    Column("fields", JSON, nullable=False, server_default=text("'{}'")),  # custom field values (domain/fields.py)
 )
 
 categories = Table(
@@ -112,6 +114,7 @@ tickets = Table(
     Column("sla_state", JSON, nullable=False),  # {"breached": [...], "warned": [...], "met": [...]}
     Column("tags", JSON, nullable=False, server_default=text("'[]'")),  # the aggregate's; `ticket_tags` indexes them
     Column("channel", String(8)),  # web, mail or api (migration 0024; NULL for tickets opened before)
+    Column("fields", JSON, nullable=False, server_default=text("'{}'")),  # custom fields; `ticket_field_values` too
     # The next instant a time-based job may have work for this ticket (NULL: none).
     Column("next_check_at", UTCDateTime, index=True),
     # The organization it was opened under (migration 0022; no foreign key: kept as history once it is deleted).
@@ -682,6 +685,41 @@ organization_sla_policies = Table(
     Column("resolution_minutes", Integer, nullable=False),
     Column("warning_percent", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Custom fields (migration 0021): admins' definitions, and ticket values once more, one row per value (a multi
+# select: per option), indexed by key and value for the queue's `?field=` filter.
+field_definitions = Table(
+    "field_definitions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("entity", String(16), nullable=False),
+    Column("key", String(40), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("required_for_requesters", Boolean, nullable=False),
+    Column("required_for_agents", Boolean, nullable=False),
+    Column("requester_visible", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("minimum", Float),
+    Column("maximum", Float),
+    Column("max_length", Integer),
+    Column("archived_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("entity", "key", name="uq_field_definitions_entity_key"),
+)
+
+ticket_field_values = Table(
+    "ticket_field_values",
+    metadata,
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(40), nullable=False),
+    Column("value_text", String(500)),  # text, date, option, "true"/"false"
+    Column("value_num", Float),  # numbers
+    Index("ix_ticket_field_values_text", "key", "value_text", "ticket_id"),
+    Index("ix_ticket_field_values_num", "key", "value_num", "ticket_id"),
+    Index("ix_ticket_field_values_ticket", "ticket_id", "key"),
 )
 
 SYSTEM_USER_ID = 0

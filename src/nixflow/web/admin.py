@@ -163,6 +163,13 @@ async def webhooks_page(request: Request, user: PageUser, app: App) -> Response:
     return await render(request, "admin_webhooks.html", user, title="Webhooks", categories=found)
 
 
+@router.get("/fields", response_class=HTMLResponse)
+async def fields_page(request: Request, user: PageUser) -> Response:
+    """Custom fields on tickets, users and organizations: define, order, archive and restore."""
+    require_admin(user)
+    return await render(request, "admin_fields.html", user, title="Custom fields")
+
+
 @router.get("/mail-quarantine", response_class=HTMLResponse)
 async def mail_quarantine_page(request: Request, user: PageUser, app: App, state: str = "held") -> Response:
     """Mail NixFlow could not store: the newest 100 held (or of every state), to retry, download or discard."""

@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 
 from nixflow.api.deps import App, PathId, context_for
 from nixflow.domain.envelope import EventRecord
+from nixflow.domain.fields import Entity
 from nixflow.domain.kb import readable, suggestible
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
@@ -18,6 +19,7 @@ from nixflow.kb import reading, search
 from nixflow.notifications import watchers
 from nixflow.services import (
     attachments,
+    field_definitions,
     requester_context,
     signatures,
     ticket_history,
@@ -111,7 +113,10 @@ async def account(request: Request, user: PageUser, app: App, changed: bool = Fa
 async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
     """The form to open a ticket."""
     names = await app.db.read(lookups.category_names)
-    return await render(request, "ticket_new.html", user, title="Open a ticket", categories=names)
+    defined = await app.db.read(lambda conn: field_definitions.listed(conn, viewer=user, entity=Entity.TICKET))
+    return await render(
+        request, "ticket_new.html", user, title="Open a ticket", categories=names, custom_fields=defined
+    )
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
@@ -154,7 +159,8 @@ async def ticket_page(
             "thread": conversation.thread(
                 comments, told, names=names, categories=categories, rules=rules, staff=user.is_staff
             ),
-            "ticket": tickets.public_to(user, ticket),
+            "ticket": tickets.public_to(user, ticket, shown=field_definitions.requester_visible(conn)),
+            "custom_fields": field_definitions.listed(conn, viewer=user, entity=Entity.TICKET),
             "comments": comments,
             "timeline": records,
             "by_id": {r.event_id: r for r in records},

@@ -11,15 +11,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from nixflow.api.deps import App, GuardedRoute, RoleGate
 from nixflow.api.routes.events import Time
 from nixflow.api.schemas import PriorityName, TagName
 from nixflow.domain import tags
+from nixflow.domain.fields import Entity
 from nixflow.domain.json_types import MAX_ID
 from nixflow.reports import metrics
 from nixflow.reports.drilldown import drilldown
+from nixflow.services import field_definitions
 from nixflow.services.users import Principal
 
 staff_only = RoleGate(lambda user: user.is_staff, "reports are for agents and admins")
@@ -77,6 +79,9 @@ class DrilldownItem(BaseModel):
     minutes: float | None
     outcome: Literal["met", "breached"] | None
     events_url: str
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="The ticket's custom field values now (CSV: a `field:<key>` column each)."
+    )
 
 
 class ReportDrilldown(BaseModel):
@@ -192,7 +197,7 @@ async def series(
 
 @router.get("/drilldown", response_model=ReportDrilldown, responses=CSV_RESPONSE)
 async def drill(
-    _: StaffUser,
+    user: StaffUser,
     app: App,
     asked: Asked,
     metric: metrics.Metric = "tickets_created",
@@ -201,8 +206,18 @@ async def drill(
     """The tickets behind a figure, each with the link to its events."""
     found = await app.db.read(lambda conn: drilldown(conn, metric, asked.scope, asked.minutes, limit=limit))
     if asked.csv:
-        return _csv(found["items"], list(DrilldownItem.model_fields))
+        defined = await app.db.read(lambda conn: field_definitions.listed(conn, viewer=user, entity=Entity.TICKET))
+        keys = [f["key"] for f in defined]
+        rows = [{**item, **{f"field:{k}": _cell(item["fields"].get(k)) for k in keys}} for item in found["items"]]
+        return _csv(rows, [c for c in DrilldownItem.model_fields if c != "fields"] + [f"field:{k}" for k in keys])
     return found
+
+
+def _cell(value: Any) -> Any:
+    """A custom field's value in one CSV cell: a multi select's options joined by `; `, a checkbox true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "; ".join(value) if isinstance(value, list) else value
 
 
 @router.get("/workload", response_model=ReportWorkload, responses=CSV_RESPONSE)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from nixflow.api.deps import App, GuardedRoute, PathId, StaffUser
 from nixflow.services import requester_context
@@ -19,6 +19,7 @@ class RequesterRead(BaseModel):
     name: str
     email: str
     since: datetime  # when their account was made
+    fields: dict[str, Any] = Field(default_factory=dict, description="Their custom user field values.")
 
 
 class TicketLine(BaseModel):

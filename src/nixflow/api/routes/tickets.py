@@ -23,11 +23,14 @@ from nixflow.api.schemas import (
     TicketUpdate,
     TransitionRequest,
 )
+from nixflow.domain.fields import FieldDefinition
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services import (
     attachments,
+    field_definitions,
     idempotency,
+    ticket_fields,
     ticket_history,
     ticket_order,
     ticket_queries,
@@ -44,8 +47,13 @@ from nixflow.store.writer import ReadBack
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=GuardedRoute)
 
 
-def _read(ticket: dict[str, Any], viewer: Principal) -> TicketRead:
-    return TicketRead(**tickets.public_to(viewer, ticket))
+async def _read(app: App, ticket: dict[str, Any], viewer: Principal) -> TicketRead:
+    return TicketRead(**tickets.public_to(viewer, ticket, shown=await _shown(app, viewer)))
+
+
+async def _shown(app: App, viewer: Principal) -> dict[str, FieldDefinition]:
+    """The custom fields a requester sees (staff see every one: nothing to read)."""
+    return {} if viewer.is_staff else await app.db.read(field_definitions.requester_visible)
 
 
 @router.post("", response_model=TicketRead, status_code=201)
@@ -70,6 +78,7 @@ async def create_ticket(
                 priority=Priority(body.priority or "normal"),
                 requires_approval=body.requires_approval,
                 channel=source,
+                fields=body.fields,
             )
             return int(made["id"])
 
@@ -85,7 +94,7 @@ async def create_ticket(
         return tickets.committed(tx, ticket_id=ticket_id)
 
     # Built as a TicketRead once; returned as a response so FastAPI does not validate it a second time.
-    ticket = _read(await app.writer.run_read_back(create, ctx), user)
+    ticket = await _read(app, await app.writer.run_read_back(create, ctx), user)
     return Response(ticket.model_dump_json(), status_code=201, media_type="application/json")
 
 
@@ -106,12 +115,13 @@ async def list_tickets(
     order = ticket_order.Order.parse(sort)
 
     def read(conn: Any) -> TicketPage:
+        shown = {} if user.is_staff else field_definitions.requester_visible(conn)
         items, next_cursor = ticket_queries.list_tickets(
             conn, viewer=user, flt=flt, limit=limit, cursor=cursor, order=order
         )
         marks = ticket_reads.unread(conn, viewer=user, ticket_ids=[t["id"] for t in items])
         return TicketPage(
-            items=[TicketListItem(**tickets.public_to(user, t), unread=marks.get(t["id"])) for t in items],
+            items=[TicketListItem(**tickets.public_to(user, t, shown=shown), unread=marks.get(t["id"])) for t in items],
             next_cursor=next_cursor,
         )
 
@@ -137,11 +147,14 @@ async def get_ticket(
 ) -> TicketRead:
     """One ticket (404 for another requester's); with `as_of`, as it stood then. Marks it seen for staff."""
     if as_of is None:
-        found = _read(await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)), user)
+        found = await _read(
+            app, await app.db.read(lambda conn: tickets.load(conn, ticket_id=ticket_id, viewer=user)), user
+        )
         background.add_task(ticket_reads.note_look, app.db, app.writer, viewer=user, ticket_id=ticket_id, ctx=ctx)
         return found
     point = ticket_history.parse_point(as_of)
-    return _read(
+    return await _read(
+        app,
         await app.db.read(lambda conn: ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)[0]),
         user,
     )
@@ -149,14 +162,16 @@ async def get_ticket(
 
 @router.patch("/{ticket_id:int}", response_model=TicketRead)
 async def update_ticket(ticket_id: PathId, body: TicketUpdate, user: CurrentUser, app: App, ctx: Ctx) -> TicketRead:
-    """Change fields; 409 when `version` is stale."""
-    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    """Change fields, custom `fields` too (merged: a null clears one); 409 when `version` is stale."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "fields"})
 
     def change(tx: Tx) -> ReadBack[dict[str, Any]]:
         tickets.update_fields(tx, actor=user, ticket_id=ticket_id, version=body.version, changes=changes)
+        if body.fields:
+            ticket_fields.change(tx, actor=user, ticket_id=ticket_id, values=body.fields)
         return tickets.committed(tx, ticket_id=ticket_id)
 
-    return _read(await app.writer.run_read_back(change, ctx), user)
+    return await _read(app, await app.writer.run_read_back(change, ctx), user)
 
 
 @router.post("/{ticket_id}/transition", response_model=TicketRead)
@@ -167,7 +182,7 @@ async def transition(ticket_id: PathId, body: TransitionRequest, user: CurrentUs
         tickets.transition(tx, actor=user, ticket_id=ticket_id, status=Status(body.status), version=body.version)
         return tickets.committed(tx, ticket_id=ticket_id)
 
-    return _read(await app.writer.run_read_back(move, ctx), user)
+    return await _read(app, await app.writer.run_read_back(move, ctx), user)
 
 
 @router.post("/{ticket_id}/update", response_model=TicketSubmitRead)
@@ -187,6 +202,7 @@ async def submit(
         status=Status(body.status) if body.status else None,
         add_tags=tuple(body.add_tags or ()),
         remove_tags=tuple(body.remove_tags or ()),
+        fields=body.fields or {},
     )
 
     def apply(tx: Tx) -> ReadBack[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -195,7 +211,7 @@ async def submit(
 
     ticket, comment = await app.writer.run_read_back(apply, ctx)
     made = CommentRead(**comment, attachments=[]) if comment else None
-    return TicketSubmitRead(ticket=_read(ticket, user), comment=made)
+    return TicketSubmitRead(ticket=await _read(app, ticket, user), comment=made)
 
 
 @router.post("/{ticket_id}/comments", response_model=CommentRead, status_code=201)
@@ -247,7 +263,7 @@ async def _decide(
         tickets.decide_approval(tx, actor=user, ticket_id=ticket_id, approve=approve, reason=reason)
         return tickets.committed(tx, ticket_id=ticket_id)
 
-    return _read(await app.writer.run_read_back(decide, ctx), user)
+    return await _read(app, await app.writer.run_read_back(decide, ctx), user)
 
 
 @router.get("/{ticket_id}/events", response_model=list[EventRead])

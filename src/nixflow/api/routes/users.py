@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,13 +13,15 @@ from nixflow.api.schemas import (
     CategoryRead,
     CategoryUpdate,
     RoleName,
+    UserAdminRead,
     UserCreate,
     UserRead,
     UserUpdate,
 )
 from nixflow.domain.values import Role
-from nixflow.services import auth, sla_policies, user_admin, users
+from nixflow.services import auth, sla_policies, user_admin, user_fields, users
 from nixflow.store import event_log
+from nixflow.store.db import Tx
 
 router = APIRouter(prefix="/api", tags=["users"], route_class=GuardedRoute, dependencies=[Depends(admin_only)])
 
@@ -71,20 +73,26 @@ async def list_users(
 
 
 # `{user_id:int}`: "import" is not a user id, so OPTIONS and 405s at /users/import name only its POST.
-@router.get("/users/{user_id:int}", response_model=UserRead)
-async def get_user(user_id: PathId, app: App) -> UserRead:
-    """One user."""
-    return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user_id)))
+@router.get("/users/{user_id:int}", response_model=UserAdminRead)
+async def get_user(user_id: PathId, app: App) -> UserAdminRead:
+    """One user, with their custom field values."""
+    return UserAdminRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user_id)))
 
 
-@router.patch("/users/{user_id:int}", response_model=UserRead)
-async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx) -> UserRead:
+@router.patch("/users/{user_id:int}", response_model=UserAdminRead)
+async def update_user(user_id: PathId, body: UserUpdate, app: App, ctx: Ctx) -> UserAdminRead:
     """Change a user's name, email (unique), role, active flag, approver right or categories. Deactivating ends
     their sessions and API tokens, and their open tickets go to other agents by the assignment rules (or back to
     the Unassigned queue), as the deactivation preview says; the last
-    active admin can be neither demoted nor deactivated (409)."""
-    changes = body.model_dump(exclude_unset=True)
-    return UserRead(**await app.writer.run(lambda tx: user_admin.update(tx, user_id=user_id, changes=changes), ctx))
+    active admin can be neither demoted nor deactivated (409). `fields`: custom user fields, merged (a null
+    clears one); a value its definition refuses is a 422 naming it, and nothing changes."""
+    changes = body.model_dump(exclude_unset=True, exclude={"fields"})
+
+    def update(tx: Tx) -> dict[str, Any]:
+        updated = user_admin.update(tx, user_id=user_id, changes=changes)
+        return user_fields.change(tx, user_id=user_id, values=body.fields) if body.fields else updated
+
+    return UserAdminRead(**await app.writer.run(update, ctx))
 
 
 @router.post("/categories", response_model=CategoryRead, status_code=201)

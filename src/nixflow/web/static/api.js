@@ -90,7 +90,10 @@ function valueOf(element) {
   const type = element.dataset.type || "";
   if (type === "bool") return element.checked;
   if (type === "ints") return Array.from(element.selectedOptions, (o) => Number(o.value));
+  if (type === "strs") return Array.from(element.selectedOptions, (o) => o.value);
   const raw = element.value.trim();
+  // A custom field (`data-field`): left empty, it is cleared.
+  if (element.dataset.field) return raw === "" ? null : element.type === "number" ? Number(raw) : raw;
   if (type === "int-or-null") return raw === "" ? null : Number(raw);
   if (type === "list") return raw.split(",").map((part) => part.trim()).filter(Boolean);
   if (raw === "") return undefined;
@@ -104,7 +107,9 @@ export function formBody(form) {
   for (const element of form.elements) {
     if (!element.name || element.disabled || element.type === "submit") continue;
     const value = valueOf(element);
-    if (value !== undefined) body[element.name] = value;
+    if (value === undefined) continue;
+    if (element.dataset.field) (body.fields ??= {})[element.dataset.field] = value;
+    else body[element.name] = value;
   }
   if ("withVersion" in form.dataset) {
     body.version = Number(document.getElementById("ticket-version").dataset.version);

@@ -155,6 +155,7 @@ const modules = {
   "admin-sla": "./sla.js",
   "admin-round-robin": "./round_robin.js",
   "admin-webhooks": "./webhooks.js",
+  "admin-fields": "./fields.js",
   "admin-users": "./users.js",
   "desk-macros": "./desk_macros.js",
   account: "./account.js",

@@ -2,7 +2,7 @@
 ticket was opened under
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import nixflow.store.tables
 
 revision = "0022"
-down_revision = "0023"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """saved views: a named queue filter, sort and columns, personal, shared with a team (a category) or everyone
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0022
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0024"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

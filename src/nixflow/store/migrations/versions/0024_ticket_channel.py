@@ -1,7 +1,7 @@
 """ticket channel: where a ticket was opened (web, mail, api), for rules that route by it
 
 Revision ID: 0024
-Revises: 0019
+Revises: 0023
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0020"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
