@@ -272,7 +272,7 @@ async def test_rules_and_sla_policies_read_in_a_unit_of_work_follow_changes_made
 
     def change_and_reread(tx: Tx) -> tuple[int, int, int | None, int | None]:
         before = len(rule_store.active_rules_of(tx, kinds=rule_store.EVENT_KINDS))
-        old_policy = ticket_sla.policy_for(tx, "low")
+        old_policy = ticket_sla.policy_for(tx, {"priority": "low"})
         spec = RuleCreate.model_validate(
             {
                 "name": "printers go low",
@@ -287,7 +287,7 @@ async def test_rules_and_sla_policies_read_in_a_unit_of_work_follow_changes_made
             priority=Priority.LOW,
             values={"first_response_minutes": 7, "resolution_minutes": 70, "warning_percent": 80},
         )
-        new_policy = ticket_sla.policy_for(tx, "low")
+        new_policy = ticket_sla.policy_for(tx, {"priority": "low"})
         return (
             before,
             after,
