@@ -1,6 +1,7 @@
 """Custom fields in the browser: an admin's required "Contract number" must be filled on the new-ticket form
 (the form says so and will not send without it), the ticket page shows it to the requester read-only, and an
-agent edits the fields there. Screenshots of the admin page, the form and the ticket page."""
+agent edits the fields there while the queue, showing them as columns, follows live. Screenshots of the admin page,
+the form, the ticket page and the queue."""
 
 from __future__ import annotations
 
@@ -39,8 +40,14 @@ async def test_a_required_field_on_the_new_ticket_form(server: Server, browser: 
     await expect(form.locator("#fields-form")).to_have_count(0)  # requesters read, staff edit
 
     ticket_id = form.url.rstrip("/").split("/")[-1]
+    queue = await signed_in(browser, server, agent, "/queue?columns=field:contract_number,field:plan")
+    row = queue.locator(f'tr[data-ticket-id="{ticket_id}"]')
+    await expect(row.locator('[data-field="field:contract_number"]')).to_have_text("C-2041")
+    await expect(queue.get_by_role("columnheader", name="Plan")).to_be_visible()
     desk = await signed_in(browser, server, agent, f"/tickets/{ticket_id}")
     await desk.locator("#edit-plan").select_option("pro")
     await desk.get_by_role("button", name="Save fields").click()
     await expect(desk.locator('[data-field="field-plan"]')).to_have_text("pro")
     await shoot(desk, "ticket-fields")
+    await expect(row.locator('[data-field="field:plan"]')).to_have_text("pro")  # the queue row follows live
+    await shoot(queue, "queue-field-columns")

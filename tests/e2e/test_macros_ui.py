@@ -1,4 +1,5 @@
-"""Replies and macros in Chromium: the management page refuses a bad template with a clear error; in the reply
+"""Replies and macros in Chromium: the management page refuses a bad template or field value with a clear error
+and saves a macro's custom fields; in the reply
 box, "/" and a few letters find a reply (inserted, the requester's name filled in) and a macro (previewed, applied
 on confirm), all by keyboard, and a colleague's page shows the macro's changes live."""
 
@@ -14,6 +15,8 @@ pytestmark = pytest.mark.browser
 
 async def test_the_page_refuses_a_bad_template_then_saves_the_good_one(server: Server, browser: Browser) -> None:
     admin = server.account(None, "admin", "Ada Admin")
+    plan = {"key": "plan", "label": "Plan", "type": "select", "options": ["basic", "pro"]}
+    server.call("POST", "/api/fields", admin, json=plan)
     page = await signed_in(browser, server, admin, "/macros")
     await expect(page.locator("#macro-form")).to_have_attribute("data-ready", "true")
     await page.get_by_label("Name").fill("Greeting")
@@ -30,9 +33,14 @@ async def test_the_page_refuses_a_bad_template_then_saves_the_good_one(server: S
     await page.get_by_label("Name").fill("Waiting on you")
     await page.get_by_label("Status").select_option("pending")
     await page.get_by_label("Add tags").fill("waiting")
+    await page.get_by_label("Custom fields").fill("plan=gold")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#m-error")).to_contain_text("plan")  # refused when saved, naming the field
+    await page.get_by_label("Custom fields").fill("plan=pro")
     await shoot(page, "macros-page")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#macro-list tbody tr")).to_have_count(2)
+    await expect(page.locator("#macro-list tbody")).to_contain_text("fields: plan=pro")
 
 
 async def test_slash_inserts_a_reply_and_applies_a_macro_by_keyboard(server: Server, browser: Browser) -> None:

@@ -604,10 +604,19 @@ class OrganizationCreated(OrganizationRef):
     name: str
     domains: list[str]
     shares_tickets: bool
+    fields: dict[str, Any] = {}  # custom field values it was made with
 
 
 class OrganizationUpdated(OrganizationRef):
     changes: FieldChanges
+
+
+class OrganizationFieldsChanged(OrganizationRef):
+    """An organization's custom field values: only the keys that changed, before and after (null: not set)."""
+
+    by_id: int | None = None
+    before: dict[str, Any]
+    after: dict[str, Any]
 
 
 class OrganizationDeleted(OrganizationRef):
@@ -760,6 +769,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         OrganizationSlaPolicy,
         "An organization's tickets follow the priority's SLA again.",
     ),
+    ("organization.fields_changed", OrganizationFieldsChanged, "An admin changed an organization's custom fields."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.

@@ -17,7 +17,7 @@ from nixflow.domain.visibility import STAFF
 
 # The changes a macro may make, in the order `services/ticket_submit.submit` applies them.
 FIELD_ACTIONS = ("priority", "category_id", "assignee_id")
-ACTIONS = (*FIELD_ACTIONS, "add_tags", "remove_tags", "status")
+ACTIONS = (*FIELD_ACTIONS, "add_tags", "remove_tags", "fields", "status")
 
 
 class Kind(StrEnum):
@@ -52,7 +52,8 @@ def may_change(*, role: Role, user_id: int, scope: Scope, owner_id: int) -> bool
 
 def changes_on(ticket: Mapping[str, Any], actions: Mapping[str, Any]) -> dict[str, Any]:
     """What a macro's `actions` would change on `ticket`: `{field: {"old", "new"}}` for the fields and the status
-    that would move, `add_tags` / `remove_tags` for the tags that would come and go (as normalised when saved)."""
+    that would move, `add_tags` / `remove_tags` for the tags that would come and go (as normalised when saved),
+    `fields` `{key: {"old", "new"}}` for the custom fields that would change (a null clears one)."""
     out: dict[str, Any] = {}
     for field in (*FIELD_ACTIONS, "status"):
         if field in actions and actions[field] != ticket[field]:
@@ -63,4 +64,8 @@ def changes_on(ticket: Mapping[str, Any], actions: Mapping[str, Any]) -> dict[st
         out["add_tags"] = adding
     if removing:
         out["remove_tags"] = removing
+    current = ticket.get("fields") or {}
+    custom = {k: {"old": current.get(k), "new": v} for k, v in actions.get("fields", {}).items() if current.get(k) != v}
+    if custom:
+        out["fields"] = custom
     return out

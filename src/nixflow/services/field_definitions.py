@@ -30,9 +30,14 @@ def require_filled(conn: Connection, entity: Entity, values: Mapping[str, Any], 
     fields.require(list(custom_fields.definitions(conn, entity).values()), values, requesters=requesters, when=when)
 
 
+def active(conn: Connection, entity: Entity) -> dict[str, FieldDefinition]:
+    """The definitions not archived, by key."""
+    return {k: d for k, d in custom_fields.definitions(conn, entity).items() if not d.archived}
+
+
 def requester_visible(conn: Connection, entity: Entity = Entity.TICKET) -> dict[str, FieldDefinition]:
     """The active definitions requesters may see, by key."""
-    return {k: d for k, d in custom_fields.definitions(conn, entity).items() if d.requester_visible and not d.archived}
+    return {k: d for k, d in active(conn, entity).items() if d.requester_visible}
 
 
 def fields_changed(

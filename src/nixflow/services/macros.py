@@ -13,7 +13,7 @@ from nixflow.domain.fields import Entity
 from nixflow.domain.macros import FIELD_ACTIONS, Kind, Scope, changes_on, may_change, may_see
 from nixflow.domain.tags import check_allowed, normalise_all
 from nixflow.domain.tickets import Status
-from nixflow.services import macro_templates, ticket_submit, tickets
+from nixflow.services import field_definitions, macro_templates, ticket_submit, tickets
 from nixflow.services.users import Principal
 from nixflow.store import custom_fields, ticket_tags
 from nixflow.store import macros as store
@@ -49,14 +49,17 @@ def _refuse(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, errors=[{"loc": ["body", field], "msg": message}])
 
 
-def _checked_actions(conn: Connection, actions: dict[str, Any]) -> dict[str, Any]:
-    """The actions as stored: tags normalised, tags to add on the allow list. Assignee and category are checked
-    when applied, as any change is (they may go away meanwhile)."""
+def _checked_actions(conn: Connection, actor: Principal, actions: dict[str, Any]) -> dict[str, Any]:
+    """The actions as stored: tags normalised, tags to add on the allow list, custom field values as their
+    definitions store them (a 422 naming a bad one). Assignee and category are checked when applied, as any change
+    is (they may go away meanwhile); field values are checked again then (a definition may change meanwhile)."""
     out = dict(actions)
     for key in ("add_tags", "remove_tags"):
         if key in out:
             out[key] = normalise_all(out[key])
     check_allowed(out.get("add_tags", []), ticket_tags.allow_list(conn))
+    if out.get("fields"):
+        out["fields"] = field_definitions.validate_values(conn, Entity.TICKET, out["fields"], role=actor.role)
     return out
 
 
@@ -74,7 +77,7 @@ def _checked(conn: Connection, actor: Principal, kind: Kind, fields: dict[str, A
     body = (fields.get("body") or "").strip() or None
     if body is not None:
         macro_templates.check(body, field_keys=custom_fields.definitions(conn, Entity.TICKET).keys())
-    actions = _checked_actions(conn, fields.get("actions") or {}) if kind == Kind.MACRO else {}
+    actions = _checked_actions(conn, actor, fields.get("actions") or {}) if kind == Kind.MACRO else {}
     if body is None and (kind == Kind.REPLY or not actions):
         raise _refuse("body", "a reply needs a body" if kind == Kind.REPLY else "a macro needs a reply or a change")
     name = fields["name"].strip()
@@ -170,8 +173,8 @@ def apply_macro(
     `ticket_submit.submit`, each event caused by `macro.applied`. One unit of work: any refusal (a stale
     `expected_version`, a closed ticket, a tag off the allow list, an illegal move) raises and the caller's unit
     stores nothing. `source`: where a reply is written (`tickets.COMMENT_SOURCES`). `leave`: fields (as rule
-    conditions name them: `priority`, `assignee_id`, `category_id`, `status`, `tag`) a rule applying the macro must
-    not touch, because a person just set them. Returns the comment made."""
+    conditions name them: `priority`, `assignee_id`, `category_id`, `status`, `tag`, `custom`) a rule applying the
+    macro must not touch, because a person just set them. Returns the comment made."""
     macro = get(tx.conn, viewer=actor, kind=Kind.MACRO, item_id=macro_id)
     ticket = tickets.current(tx, ticket_id=ticket_id, viewer=actor)
     tickets.check_version(ticket, expected_version)
@@ -183,6 +186,7 @@ def apply_macro(
         status=Status(actions["status"]) if "status" in actions and "status" not in leave else None,
         add_tags=() if "tag" in leave else tuple(actions.get("add_tags", ())),
         remove_tags=() if "tag" in leave else tuple(actions.get("remove_tags", ())),
+        fields={} if "custom" in leave else actions.get("fields", {}),
     )
     applied = tx.emit(
         "macro.applied",

@@ -6,13 +6,16 @@ is their audit trail. A new user joins the organization of their mail domain in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete
 
 from nixflow.domain.errors import Conflict, Forbidden, NotFound
+from nixflow.domain.fields import Entity, difference, merged
 from nixflow.domain.organizations import clean_domains, clean_name, name_key
+from nixflow.domain.values import Role
+from nixflow.services import field_definitions
 from nixflow.services.users import Principal, require_admin
 from nixflow.store import organizations as rows
 from nixflow.store.db import Tx, insert_returning_id
@@ -56,23 +59,40 @@ def _free_domains(conn: Connection, domains: Sequence[str], *, organization_id: 
         )
 
 
-def create(tx: Tx, *, actor: Principal, name: str, domains: Sequence[str], shares_tickets: bool) -> dict[str, Any]:
-    """Add an organization (admins); 409 for a name (in any case) or a domain another has. `organization.created`."""
+def _with_fields(conn: Connection, current: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`current` custom field values with `values` merged (a null clears one), each checked by its organization
+    field's definition: a 422 naming the field for a bad value or an unknown or archived key."""
+    return merged(current, field_definitions.validate_values(conn, Entity.ORGANIZATION, values, role=Role.ADMIN))
+
+
+def create(
+    tx: Tx,
+    *,
+    actor: Principal,
+    name: str,
+    domains: Sequence[str],
+    shares_tickets: bool,
+    fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Add an organization (admins); 409 for a name (in any case) or a domain another has, 422 naming a custom
+    field its definition refuses; nothing stored then. `organization.created`, with the fields it was made with."""
     require_admin(actor)
     name, cleaned = clean_name(name), clean_domains(domains)
     key = _free_name(tx.conn, name)
     _free_domains(tx.conn, cleaned)
-    # Custom fields on organizations (issue 25, `fields`) are checked here, before anything is written.
     values = {"name": name, "name_key": key, "shares_tickets": shares_tickets, "created_at": tx.now}
+    values["fields"] = _with_fields(tx.conn, {}, fields or {})
     organization_id = insert_returning_id(tx.conn, organizations.insert(), values | {"updated_at": tx.now})
     rows.set_domains(tx.conn, organization_id, cleaned)
     data = {"organization_id": organization_id, "name": name, "domains": cleaned, "shares_tickets": shares_tickets}
-    _emit(tx, "organization.created", organization_id, data)
+    _emit(tx, "organization.created", organization_id, data | {"fields": values["fields"]})
     return _read(tx.conn, organization_id)
 
 
 def update(tx: Tx, *, actor: Principal, organization_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change the name, the domains (the whole list) or sharing (admins); `organization.updated` with what changed."""
+    """Change the name, the domains (the whole list), sharing (admins): `organization.updated` with what changed;
+    or custom `fields` (merged, a null clears one; a 422 naming a bad one, nothing stored):
+    `organization.fields_changed` with the changed keys before and after."""
     require_admin(actor)
     before = _read(tx.conn, organization_id)
     after = dict(before)
@@ -84,19 +104,23 @@ def update(tx: Tx, *, actor: Principal, organization_id: int, changes: dict[str,
         _free_domains(tx.conn, after["domains"], organization_id=organization_id)
     if changes.get("shares_tickets") is not None:
         after["shares_tickets"] = bool(changes["shares_tickets"])
-    # Custom fields on organizations (issue 25, `fields`) are checked here, before anything is written.
+    after["fields"] = _with_fields(tx.conn, before["fields"], changes.get("fields") or {})
     changed = {
         k: {"old": before[k], "new": after[k]} for k in ("name", "domains", "shares_tickets") if before[k] != after[k]
     }
-    if not changed:
+    if not changed and after["fields"] == before["fields"]:
         return before
     values = {"name": after["name"], "name_key": name_key(after["name"]), "shares_tickets": after["shares_tickets"]}
-    tx.conn.execute(
-        organizations.update().where(organizations.c.id == organization_id).values(values | {"updated_at": tx.now})
-    )
+    values |= {"fields": after["fields"], "updated_at": tx.now}
+    tx.conn.execute(organizations.update().where(organizations.c.id == organization_id).values(values))
     if "domains" in changed:
         rows.set_domains(tx.conn, organization_id, after["domains"])
-    _emit(tx, "organization.updated", organization_id, {"organization_id": organization_id, "changes": changed})
+    if changed:
+        _emit(tx, "organization.updated", organization_id, {"organization_id": organization_id, "changes": changed})
+    if after["fields"] != before["fields"]:
+        old, new = difference(before["fields"], after["fields"])
+        data = {"organization_id": organization_id, "by_id": actor.id, "before": old, "after": new}
+        _emit(tx, "organization.fields_changed", organization_id, data)
     return _read(tx.conn, organization_id)
 
 

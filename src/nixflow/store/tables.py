@@ -653,6 +653,7 @@ organizations = Table(
     Column("name", String(120), nullable=False),
     Column("name_key", String(120), nullable=False, unique=True),
     Column("shares_tickets", Boolean, nullable=False, server_default=text("false")),
+    Column("fields", JSON, nullable=False, server_default=text("'{}'")),  # custom field values (0025)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -12,10 +12,12 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App
 from nixflow.domain import tags
 from nixflow.domain.errors import NotFound
+from nixflow.domain.fields import Entity
 from nixflow.domain.macros import Kind
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import EVENT_CATEGORIES, EventStatus, Priority
 from nixflow.services import (
+    field_definitions,
     macros,
     saved_views,
     ticket_order,
@@ -55,9 +57,11 @@ async def queue(
     tag: Annotated[str, Query(max_length=60)] = "",
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     sort: ticket_order.SortName = "-id",
+    columns: Annotated[str, Query(max_length=2000, description="Custom field columns: field:<key>,...")] = "",
 ) -> Response:
     """The live queue: open tickets by default, filtered by status, priority, category, assignee and text, in the
-    order of the column chosen; tickets changed since the user last looked are marked."""
+    order of the column chosen, with the custom field columns asked for; tickets changed since the user last looked
+    are marked."""
     require_staff(user)
     order = ticket_order.Order.parse(sort)
     flt = ticket_queries.TicketFilter(
@@ -87,6 +91,7 @@ async def queue(
             "views": queue_views.linked(saved_views.counted(conn, viewer=user)),
             "macros": macros.listing(conn, viewer=user, kind=Kind.MACRO),
             "matching": ticket_queries.count(conn, viewer=user, flt=flt),
+            "field_columns": queue_views.field_columns(columns, field_definitions.active(conn, Entity.TICKET)),
         }
 
     data = await app.db.read(read)
@@ -97,6 +102,7 @@ async def queue(
         "assignee_id": assignee_id or "",
         "q": q,
         "tag": flt.tag or "",
+        "columns": columns,
     }
     return await render(
         request,
@@ -110,6 +116,7 @@ async def queue(
         sort_labels=SORT_LABELS,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],
+        cell=queue_views.cell,
         **data,
     )
 

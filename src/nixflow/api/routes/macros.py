@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, Source, StaffUser
-from nixflow.api.schemas import CommentRead, Strict, TagList, TicketRead, TicketSubmitRead
+from nixflow.api.schemas import CommentRead, FieldValues, Strict, TagList, TicketRead, TicketSubmitRead
 from nixflow.domain.macros import Kind, Scope
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
@@ -49,6 +49,7 @@ class MacroActions(Strict):
     category_id: int | None = Field(default=None, ge=0)
     add_tags: TagList = []
     remove_tags: TagList = []
+    fields: FieldValues = {}  # custom ticket fields, merged when applied (a null clears one)
 
 
 class MacroWrite(Strict):
@@ -96,14 +97,16 @@ class MacroPreview(BaseModel):
     version: int = Field(description="The ticket's version: send it to apply what you previewed")
     reply: MacroReplyPreview | None
     changes: dict[str, Any] = Field(
-        description="`{field: {old, new}}` for status, priority, assignee_id and category_id; add_tags, remove_tags"
+        description="`{field: {old, new}}` for status, priority, assignee_id and category_id; add_tags, remove_tags; "
+        "fields: `{key: {old, new}}` for the custom fields that would change"
     )
 
 
 def _macro_fields(body: MacroWrite) -> dict[str, Any]:
     fields = body.model_dump(exclude={"actions"})
     actions = body.actions.model_dump(exclude_unset=True, mode="json")
-    fields["actions"] = {k: v for k, v in actions.items() if v is not None or k in ("assignee_id", "category_id")}
+    kept = {k: v for k, v in actions.items() if v is not None or k in ("assignee_id", "category_id")}
+    fields["actions"] = {k: v for k, v in kept.items() if k != "fields" or v}
     return fields
 
 

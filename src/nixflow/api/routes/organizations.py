@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from nixflow.api.deps import AdminUser, App, Ctx, CurrentUser, GuardedRoute, PathId, StaffUser
-from nixflow.api.schemas import Strict
+from nixflow.api.schemas import FieldValues, Strict
 from nixflow.domain.json_types import NOT_BLANK, Id
 from nixflow.domain.organizations import DOMAIN_INPUT_PATTERN, MAX_DOMAINS, MAX_NAME
 from nixflow.services import organizations
@@ -29,14 +29,16 @@ class OrganizationCreate(Strict):
     name: Name
     domains: Domains = Field(default_factory=list, description="New requesters from these join it.")
     shares_tickets: StrictBool = Field(default=False, description="Members see each other's tickets.")
+    fields: FieldValues | None = None  # custom organization fields
 
 
 class OrganizationUpdate(Strict):
-    """Only what is given changes; `domains` replaces the whole list."""
+    """Only what is given changes; `domains` replaces the whole list, `fields` are merged (a null clears one)."""
 
     name: Name | None = None
     domains: Domains | None = None
     shares_tickets: StrictBool | None = None
+    fields: FieldValues | None = None
 
 
 class MemberAdd(Strict):
@@ -51,6 +53,7 @@ class OrganizationName(BaseModel):
 class OrganizationRead(OrganizationName):
     domains: list[str]
     shares_tickets: bool
+    fields: dict[str, Any] = Field(description="Custom field values by key (`GET /api/fields?entity=organization`)")
     member_count: int
     created_at: datetime
     updated_at: datetime
@@ -74,11 +77,17 @@ async def my_organizations(user: CurrentUser, app: App) -> list[dict[str, Any]]:
 
 @router.post("", response_model=OrganizationDetail, status_code=201)
 async def create_organization(body: OrganizationCreate, user: AdminUser, app: App, ctx: Ctx) -> dict[str, Any]:
-    """Add an organization (admins). 409 when another has the name (in any case) or one of the domains."""
+    """Add an organization (admins). 409 when another has the name (in any case) or one of the domains; 422
+    naming a custom field its definition refuses."""
 
     def create(tx: Tx) -> dict[str, Any]:
         made = organizations.create(
-            tx, actor=user, name=body.name, domains=body.domains, shares_tickets=body.shares_tickets
+            tx,
+            actor=user,
+            name=body.name,
+            domains=body.domains,
+            shares_tickets=body.shares_tickets,
+            fields=body.fields,
         )
         return organizations.get(tx.conn, viewer=user, organization_id=made["id"])
 
@@ -95,7 +104,7 @@ async def get_organization(organization_id: PathId, user: StaffUser, app: App) -
 async def update_organization(
     organization_id: PathId, body: OrganizationUpdate, user: AdminUser, app: App, ctx: Ctx
 ) -> dict[str, Any]:
-    """Rename it, replace its domains, or turn sharing on or off (admins)."""
+    """Rename it, replace its domains, turn sharing on or off, or set custom fields (admins)."""
     changes = body.model_dump(exclude_unset=True)
 
     def change(tx: Tx) -> dict[str, Any]:

@@ -12,8 +12,25 @@ const F = form.elements;
 const tags = (text) => text.split(/[\s,]+/).filter(Boolean);
 const idOrNull = (value) => (value === "none" ? null : Number(value));
 
+// "key=value" lines to {key: value}: a JSON value as such, other text as a string, nothing as null (clear).
+function fieldValues(text) {
+  const out = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf("=");
+    if (at < 1) continue;
+    const raw = line.slice(at + 1).trim();
+    let value = raw === "" ? null : raw;
+    try { if (raw !== "") value = JSON.parse(raw); } catch { /* plain text */ }
+    out[line.slice(0, at).trim()] = value;
+  }
+  return out;
+}
+const fieldLines = (values) =>
+  Object.entries(values || {}).map(([k, v]) => `${k}=${v === null ? "" : typeof v === "string" ? v : JSON.stringify(v)}`).join("\n");
+
 function actionsText(actions) {
   const parts = Object.entries(actions || {}).map(([key, value]) =>
+    key === "fields" ? `fields: ${fieldLines(value).replaceAll("\n", ", ")}` :
     `${key.replaceAll("_", " ")}: ${Array.isArray(value) ? value.join(", ") : value ?? "none"}`);
   return parts.join("; ");
 }
@@ -51,6 +68,7 @@ function edit(kind, item) {
   F.set_category_id.value = "category_id" in actions ? actions.category_id ?? "none" : "";
   F.add_tags.value = (actions.add_tags || []).join(", ");
   F.remove_tags.value = (actions.remove_tags || []).join(", ");
+  F.fields.value = fieldLines(actions.fields);
   document.getElementById("macro-form-h").textContent = `Edit “${item.name}”`;
   showKind();
   F.name.focus();
@@ -104,6 +122,7 @@ function body() {
   if (F.set_category_id.value) actions.category_id = idOrNull(F.set_category_id.value);
   if (tags(F.add_tags.value).length) actions.add_tags = tags(F.add_tags.value);
   if (tags(F.remove_tags.value).length) actions.remove_tags = tags(F.remove_tags.value);
+  if (Object.keys(fieldValues(F.fields.value)).length) actions.fields = fieldValues(F.fields.value);
   return { ...out, internal: F.internal.checked, actions };
 }
 

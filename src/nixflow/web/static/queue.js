@@ -152,9 +152,11 @@ document.addEventListener("click", async (event) => {
   if (!(event.target instanceof Element) || event.target.id !== "save-view") return;
   const name = (window.prompt("Name of the view") || "").trim();
   if (!name) return;
-  const sort = new URLSearchParams(location.search).get("sort") || "-id";
+  const query = new URLSearchParams(location.search);
+  const sort = query.get("sort") || "-id";
+  const columns = (query.get("columns") || "").split(",").filter(Boolean); // custom field columns: field:<key>
   try {
-    await api("POST", "/api/views", { name, filters: apiFilters(), sort });
+    await api("POST", "/api/views", { name, filters: apiFilters(), sort, columns });
     document.dispatchEvent(new CustomEvent("nixflow:refresh"));
   } catch (error) {
     flash(problemText(error));
