@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import sys
 from contextlib import suppress
 from typing import Annotated
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from nixflow.cli._common import _fail, _reach_database, _settings
+from nixflow.observe import logs
 
 db_cli = typer.Typer(help="The database.", no_args_is_help=True)
 
@@ -44,7 +44,7 @@ def serve(
 
     settings = _settings()
     _share_the_interpreter()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
     redaction.install_on_root()  # URLs carry `?token=` or `?ticket=`: no log line may show them
     _reach_database(settings)
     app = create_app(settings, run_worker=not no_worker, migrate=False)
@@ -56,7 +56,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
-        log_config=redaction.uvicorn_log_config(),
+        log_config=redaction.uvicorn_log_config(settings.log_format),
         access_log=access_log,
         ws_ping_interval=20,
         ws_per_message_deflate=False,
@@ -78,11 +78,13 @@ def _tune_gc() -> None:
 
 def worker() -> None:
     """Run event consumers and periodic jobs (SLA, escalation, outbox sweep) in this process."""
+    from nixflow.api import redaction
     from nixflow.bootstrap import build
 
     settings = _settings()
     _share_the_interpreter()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
+    redaction.install_on_root()
     _reach_database(settings)
 
     async def run() -> None:
