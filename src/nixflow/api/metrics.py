@@ -39,7 +39,7 @@ class Observed:
             await self.app(scope, receive, send)
             return
         if scope["path"] == METRICS_PATH and self._allowed(scope):
-            await _scrape(scope, send)
+            await _scrape(scope["app"].state.nixflow, send)
             return
         token = logs.REQUEST_ID.set(uuid7())
         started = time.perf_counter()
@@ -70,8 +70,22 @@ class Observed:
         return any(address in network for network in self.allow)
 
 
-async def _scrape(scope: Scope, send: Send) -> None:
-    nixflow: NixFlow = scope["app"].state.nixflow
+def metrics_only(nixflow: NixFlow) -> ASGIApp:
+    """An app answering only `GET /metrics`, for a process that serves no API (`nixflow worker`)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan: nothing to start
+        if scope["path"] == METRICS_PATH and scope["method"] == "GET":
+            await _scrape(nixflow, send)
+            return
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"not found"})
+
+    return app
+
+
+async def _scrape(nixflow: NixFlow, send: Send) -> None:
     now = datetime.now(UTC)
     read = await nixflow.db.read(gauges.read)
     registry = CollectorRegistry(auto_describe=False)

@@ -6,12 +6,15 @@ import asyncio
 import gc
 import sys
 from contextlib import suppress
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from nixflow.cli._common import _fail, _reach_database, _settings
 from nixflow.observe import logs
+
+if TYPE_CHECKING:
+    from nixflow.bootstrap import NixFlow
 
 db_cli = typer.Typer(help="The database.", no_args_is_help=True)
 
@@ -76,7 +79,12 @@ def _tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve GET /metrics on this port (127.0.0.1 unless --metrics-host).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics port listens on.")] = "127.0.0.1",
+) -> None:
     """Run event consumers and periodic jobs (SLA, escalation, outbox sweep) in this process."""
     from nixflow.api import redaction
     from nixflow.bootstrap import build
@@ -91,12 +99,31 @@ def worker() -> None:
         app = build(settings)
         await app.start()
         try:
-            await asyncio.Event().wait()
+            if metrics_port is None:
+                await asyncio.Event().wait()
+            else:
+                await _serve_metrics(app, metrics_host, metrics_port, settings.log_format)
         finally:
             await app.stop()
 
     with suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+async def _serve_metrics(app: NixFlow, host: str, port: int, log_format: Literal["text", "json"]) -> None:
+    """Serve the worker's `/metrics` until the process is stopped."""
+    import uvicorn
+
+    from nixflow.api import metrics, redaction
+
+    config = uvicorn.Config(
+        metrics.metrics_only(app),
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=redaction.uvicorn_log_config(log_format),
+    )
+    await uvicorn.Server(config).serve()
 
 
 @db_cli.command("upgrade")
