@@ -75,7 +75,7 @@ def metrics_only(nixflow: NixFlow) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return  # lifespan: nothing to start
+            return
         if scope["path"] == METRICS_PATH and scope["method"] == "GET":
             await _scrape(nixflow, send)
             return

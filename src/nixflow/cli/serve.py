@@ -122,6 +122,7 @@ async def _serve_metrics(app: NixFlow, host: str, port: int, log_format: Literal
         port=port,
         access_log=False,
         log_config=redaction.uvicorn_log_config(log_format),
+        lifespan="off",  # the worker's own start and stop run around it
     )
     await uvicorn.Server(config).serve()
 
