@@ -1,8 +1,10 @@
-"""deploy/prometheus/alerts.yaml is valid YAML in Prometheus's rule-file shape, over metrics NixFlow exposes."""
+"""deploy/prometheus/alerts.yaml is valid YAML in Prometheus's rule-file shape, and it and the Grafana dashboard
+(deploy/grafana/nixflow.json) query only metrics NixFlow exposes."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -12,7 +14,9 @@ from prometheus_client import REGISTRY
 from nixflow.api import metrics as scrape_time
 from nixflow.observe import metrics  # noqa: F401 - defines the process metrics in REGISTRY
 
-RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yaml"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+RULES = DEPLOY / "prometheus" / "alerts.yaml"
+DASHBOARD = DEPLOY / "grafana" / "nixflow.json"
 
 
 def exposed_names() -> set[str]:
@@ -40,5 +44,16 @@ def test_alert_rules_parse_and_name_only_exposed_metrics() -> None:
     for rule in rules:
         assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule
         assert isinstance(rule["expr"], str) and rule["expr"].strip(), rule
-        unknown = set(re.findall(r"\bnixflow_[a-z_]+", rule["expr"])) - known
-        assert not unknown, f"{rule['alert']} names metrics NixFlow does not expose: {unknown}"
+        assert not unknown_metrics(rule["expr"], known), rule["alert"]
+
+
+def unknown_metrics(expr: str, known: set[str]) -> set[str]:
+    return set(re.findall(r"\bnixflow_[a-z_]+", expr)) - known
+
+
+def test_every_dashboard_panel_queries_exposed_metrics() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    known = exposed_names()
+    exprs = [target["expr"] for panel in panels for target in panel["targets"]]
+    assert len(exprs) >= 15 and all("nixflow_" in expr for expr in exprs)
+    assert not {name for expr in exprs for name in unknown_metrics(expr, known)}
