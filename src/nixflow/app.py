@@ -13,7 +13,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from nixflow.api import app as api
-from nixflow.api import security
+from nixflow.api import metrics, security
 from nixflow.bootstrap import NixFlow, build, upgrade_database
 from nixflow.config import Settings
 from nixflow.web import site
@@ -47,5 +47,6 @@ def create_app(
     api.install(app)
     site.install(app)
     app.add_middleware(api.BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.max_attachment_bytes)
+    app.add_middleware(metrics.Observed, allow=settings.metrics_allow)  # times every answer, 413s included
     security.install(app, settings)  # outermost: its headers reach every response, 413s included
     return app

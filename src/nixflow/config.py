@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import parseaddr
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -28,6 +29,11 @@ def _server_url(value: str | None, schemes: tuple[str, ...], usage: str, *, need
     except ValueError:
         raise ValueError("has a bad port") from None
     return value
+
+
+def networks(spec: str) -> list[IPv4Network | IPv6Network]:
+    """The networks of a comma-separated CIDR list (ValueError on a bad one)."""
+    return [ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
 
 
 class Settings(BaseSettings):
@@ -94,6 +100,21 @@ class Settings(BaseSettings):
     webhook_retry_scale: float = Field(default=1.0, gt=0, le=1000)
     # Knowledge base: `public` articles are readable without signing in only when this is true.
     kb_public: bool = False
+    # Operations: log lines as text or one JSON object each; GET /metrics answers only clients in these
+    # networks (comma-separated CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8); unset, it is 404 for everyone.
+    log_format: Literal["text", "json"] = "text"
+    metrics_allow: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _known_networks(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        try:
+            networks(value)
+        except ValueError as exc:
+            raise ValueError(f"must be comma-separated networks like 127.0.0.1/32: {exc}") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.events.bus import Transport
 from nixflow.ids import uuid7
+from nixflow.observe import metrics
 from nixflow.store import deliveries, event_log
 from nixflow.store.db import Clock, Database, unavailable
 
@@ -98,6 +100,7 @@ class Scheduler:
         at = now or self.clock()
         done: dict[str, int] = {}
         for job in self.jobs:
+            started = time.perf_counter()
             try:
                 if locked and self.lock is not None and not await self.lock.acquire(job.name, self.tick_seconds * 0.9):
                     continue
@@ -105,7 +108,9 @@ class Scheduler:
             except Exception as exc:
                 self._failed(job.name, exc)
                 done[job.name] = -1
+                metrics.JOB_FAILURES.labels(job.name).inc()
             else:
+                metrics.observe_job(job.name, time.perf_counter() - started, done[job.name])
                 if self._failing.pop(job.name, None) is not None:
                     log.info("periodic job %s works again", job.name)
         return done

@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from typing import Any
+from typing import Any, Literal
 
 from uvicorn.config import LOGGING_CONFIG
+
+from nixflow.observe import logs
 
 _CREDENTIAL = re.compile(r"(?i)\b((?:access_)?token|ticket)=[^&\s\"']*")
 REDACTED = "[redacted]"
@@ -42,10 +44,14 @@ def install_on_root() -> None:
         handler.addFilter(RedactCredentials())
 
 
-def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging configuration, with the redacting filter on each of its handlers."""
+def uvicorn_log_config(style: Literal["text", "json"] = "text") -> dict[str, Any]:
+    """uvicorn's own logging configuration, with the redacting filter on each of its handlers (and, for
+    NIXFLOW_LOG_FORMAT=json, its lines as JSON objects with the request's ids)."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_credentials"] = {"()": RedactCredentials}
+    config["filters"]["log_context"] = {"()": logs.ContextFilter}
+    if style == "json":
+        config["formatters"] = {name: {"()": logs.JsonFormatter} for name in config["formatters"]}
     for handler in config["handlers"].values():
-        handler.setdefault("filters", []).append("redact_credentials")
+        handler.setdefault("filters", []).extend(["redact_credentials", "log_context"])
     return config

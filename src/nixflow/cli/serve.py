@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import sys
 from contextlib import suppress
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from nixflow.cli._common import _fail, _reach_database, _settings
+from nixflow.observe import logs
+
+if TYPE_CHECKING:
+    from nixflow.bootstrap import NixFlow
 
 db_cli = typer.Typer(help="The database.", no_args_is_help=True)
 
@@ -44,7 +47,7 @@ def serve(
 
     settings = _settings()
     _share_the_interpreter()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
     redaction.install_on_root()  # URLs carry `?token=` or `?ticket=`: no log line may show them
     _reach_database(settings)
     app = create_app(settings, run_worker=not no_worker, migrate=False)
@@ -56,7 +59,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
-        log_config=redaction.uvicorn_log_config(),
+        log_config=redaction.uvicorn_log_config(settings.log_format),
         access_log=access_log,
         ws_ping_interval=20,
         ws_per_message_deflate=False,
@@ -76,25 +79,52 @@ def _tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve GET /metrics on this port (127.0.0.1 unless --metrics-host).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address the metrics port listens on.")] = "127.0.0.1",
+) -> None:
     """Run event consumers and periodic jobs (SLA, escalation, outbox sweep) in this process."""
+    from nixflow.api import redaction
     from nixflow.bootstrap import build
 
     settings = _settings()
     _share_the_interpreter()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
+    redaction.install_on_root()
     _reach_database(settings)
 
     async def run() -> None:
         app = build(settings)
         await app.start()
         try:
-            await asyncio.Event().wait()
+            if metrics_port is None:
+                await asyncio.Event().wait()
+            else:
+                await _serve_metrics(app, metrics_host, metrics_port, settings.log_format)
         finally:
             await app.stop()
 
     with suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+async def _serve_metrics(app: NixFlow, host: str, port: int, log_format: Literal["text", "json"]) -> None:
+    """Serve the worker's `/metrics` until the process is stopped."""
+    import uvicorn
+
+    from nixflow.api import metrics, redaction
+
+    config = uvicorn.Config(
+        metrics.metrics_only(app),
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=redaction.uvicorn_log_config(log_format),
+        lifespan="off",  # the worker's own start and stop run around it
+    )
+    await uvicorn.Server(config).serve()
 
 
 @db_cli.command("upgrade")

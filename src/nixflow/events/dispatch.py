@@ -18,6 +18,7 @@ event of the same aggregate is unfinished.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.values import EventStatus
 from nixflow.events.bus import HandlerRegistry
 from nixflow.events.dedup import DedupStore
+from nixflow.observe import logs, metrics
 from nixflow.store import deliveries
 from nixflow.store.db import Tx
 from nixflow.store.writer import Writer
@@ -144,13 +146,18 @@ class Dispatcher:
         for handler in self.registry.for_type(record.type):
             if handler.name in done:
                 continue
+            started = time.perf_counter()
             try:
-                with tx.savepoint():
+                with tx.savepoint(), logs.handling(record):
                     handler.fn(tx.child(tx.ctx.caused_by(record, source=handler.name)), record)
                 tx.record_receipt(handler.name, record.event_id)
             except Exception as exc:
                 log.info("handler %s failed on %s: %s", handler.name, record.event_id, exc)
                 errors.append(f"{handler.name}: {type(exc).__name__}: {exc}")
+                metrics.EVENTS_HANDLED.labels(handler.name, "failed").inc()
+            else:
+                metrics.EVENTS_HANDLED.labels(handler.name, "completed").inc()
+            metrics.HANDLER_DURATION.labels(handler.name).observe(time.perf_counter() - started)
         return errors
 
     def _settle(self, record: EventRecord, errors: list[str], now: datetime) -> None:
@@ -162,6 +169,7 @@ class Dispatcher:
         record.retry_count, record.error = attempts, "; ".join(errors)
         if attempts >= self.max_attempts:
             record.status, record.next_attempt_at = EventStatus.FAILED, None
+            metrics.EVENTS_DEAD_LETTERED.labels(record.type).inc()
         else:
             record.status = EventStatus.RETRYING
             record.next_attempt_at = now + timedelta(seconds=self.retry_base_seconds * 2 ** (attempts - 1))

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.errors import ChangedMeanwhile, ServiceUnavailable
+from nixflow.observe import metrics
 from nixflow.store.db import Clock, Database, Tx, unavailable
 
 T = TypeVar("T")
@@ -113,6 +114,10 @@ class Writer:
     def close(self) -> None:
         """Finish queued work and stop."""
 
+    def queue_depth(self) -> int:
+        """Units of work waiting for a turn (0 where each runs on its own thread at once)."""
+        return 0
+
     def _unit(self, fn: Callable[[Tx], Any], tx: Tx) -> Any:
         """A unit of work to its end, inside its transaction: the work, then its events delivered and written;
         a `ReadBack` answer is read last."""
@@ -125,6 +130,7 @@ class Writer:
     def _committed(self, records: Sequence[EventRecord]) -> None:
         if not records:
             return
+        metrics.count_written(record.type for record in records)
         for listener in self.listeners:
             try:
                 listener(records)
@@ -211,10 +217,15 @@ class SerialWriter(Writer):
             conn.close()
 
     def _commit(self, conn: Connection, batch: list[_Job]) -> None:
-        if len(batch) == 1:
-            self._commit_one(conn, batch[0])
-        else:
-            self._commit_many(conn, batch)
+        with metrics.WRITER_TURN.time():
+            if len(batch) == 1:
+                self._commit_one(conn, batch[0])
+            else:
+                self._commit_many(conn, batch)
+
+    def queue_depth(self) -> int:
+        """Units of work waiting for the writer thread."""
+        return self._queue.qsize()
 
     def _commit_one(self, conn: Connection, job: _Job) -> None:
         # Alone in its transaction: no savepoint needed, a failure rolls back just this job.
@@ -311,7 +322,7 @@ class PooledWriter(Writer):
 
     def _run_one(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
         try:
-            with self.db.write_engine.begin() as conn:
+            with metrics.WRITER_TURN.time(), self.db.write_engine.begin() as conn:
                 tx = Tx(conn, ctx, self.clock())
                 value: T = self._unit(fn, tx)
         except Exception as exc:

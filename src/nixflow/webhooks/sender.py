@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from nixflow.crypto import BadSecret, Keyring
 from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
+from nixflow.observe import metrics
 from nixflow.outbound import targets
 from nixflow.store import event_log
 from nixflow.store.db import Clock, Database
@@ -201,6 +202,7 @@ class WebhookDeliverer:
                 lambda tx: deliveries.record(tx, subscription, held, outcome, scale=self.config.retry_scale),
                 self._ctx(),
             )
+            metrics.WEBHOOK_ATTEMPTS.labels("shadow" if outcome.shadow else status or "lost").inc()
             delay = retry_delay(held.attempts + 1, self.config.retry_scale)
             if status == "retrying" and delay is not None:  # a round when it is due, not at the next tick
                 asyncio.get_running_loop().call_later(delay.total_seconds(), self.wake)

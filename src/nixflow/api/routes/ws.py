@@ -20,6 +20,7 @@ from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.envelope import EventRecord
 from nixflow.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
+from nixflow.observe import metrics
 from nixflow.services import auth, visibility, ws_tickets
 from nixflow.services.users import Principal
 from nixflow.store import event_log
@@ -113,6 +114,7 @@ async def live_events(websocket: WebSocket) -> None:
     # Subscribe before the client is told it is connected and before reading the backlog: nothing is lost.
     subscriber = hub.subscribe(found.principal)
     receiver: asyncio.Task[None] | None = None
+    metrics.WEBSOCKETS.inc()
     try:
         await websocket.accept()
         receiver = asyncio.create_task(_drain_client(websocket))
@@ -127,6 +129,7 @@ async def live_events(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
+        metrics.WEBSOCKETS.dec()
         hub.unsubscribe(subscriber)
         if receiver is not None:
             receiver.cancel()
