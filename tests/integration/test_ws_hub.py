@@ -9,6 +9,7 @@ from nixflow.domain.values import Priority, Role
 from nixflow.ids import utcnow, uuid7
 from nixflow.live import RESYNC, LiveHub, Subscriber
 from nixflow.services.users import Principal
+from nixflow.services.visibility import Audience
 
 AGENT = Principal(2, Role.AGENT, "agent@example.com", "Agent")
 REQUESTER = Principal(3, Role.REQUESTER, "r@example.com", "Requester")
@@ -29,8 +30,8 @@ async def drain(hub: LiveHub, sub: Subscriber) -> list[EventRecord | None]:
     return sub.take()
 
 
-async def owners_of_ticket_7(ids: list[int]) -> dict[int, int]:
-    return {7: REQUESTER.id} if 7 in ids else {}
+async def owners_of_ticket_7(ids: list[int], people: list[int]) -> dict[int, Audience]:
+    return {7: Audience(REQUESTER.id)} if 7 in ids else {}
 
 
 async def test_a_record_fed_twice_goes_out_once_in_order() -> None:
@@ -70,9 +71,9 @@ async def test_one_owner_lookup_per_page_for_every_requester_connection() -> Non
     hub = LiveHub()
     asked: list[list[int]] = []
 
-    async def owners(ids: list[int]) -> dict[int, int]:
+    async def owners(ids: list[int], people: list[int]) -> dict[int, Audience]:
         asked.append(ids)
-        return await owners_of_ticket_7(ids)
+        return await owners_of_ticket_7(ids, people)
 
     hub.owners = owners
     subs = [hub.subscribe(REQUESTER) for _ in range(50)]
@@ -85,7 +86,7 @@ async def test_one_owner_lookup_per_page_for_every_requester_connection() -> Non
 async def test_requesters_are_told_to_resync_when_the_owners_cannot_be_read() -> None:
     hub = LiveHub()
 
-    async def down(ids: list[int]) -> dict[int, int]:
+    async def down(ids: list[int], people: list[int]) -> dict[int, Audience]:
         raise ConnectionError("database unavailable")
 
     hub.owners = down
