@@ -7,6 +7,7 @@ and Redis Streams with `nixflow serve --no-worker` and a separate `nixflow worke
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -157,9 +158,9 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
     srv = Server(tmp_path / "nixflow.db")
-    srv.cli("db", "upgrade")
+    shutil.copyfile(sqlite_template, srv.db_path)  # the migrated template: what `nixflow db upgrade` would write
     srv.start()
     yield srv
     srv.stop()
