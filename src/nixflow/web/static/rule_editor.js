@@ -15,6 +15,9 @@ export class RuleEditor {
     this.tabs.builder.addEventListener("click", () => this.toBuilder());
     this.tabs.json.addEventListener("click", () => this.toJson());
     for (const tab of Object.values(this.tabs)) tab.addEventListener("keydown", (event) => this.arrow(event));
+    this.load({}, []);
+    // The tabs work from here on (disabled in the page until then, so an early click is not lost).
+    this.tabs.json.disabled = false;
     this.tabs.builder.disabled = !this.builder;
   }
 

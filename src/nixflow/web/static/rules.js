@@ -14,7 +14,6 @@ const vocabulary = await api("GET", "/api/rules/vocabulary").catch((error) => {
   return null;
 });
 const editor = new RuleEditor(form, vocabulary);
-editor.load({}, []);
 
 async function change(rule, patch, label) {
   try {
