@@ -45,6 +45,7 @@ async def test_the_rules_page_simulates_the_rule_in_its_form(server: Server, bro
     ]
     page = await signed_in(browser, server, admin, "/admin/rules")
     await page.get_by_label("Name").fill("toner is low")
+    await page.get_by_role("tab", name="JSON").click()  # the builder is the first tab
     await page.get_by_label("Conditions (JSON)").fill(
         '{"any": [{"field": "text", "op": "contains_word", "value": "toner"}]}'
     )

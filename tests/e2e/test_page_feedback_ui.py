@@ -24,6 +24,7 @@ async def test_a_rule_with_an_unknown_field_says_so_once_in_words(server: Server
     admin = server.account(None, "admin", "Ada Admin")
     page = await signed_in(browser, server, admin, "/admin/rules")
     await page.get_by_label("Name").fill("typo")
+    await page.get_by_role("tab", name="JSON").click()  # the builder is the first tab
     await page.get_by_label("Conditions (JSON)").fill(
         json.dumps({"any": [{"field": "subjekt", "op": "contains_word", "value": "x"}]})
     )

@@ -119,6 +119,7 @@ async def test_the_admin_creates_a_rule_in_the_ui_and_the_next_ticket_follows_it
     await page.get_by_label("Name").fill("zebra tickets are critical")
     await page.get_by_label("Kind").select_option("prioritization")
     await page.get_by_label("Position").fill("1")
+    await page.get_by_role("tab", name="JSON").click()  # the builder is the first tab
     await page.get_by_label("Conditions (JSON)").fill(
         '{"any": [{"field": "text", "op": "contains_word", "value": ["zebra"]}]}'
     )

@@ -354,6 +354,7 @@ ROWS = [
         admin_only(200),
         body=lambda w, r: {"rule": RULE, "since": "2020-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"},
     ),
+    Row("GET", "/api/rules/vocabulary", admin_only(200)),
     Row("GET", "/api/rules/{rule_id}", admin_only(200)),
     Row("PATCH", "/api/rules/{rule_id}", admin_only(200), body=lambda w, r: {"active": False}),
     Row("DELETE", "/api/rules/{rule_id}", admin_only(OK_2XX)),

@@ -245,10 +245,10 @@ def _candidates(conn: Connection, rule: Mapping[str, Any], since: datetime, unti
     return sorted(int(r[0]) for r in conn.execute(open_then))
 
 
-def _requester_emails(conn: Connection, ticket_ids: list[int]) -> dict[int, str]:
-    """Each ticket's requester's address, as it is now."""
-    found = select(tickets.c.id, users.c.email).join(users, users.c.id == tickets.c.requester_id)
-    return {int(r[0]): str(r[1]) for r in conn.execute(found.where(tickets.c.id.in_(ticket_ids)))}
+def _as_now(conn: Connection, ticket_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Each ticket's requester's address and its title, as they are now."""
+    found = select(tickets.c.id, users.c.email, tickets.c.title).join(users, users.c.id == tickets.c.requester_id)
+    return {int(r[0]): (str(r[1]), str(r[2])) for r in conn.execute(found.where(tickets.c.id.in_(ticket_ids)))}
 
 
 def _batches(ids: list[int]) -> Iterator[list[int]]:
@@ -269,10 +269,11 @@ def simulate(conn: Connection, *, spec: RuleCreate, since: datetime, until: date
     candidates = _candidates(conn, rule, since, until) if since < until else []  # an empty period holds nothing
     for batch in _batches(candidates):
         histories = event_log.timelines(conn, "ticket", [str(i) for i in batch], before=until)
-        senders = _requester_emails(conn, batch)
+        now = _as_now(conn, batch)
         for ticket_id in batch:
+            sender, title = now.get(ticket_id, ("", ""))
             history = histories[str(ticket_id)]
-            outcome = replay_ticket(rule, history, since=since, until=until, requester_email=senders.get(ticket_id))
+            outcome = replay_ticket(rule, history, since=since, until=until, requester_email=sender or None)
             if outcome is None or not outcome.evaluated:
                 continue
             evaluated_tickets += 1
@@ -283,7 +284,7 @@ def simulate(conn: Connection, *, spec: RuleCreate, since: datetime, until: date
             for would in outcome.would:
                 counts[would["action"]["type"]] += 1
             if len(sample) < SAMPLE_SIZE:
-                sample.append({"ticket_id": ticket_id, "would": outcome.would, "did": outcome.did})
+                sample.append({"ticket_id": ticket_id, "title": title, "would": outcome.would, "did": outcome.did})
     return {
         "matched": matched,
         "actions": counts,

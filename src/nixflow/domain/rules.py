@@ -61,8 +61,24 @@ ACTIONS = (
     "set_field",
 )
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
+# What each action takes besides its `type`, and which of those it needs (`notify`: a role or a user, one at least).
+ACTION_PARAMS: dict[str, tuple[str, ...]] = {
+    "set_priority": ("value",),
+    "assign_round_robin": (),
+    "assign": ("user_id",),
+    "escalate": ("level",),
+    "notify": ("role", "user_id"),
+    "add_tag": ("value",),
+    "remove_tag": ("value",),
+    "set_category": ("category_id",),
+    "set_status": ("value",),
+    "send_reply": ("text",),
+    "apply_macro": ("macro_id",),
+    "set_field": ("key", "value"),  # no value: the rule clears the field
+}
+ACTION_NEEDS: dict[str, str] = {k: params[0] for k, params in ACTION_PARAMS.items() if params and k != "notify"}
 
-_OPS_BY_FIELD: dict[str, frozenset[str]] = {
+OPS_BY_FIELD: dict[str, frozenset[str]] = {
     **{f: frozenset({"contains_word", "contains", "equals", "not_equals", "in", "not_in"}) for f in TEXT_FIELDS},
     **{f: frozenset({"equals", "not_equals", "in", "not_in"}) for f in ENUM_FIELDS},
     **{f: frozenset({"equals", "not_equals", "in", "not_in", "gte", "lte", "is_null"}) for f in ID_FIELDS},
@@ -133,7 +149,7 @@ def _check_condition(raw: Any) -> Any:
         raise ValueError(f"unknown field '{field}' (known: {', '.join(FIELDS)})")
     if op not in OPS:
         raise ValueError(f"unknown operator '{op}' (known: {', '.join(OPS)})")
-    if op not in _OPS_BY_FIELD[field]:
+    if op not in OPS_BY_FIELD[field]:
         raise ValueError(f"operator '{op}' does not apply to field '{field}'")
     if field == CUSTOM_FIELD and not (isinstance(raw.get("key"), str) and re.match(KEY_PATTERN, raw["key"])):
         raise ValueError("a 'custom' condition names the field's 'key'")
@@ -155,7 +171,7 @@ def _check_condition(raw: Any) -> Any:
     return raw
 
 
-_FIELD_GROUP = {
+FIELD_GROUP = {
     **dict.fromkeys(TEXT_FIELDS, "text"),
     "priority": "priority",
     "status": "status",
@@ -166,7 +182,7 @@ _FIELD_GROUP = {
     CHANNEL_FIELD: "channel",
     CUSTOM_FIELD: "custom",
 }
-_OP_GROUP = {
+OP_GROUP = {
     "contains_word": "match",
     "contains": "match",
     "equals": "equals",
@@ -183,10 +199,10 @@ def _condition_tag(value: Any) -> str | None:
     field, op = (value.get("field"), value.get("op")) if isinstance(value, dict) else (None, None)
     if isinstance(value, BaseModel):
         field, op = getattr(value, "field", None), getattr(value, "op", None)
-    if field not in _FIELD_GROUP or op not in _OP_GROUP:
+    if field not in FIELD_GROUP or op not in OP_GROUP:
         return None
-    group = _FIELD_GROUP[field]
-    return f"{group}:{'compare' if group == 'time' else _OP_GROUP[op]}"
+    group = FIELD_GROUP[field]
+    return f"{group}:{'compare' if group == 'time' else OP_GROUP[op]}"
 
 
 TextField = Literal["title", "description", "text"]
@@ -415,32 +431,15 @@ def _check_action(raw: Any) -> Any:
     kind = raw.get("type")
     if kind not in ACTIONS:
         raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
-    given = {
-        k
-        for k in ("value", "user_id", "level", "role", "category_id", "text", "macro_id", "key")
-        if raw.get(k) is not None
-    }
-    needs = {
-        "set_priority": "value",
-        "assign": "user_id",
-        "escalate": "level",
-        "add_tag": "value",
-        "remove_tag": "value",
-        "set_category": "category_id",
-        "set_status": "value",
-        "send_reply": "text",
-        "apply_macro": "macro_id",
-        "set_field": "key",
-    }
-    allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
-    allowed |= {"value"} if kind == "set_field" else set()  # none: the rule clears the field
+    given = {k for k in {p for params in ACTION_PARAMS.values() for p in params} if raw.get(k) is not None}
+    allowed = set(ACTION_PARAMS[kind])
     if kind == "notify":
         if not given & {"role", "user_id"}:
             raise ValueError("action 'notify' needs 'role' or 'user_id'")
         if raw.get("role") is not None and raw["role"] not in NOTIFY_ROLES:
             raise ValueError(f"action 'notify': unknown role '{raw['role']}' (known: {', '.join(NOTIFY_ROLES)})")
-    elif kind in needs and needs[kind] not in given:
-        raise ValueError(f"action '{kind}' needs '{needs[kind]}'")
+    elif kind in ACTION_NEEDS and ACTION_NEEDS[kind] not in given:
+        raise ValueError(f"action '{kind}' needs '{ACTION_NEEDS[kind]}'")
     level: Any = raw.get("level")
     if kind == "escalate" and is_integer(level) and not 1 <= level <= 10:
         raise ValueError("action 'escalate': level must be between 1 and 10")

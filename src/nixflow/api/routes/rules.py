@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, admin_only
 from nixflow.api.schemas import Instant
 from nixflow.api.schemas import Strict as StrictBody
-from nixflow.automation import rule_refs, simulation
+from nixflow.automation import rule_refs, simulation, vocabulary
 from nixflow.domain.rules import RuleCreate, RuleUpdate
 from nixflow.services import rules
 from nixflow.store.db import Tx
@@ -77,7 +77,10 @@ class ActualChange(BaseModel):
 
 
 class SimulationSample(BaseModel):
+    """`title`: the ticket's title as it is now."""
+
     ticket_id: int
+    title: str
     would: list[SimulatedAction]
     did: list[ActualChange]
 
@@ -92,6 +95,72 @@ class SimulationRead(BaseModel):
     evaluations: int
     since: datetime
     until: datetime
+
+
+class OperatorTerm(BaseModel):
+    """`value`: how its value is given: words (a string or a list), one, list, number or flag (true/false)."""
+
+    name: str
+    label: str
+    value: str
+
+
+class FieldTerm(BaseModel):
+    """A condition field: `type` of its values, `values` (an enum's), `choices` (the list ids come from),
+    `keyed` (a custom field, named by `key`), the operators it takes."""
+
+    name: str
+    label: str
+    type: str
+    values: list[str] | None
+    choices: str | None
+    keyed: bool
+    operators: list[OperatorTerm]
+
+
+class ActionParam(BaseModel):
+    name: str
+    label: str
+    type: str
+    required: bool
+    values: list[str] | None = None
+    choices: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+class ActionTerm(BaseModel):
+    """An action kind and its parameters (`one_of`: at least one of them is given)."""
+
+    type: str
+    label: str
+    params: list[ActionParam]
+    one_of: bool
+
+
+class Choice(BaseModel):
+    """A value a list offers; a custom field's also its `type` and `options`."""
+
+    value: int | str
+    label: str
+    type: str | None = None
+    options: list[str] | None = None
+
+
+class VocabularyRead(BaseModel):
+    """What rules can say (what the validator accepts) and the lists their values come from."""
+
+    groups: list[str]
+    fields: list[FieldTerm]
+    actions: list[ActionTerm]
+    choices: dict[str, list[Choice]]
+
+
+@router.get("/vocabulary", response_model=VocabularyRead)
+async def rule_vocabulary(app: App) -> VocabularyRead:
+    """The rule builder's vocabulary: condition fields with their operators, action kinds with their parameters,
+    and the categories, agents, organizations, tags, macros and custom fields to pick values from."""
+    return VocabularyRead(**await app.db.read(vocabulary.read))
 
 
 # `{rule_id:int}` above: "simulate" is not a rule id, so OPTIONS and 405s name only POST at /simulate.

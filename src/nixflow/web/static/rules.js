@@ -1,12 +1,19 @@
 // Admin: automation rules against /api/rules.
 import { api, flash, problemText } from "./api.js";
 import { el, listOf } from "./dom.js";
+import { RuleEditor } from "./rule_editor.js";
 
 const form = document.getElementById("rule-form");
 const tbody = document.querySelector("#rules tbody");
 const heading = document.getElementById("rule-form-h");
 const save = document.getElementById("rule-save");
 const cancel = document.getElementById("rule-cancel");
+// The builder's vocabulary comes from the server; without it, the JSON tab is the editor.
+const vocabulary = await api("GET", "/api/rules/vocabulary").catch((error) => {
+  flash(`The rule builder is not available: ${problemText(error)}`);
+  return null;
+});
+const editor = new RuleEditor(form, vocabulary);
 
 async function change(rule, patch, label) {
   try {
@@ -26,8 +33,7 @@ function edit(rule) {
   form.elements.mode.value = rule.mode;
   form.elements.rollout_percent.value = rule.rollout_percent;
   form.elements.active.checked = rule.active;
-  form.elements.conditions.value = JSON.stringify(rule.conditions || {}, null, 2);
-  form.elements.actions.value = JSON.stringify(rule.actions || [], null, 2);
+  editor.load(rule.conditions || {}, rule.actions || []);
   heading.textContent = `Edit rule: ${rule.name}`;
   save.textContent = "Save rule";
   cancel.hidden = false;
@@ -37,6 +43,7 @@ function edit(rule) {
 function reset() {
   form.reset();
   form.elements.id.value = "";
+  editor.load({}, []);
   heading.textContent = "New rule";
   save.textContent = "Create rule";
   cancel.hidden = true;
@@ -79,21 +86,21 @@ async function load() {
 
 // The rule in the form, as the body of POST /api/rules; null (and a message) when its JSON does not parse.
 function ruleOfForm() {
-  try {
-    return {
-      name: form.elements.name.value.trim(),
-      kind: form.elements.kind.value,
-      position: Number(form.elements.position.value || 0),
-      mode: form.elements.mode.value,
-      rollout_percent: Number(form.elements.rollout_percent.value || 0),
-      active: form.elements.active.checked,
-      conditions: JSON.parse(form.elements.conditions.value || "{}"),
-      actions: JSON.parse(form.elements.actions.value || "[]"),
-    };
-  } catch (error) {
-    flash(`Conditions and actions must be JSON: ${error.message}`);
+  const logic = editor.value();
+  if (!logic) {
+    flash("Conditions and actions must be JSON: see the notice above them.");
     return null;
   }
+  return {
+    name: form.elements.name.value.trim(),
+    kind: form.elements.kind.value,
+    position: Number(form.elements.position.value || 0),
+    mode: form.elements.mode.value,
+    rollout_percent: Number(form.elements.rollout_percent.value || 0),
+    active: form.elements.active.checked,
+    conditions: logic.conditions,
+    actions: logic.actions,
+  };
 }
 
 form.addEventListener("submit", async (event) => {
@@ -121,7 +128,11 @@ function localInput(date) {
   return shifted.toISOString().slice(0, 16);
 }
 simForm.elements.until.value = localInput(new Date(Date.now() + 60 * 1000)); // this minute included
-simForm.elements.since.value = localInput(new Date(Date.now() - 30 * 24 * 3600 * 1000));
+simForm.elements.since.value = localInput(new Date(Date.now() - 7 * 24 * 3600 * 1000)); // last week's tickets
+document.getElementById("rule-test").addEventListener("click", () => {
+  simForm.requestSubmit();
+  simForm.scrollIntoView({ block: "start" });
+});
 
 function describe(action) {
   const arg = action.value ?? action.user_id ?? action.level ?? action.role;
@@ -139,7 +150,7 @@ function results(result) {
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Ticket"), el("th", { scope: "col" }, "Would have"),
       el("th", { scope: "col" }, "What was done"))),
     el("tbody", {}, result.sample.map((s) => el("tr", { dataset: { ticketId: s.ticket_id } },
-      el("td", { "data-label": "Ticket" }, el("a", { href: `/tickets/${s.ticket_id}` }, `#${s.ticket_id}`)),
+      el("td", { "data-label": "Ticket" }, el("a", { href: `/tickets/${s.ticket_id}` }, `#${s.ticket_id} ${s.title}`)),
       el("td", { "data-label": "Would have" }, s.would.map((w) => describe(w.action)).join(", ")),
       el("td", { "data-label": "What was done" }, s.did.length
         ? s.did.map((d) => `${describe(d.action)} ${d.rule_id !== null ? `(rule #${d.rule_id})` : "(by a person)"}`).join(", ")
