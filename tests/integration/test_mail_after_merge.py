@@ -43,7 +43,8 @@ async def test_a_reply_on_a_merged_tickets_thread_lands_on_the_survivor(desk: Ha
     landed = await pipe(h, reply)
     assert (landed.outcome, landed.ticket_id, landed.method) == ("comment", a, "in_reply_to")
     said_on_a = (await h.client.get(f"/api/tickets/{a}/comments", headers=agent.headers)).json()
-    assert [c["body"] for c in said_on_a] == ["We are on it.", "Thanks, that fixed it!"]
+    bodies = [c["body"] for c in said_on_a]
+    assert bodies == ["We are on it.", f"Merged from #{b} “VPN still down”:\n\nAny news?", "Thanks, that fixed it!"]
     assert (await h.client.get(f"/api/tickets/{b}/comments", headers=agent.headers)).json() == []
     [threaded] = [e for e in await h.events(type="email.threaded") if e["data"]["comment_id"] is not None]
     assert threaded["data"]["ticket_id"] == a

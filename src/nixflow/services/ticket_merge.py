@@ -1,15 +1,17 @@
 """Merging a ticket into another, and splitting a comment off into a ticket of its own.
 
 Merge B into A: B's comments, files and watchers move to A (each move an event on A), B's requester watches A,
-and B becomes a closed, read-only pointer to A (`ticket.merged` on both, `Ticket.merged_into` on B). There is no
-undo: docs/architecture.md "Merge, split and link" says why.
+B's own request (title and description) becomes an internal note on A, and B becomes a closed, read-only pointer
+to A (`ticket.merged` on both, `Ticket.merged_into` on B). There is no undo: docs/architecture.md "Merge, split
+and link" says why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from nixflow.domain.errors import Forbidden, NotFound, ValidationFailed
 from nixflow.domain.tickets import Status
@@ -18,6 +20,25 @@ from nixflow.services import ticket_links, tickets
 from nixflow.services.users import Principal, principal_of
 from nixflow.store.db import Tx
 from nixflow.store.tables import attachments, comments, ticket_watchers, users
+from nixflow.store.tables import tickets as tickets_table
+
+CANDIDATES = 20
+
+
+def candidates(conn: Connection, ticket: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the ticket page suggests to merge into or link to: its requester's other tickets that are not closed,
+    newest first."""
+    query = (
+        select(tickets_table.c.id, tickets_table.c.title)
+        .where(
+            tickets_table.c.requester_id == ticket["requester_id"],
+            tickets_table.c.id != ticket["id"],
+            tickets_table.c.status != Status.CLOSED.value,
+        )
+        .order_by(tickets_table.c.id.desc())
+        .limit(CANDIDATES)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def _staff_ticket(tx: Tx, actor: Principal, ticket_id: int) -> dict[str, Any]:
@@ -50,7 +71,20 @@ def merge(tx: Tx, *, actor: Principal, source_id: int, target_id: int, version: 
         "watchers": watchers,
     }
     tickets.move_status(tx, source, Status.CLOSED, by_id=actor.id, first=[("ticket.merged", merged)])
-    return tickets.emit_changes(tx, target, [("ticket.merged", merged)])
+    tickets.emit_changes(tx, target, [("ticket.merged", merged)])
+    tickets.add_comment(tx, actor=actor, ticket_id=target_id, body=_merge_note(source), internal=True)
+    return tickets.current(tx, ticket_id=target_id)
+
+
+NOTE_LIMIT = 20_000  # what a comment keeps (`tickets.add_comment`)
+
+
+def _merge_note(source: Mapping[str, Any]) -> str:
+    """The source's own request (its title and description are no comment, so nothing else would carry them),
+    as an internal note on the survivor."""
+    head = f"Merged from #{source['id']} “{source['title']}”:\n\n"
+    text = str(source["description"]).strip() or "(no description)"
+    return head + text[: NOTE_LIMIT - len(head)]
 
 
 def _emit_moved(
