@@ -1,6 +1,7 @@
-"""The outage story through the real intake and a real SMTP server (aiosmtpd), in both modes: a customer mails
+"""The outage story through the real intake and a real SMTP server (aiosmtpd): a customer mails
 twice about one outage and gets two tickets; an agent answers the second and merges it into the first; the
-customer's reply to that answer lands on the survivor, not on the read-only pointer."""
+customer's reply to that answer lands on the survivor, not on the read-only pointer. Embedded mode only: the
+intake and the pointer read the same on both databases, and test_ticket_relations.py runs the merge on both."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ from tests.smtp_server import SmtpServer
 from nixflow.config import Settings
 
 CUSTOMER = "rita@customer.test"
+
+
+@pytest.fixture
+def mode() -> str:
+    return "embedded"
 
 
 @pytest.fixture

@@ -78,10 +78,10 @@ async def test_merge_moves_the_conversation_and_leaves_a_read_only_pointer(
     after = await _ok(await h.client.get("/api/reports/summary", headers=admin.headers))
     assert (counted["tickets_created"], counted["backlog_at_end"]) == (2, 2)
     assert (after["tickets_created"], after["backlog_at_end"]) == (1, 1)
+    await _bad_merges_are_refused_and_change_nothing(h, agent, requester)
 
 
-async def test_bad_merges_are_refused_and_change_nothing(harness: Harness, agent: User, requester: User) -> None:
-    h = harness
+async def _bad_merges_are_refused_and_change_nothing(h: Harness, agent: User, requester: User) -> None:
     a = await _open(h, requester, "Printer jam")
     b = await _open(h, requester, "Printer jam on floor 3")
     before = await _ok(await h.client.get(f"/api/tickets/{b['id']}", headers=agent.headers))
@@ -95,8 +95,7 @@ async def test_bad_merges_are_refused_and_change_nothing(harness: Harness, agent
     assert await _types(h, agent, b["id"]) == ["ticket.created"]
 
 
-async def test_split_opens_a_linked_ticket_from_a_comment(harness: Harness, agent: User, requester: User) -> None:
-    h = harness
+async def _split_opens_a_linked_ticket_from_a_comment(h: Harness, agent: User, requester: User) -> None:
     origin = await _open(h, requester, "Laptop slow")
     other = await _open(h, requester, "Someone else's")
     comment = await _comment(h, requester, origin["id"], "Also: my badge stopped working\nat the door")
@@ -112,8 +111,14 @@ async def test_split_opens_a_linked_ticket_from_a_comment(harness: Harness, agen
     assert "ticket.split" in await _types(h, agent, origin["id"])
 
 
-async def test_links_from_both_sides_and_what_requesters_see(harness: Harness, agent: User, requester: User) -> None:
+async def test_links_split_and_the_parent_option(harness: Harness, admin: User, agent: User, requester: User) -> None:
     h = harness
+    await _links_from_both_sides_and_what_requesters_see(h, agent, requester)
+    await _split_opens_a_linked_ticket_from_a_comment(h, agent, requester)
+    await _an_open_child_blocks_closing_its_parent_when_the_option_is_on(h, admin, agent, requester)
+
+
+async def _links_from_both_sides_and_what_requesters_see(h: Harness, agent: User, requester: User) -> None:
     parent = await _open(h, requester, "Office move")
     child = await _open(h, requester, "Move my desk phone")
     stranger = await h.user("requester")
@@ -151,10 +156,9 @@ async def test_links_from_both_sides_and_what_requesters_see(harness: Harness, a
     assert "ticket.unlinked" in await _types(h, agent, theirs["id"])
 
 
-async def test_an_open_child_blocks_closing_its_parent_when_the_option_is_on(
-    harness: Harness, admin: User, agent: User, requester: User
+async def _an_open_child_blocks_closing_its_parent_when_the_option_is_on(
+    h: Harness, admin: User, agent: User, requester: User
 ) -> None:
-    h = harness
     parent = await _open(h, requester, "Onboard the new team")
     child = await _open(h, requester, "Laptop for Ana")
     link = {"ticket_id": child["id"], "kind": "child"}
