@@ -48,6 +48,8 @@ def _staff_on(tx: Tx, actor: Principal, ticket_id: int) -> dict[str, Any]:
     ticket = tickets.current(tx, ticket_id=ticket_id, viewer=actor)  # first: a requester learns nothing of others'
     if not actor.is_staff:
         raise Forbidden("only agents and admins link tickets")
+    if ticket["merged_into"] is not None:  # a pointer is read-only: its links stay as they were
+        tickets.refuse_closed(ticket)
     return ticket
 
 
@@ -57,20 +59,19 @@ def link(tx: Tx, *, actor: Principal, ticket_id: int, other_id: int, kind: str) 
     ticket = _staff_on(tx, actor, ticket_id)
     link = stored(ticket_id, other_id, kind)
     other = tickets.current(tx, ticket_id=other_id, viewer=actor)
-    for end in (ticket, other):
-        if end["merged_into"] is not None:
-            tickets.refuse_closed(end)
+    if other["merged_into"] is not None:
+        tickets.refuse_closed(other)
     found = ticket_links.find(tx.conn, link)
-    if found is None:
-        if link.kind == "parent" and link.from_id in _descendants(tx.conn, link.to_id):
-            raise ValidationFailed(
-                f"ticket {link.to_id} is an ancestor of ticket {link.from_id}: the link would make a cycle",
-                errors=[{"loc": ["body", "kind"], "msg": "cycle"}],
-            )
-        found = ticket_links.add(tx.conn, link, by_id=actor.id, at=tx.now)
-        _emit_both(tx, "ticket.linked", found, link, actor, (ticket, other))
-    row = {"id": found, "created_at": tx.now}
-    return _read(row, kind, other)
+    if found is not None:
+        return _read(found, kind, other)
+    if link.kind == "parent" and link.from_id in _descendants(tx.conn, link.to_id):
+        raise ValidationFailed(
+            f"ticket {link.to_id} is an ancestor of ticket {link.from_id}: the link would make a cycle",
+            errors=[{"loc": ["body", "kind"], "msg": "cycle"}],
+        )
+    link_id = ticket_links.add(tx.conn, link, by_id=actor.id, at=tx.now)
+    _emit_both(tx, "ticket.linked", link_id, link, actor, (ticket, other))
+    return _read({"id": link_id, "created_at": tx.now}, kind, other)
 
 
 def unlink(tx: Tx, *, actor: Principal, ticket_id: int, other_id: int, kind: str | None) -> int:

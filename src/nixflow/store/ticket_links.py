@@ -16,14 +16,14 @@ from nixflow.store.tables import ticket_link_options, ticket_links, tickets
 OPEN_STATUSES = (Status.NEW.value, Status.OPEN.value, Status.PENDING.value)
 
 
-def find(conn: Connection, link: StoredLink) -> int | None:
-    """The id of this link, if it is there."""
+def find(conn: Connection, link: StoredLink) -> dict[str, Any] | None:
+    """This link's row (its id and when it was made), if it is there."""
     found = conn.execute(
-        select(ticket_links.c.id).where(
+        select(ticket_links.c.id, ticket_links.c.created_at).where(
             ticket_links.c.from_id == link.from_id, ticket_links.c.to_id == link.to_id, ticket_links.c.kind == link.kind
         )
-    ).scalar()
-    return None if found is None else int(found)
+    ).first()
+    return None if found is None else dict(found._mapping)
 
 
 def add(conn: Connection, link: StoredLink, *, by_id: int, at: datetime) -> int:
