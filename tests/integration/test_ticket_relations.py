@@ -75,6 +75,12 @@ async def test_merge_moves_the_conversation_and_leaves_a_read_only_pointer(
     ):
         assert refused.status_code == 409 and f"#{a['id']}" in refused.json()["detail"], refused.text
     assert await _ok(await h.client.get(f"/api/tickets/{b['id']}", headers=agent.headers)) == pointer | {"tags": []}
+    # The survivor as it stood right after the merge (time travel on its page) holds the moved conversation.
+    timeline = await _ok(await h.client.get(f"/api/tickets/{a['id']}/events", headers=agent.headers))
+    merged_at = next(e["event_id"] for e in timeline if e["type"] == "ticket.merged")
+    cookie = {"Cookie": f"nixflow_session={agent.token}"}
+    then = await h.client.get(f"/tickets/{a['id']}", params={"as_of": merged_at}, headers=cookie)
+    assert then.status_code == 200 and "still down here" in then.text and "checking the concentrator" in then.text
     # The requester's timeline of the survivor shows none of the staff bookkeeping.
     assert set(await _types(h, requester, a["id"])) <= {"ticket.created", "ticket.commented", "ticket.status_changed"}
     # Reports count the outage once: the merged ticket leaves the figures.

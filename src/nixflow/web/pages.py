@@ -146,7 +146,7 @@ async def ticket_page(
         told = records
         if point is not None:
             ticket, upto = ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)
-            said = {r.data["comment_id"] for r in upto if r.type == "ticket.commented"}
+            said = {r.data["comment_id"] for r in upto if r.type in ("ticket.commented", "ticket.comment_moved")}
             comments = [c for c in comments if c["id"] in said]
             seen = {r.event_id for r in upto}
             then = next((r for r in reversed(records) if r.event_id in seen), None)
