@@ -96,7 +96,7 @@ async def _bad_merges_are_refused_and_change_nothing(h: Harness, agent: User, re
     before = await _ok(await h.client.get(f"/api/tickets/{b['id']}", headers=agent.headers))
     url = f"/api/tickets/{b['id']}/merge"
     assert (await h.client.post(url, json={"into": a["id"]}, headers=requester.headers)).status_code == 403
-    assert (await h.client.post(url, json={"into": b["id"]}, headers=agent.headers)).status_code == 422
+    assert (await h.client.post(url, json={"into": b["id"]}, headers=agent.headers)).status_code == 409
     assert (await h.client.post(url, json={"into": 999999}, headers=agent.headers)).status_code == 404
     assert (await h.client.post(url, json={"into": a["id"], "version": 99}, headers=agent.headers)).status_code == 409
     assert (await h.client.post(url, json={"into": "x"}, headers=agent.headers)).status_code == 422
@@ -148,13 +148,13 @@ async def _links_from_both_sides_and_what_requesters_see(h: Harness, agent: User
     mine = await _ok(await h.client.get(url, headers=requester.headers))
     assert [lk["ticket_id"] for lk in mine] == [child["id"]]  # not the stranger's ticket
     assert (await h.client.get(url, headers=stranger.headers)).status_code == 404
-    # A cycle, a link to itself and a requester's link are refused.
+    # A cycle and a link to itself are conflicts (valid input the tickets refuse); a requester's link is refused.
     cycle = {"ticket_id": parent["id"], "kind": "child"}
     assert (
         await h.client.post(f"/api/tickets/{child['id']}/links", json=cycle, headers=agent.headers)
-    ).status_code == 422
+    ).status_code == 409
     itself = {"ticket_id": parent["id"], "kind": "related"}
-    assert (await h.client.post(url, json=itself, headers=agent.headers)).status_code == 422
+    assert (await h.client.post(url, json=itself, headers=agent.headers)).status_code == 409
     assert (
         await h.client.post(url, json={"ticket_id": child["id"], "kind": "related"}, headers=requester.headers)
     ).status_code == 403

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from nixflow.domain.errors import ValidationFailed
+from nixflow.domain.errors import Conflict, ValidationFailed
 
 LinkKind = Literal["parent", "child", "related", "duplicate_of", "duplicated_by"]
 LINK_KINDS: tuple[str, ...] = get_args(LinkKind)
@@ -32,11 +32,12 @@ class StoredLink:
 
 
 def stored(ticket_id: int, other_id: int, kind: str) -> StoredLink:
-    """The row a link asked for from `ticket_id` is kept as; 422 for a link to itself or an unknown kind."""
+    """The row a link asked for from `ticket_id` is kept as; 422 for an unknown kind, 409 for a link to itself
+    (valid input that the ticket's identity refuses, as a cycle is)."""
     if kind not in LINK_KINDS:
         raise ValidationFailed(f"unknown link kind {kind!r}", errors=[{"loc": ["body", "kind"], "msg": "unknown"}])
     if ticket_id == other_id:
-        raise ValidationFailed(
+        raise Conflict(
             "a ticket cannot be linked to itself", errors=[{"loc": ["body", "ticket_id"], "msg": "the ticket itself"}]
         )
     if kind == "related":

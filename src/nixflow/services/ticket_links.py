@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from nixflow.domain.errors import Forbidden, NotFound, ValidationFailed
+from nixflow.domain.errors import Conflict, Forbidden, NotFound
 from nixflow.domain.relations import StoredLink, seen_from, stored
 from nixflow.domain.values import Priority
 from nixflow.services import tickets
@@ -65,7 +65,7 @@ def link(tx: Tx, *, actor: Principal, ticket_id: int, other_id: int, kind: str) 
     if found is not None:
         return _read(found, kind, other)
     if link.kind == "parent" and link.from_id in _descendants(tx.conn, link.to_id):
-        raise ValidationFailed(
+        raise Conflict(
             f"ticket {link.to_id} is an ancestor of ticket {link.from_id}: the link would make a cycle",
             errors=[{"loc": ["body", "kind"], "msg": "cycle"}],
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from nixflow.domain.errors import Forbidden, NotFound, ValidationFailed
+from nixflow.domain.errors import Conflict, Forbidden, NotFound
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services import ticket_links, tickets
@@ -55,9 +55,7 @@ def merge(tx: Tx, *, actor: Principal, source_id: int, target_id: int, version: 
     source = _staff_ticket(tx, actor, source_id)
     tickets.check_version(source, version)
     if source_id == target_id:
-        raise ValidationFailed(
-            "a ticket cannot be merged into itself", errors=[{"loc": ["body", "into"], "msg": "self"}]
-        )
+        raise Conflict("a ticket cannot be merged into itself", errors=[{"loc": ["body", "into"], "msg": "self"}])
     target = _staff_ticket(tx, actor, target_id)
     moved_comments = _move_comments(tx, actor, source, target)
     moved_files = _move_files(tx, actor, source, target)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from nixflow.api.deps import AdminUser, App, Ctx, CurrentUser, GuardedRoute, PathId, StaffUser
 from nixflow.api.schemas import Strict, TicketRead
@@ -60,14 +60,16 @@ class LinkRead(BaseModel):
 
 
 class LinkOptions(Strict):
-    block_parent_close: bool = Field(description="A parent cannot be resolved or closed while a child is open (409).")
+    block_parent_close: StrictBool = Field(
+        description="A parent cannot be resolved or closed while a child is open (409)."
+    )
 
 
 @router.post("/{ticket_id}/merge", response_model=TicketRead)
 async def merge_ticket(ticket_id: PathId, body: MergeRequest, user: StaffUser, app: App, ctx: Ctx) -> TicketRead:
     """Merge this ticket into `into` (staff): its comments, files and watchers move there (each an event), it
     becomes a closed, read-only pointer (`merged_into`), `ticket.merged` on both. Answers the survivor. 409 when
-    either is closed or merged, 422 for itself. There is no undo."""
+    either is closed or merged, or for itself. There is no undo."""
 
     def merge(tx: Tx) -> ReadBack[dict[str, Any]]:
         ticket_merge.merge(tx, actor=user, source_id=ticket_id, target_id=body.into, version=body.version)
@@ -96,8 +98,8 @@ async def list_links(ticket_id: PathId, user: CurrentUser, app: App) -> list[dic
 
 @router.post("/{ticket_id}/links", response_model=LinkRead, status_code=201)
 async def add_link(ticket_id: PathId, body: LinkCreate, user: StaffUser, app: App, ctx: Ctx) -> dict[str, Any]:
-    """Link the ticket to another (staff); `ticket.linked` on both. Idempotent. 422 for itself or a cycle of
-    parents, 409 when either was merged."""
+    """Link the ticket to another (staff); `ticket.linked` on both. Idempotent. 409 for itself, a cycle of
+    parents, or when either was merged."""
 
     def link(tx: Tx) -> dict[str, Any]:
         return ticket_links.link(tx, actor=user, ticket_id=ticket_id, other_id=body.ticket_id, kind=body.kind)
