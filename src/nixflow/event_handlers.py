@@ -44,6 +44,7 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "ticket.untagged": (RULES,),
     "ticket.fields_changed": (RULES,),
     "ticket.attachment_added": (SEARCH,),
+    "ticket.merged": (REPORTS, SEARCH),
     "sla.warning": (NOTIFICATIONS,),
     "sla.breached": (NOTIFICATIONS, REPORTS),
     "sla.met": (REPORTS,),

@@ -39,6 +39,7 @@ async def test_a_new_ticket_has_the_contract_fields_and_an_sla(harness: Harness,
         "channel",  # issue 25 too: web, mail or api, for rules that route by it
         "organization_id",  # beyond CONTRACT.md's list, added by issue 25 (organizations)
         "fields",  # custom fields, issue 25 (requesters: the requester-visible ones)
+        "merged_into",  # issue 26: the survivor a merged ticket points to (null: not merged)
     }
     assert ticket["tags"] == []
     assert ticket["status"] == "new" and ticket["priority"] == "normal" and ticket["approval"] == "not_required"

@@ -70,6 +70,7 @@ class World:
     harness: Harness
     users: dict[str, User]
     counter: int = 0
+    other: int = 0  # a second ticket (merge, links) or a comment of the ticket (split), made by `fill`
 
     def unique(self, prefix: str) -> str:
         self.counter += 1
@@ -227,6 +228,19 @@ ROWS = [
     Row("DELETE", "/api/tickets/{ticket_id}/watchers/{user_id}", on_ticket(204, 204, 204)),
     # Tags: internal routing, staff only (the allow list: admins set it)
     Row("POST", "/api/tickets/{ticket_id}/tags", staff_only(200), body=lambda w, r: {"tags": ["vpn"]}),
+    # Merge, split and link (issue 26)
+    Row("POST", "/api/tickets/{ticket_id}/merge", staff_only(200), body=lambda w, r: {"into": w.other}),
+    Row("POST", "/api/tickets/{ticket_id}/split", staff_only(201), body=lambda w, r: {"comment_id": w.other}),
+    Row("GET", "/api/tickets/{ticket_id}/links", on_ticket(200, 200, 200)),
+    Row(
+        "POST",
+        "/api/tickets/{ticket_id}/links",
+        staff_only(201),
+        body=lambda w, r: {"ticket_id": w.other, "kind": "related"},
+    ),
+    Row("DELETE", "/api/tickets/{ticket_id}/links", staff_only(204), query="?ticket_id={other_ticket_id}"),
+    Row("GET", "/api/links/options", staff_only(200)),
+    Row("PUT", "/api/links/options", admin_only(200), body=lambda w, r: {"block_parent_close": False}),
     Row("DELETE", "/api/tickets/{ticket_id}/tags/{tag}", staff_only(200)),
     Row("GET", "/api/tags", staff_only(200)),
     Row("GET", "/api/tags/allowed", staff_only(200)),
@@ -565,11 +579,17 @@ async def fill(world: World, row: Row, role: str) -> str:
     """The row's path with every placeholder bound to a fresh object made for this case."""
     h, admin = world.harness, world.users[ADMIN].headers
     values: dict[str, str] = {}
-    for name in re.findall(r"\{([^}]+)\}", row.path):
+    for name in re.findall(r"\{([^}]+)\}", row.path + row.query):
         if name == "ticket_id":
             body = {"title": "matrix ticket", **row.ticket}
             created = await h.client.post("/api/tickets", json=body, headers=world.users[OWNER].headers)
             values[name] = str(created.json()["id"])
+            world.other = await _related(world, row, int(values[name]))
+        elif name == "other_ticket_id":  # linked to the ticket, for the link to be removed
+            values[name] = str(world.other)
+            link = {"ticket_id": world.other, "kind": "related"}
+            added = await h.client.post(f"/api/tickets/{values['ticket_id']}/links", json=link, headers=admin)
+            assert added.status_code == 201, added.text
         elif name == "user_id":
             values[name] = str((await h.user("requester")).id)
             if "/watchers/" in row.path:  # someone watching the ticket, to be removed
@@ -670,7 +690,18 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = "created-solved"
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
-    return row.path.format(**values) + row.query
+    return (row.path + row.query).format(**values)
+
+
+async def _related(world: World, row: Row, ticket_id: int) -> int:
+    """What a merge, a link or a split of the ticket names: another ticket, or a comment of it."""
+    h, owner = world.harness, world.users[OWNER].headers
+    if row.path.endswith("/split"):
+        said = await h.client.post(f"/api/tickets/{ticket_id}/comments", json={"body": "split me"}, headers=owner)
+        return int(said.json()["id"])
+    if row.path.endswith(("/merge", "/links")):
+        return int((await h.client.post("/api/tickets", json={"title": "the other"}, headers=owner)).json()["id"])
+    return 0
 
 
 async def _delivery(h: Harness, webhook_id: int) -> int:

@@ -362,6 +362,11 @@ class TicketRead(BaseModel):
     fields: dict[str, Any] = Field(
         default_factory=dict, description="Custom field values by key; requesters see the requester-visible ones."
     )
+    merged_into: int | None = Field(
+        default=None,
+        description="Set when this ticket was merged into another: the survivor's id. A merged ticket is closed "
+        "and read-only (writes answer 409); its conversation moved to the survivor.",
+    )
 
 
 class TicketListItem(TicketRead):

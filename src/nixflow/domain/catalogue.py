@@ -147,6 +147,40 @@ class TicketFieldsChanged(TicketActor):
     requester_visible: list[str] = []  # of the changed keys, those requesters could see when it was made
 
 
+class TicketMerged(TicketActor):
+    """On both tickets: the source became a pointer to the target; what moved from the source to the target."""
+
+    source_id: int
+    target_id: int
+    comments: int
+    attachments: int
+    watchers: int
+
+
+class TicketItemMoved(TicketActor):
+    """On the survivor of a merge: one comment or file of the source now belongs to it."""
+
+    from_ticket_id: int
+    comment_id: int | None = None
+    attachment_id: int | None = None
+    internal: bool  # an internal note (or a file on one): staff only
+
+
+class TicketSplit(TicketActor):
+    """On the origin: a new ticket was opened from one of its comments."""
+
+    comment_id: int
+    new_ticket_id: int
+
+
+class TicketLinked(TicketActor):
+    """On each ticket of the link: the kind is seen from this ticket (`parent`: the other is its parent)."""
+
+    link_id: int
+    kind: Literal["parent", "child", "related", "duplicate_of", "duplicated_by"]
+    other_id: int
+
+
 # automation
 
 
@@ -313,6 +347,11 @@ class CategoryUpdated(EventData):
 class TagAllowListChanged(EventData):
     tags: list[str]  # empty: any tag is allowed
     previous: list[str]
+
+
+class LinkOptionsChanged(EventData):
+    block_parent_close: bool  # a parent cannot be resolved or closed while a child is open
+    by_id: int
 
 
 class SavedViewChanged(EventData):
@@ -669,6 +708,12 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.tagged", TicketTags, "Tags were put on the ticket (staff only)."),
     ("ticket.untagged", TicketTags, "Tags were taken off the ticket (staff only)."),
     ("ticket.fields_changed", TicketFieldsChanged, "Custom field values changed (requesters see their fields')."),
+    ("ticket.merged", TicketMerged, "The ticket was merged into another, or another into it (on both)."),
+    ("ticket.comment_moved", TicketItemMoved, "A merge moved a comment of the source to this ticket."),
+    ("ticket.attachment_moved", TicketItemMoved, "A merge moved a file of the source to this ticket."),
+    ("ticket.split", TicketSplit, "A new ticket was opened from one of its comments."),
+    ("ticket.linked", TicketLinked, "A link to another ticket was made (on both tickets)."),
+    ("ticket.unlinked", TicketLinked, "A link to another ticket was removed (on both tickets)."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -722,6 +767,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.field_created", FieldDefinitionChanged, "An admin defined a custom field."),
     ("workflow.field_updated", FieldDefinitionChanged, "An admin changed a custom field's definition."),
     ("workflow.field_archived", FieldDefinitionChanged, "An admin archived a custom field; its values stay."),
+    ("workflow.link_options_changed", LinkOptionsChanged, "An admin set whether open children block their parent."),
     ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
     ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
     ("kb.article_published", ArticleStatusChanged, "An article was published."),

@@ -76,6 +76,7 @@ class Ticket:
     organization_id: int | None = None  # the requester's first organization when it was opened; never changes
     # Custom field values by key (domain/fields.py), a JSON object on the row, once more in `ticket_field_values`.
     fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    merged_into: int | None = None  # the survivor it was merged into: a read-only pointer from then on
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Ticket:
@@ -201,6 +202,11 @@ def _fields_changed(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dic
     return {"fields": merged(ticket.fields, data["after"])}
 
 
+def _merged(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str, Any]:
+    # One event type on both tickets: the source becomes a pointer, the survivor only gains a version.
+    return {"merged_into": data["target_id"]} if data["source_id"] == ticket.id else {}
+
+
 def _sla_mark(key: str) -> _Apply:
     def mark(ticket: Ticket, data: Mapping[str, Any], _: datetime) -> dict[str, Any]:
         marked = list(ticket.sla_state.get(key, []))
@@ -239,6 +245,7 @@ _CHANGES: dict[str, _Apply] = {
     "ticket.tagged": _tagged,
     "ticket.untagged": _untagged,
     "ticket.fields_changed": _fields_changed,
+    "ticket.merged": _merged,
     "sla.warning": _sla_mark("warned"),
     "sla.breached": _sla_mark("breached"),
     "sla.met": _sla_mark("met"),

@@ -257,7 +257,7 @@ def _thread(tx: Tx, mail: ParsedMail, config: IntakeConfig, sender: Principal) -
     for match in threading.candidates(tx.conn, mail, config.domain):
         ticket = threading.exists(tx.conn, match.ticket_id)
         if ticket is not None and ticket["status"] != "closed" and _may_write(tx, sender, ticket):
-            return match
+            return dataclasses.replace(match, ticket_id=int(str(ticket["id"])))  # a merged ticket's survivor
     return None
 
 

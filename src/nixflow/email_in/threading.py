@@ -1,4 +1,5 @@
-"""Which ticket a mail belongs to: a `[#123]` subject tag, then In-Reply-To, then References."""
+"""Which ticket a mail belongs to: a `[#123]` subject tag, then In-Reply-To, then References; a merged ticket's
+mail goes to the ticket it was merged into."""
 
 from __future__ import annotations
 
@@ -47,10 +48,15 @@ def candidates(conn: Connection, mail: ParsedMail, domain: str) -> Iterator[Matc
                 yield Match(ticket_id, method, message_id)
 
 
+MAX_MERGE_HOPS = 20  # a chain of merges (B into A, then A into Z) is followed this far
+
+
 def exists(conn: Connection, ticket_id: int) -> dict[str, object] | None:
-    row = conn.execute(
-        select(tickets.c.id, tickets.c.status, tickets.c.requester_id, tickets.c.organization_id).where(
-            tickets.c.id == ticket_id
-        )
-    ).first()
-    return None if row is None else dict(row._mapping)
+    """The ticket a mail on `ticket_id`'s thread belongs to: that ticket, or the survivor it was merged into."""
+    columns = (tickets.c.id, tickets.c.status, tickets.c.requester_id, tickets.c.organization_id, tickets.c.merged_into)
+    for _ in range(MAX_MERGE_HOPS):
+        row = conn.execute(select(*columns).where(tickets.c.id == ticket_id)).first()
+        if row is None or row.merged_into is None:
+            return None if row is None else dict(row._mapping)
+        ticket_id = int(row.merged_into)
+    return None

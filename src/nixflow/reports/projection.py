@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nixflow.domain.envelope import EventRecord
@@ -123,6 +123,14 @@ def sla_breached(conn: Connection, at: datetime, data: Mapping[str, Any]) -> Non
     _sla(conn, at, data, "breached")
 
 
+def merged(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
+    """A merged ticket leaves the figures: its survivor counts the request once (the source's `ticket.merged`)."""
+    if data["source_id"] != data["ticket_id"]:
+        return
+    for table in (report_sla, report_spells, report_tickets):
+        conn.execute(delete(table).where(table.c.ticket_id == int(data["ticket_id"])))
+
+
 def user_created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
     statement = _upsert(conn, report_staff).values(user_id=int(data["user_id"]), role=data["role"])
     conn.execute(statement.on_conflict_do_update(index_elements=[report_staff.c.user_id], set_={"role": data["role"]}))
@@ -141,6 +149,7 @@ PROJECTORS: Mapping[str, Projector] = {
     "ticket.commented": commented,
     "ticket.resolved": resolved,
     "ticket.reopened": reopened,
+    "ticket.merged": merged,
     "sla.met": sla_met,
     "sla.breached": sla_breached,
     "user.created": user_created,

@@ -24,6 +24,7 @@ INDEXED = (
     "ticket.updated",
     "ticket.commented",
     "ticket.attachment_added",
+    "ticket.merged",
     "email.unverified",
     "email.unverified_discarded",
     "user.updated",

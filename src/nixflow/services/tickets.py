@@ -19,7 +19,7 @@ from nixflow.services import field_definitions, signatures
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
 from nixflow.services.users import SYSTEM, Principal
 from nixflow.services.visibility import Audience
-from nixflow.store import custom_fields, organizations, ticket_tags
+from nixflow.store import custom_fields, organizations, ticket_links, ticket_tags
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
@@ -100,6 +100,7 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
             "approval",
             "escalation_level",
             "organization_id",
+            "merged_into",
             "version",
             "created_at",
             "updated_at",
@@ -378,7 +379,7 @@ def update_fields(
     if not actor.is_staff and set(changes) - set(TEXT_FIELDS):
         raise Forbidden("requesters may only edit the title and description of their tickets")
     if ticket["status"] == Status.CLOSED.value:
-        _closed(ticket_id)
+        refuse_closed(ticket)
     values: dict[str, Any] = {}
     text_diff: dict[str, dict[str, Any]] = {}
     for field in TEXT_FIELDS:
@@ -416,8 +417,24 @@ def update_fields(
     return _apply_and_emit(tx, ticket, events)[0]
 
 
-def _closed(ticket_id: int) -> None:
-    raise Conflict(f"ticket {ticket_id} is closed; closed tickets cannot change")
+def refuse_closed(ticket: Mapping[str, Any]) -> None:
+    """Raise the 409 a closed ticket answers to a write; a merged one names where it went."""
+    if ticket["merged_into"] is not None:
+        raise Conflict(f"ticket {ticket['id']} was merged into #{ticket['merged_into']}; write there instead")
+    raise Conflict(f"ticket {ticket['id']} is closed; closed tickets cannot change")
+
+
+def _children_done(conn: Connection, ticket_id: int, status: Status) -> None:
+    """With the admins' option on, a parent is not resolved or closed while a child is open (409 naming them)."""
+    if status not in (Status.RESOLVED, Status.CLOSED) or not ticket_links.block_parent_close(conn):
+        return
+    waiting = ticket_links.open_children(conn, ticket_id)
+    if waiting:
+        named = ", ".join(f"#{i}" for i in waiting)
+        raise Conflict(
+            f"ticket {ticket_id} has open children ({named}); resolve or close them first",
+            errors=[{"loc": ["body", "status"], "msg": "open children", "children": waiting}],
+        )
 
 
 def transition(
@@ -433,6 +450,8 @@ def transition(
     action made the system move it (a requester's reply), named as `by_id` instead of the system."""
     ticket = current(tx, ticket_id=ticket_id, viewer=actor)
     check_version(ticket, version)
+    if ticket["merged_into"] is not None:
+        refuse_closed(ticket)
     was = Status(ticket["status"])
     check_transition(was, status)
     if not actor.is_staff and (was, status) not in REQUESTER_TRANSITIONS:
@@ -442,6 +461,15 @@ def transition(
         field_definitions.require_filled(
             tx.conn, Entity.TICKET, ticket["fields"] or {}, requesters=False, when="to resolve the ticket"
         )
+    _children_done(tx.conn, ticket_id, status)
+    return move_status(tx, ticket, status, by_id=actor.id if on_behalf_of is None else on_behalf_of)
+
+
+def move_status(
+    tx: Tx, ticket: dict[str, Any], status: Status, *, by_id: int, first: Changes | None = None
+) -> dict[str, Any]:
+    """Move `ticket` to `status` (checked by the caller), after the events `first` (a merge's) in the same save."""
+    was = Status(ticket["status"])
     # What the status change does to the SLA clock, worked out here for the due times its event carries;
     # `Ticket.apply` makes the same change to the ticket.
     values: dict[str, Any] = {"status": status.value}
@@ -464,12 +492,11 @@ def transition(
     if outcome is not None:
         events.append((outcome.event_type, outcome.data))
     named = {Status.RESOLVED: "ticket.resolved", Status.CLOSED: "ticket.closed"}
-    by_id = actor.id if on_behalf_of is None else on_behalf_of
     if was == Status.RESOLVED and status == Status.OPEN:
         events.append(("ticket.reopened", {"by_id": by_id}))
     elif status in named:
         events.append((named[status], {"by_id": by_id}))
-    return _apply_and_emit(tx, ticket, events, bookkeeping)[0]
+    return _apply_and_emit(tx, ticket, [*(first or []), *events], bookkeeping)[0]
 
 
 COMMENT_SOURCES = ("web", "api", "email")
@@ -495,7 +522,7 @@ def add_comment(
     if source not in COMMENT_SOURCES:
         raise ValueError(f"unknown comment source {source!r}")
     if ticket["status"] == Status.CLOSED.value:
-        _closed(ticket_id)
+        refuse_closed(ticket)
     if internal and not actor.is_staff:
         raise Forbidden("only agents and admins write internal comments")
     body = body.strip()

@@ -119,6 +119,7 @@ tickets = Table(
     Column("next_check_at", UTCDateTime, index=True),
     # The organization it was opened under (migration 0022; no foreign key: kept as history once it is deleted).
     Column("organization_id", Id, index=True),
+    Column("merged_into", Id),  # the survivor this ticket was merged into (migration 0026; NULL: not merged)
     Index("ix_tickets_status_priority", "status", "priority"),
     # The queue's most used orders (migration 0017).
     Index("ix_tickets_updated_at", "updated_at"),
@@ -763,4 +764,27 @@ saved_views = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_saved_views_owner", "owner_id"),
     Index("ix_saved_views_scope", "scope", "category_id"),
+)
+
+# Links between tickets (migration 0026): `from_id` is the parent (`parent`), the duplicate (`duplicate`), or the
+# lower id of a `related` pair, so each link is one row whichever side asked for it.
+ticket_links = Table(
+    "ticket_links",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("from_id", ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("to_id", ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_by", Id, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("from_id", "to_id", "kind", name="uq_ticket_links"),
+    Index("ix_ticket_links_to", "to_id"),
+)
+
+# One row (id 1) when an admin set it: whether a parent may be resolved or closed while a child is open.
+ticket_link_options = Table(
+    "ticket_link_options",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("block_parent_close", Boolean, nullable=False),
 )

@@ -74,6 +74,14 @@ def _words(names: Mapping[int, str], categories: Mapping[int, str]) -> dict[str,
         "ticket.untagged": lambda d: f"removed the tag {', '.join(d['tags'])}",
         "ticket.watcher_added": lambda d: f"added {_named(names, d['watcher_id'])} as a watcher",
         "ticket.watcher_removed": lambda d: f"removed {_named(names, d['watcher_id'])} from the watchers",
+        "ticket.merged": lambda d: (
+            f"merged this ticket into #{d['target_id']}"
+            if d["ticket_id"] == d["source_id"]
+            else f"merged #{d['source_id']} into this ticket"
+        ),
+        "ticket.split": lambda d: f"split a comment off into #{d['new_ticket_id']}",
+        "ticket.linked": lambda d: f"linked #{d['other_id']} ({d['kind'].replace('_', ' ')})",
+        "ticket.unlinked": lambda d: f"removed the link to #{d['other_id']}",
         # A comment's files are shown with the comment; a file on the ticket itself gets its own line.
         "ticket.attachment_added": lambda d: None if d.get("comment_id") else f"attached {d['filename']}",
     }

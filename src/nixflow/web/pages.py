@@ -23,6 +23,8 @@ from nixflow.services import (
     requester_context,
     signatures,
     ticket_history,
+    ticket_links,
+    ticket_merge,
     ticket_queries,
     ticket_reads,
     ticket_tags,
@@ -144,7 +146,7 @@ async def ticket_page(
         told = records
         if point is not None:
             ticket, upto = ticket_history.as_of(conn, ticket_id=ticket_id, viewer=user, point=point)
-            said = {r.data["comment_id"] for r in upto if r.type == "ticket.commented"}
+            said = {r.data["comment_id"] for r in upto if r.type in ("ticket.commented", "ticket.comment_moved")}
             comments = [c for c in comments if c["id"] in said]
             seen = {r.event_id for r in upto}
             then = next((r for r in reversed(records) if r.event_id in seen), None)
@@ -173,6 +175,8 @@ async def ticket_page(
             "known_tags": [t["tag"] for t in ticket_tags.known(conn)] if user.is_staff and point is None else [],
             "context": requester_context.context(conn, viewer=user, ticket_id=ticket_id) if user.is_staff else None,
             "watchers": watching,
+            "links": ticket_links.links(conn, viewer=user, ticket_id=ticket_id),
+            "merge_candidates": ticket_merge.candidates(conn, ticket) if user.is_staff and point is None else [],
             "watching": any(w["user_id"] == user.id for w in watching),
             "files": attachments.list_for_ticket(conn, viewer=user, ticket_id=ticket_id),
             # Published articles matching the ticket that its requester may read: they may say one solved it,
