@@ -147,6 +147,16 @@ class TicketFieldsChanged(TicketActor):
     requester_visible: list[str] = []  # of the changed keys, those requesters could see when it was made
 
 
+class TimeEntry(TicketRef):
+    """A time entry as it is after the change (`ticket.time_entry_deleted`: as it was)."""
+
+    entry_id: int
+    agent_id: int
+    minutes: int
+    billable: bool
+    note: str = ""
+
+
 # automation
 
 
@@ -637,6 +647,20 @@ class OrganizationSlaPolicy(OrganizationRef):
     warning_percent: int | None = None
 
 
+# csat
+
+
+class CsatReceived(TicketRef):
+    """A requester's survey answer; `changed`: it replaces their earlier answer (`previous_rating`)."""
+
+    requester_id: int
+    rating: Literal["good", "bad"]
+    comment: str | None = None
+    changed: bool = False
+    previous_rating: Literal["good", "bad"] | None = None
+    via: Literal["link", "page"]
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its data model, default priority and meaning."""
@@ -669,6 +693,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.tagged", TicketTags, "Tags were put on the ticket (staff only)."),
     ("ticket.untagged", TicketTags, "Tags were taken off the ticket (staff only)."),
     ("ticket.fields_changed", TicketFieldsChanged, "Custom field values changed (requesters see their fields')."),
+    ("ticket.time_logged", TimeEntry, "An agent logged time spent on the ticket (staff only)."),
+    ("ticket.time_entry_changed", TimeEntry, "An agent changed their time entry (staff only)."),
+    ("ticket.time_entry_deleted", TimeEntry, "An agent deleted their time entry (staff only)."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -770,6 +797,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         "An organization's tickets follow the priority's SLA again.",
     ),
     ("organization.fields_changed", OrganizationFieldsChanged, "An admin changed an organization's custom fields."),
+    ("csat.received", CsatReceived, "A requester rated a resolved ticket, or changed their rating (`changed`)."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.
