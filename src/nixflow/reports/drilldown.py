@@ -47,14 +47,13 @@ def drilldown(conn: Connection, metric: Metric, scope: Scope, minutes: Measure, 
 
 
 def csat_comments(
-    conn: Connection, by: CsatDimension, key: str | None, *, since: datetime | None, until: datetime, limit: int
+    conn: Connection, by: CsatDimension, key: str | None, *, since: datetime | None, until: datetime | None, limit: int
 ) -> dict[str, Any]:
     """`{total, items}`: the answers behind one row of the CSAT report (`key` as the row shows it, `none` for
     none), newest first, each with its comment and its ticket's title."""
     found = [a for a in answers(conn, since=since, until=until) if _shown_key(key_of(a, by)) == key][::-1]
-    titles = dict(conn.execute(select(tickets.c.id, tickets.c.title).where(tickets.c.id.in_(
-        sorted({a["ticket_id"] for a in found[:limit]})
-    ))).tuples().all())  # fmt: skip
+    shown = sorted({a["ticket_id"] for a in found[:limit]})
+    titles = {r.id: r.title for r in conn.execute(select(tickets.c.id, tickets.c.title).where(tickets.c.id.in_(shown)))}
     items = [
         {
             **{k: a[k] for k in ("ticket_id", "rating", "comment", "answered_at", "changed_at", "assignee_id")},

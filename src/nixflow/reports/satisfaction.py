@@ -19,9 +19,11 @@ CsatDimension = Literal["agent", "category", "organization", "week"]
 _COLUMN = {"agent": "assignee_id", "category": "category_id", "organization": "organization_id"}
 
 
-def answers(conn: Connection, *, since: datetime | None, until: datetime) -> list[dict[str, Any]]:
-    """Every answer first given in the period, oldest first."""
-    query = select(csat_answers).where(csat_answers.c.answered_at < until)
+def answers(conn: Connection, *, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+    """Every answer first given in the period (`until` None: up to now, included), oldest first."""
+    query = select(csat_answers)
+    if until is not None:
+        query = query.where(csat_answers.c.answered_at < until)
     if since is not None:
         query = query.where(csat_answers.c.answered_at >= since)
     rows = conn.execute(query.order_by(csat_answers.c.answered_at, csat_answers.c.ticket_id))
@@ -33,7 +35,9 @@ def key_of(answer: dict[str, Any], by: CsatDimension) -> Any:
     return period_key(answer["answered_at"], by) if by == "week" else answer[_COLUMN[by]]
 
 
-def results(conn: Connection, by: CsatDimension, *, since: datetime | None, until: datetime) -> list[dict[str, Any]]:
+def results(
+    conn: Connection, by: CsatDimension, *, since: datetime | None, until: datetime | None
+) -> list[dict[str, Any]]:
     """One row per group: `{key, label, good, bad, answers, score}` (score: percent good)."""
     rows: dict[Any, dict[str, Any]] = {}
     for answer in answers(conn, since=since, until=until):

@@ -16,14 +16,16 @@ from nixflow.store.tables import tickets, time_entries
 TimeDimension = Literal["agent", "organization", "month", "ticket"]
 
 
-def totals(conn: Connection, by: TimeDimension, *, since: datetime | None, until: datetime) -> list[dict[str, Any]]:
-    """One row per group: `{key, label, minutes, billable_minutes, entries}`."""
+def totals(
+    conn: Connection, by: TimeDimension, *, since: datetime | None, until: datetime | None
+) -> list[dict[str, Any]]:
+    """One row per group: `{key, label, minutes, billable_minutes, entries}` (`until` None: up to now, included)."""
     t = time_entries.c
-    query = (
-        select(t.ticket_id, t.agent_id, t.minutes, t.billable, t.created_at, tickets.c.organization_id)
-        .join(tickets, tickets.c.id == t.ticket_id)
-        .where(t.created_at < until)
+    query = select(t.ticket_id, t.agent_id, t.minutes, t.billable, t.created_at, tickets.c.organization_id).join(
+        tickets, tickets.c.id == t.ticket_id
     )
+    if until is not None:
+        query = query.where(t.created_at < until)
     if since is not None:
         query = query.where(t.created_at >= since)
     rows: dict[Any, dict[str, Any]] = {}

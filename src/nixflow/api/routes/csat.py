@@ -149,8 +149,7 @@ async def csat_results(
     _: StaffUser, app: App, by: CsatDimension = "agent", since: Time = None, until: Time = None, format: Format = "json"
 ) -> Any:
     """Good and bad answers and the score per agent, category, organization or week of the first answer."""
-    end = _utc(until) or app.clock()
-    rows = await app.db.read(lambda conn: results(conn, by, since=_utc(since), until=end))
+    rows = await app.db.read(lambda conn: results(conn, by, since=_utc(since), until=_utc(until)))
     if format == "csv":
         return _csv(rows, list(CsatRow.model_fields))
     return {"by": by, "rows": rows}
@@ -168,9 +167,10 @@ async def csat_drilldown(
     format: Format = "json",
 ) -> Any:
     """The answers behind one row of the results, newest first, with their comments."""
-    end = _utc(until) or app.clock()
     shown = "none" if key is None else key
-    found = await app.db.read(lambda conn: csat_comments(conn, by, shown, since=_utc(since), until=end, limit=limit))
+    found = await app.db.read(
+        lambda conn: csat_comments(conn, by, shown, since=_utc(since), until=_utc(until), limit=limit)
+    )
     if format == "csv":
         return _csv(found["items"], list(CsatComment.model_fields))
     return found

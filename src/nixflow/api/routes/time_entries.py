@@ -112,8 +112,7 @@ async def time_report(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     """Minutes logged (all and billable) per agent, organization, month or ticket; entries logged in the period."""
-    end = _utc(until) or app.clock()
-    rows = await app.db.read(lambda conn: totals(conn, by, since=_utc(since), until=end))
+    rows = await app.db.read(lambda conn: totals(conn, by, since=_utc(since), until=_utc(until)))
     if format == "csv":
         return _csv(rows, list(TimeRow.model_fields))
     return {"by": by, "rows": rows}

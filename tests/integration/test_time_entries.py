@@ -1,0 +1,57 @@
+"""Time entries: agents log, change and delete their own; totals per ticket; requesters never see any. Both modes."""
+
+from __future__ import annotations
+
+from tests.conftest import Harness
+from tests.csat_helpers import ticket
+
+TIME_EVENTS = ("ticket.time_logged", "ticket.time_entry_changed", "ticket.time_entry_deleted")
+
+
+async def test_agents_log_change_and_delete_their_own_time_and_requesters_see_none(harness: Harness) -> None:
+    h = harness
+    ana, bo, requester = await h.user("agent"), await h.user("agent"), await h.user("requester")
+    ticket_id = await ticket(h, requester, ana, assignee_id=ana.id)
+    url = f"/api/tickets/{ticket_id}/time-entries"
+    version = (await h.client.get(f"/api/tickets/{ticket_id}", headers=ana.headers)).json()["version"]
+
+    first = await h.client.post(
+        url, json={"minutes": 30, "billable": True, "note": "remote session"}, headers=ana.headers
+    )
+    assert first.status_code == 201, first.text
+    assert (await h.client.post(url, json={"minutes": 15}, headers=ana.headers)).status_code == 201
+    theirs = await h.client.post(url, json={"minutes": 20, "billable": True}, headers=bo.headers)
+    for bad in ({"minutes": 0}, {"minutes": 24 * 60 + 1}, {"minutes": "ten"}, {"minutes": 5, "extra": 1}):
+        assert (await h.client.post(url, json=bad, headers=ana.headers)).status_code == 422, bad
+    listed = (await h.client.get(url, headers=ana.headers)).json()
+    assert (listed["total_minutes"], listed["billable_minutes"]) == (65, 50)
+    assert [(i["agent_id"], i["minutes"], i["billable"]) for i in listed["items"]] == [
+        (ana.id, 30, True),
+        (ana.id, 15, False),
+        (bo.id, 20, True),
+    ]
+
+    mine, other = first.json()["id"], theirs.json()["id"]
+    changed = await h.client.patch(f"{url}/{mine}", json={"minutes": 45, "note": "and a call"}, headers=ana.headers)
+    assert changed.status_code == 200 and changed.json()["minutes"] == 45 and changed.json()["billable"] is True
+    assert (await h.client.patch(f"{url}/{other}", json={"minutes": 1}, headers=ana.headers)).status_code == 403
+    assert (await h.client.delete(f"{url}/{other}", headers=ana.headers)).status_code == 403
+    assert (await h.client.delete(f"{url}/{mine}", headers=ana.headers)).status_code == 204
+    assert (await h.client.delete(f"{url}/{mine}", headers=ana.headers)).status_code == 404
+    listed = (await h.client.get(url, headers=ana.headers)).json()
+    assert (listed["total_minutes"], listed["billable_minutes"]) == (35, 20)
+    # Time is not ticket state: the agent's next edit with the version they hold still goes through.
+    assert (await h.client.get(f"/api/tickets/{ticket_id}", headers=ana.headers)).json()["version"] == version
+
+    await h.settle()
+    logged = [e["type"] for e in await h.events(aggregate_id=str(ticket_id)) if e["type"] in TIME_EVENTS]
+    assert logged == ["ticket.time_logged"] * 3 + ["ticket.time_entry_changed", "ticket.time_entry_deleted"]
+    # The requester: no list, and no trace of the entries in their ticket's timeline.
+    assert (await h.client.get(url, headers=requester.headers)).status_code == 403
+    assert (await h.client.post(url, json={"minutes": 5}, headers=requester.headers)).status_code == 403
+    timeline = (await h.client.get(f"/api/tickets/{ticket_id}/events", headers=requester.headers)).json()
+    items = timeline["items"] if isinstance(timeline, dict) else timeline
+    assert items and not [e for e in items if e["type"] in TIME_EVENTS]
+    staff_timeline = (await h.client.get(f"/api/tickets/{ticket_id}/events", headers=ana.headers)).json()
+    staff_items = staff_timeline["items"] if isinstance(staff_timeline, dict) else staff_timeline
+    assert len([e for e in staff_items if e["type"] in TIME_EVENTS]) == 5
