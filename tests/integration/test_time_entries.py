@@ -55,3 +55,27 @@ async def test_agents_log_change_and_delete_their_own_time_and_requesters_see_no
     staff_timeline = (await h.client.get(f"/api/tickets/{ticket_id}/events", headers=ana.headers)).json()
     staff_items = staff_timeline["items"] if isinstance(staff_timeline, dict) else staff_timeline
     assert len([e for e in staff_items if e["type"] in TIME_EVENTS]) == 5
+
+
+async def test_time_logged_with_a_reply_commits_with_it_or_not_at_all(harness: Harness) -> None:
+    h = harness
+    ana, requester = await h.user("agent"), await h.user("requester")
+    ticket_id = await ticket(h, requester, ana, assignee_id=ana.id)
+    submit = f"/api/tickets/{ticket_id}/update"
+    body = {"comment": {"body": "Reset the tunnel"}, "time": {"minutes": 25, "billable": True}, "status": "resolved"}
+    sent = await h.client.post(submit, json=body, headers=ana.headers)
+    assert sent.status_code == 200, sent.text
+    await h.settle()
+    events = await h.events(aggregate_id=str(ticket_id))
+    logged = [e for e in events if e["type"] == "ticket.time_logged"]
+    commented = [e for e in events if e["type"] == "ticket.commented"]
+    assert [e["data"]["minutes"] for e in logged] == [25]
+    assert logged[0]["metadata"]["correlation_id"] == commented[-1]["metadata"]["correlation_id"]
+    # A requester's reply asking to log time is refused whole: no comment either.
+    said = {"comment": {"body": "I spent an hour too"}, "time": {"minutes": 60}}
+    refused = await h.client.post(submit, json=said, headers=requester.headers)
+    assert refused.status_code == 403, refused.text
+    comments = (await h.client.get(f"/api/tickets/{ticket_id}/comments", headers=ana.headers)).json()
+    assert [c["body"] for c in comments] == ["Reset the tunnel"]
+    totals = (await h.client.get(f"/api/tickets/{ticket_id}/time-entries", headers=ana.headers)).json()
+    assert totals["total_minutes"] == 25

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, StaffUser
 from nixflow.api.routes.events import Time
 from nixflow.api.routes.reports import CSV_RESPONSE, _csv, _utc
-from nixflow.api.schemas import Strict
+from nixflow.api.schemas import Strict, TimeSpent
 from nixflow.domain.csat import MAX_MINUTES, MAX_NOTE
 from nixflow.reports.time_spent import TimeDimension, totals
 from nixflow.services import time_entries
@@ -21,12 +21,6 @@ reports_router = APIRouter(prefix="/api/reports", tags=["reports"], route_class=
 
 Minutes = Annotated[int, Field(ge=1, le=MAX_MINUTES, description="Whole minutes spent, 1 to a day.")]
 Note = Annotated[str, Field(max_length=MAX_NOTE)]
-
-
-class TimeEntryCreate(Strict):
-    minutes: Minutes
-    billable: bool = False
-    note: Note = ""
 
 
 class TimeEntryUpdate(Strict):
@@ -61,7 +55,7 @@ async def list_entries(ticket_id: PathId, user: StaffUser, app: App) -> dict[str
 
 
 @router.post("/{ticket_id}/time-entries", response_model=TimeEntryRead, status_code=201)
-async def log_time(ticket_id: PathId, body: TimeEntryCreate, user: StaffUser, app: App, ctx: Ctx) -> dict[str, Any]:
+async def log_time(ticket_id: PathId, body: TimeSpent, user: StaffUser, app: App, ctx: Ctx) -> dict[str, Any]:
     """Log time spent on the ticket (emits `ticket.time_logged`); on its own, or beside a reply."""
     return await app.writer.run(
         lambda tx: time_entries.log(
