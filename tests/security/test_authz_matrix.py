@@ -460,6 +460,8 @@ ROWS = [
     Row("GET", "/reports", page(403, 200, 200)),
     Row("GET", "/reports/tickets", page(403, 200, 200)),
     Row("GET", "/reports/workload", page(403, 200, 200)),
+    Row("GET", "/reports/satisfaction", page(403, 200, 200)),
+    Row("GET", "/reports/satisfaction/comments", page(403, 200, 200)),
     Row("GET", "/macros", page(403, 200, 200)),
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from nixflow.reports.groups import labels
 from nixflow.reports.metrics import Measure, Metric, Scope, facts
 from nixflow.reports.satisfaction import CsatDimension, answers, key_of
 from nixflow.store.tables import tickets
@@ -64,7 +65,9 @@ def csat_comments(
         }
         for a in found[:limit]
     ]
-    return {"by": by, "key": key, "total": len(found), "items": items}
+    named = labels(conn, by, [int(key)] if key is not None and key.isdigit() else [])
+    label = named.get(int(key), key) if key is not None and key.isdigit() else key
+    return {"by": by, "key": key, "label": label, "total": len(found), "items": items}
 
 
 def _shown_key(key: Any) -> str:

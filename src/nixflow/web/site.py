@@ -17,6 +17,7 @@ from nixflow.web import (
     pages,
     password_reset,
     reports,
+    satisfaction,
     search,
     staff,
     workload,
@@ -28,7 +29,20 @@ def install(app: FastAPI) -> None:
     """Serve the pages and static files from `app`."""
     app.state.web_templates = make_environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    routers = (pages, password_reset, csat, staff, workload, reports, admin, notifications, kb, search, macros)
+    routers = (
+        pages,
+        password_reset,
+        csat,
+        staff,
+        workload,
+        reports,
+        satisfaction,
+        admin,
+        notifications,
+        kb,
+        search,
+        macros,
+    )
     for module in routers:
         app.include_router(module.router)
 

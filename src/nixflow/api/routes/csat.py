@@ -83,6 +83,7 @@ class CsatComment(BaseModel):
 class CsatComments(BaseModel):
     by: CsatDimension
     key: str | None
+    label: str | None = Field(description="The row's name: the agent's, category's or organization's, else the key.")
     total: int
     items: list[CsatComment]
 
