@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.conftest import Harness
 from tests.csat_helpers import ticket
+
+from nixflow.services import time_entries
 
 TIME_EVENTS = ("ticket.time_logged", "ticket.time_entry_changed", "ticket.time_entry_deleted")
 
@@ -79,3 +82,27 @@ async def test_time_logged_with_a_reply_commits_with_it_or_not_at_all(harness: H
     assert [c["body"] for c in comments] == ["Reset the tunnel"]
     totals = (await h.client.get(f"/api/tickets/{ticket_id}/time-entries", headers=ana.headers)).json()
     assert totals["total_minutes"] == 25
+
+
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # one UPDATE per entry: nothing engine-specific
+async def test_a_merge_moves_the_time_to_the_surviving_ticket(harness: Harness) -> None:
+    h = harness
+    ana, requester = await h.user("agent"), await h.user("requester")
+    survivor = await ticket(h, requester, ana, assignee_id=ana.id)
+    merged = await ticket(h, requester, ana, assignee_id=ana.id)
+    for ticket_id, minutes in ((survivor, 10), (merged, 20), (merged, 5)):
+        body = {"minutes": minutes}
+        assert (
+            await h.client.post(f"/api/tickets/{ticket_id}/time-entries", json=body, headers=ana.headers)
+        ).is_success
+    moved = await h.write(lambda tx: time_entries.move(tx, from_ticket_id=merged, to_ticket_id=survivor))
+    assert moved == 2
+    totals = {
+        t: (await h.client.get(f"/api/tickets/{t}/time-entries", headers=ana.headers)).json()
+        for t in (survivor, merged)
+    }
+    assert (totals[survivor]["total_minutes"], totals[merged]["total_minutes"]) == (35, 0)
+    changes = await h.events(type="ticket.time_entry_changed", aggregate_id=str(survivor))
+    assert sorted(e["data"]["minutes"] for e in changes) == [5, 20] and {e["data"]["moved_from"] for e in changes} == {
+        merged
+    }

@@ -155,6 +155,7 @@ class TimeEntry(TicketRef):
     minutes: int
     billable: bool
     note: str = ""
+    moved_from: int | None = None  # the ticket it was logged on, when a merge moved it here
 
 
 # automation

@@ -83,6 +83,17 @@ def remove(tx: Tx, *, actor: Principal, ticket_id: int, entry_id: int) -> None:
     _emit(tx, ticket, "ticket.time_entry_deleted", before)
 
 
+def move(tx: Tx, *, from_ticket_id: int, to_ticket_id: int) -> int:
+    """Move every time entry of one ticket to another (a merge: the time was spent on the one problem); each is a
+    `ticket.time_entry_changed` on the ticket it moved to, naming where it came from. Returns how many moved."""
+    survivor = tickets.current(tx, ticket_id=to_ticket_id)
+    ids = tx.conn.execute(select(time_entries.c.id).where(time_entries.c.ticket_id == from_ticket_id)).scalars().all()
+    for entry_id in ids:
+        tx.conn.execute(update(time_entries).where(time_entries.c.id == entry_id).values(ticket_id=to_ticket_id))
+        _emit(tx, survivor, "ticket.time_entry_changed", _entry(tx.conn, entry_id), moved_from=from_ticket_id)
+    return len(ids)
+
+
 def _own(tx: Tx, *, actor: Principal, ticket_id: int, entry_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     ticket = tickets.current(tx, ticket_id=ticket_id)
     entry = _entry(tx.conn, entry_id)
@@ -102,7 +113,9 @@ def _entry(conn: Connection, entry_id: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _emit(tx: Tx, ticket: dict[str, Any], event_type: str, entry: dict[str, Any]) -> None:
+def _emit(
+    tx: Tx, ticket: dict[str, Any], event_type: str, entry: dict[str, Any], *, moved_from: int | None = None
+) -> None:
     tx.emit(
         event_type,
         aggregate_type="ticket",
@@ -115,5 +128,6 @@ def _emit(tx: Tx, ticket: dict[str, Any], event_type: str, entry: dict[str, Any]
             "minutes": entry["minutes"],
             "billable": entry["billable"],
             "note": entry["note"],
+            "moved_from": moved_from,
         },
     )

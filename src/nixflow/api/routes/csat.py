@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from nixflow import crypto
+from nixflow.api import security
 from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId, RoleGate, context_for, credential_of
 from nixflow.api.routes.events import Time
 from nixflow.api.routes.reports import CSV_RESPONSE, StaffUser, _csv, _utc
@@ -98,7 +99,7 @@ async def link_caller(request: Request, app: App) -> Principal | None:
     return None if found is None else found.principal
 
 
-@router.post("/survey", response_model=CsatSurvey)
+@router.post("/survey", response_model=CsatSurvey, dependencies=[Depends(security.require_json)])
 async def survey_by_link(body: SurveyToken, app: App) -> dict[str, Any]:
     """The survey a link names, and its answer so far (the link's confirm page shows it). 400 for a malformed,
     tampered or expired link."""
@@ -110,7 +111,7 @@ async def survey_by_link(body: SurveyToken, app: App) -> dict[str, Any]:
     return await app.db.read(read)
 
 
-@router.post("/answer", response_model=CsatSurvey)
+@router.post("/answer", response_model=CsatSurvey, dependencies=[Depends(security.require_json)])
 async def answer_by_link(body: LinkAnswer, request: Request, app: App) -> dict[str, Any]:
     """Answer the survey a link names (or change the answer, for 7 days after the first); emits `csat.received`.
     400 for a bad or expired link, 409 once the answer can no longer change, 403 for a signed-in other user."""
