@@ -6,6 +6,7 @@ import re
 from email.message import EmailMessage
 
 from tests.conftest import Harness, User
+from tests.smtp_server import SmtpServer
 
 SURVEY_LINK = re.compile(r"(https?://\S+/csat\?rating=(good|bad)#token=([0-9a-z.]+))")
 
@@ -58,3 +59,13 @@ def token_of(link: str) -> str:
     found = SURVEY_LINK.search(link)
     assert found is not None, link
     return found.group(3)
+
+
+def mailed_survey(smtp: SmtpServer, address: str, *, timeout: float = 30.0) -> dict[str, str]:
+    """The survey links of the first mail to `address` that has them (blocking: run it in a thread). The comment
+    and the resolution may come as one mail or two."""
+    for count in (1, 2, 3):
+        for message in smtp.inbox.wait_for(count, address=address, timeout=timeout):
+            if links := survey_links(message):
+                return links
+    raise AssertionError(f"no survey mail to {address}")

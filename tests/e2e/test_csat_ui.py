@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.csat_helpers import survey_links
+from tests.csat_helpers import mailed_survey
 from tests.e2e.conftest import Server, shoot, signed_in
 from tests.smtp_server import SmtpServer
 
@@ -56,8 +56,7 @@ async def test_a_requester_rates_a_resolved_ticket_and_the_rating_is_in_the_repo
     await expect(agent.locator("#csat-answer")).to_contain_text("No survey answer yet")
     await shoot(agent, "csat-ticket-agent")
 
-    mail = await asyncio.to_thread(smtp.inbox.wait_for, 1, address=rita.email, timeout=30)
-    link = survey_links(mail[-1])["good"]
+    link = (await asyncio.to_thread(mailed_survey, smtp, rita.email))["good"]
     assert link.startswith(server.url + "/csat?rating=good#token=")
     visitor = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
     await visitor.goto(link)

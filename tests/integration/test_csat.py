@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from tests.conftest import Harness, ManualClock, mailing, start
-from tests.csat_helpers import resolved, survey_links, ticket, token_of
+from tests.csat_helpers import mailed_survey, resolved, ticket, token_of
+from tests.org_helpers import organization
 from tests.smtp_server import SmtpServer
 
 from nixflow.config import Settings
@@ -42,8 +43,7 @@ async def test_the_resolved_mail_carries_a_signed_link_that_answers_once_and_cha
     h = mail_harness
     agent, requester, other = await h.user("agent"), await h.user("requester"), await h.user("requester")
     ticket_id = await resolved(h, requester, agent, assignee_id=agent.id)
-    mail = await asyncio.to_thread(smtp.inbox.wait_for, 1, address=requester.email, timeout=20)
-    found = survey_links(mail[-1])
+    found = await asyncio.to_thread(mailed_survey, smtp, requester.email)
     assert set(found) == {"good", "bad"} and found["good"].startswith("https://help.example.com/csat?rating=good#")
     token = token_of(found["good"])
 
@@ -82,9 +82,12 @@ async def test_the_resolved_mail_carries_a_signed_link_that_answers_once_and_cha
     assert (await h.client.get(f"/api/csat/tickets/{ticket_id}", headers=other.headers)).status_code == 404
 
 
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # the same rows as the link's test, in both modes
 async def test_the_ticket_page_answer_is_the_requesters_alone(harness: Harness) -> None:
     h = harness
     agent, requester, other = await h.user("agent"), await h.user("requester"), await h.user("requester")
+    colleague = await h.user("requester")
+    await organization(h, await h.user("admin"), "Acme", requester, colleague, shares_tickets=True)
     open_id = await ticket(h, requester, agent, assignee_id=agent.id)
     url = f"/api/csat/tickets/{open_id}"
     early = await h.client.post(url, json={"rating": "good"}, headers=requester.headers)
@@ -98,6 +101,11 @@ async def test_the_ticket_page_answer_is_the_requesters_alone(harness: Harness) 
     answered = await h.client.post(url, json={"rating": "good", "comment": " "}, headers=requester.headers)
     assert answered.status_code == 200 and answered.json()["comment"] is None, answered.text
     assert answered.json()["can_answer"] is True
+    # A colleague the ticket is shared with sees it, but neither the answer nor a way to give one.
+    shared = await h.client.get(url, headers=colleague.headers)
+    assert shared.status_code == 200 and (shared.json()["rating"], shared.json()["can_answer"]) == (None, False)
+    assert (await h.client.post(url, json={"rating": "bad"}, headers=colleague.headers)).status_code == 403
+    assert (await h.client.get(url, headers=requester.headers)).json()["rating"] == "good"
 
 
 @pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # the clock, not the storage, is under test

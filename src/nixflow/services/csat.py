@@ -26,11 +26,15 @@ def answer_of(conn: Connection, ticket_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
-def survey(conn: Connection, ticket: dict[str, Any], *, now: datetime) -> dict[str, Any]:
-    """A ticket's survey as its requester and the staff see it (`CsatSurvey`)."""
-    found = answer_of(conn, int(ticket["id"]))
+def survey(
+    conn: Connection, ticket: dict[str, Any], *, now: datetime, viewer: Principal | None = None
+) -> dict[str, Any]:
+    """A ticket's survey as its requester and the staff see it (`CsatSurvey`). A colleague the ticket is shared with
+    (`viewer`, neither staff nor its requester) sees no answer and cannot give one: it is the requester's."""
+    private = viewer is not None and not viewer.is_staff and viewer.id != ticket["requester_id"]
+    found = None if private else answer_of(conn, int(ticket["id"]))
     answered_at = None if found is None else found["answered_at"]
-    open_ = ticket["status"] in csat.SURVEYED_STATUSES
+    open_ = ticket["status"] in csat.SURVEYED_STATUSES and not private
     return {
         "ticket_id": ticket["id"],
         "title": ticket["title"],

@@ -188,7 +188,7 @@ async def ticket_page(
             ),
             "kb_linked": reading.linked_articles(conn, ticket_id=ticket_id, may=readable(user.role)),
             "then": then,
-            "survey": csat.survey(conn, ticket, now=now) if point is None else None,
+            "survey": csat.survey(conn, ticket, now=now, viewer=user) if point is None else None,
             "time_spent": time_entries.listed(conn, ticket_id=ticket_id) if user.is_staff else None,
         }
 

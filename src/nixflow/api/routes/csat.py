@@ -129,10 +129,10 @@ async def answer_by_link(body: LinkAnswer, request: Request, app: App) -> dict[s
 
 @router.get("/tickets/{ticket_id}", response_model=CsatSurvey)
 async def ticket_survey(ticket_id: PathId, user: CurrentUser, app: App) -> dict[str, Any]:
-    """A ticket's survey and answer (its requester, and staff)."""
+    """A ticket's survey and answer (its requester, and staff; a colleague it is shared with sees no answer)."""
     now = app.clock()
     return await app.db.read(
-        lambda conn: csat.survey(conn, tickets.load(conn, ticket_id=ticket_id, viewer=user), now=now)
+        lambda conn: csat.survey(conn, tickets.load(conn, ticket_id=ticket_id, viewer=user), now=now, viewer=user)
     )
 
 
