@@ -24,7 +24,13 @@ async def test_agents_log_change_and_delete_their_own_time_and_requesters_see_no
     assert first.status_code == 201, first.text
     assert (await h.client.post(url, json={"minutes": 15}, headers=ana.headers)).status_code == 201
     theirs = await h.client.post(url, json={"minutes": 20, "billable": True}, headers=bo.headers)
-    for bad in ({"minutes": 0}, {"minutes": 24 * 60 + 1}, {"minutes": "ten"}, {"minutes": 5, "extra": 1}):
+    for bad in (
+        {"minutes": 0},
+        {"minutes": 24 * 60 + 1},
+        {"minutes": "ten"},
+        {"minutes": 5, "extra": 1},
+        {"minutes": 5, "billable": 1},
+    ):
         assert (await h.client.post(url, json=bad, headers=ana.headers)).status_code == 422, bad
     listed = (await h.client.get(url, headers=ana.headers)).json()
     assert (listed["total_minutes"], listed["billable_minutes"]) == (65, 50)

@@ -306,7 +306,7 @@ class TimeSpent(Strict):
     """Time an agent spent on a ticket: logged alone (`POST /api/tickets/{id}/time-entries`) or with a reply."""
 
     minutes: Annotated[int, Field(ge=1, le=MAX_MINUTES, description="Whole minutes spent, 1 to a day.")]
-    billable: bool = False
+    billable: StrictBool = False
     note: Annotated[str, Field(max_length=MAX_NOTE)] = ""
 
 

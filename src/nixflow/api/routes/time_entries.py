@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, StaffUser
 from nixflow.api.routes.events import Time
@@ -25,7 +25,7 @@ Note = Annotated[str, Field(max_length=MAX_NOTE)]
 
 class TimeEntryUpdate(Strict):
     minutes: Minutes | None = None
-    billable: bool | None = None
+    billable: StrictBool | None = None
     note: Note | None = None
 
 
