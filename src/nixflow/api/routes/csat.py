@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
 from nixflow import crypto
 from nixflow.api import security
@@ -105,7 +106,7 @@ async def survey_by_link(body: SurveyToken, app: App) -> dict[str, Any]:
     tampered or expired link."""
     keys, now = crypto.keyring(app.settings), app.clock()
 
-    def read(conn: Any) -> dict[str, Any]:
+    def read(conn: Connection) -> dict[str, Any]:
         return csat.survey(conn, csat.check_link(conn, keys, body.token, now=now), now=now)
 
     return await app.db.read(read)
@@ -117,8 +118,8 @@ async def answer_by_link(body: LinkAnswer, request: Request, app: App) -> dict[s
     400 for a bad or expired link, 409 once the answer can no longer change, 403 for a signed-in other user."""
     caller = await link_caller(request, app)
     keys = crypto.keyring(app.settings)
-    requester = await app.db.read(lambda conn: csat.check_link(conn, keys, body.token, now=app.clock()))
-    ctx = context_for(request, int(requester["requester_id"]))
+    ticket = await app.db.read(lambda conn: csat.check_link(conn, keys, body.token, now=app.clock()))
+    ctx = context_for(request, int(ticket["requester_id"]))  # the answer is the requester's, however it came
     return await app.writer.run(
         lambda tx: csat.answer_by_link(
             tx, keys=keys, token=body.token, caller=caller, rating=body.rating, comment=body.comment
