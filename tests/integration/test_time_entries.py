@@ -66,6 +66,7 @@ async def test_agents_log_change_and_delete_their_own_time_and_requesters_see_no
     assert len([e for e in staff_items if e["type"] in TIME_EVENTS]) == 5
 
 
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # the one submit's all-or-nothing: test_one_submit.py
 async def test_time_logged_with_a_reply_commits_with_it_or_not_at_all(harness: Harness) -> None:
     h = harness
     ana, requester = await h.user("agent"), await h.user("requester")
