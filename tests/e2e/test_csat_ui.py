@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.csat_helpers import mailed_survey
-from tests.e2e.conftest import Server, shoot, signed_in
+from tests.e2e.conftest import Server, mailing_to, shoot, signed_in
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.browser
@@ -21,12 +21,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def mailing_server(tmp_path: Path, smtp: SmtpServer) -> Iterator[Server]:
     srv = Server(tmp_path / "nixflow.db")
-    srv.extra = {
-        "NIXFLOW_SMTP_URL": smtp.url,
-        "NIXFLOW_MAIL_FROM": "NixFlow <help@example.com>",
-        "NIXFLOW_BASE_URL": srv.url,
-        "NIXFLOW_NOTIFY_DELAY_SECONDS": "0",
-    }
+    mailing_to(srv, smtp.url, NIXFLOW_NOTIFY_DELAY_SECONDS="0")
     srv.cli("db", "upgrade")
     srv.start()
     yield srv
