@@ -157,6 +157,16 @@ class Server:
         return response.json() if response.content else None
 
 
+def mailing_to(srv: Server, smtp_url: str, **extra: str) -> None:
+    """Have `srv` send its mail to the SMTP server at `smtp_url`, from help@example.com, with links to itself."""
+    base = {
+        "NIXFLOW_SMTP_URL": smtp_url,
+        "NIXFLOW_MAIL_FROM": "NixFlow <help@example.com>",
+        "NIXFLOW_BASE_URL": srv.url,
+    }
+    srv.extra = {**base, **extra}
+
+
 @pytest.fixture
 def server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
     srv = Server(tmp_path / "nixflow.db")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import PASSWORD, Server, shoot
+from tests.e2e.conftest import PASSWORD, Server, mailing_to, shoot
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.browser
@@ -26,12 +26,7 @@ def mailing_server(request: pytest.FixtureRequest, tmp_path: Path, smtp: SmtpSer
         srv.database_url = str(request.getfixturevalue("postgres_database"))
         prefix = str(request.getfixturevalue("redis_prefix"))
         srv.redis = {"NIXFLOW_REDIS_URL": os.environ["NIXFLOW_TEST_REDIS_URL"], "NIXFLOW_REDIS_PREFIX": prefix}
-    srv.extra = {
-        "NIXFLOW_SMTP_URL": smtp.url,
-        "NIXFLOW_MAIL_FROM": "NixFlow <help@example.com>",
-        "NIXFLOW_BASE_URL": srv.url,
-        "NIXFLOW_TICK_SECONDS": "0.2",
-    }
+    mailing_to(srv, smtp.url, NIXFLOW_TICK_SECONDS="0.2")
     srv.cli("db", "upgrade")
     srv.start()
     yield srv

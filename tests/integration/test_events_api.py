@@ -97,6 +97,7 @@ async def test_catalogue_lists_every_type_with_a_schema(harness: Harness, reques
     assert categories <= {
         *("ticket", "automation", "sla", "kb", "user", "workflow", "notification", "email", "webhook", "calendar"),
         *("macro", "organization"),  # issue 25
+        "csat",  # issue 26
     }
     assert {"ticket", "automation", "sla", "kb", "user", "notification", "email", "webhook"} <= categories
     for required in (

@@ -353,6 +353,26 @@ ROWS = [
     Row("GET", "/api/reports/series", staff_only(200)),
     Row("GET", "/api/reports/drilldown", staff_only(200)),
     Row("GET", "/api/reports/workload", staff_only(200)),
+    Row("GET", "/api/reports/time", staff_only(200)),
+    # Satisfaction surveys: the signed link is the credential (400: not one we mailed); the ticket page's answer is
+    # the requester's alone (409: the matrix's ticket is not resolved); results for staff
+    Row("POST", "/api/csat/survey", public(400), malformed=public(422), body=lambda w, r: {"token": "1.2.3.nope"}),
+    Row(
+        "POST",
+        "/api/csat/answer",
+        public(400),
+        malformed=public(422),
+        body=lambda w, r: {"token": "1.2.3.nope", "rating": "good"},
+    ),
+    Row("GET", "/api/csat/tickets/{ticket_id}", on_ticket(200, 200, 200)),
+    Row("POST", "/api/csat/tickets/{ticket_id}", on_ticket(409, 403, 403), body=lambda w, r: {"rating": "good"}),
+    Row("GET", "/api/csat/results", staff_only(200)),
+    Row("GET", "/api/csat/comments", staff_only(200)),
+    # Time entries: staff only; each changes and deletes their own (the row's entry is the caller's)
+    Row("GET", "/api/tickets/{ticket_id}/time-entries", staff_only(200)),
+    Row("POST", "/api/tickets/{ticket_id}/time-entries", staff_only(201), body=lambda w, r: {"minutes": 5}),
+    Row("PATCH", "/api/tickets/{ticket_id}/time-entries/{entry_id}", staff_only(200), body=lambda w, r: {"minutes": 7}),
+    Row("DELETE", "/api/tickets/{ticket_id}/time-entries/{entry_id}", staff_only(204)),
     # Business-hours calendars (agents read, admins write)
     Row("GET", "/api/calendars", staff_only(200)),
     Row("POST", "/api/calendars", admin_only(201), body=lambda w, r: calendar_body(w)),
@@ -440,6 +460,7 @@ ROWS = [
     Row("GET", "/login", public(200)),
     Row("GET", "/password-reset", public(200)),
     Row("GET", "/password-reset/confirm", public(200)),
+    Row("GET", "/csat", public(200)),
     Row("GET", "/", page(303, 303, 303)),
     Row("GET", "/tickets", page(200, 200, 200)),
     Row("GET", "/tickets/new", page(200, 200, 200)),
@@ -454,6 +475,8 @@ ROWS = [
     Row("GET", "/reports", page(403, 200, 200)),
     Row("GET", "/reports/tickets", page(403, 200, 200)),
     Row("GET", "/reports/workload", page(403, 200, 200)),
+    Row("GET", "/reports/satisfaction", page(403, 200, 200)),
+    Row("GET", "/reports/satisfaction/comments", page(403, 200, 200)),
     Row("GET", "/macros", page(403, 200, 200)),
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
@@ -676,6 +699,12 @@ async def fill(world: World, row: Row, role: str) -> str:
             created = await h.client.post("/api/views", json=shared, headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
+        elif name == "entry_id":
+            staff = world.users[role if role in (AGENT, ADMIN) else AGENT]
+            url = f"/api/tickets/{values['ticket_id']}/time-entries"
+            logged = await h.client.post(url, json={"minutes": 3}, headers=staff.headers)
+            assert logged.status_code == 201, logged.text
+            values[name] = str(logged.json()["id"])
         elif name == "version":
             values[name] = "1"
         elif name == "tag":

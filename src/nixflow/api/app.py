@@ -13,6 +13,7 @@ from nixflow.api.routes import (
     auth,
     bulk,
     calendars,
+    csat,
     events,
     fields,
     health,
@@ -34,6 +35,7 @@ from nixflow.api.routes import (
     sla,
     tags,
     tickets,
+    time_entries,
     user_admin,
     users,
     views,
@@ -136,6 +138,9 @@ def install(app: FastAPI) -> None:
         macros.macros_router,
         macros.tickets_router,
         requester_context.router,
+        csat.router,
+        time_entries.router,
+        time_entries.reports_router,
         ws.router,
     ):
         app.include_router(router)

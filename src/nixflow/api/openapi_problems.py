@@ -35,6 +35,7 @@ DESCRIPTIONS = {
 
 KB_READS = ("/api/kb/suggest", "/api/kb/articles/{article_id}")  # views and suggestions: a rate per client
 WATCHERS = "/api/tickets/{ticket_id}/watchers"  # a requester's CCs: a rate per requester
+SURVEY_LINK = ("/api/csat/survey", "/api/csat/answer")  # public: the survey link's token is the credential
 
 
 def _codes(path: str) -> list[str]:
@@ -46,6 +47,8 @@ def _codes(path: str) -> list[str]:
         return ["400", "413", "415", "422"]
     if path in PUBLIC:
         return ["400", "413", "422"]
+    if path in SURVEY_LINK:  # the signed link is the credential: 400 bad or expired; an answer also 403 and 409
+        return ["400", "413", "415", "422"] if path.endswith("/survey") else ["400", "403", "409", "413", "415", "422"]
     if path in ("/api/auth/password", *KB_READS, WATCHERS):  # the sign-in limits; read and CC rates
         return ["400", "401", "403", "404", "409", "413", "422", "429"]
     return ["400", "401", "403", "404", "409", "413", "422"]

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from nixflow.domain import tags
+from nixflow.domain.csat import MAX_MINUTES, MAX_NOTE
 from nixflow.domain.fields import KEY_PATTERN, MAX_OPTION, MAX_TEXT
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
 from nixflow.domain.tags import MAX_TAGS
@@ -301,6 +302,14 @@ class TagsChange(Strict):
     version: Id | None = None
 
 
+class TimeSpent(Strict):
+    """Time an agent spent on a ticket: logged alone (`POST /api/tickets/{id}/time-entries`) or with a reply."""
+
+    minutes: Annotated[int, Field(ge=1, le=MAX_MINUTES, description="Whole minutes spent, 1 to a day.")]
+    billable: StrictBool = False
+    note: Annotated[str, Field(max_length=MAX_NOTE)] = ""
+
+
 class TicketSubmit(Strict):
     """One submit (`POST /api/tickets/{id}/update`): a comment, fields and a status, applied together."""
 
@@ -321,6 +330,7 @@ class TicketSubmit(Strict):
     add_tags: TagList | None = None  # staff only, as `POST /api/tickets/{id}/tags`
     remove_tags: TagList | None = None
     fields: FieldValues | None = None  # staff only, as `PATCH /api/tickets/{id}`
+    time: TimeSpent | None = None  # staff only: a time entry logged in the same unit of work (`ticket.time_logged`)
 
 
 class DecisionRequest(Strict):

@@ -179,6 +179,15 @@ class TicketLinked(TicketActor):
     link_id: int
     kind: Literal["parent", "child", "related", "duplicate_of", "duplicated_by"]
     other_id: int
+class TimeEntry(TicketRef):
+    """A time entry as it is after the change (`ticket.time_entry_deleted`: as it was)."""
+
+    entry_id: int
+    agent_id: int
+    minutes: int
+    billable: bool
+    note: str = ""
+    moved_from: int | None = None  # the ticket it was logged on, when a merge moved it here
 
 
 # automation
@@ -676,6 +685,20 @@ class OrganizationSlaPolicy(OrganizationRef):
     warning_percent: int | None = None
 
 
+# csat
+
+
+class CsatReceived(TicketRef):
+    """A requester's survey answer; `changed`: it replaces their earlier answer (`previous_rating`)."""
+
+    requester_id: int
+    rating: Literal["good", "bad"]
+    comment: str | None = None
+    changed: bool = False
+    previous_rating: Literal["good", "bad"] | None = None
+    via: Literal["link", "page"]
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One event type: its data model, default priority and meaning."""
@@ -714,6 +737,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("ticket.split", TicketSplit, "A new ticket was opened from one of its comments."),
     ("ticket.linked", TicketLinked, "A link to another ticket was made (on both tickets)."),
     ("ticket.unlinked", TicketLinked, "A link to another ticket was removed (on both tickets)."),
+    ("ticket.time_logged", TimeEntry, "An agent logged time spent on the ticket (staff only)."),
+    ("ticket.time_entry_changed", TimeEntry, "An agent changed their time entry (staff only)."),
+    ("ticket.time_entry_deleted", TimeEntry, "An agent deleted their time entry (staff only)."),
     ("automation.rule_applied", RuleActions, "A rule matched and took its actions."),
     ("automation.rule_failed", RuleFailed, "A rule raised an error."),
     ("automation.rule_shadowed", RuleActions, "A shadow rule matched; nothing done."),
@@ -816,6 +842,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         "An organization's tickets follow the priority's SLA again.",
     ),
     ("organization.fields_changed", OrganizationFieldsChanged, "An admin changed an organization's custom fields."),
+    ("csat.received", CsatReceived, "A requester rated a resolved ticket, or changed their rating (`changed`)."),
 )
 
 # Every type is normal priority unless its category or the type itself says otherwise.

@@ -48,6 +48,7 @@ EVENT_CATEGORIES = (
     "calendar",
     "macro",
     "organization",
+    "csat",
 )
 
 # The event source of work done for an automatic mail (an auto-reply): its changes are never mailed about.

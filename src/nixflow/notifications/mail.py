@@ -14,6 +14,9 @@ import css_inline
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from nixflow.crypto import Keyring
+from nixflow.domain.csat import RATINGS, link_expiry
+from nixflow.mailwire import survey_links
 from nixflow.mailwire.addresses import LOOP_HEADER, MailConfig, thread_id
 from nixflow.markup import render_reply
 
@@ -50,8 +53,10 @@ def compose(
     items: Sequence[dict[str, Any]],
     message_id: str,
     ticket: dict[str, Any] | None,
+    survey: dict[str, str] | None = None,
 ) -> EmailMessage:
-    """The mail for `items` (notification rows): about one ticket, or a digest when `ticket` is None."""
+    """The mail for `items` (notification rows): about one ticket, or a digest when `ticket` is None; with the
+    satisfaction survey's links (`survey_for`) when it tells a requester their ticket was resolved."""
     digest = ticket is None
     link = f"{config.base_url}/tickets/"
     context = {
@@ -59,6 +64,7 @@ def compose(
         "ticket": None if ticket is None else {**ticket, "link": f"{link}{ticket['id']}"},
         "items": [{**item, "link": f"{link}{item['ticket_id']}", "html": _html_body(config, item)} for item in items],
         "account_link": f"{config.base_url}/account",
+        "survey": survey,
     }
     env = _environment()
     text = env.get_template("mail.txt").render(context)
@@ -86,6 +92,27 @@ def _address(message: EmailMessage, config: MailConfig, *, to_email: str, to_nam
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message[LOOP_HEADER] = config.domain
+
+
+def survey_for(
+    config: MailConfig,
+    keys: Keyring,
+    *,
+    recipient_id: int,
+    ticket: dict[str, Any] | None,
+    items: Sequence[dict[str, Any]],
+) -> dict[str, str] | None:
+    """The survey's links, one per rating (`/csat?rating=good#token=...`: the page asks to confirm), when this
+    mail tells the ticket's requester it was resolved; None otherwise. The link works for `csat.LINK_DAYS`."""
+    if ticket is None or recipient_id != ticket.get("requester_id"):
+        return None
+    resolved = [i["created_at"] for i in items if (i.get("change") or {}).get("new") == "resolved"]
+    if not resolved:
+        return None
+    token = survey_links.make(
+        keys, ticket_id=int(ticket["id"]), requester_id=recipient_id, expires_at=link_expiry(resolved[-1])
+    )
+    return {rating: f"{config.base_url}/csat?rating={rating}#token={token}" for rating in RATINGS}
 
 
 def reset_link(config: MailConfig, token: str) -> str:

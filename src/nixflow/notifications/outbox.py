@@ -189,7 +189,7 @@ def recipient_of(conn: Connection, claim: Claim) -> dict[str, Any]:
 def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
     """The recipient, the claimed rows (with their ticket's title) and the ticket of a one-ticket mail."""
     rows = conn.execute(
-        select(notifications, tickets.c.title.label("ticket_title"))
+        select(notifications, tickets.c.title.label("ticket_title"), tickets.c.requester_id.label("requester_id"))
         .join(tickets, tickets.c.id == notifications.c.ticket_id)
         .where(notifications.c.claim_id == claim.claim_id)
         .order_by(notifications.c.id)
@@ -197,7 +197,7 @@ def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[
     items = [dict(r._mapping) for r in rows]
     ticket = None
     if claim.ticket_id is not None and items:
-        ticket = {"id": claim.ticket_id, "title": items[0]["ticket_title"]}
+        ticket = {"id": claim.ticket_id, "title": items[0]["ticket_title"], "requester_id": items[0]["requester_id"]}
     return recipient_of(conn, claim), items, ticket
 
 

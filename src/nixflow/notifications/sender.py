@@ -23,7 +23,7 @@ from nixflow.domain.envelope import EventContext
 from nixflow.mailwire import tokens as mail_tokens
 from nixflow.mailwire.addresses import MailConfig
 from nixflow.notifications import outbox
-from nixflow.notifications.mail import compose, compose_password_reset
+from nixflow.notifications.mail import compose, compose_password_reset, survey_for
 from nixflow.notifications.model import backoff_seconds
 from nixflow.notifications.outbox import Claim
 from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget
@@ -160,6 +160,7 @@ class NotificationSender:
             items=items,
             message_id=self._message_id(claim, recipient["email"]),
             ticket=ticket,
+            survey=survey_for(self.mail, self.keys, recipient_id=claim.recipient_id, ticket=ticket, items=items),
         )
         return message, items[0]["reason"] if items else ""
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from nixflow.domain.errors import Conflict, Forbidden, NotFound
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
-from nixflow.services import ticket_links, tickets
+from nixflow.services import ticket_links, tickets, time_entries
 from nixflow.services.users import Principal, principal_of
 from nixflow.store.db import Tx
 from nixflow.store.tables import attachments, comments, ticket_watchers, users
@@ -60,6 +60,7 @@ def merge(tx: Tx, *, actor: Principal, source_id: int, target_id: int, version: 
     moved_comments = _move_comments(tx, actor, source, target)
     moved_files = _move_files(tx, actor, source, target)
     watchers = _move_watchers(tx, actor, source, target)
+    time_entries.move(tx, from_ticket_id=source_id, to_ticket_id=target_id)  # the time was spent on one problem
     merged = {
         "by_id": actor.id,
         "source_id": source_id,

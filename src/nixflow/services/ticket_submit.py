@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nixflow.domain.errors import Forbidden
 from nixflow.domain.tickets import Status
-from nixflow.services import ticket_fields, ticket_tags, tickets
+from nixflow.services import ticket_fields, ticket_tags, tickets, time_entries
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
 
@@ -31,12 +32,13 @@ class Submission:
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
     fields: Mapping[str, Any] = field(default_factory=dict)  # custom fields, merged (`ticket_fields.change`)
+    time: Mapping[str, Any] | None = None  # a time entry (`minutes`, `billable`, `note`), staff only
 
 
 def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, source: str) -> dict[str, Any] | None:
-    """Apply `submission` in order: the comment (a staff reply opens a new ticket), the fields, the tags, then the
-    status unless the ticket is there already. Any error undoes the whole unit, comment included. Returns the
-    comment."""
+    """Apply `submission` in order: the comment (a staff reply opens a new ticket), the fields, the tags, the time
+    entry, then the status unless the ticket is there already. Any error undoes the whole unit, comment included.
+    Returns the comment."""
     tickets.check_version(tickets.current(tx, ticket_id=ticket_id, viewer=actor), submission.version)
     comment = None
     if submission.reply is not None:
@@ -50,6 +52,10 @@ def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, 
         ticket_tags.change(tx, actor=actor, ticket_id=ticket_id, add=submission.add_tags, remove=submission.remove_tags)
     if submission.fields:  # before the status: a resolve needs the fields required of agents
         ticket_fields.change(tx, actor=actor, ticket_id=ticket_id, values=submission.fields)
+    if submission.time is not None:
+        if not actor.is_staff:
+            raise Forbidden("only agents and admins log time")
+        time_entries.log(tx, actor=actor, ticket_id=ticket_id, **submission.time)
     status = submission.status
     if status is not None and tickets.current(tx, ticket_id=ticket_id)["status"] != status.value:
         tickets.transition(tx, actor=actor, ticket_id=ticket_id, status=status)

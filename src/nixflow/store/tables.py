@@ -788,3 +788,34 @@ ticket_link_options = Table(
     Column("id", Integer, primary_key=True),
     Column("block_parent_close", Boolean, nullable=False),
 )
+
+# Satisfaction (migration 0028): a ticket's one survey answer, by its requester. Who solved it, its category and
+# organization are those of the ticket when it was first answered, so a report does not move when it is reassigned.
+csat_answers = Table(
+    "csat_answers",
+    metadata,
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("requester_id", ForeignKey("users.id"), nullable=False),
+    Column("rating", String(4), nullable=False),
+    Column("comment", Text),
+    Column("answered_at", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime),
+    Column("assignee_id", Id),
+    Column("category_id", Id),
+    Column("organization_id", Id),
+    Index("ix_csat_answers_answered_at", "answered_at"),
+)
+
+# Time entries (migration 0028): minutes an agent spent on a ticket; staff only.
+time_entries = Table(
+    "time_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("agent_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("minutes", Integer, nullable=False),
+    Column("billable", Boolean, nullable=False),
+    Column("note", String(500), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

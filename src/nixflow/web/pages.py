@@ -19,6 +19,7 @@ from nixflow.kb import reading, search
 from nixflow.notifications import watchers
 from nixflow.services import (
     attachments,
+    csat,
     field_definitions,
     requester_context,
     signatures,
@@ -29,6 +30,7 @@ from nixflow.services import (
     ticket_reads,
     ticket_tags,
     tickets,
+    time_entries,
     visibility,
 )
 from nixflow.services.users import Principal
@@ -132,6 +134,7 @@ async def ticket_page(
     """One ticket: details, SLA, actions, comments and its timeline with what caused each change; with `as_of`
     (an event of its timeline), the ticket as it stood right after that event, read-only."""
     point = ticket_history.parse_point(as_of) if as_of else None
+    now = app.clock()
 
     def read(conn: Connection) -> dict[str, Any]:
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
@@ -189,6 +192,8 @@ async def ticket_page(
             ),
             "kb_linked": reading.linked_articles(conn, ticket_id=ticket_id, may=readable(user.role)),
             "then": then,
+            "survey": csat.survey(conn, ticket, now=now, viewer=user) if point is None else None,
+            "time_spent": time_entries.listed(conn, ticket_id=ticket_id) if user.is_staff else None,
         }
 
     data = await app.db.read(read)

@@ -203,6 +203,7 @@ async def submit(
         add_tags=tuple(body.add_tags or ()),
         remove_tags=tuple(body.remove_tags or ()),
         fields=body.fields or {},
+        time=body.time.model_dump() if body.time else None,
     )
 
     def apply(tx: Tx) -> ReadBack[tuple[dict[str, Any], dict[str, Any] | None]]:

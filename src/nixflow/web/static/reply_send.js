@@ -41,6 +41,8 @@ function submission(status) {
     ...changed("assignee", "assignee_id", (value) => (value === "" ? null : Number(value))),
   };
   if (status) body.status = status;
+  const minutes = document.getElementById("reply-minutes");
+  if (minutes && minutes.value) body.time = { minutes: Number(minutes.value), billable: document.getElementById("reply-billable").checked };
   return body;
 }
 
