@@ -6,8 +6,6 @@ import pytest
 from tests.conftest import Harness
 from tests.csat_helpers import ticket
 
-from nixflow.services import time_entries
-
 TIME_EVENTS = ("ticket.time_logged", "ticket.time_entry_changed", "ticket.time_entry_deleted")
 
 
@@ -102,8 +100,8 @@ async def test_a_merge_moves_the_time_to_the_surviving_ticket(harness: Harness) 
         assert (
             await h.client.post(f"/api/tickets/{ticket_id}/time-entries", json=body, headers=ana.headers)
         ).is_success
-    moved = await h.write(lambda tx: time_entries.move(tx, from_ticket_id=merged, to_ticket_id=survivor))
-    assert moved == 2
+    merge = await h.client.post(f"/api/tickets/{merged}/merge", json={"into": survivor}, headers=ana.headers)
+    assert merge.status_code == 200, merge.text
     totals = {
         t: (await h.client.get(f"/api/tickets/{t}/time-entries", headers=ana.headers)).json()
         for t in (survivor, merged)
