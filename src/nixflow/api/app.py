@@ -38,6 +38,7 @@ from nixflow.api.routes import (
     views,
     watchers,
     webhooks,
+    workflows,
     ws,
 )
 from nixflow.domain.errors import PayloadTooLarge
@@ -133,6 +134,10 @@ def install(app: FastAPI) -> None:
         macros.macros_router,
         macros.tickets_router,
         requester_context.router,
+        workflows.router,
+        workflows.tickets_router,
+        workflows.delegation_router,
+        workflows.links_router,
         ws.router,
     ):
         app.include_router(router)

@@ -59,6 +59,7 @@ ACTIONS = (
     "send_reply",
     "apply_macro",
     "set_field",
+    "start_workflow",
 )
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
 
@@ -417,7 +418,7 @@ def _check_action(raw: Any) -> Any:
         raise ValueError(f"unknown action '{kind}' (known: {', '.join(ACTIONS)})")
     given = {
         k
-        for k in ("value", "user_id", "level", "role", "category_id", "text", "macro_id", "key")
+        for k in ("value", "user_id", "level", "role", "category_id", "text", "macro_id", "key", "workflow_id")
         if raw.get(k) is not None
     }
     needs = {
@@ -431,6 +432,7 @@ def _check_action(raw: Any) -> Any:
         "send_reply": "text",
         "apply_macro": "macro_id",
         "set_field": "key",
+        "start_workflow": "workflow_id",
     }
     allowed = {"role", "user_id"} if kind == "notify" else ({needs[kind]} if kind in needs else set())
     allowed |= {"value"} if kind == "set_field" else set()  # none: the rule clears the field
@@ -542,6 +544,13 @@ class SetField(_Strict):
     value: CustomValue | list[Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]] | None = None
 
 
+class StartWorkflow(_Strict):
+    """Start an approval workflow on the ticket (nothing, while it already runs one)."""
+
+    type: Literal["start_workflow"]
+    workflow_id: Id
+
+
 Action = Annotated[
     SetPriority
     | AssignRoundRobin
@@ -554,12 +563,13 @@ Action = Annotated[
     | SetStatus
     | SendReply
     | ApplyMacro
-    | SetField,
+    | SetField
+    | StartWorkflow,
     Field(discriminator="type"),
     BeforeValidator(_check_action),
 ]
 """One action: set_priority, assign_round_robin, assign, escalate, notify, add_tag, remove_tag, set_category,
-set_status, send_reply, apply_macro or set_field (the schema says which arguments each takes)."""
+set_status, send_reply, apply_macro, set_field or start_workflow (the schema says which arguments each takes)."""
 
 
 def _check_kind(kind: str, actions: list[Action]) -> None:
