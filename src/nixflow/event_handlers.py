@@ -56,6 +56,11 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "user.updated": (SEARCH,),
     "user.deactivated": (DEPARTURES,),
     "user.role_changed": (DEPARTURES, REPORTS),
+    "workflow.started": (NOTIFICATIONS,),
+    "workflow.step_completed": (NOTIFICATIONS,),
+    "workflow.expired": (NOTIFICATIONS,),
+    "workflow.approved": (NOTIFICATIONS,),
+    "workflow.rejected": (NOTIFICATIONS,),
 }
 
 

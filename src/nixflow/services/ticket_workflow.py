@@ -189,7 +189,7 @@ def decide(
     """Record `actor`'s decision on the current step (`step`, when given, must still be it): `workflow.decided`,
     then the step's or the run's end if it decided it. 403 for someone the step does not ask (or who stands in for
     nobody now), 409 for a second decision, a finished run, or a step that moved on."""
-    run = rows.run_of(tx.conn, ticket_id)
+    run = rows.run_of(tx.conn, ticket_id, for_update=True)
     if run is None:
         raise NotFound(f"ticket {ticket_id} has no workflow")
     if run["status"] != "running" or (step is not None and step != run["step"]):
@@ -255,7 +255,7 @@ def expire(tx: Tx, *, run_id: int) -> bool:
     """The current step's deadline passed (`tx.now`): `workflow.expired`, then the step is escalated to its
     `escalate_to` people (who join its approvers; the deadline is not renewed) or, with nobody to escalate to,
     the run ends rejected. False when the run moved on meanwhile (nothing done)."""
-    run = rows.run_by_id(tx.conn, run_id)
+    run = rows.run_by_id(tx.conn, run_id, for_update=True)
     if run is None or run["status"] != "running" or run["step_due_at"] is None or run["step_due_at"] > tx.now:
         return False
     step = run["definition"]["steps"][run["step"]]

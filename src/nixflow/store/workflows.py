@@ -44,10 +44,11 @@ def started_by_category(conn: Connection, category_id: int) -> int | None:
     return conn.execute(select(categories.c.workflow_id).where(categories.c.id == category_id)).scalar()
 
 
-def run_of(conn: Connection, ticket_id: int) -> dict[str, Any] | None:
-    """The ticket's newest workflow run."""
+def run_of(conn: Connection, ticket_id: int, *, for_update: bool = False) -> dict[str, Any] | None:
+    """The ticket's newest workflow run; `for_update`: locked until the unit of work ends (PostgreSQL; SQLite
+    has one writer), so two decisions, or a decision and the deadline, never both act on what they read."""
     q = select(workflow_runs).where(workflow_runs.c.ticket_id == ticket_id).order_by(workflow_runs.c.id.desc())
-    row = conn.execute(q.limit(1)).first()
+    row = conn.execute((q.with_for_update() if for_update else q).limit(1)).first()
     return None if row is None else dict(row._mapping)
 
 
@@ -64,8 +65,9 @@ def due_runs(conn: Connection, now: datetime, limit: int) -> list[int]:
     return list(conn.execute(q.limit(limit)).scalars())
 
 
-def run_by_id(conn: Connection, run_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(workflow_runs).where(workflow_runs.c.id == run_id)).first()
+def run_by_id(conn: Connection, run_id: int, *, for_update: bool = False) -> dict[str, Any] | None:
+    q = select(workflow_runs).where(workflow_runs.c.id == run_id)
+    row = conn.execute(q.with_for_update() if for_update else q).first()
     return None if row is None else dict(row._mapping)
 
 
