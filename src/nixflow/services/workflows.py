@@ -125,6 +125,12 @@ def set_category_workflow(tx: Tx, *, actor: Principal, category_id: int, workflo
         raise NotFound(f"category {category_id} not found")
 
 
+def started_by_categories(conn: Connection) -> dict[int, int]:
+    """Category id → the workflow its new tickets start, for the categories that start one."""
+    found = conn.execute(select(categories.c.id, categories.c.workflow_id).where(categories.c.workflow_id.is_not(None)))
+    return {int(r.id): int(r.workflow_id) for r in found}
+
+
 def delegation_of(conn: Connection, *, user: Principal) -> dict[str, Any] | None:
     """The caller's delegation, if they named a delegate."""
     return rows.delegation(conn, user.id)

@@ -8,7 +8,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from nixflow.web import admin, kb, macros, notifications, pages, password_reset, reports, search, staff, workload
+from nixflow.web import (
+    admin,
+    kb,
+    macros,
+    notifications,
+    pages,
+    password_reset,
+    reports,
+    search,
+    staff,
+    workflows,
+    workload,
+)
 from nixflow.web.rendering import HERE, LoginRequired, make_environment
 
 
@@ -16,7 +28,7 @@ def install(app: FastAPI) -> None:
     """Serve the pages and static files from `app`."""
     app.state.web_templates = make_environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    routers = (pages, password_reset, staff, workload, reports, admin, notifications, kb, search, macros)
+    routers = (pages, password_reset, staff, workload, reports, admin, notifications, kb, search, macros, workflows)
     for module in routers:
         app.include_router(module.router)
 

@@ -160,6 +160,7 @@ const modules = {
   "desk-macros": "./desk_macros.js",
   account: "./account.js",
   "password-reset-confirm": "./password_reset.js",
+  "workflow-decide": "./workflow_decide.js",
   "ticket-new": "./kb.js",
   ticket: "./ticket.js",
   queue: "./queue.js",
