@@ -55,7 +55,8 @@ async def test_manager_approves_from_the_mail_and_it_rejects_on_the_page(
 
     page = await signed_in(browser, server, admin, "/admin/workflows")
     await page.get_by_label("Hardware").select_option(label="Laptop request")
-    await page.locator("form[data-api$='/categories/%d']" % hardware["id"]).get_by_role("button", name="Set").click()
+    await page.locator(f"form[data-api$='/categories/{hardware['id']}']").get_by_role("button", name="Set").click()
+    await expect(page.locator("#flash")).to_contain_text("Saved")  # after the reload: stored
     await expect(page.get_by_label("Hardware")).to_have_value(str(laptop["id"]))
     await shoot(page, "admin-workflows")
 
