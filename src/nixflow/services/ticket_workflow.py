@@ -191,13 +191,15 @@ def decide(
     nobody now), 409 for a second decision, a finished run, or a step that moved on."""
     run = rows.run_of(tx.conn, ticket_id, for_update=True)
     if run is None:
-        raise NotFound(f"ticket {ticket_id} has no workflow")
+        raise NotFound(f"ticket {ticket_id} has no workflow")  # the same answer as for a ticket one may not see
     if run["status"] != "running" or (step is not None and step != run["step"]):
         raise Conflict(f"this decision is no longer open: the workflow is {run['status']}, at step {run['step'] + 1}")
     for_id = _for_whom(tx.conn, run, actor, tx.now)
     if for_id is None:
         if actor.id in run["approver_ids"]:
             raise Conflict("you decided this step already")
+        if not actor.is_staff:
+            tickets.load(tx.conn, ticket_id=ticket_id, viewer=actor)  # 404 for a ticket they may not see
         raise Forbidden("you are not an approver of this step, nor standing in for one")
     reason = (reason or "").strip()[:1000] or None
     decision = {"step": run["step"], "by_id": actor.id, "for_id": for_id, "approve": approve, "reason": reason}
