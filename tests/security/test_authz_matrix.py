@@ -127,7 +127,7 @@ def workflow_body(w: World) -> dict[str, Any]:
 
 def delegation_body(w: World, role: str) -> dict[str, Any]:
     delegate = w.users[AGENT if role == ADMIN else ADMIN]
-    return {"delegate_id": delegate.id, "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
+    return {"delegate_id": delegate.id, "starts_at": "2020-01-01T00:00:00Z", "days": 30}
 
 
 def calendar_body(w: World) -> dict[str, Any]:

@@ -137,11 +137,12 @@ def delegation_of(conn: Connection, *, user: Principal) -> dict[str, Any] | None
 
 
 def delegate(tx: Tx, *, user: Principal, delegate_id: int, starts_at: datetime, ends_at: datetime) -> dict[str, Any]:
-    """Name who decides for the caller from `starts_at` to `ends_at` (replacing any earlier delegation)."""
-    if delegate_id == user.id or not rows.active_users(tx.conn, [delegate_id]):
-        raise _missing(["delegate_id"], "the delegate must be another active user")
-    if ends_at <= starts_at or ends_at <= tx.now:
-        raise _missing(["ends_at"], "a delegation ends after it starts, and in the future")
+    """Name who decides for the caller from `starts_at` to `ends_at` (replacing any earlier delegation); 404 for
+    someone who is not an active user, 409 for the caller themself."""
+    if delegate_id == user.id:
+        raise Conflict("you cannot stand in for yourself: name another user")
+    if not rows.active_users(tx.conn, [delegate_id]):
+        raise NotFound(f"no active user {delegate_id}")
     d = workflow_delegations
     tx.conn.execute(delete(d).where(d.c.user_id == user.id))
     values = {"user_id": user.id, "delegate_id": delegate_id, "starts_at": starts_at, "ends_at": ends_at}

@@ -3,7 +3,7 @@ and the signed link of the approval mail (public: the token is the credential)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
@@ -99,9 +99,11 @@ class RunRead(BaseModel):
 
 
 class Delegation(Strict):
-    delegate_id: int
+    """Who decides for you, from `starts_at` for `days` days."""
+
+    delegate_id: int = Field(ge=1)
     starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    days: int = Field(ge=1, le=366)
 
 
 class DelegationRead(BaseModel):
@@ -224,9 +226,11 @@ async def get_delegation(user: CurrentUser, app: App) -> dict[str, Any] | None:
 
 @delegation_router.put("", response_model=DelegationRead)
 async def set_delegation(body: Delegation, user: CurrentUser, app: App, ctx: Ctx) -> dict[str, Any]:
-    """Let another active user decide your approvals from `starts_at` to `ends_at` (replaces an earlier one);
-    their decisions are recorded as theirs, for you."""
-    starts, ends = body.starts_at.astimezone(UTC), body.ends_at.astimezone(UTC)
+    """Let another active user decide your approvals from `starts_at` for `days` days (replaces an earlier one);
+    their decisions are recorded as theirs, for you. 404 for a user who is not there or not active, 409 for
+    yourself."""
+    starts = body.starts_at.astimezone(UTC)
+    ends = starts + timedelta(days=body.days)
     return await app.writer.run(
         lambda tx: workflows.delegate(tx, user=user, delegate_id=body.delegate_id, starts_at=starts, ends_at=ends),
         ctx,
