@@ -165,3 +165,34 @@ async def test_a_delegate_decides_for_an_approver_who_is_away(harness: Harness, 
     assert (await _decide(h, ticket_id, deputy, True)).status_code == 403  # stands in for no IT member
     await ok(await h.client.delete("/api/workflow-delegation", headers=setup.manager.headers), 204)
     assert await ok(await h.client.get("/api/workflow-delegation", headers=setup.manager.headers)) is None
+
+
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # the rule engine's action; storage as above
+async def test_a_rule_starts_a_workflow_once(harness: Harness, admin: User, requester: User) -> None:
+    h = harness
+    step = {"name": "Admins", "approvers": {"kind": "role", "role": "admin"}}
+    made = await ok(
+        await h.client.post("/api/workflows", json={"name": "Spend", "steps": [step]}, headers=admin.headers), 201
+    )
+    rule = {
+        "name": "purchases need approval",
+        "kind": "prioritization",
+        "conditions": {"any": [{"field": "text", "op": "contains_word", "value": ["purchase"]}]},
+        "actions": [{"type": "start_workflow", "workflow_id": made["id"] + 100}],
+    }
+    refused = await h.client.post("/api/rules", json=rule, headers=admin.headers)
+    assert refused.status_code == 422 and "no workflow" in refused.text
+    rule["actions"] = [{"type": "start_workflow", "workflow_id": made["id"]}]
+    await ok(await h.client.post("/api/rules", json=rule, headers=admin.headers), 201)
+    ticket = await ok(await h.client.post("/api/tickets", json={"title": "A purchase"}, headers=requester.headers), 201)
+    other = await ok(await h.client.post("/api/tickets", json={"title": "A question"}, headers=requester.headers), 201)
+    await h.settle()
+    now = await ok(await h.client.get(f"/api/tickets/{ticket['id']}", headers=admin.headers))
+    again = {"title": "A purchase, again", "version": now["version"]}  # the rule matches once more
+    await ok(await h.client.patch(f"/api/tickets/{ticket['id']}", json=again, headers=admin.headers))
+    await h.settle()
+    assert len(await h.events(type="automation.rule_applied", aggregate_id=str(ticket["id"]))) == 2
+    assert len(await h.events(type="workflow.started", aggregate_id=str(ticket["id"]))) == 1  # not twice
+    assert await h.events(type="workflow.started", aggregate_id=str(other["id"])) == []
+    state = await ok(await h.client.get(f"/api/tickets/{ticket['id']}/workflow", headers=admin.headers))
+    assert state["name"] == "Spend" and state["may_decide"] is True
