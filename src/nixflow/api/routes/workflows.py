@@ -14,6 +14,7 @@ from nixflow.api import security
 from nixflow.api.deps import AdminUser, App, Ctx, CurrentUser, GuardedRoute, PathId, StaffUser
 from nixflow.api.schemas import Strict
 from nixflow.domain.envelope import EventContext
+from nixflow.domain.json_types import MAX_ID
 from nixflow.ids import uuid7
 from nixflow.services import ticket_workflow, workflow_links, workflows
 
@@ -23,6 +24,8 @@ delegation_router = APIRouter(prefix="/api/workflow-delegation", tags=["workflow
 links_router = APIRouter(prefix="/api/workflow-links", tags=["workflows"], route_class=GuardedRoute)
 
 Reason = Annotated[str, StringConstraints(strict=True, max_length=1000)]
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=r"\S")]
+UserId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Approvers(Strict):
@@ -30,30 +33,30 @@ class Approvers(Strict):
     (the user custom field `field` holding their id or email), or a category's `team` (`category_id`)."""
 
     kind: Literal["users", "role", "manager", "team"]
-    user_ids: list[int] | None = None
-    role: str | None = None
-    field: str | None = None
-    category_id: int | None = None
+    user_ids: list[UserId] | None = Field(default=None, max_length=50)
+    role: Literal["admin", "agent", "approver"] | None = None
+    field: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=40)] | None = None
+    category_id: UserId | None = None
 
 
 class Step(Strict):
-    name: str
+    name: Name
     approvers: Approvers
     rule: Literal["all", "any", "n_of_m"] = "all"
-    required: int | None = None  # n of `n_of_m`
-    deadline_hours: float | None = None
-    escalate_to: list[int] = []  # join the step when its deadline passes; none: the workflow ends rejected
+    required: int | None = Field(default=None, ge=1, le=50)  # n of `n_of_m`
+    deadline_hours: float | None = Field(default=None, gt=0, le=24 * 365)
+    escalate_to: list[UserId] = Field(default=[], max_length=50)  # join the step at its deadline; none: it ends
 
 
 class Outcome(Strict):
     status: Literal["open", "pending", "resolved", "closed"] | None = None
-    assignee_id: int | None = None
-    macro_id: int | None = None
+    assignee_id: UserId | None = None
+    macro_id: UserId | None = None
 
 
 class WorkflowWrite(Strict):
-    name: str
-    steps: list[Step]
+    name: Name
+    steps: list[Step] = Field(min_length=1, max_length=10)
     on_approved: Outcome = Outcome()
     on_rejected: Outcome = Outcome()
     active: bool = True
@@ -71,11 +74,11 @@ class WorkflowRead(BaseModel):
 
 
 class CategoryWorkflow(Strict):
-    workflow_id: int | None  # none: the category's new tickets start no workflow
+    workflow_id: UserId | None  # none: the category's new tickets start no workflow
 
 
 class StartWorkflow(Strict):
-    workflow_id: int
+    workflow_id: UserId
 
 
 class WorkflowDecision(Strict):
