@@ -35,6 +35,7 @@ def token_in(smtp: SmtpServer, address: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # the decision it makes is tested in both modes
 async def test_the_mailed_link_asks_then_decides_once(desk: Harness, smtp: SmtpServer) -> None:
     h = desk
     admin = await h.user("admin")
