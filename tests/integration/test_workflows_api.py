@@ -63,6 +63,20 @@ async def test_bad_definitions_are_refused_whole_and_nothing_is_stored(harness: 
     assert made["steps"][0]["rule"] == "all" and made["on_approved"] == {}
     again = await h.client.post("/api/workflows", json={"name": "Fine", "steps": [step]}, headers=admin.headers)
     assert again.status_code == 409
+    url = f"/api/workflows/{made['id']}"
+    bad_change = await h.client.put(
+        url, json={"name": "Fine", "steps": [{**step, "rule": "n_of_m"}]}, headers=admin.headers
+    )
+    assert bad_change.status_code == 422  # N of M without N; the stored one stays
+    assert (await ok(await h.client.get(url, headers=admin.headers)))["steps"][0]["rule"] == "all"
+    changed = await ok(
+        await h.client.put(url, json={"name": "Finer", "steps": [{**step, "rule": "any"}]}, headers=admin.headers)
+    )
+    assert changed["name"] == "Finer" and changed["steps"][0]["rule"] == "any"
+    await ok(await h.client.delete(url, headers=admin.headers), 204)
+    assert (await h.client.get(url, headers=admin.headers)).status_code == 404
+    kinds = [e["type"] for e in await h.events(aggregate_type="workflow")]
+    assert kinds == ["workflow.definition_created", "workflow.definition_updated", "workflow.definition_deleted"]
 
 
 async def test_manager_then_it_approve_and_the_outcome_applies(harness: Harness, admin: User) -> None:
@@ -111,6 +125,9 @@ async def test_a_rejection_ends_the_workflow_with_its_outcome(harness: Harness, 
     [rejected] = await h.events(type="workflow.rejected", aggregate_id=str(ticket_id))
     assert rejected["data"]["by_id"] == setup.manager.id and rejected["data"]["reason"] == "you got one last year"
     assert (await ok(await h.client.get(f"/api/tickets/{ticket_id}", headers=admin.headers)))["status"] == "resolved"
+    told = await ok(await h.client.get("/api/notifications", headers=setup.requester.headers))
+    answer = [n for n in told["items"] if n["kind"] == "approvals"]
+    assert [n["body"] for n in answer] == ["Laptop request was rejected by Mona Manager: you got one last year"]
 
 
 @pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # the counting is the same on both
@@ -165,6 +182,8 @@ async def test_a_delegate_decides_for_an_approver_who_is_away(harness: Harness, 
     assert (await _decide(h, ticket_id, deputy, True)).status_code == 403  # stands in for no IT member
     await ok(await h.client.delete("/api/workflow-delegation", headers=setup.manager.headers), 204)
     assert await ok(await h.client.get("/api/workflow-delegation", headers=setup.manager.headers)) is None
+    set_, ended = await h.events(type="workflow.delegation_set", aggregate_id=str(setup.manager.id))
+    assert set_["data"]["delegate_id"] == deputy.id and ended["data"]["delegate_id"] is None
 
 
 @pytest.mark.parametrize("mode", ["embedded"], indirect=True)  # the rule engine's action; storage as above
