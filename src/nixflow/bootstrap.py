@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from nixflow import crypto
+from nixflow.automation import workflow_start
 from nixflow.automation.engine import RuleEngine
 from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlCounterStore
 from nixflow.automation.timers import TimedAutomation
+from nixflow.automation.workflow_deadlines import WorkflowDeadlines
 from nixflow.config import Settings
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import EventStatus
@@ -56,6 +58,7 @@ def default_handlers(
         Consumer.NOTIFICATIONS: NotificationConsumer(notify or NotifyConfig()).handler(),
         Consumer.REPORTS: report_projection.handler(),
         Consumer.SEARCH: search_projection.handler(),
+        Consumer.WORKFLOWS: workflow_start.handler(),
     }
     return subscriptions(consumers)
 
@@ -197,6 +200,7 @@ def build(
     jobs[:0] = [
         PeriodicJob("outbox-sweeper", sweeper),
         PeriodicJob("sla-and-escalation", TimedAutomation(db=db, writer=writer, counters=counters)),
+        PeriodicJob("workflow-deadlines", WorkflowDeadlines(db=db, writer=writer)),
         PeriodicJob("housekeeping", Housekeeping(writer=writer, retention=retention)),
     ]
     if settings.smtp_url:

@@ -22,12 +22,13 @@ class Consumer(StrEnum):
     NOTIFICATIONS = "notifications"  # notifications.consumer.NotificationConsumer.handler
     REPORTS = "reports"  # reports.projection.handler: the report read models
     SEARCH = "search"  # search.projection.handler: the tickets' full-text index
+    WORKFLOWS = "workflows"  # automation.workflow_start.handler: a category's approval workflow on new tickets
 
 
-RULES, DEPARTURES, NOTIFICATIONS, REPORTS, SEARCH = Consumer
+RULES, DEPARTURES, NOTIFICATIONS, REPORTS, SEARCH, WORKFLOWS = Consumer
 
 EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
-    "ticket.created": (RULES, REPORTS, SEARCH),
+    "ticket.created": (RULES, WORKFLOWS, REPORTS, SEARCH),
     "ticket.updated": (RULES, SEARCH),
     "ticket.status_changed": (RULES, NOTIFICATIONS),
     "ticket.commented": (RULES, NOTIFICATIONS, REPORTS, SEARCH),
@@ -56,6 +57,11 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "user.updated": (SEARCH,),
     "user.deactivated": (DEPARTURES,),
     "user.role_changed": (DEPARTURES, REPORTS),
+    "workflow.started": (NOTIFICATIONS,),
+    "workflow.step_completed": (NOTIFICATIONS,),
+    "workflow.expired": (NOTIFICATIONS,),
+    "workflow.approved": (NOTIFICATIONS,),
+    "workflow.rejected": (NOTIFICATIONS,),
 }
 
 

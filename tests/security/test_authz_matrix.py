@@ -71,6 +71,7 @@ class World:
     users: dict[str, User]
     counter: int = 0
     other: int = 0  # a second ticket (merge, links) or a comment of the ticket (split), made by `fill`
+    workflow_id: int = 0  # the approval workflow `fill` made for a row that needs one
 
     def unique(self, prefix: str) -> str:
         self.counter += 1
@@ -117,6 +118,17 @@ SHARED = {"name": "Shared", "scope": "everyone", "body": "Hello {{ requester.nam
 
 def field_body(w: World) -> dict[str, Any]:
     return {"key": w.unique("f").replace("-", "_"), "label": "Contract", "type": "text"}
+
+
+def workflow_body(w: World) -> dict[str, Any]:
+    """A workflow the admins decide (the matrix's admin is one)."""
+    step = {"name": "Admins", "approvers": {"kind": "role", "role": "admin"}}
+    return {"name": w.unique("workflow"), "steps": [step]}
+
+
+def delegation_body(w: World, role: str) -> dict[str, Any]:
+    delegate = w.users[AGENT if role == ADMIN else ADMIN]
+    return {"delegate_id": delegate.id, "starts_at": "2020-01-01T00:00:00Z", "days": 30}
 
 
 def calendar_body(w: World) -> dict[str, Any]:
@@ -294,6 +306,45 @@ ROWS = [
         body=lambda w, r: {"user_id": w.users[OWNER].id},
     ),
     Row("DELETE", "/api/organizations/{organization_id}/members/{user_id}", admin_only(200)),
+    # Approval workflows: admins define them; staff start one; the people a step asks decide (here: admins);
+    # anyone may name a delegate; the mail's signed link is public (its token is the credential)
+    Row("GET", "/api/workflows", admin_only(200)),
+    Row("POST", "/api/workflows", admin_only(201), body=lambda w, r: workflow_body(w)),
+    Row("GET", "/api/workflows/{workflow_id}", admin_only(200)),
+    Row("PUT", "/api/workflows/{workflow_id}", admin_only(200), body=lambda w, r: workflow_body(w)),
+    Row("DELETE", "/api/workflows/{workflow_id}", admin_only(204)),
+    Row("PUT", "/api/workflows/categories/{category_id}", admin_only(204), body=lambda w, r: {"workflow_id": None}),
+    Row("GET", "/api/tickets/{ticket_id}/workflow", on_ticket(404, 200, 200)),
+    Row(
+        "POST",
+        "/api/tickets/{ticket_id}/workflow",
+        on_ticket(403, 403, 200),
+        body=lambda w, r: {"approve": True, "reason": "fine"},
+        object_checked=frozenset({OWNER, AGENT}),  # whether the step asks them depends on the workflow
+    ),
+    Row(
+        "POST",
+        "/api/tickets/{ticket_id}/workflow/start",
+        staff_only(201),
+        body=lambda w, r: {"workflow_id": w.workflow_id},
+    ),
+    Row("GET", "/api/workflow-delegation", signed_in(200)),
+    Row("PUT", "/api/workflow-delegation", signed_in(200), body=lambda w, r: delegation_body(w, r)),
+    Row("DELETE", "/api/workflow-delegation", signed_in(204)),
+    Row(
+        "POST",
+        "/api/workflow-links/preview",
+        public(422),
+        malformed=public(422),
+        body=lambda w, r: {"token": "not-a-link-we-mailed"},
+    ),
+    Row(
+        "POST",
+        "/api/workflow-links/decide",
+        public(422),
+        malformed=public(422),
+        body=lambda w, r: {"token": "not-a-link-we-mailed", "approve": True},
+    ),
     Row("GET", "/api/fields", signed_in(200)),
     Row("POST", "/api/fields", admin_only(201), body=lambda w, r: field_body(w)),
     Row("GET", "/api/fields/{field_id}", staff_only(200)),
@@ -483,6 +534,8 @@ ROWS = [
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/organizations", page(403, 403, 200)),
     Row("GET", "/admin/fields", page(403, 403, 200)),
+    Row("GET", "/admin/workflows", page(403, 403, 200)),
+    Row("GET", "/workflow/decide", public(200)),
     Row("GET", "/admin/rules", page(403, 403, 200)),
     Row("GET", "/admin/sla", page(403, 403, 200)),
     Row("GET", "/admin/calendars", page(403, 403, 200)),
@@ -608,6 +661,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             created = await h.client.post("/api/tickets", json=body, headers=world.users[OWNER].headers)
             values[name] = str(created.json()["id"])
             world.other = await _related(world, row, int(values[name]))
+            if "/workflow" in row.path:
+                await _with_workflow(world, int(values[name]), start=not row.path.endswith("/start"))
         elif name == "other_ticket_id":  # linked to the ticket, for the link to be removed
             values[name] = str(world.other)
             link = {"ticket_id": world.other, "kind": "related"}
@@ -678,6 +733,10 @@ async def fill(world: World, row: Row, role: str) -> str:
             created = await h.client.post(f"/api/{kind}", json=body, headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
+        elif name == "workflow_id":
+            created = await h.client.post("/api/workflows", json=workflow_body(world), headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
         elif name == "field_id":
             created = await h.client.post("/api/fields", json=field_body(world), headers=admin)
             assert created.status_code == 201, created.text
@@ -731,6 +790,18 @@ async def _related(world: World, row: Row, ticket_id: int) -> int:
     if row.path.endswith(("/merge", "/links")):
         return int((await h.client.post("/api/tickets", json={"title": "the other"}, headers=owner)).json()["id"])
     return 0
+
+
+async def _with_workflow(world: World, ticket_id: int, *, start: bool) -> None:
+    """An approval workflow the admins decide, started on the ticket unless the row starts it."""
+    h, admin = world.harness, world.users[ADMIN].headers
+    created = await h.client.post("/api/workflows", json=workflow_body(world), headers=admin)
+    assert created.status_code == 201, created.text
+    world.workflow_id = int(created.json()["id"])
+    if start:
+        url = f"/api/tickets/{ticket_id}/workflow/start"
+        started = await h.client.post(url, json={"workflow_id": world.workflow_id}, headers=admin)
+        assert started.status_code == 201, started.text
 
 
 async def _delivery(h: Harness, webhook_id: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nixflow.automation.engine import DEPARTURES as DEPARTURE_EVENTS
 from nixflow.automation.engine import TRIGGERS
+from nixflow.automation.workflow_start import STARTS
 from nixflow.event_handlers import EVENT_HANDLERS, Consumer, subscriptions
 from nixflow.events.bus import Handler, HandlerRegistry
 from nixflow.notifications.recipients import PLANNERS, TICKETLESS
@@ -16,6 +17,7 @@ HANDLES = {
     Consumer.NOTIFICATIONS: {*PLANNERS, *TICKETLESS},
     Consumer.REPORTS: set(PROJECTORS),
     Consumer.SEARCH: set(INDEXED),
+    Consumer.WORKFLOWS: set(STARTS),
 }
 
 
@@ -30,6 +32,7 @@ def test_rules_run_before_notifications_and_reports_last() -> None:
     rank = {
         Consumer.RULES: 0,
         Consumer.DEPARTURES: 0,
+        Consumer.WORKFLOWS: 0,
         Consumer.NOTIFICATIONS: 1,
         Consumer.REPORTS: 2,
         Consumer.SEARCH: 2,

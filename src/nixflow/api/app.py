@@ -41,6 +41,7 @@ from nixflow.api.routes import (
     views,
     watchers,
     webhooks,
+    workflows,
     ws,
 )
 from nixflow.domain.errors import PayloadTooLarge
@@ -141,6 +142,10 @@ def install(app: FastAPI) -> None:
         csat.router,
         time_entries.router,
         time_entries.reports_router,
+        workflows.router,
+        workflows.tickets_router,
+        workflows.delegation_router,
+        workflows.links_router,
         ws.router,
     ):
         app.include_router(router)

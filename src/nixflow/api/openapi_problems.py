@@ -49,6 +49,8 @@ def _codes(path: str) -> list[str]:
         return ["400", "413", "422"]
     if path in SURVEY_LINK:  # the signed link is the credential: 400 bad or expired; an answer also 403 and 409
         return ["400", "413", "415", "422"] if path.endswith("/survey") else ["400", "403", "409", "413", "415", "422"]
+    if path.startswith("/api/workflow-links/"):  # public, JSON only; 409: the link's step is decided
+        return ["400", "409", "413", "415", "422"]
     if path in ("/api/auth/password", *KB_READS, WATCHERS):  # the sign-in limits; read and CC rates
         return ["400", "401", "403", "404", "409", "413", "422", "429"]
     return ["400", "401", "403", "404", "409", "413", "422"]

@@ -22,7 +22,16 @@ from nixflow.domain.errors import DomainError
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
 from nixflow.events.bus import Handler
-from nixflow.services import macro_templates, macros, ticket_fields, ticket_queries, ticket_tags, tickets, users
+from nixflow.services import (
+    macro_templates,
+    macros,
+    ticket_fields,
+    ticket_queries,
+    ticket_tags,
+    ticket_workflow,
+    tickets,
+    users,
+)
 from nixflow.services import rules as rule_store
 from nixflow.services.users import SYSTEM
 from nixflow.store.db import Tx
@@ -88,6 +97,8 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
     elif kind == "apply_macro":
         leave = frozenset(action.get("leave", ()))
         macros.apply_macro(tx, actor=SYSTEM, ticket_id=ticket_id, macro_id=action["macro_id"], leave=leave)
+    elif kind == "start_workflow":
+        ticket_workflow.start_unless_running(tx, actor=SYSTEM, ticket_id=ticket_id, workflow_id=action["workflow_id"])
     elif kind == "set_field":
         ticket_fields.change(tx, actor=SYSTEM, ticket_id=ticket_id, values={action["key"]: action.get("value")})
     elif kind == "notify":

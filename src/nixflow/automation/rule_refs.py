@@ -14,7 +14,7 @@ from nixflow.domain.errors import NotFound, ValidationFailed
 from nixflow.domain.fields import Entity
 from nixflow.domain.macros import Kind
 from nixflow.domain.rules import Action, actions_json
-from nixflow.services import macro_templates, macros
+from nixflow.services import macro_templates, macros, workflows
 from nixflow.services.users import SYSTEM
 from nixflow.store import custom_fields
 
@@ -33,8 +33,11 @@ def _check_one(conn: Connection, index: int, action: dict[str, Any]) -> None:
             macro_templates.check(action["text"], field_keys=custom_fields.definitions(conn, Entity.TICKET).keys())
         elif action["type"] == "apply_macro":
             macros.get(conn, viewer=SYSTEM, kind=Kind.MACRO, item_id=action["macro_id"])
+        elif action["type"] == "start_workflow":
+            workflows.get(conn, viewer=SYSTEM, workflow_id=action["workflow_id"])
     except NotFound:
-        message = f"action {index}: no shared macro {action['macro_id']}"
+        what = "workflow" if action["type"] == "start_workflow" else "shared macro"
+        message = f"action {index}: no {what} {action.get('workflow_id', action.get('macro_id'))}"
         raise ValidationFailed(message, errors=[{"loc": where, "msg": message}]) from None
     except ValidationFailed as exc:
         message = f"action {index}: {exc.detail}"

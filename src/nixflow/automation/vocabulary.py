@@ -12,6 +12,7 @@ from nixflow.domain.rule_vocabulary import vocabulary
 from nixflow.domain.values import Role
 from nixflow.services import field_definitions, macros, ticket_tags, users
 from nixflow.store import organizations
+from nixflow.store import workflows as workflow_rows
 from nixflow.store.tables import users as user_rows
 
 
@@ -43,6 +44,7 @@ def choices(conn: Connection) -> dict[str, list[dict[str, Any]]]:
         "tags": [_choice(t["tag"], t["tag"]) for t in ticket_tags.known(conn)],
         "macros": [_choice(m["id"], m["name"]) for m in macros.listing(conn, viewer=users.SYSTEM, kind=Kind.MACRO)],
         "fields": _fields(conn),
+        "workflows": [_choice(w["id"], w["name"]) for w in workflow_rows.definitions(conn)],
     }
 
 

@@ -179,6 +179,8 @@ class TicketLinked(TicketActor):
     link_id: int
     kind: Literal["parent", "child", "related", "duplicate_of", "duplicated_by"]
     other_id: int
+
+
 class TimeEntry(TicketRef):
     """A time entry as it is after the change (`ticket.time_entry_deleted`: as it was)."""
 
@@ -369,6 +371,54 @@ class SavedViewChanged(EventData):
     scope: str  # team | everyone (personal views are their owner's, not events)
     category_id: int | None = None
     by_id: int
+
+
+class WorkflowDefinitionChanged(EventData):
+    workflow_id: int
+    name: str
+    by_id: int
+
+
+class WorkflowRunRef(TicketRef):
+    run_id: int
+    name: str
+    step: int  # the step (0-based) the event is about
+
+
+class WorkflowStepBegun(WorkflowRunRef):
+    """A step waits for its approvers (`delegate_ids`: who may stand in for them now). In `step_completed`, `step`
+    is the step that now waits: the one before it was approved."""
+
+    step_name: str
+    approver_ids: list[int]
+    delegate_ids: list[int] = []
+    due_at: datetime | None = None
+    by_id: int | None = None
+
+
+class WorkflowDecided(WorkflowRunRef):
+    by_id: int  # who decided
+    for_id: int  # the approver it counts for: `by_id` itself, or whom a delegate stood in for
+    approve: bool
+    reason: str | None = None
+    via: Literal["page", "api", "mail"] = "api"
+
+
+class WorkflowEnded(WorkflowRunRef):
+    by_id: int | None = None  # whose decision ended it; none: the deadline
+    reason: str | None = None
+    unapplied: str | None = None  # why the outcome's status was left out (a move the ticket could not make)
+
+
+class WorkflowExpired(WorkflowRunRef):
+    escalated_to: list[int]  # empty: nobody to escalate to, so the workflow ends rejected
+
+
+class WorkflowDelegation(EventData):
+    user_id: int
+    delegate_id: int | None = None  # none: the delegation was ended
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
 
 
 # macro
@@ -786,6 +836,16 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
     ("workflow.view_saved", SavedViewChanged, "An admin saved a view shared with a team or everyone."),
     ("workflow.view_deleted", SavedViewChanged, "A shared view was deleted (or made personal)."),
+    ("workflow.definition_created", WorkflowDefinitionChanged, "An admin defined an approval workflow."),
+    ("workflow.definition_updated", WorkflowDefinitionChanged, "An admin changed an approval workflow."),
+    ("workflow.definition_deleted", WorkflowDefinitionChanged, "An admin deleted an approval workflow."),
+    ("workflow.started", WorkflowStepBegun, "An approval workflow started on a ticket; its first step waits."),
+    ("workflow.decided", WorkflowDecided, "An approver (or their delegate) approved or rejected a step."),
+    ("workflow.step_completed", WorkflowStepBegun, "A step was approved; the next one waits."),
+    ("workflow.approved", WorkflowEnded, "Every step was approved: the workflow's approval outcome applies."),
+    ("workflow.rejected", WorkflowEnded, "A step was rejected (or expired): the rejection outcome applies."),
+    ("workflow.expired", WorkflowExpired, "A step's deadline passed undecided: escalated, or the workflow ended."),
+    ("workflow.delegation_set", WorkflowDelegation, "An approver named a delegate for a period, or ended it."),
     ("macro.created", MacroChanged, "A canned reply or a macro was made."),
     ("macro.updated", MacroChanged, "A canned reply or a macro was changed."),
     ("macro.deleted", MacroChanged, "A canned reply or a macro was deleted."),

@@ -85,6 +85,7 @@ _ACTION_LABELS = {
     "send_reply": "Send a reply",
     "apply_macro": "Apply macro",
     "set_field": "Set custom field",
+    "start_workflow": "Start approval workflow",
 }
 _PRIORITIES = ENUM_FIELDS["priority"]
 _STATUSES = ENUM_FIELDS["status"]
@@ -102,6 +103,7 @@ _PARAMS: dict[tuple[str, str], dict[str, Any]] = {
     ("apply_macro", "macro_id"): {"type": "id", "choices": "macros", "label": "Macro"},
     ("set_field", "key"): {"type": "field_key", "choices": "fields", "label": "Field"},
     ("set_field", "value"): {"type": "custom", "label": "Value"},
+    ("start_workflow", "workflow_id"): {"type": "id", "choices": "workflows", "label": "Workflow"},
 }
 
 

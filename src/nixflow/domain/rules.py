@@ -59,6 +59,7 @@ ACTIONS = (
     "send_reply",
     "apply_macro",
     "set_field",
+    "start_workflow",
 )
 NOTIFY_ROLES = ("admin", "agent", "requester", "assignee")
 # What each action takes besides its `type`, and which of those it needs (`notify`: a role or a user, one at least).
@@ -75,6 +76,7 @@ ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "send_reply": ("text",),
     "apply_macro": ("macro_id",),
     "set_field": ("key", "value"),  # no value: the rule clears the field
+    "start_workflow": ("workflow_id",),
 }
 ACTION_NEEDS: dict[str, str] = {k: params[0] for k, params in ACTION_PARAMS.items() if params and k != "notify"}
 
@@ -541,6 +543,13 @@ class SetField(_Strict):
     value: CustomValue | list[Annotated[str, StringConstraints(strict=True, max_length=MAX_TEXT)]] | None = None
 
 
+class StartWorkflow(_Strict):
+    """Start an approval workflow on the ticket (nothing, while it already runs one)."""
+
+    type: Literal["start_workflow"]
+    workflow_id: Id
+
+
 Action = Annotated[
     SetPriority
     | AssignRoundRobin
@@ -553,12 +562,13 @@ Action = Annotated[
     | SetStatus
     | SendReply
     | ApplyMacro
-    | SetField,
+    | SetField
+    | StartWorkflow,
     Field(discriminator="type"),
     BeforeValidator(_check_action),
 ]
 """One action: set_priority, assign_round_robin, assign, escalate, notify, add_tag, remove_tag, set_category,
-set_status, send_reply, apply_macro or set_field (the schema says which arguments each takes)."""
+set_status, send_reply, apply_macro, set_field or start_workflow (the schema says which arguments each takes)."""
 
 
 def _check_kind(kind: str, actions: list[Action]) -> None:

@@ -275,6 +275,36 @@ def requested(facts: Facts) -> list[Draft]:
     return _drafts(facts, targets, kind="rules", title=f"Rule: {data['reason']}", body=str(data["reason"]))
 
 
+def approval_asked(facts: Facts) -> list[Draft]:
+    """A workflow step waits: its approvers and whoever stands in for them, each with the step to decide (the mail
+    carries their signed link). Asked by the workflow, they are told even when they may not read the ticket (a
+    requester's manager): the mail names the ticket and the step, the link decides only that step."""
+    data = facts.record.data
+    escalated = facts.record.type == "workflow.expired"
+    asked = data["escalated_to"] if escalated else [*data["approver_ids"], *data.get("delegate_ids", [])]
+    step = facts.record.data.get("step_name") or f"step {int(data['step']) + 1}"
+    why = "the step's deadline passed and you are asked too" if escalated else "an approval workflow asks you"
+    body = (
+        f"{facts.name(facts.ticket['requester_id'] if facts.ticket else None)} needs approval: {data['name']}, {step}"
+    )
+    change = {"field": "workflow", "workflow_run_id": data["run_id"], "step": data["step"]}
+    out: dict[int, Draft] = {}
+    for user_id in asked:
+        person = facts.person(int(user_id))
+        if person is not None and person.active and person.id != SYSTEM_USER_ID and person.id not in out:
+            out[person.id] = Draft(person.id, "approvals", why, facts.title("Approval needed"), body, change)
+    return list(out.values())
+
+
+def workflow_ended(facts: Facts) -> list[Draft]:
+    """The workflow's answer, to the requester, the assignee and the watchers."""
+    data = facts.record.data
+    verb = "approved" if facts.record.type == "workflow.approved" else "rejected"
+    why = f": {data['reason']}" if data.get("reason") else ""
+    body = f"{data['name']} was {verb}" + (f" by {facts.name(data['by_id'])}" if data.get("by_id") else "") + why
+    return _drafts(facts, _around(facts), kind="approvals", title=f"Request {verb}", body=body)
+
+
 PLANNERS: dict[str, Callable[[Facts], list[Draft]]] = {
     "ticket.assigned": assigned,
     "ticket.commented": commented,
@@ -286,6 +316,11 @@ PLANNERS: dict[str, Callable[[Facts], list[Draft]]] = {
     "sla.breached": sla_alarm,
     "ticket.escalated": escalated,
     "notification.requested": requested,
+    "workflow.started": approval_asked,
+    "workflow.step_completed": approval_asked,
+    "workflow.expired": approval_asked,
+    "workflow.approved": workflow_ended,
+    "workflow.rejected": workflow_ended,
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from nixflow.crypto import Keyring
 from nixflow.domain.envelope import EventContext
+from nixflow.mailwire import decision_links
 from nixflow.mailwire import tokens as mail_tokens
 from nixflow.mailwire.addresses import MailConfig
 from nixflow.notifications import outbox
@@ -153,6 +154,7 @@ class NotificationSender:
                 _CTX,
             )
             return None
+        items = [self._with_decision_link(item, claim.recipient_id, now) for item in items]
         message = compose(
             self.mail,
             to_email=recipient["email"],
@@ -163,6 +165,15 @@ class NotificationSender:
             survey=survey_for(self.mail, self.keys, recipient_id=claim.recipient_id, ticket=ticket, items=items),
         )
         return message, items[0]["reason"] if items else ""
+
+    def _with_decision_link(self, item: dict[str, Any], recipient_id: int, now: datetime) -> dict[str, Any]:
+        """An approval request carries its recipient's signed link, made now: the database never holds it."""
+        change = item.get("change") or {}
+        if "workflow_run_id" not in change:
+            return item
+        link = decision_links.DecisionLink(int(change["workflow_run_id"]), int(change["step"]), recipient_id)
+        signed = decision_links.token(self.keys, link, now=now)
+        return {**item, "action_link": decision_links.url(self.mail.base_url, signed)}
 
     async def _compose_account(self, claim: Claim, now: datetime) -> tuple[EmailMessage, str] | None:
         """A password reset mail. Unlike notifications it goes to a bouncing address too: whoever asked for a

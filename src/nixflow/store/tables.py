@@ -79,6 +79,7 @@ categories = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("calendar_id", BigInteger),  # business hours of its tickets' SLA when the policy has none
+    Column("workflow_id", BigInteger),  # the approval workflow its new tickets start (migration 0027)
 )
 
 category_agents = Table(
@@ -818,4 +819,44 @@ time_entries = Table(
     Column("note", String(500), nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Approval workflows (migration 0027): admins' definitions, one run per ticket at a time, and who stands in for whom.
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("definition", JSON, nullable=False),  # steps, on_approved, on_rejected (domain/workflows.py)
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+workflow_runs = Table(
+    "workflow_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("workflow_id", BigInteger, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("definition", JSON, nullable=False),  # the definition as it was when the run started
+    Column("status", String(10), nullable=False),  # running | approved | rejected | expired
+    Column("step", Integer, nullable=False),
+    Column("approver_ids", JSON, nullable=False),  # the current step's approvers, resolved when it began
+    Column("decisions", JSON, nullable=False),  # every decision of every step, in order
+    Column("step_due_at", UTCDateTime),  # the current step's deadline; null: none, or passed and escalated
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_workflow_runs_ticket", "ticket_id"),
+    Index("ix_workflow_runs_due", "step_due_at"),
+)
+
+workflow_delegations = Table(
+    "workflow_delegations",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("delegate_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
 )

@@ -35,7 +35,7 @@ from nixflow.services import (
 )
 from nixflow.services.users import Principal
 from nixflow.store import event_log
-from nixflow.web import conversation, lookups
+from nixflow.web import conversation, lookups, workflows
 from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -191,6 +191,7 @@ async def ticket_page(
                 limit=KB_MATCHES,
             ),
             "kb_linked": reading.linked_articles(conn, ticket_id=ticket_id, may=readable(user.role)),
+            "workflow": workflows.ticket_card(conn, viewer=user, ticket_id=ticket_id) if point is None else None,
             "then": then,
             "survey": csat.survey(conn, ticket, now=now, viewer=user) if point is None else None,
             "time_spent": time_entries.listed(conn, ticket_id=ticket_id) if user.is_staff else None,

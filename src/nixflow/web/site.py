@@ -20,6 +20,7 @@ from nixflow.web import (
     satisfaction,
     search,
     staff,
+    workflows,
     workload,
 )
 from nixflow.web.rendering import HERE, LoginRequired, make_environment
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         kb,
         search,
         macros,
+        workflows,
     )
     for module in routers:
         app.include_router(module.router)

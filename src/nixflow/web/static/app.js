@@ -161,6 +161,7 @@ const modules = {
   account: "./account.js",
   "password-reset-confirm": "./password_reset.js",
   csat: "./csat.js",
+  "workflow-decide": "./workflow_decide.js",
   "ticket-new": "./kb.js",
   ticket: "./ticket.js",
   queue: "./queue.js",
