@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -763,4 +764,29 @@ saved_views = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_saved_views_owner", "owner_id"),
     Index("ix_saved_views_scope", "scope", "category_id"),
+)
+
+
+# Counters kept by triggers in the writing transaction (migration 0030: why triggers, and the shards). A key that
+# cannot be NULL stands for "none" with -1 (`NULL_ID`). Rows may hold 0 or be split over shards: always SUM.
+NULL_ID = -1
+event_counts = Table(
+    "event_counts",
+    metadata,
+    Column("hour", BigInteger, primary_key=True),  # hours since the Unix epoch, UTC
+    Column("event_type", String(64), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("priority", String(16), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+ticket_counts = Table(
+    "ticket_counts",
+    metadata,
+    Column("status", String(16), primary_key=True),
+    Column("priority", String(16), primary_key=True),
+    Column("category_id", BigInteger, primary_key=True),
+    Column("assignee_id", BigInteger, primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
 )
