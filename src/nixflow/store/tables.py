@@ -601,6 +601,10 @@ report_spells = Table(
     Column("spell", Integer, primary_key=True, autoincrement=False),
     Column("opened_at", UTCDateTime, nullable=False, index=True),
     Column("solved_at", UTCDateTime, index=True),
+    # The resolves after a reopen (migration 0030): what "tickets solved" (distinct) subtracts from resolves.
+    Index(
+        "ix_report_spells_solved_again", "solved_at", sqlite_where=text("spell > 0"), postgresql_where=text("spell > 0")
+    ),
 )
 
 report_sla = Table(
@@ -789,4 +793,20 @@ ticket_counts = Table(
     Column("assignee_id", BigInteger, primary_key=True),
     Column("shard", SmallInteger, primary_key=True),
     Column("n", BigInteger, nullable=False),
+)
+
+# The report facts per UTC day (days since the epoch) and current category, assignee, priority: kept by
+# `reports.project` (`reports/daily.py`), rebuilt with the other report tables (migration 0030).
+REPORT_DAY_MEASURES = (
+    "created", "opened", "solved", "reopens",
+    "first_response_met", "first_response_breached", "resolution_met", "resolution_breached",
+)  # fmt: skip
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("day", BigInteger, primary_key=True),
+    Column("category_id", BigInteger, primary_key=True),  # NULL_ID: none
+    Column("assignee_id", BigInteger, primary_key=True),  # NULL_ID: unassigned
+    Column("priority", String(16), primary_key=True),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in REPORT_DAY_MEASURES),
 )

@@ -1,5 +1,6 @@
 """counters kept by the database in the writing transaction: events per hour/type/status/priority, tickets per
-status/priority/category/assignee (issue 31: event statistics and queue counts without scanning)
+status/priority/category/assignee (issue 31: event statistics and queue counts without scanning); the reports'
+facts per day (`report_days`, kept by the report projection), filled here from the report tables
 
 Triggers, not application code: an event's status moves on several paths (inline outcome, claim, retry, replay,
 cleanup, retention) and a ticket's counted columns on every write; a trigger sees each of them, in the same
@@ -72,6 +73,71 @@ def upgrade() -> None:
         )
         for statement in (_postgres_triggers if postgres else _sqlite_triggers)(counter, source, keys):
             op.execute(statement)
+    _report_days(postgres)
+
+
+MEASURES = (
+    "created", "opened", "solved", "reopens",
+    "first_response_met", "first_response_breached", "resolution_met", "resolution_breached",
+)  # fmt: skip
+
+
+def _report_days(postgres: bool) -> None:
+    op.create_table(
+        "report_days",
+        sa.Column("day", sa.BigInteger(), nullable=False),
+        sa.Column("category_id", sa.BigInteger(), nullable=False),
+        sa.Column("assignee_id", sa.BigInteger(), nullable=False),
+        sa.Column("priority", sa.String(16), nullable=False),
+        *(sa.Column(m, sa.BigInteger(), nullable=False) for m in MEASURES),
+        sa.PrimaryKeyConstraint("day", "category_id", "assignee_id", "priority"),
+    )
+    # Spells solved after a reopen: the few that make "tickets solved" (distinct) differ from resolves.
+    reopened = sa.text("spell > 0")
+    op.create_index(
+        "ix_report_spells_solved_again",
+        "report_spells",
+        ["solved_at"],
+        sqlite_where=reopened,
+        postgresql_where=reopened,
+    )
+
+    def day(column: str) -> str:
+        return (
+            f"floor(extract(epoch FROM {column}) / 86400)::bigint"
+            if postgres
+            else (f"CAST(strftime('%s', {column}) AS INTEGER) / 86400")
+        )
+
+    def facts(at: str, source: str, **measures: str) -> str:
+        values = ", ".join(f"{measures.get(m, '0')} AS {m}" for m in MEASURES)
+        return f"SELECT {day(at)} AS day, t.category_id, t.assignee_id, t.priority, {values} FROM {source}"
+
+    spells = "report_spells s JOIN report_tickets t ON t.ticket_id = s.ticket_id"
+    sla = "report_sla g JOIN report_tickets t ON t.ticket_id = g.ticket_id"
+    outcome = "CASE WHEN g.target = '{}' AND g.outcome = '{}' THEN 1 ELSE 0 END"
+    union = " UNION ALL ".join(
+        (
+            facts("t.created_at", "report_tickets t", created="1"),
+            facts("s.opened_at", spells, opened="1", reopens="CASE WHEN s.spell > 0 THEN 1 ELSE 0 END"),
+            facts("s.solved_at", f"{spells} WHERE s.solved_at IS NOT NULL", solved="1"),
+            facts(
+                "g.at",
+                sla,
+                **{
+                    f"{t}_{o}": outcome.format(t, o)
+                    for t in ("first_response", "resolution")
+                    for o in ("met", "breached")
+                },
+            ),
+        )
+    )
+    sums = ", ".join(f"sum({m})" for m in MEASURES)
+    op.execute(
+        f"INSERT INTO report_days (day, category_id, assignee_id, priority, {', '.join(MEASURES)}) "
+        f"SELECT day, COALESCE(category_id, {NULL_ID}), COALESCE(assignee_id, {NULL_ID}), priority, {sums} "
+        f"FROM ({union}) f GROUP BY 1, 2, 3, 4"
+    )
 
 
 def _keyed(keys: dict[str, str], postgres: bool) -> dict[str, str]:
@@ -138,6 +204,8 @@ def _postgres_triggers(counter: str, source: str, keys: dict[str, str]) -> list[
 
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
+    op.drop_index("ix_report_spells_solved_again", table_name="report_spells")
+    op.drop_table("report_days")
     for counter, source, _ in COUNTERS:
         for operation in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS {counter}_{operation}" + (f" ON {source}" if postgres else ""))
