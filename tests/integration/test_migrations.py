@@ -130,6 +130,7 @@ def test_upgrading_a_database_from_before_the_reports_fills_them_from_its_log(em
     assert (ticket.ticket_id, ticket.priority, ticket.assignee_id) == (1, "high", 5)
     assert (ticket.first_reply_at, ticket.first_reply_by) == (at[3], 5)  # the first public reply by staff
     assert (ticket.resolved_at, ticket.reopens) == (None, 1)
+    assert (ticket.first_reply_us, ticket.resolution_us) == ((at[3] - at[0]) // timedelta(microseconds=1), None)
     assert [(s.spell, s.opened_at, s.solved_at) for s in spells] == [(0, at[0], at[4]), (1, at[5], None)]
     assert (sla.target, sla.outcome, sla.due_at, sla.at) == ("first_response", "met", at[7], at[6])
     assert staff == {5: "agent", 6: "agent"}

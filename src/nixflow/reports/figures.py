@@ -3,8 +3,8 @@
 Counts are `report_days` summed over the period's whole UTC days plus an exact count of its partial edge days
 from the report tables (their time indexes), so they equal the folds of `metrics` exactly; "tickets solved"
 (distinct) subtracts the resolves after a reopen that repeat a ticket in the period (a small partial index);
-the backlog at the end is spells opened minus spells solved before it. Durations are calendar minutes computed
-by the database, median and p90 picked by `ORDER BY ... OFFSET` among the period's tickets. A tag or
+the backlog at the end is spells opened minus spells solved before it. Durations are kept in microseconds by
+the projection, median and p90 picked by `ORDER BY ... OFFSET` among the period's tickets. A tag or
 organization filter, or business hours, keeps the fact-by-fact path (`metrics.summary`).
 """
 
@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, and_, cast, func, literal, select, text
+from sqlalchemy import ColumnElement, Connection, and_, func, select, text
 from sqlalchemy.orm import aliased
 
 from nixflow.reports import metrics
@@ -35,8 +35,8 @@ def summary(conn: Connection, scope: metrics.Scope, minutes: metrics.Measure) ->
     return {
         "tickets_created": period["created"],
         "tickets_solved": period["solved"] - _solved_again(conn, scope),
-        "first_reply": _durations(conn, scope, _T.first_reply_at),
-        "resolution": _durations(conn, scope, _T.resolved_at),
+        "first_reply": _durations(conn, scope, _T.first_reply_at, _T.first_reply_us),
+        "resolution": _durations(conn, scope, _T.resolved_at, _T.resolution_us),
         "sla_compliance": {
             target: _ratio(period[f"{target}_met"], period[f"{target}_breached"])
             for target in ("first_response", "resolution")
@@ -104,9 +104,9 @@ def _solved_again(conn: Connection, scope: metrics.Scope) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def _durations(conn: Connection, scope: metrics.Scope, stop: Any) -> dict[str, Any]:
-    """`metrics.durations` of (stop - created) over the tickets whose `stop` is in the period."""
-    micros = _microseconds(conn, stop, _T.created_at).label("us")
+def _durations(conn: Connection, scope: metrics.Scope, stop: Any, micros: Any) -> dict[str, Any]:
+    """`metrics.durations` of a duration column (`micros`, microseconds) over the tickets whose `stop` is in the
+    period."""
     within = [*scope.tickets(), *scope.period(stop)]
     n = int(conn.execute(select(func.count()).select_from(report_tickets).where(*within)).scalar_one())
     if not n:
@@ -119,15 +119,6 @@ def _durations(conn: Connection, scope: metrics.Scope, stop: Any) -> dict[str, A
     middle = at((n - 1) // 2, 2 - n % 2)
     p90 = at(math.ceil(0.9 * n) - 1, 1)[0]
     return {"median_minutes": round(statistics.median(middle), 2), "p90_minutes": p90, "count": n}
-
-
-def _microseconds(conn: Connection, stop: Any, start: Any) -> ColumnElement[Any]:
-    """`stop - start` in whole microseconds, exactly, in the database."""
-    if conn.dialect.name == "postgresql":
-        return cast((func.extract("epoch", stop) - func.extract("epoch", start)) * 1_000_000, BigInteger)
-    seconds = cast(func.strftime("%s", stop), BigInteger) - cast(func.strftime("%s", start), BigInteger)
-    fraction = cast(func.substr(stop, 21, 6), BigInteger) - cast(func.substr(start, 21, 6), BigInteger)
-    return seconds * literal(1_000_000) + fraction
 
 
 def _ratio(met: int, breached: int) -> float | None:

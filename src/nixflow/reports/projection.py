@@ -31,6 +31,11 @@ def _ticket(data: Mapping[str, Any]) -> Any:
     return report_tickets.c.ticket_id == int(data["ticket_id"])
 
 
+def _since_created(conn: Connection, at: datetime) -> Any:
+    """The microseconds from the ticket's creation to `at`, as the UPDATE's value."""
+    return daily.microseconds(conn, literal(at, type_=report_tickets.c.created_at.type), report_tickets.c.created_at)
+
+
 def _set(conn: Connection, data: Mapping[str, Any], **values: Any) -> None:
     conn.execute(update(report_tickets).where(_ticket(data)).values(**values))
 
@@ -64,7 +69,7 @@ def created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
     ticket_id = int(data["ticket_id"])
     row = {"ticket_id": ticket_id, "created_at": at, "category_id": data.get("category_id")}
     row |= {"priority": data["priority"], "assignee_id": None, "first_reply_at": None, "first_reply_by": None}
-    _CREATED.rowcount(conn, {**row, "resolved_at": None, "reopens": 0})
+    _CREATED.rowcount(conn, {**row, "resolved_at": None, "reopens": 0, "first_reply_us": None, "resolution_us": None})
     _FIRST_SPELL.rowcount(conn, {"ticket_id": ticket_id, "spell": 0, "opened_at": at, "solved_at": None})
     day = daily.day_of(at)
     key = (data.get("category_id"), None, str(data["priority"]))
@@ -79,19 +84,19 @@ def commented(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
     conn.execute(
         update(report_tickets)
         .where(_ticket(data), report_tickets.c.first_reply_at.is_(None), by_staff)
-        .values(first_reply_at=at, first_reply_by=author)
+        .values(first_reply_at=at, first_reply_by=author, first_reply_us=_since_created(conn, at))
     )
 
 
 def resolved(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
-    _set(conn, data, resolved_at=at)
+    _set(conn, data, resolved_at=at, resolution_us=_since_created(conn, at))
     open_spell = and_(report_spells.c.ticket_id == int(data["ticket_id"]), report_spells.c.solved_at.is_(None))
     if conn.execute(update(report_spells).where(open_spell).values(solved_at=at)).rowcount:
         _tally(conn, data, [(daily.day_of(at), "solved", 1)])
 
 
 def reopened(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
-    _set(conn, data, resolved_at=None, reopens=report_tickets.c.reopens + 1)
+    _set(conn, data, resolved_at=None, resolution_us=None, reopens=report_tickets.c.reopens + 1)
     opened_at = literal(at, type_=report_spells.c.opened_at.type)
     spell = select(report_tickets.c.ticket_id, report_tickets.c.reopens, opened_at).where(_ticket(data))
     if conn.execute(insert(report_spells).from_select(["ticket_id", "spell", "opened_at"], spell)).rowcount:

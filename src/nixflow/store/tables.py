@@ -591,6 +591,9 @@ report_tickets = Table(
     Column("first_reply_by", BigInteger),
     Column("resolved_at", UTCDateTime, index=True),  # the last resolve; null while not resolved
     Column("reopens", Integer, nullable=False),
+    # The durations, in microseconds, set with their instants (migration 0030): a period's median is a sort.
+    Column("first_reply_us", BigInteger),
+    Column("resolution_us", BigInteger),
 )
 
 # Each stretch a ticket spends in the backlog: from creation (spell 0) or its n-th reopen to its resolve.
