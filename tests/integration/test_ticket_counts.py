@@ -59,21 +59,16 @@ async def _workload(h: Harness, admin: User, requester: User) -> tuple[int, User
     return network["id"], agent
 
 
-async def test_ticket_counters_follow_every_change(harness: Harness, admin: User, requester: User) -> None:
-    await _workload(harness, admin, requester)
-    counters, table = await harness.nixflow.db.read(lambda conn: (_counters(conn), _table(conn)))
-    assert counters == table and sum(table.values()) == 3 and len(table) >= 2
-
-
-async def test_view_counts_come_from_the_counters_and_other_filters_are_capped(
+async def test_counters_follow_every_change_and_view_counts_read_them(
     harness: Harness, admin: User, requester: User
 ) -> None:
     h = harness
     network, agent = await _workload(h, admin, requester)
+    counters, table = await h.nixflow.db.read(lambda conn: (_counters(conn), _table(conn)))
+    assert counters == table and sum(table.values()) == 3 and len(table) >= 2
     simple = {"statuses": ["new", "open", "pending"], "category_id": network, "assignee_id": agent.id}
-    view = await _ok(
-        await h.client.post("/api/views", json={"name": "Mine", "filters": simple}, headers=agent.headers), 201
-    )
+    body = {"name": "Mine", "filters": simple}
+    view = await _ok(await h.client.post("/api/views", json=body, headers=agent.headers), 201)
     assert (view["count"], view["count_more"]) == (3, False)
     # The counters answer: a drift planted in them shows, which a COUNT over the tickets would not.
     planted = {"status": "open", "priority": "low", "category_id": network, "assignee_id": agent.id}
