@@ -204,6 +204,8 @@ def write_report(results: Results, out_dir: Path, stem: str, env_lines: list[str
         lines += ["## Where the time goes (py-spy, in runs of their own after the measured ones)", ""]
         for title, summary in results.profiles:
             lines += profile.markdown(title, summary)
+    for title, section in results.sections:
+        lines += [f"## {title}", "", *section, ""]
     if results.peaks:
         lines += ["## Peak RSS (VmHWM) of every process", "", "| scenario | process | MiB |", "|---|---|---:|"]
         lines += [f"| {s} | {p} | {mib:,.0f} |" for s, p, mib in results.peaks]

@@ -58,6 +58,7 @@ class Results:
     notes: list[str] = field(default_factory=list)
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # for charts
     profiles: list[tuple[str, Any]] = field(default_factory=list)  # title, bench.profile.Summary
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)  # title, markdown lines (a scenario's own)
 
     def add(
         self,

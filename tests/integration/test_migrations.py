@@ -19,12 +19,14 @@ from nixflow.domain import catalogue
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import EventStatus, Priority
 from nixflow.ids import uuid7
-from nixflow.store import event_log
+from nixflow.reports.rebuild import rebuild
+from nixflow.store import event_log, event_stats
 from nixflow.store.db import make_engine
 from nixflow.store.migrate import upgrade
 from nixflow.store.tables import (
     managed,
     metadata,
+    report_days,
     report_sla,
     report_spells,
     report_staff,
@@ -128,9 +130,19 @@ def test_upgrading_a_database_from_before_the_reports_fills_them_from_its_log(em
     assert (ticket.ticket_id, ticket.priority, ticket.assignee_id) == (1, "high", 5)
     assert (ticket.first_reply_at, ticket.first_reply_by) == (at[3], 5)  # the first public reply by staff
     assert (ticket.resolved_at, ticket.reopens) == (None, 1)
+    assert (ticket.first_reply_us, ticket.resolution_us) == ((at[3] - at[0]) // timedelta(microseconds=1), None)
     assert [(s.spell, s.opened_at, s.solved_at) for s in spells] == [(0, at[0], at[4]), (1, at[5], None)]
     assert (sla.target, sla.outcome, sla.due_at, sla.at) == ("first_response", "met", at[7], at[6])
     assert staff == {5: "agent", 6: "agent"}
+    # Migration 0030 counts what is already there: the log per hour, the report facts per day (as a rebuild would).
+    with empty_database.begin() as conn:
+        filled = sorted(tuple(r) for r in conn.execute(select(report_days)) if any(r[4:]))
+        hours = event_stats.stats(conn)
+        assert hours == event_stats.stats(conn, since=t0 - timedelta(days=1), until=at[8] + timedelta(days=1))
+        assert hours["total"] == len(log) and hours["by_status"] == {"completed": 9, "pending": 1}
+        rebuild(conn)
+        assert sorted(tuple(r) for r in conn.execute(select(report_days)) if any(r[4:])) == filled
+    assert [(r[4], r[5], r[6], r[7]) for r in filled] == [(1, 2, 1, 1)]  # created, opened, solved, reopened
 
 
 def test_migrations_are_frozen_they_import_no_code_that_moves_on() -> None:

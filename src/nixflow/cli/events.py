@@ -56,10 +56,10 @@ def events_list(
 @events_cli.command("stats")
 def events_stats(since: Annotated[str | None, typer.Option(help="RFC 3339 time.")] = None) -> None:
     """Counts of events by type, status and priority."""
-    from nixflow.store import event_log
+    from nixflow.store import event_stats
 
     with _nixflow() as app:
-        data = app.db.read_sync(lambda conn: event_log.stats(conn, since=_when(since, "--since")))
+        data = app.db.read_sync(lambda conn: event_stats.stats(conn, since=_when(since, "--since")))
     typer.echo(f"total: {data['total']}")
     for key in ("by_status", "by_priority", "by_type"):
         typer.echo("")

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.events.bus import Handler
+from nixflow.reports import daily
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
 from nixflow.store.tables import report_sla, report_spells, report_staff, report_tickets
@@ -28,6 +29,11 @@ Projector = Callable[[Connection, datetime, Mapping[str, Any]], None]
 
 def _ticket(data: Mapping[str, Any]) -> Any:
     return report_tickets.c.ticket_id == int(data["ticket_id"])
+
+
+def _since_created(conn: Connection, at: datetime) -> Any:
+    """The microseconds from the ticket's creation to `at`, as the UPDATE's value."""
+    return daily.microseconds(conn, literal(at, type_=report_tickets.c.created_at.type), report_tickets.c.created_at)
 
 
 def _set(conn: Connection, data: Mapping[str, Any], **values: Any) -> None:
@@ -52,15 +58,22 @@ _ASSIGN = {
 
 
 def _assign(conn: Connection, data: Mapping[str, Any], column: str, value: Any) -> None:
-    _ASSIGN[column].rowcount(conn, {"b_ticket_id": int(data["ticket_id"]), "b_value": value})
+    ticket_id = int(data["ticket_id"])
+    old = daily.key_of(conn, ticket_id)
+    _ASSIGN[column].rowcount(conn, {"b_ticket_id": ticket_id, "b_value": value})
+    if old is not None:
+        daily.moved(conn, ticket_id, old, daily.replaced(old, column, value))
 
 
 def created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
     ticket_id = int(data["ticket_id"])
     row = {"ticket_id": ticket_id, "created_at": at, "category_id": data.get("category_id")}
     row |= {"priority": data["priority"], "assignee_id": None, "first_reply_at": None, "first_reply_by": None}
-    _CREATED.rowcount(conn, {**row, "resolved_at": None, "reopens": 0})
+    _CREATED.rowcount(conn, {**row, "resolved_at": None, "reopens": 0, "first_reply_us": None, "resolution_us": None})
     _FIRST_SPELL.rowcount(conn, {"ticket_id": ticket_id, "spell": 0, "opened_at": at, "solved_at": None})
+    day = daily.day_of(at)
+    key = (data.get("category_id"), None, str(data["priority"]))
+    daily.tally(conn, key, [(day, "created", 1), (day, "opened", 1)])
 
 
 def commented(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
@@ -71,21 +84,30 @@ def commented(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
     conn.execute(
         update(report_tickets)
         .where(_ticket(data), report_tickets.c.first_reply_at.is_(None), by_staff)
-        .values(first_reply_at=at, first_reply_by=author)
+        .values(first_reply_at=at, first_reply_by=author, first_reply_us=_since_created(conn, at))
     )
 
 
 def resolved(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
-    _set(conn, data, resolved_at=at)
+    _set(conn, data, resolved_at=at, resolution_us=_since_created(conn, at))
     open_spell = and_(report_spells.c.ticket_id == int(data["ticket_id"]), report_spells.c.solved_at.is_(None))
-    conn.execute(update(report_spells).where(open_spell).values(solved_at=at))
+    if conn.execute(update(report_spells).where(open_spell).values(solved_at=at)).rowcount:
+        _tally(conn, data, [(daily.day_of(at), "solved", 1)])
 
 
 def reopened(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
-    _set(conn, data, resolved_at=None, reopens=report_tickets.c.reopens + 1)
+    _set(conn, data, resolved_at=None, resolution_us=None, reopens=report_tickets.c.reopens + 1)
     opened_at = literal(at, type_=report_spells.c.opened_at.type)
     spell = select(report_tickets.c.ticket_id, report_tickets.c.reopens, opened_at).where(_ticket(data))
-    conn.execute(insert(report_spells).from_select(["ticket_id", "spell", "opened_at"], spell))
+    if conn.execute(insert(report_spells).from_select(["ticket_id", "spell", "opened_at"], spell)).rowcount:
+        _tally(conn, data, [(daily.day_of(at), "opened", 1), (daily.day_of(at), "reopens", 1)])
+
+
+def _tally(conn: Connection, data: Mapping[str, Any], tallies: list[daily.Tally]) -> None:
+    """Count facts of a ticket under its current key (none when the reports do not know the ticket)."""
+    key = daily.key_of(conn, int(data["ticket_id"]))
+    if key is not None:
+        daily.tally(conn, key, tallies)
 
 
 _SLA_COLUMNS = ("ticket_id", "target", "outcome", "due_at", "at")
@@ -111,8 +133,15 @@ def _sla(conn: Connection, at: datetime, data: Mapping[str, Any], outcome: str) 
     due = data["due_at"]
     if not isinstance(due, datetime):
         due = datetime.fromisoformat(str(due).replace("Z", "+00:00"))
-    params = {"b_ticket_id": int(data["ticket_id"]), "b_target": data["target"], "b_outcome": outcome}
+    ticket_id, target = int(data["ticket_id"]), data["target"]
+    g = report_sla.c
+    before = conn.execute(select(g.outcome, g.at).where(g.ticket_id == ticket_id, g.target == target)).first()
+    params = {"b_ticket_id": ticket_id, "b_target": target, "b_outcome": outcome}
     _sla_statement(conn.dialect.name, outcome).rowcount(conn, params | {"b_due_at": due, "b_at": at})
+    if before is not None and outcome == "met":
+        return  # the first outcome stands; a breach replaces it
+    undone = [] if before is None else [(daily.day_of(before.at), f"{target}_{before.outcome}", -1)]
+    _tally(conn, data, [*undone, (daily.day_of(at), f"{target}_{outcome}", 1)])
 
 
 def sla_met(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:

@@ -12,6 +12,7 @@ from nixflow.store.tables import (
     UNFINISHED_SQL,
     events,
     handler_receipts,
+    report_days,
     report_sla,
     report_spells,
     report_staff,
@@ -19,7 +20,7 @@ from nixflow.store.tables import (
     users,
 )
 
-TABLES = (report_tickets, report_spells, report_sla, report_staff)
+TABLES = (report_tickets, report_spells, report_sla, report_staff, report_days)
 BATCH = 1000
 
 

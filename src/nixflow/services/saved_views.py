@@ -62,7 +62,7 @@ def counted(conn: Connection, *, viewer: Principal) -> list[dict[str, Any]]:
     """The views `viewer` sees (their own first, then by name), each with how many tickets it matches now."""
     views = saved_views.visible_to(conn, user_id=viewer.id, admin=viewer.is_admin, limit=MAX_PERSONAL + MAX_SHARED)
     for view in views:
-        view["count"] = ticket_queries.count(conn, viewer=viewer, flt=ticket_queries.filter_from(view["filters"]))
+        _count(conn, viewer, view)
     return views
 
 
@@ -71,8 +71,14 @@ def get(conn: Connection, *, viewer: Principal, view_id: int) -> dict[str, Any]:
     view = saved_views.get(conn, view_id)
     if view is None or not _may_see(conn, viewer, view):
         raise NotFound(f"view {view_id} not found")
-    view["count"] = ticket_queries.count(conn, viewer=viewer, flt=ticket_queries.filter_from(view["filters"]))
+    _count(conn, viewer, view)
     return view
+
+
+def _count(conn: Connection, viewer: Principal, view: dict[str, Any]) -> None:
+    """`count` (and `count_more`: at least that many) of the tickets the view matches for `viewer`."""
+    found = ticket_queries.count(conn, viewer=viewer, flt=ticket_queries.filter_from(view["filters"]))
+    view["count"], view["count_more"] = found.n, found.more
 
 
 def _emit(tx: Tx, event_type: str, view: dict[str, Any], actor: Principal) -> None:

@@ -16,7 +16,7 @@ from nixflow.domain.values import Priority
 from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
 from nixflow.services.visibility import Audience
-from nixflow.store import custom_fields, organizations, ticket_tags
+from nixflow.store import custom_fields, organizations, ticket_counts, ticket_tags
 from nixflow.store.tables import tickets
 
 
@@ -123,14 +123,52 @@ def matching_ids(conn: Connection, *, viewer: Principal, flt: TicketFilter, limi
     flt = _read_fields(conn, viewer, flt)
     where = and_(True, *_clauses(viewer, flt))
     ids = conn.execute(select(tickets.c.id).where(where).order_by(tickets.c.id.desc()).limit(limit)).scalars()
-    return [int(i) for i in ids], count(conn, viewer=viewer, flt=flt)
+    return [int(i) for i in ids], count(conn, viewer=viewer, flt=flt, cap=None).n
 
 
-def count(conn: Connection, *, viewer: Principal, flt: TicketFilter) -> int:
-    """How many tickets `flt` matches that the viewer may see."""
+COUNT_CAP = 1000  # a count that needs the tickets themselves stops here: "1,000+"
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many tickets a filter matches: exactly `n`, or at least `n` when `more` (the cap was reached)."""
+
+    n: int
+    more: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.n:,}+" if self.more else f"{self.n:,}"
+
+
+def count(conn: Connection, *, viewer: Principal, flt: TicketFilter, cap: int | None = COUNT_CAP) -> Count:
+    """How many tickets `flt` matches that the viewer may see. A staff filter on status, priority, category and
+    assignee only is read from the maintained counters (exact, any size); any other filter counts matching
+    tickets up to `cap` (None: all of them, for callers that need the exact number)."""
     flt = _read_fields(conn, viewer, flt)
-    where = and_(True, *_clauses(viewer, flt))
-    return int(conn.execute(select(func.count()).select_from(tickets).where(where)).scalar_one())
+    if viewer.is_staff and _counted_by_columns(flt):
+        statuses = {flt.status.value} if flt.status else None
+        if flt.statuses:
+            statuses = {s.value for s in flt.statuses} & statuses if statuses else {s.value for s in flt.statuses}
+        return Count(
+            ticket_counts.matching(
+                conn,
+                statuses=statuses,
+                priority=flt.priority.value if flt.priority else None,
+                category_id=flt.category_id,
+                assignee_id=flt.assignee_id,
+                unassigned=flt.unassigned,
+            )
+        )
+    matches = select(tickets.c.id).where(and_(True, *_clauses(viewer, flt)))
+    if cap is not None:
+        matches = matches.limit(cap + 1)
+    n = int(conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one())
+    return Count(cap, more=True) if cap is not None and n > cap else Count(n)
+
+
+def _counted_by_columns(flt: TicketFilter) -> bool:
+    """Whether `flt` filters only on the columns `ticket_counts` is keyed by."""
+    return not (flt.q or flt.tag or flt.organization_id is not None or flt.fields or flt.field_terms)
 
 
 FIELD_FILTER_PATTERN = r"^[a-z][a-z0-9_]{0,39}:.+$"

@@ -314,21 +314,6 @@ def seq_of(conn: Connection, event_id: str) -> int | None:
     return None if value is None else int(value)
 
 
-def stats(conn: Connection, *, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
-    """Counts: total, by type, by status, by priority."""
-    clauses = _where(EventFilter(since=since, until=until))
-    where = and_(True, *clauses)
-    out: dict[str, Any] = {"total": conn.execute(select(func.count()).select_from(events).where(where)).scalar()}
-    for key, column in (
-        ("by_type", events.c.event_type),
-        ("by_status", events.c.status),
-        ("by_priority", events.c.priority),
-    ):
-        rows = conn.execute(select(column, func.count()).where(where).group_by(column).order_by(column))
-        out[key] = {str(k): int(v) for k, v in rows}
-    return out
-
-
 def ids_in_range(conn: Connection, *, since: datetime, until: datetime, limit: int = 10_000) -> list[str]:
     """Event ids with a timestamp in [since, until), in log order."""
     rows = conn.execute(

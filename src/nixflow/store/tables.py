@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -592,6 +593,9 @@ report_tickets = Table(
     Column("first_reply_by", BigInteger),
     Column("resolved_at", UTCDateTime, index=True),  # the last resolve; null while not resolved
     Column("reopens", Integer, nullable=False),
+    # The durations, in microseconds, set with their instants (migration 0030): a period's median is a sort.
+    Column("first_reply_us", BigInteger),
+    Column("resolution_us", BigInteger),
 )
 
 # Each stretch a ticket spends in the backlog: from creation (spell 0) or its n-th reopen to its resolve.
@@ -602,6 +606,10 @@ report_spells = Table(
     Column("spell", Integer, primary_key=True, autoincrement=False),
     Column("opened_at", UTCDateTime, nullable=False, index=True),
     Column("solved_at", UTCDateTime, index=True),
+    # The resolves after a reopen (migration 0030): what "tickets solved" (distinct) subtracts from resolves.
+    Index(
+        "ix_report_spells_solved_again", "solved_at", sqlite_where=text("spell > 0"), postgresql_where=text("spell > 0")
+    ),
 )
 
 report_sla = Table(
@@ -859,4 +867,44 @@ workflow_delegations = Table(
     Column("delegate_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("starts_at", UTCDateTime, nullable=False),
     Column("ends_at", UTCDateTime, nullable=False),
+)
+
+# Counters kept by triggers in the writing transaction (migration 0030: why triggers, and the shards). A key that
+# cannot be NULL stands for "none" with -1 (`NULL_ID`). Rows may hold 0 or be split over shards: always SUM.
+NULL_ID = -1
+event_counts = Table(
+    "event_counts",
+    metadata,
+    Column("hour", BigInteger, primary_key=True),  # hours since the Unix epoch, UTC
+    Column("event_type", String(64), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("priority", String(16), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+ticket_counts = Table(
+    "ticket_counts",
+    metadata,
+    Column("status", String(16), primary_key=True),
+    Column("priority", String(16), primary_key=True),
+    Column("category_id", BigInteger, primary_key=True),
+    Column("assignee_id", BigInteger, primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+# The report facts per UTC day (days since the epoch) and current category, assignee, priority: kept by
+# `reports.project` (`reports/daily.py`), rebuilt with the other report tables (migration 0030).
+REPORT_DAY_MEASURES = (
+    "created", "opened", "solved", "reopens",
+    "first_response_met", "first_response_breached", "resolution_met", "resolution_breached",
+)  # fmt: skip
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("day", BigInteger, primary_key=True),
+    Column("category_id", BigInteger, primary_key=True),  # NULL_ID: none
+    Column("assignee_id", BigInteger, primary_key=True),  # NULL_ID: unassigned
+    Column("priority", String(16), primary_key=True),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in REPORT_DAY_MEASURES),
 )

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.values import Priority
-from nixflow.reports import metrics
+from nixflow.reports import figures, metrics
 from nixflow.reports.drilldown import drilldown
 from nixflow.web import charts, lookups
 from nixflow.web.rendering import PageRoute, PageUser, render, require_staff
@@ -125,7 +125,7 @@ async def reports_page(
 
     def read(conn: Connection) -> dict[str, Any]:
         return {
-            "summary": metrics.summary(conn, scope, filters.minutes),
+            "summary": figures.summary(conn, scope, filters.minutes),
             "reopens": len(metrics.facts(conn, "reopens", scope, metrics.calendar_minutes)),
             "categories": lookups.category_names(conn),
             "agents": lookups.assignable(conn),

@@ -29,6 +29,7 @@ from nixflow.services import (
 )
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
+from nixflow.store import event_stats as log_stats
 from nixflow.web import charts, lookups, queue_views
 from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff
 
@@ -215,7 +216,7 @@ async def event_stats(request: Request, user: PageUser, app: App, range: Range =
     """Counts of the event log, and charts of events over time by category and by status."""
     require_admin(user)
     since = app.clock() - charts.SPANS[range][0]
-    totals = await app.db.read(lambda conn: event_log.stats(conn, since=since))
+    totals = await app.db.read(lambda conn: log_stats.stats(conn, since=since))
     return await render(request, "stats.html", user, title="Event statistics", totals=totals, range=range)
 
 

@@ -22,7 +22,7 @@ from nixflow.domain import catalogue
 from nixflow.domain.errors import NotFound, ValidationFailed
 from nixflow.domain.values import EventStatus, Priority
 from nixflow.events import replay
-from nixflow.store import event_log
+from nixflow.store import event_log, event_stats
 
 router = APIRouter(prefix="/api/events", tags=["events"], route_class=GuardedRoute)
 StatusName = Annotated[str | None, Query(pattern="^(pending|processing|completed|failed|retrying)$")]
@@ -72,7 +72,7 @@ async def list_events(
 async def stats(_: AdminUser, app: App, since: Time = None, until: Time = None) -> dict[str, Any]:
     """Counts by type, status and priority."""
     _range(since, until)
-    return await app.db.read(lambda conn: event_log.stats(conn, since=since, until=until))
+    return await app.db.read(lambda conn: event_stats.stats(conn, since=since, until=until))
 
 
 @router.get("/types", response_model=list[EventTypeRead])

@@ -19,7 +19,7 @@ from nixflow.api.schemas import PriorityName, TagName
 from nixflow.domain import tags
 from nixflow.domain.fields import Entity
 from nixflow.domain.json_types import MAX_ID
-from nixflow.reports import metrics
+from nixflow.reports import figures, metrics
 from nixflow.reports.drilldown import drilldown
 from nixflow.services import field_definitions
 from nixflow.services.users import Principal
@@ -173,7 +173,7 @@ def _csv(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> Response:
 @router.get("/summary", response_model=ReportSummary, responses=CSV_RESPONSE)
 async def summary(_: StaffUser, app: App, asked: Asked) -> Any:
     """The headline figures of a period."""
-    found = await app.db.read(lambda conn: metrics.summary(conn, asked.scope, asked.minutes))
+    found = await app.db.read(lambda conn: figures.summary(conn, asked.scope, asked.minutes))
     if not asked.csv:
         return found
     flat = {k: v for k, v in found.items() if not isinstance(v, dict)}

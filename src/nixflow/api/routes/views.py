@@ -82,6 +82,7 @@ class ViewRead(BaseModel):
     sort: str
     columns: list[str]
     count: int  # tickets the filter matches now, as the viewer sees them
+    count_more: bool = False  # `count` is a floor: a filter the counters cannot answer, past the cap ("1,000+")
     created_at: datetime
     updated_at: datetime
 

@@ -1,0 +1,93 @@
+"""Grow a NixFlow database the way its users do, fast: the real services (`tickets.create`, `tickets.transition`)
+through the real writer, every handler inline (rules, round-robin, SLA, reports, search, counters), 200 tickets
+to a unit of work, on a clock that moves through simulated days. So the tables, indexes, counters and events are
+exactly those the API writes; only HTTP and one-ticket transactions are skipped.
+
+The helpdesk: `RATE` tickets a day, most of them the automated workload ("Core switch is down" in Network:
+critical, assigned by round-robin), some "printer" (normal) and "urgent VPN" (high); each resolved after two
+days, except every tenth, which stays in the backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from nixflow.bootstrap import build
+from nixflow.config import load_settings
+from nixflow.domain.envelope import EventContext
+from nixflow.domain.tickets import Status
+from nixflow.ids import uuid7
+from nixflow.services import tickets, users
+from nixflow.store.db import Tx
+from nixflow.store.tables import categories
+from nixflow.store.tables import tickets as tickets_table
+
+RATE = 1_000  # tickets a day
+UNIT = 200  # tickets a unit of work
+RESOLVE_AFTER = timedelta(days=2)
+TITLES = ("Core switch is down", "Core switch is down", "Core switch is down", "printer jam", "urgent VPN")
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def epoch_for(largest: int) -> datetime:
+    """Where simulated time starts: the largest size ends a day before the real now."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(days=largest / RATE + 1)
+
+
+def moment(start: datetime, ticket_number: int) -> datetime:
+    """When the n-th ticket (from 0) is opened."""
+    return start + timedelta(days=ticket_number / RATE)
+
+
+async def grow(database_url: str, *, start: datetime, to: int) -> int:
+    """Add tickets until the database holds `to`; return how many it holds."""
+    clock = Clock(start)
+    app = build(load_settings(database_url=database_url), clock=clock)
+    try:
+        have, category, requester, agent = app.db.read_sync(_people)
+        ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="bench")
+        while have < to:
+            size = min(UNIT, to - have)
+            clock.now = moment(start, have)
+            resolve = [t for t in range(have - 2 * RATE + 1, have - 2 * RATE + 1 + size) if t > 0 and t % 10]
+            await app.writer.run(lambda tx, s=size, r=resolve: _unit(tx, s, r, category, requester, agent), ctx)
+            have += size
+    finally:
+        await app.stop()
+    return have
+
+
+def _people(conn: Any) -> tuple[int, int, Any, Any]:
+    have = int(conn.execute(select(func.count()).select_from(tickets_table)).scalar_one())
+    category = int(conn.execute(select(categories.c.id).order_by(categories.c.id)).scalars().first())
+    admin = users.principal_of(users.find_by_email(conn, email="bench@example.com"))
+    agent = users.principal_of(users.find_by_email(conn, email="ana@example.com"))
+    return have, category, admin, agent
+
+
+def _unit(tx: Tx, size: int, resolve: list[int], category: int, requester: Any, agent: Any) -> None:
+    for i in range(size):
+        title = TITLES[i % len(TITLES)]
+        tickets.create(tx, requester=requester, title=title, description="bench growth", category_id=category)
+    for ticket_id in resolve:
+        for status in (Status.OPEN, Status.RESOLVED):
+            tickets.transition(tx, actor=agent, ticket_id=ticket_id, status=status)
+
+
+if __name__ == "__main__":  # python bench/growth.py URL SIZE: grow one database by hand
+    import sys
+
+    url, size = sys.argv[1], int(sys.argv[2])
+    print(asyncio.run(grow(url, start=epoch_for(size), to=size)))
