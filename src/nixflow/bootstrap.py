@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from nixflow import crypto
 from nixflow.automation import workflow_start
@@ -30,6 +31,8 @@ from nixflow.live import LiveHub
 from nixflow.mailwire.addresses import MailConfig
 from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
 from nixflow.notifications.sender import NotificationSender
+from nixflow.presence.hub import PresenceHub, ticket_visible
+from nixflow.presence.store import MemoryPresence, PresenceStore, RedisPresence
 from nixflow.reports import projection as report_projection
 from nixflow.search import projection as search_projection
 from nixflow.services import auth, ticket_queries
@@ -80,6 +83,7 @@ class NixFlow:
     consuming: bool = False
     counters: CounterStore = field(default_factory=SqlCounterStore)
     hub: LiveHub = field(default_factory=LiveHub)
+    presence: PresenceHub = field(default_factory=lambda: PresenceHub(MemoryPresence()))
     credentials: CredentialCache = field(default_factory=CredentialCache)
     ws_tickets: TicketStore = field(default_factory=MemoryTickets)
     mailbox: MailboxPoller | None = None  # NIXFLOW_IMAP_URL: polled wherever the periodic jobs run
@@ -264,6 +268,15 @@ def build(
     tailer.sinks.append(app.hub.publish)
     app.hub.owners = lambda ids, people: db.read(lambda conn: ticket_queries.audience_of(conn, ids, people))
     tailer.eager = lambda: bool(app.hub.subscribers)
+    presence_store: PresenceStore = (
+        RedisPresence(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryPresence()
+    )
+    app.presence = PresenceHub(
+        presence_store,
+        ttl_seconds=settings.presence_ttl_seconds,
+        poll_seconds=settings.presence_poll_seconds,
+        allowed=lambda viewer, ticket_id: db.read(partial(ticket_visible, viewer=viewer, ticket_id=ticket_id)),
+    )
     writer.listeners.append(app.credentials.observe)
     tailer.sinks.append(app.credentials.observe)
     return app

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="nixflow", pattern=r"^[A-Za-z0-9:_.-]{1,64}$")
     claim_idle_seconds: float = Field(default=30.0, gt=0)
     tail_seconds: float = Field(default=0.1, gt=0)
+    # Presence on ticket pages: an entry ends this long after its process last refreshed it (a closed socket
+    # ends it at once), and each process reads the others' entries this often for its clients.
+    presence_ttl_seconds: float = Field(default=30.0, ge=1, le=300)
+    presence_poll_seconds: float = Field(default=1.0, gt=0, le=2)
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     session_hours: int = Field(default=24 * 7, gt=0)
     automation_max_depth: int = Field(default=5, ge=1)

@@ -86,7 +86,7 @@ class Subscriber:
     its timers and access events resolve (`wake`): no queue, no task per read.
     """
 
-    __slots__ = ("_waiter", "access_changed", "closed", "overflowed", "pending", "size", "viewer")
+    __slots__ = ("_waiter", "access_changed", "closed", "notice", "overflowed", "pending", "size", "viewer")
 
     def __init__(self, viewer: Principal, size: int) -> None:
         self.viewer = viewer
@@ -95,6 +95,7 @@ class Subscriber:
         self.overflowed = False
         self.access_changed = False  # set when the viewer's credential must be checked again
         self.closed = False  # set when the client went away
+        self.notice: str | None = None  # a frame from outside the log (presence): only the latest one is sent
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, record: EventRecord) -> None:
@@ -121,6 +122,15 @@ class Subscriber:
         self.pending.clear()
         return taken
 
+    def tell(self, frame: str) -> None:
+        """Send `frame` with the next wake-up, in place of any notice not sent yet."""
+        self.notice = frame
+        self.wake()
+
+    def take_notice(self) -> str | None:
+        notice, self.notice = self.notice, None
+        return notice
+
     def wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -132,7 +142,7 @@ class Subscriber:
 
     async def wait(self) -> None:
         """Until something is queued, or `wake` is called (at once if something already is)."""
-        if self.pending or self.overflowed or self.access_changed or self.closed:
+        if self.pending or self.overflowed or self.access_changed or self.closed or self.notice is not None:
             return
         self._waiter = asyncio.get_running_loop().create_future()
         try:

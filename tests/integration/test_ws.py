@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from tests.conftest import Harness, User
+from tests.served import served
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -33,17 +33,8 @@ TIMEOUT = 10
 async def live(settings: Settings) -> AsyncIterator[Harness]:
     """NixFlow served by uvicorn on a free port; the harness's client talks to it over TCP."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws_ping_interval=None))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+    async with served(app) as base_url, httpx.AsyncClient(base_url=base_url) as client:
         yield Harness(app, client)
-    server.should_exit = True
-    await task
 
 
 def ws_url(h: Harness, user: User, after: str | None = None) -> str:

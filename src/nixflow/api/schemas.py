@@ -275,6 +275,9 @@ class CommentCreate(Strict):
 
     body: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20_000, pattern=NOT_BLANK)]
     internal: StrictBool = False
+    # The newest comment the writer's page showed when the reply was begun (0: none): a public comment by
+    # someone else after it makes the reply 409 with the new comments in `errors` (issue 26, collision).
+    seen_comment_id: Id | None = None
 
 
 def _tag_as_typed(value: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from nixflow.domain.errors import Forbidden
 from nixflow.domain.tickets import Status
-from nixflow.services import ticket_fields, ticket_tags, tickets, time_entries
+from nixflow.services import reply_collision, ticket_fields, ticket_tags, tickets, time_entries
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
 
@@ -19,6 +19,7 @@ class Reply:
 
     body: str
     internal: bool = False
+    seen_comment_id: int | None = None  # refused (409, the new comments) when others commented after it
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,12 @@ class Submission:
 
 def submit(tx: Tx, *, actor: Principal, ticket_id: int, submission: Submission, source: str) -> dict[str, Any] | None:
     """Apply `submission` in order: the comment (a staff reply opens a new ticket), the fields, the tags, the time
-    entry, then the status unless the ticket is there already. Any error undoes the whole unit, comment included.
+    entry, then the status unless the ticket is there already. Any error undoes the whole unit, comment included. A
+    reply that missed a new comment is refused first, so its writer is shown the comment, not only a new version.
     Returns the comment."""
+    if submission.reply is not None:
+        seen = submission.reply.seen_comment_id
+        reply_collision.check_seen(tx, actor=actor, ticket_id=ticket_id, seen_comment_id=seen)
     tickets.check_version(tickets.current(tx, ticket_id=ticket_id, viewer=actor), submission.version)
     comment = None
     if submission.reply is not None:

@@ -30,6 +30,7 @@ from nixflow.services import (
     attachments,
     field_definitions,
     idempotency,
+    reply_collision,
     ticket_fields,
     ticket_history,
     ticket_order,
@@ -192,7 +193,8 @@ async def submit(
     """Comment and change fields and status in one unit of work ("Send as Resolved"): comment first, then fields,
     then status (no 409 when the comment already moved it there). All or nothing; the same permissions as the
     single routes. Answers with the ticket as committed and the comment made."""
-    reply = ticket_submit.Reply(body.comment.body, body.comment.internal) if body.comment else None
+    said = body.comment
+    reply = ticket_submit.Reply(said.body, said.internal, said.seen_comment_id) if said else None
     submission = ticket_submit.Submission(
         version=body.version,
         reply=reply,
@@ -219,13 +221,16 @@ async def submit(
 async def add_comment(
     ticket_id: PathId, body: CommentCreate, user: CurrentUser, app: App, ctx: Ctx, source: Source
 ) -> CommentRead:
-    """Comment; internal comments are for agents and admins only. Files: `POST .../attachments` with `comment_id`."""
-    comment = await app.writer.run(
-        lambda tx: tickets.add_comment(
+    """Comment; internal comments are for agents and admins only. Files: `POST .../attachments` with `comment_id`.
+    With `seen_comment_id`, 409 when someone else commented in public after it (the new comments in `errors`)."""
+
+    def add(tx: Tx) -> dict[str, Any]:
+        reply_collision.check_seen(tx, actor=user, ticket_id=ticket_id, seen_comment_id=body.seen_comment_id)
+        return tickets.add_comment(
             tx, actor=user, ticket_id=ticket_id, body=body.body, internal=body.internal, source=source
-        ),
-        ctx,
-    )
+        )
+
+    comment = await app.writer.run(add, ctx)
     return CommentRead(**comment, attachments=[])
 
 

@@ -21,6 +21,7 @@ from nixflow.bootstrap import NixFlow
 from nixflow.domain.envelope import EventRecord
 from nixflow.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
 from nixflow.observe import metrics
+from nixflow.presence.hub import PresenceHub, Session
 from nixflow.services import auth, visibility, ws_tickets
 from nixflow.services.users import Principal
 from nixflow.store import event_log
@@ -113,11 +114,12 @@ async def live_events(websocket: WebSocket) -> None:
     hub: LiveHub = app.hub
     # Subscribe before the client is told it is connected and before reading the backlog: nothing is lost.
     subscriber = hub.subscribe(found.principal)
+    presence = app.presence.open(found.principal, subscriber.tell)
     receiver: asyncio.Task[None] | None = None
     metrics.WEBSOCKETS.inc()
     try:
         await websocket.accept()
-        receiver = asyncio.create_task(_drain_client(websocket))
+        receiver = asyncio.create_task(_read_client(websocket, app.presence, presence))
         receiver.add_done_callback(lambda _: subscriber.close())
         sent_up_to: event_log.Position | None = None
         if after:
@@ -133,14 +135,21 @@ async def live_events(websocket: WebSocket) -> None:
         hub.unsubscribe(subscriber)
         if receiver is not None:
             receiver.cancel()
+            await asyncio.gather(receiver, return_exceptions=True)  # its last store write is done
+        if presence is not None:
+            await app.presence.close(presence)
 
 
-async def _drain_client(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a disconnect is noticed."""
+async def _read_client(websocket: WebSocket, hub: PresenceHub, presence: Session | None) -> None:
+    """Read what the client sends, so a disconnect is noticed: presence frames go to the presence hub (a
+    requester's have no session and are dropped), anything else is ignored."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
+        text = message.get("text")
+        if presence is not None and isinstance(text, str):
+            await hub.receive(presence, text)
 
 
 async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, after: str) -> event_log.Position | None:
@@ -210,8 +219,11 @@ async def _send_live(
             if RESYNC in batch:
                 await _close_resync(websocket)
                 return
+            notice = subscriber.take_notice()
+            if notice is not None:
+                await websocket.send_text(notice)
             now = loop.time()
-            if batch:
+            if batch or notice:
                 heartbeat_at = now + hub.heartbeat_seconds
             elif now >= heartbeat_at:
                 await websocket.send_text(json.dumps({"type": "heartbeat", "at": app.clock().isoformat()}))

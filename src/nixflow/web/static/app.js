@@ -145,7 +145,11 @@ if (body.dataset.role) {
       if (concerns(scope, event)) refreshSoon();
     },
     onOpen(reconnected) {
+      document.dispatchEvent(new CustomEvent("nixflow:live-open"));
       if (reconnected && scope) refreshSoon();
+    },
+    onFrame(frame) {
+      document.dispatchEvent(new CustomEvent("nixflow:frame", { detail: frame }));
     },
   });
 }

@@ -1,8 +1,9 @@
-// The live connection: /api/ws, resumed after the last event seen, with a visible connection state.
+// The live connection: /api/ws, resumed after the last event seen, with a visible connection state. Frames that
+// are not events (presence) go to `onFrame`; `send` speaks on the socket while it is open.
 
 const LABELS = { connecting: "Connecting…", live: "Live", offline: "Offline — reconnecting…" };
 
-export function connect({ after, onEvent, onOpen }) {
+export function connect({ after, onEvent, onOpen, onFrame }) {
   const indicator = document.getElementById("live-status");
   let last = after || "";
   let delay = 250;
@@ -41,7 +42,10 @@ export function connect({ after, onEvent, onOpen }) {
         window.location.reload();
         return;
       }
-      if (!data.event_id) return; // heartbeat
+      if (!data.event_id) {
+        if (onFrame && data.type !== "heartbeat") onFrame(data);
+        return;
+      }
       last = data.event_id;
       onEvent(data);
     });
@@ -54,5 +58,11 @@ export function connect({ after, onEvent, onOpen }) {
   }
 
   open();
-  return { get lastEventId() { return last; } };
+  return {
+    get lastEventId() { return last; },
+    get isOpen() { return socket !== null && socket.readyState === WebSocket.OPEN; },
+    send(data) {
+      if (socket !== null && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(data));
+    },
+  };
 }

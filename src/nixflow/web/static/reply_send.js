@@ -1,8 +1,11 @@
 // Staff's reply form: "Send", "Send as Pending", "Send as Resolved". The reply, the status and whatever the agent
 // changed in the actions box (priority, assignee) go as one request, one unit of work: POST /api/tickets/{id}/update.
-import { api, flash, problemText } from "./api.js";
+// A reply names the newest comment its page showed when it was begun: if someone else's public comment came after
+// it, the server refuses it (409) and the page shows that comment first, with "Send anyway".
+import { ApiError, api, flash, problemText } from "./api.js";
 import { el } from "./dom.js";
 import { bodyText, uploadPending } from "./attachments.js";
+import { showCollision } from "./reply_collision.js";
 
 const SPLIT_TARGETS = ["pending", "resolved"];
 const form = document.getElementById("comment-form");
@@ -33,10 +36,25 @@ function changed(id, name, parse) {
   return !initial || select.value === initial.value ? {} : { [name]: parse(select.value) };
 }
 
-function submission(status) {
+// The newest comment the conversation shows; and the one it showed when this reply was begun.
+function newestShown() {
+  const ids = Array.from(document.querySelectorAll("#conversation [data-comment-id]"), (li) => Number(li.dataset.commentId));
+  return Math.max(0, ...ids);
+}
+let seenAtStart = null;
+form.elements.body.addEventListener("input", () => {
+  if (seenAtStart === null) seenAtStart = newestShown();
+});
+form.addEventListener("reset", () => {
+  seenAtStart = null;
+});
+
+function submission(status, seen) {
+  const comment = { body: bodyText(), internal: form.elements.internal ? form.elements.internal.checked : false };
+  comment.seen_comment_id = seen ?? seenAtStart ?? newestShown();
   const body = {
     version: Number(document.getElementById("ticket-version").dataset.version),
-    comment: { body: bodyText(), internal: form.elements.internal ? form.elements.internal.checked : false },
+    comment,
     ...changed("priority", "priority", String),
     ...changed("assignee", "assignee_id", (value) => (value === "" ? null : Number(value))),
   };
@@ -46,26 +64,35 @@ function submission(status) {
   return body;
 }
 
-form.addEventListener("submit", async (event) => {
+async function send(status, seen) {
+  form.setAttribute("aria-busy", "true");
+  try {
+    const result = await api("POST", form.dataset.api, submission(status, seen));
+    await uploadPending(result.comment.id);
+    form.reset();
+    flash(status ? `Sent; the ticket is ${result.ticket.status}` : "Sent", "ok");
+    document.dispatchEvent(new CustomEvent("nixflow:refresh"));
+  } catch (error) {
+    const arrived = error instanceof ApiError && error.status === 409 ? newComments(error.problem) : [];
+    if (arrived.length) showCollision(form, arrived, (newest) => send(status, newest));
+    else flash(problemText(error));
+  } finally {
+    form.removeAttribute("aria-busy");
+  }
+}
+
+function newComments(problem) {
+  return (problem.errors || []).filter((e) => e.type === "new_comment" && e.comment).map((e) => e.comment);
+}
+
+form.addEventListener("submit", (event) => {
   event.preventDefault();
   event.stopPropagation(); // this form is sent here, not by the page's generic handler
   if (!bodyText()) {
     flash("Write a comment or attach a file");
     return;
   }
-  const status = event.submitter ? event.submitter.dataset.status : undefined;
-  form.setAttribute("aria-busy", "true");
-  try {
-    const result = await api("POST", form.dataset.api, submission(status));
-    await uploadPending(result.comment.id);
-    form.reset();
-    flash(status ? `Sent; the ticket is ${result.ticket.status}` : "Sent", "ok");
-    document.dispatchEvent(new CustomEvent("nixflow:refresh"));
-  } catch (error) {
-    flash(problemText(error));
-  } finally {
-    form.removeAttribute("aria-busy");
-  }
+  send(event.submitter ? event.submitter.dataset.status : undefined);
 });
 
 // Ctrl+Enter (Cmd+Enter) in the reply sends it, as "Send".

@@ -7,6 +7,7 @@ const reply = document.getElementById("comment-form");
 if (reply && "split" in reply.dataset) import("./reply_send.js");
 if (reply && "split" in reply.dataset) import("./reply_picker.js");
 if (document.getElementById("preview-toggle")) import("./reply_preview.js");
+if (document.getElementById("presence")) import("./presence.js");
 
 const box = document.getElementById("rule-notices");
 const ticketId = (document.body.dataset.liveScope || "").replace(/^ticket:/, "");

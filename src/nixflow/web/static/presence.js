@@ -1,0 +1,71 @@
+// Who else is on this ticket's page, and who is typing a reply (staff only): announced and read over the live
+// connection. Nothing here is an event: it is gone when the tab is.
+import { el } from "./dom.js";
+
+const bar = document.getElementById("presence");
+const ticketId = Number(bar.dataset.ticket);
+const reply = document.getElementById("comment-body");
+const note = document.getElementById("typing-note"); // beside the reply box: who else is writing one
+const IDLE_MS = 4000; // typing ends this long after the last keystroke
+const AGAIN_MS = 3000; // while typing goes on, say so again this often (the server keeps the latest)
+let typing = false;
+let saidAt = 0;
+let idle = null;
+
+function say() {
+  if (!window.nixflowLive) return;
+  window.nixflowLive.send({ type: "presence", ticket_id: ticketId, typing });
+  saidAt = Date.now();
+}
+
+function stopTyping() {
+  clearTimeout(idle);
+  if (!typing) return;
+  typing = false;
+  say();
+}
+
+if (reply) {
+  reply.addEventListener("input", () => {
+    if (!reply.value.trim()) {
+      stopTyping();
+      return;
+    }
+    clearTimeout(idle);
+    idle = setTimeout(stopTyping, IDLE_MS);
+    if (!typing || Date.now() - saidAt > AGAIN_MS) {
+      typing = true;
+      say();
+    }
+  });
+  reply.form.addEventListener("reset", stopTyping);
+}
+
+function show(people) {
+  bar.replaceChildren(
+    ...(people.length ? [el("span", { class: "muted" }, "Also here: ")] : []),
+    ...people.map((person, index) =>
+      el(
+        "span",
+        { class: "present", dataset: { userId: person.user_id, typing: person.typing ? "true" : "false" } },
+        index ? ", " : "",
+        el("strong", {}, person.name),
+        person.typing ? el("em", { class: "typing" }, " is typing a reply…") : " viewing",
+      ),
+    ),
+  );
+  bar.hidden = !people.length;
+  if (!note) return;
+  const typists = people.filter((person) => person.typing).map((person) => person.name);
+  note.textContent = typists.length ? `${typists.join(", ")} ${typists.length > 1 ? "are" : "is"} typing a reply too…` : "";
+  note.hidden = !typists.length;
+}
+
+document.addEventListener("nixflow:frame", ({ detail: frame }) => {
+  if (frame.type === "presence" && frame.ticket_id === ticketId) show(frame.people);
+});
+document.addEventListener("nixflow:live-open", say); // and again after a reconnect
+if (window.nixflowLive && window.nixflowLive.isOpen) say();
+window.addEventListener("pagehide", () => {
+  if (window.nixflowLive) window.nixflowLive.send({ type: "presence", ticket_id: null });
+});
