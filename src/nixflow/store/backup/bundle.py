@@ -126,7 +126,8 @@ def _check(manifest: dict[str, Any], url: str) -> None:
         raise BackupError(f"the backup's schema ({manifest['schema_revision']}) is newer than this NixFlow's")
 
 
-def _tables_at(url: str) -> int:
+def tables_at(url: str) -> int:
+    """How many tables the database at `url` holds (0 for a SQLite file not made yet)."""
     if _kind(url) == "sqlite":
         path = _sqlite_file(url)
         if not path.exists():
@@ -168,7 +169,7 @@ def restore(url: str, source: Path, progress: Progress) -> dict[str, Any]:
     """
     manifest = read_manifest(source)
     _check(manifest, url)
-    if tables := _tables_at(url):
+    if tables := tables_at(url):
         raise BackupError(f"the database is not empty ({tables} tables): restore only into a new, empty database")
     with TemporaryDirectory(prefix="nixflow-restore-") as work:
         copy = _extract(source, manifest, Path(work))
