@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nixflow.cli._common import _fail, _settings
+
+if TYPE_CHECKING:
+    from nixflow.store.backup.common import Progress
 
 
 @contextmanager
@@ -40,29 +43,32 @@ def _summary(manifest: dict[str, Any]) -> str:
     )
 
 
-def backup(file: Annotated[Path, typer.Argument(help="The new backup file to write.")]) -> None:
-    """Back up the database (and the attachments in it) into FILE, while NixFlow serves."""
-    from nixflow.store.backup.bundle import back_up
+Job = Callable[[str, Path, "Progress"], dict[str, Any]]
+
+
+def _carry_out(command: str, label: str, job: Job, file: Path) -> dict[str, Any]:
+    """Run a backup or restore `job` on the configured database with a progress bar; a refusal is one line."""
     from nixflow.store.backup.common import BackupError
 
     settings = _settings()
     try:
-        with _bar("backing up") as progress:
-            manifest = back_up(settings.database_url, file, progress)
+        with _bar(label) as progress:
+            return job(settings.database_url, file, progress)
     except BackupError as exc:
-        raise _fail(f"backup: {exc}") from None
+        raise _fail(f"{command}: {exc}") from None
+
+
+def backup(file: Annotated[Path, typer.Argument(help="The new backup file to write.")]) -> None:
+    """Back up the database (and the attachments in it) into FILE, while NixFlow serves."""
+    from nixflow.store.backup.bundle import back_up
+
+    manifest = _carry_out("backup", "backing up", back_up, file)
     typer.echo(f"backed up {_summary(manifest)} (schema {manifest['schema_revision']}) to {file}")
 
 
 def restore(file: Annotated[Path, typer.Argument(help="A file written by `nixflow backup`.")]) -> None:
     """Restore FILE into the configured database, which must be empty; then migrate it to this NixFlow's schema."""
-    from nixflow.store.backup.bundle import restore as restore_backup
-    from nixflow.store.backup.common import BackupError
+    from nixflow.store.backup import bundle
 
-    settings = _settings()
-    try:
-        with _bar("restoring") as progress:
-            manifest = restore_backup(settings.database_url, file, progress)
-    except BackupError as exc:
-        raise _fail(f"restore: {exc}") from None
+    manifest = _carry_out("restore", "restoring", bundle.restore, file)
     typer.echo(f"restored {_summary(manifest)} from {file} (taken {manifest['created_at']})")
