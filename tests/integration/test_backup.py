@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import tarfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, literal, select, text, tuple_, update
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, literal, select, text, tuple_, update
 from tests.cli_helpers import NIXFLOW, cli_env
-from tests.conftest import Harness, User, _admin_engine, _with_database, start
+from tests.conftest import Harness, User, _admin_engine, _with_database, not_running, postgres_url, start
 from tests.webhook_receiver import stored_subscription
 
 from nixflow.config import Settings
@@ -21,24 +23,33 @@ from nixflow.ids import uuid7
 from nixflow.store import event_log
 from nixflow.store.backup.bundle import back_up, read_manifest, restore, tables_at
 from nixflow.store.backup.common import BackupError
-from nixflow.store.db import Tx
+from nixflow.store.db import Tx, make_engine
+from nixflow.store.migrate import MIGRATIONS, upgrade
 from nixflow.store.tables import events, notifications, tickets, webhooks
 
 
-@pytest.fixture
-def empty_url(mode: str, tmp_path: Path, settings: Settings) -> Iterator[str]:
-    """A new database with nothing in it, where a restore may go."""
+@contextmanager
+def new_database(mode: str, tmp_path: Path, name: str) -> Iterator[str]:
+    """The URL of a new database with nothing in it (dropped afterwards on PostgreSQL)."""
     if mode == "embedded":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / name}.db"
         return
-    name = f"nixflow_restore_{uuid7().replace('-', '')[-16:]}"
-    admin = _admin_engine(settings.database_url)
+    server = postgres_url() or not_running("PostgreSQL")
+    name = f"nixflow_{name}_{uuid7().replace('-', '')[-16:]}"
+    admin = _admin_engine(server)
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
-    yield _with_database(settings.database_url, name)
+    yield _with_database(server, name)
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture
+def empty_url(mode: str, tmp_path: Path) -> Iterator[str]:
+    """A new database with nothing in it, where a restore may go."""
+    with new_database(mode, tmp_path, "restored") as url:
+        yield url
 
 
 async def nixflow_cli(tmp_path: Path, database_url: str, *args: str) -> tuple[int, str]:
@@ -228,3 +239,19 @@ async def refused(harness: Harness, settings: Settings, empty_url: str, backup: 
     with pytest.raises(BackupError, match="exists already"):
         await in_thread(back_up, settings.database_url, backup)
     assert tables_at(empty_url) == 0
+
+
+def test_a_backup_of_an_older_schema_is_restored_then_migrated_to_head(mode: str, tmp_path: Path) -> None:
+    with new_database(mode, tmp_path, "old") as old, new_database(mode, tmp_path, "new") as new:
+        engine = make_engine(old)
+        upgrade(engine, "0024")
+        engine.dispose()
+        backup = tmp_path / "old.backup"
+        assert back_up(old, backup, lambda done, total: None)["schema_revision"] == "0024"
+        restore(new, backup, lambda done, total: None)
+        engine = make_engine(new)
+        with engine.connect() as conn:
+            head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head
+            assert "fields" in {c["name"] for c in inspect(conn).get_columns("organizations")}  # added by 0025
+        engine.dispose()
