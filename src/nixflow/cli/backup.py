@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ def _bar(label: str) -> Iterator[Any]:
 
     def progress(done: int, total: int) -> None:
         if "bar" not in state:
-            state["bar"] = typer.progressbar(length=max(total, 1), label=label, file=None)
+            state["bar"] = typer.progressbar(length=max(total, 1), label=label, file=sys.stderr)
             state["bar"].__enter__()
         bar = state["bar"]
         bar.update(done - bar.pos)
