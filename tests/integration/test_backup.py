@@ -21,6 +21,7 @@ from tests.webhook_receiver import stored_subscription
 from nixflow.config import Settings
 from nixflow.ids import uuid7
 from nixflow.store import event_log
+from nixflow.store.backup import postgres
 from nixflow.store.backup.bundle import back_up, read_manifest, restore, tables_at
 from nixflow.store.backup.common import BackupError
 from nixflow.store.db import Tx, make_engine
@@ -255,3 +256,8 @@ def test_a_backup_of_an_older_schema_is_restored_then_migrated_to_head(mode: str
             assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head
             assert "fields" in {c["name"] for c in inspect(conn).get_columns("organizations")}  # added by 0025
         engine.dispose()
+
+
+def test_a_missing_postgresql_client_program_is_one_clear_line() -> None:
+    with pytest.raises(BackupError, match=r"^pg_nothing not found: install PostgreSQL's client programs"):
+        postgres.client("pg_nothing")
