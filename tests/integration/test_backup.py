@@ -91,7 +91,7 @@ async def new_ticket(h: Harness, user: User, title: str) -> int:
 
 
 async def test_a_backup_under_write_load_restores_every_acknowledged_ticket(
-    harness: Harness, settings: Settings, empty_url: str, tmp_path: Path
+    harness: Harness, settings: Settings, mode: str, empty_url: str, tmp_path: Path
 ) -> None:
     admin, requester = await harness.user("admin"), await harness.user("requester")
     first = await new_ticket(harness, requester, "printer on fire")
@@ -126,6 +126,7 @@ async def test_a_backup_under_write_load_restores_every_acknowledged_ticket(
 
     await in_thread(restore, empty_url, backup)
     manifest = read_manifest(backup)
+    assert manifest["mode"].replace("-", "") == mode and manifest["schema_revision"]
     assert manifest["counts"]["attachments"] == 1 and manifest["counts"]["tickets"] >= len(before_backup) + 1
 
     async for h in restored(settings, empty_url):

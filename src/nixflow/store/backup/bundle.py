@@ -85,6 +85,7 @@ def back_up(url: str, destination: Path, progress: Progress) -> dict[str, Any]:
             "format_version": FORMAT_VERSION,
             "nixflow_version": version("nixflow"),
             "database": kind,
+            "mode": "embedded" if kind == "sqlite" else "scale-out",  # PostgreSQL is what scale-out runs on
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             **found,
             "copy": {"name": copy.name, "size": size, "sha256": sha256},
