@@ -382,6 +382,7 @@ ROWS = [
     Row("GET", "/api/users/{user_id}", admin_only(200)),
     Row("PATCH", "/api/users/{user_id}", admin_only(200), body=lambda w, r: {"name": "Renamed"}),
     Row("GET", "/api/users/{user_id}/deactivation-preview", admin_only(200)),
+    Row("GET", "/api/users/{user_id}/export", admin_only(200)),  # the person themselves: test_personal_data.py
     Row(
         "POST",
         "/api/users/import",

@@ -6,13 +6,15 @@ import sys
 
 import typer
 
-from nixflow.cli import events, mail, reports, rules, search, serve, users, webhooks
+from nixflow.cli import backup, events, mail, reports, rules, search, serve, users, webhooks
 from nixflow.config import ConfigError
 
 cli = typer.Typer(help="NixFlow: an event-driven helpdesk.", no_args_is_help=True, add_completion=False)
 cli.command()(serve.serve)
 cli.command()(serve.worker)
 cli.add_typer(serve.db_cli, name="db")
+cli.command()(backup.backup)
+cli.command()(backup.restore)
 cli.add_typer(users.users_cli, name="users")
 cli.add_typer(users.tokens_cli, name="tokens")
 cli.add_typer(events.events_cli, name="events")

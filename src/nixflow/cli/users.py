@@ -75,6 +75,18 @@ def users_list() -> None:
     _table(rows, ["id", "email", "name", "role", "active", "categories"])
 
 
+@users_cli.command("export")
+def users_export(user_id: Annotated[int, typer.Argument(help="The user's id.")]) -> None:
+    """Print everything NixFlow holds about the user as JSON (no secrets; attachments with download paths)."""
+    import json
+
+    from nixflow.services import personal_data
+
+    with _nixflow() as app:
+        found = app.db.read_sync(lambda conn: personal_data.export(conn, user_id=user_id))
+    typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+
+
 @users_cli.command("set-password")
 def users_set_password(
     email: Annotated[str, typer.Option(help="Login email.")],

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,3 +26,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def known_revision(revision: str) -> bool:
+    """Whether `revision` is one of NixFlow's migrations (a database from a newer NixFlow is not)."""
+    script = ScriptDirectory(str(MIGRATIONS))
+    return any(known.revision == revision for known in script.walk_revisions())
