@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from nixflow.domain import tags
 from nixflow.domain.errors import Forbidden
@@ -63,6 +63,25 @@ def list_tickets(
     order: Order = NEWEST_FIRST,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets the viewer may see in `order` (default newest first), and the next page's cursor."""
+    query = queue_page(conn, viewer=viewer, flt=flt, limit=limit, cursor=cursor, order=order)
+    rows = conn.execute(query).all()
+    items = [dict(r._mapping) for r in rows[:limit]]
+    values = [item.pop("sort_value") for item in items]
+    next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def queue_page(
+    conn: Connection,
+    *,
+    viewer: Principal,
+    flt: TicketFilter,
+    limit: int,
+    cursor: str | None = None,
+    order: Order = NEWEST_FIRST,
+) -> Select[Any]:
+    """The statement of a queue page (one row more than `limit`, telling whether there is a next page): what
+    `list_tickets` runs and the plan tests (tests/integration/test_query_plans.py) explain."""
     flt = _read_fields(conn, viewer, flt)
     clauses = _clauses(viewer, flt)
     if cursor:
@@ -70,11 +89,7 @@ def list_tickets(
     query = select(tickets, order.expression.label("sort_value"))
     if order.joins_assignee:
         query = query.select_from(tickets.outerjoin(assignees, assignees.c.id == tickets.c.assignee_id))
-    rows = conn.execute(query.where(and_(True, *clauses)).order_by(*order.order_by()).limit(limit + 1)).all()
-    items = [dict(r._mapping) for r in rows[:limit]]
-    values = [item.pop("sort_value") for item in items]
-    next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
-    return items, next_cursor
+    return query.where(and_(True, *clauses)).order_by(*order.order_by()).limit(limit + 1)
 
 
 def _read_fields(conn: Connection, viewer: Principal, flt: TicketFilter) -> TicketFilter:

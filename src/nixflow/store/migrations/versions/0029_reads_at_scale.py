@@ -1,7 +1,8 @@
-"""tickets' full-text index by piece: a row per ticket's own fields, per comment or note, per file name (issue 31)
+"""reads at scale (issue 31): the search index by piece; an index per queue filter ending in id
 
 0019 kept one row per ticket with every comment joined, rewritten whole on each comment: a reply cost the
 length of the conversation. Now each piece is its own row, keyed by what it indexes (`store.ticket_index`).
+The queue filtered by a column reads newest first: an index of (column, id) serves the page without a sort.
 
 Revision ID: 0029
 Revises: 0025
@@ -9,6 +10,7 @@ Revises: 0025
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
@@ -39,7 +41,39 @@ _ROWS = (
 )
 
 
+# (index, table, columns now, columns before)
+_INDEXES = (
+    ("ix_tickets_status", "tickets", ["status", "id"], None),
+    ("ix_tickets_status_priority", "tickets", None, ["status", "priority"]),
+    ("ix_tickets_priority", "tickets", ["priority", "id"], None),
+    ("ix_tickets_assignee_id", "tickets", ["assignee_id", "id"], ["assignee_id"]),
+    ("ix_tickets_category_id", "tickets", ["category_id", "id"], ["category_id"]),
+    ("ix_tickets_requester_id", "tickets", ["requester_id", "id"], ["requester_id"]),
+    ("ix_tickets_organization_id", "tickets", ["organization_id", "id"], ["organization_id"]),
+    ("ix_tickets_updated_at", "tickets", ["updated_at", "id"], ["updated_at"]),
+    ("ix_tickets_resolution_due", "tickets", ["resolution_due", "id"], ["resolution_due"]),
+    ("ix_events_event_type", "events", ["event_type", "seq"], ["event_type"]),
+)
+# (index, table, columns, which rows): the rows a list asks for by `IS NULL`.
+_PARTIAL = (
+    ("ix_notifications_unread", "notifications", ["recipient_id", "in_app", "id"], "read_at IS NULL"),
+    ("ix_tickets_unassigned", "tickets", ["id"], "assignee_id IS NULL"),
+)
+
+
+def _indexes(now: bool) -> None:
+    for name, table, after, before in _INDEXES:
+        old, new = (before, after) if now else (after, before)
+        if old is not None:
+            op.drop_index(name, table_name=table)
+        if new is not None:
+            op.create_index(name, table, new)
+
+
 def upgrade() -> None:
+    _indexes(now=True)
+    for name, table, columns, rows in _PARTIAL:
+        op.create_index(name, table, columns, sqlite_where=sa.text(rows), postgresql_where=sa.text(rows))
     op.execute("DROP TABLE IF EXISTS ticket_search")
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
@@ -64,6 +98,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name, table, _columns, _rows in _PARTIAL:
+        op.drop_index(name, table_name=table)
+    _indexes(now=False)
     # 0019's table, empty: `nixflow search rebuild` of that version fills it.
     op.execute("DROP TABLE IF EXISTS ticket_search")
     if op.get_bind().dialect.name == "postgresql":
