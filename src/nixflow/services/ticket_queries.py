@@ -6,18 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select, text
 
 from nixflow.domain import tags
 from nixflow.domain.errors import Forbidden
 from nixflow.domain.fields import Entity, FieldDefinition, FieldType, check_values
-from nixflow.domain.tickets import Status
+from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Priority
 from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
 from nixflow.services.visibility import Audience
 from nixflow.store import custom_fields, organizations, ticket_tags
-from nixflow.store.tables import tickets
+from nixflow.store.tables import OPEN_SQL, tickets
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def queue_page(
     """The statement of a queue page (one row more than `limit`, telling whether there is a next page): what
     `list_tickets` runs and the plan tests (tests/integration/test_query_plans.py) explain."""
     flt = _read_fields(conn, viewer, flt)
-    clauses = _clauses(viewer, flt)
+    clauses = _clauses(conn, viewer, flt)
     if cursor:
         clauses.append(order.after(cursor))
     query = select(tickets, order.expression.label("sort_value"))
@@ -99,14 +99,18 @@ def _read_fields(conn: Connection, viewer: Principal, flt: TicketFilter) -> Tick
     return field_filter(conn, viewer=viewer, flt=replace(flt, field_terms=()), terms=flt.field_terms)
 
 
-def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
+def _clauses(conn: Connection, viewer: Principal, flt: TicketFilter) -> list[Any]:
     """The WHERE clauses of `flt` for `viewer` (a requester: their own tickets only)."""
     clauses: list[Any] = []
     if not viewer.is_staff:
-        clauses.append(organizations.requester_scope(viewer.id))
+        clauses.append(organizations.requester_scope_read(conn, viewer.id))
     if flt.status:
         clauses.append(tickets.c.status == flt.status.value)
-    if flt.statuses:
+    if flt.statuses == frozenset(OPEN_STATUSES):
+        clauses.append(
+            text(f"tickets.{OPEN_SQL}")
+        )  # as written in `ix_tickets_open`, so both databases read the view by it
+    elif flt.statuses:
         clauses.append(tickets.c.status.in_(sorted(s.value for s in flt.statuses)))
     if flt.priority:
         clauses.append(tickets.c.priority == flt.priority.value)
@@ -136,7 +140,7 @@ def matching_ids(conn: Connection, *, viewer: Principal, flt: TicketFilter, limi
     """The ids of the tickets `flt` matches that the viewer may see (newest first, at most `limit`), and how
     many match in all."""
     flt = _read_fields(conn, viewer, flt)
-    where = and_(True, *_clauses(viewer, flt))
+    where = and_(True, *_clauses(conn, viewer, flt))
     ids = conn.execute(select(tickets.c.id).where(where).order_by(tickets.c.id.desc()).limit(limit)).scalars()
     return [int(i) for i in ids], count(conn, viewer=viewer, flt=flt)
 
@@ -144,7 +148,7 @@ def matching_ids(conn: Connection, *, viewer: Principal, flt: TicketFilter, limi
 def count(conn: Connection, *, viewer: Principal, flt: TicketFilter) -> int:
     """How many tickets `flt` matches that the viewer may see."""
     flt = _read_fields(conn, viewer, flt)
-    where = and_(True, *_clauses(viewer, flt))
+    where = and_(True, *_clauses(conn, viewer, flt))
     return int(conn.execute(select(func.count()).select_from(tickets).where(where)).scalar_one())
 
 

@@ -58,6 +58,7 @@ _INDEXES = (
 _PARTIAL = (
     ("ix_notifications_unread", "notifications", ["recipient_id", "in_app", "id"], "read_at IS NULL"),
     ("ix_tickets_unassigned", "tickets", ["id"], "assignee_id IS NULL"),
+    ("ix_tickets_open", "tickets", ["id"], "status NOT IN ('resolved', 'closed')"),
 )
 
 
