@@ -14,9 +14,11 @@ from nixflow.domain.values import Priority
 from nixflow.store.tables import (
     categories,
     events,
+    field_definitions,
     notifications,
     organization_members,
     organizations,
+    ticket_field_values,
     ticket_tags,
     tickets,
     users,
@@ -110,5 +112,11 @@ def grow(conn: Connection) -> None:
     conn.execute(insert(organization_members), members)
     conn.execute(insert(tickets), [_ticket(n) for n in range(1, TICKETS + 1)])
     conn.execute(insert(ticket_tags), [{"ticket_id": n, "tag": f"tag{n % 20}"} for n in range(1, TICKETS + 1)])
-    conn.execute(insert(events), [_event(n) for n in range(1, 3 * TICKETS)])
+    site = {"entity": "ticket", "key": "site", "label": "Site", "type": "text", "options": [], "position": 1}
+    site |= {"required_for_requesters": False, "required_for_agents": False, "requester_visible": True}
+    site |= {"created_at": T0}
+    conn.execute(insert(field_definitions).values(**site))
+    sites = [{"ticket_id": n, "key": "site", "value_text": _rare(n, "berlin", "paris")} for n in range(1, TICKETS + 1)]
+    conn.execute(insert(ticket_field_values), sites)
+    conn.execute(insert(events), [_event(n) for n in range(1, 2 * TICKETS)])
     conn.execute(insert(notifications), [_notification(n) for n in range(1, TICKETS)])
