@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Harness, User
+from tests.search_helpers import ids as search_ids
 
 
 async def _ok(response: Any, status: int = 200) -> Any:
@@ -54,6 +55,8 @@ async def test_merge_moves_the_conversation_and_leaves_a_read_only_pointer(
     assert moved[2]["internal"] and moved[2]["body"].startswith(f"Merged from #{b['id']} “VPN down again”:")
     assert moved[2]["body"].endswith("VPN down again, since this morning")
     assert await _ok(await h.client.get(f"/api/tickets/{b['id']}/comments", headers=agent.headers)) == []
+    assert await search_ids(h, agent, "concentrator") == [a["id"]]  # the search index followed the move
+    assert await search_ids(h, requester, "still down here") == [a["id"]]
     watching = await _ok(await h.client.get(f"/api/tickets/{a['id']}/watchers", headers=agent.headers))
     assert [w["user_id"] for w in watching] == [watcher.id]  # B's requester is A's: not a watcher of their own
     a_types = await _types(h, agent, a["id"])

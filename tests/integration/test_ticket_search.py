@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from tests.conftest import Harness, User
 from tests.search_helpers import comment, found, ids, open_ticket
+
+from nixflow.store.db import Tx
 
 
 async def test_a_word_only_in_the_third_comment_is_found_with_its_place(
@@ -104,3 +107,20 @@ async def test_pages_follow_the_cursor(harness: Harness, agent: User, requester:
     second = (await harness.client.get("/api/search", params=params, headers=agent.headers)).json()
     assert second["next_cursor"] is None
     assert sorted(i["ticket"]["id"] for i in first["items"] + second["items"]) == made
+
+
+async def test_a_comment_writes_its_own_piece_of_the_index_not_the_whole_conversation(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    ticket = await open_ticket(harness, requester, "VPN keeps dropping")
+    first = await comment(harness, agent, ticket, "Check the dongle firmware")
+
+    def forget_first(tx: Tx) -> None:  # as if the first comment had never been indexed
+        key = "piece" if tx.conn.dialect.name == "postgresql" else "rowid"
+        tx.conn.execute(text(f"DELETE FROM ticket_search WHERE {key} = :key"), {"key": 2 * first})
+
+    await harness.write(forget_first)
+    await comment(harness, requester, ticket, "The gateway logs show timeouts")
+    assert await ids(harness, agent, "gateway") == [ticket]
+    # Indexing the second comment did not rewrite the first: its cost does not grow with the thread.
+    assert await ids(harness, agent, "dongle") == []

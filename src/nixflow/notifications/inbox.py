@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from nixflow.domain.errors import NotFound
 from nixflow.store.db import Tx
@@ -34,14 +34,19 @@ def list_page(
     conn: Connection, *, user_id: int, unread: bool, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A user's in-app notifications, newest first, and the next page's cursor."""
+    rows = conn.execute(page_of(user_id=user_id, unread=unread, limit=limit, cursor=cursor)).all()
+    items = [dict(r._mapping) for r in rows[:limit]]
+    return items, (encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
+
+
+def page_of(*, user_id: int, unread: bool, limit: int, cursor: str | None = None) -> Select[Any]:
+    """The statement of a page of `list_page` (one row more than `limit`), as the plan tests explain it."""
     query = select(*(notifications.c[c] for c in PUBLIC)).where(_mine(user_id))
     if unread:
         query = query.where(notifications.c.read_at.is_(None))
     if cursor:
         query = query.where(notifications.c.id < decode_cursor(cursor))
-    rows = conn.execute(query.order_by(notifications.c.id.desc()).limit(limit + 1)).all()
-    items = [dict(r._mapping) for r in rows[:limit]]
-    return items, (encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
+    return query.order_by(notifications.c.id.desc()).limit(limit + 1)
 
 
 def unread_count(conn: Connection, *, user_id: int) -> int:

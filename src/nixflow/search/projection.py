@@ -1,8 +1,8 @@
 """The search projection: a handler that keeps a ticket's row of the full-text index in step with the log.
 
 It runs inline in the unit of work of the event (its receipt commits with the row), as the reports do, so a
-ticket is findable by what was just written the moment the write returns. Each event rewrites the ticket's
-row whole from the tables (`store.ticket_index.reindex`): one statement pair, whatever the event changed.
+ticket is findable by what was just written the moment the write returns. Each event rewrites only the piece
+it changed (`store.ticket_index`): a comment writes its own row, never the conversation around it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from nixflow.domain.envelope import EventRecord
 from nixflow.events.bus import Handler
 from nixflow.store.db import Tx
 from nixflow.store.tables import tickets
-from nixflow.store.ticket_index import reindex
+from nixflow.store.ticket_index import Piece, index_pieces, reindex
 
 HANDLER_NAME = "search.index"
 # What changes a ticket's searchable text: its creation, an edit (title, description, requester), a comment
@@ -30,15 +30,26 @@ INDEXED = (
     "user.updated",
 )
 _REQUESTER_TEXT = frozenset({"name", "email"})
+# The piece an event rewrites, and the field of its data naming it.
+_PIECES: dict[str, tuple[Piece, str]] = {
+    "ticket.updated": ("ticket", "ticket_id"),
+    "ticket.commented": ("comment", "comment_id"),
+    "ticket.attachment_added": ("attachment", "attachment_id"),
+    "email.unverified": ("comment", "comment_id"),
+    "email.unverified_discarded": ("comment", "comment_id"),
+}
 
 
 def project(tx: Tx, record: EventRecord) -> None:
-    """The live handler: rewrite the event's ticket (or the tickets of the renamed user) in the index."""
-    if record.type != "user.updated":
+    """The live handler: rewrite the piece the event changed (a new ticket whole; a renamed requester's tickets)."""
+    if record.type in ("ticket.created", "ticket.merged"):  # a merge moved pieces between the two tickets
         reindex(tx.conn, [int(record.data["ticket_id"])])
+    elif record.type != "user.updated":
+        piece, field = _PIECES[record.type]
+        index_pieces(tx.conn, piece, [int(record.data[field])])
     elif _REQUESTER_TEXT & set(record.data["changes"]):
         asked = select(tickets.c.id).where(tickets.c.requester_id == int(record.data["user_id"]))
-        reindex(tx.conn, list(tx.conn.execute(asked).scalars()))
+        index_pieces(tx.conn, "ticket", list(tx.conn.execute(asked).scalars()))
 
 
 def handler() -> Handler:

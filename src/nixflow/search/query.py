@@ -20,7 +20,7 @@ from nixflow.domain.ticket_search import Filters, parse_ticket_query
 from nixflow.services.users import Principal
 from nixflow.store.fulltext import CLOSE, OPEN, fts5_query, fts5_term, highlighted, tsquery_prefixes, websearch_phrases
 from nixflow.store.organizations import SHARING_SQL
-from nixflow.store.ticket_index import FIELDS, SEPARATOR
+from nixflow.store.ticket_index import FIELDS
 
 # What each index column is called in a result: the field where the search matched.
 LABELS = {"comments": "comment", "notes": "note", "attachments": "attachment"}
@@ -78,66 +78,113 @@ def organization_clause(name: str) -> tuple[str, dict[str, Any]]:
     return "t.organization_id IN (SELECT id FROM organizations WHERE name_key = :org)", {"org": name_key(name)}
 
 
-# The page is ranked first (`ranked`: ids and scores only), then its snippets are made: a snippet per field
-# of every matching ticket would cost more than the ranking itself when a common word matches thousands.
-_TICKET = "t.id, t.title, t.status, t.priority, t.assignee_id, a.name AS assignee_name, s.comments, s.notes"
+# The page is ranked first (`ranked`: ids and summed scores of their matching pieces), then its snippets are
+# made from the page's pieces only: a snippet per matching piece would cost more than the ranking itself when a
+# common word matches thousands. Every term must match some piece of the ticket (`_every_term`).
+_TICKET = "t.id, t.title, t.status, t.priority, t.assignee_id, a.name AS assignee_name"
 _PAGE = (
-    "JOIN ranked AS r ON r.id = s.{key} JOIN tickets AS t ON t.id = r.id LEFT JOIN users AS a ON a.id = t.assignee_id"
+    "SELECT {ticket}, r.score FROM ranked AS r JOIN tickets AS t ON t.id = r.id "
+    "LEFT JOIN users AS a ON a.id = t.assignee_id ORDER BY r.score{desc}, t.id"
+)
+_RANKED = (
+    "ranked AS (SELECT h.id, sum(h.score) AS score FROM hits AS h JOIN tickets AS t ON t.id = h.id "
+    "WHERE {where} GROUP BY h.id ORDER BY score{desc}, h.id LIMIT :limit OFFSET :offset)"
 )
 
 
+def _every_term(matches: Sequence[str]) -> list[str]:
+    """A condition per term (beyond the first: one term's pieces are the hits) that it matches a ticket's piece."""
+    return [f"h.id IN (SELECT ticket_id FROM ticket_search AS s WHERE {m})" for m in matches[1:]]
+
+
 def _sqlite(terms: Sequence[Term], staff: bool, where: list[str]) -> tuple[str, dict[str, Any]]:
-    match = " ".join(fts5_term(t) for t in terms)
-    if not staff:
-        match = "{" + " ".join(PUBLIC_FIELDS) + "} : (" + match + ")"
+    columns = "" if staff else "{" + " ".join(PUBLIC_FIELDS) + "} : "
+    params = {f"m{i}": f"{columns}({fts5_term(t)})" for i, t in enumerate(terms)}
+    params["match"] = " OR ".join(f"({m})" for m in params.values())
+    matches = ["ticket_search MATCH :match", *(f"ticket_search MATCH :m{i}" for i in range(len(terms)))]
+    # MATERIALIZED: `bm25` must run in the query of its MATCH, which flattening into `ranked` would undo.
+    score = f"bm25(ticket_search, {_BM25_WEIGHTS})"
+    hits = f"hits AS MATERIALIZED (SELECT s.ticket_id AS id, {score} AS score FROM ticket_search AS s "
+    ranked = _RANKED.format(where=" AND ".join(["1 = 1", *_every_term(matches[1:]), *where]), desc="")
+    sql = f"WITH {hits} WHERE {matches[0]}), {ranked} {_PAGE.format(ticket=_TICKET, desc='')}"
+    return sql, params
+
+
+def _sqlite_snippets() -> str:
     snippets = ", ".join(
         f"snippet(ticket_search, {i}, :open, :close, '…', 12) AS {f}_snippet" for i, f in enumerate(FIELDS)
     )
-    sql = (
-        f"WITH ranked AS (SELECT s.rowid AS id, bm25(ticket_search, {_BM25_WEIGHTS}) AS score "
-        "FROM ticket_search AS s JOIN tickets AS t ON t.id = s.rowid "
-        f"WHERE {' AND '.join(['ticket_search MATCH :match', *where])} "
-        "ORDER BY score, t.id LIMIT :limit OFFSET :offset) "
-        f"SELECT {_TICKET}, {snippets}, r.score FROM ticket_search AS s {_PAGE.format(key='rowid')} "
-        "WHERE ticket_search MATCH :match ORDER BY r.score, t.id"
-    )
-    return sql, {"match": match, "open": OPEN, "close": CLOSE}
+    return f"SELECT s.ticket_id, s.comment_id, {snippets} FROM ticket_search AS s WHERE ticket_search MATCH :match"
+
+
+def _tsquery(i: int, term: Term) -> tuple[str, dict[str, str]]:
+    if term.prefix:
+        return f"to_tsquery('english', :p{i})", {f"p{i}": tsquery_prefixes([term], "")}
+    return f"websearch_to_tsquery('english', :w{i})", {f"w{i}": websearch_phrases([term], "")}
+
+
+def _tsqueries(terms: Sequence[Term]) -> tuple[list[str], dict[str, Any]]:
+    """A tsquery expression per term, and their parameters."""
+    queries: list[str] = []
+    params: dict[str, Any] = {}
+    for i, term in enumerate(terms):
+        query, values = _tsquery(i, term)
+        queries.append(query)
+        params |= values
+    return queries, params
 
 
 def _postgres(terms: Sequence[Term], staff: bool, where: list[str]) -> tuple[str, dict[str, Any]]:
     doc = "s.staff_doc" if staff else "s.public_doc"
-    snippets = ", ".join(
-        f"ts_headline('english', {_PG_TEXT.get(f, 's.' + f)}, q.query, :headline) AS {f}_snippet" for f in FIELDS
+    queries, params = _tsqueries(terms)
+    # A term the parser drops (a stop word the domain's list lacks) asks for nothing rather than excluding all.
+    conditions = _every_term([f"{doc} @@ {q}" for q in queries])
+    every = [f"(numnode({q}) = 0 OR {c})" for q, c in zip(queries[1:], conditions, strict=True)]
+    hits = (
+        f"hits AS (SELECT s.ticket_id AS id, ts_rank('{_PG_WEIGHTS}', {doc}, q.query) AS score "
+        f"FROM q, ticket_search AS s WHERE {doc} @@ q.query)"
     )
-    sql = (
-        "WITH q AS (SELECT websearch_to_tsquery('english', :words) && to_tsquery('english', :prefixes) AS query), "
-        f"ranked AS (SELECT s.ticket_id AS id, ts_rank('{_PG_WEIGHTS}', {doc}, q.query) AS score "
-        "FROM q, ticket_search AS s JOIN tickets AS t ON t.id = s.ticket_id "
-        f"WHERE {' AND '.join([f'{doc} @@ q.query', *where])} "
-        "ORDER BY score DESC, t.id LIMIT :limit OFFSET :offset) "
-        f"SELECT {_TICKET}, {snippets}, r.score FROM q, ticket_search AS s {_PAGE.format(key='ticket_id')} "
-        "ORDER BY r.score DESC, t.id"
-    )
-    params = {"words": websearch_phrases(terms, " "), "prefixes": tsquery_prefixes(terms, " & "), "headline": _HEADLINE}
+    ranked = _RANKED.format(where=" AND ".join(["1 = 1", *every, *where]), desc=" DESC")
+    page = _PAGE.format(ticket=_TICKET, desc=" DESC")
+    sql = f"WITH q AS (SELECT {' || '.join(queries)} AS query), {hits}, {ranked} {page}"
     return sql, params
 
 
-def _where_matched(row: Any, staff: bool) -> tuple[str, int | None, str]:
-    """The first field (in FIELDS order) the search matched, the comment's number there, and its snippet."""
-    for field in FIELDS if staff else PUBLIC_FIELDS:
-        snippet = getattr(row, f"{field}_snippet") or ""
-        marked = _MARKED.search(snippet)
-        if marked is None:
-            continue
-        number = None
-        if field in ("comments", "notes"):
-            word = marked.group(1).lower()
-            parts = getattr(row, field).split(SEPARATOR)
-            number = next((i for i, part in enumerate(parts, 1) if word in part.lower()), None)
-        # Only the comment that matched, not its neighbours the snippet ran into.
-        own = next(part for part in snippet.split(SEPARATOR) if OPEN in part)
-        return LABELS.get(field, field), number, own.strip()
-    return "title", None, row.title_snippet or ""
+def _postgres_snippets(terms: Sequence[Term], staff: bool) -> str:
+    doc = "s.staff_doc" if staff else "s.public_doc"
+    query = " || ".join(_tsqueries(terms)[0])
+    snippets = ", ".join(
+        f"ts_headline('english', {_PG_TEXT.get(f, 's.' + f)}, q.query, :headline) AS {f}_snippet" for f in FIELDS
+    )
+    pieces = f"(SELECT {query} AS query) AS q, ticket_search AS s"
+    return f"SELECT s.ticket_id, s.comment_id, {snippets} FROM {pieces} WHERE {doc} @@ q.query"
+
+
+def _where_matched(rows: Sequence[Any], staff: bool) -> tuple[str, int | None, str]:
+    """The first field (in FIELDS order; in a comment's order among comments) the search matched, and its snippet."""
+    fields = FIELDS if staff else PUBLIC_FIELDS
+    best: tuple[int, int, str, int | None, str] | None = None
+    for row in rows:
+        for rank, field in enumerate(fields):
+            snippet = getattr(row, f"{field}_snippet") or ""
+            if _MARKED.search(snippet) is not None:
+                candidate = (rank, row.comment_id or 0, field, row.comment_id, snippet)
+                best = candidate if best is None else min(best, candidate)
+                break
+    if best is None:
+        return "title", None, ""
+    _, _, field, comment_id, snippet = best
+    return field, comment_id if field in ("comments", "notes") else None, snippet.strip()
+
+
+def _comment_numbers(conn: Connection, comment_ids: Sequence[int]) -> dict[int, int]:
+    """Each comment's place among its ticket's comments (or its notes), counted from 1 in order."""
+    sql = text(
+        "SELECT c.id, (SELECT count(*) FROM comments AS o WHERE o.ticket_id = c.ticket_id "
+        "AND o.internal = c.internal AND coalesce(o.unverified, '') <> 'discarded' AND o.id <= c.id) AS number "
+        "FROM comments AS c WHERE c.id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    return {int(r.id): int(r.number) for r in conn.execute(sql, {"ids": list(comment_ids)})} if comment_ids else {}
 
 
 _TICKET_KEYS = ("id", "title", "status", "priority", "assignee_id", "assignee_name")
@@ -177,16 +224,28 @@ def search(conn: Connection, *, viewer: Principal, query: str, limit: int, offse
     where, params = _scope(viewer, parsed.filters)
     if not parsed.terms:
         return _filtered(conn, where, params, limit=limit, offset=offset)
-    build = _postgres if conn.dialect.name == "postgresql" else _sqlite
-    sql, extra = build(parsed.terms, viewer.is_staff, where)
-    statement = _statement(sql, params)
+    postgres = conn.dialect.name == "postgresql"
+    sql, extra = (_postgres if postgres else _sqlite)(parsed.terms, viewer.is_staff, where)
     values = params | extra | {"limit": limit, "offset": offset}
-    rows = fts5_query(lambda: conn.execute(statement, values).all())
+    page = fts5_query(lambda: conn.execute(_statement(sql, params), values).all())
+    if not page:
+        return []
+    pieces_sql = _postgres_snippets(parsed.terms, viewer.is_staff) if postgres else _sqlite_snippets()
+    pieces = text(f"{pieces_sql} AND s.ticket_id IN :page").bindparams(bindparam("page", expanding=True))
+    marks = {"open": OPEN, "close": CLOSE, "headline": _HEADLINE}
+    matched = conn.execute(pieces, extra | marks | {"page": [row.id for row in page]}).all()
+    by_ticket: dict[int, list[Any]] = {}
+    for piece in matched:
+        by_ticket.setdefault(int(piece.ticket_id), []).append(piece)
+    where_matched = {row.id: _where_matched(by_ticket.get(int(row.id), []), viewer.is_staff) for row in page}
+    numbers = _comment_numbers(conn, [n for _, n, _ in where_matched.values() if n is not None])
     results = []
-    for row in rows:
-        field, number, snippet = _where_matched(row, viewer.is_staff)
+    for row in page:
+        field, comment_id, snippet = where_matched[row.id]
         ticket = {"id": int(row.id), "title": row.title, "status": row.status, "priority": row.priority}
         assignee = {"assignee_id": row.assignee_id, "assignee_name": row.assignee_name}
-        match = {"field": field, "comment_number": number, "snippet": highlighted(snippet)}
+        number = None if comment_id is None else numbers.get(int(comment_id))
+        shown = highlighted(snippet or row.title)
+        match = {"field": LABELS.get(field, field), "comment_number": number, "snippet": shown}
         results.append({"ticket": ticket | assignee, "match": match, "score": abs(float(row.score))})
     return results

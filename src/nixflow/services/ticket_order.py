@@ -45,6 +45,7 @@ _EXPRESSIONS: dict[str, ColumnElement[Any]] = {
     "assignee": assignees.c.name,
 }
 _TIMES = {"created_at", "updated_at", "due"}
+_NULLABLE = {"due", "assignee"}  # no due date; unassigned
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,11 @@ class Order:
 
     def order_by(self) -> list[Any]:
         """ORDER BY the value, then id, both in the sort's direction; rows without a value last. (`NULLS LAST`
-        rather than an `IS NULL` key: SQLite then walks the column's index instead of sorting the table.)"""
+        rather than an `IS NULL` key: SQLite then walks the column's index instead of sorting the table; and only
+        on a value that can be missing: PostgreSQL walks an index backwards as `DESC NULLS FIRST` only.)"""
         expr, ident = self.expression, tickets.c.id
-        if self.descending:
-            return [expr.desc().nulls_last(), ident.desc()]
-        return [expr.asc().nulls_last(), ident.asc()]
+        value = expr.desc() if self.descending else expr.asc()
+        return [value.nulls_last() if self.key in _NULLABLE else value, ident.desc() if self.descending else ident]
 
     def after(self, cursor: str) -> ColumnElement[bool]:
         """The rows that come after the cursor's row in this order."""

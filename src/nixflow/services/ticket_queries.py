@@ -6,18 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select, text
 
 from nixflow.domain import tags
 from nixflow.domain.errors import Forbidden
 from nixflow.domain.fields import Entity, FieldDefinition, FieldType, check_values
-from nixflow.domain.tickets import Status
+from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Priority
 from nixflow.services.ticket_order import NEWEST_FIRST, Order, assignees
 from nixflow.services.users import Principal
 from nixflow.services.visibility import Audience
 from nixflow.store import custom_fields, organizations, ticket_counts, ticket_tags
-from nixflow.store.tables import tickets
+from nixflow.store.tables import OPEN_SQL, tickets
 
 
 @dataclass(frozen=True)
@@ -63,18 +63,33 @@ def list_tickets(
     order: Order = NEWEST_FIRST,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Tickets the viewer may see in `order` (default newest first), and the next page's cursor."""
+    query = queue_page(conn, viewer=viewer, flt=flt, limit=limit, cursor=cursor, order=order)
+    rows = conn.execute(query).all()
+    items = [dict(r._mapping) for r in rows[:limit]]
+    values = [item.pop("sort_value") for item in items]
+    next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def queue_page(
+    conn: Connection,
+    *,
+    viewer: Principal,
+    flt: TicketFilter,
+    limit: int,
+    cursor: str | None = None,
+    order: Order = NEWEST_FIRST,
+) -> Select[Any]:
+    """The statement of a queue page (one row more than `limit`, telling whether there is a next page): what
+    `list_tickets` runs and the plan tests (tests/integration/test_query_plans.py) explain."""
     flt = _read_fields(conn, viewer, flt)
-    clauses = _clauses(viewer, flt)
+    clauses = _clauses(conn, viewer, flt)
     if cursor:
         clauses.append(order.after(cursor))
     query = select(tickets, order.expression.label("sort_value"))
     if order.joins_assignee:
         query = query.select_from(tickets.outerjoin(assignees, assignees.c.id == tickets.c.assignee_id))
-    rows = conn.execute(query.where(and_(True, *clauses)).order_by(*order.order_by()).limit(limit + 1)).all()
-    items = [dict(r._mapping) for r in rows[:limit]]
-    values = [item.pop("sort_value") for item in items]
-    next_cursor = order.cursor(values[-1], items[-1]["id"]) if len(rows) > limit else None
-    return items, next_cursor
+    return query.where(and_(True, *clauses)).order_by(*order.order_by()).limit(limit + 1)
 
 
 def _read_fields(conn: Connection, viewer: Principal, flt: TicketFilter) -> TicketFilter:
@@ -84,14 +99,18 @@ def _read_fields(conn: Connection, viewer: Principal, flt: TicketFilter) -> Tick
     return field_filter(conn, viewer=viewer, flt=replace(flt, field_terms=()), terms=flt.field_terms)
 
 
-def _clauses(viewer: Principal, flt: TicketFilter) -> list[Any]:
+def _clauses(conn: Connection, viewer: Principal, flt: TicketFilter) -> list[Any]:
     """The WHERE clauses of `flt` for `viewer` (a requester: their own tickets only)."""
     clauses: list[Any] = []
     if not viewer.is_staff:
-        clauses.append(organizations.requester_scope(viewer.id))
+        clauses.append(organizations.requester_scope_read(conn, viewer.id))
     if flt.status:
         clauses.append(tickets.c.status == flt.status.value)
-    if flt.statuses:
+    if flt.statuses == frozenset(OPEN_STATUSES):
+        clauses.append(
+            text(f"tickets.{OPEN_SQL}")
+        )  # as written in `ix_tickets_open`, so both databases read the view by it
+    elif flt.statuses:
         clauses.append(tickets.c.status.in_(sorted(s.value for s in flt.statuses)))
     if flt.priority:
         clauses.append(tickets.c.priority == flt.priority.value)
@@ -121,7 +140,7 @@ def matching_ids(conn: Connection, *, viewer: Principal, flt: TicketFilter, limi
     """The ids of the tickets `flt` matches that the viewer may see (newest first, at most `limit`), and how
     many match in all."""
     flt = _read_fields(conn, viewer, flt)
-    where = and_(True, *_clauses(viewer, flt))
+    where = and_(True, *_clauses(conn, viewer, flt))
     ids = conn.execute(select(tickets.c.id).where(where).order_by(tickets.c.id.desc()).limit(limit)).scalars()
     return [int(i) for i in ids], count(conn, viewer=viewer, flt=flt, cap=None).n
 
@@ -159,7 +178,7 @@ def count(conn: Connection, *, viewer: Principal, flt: TicketFilter, cap: int | 
                 unassigned=flt.unassigned,
             )
         )
-    matches = select(tickets.c.id).where(and_(True, *_clauses(viewer, flt)))
+    matches = select(tickets.c.id).where(and_(True, *_clauses(conn, viewer, flt)))
     if cap is not None:
         matches = matches.limit(cap + 1)
     n = int(conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one())

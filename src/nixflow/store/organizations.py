@@ -25,6 +25,14 @@ def requester_scope(user_id: int) -> ColumnElement[bool]:
     return (tickets.c.requester_id == user_id) | tickets.c.organization_id.in_(shared.subquery().select())
 
 
+def requester_scope_read(conn: Connection, user_id: int) -> ColumnElement[bool]:
+    """`requester_scope` with the sharing organizations read first: an OR of two indexed terms, which both
+    databases serve from the two indexes; with the subquery inside, PostgreSQL walks every ticket instead."""
+    shared = [int(o) for o in conn.execute(text(SHARING_SQL), {"sharer": user_id}).scalars()]
+    own = tickets.c.requester_id == user_id
+    return own | tickets.c.organization_id.in_(shared) if shared else own
+
+
 def tickets_of(organization_id: int) -> Select[Any]:
     """The ids of the tickets opened under the organization (by the index on `tickets.organization_id`)."""
     return select(tickets.c.id).where(tickets.c.organization_id == organization_id)

@@ -90,6 +90,10 @@ category_agents = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The open view (domain.tickets.OPEN_STATUSES) as the queue writes it: not IN, which SQLite would rather serve
+# by searching each status of `ix_tickets_status` and sorting them together.
+OPEN_SQL = "status NOT IN ('resolved', 'closed')"
+
 tickets = Table(
     "tickets",
     metadata,
@@ -98,9 +102,9 @@ tickets = Table(
     Column("description", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("priority", String(16), nullable=False),
-    Column("category_id", ForeignKey("categories.id"), index=True),
-    Column("requester_id", ForeignKey("users.id"), nullable=False, index=True),
-    Column("assignee_id", ForeignKey("users.id"), index=True),
+    Column("category_id", ForeignKey("categories.id")),
+    Column("requester_id", ForeignKey("users.id"), nullable=False),
+    Column("assignee_id", ForeignKey("users.id")),
     Column("approval", String(16), nullable=False),
     Column("escalation_level", Integer, nullable=False, default=0),
     Column("version", Integer, nullable=False),
@@ -120,12 +124,28 @@ tickets = Table(
     # The next instant a time-based job may have work for this ticket (NULL: none).
     Column("next_check_at", UTCDateTime, index=True),
     # The organization it was opened under (migration 0022; no foreign key: kept as history once it is deleted).
-    Column("organization_id", Id, index=True),
+    Column("organization_id", Id),
     Column("merged_into", Id),  # the survivor this ticket was merged into (migration 0026; NULL: not merged)
-    Index("ix_tickets_status_priority", "status", "priority"),
+    # The queue by each filter, newest first (migration 0029): the filter's column, then id, so a page walks the
+    # index and stops after it, at any size. (SQLite's index ends in the rowid anyway; PostgreSQL's needs `id`.)
+    Index("ix_tickets_status", "status", "id"),
+    Index("ix_tickets_priority", "priority", "id"),
+    Index("ix_tickets_assignee_id", "assignee_id", "id"),
+    Index("ix_tickets_category_id", "category_id", "id"),
+    Index("ix_tickets_requester_id", "requester_id", "id"),
+    Index("ix_tickets_organization_id", "organization_id", "id"),
+    # The open view, the queue's default (domain.tickets.OPEN_STATUSES): its page without the others' rows.
+    Index("ix_tickets_open", "id", sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL)),
+    # `?unassigned=true`: PostgreSQL orders an `IS NULL` match by id only from an index of those rows alone.
+    Index(
+        "ix_tickets_unassigned",
+        "id",
+        sqlite_where=text("assignee_id IS NULL"),
+        postgresql_where=text("assignee_id IS NULL"),
+    ),
     # The queue's most used orders (migration 0017).
-    Index("ix_tickets_updated_at", "updated_at"),
-    Index("ix_tickets_resolution_due", "resolution_due"),
+    Index("ix_tickets_updated_at", "updated_at", "id"),
+    Index("ix_tickets_resolution_due", "resolution_due", "id"),
 )
 
 comments = Table(
@@ -152,7 +172,7 @@ events = Table(
     Column("seq", Id, primary_key=True, autoincrement=True),
     # `insert_sentinel`: its unique value lets one multi-row INSERT ... RETURNING match each `seq` to its row.
     Column("event_id", String(36), nullable=False, unique=True, insert_sentinel=True),
-    Column("event_type", String(64), nullable=False, index=True),
+    Column("event_type", String(64), nullable=False),
     Column("category", String(16), nullable=False),
     Column("priority", String(16), nullable=False),
     Column("priority_rank", Integer, nullable=False),
@@ -174,6 +194,7 @@ events = Table(
     # PostgreSQL: the writing transaction's id, set by the database (see migration 0003). NULL on SQLite.
     Column("txid", BigInteger),
     Index("ix_events_txid_seq", "txid", "seq"),
+    Index("ix_events_event_type", "event_type", "seq"),  # `?type=`, newest first (migration 0029)
     Index("ix_events_aggregate", "aggregate_type", "aggregate_id", "seq"),
     # Low-cardinality columns (category, priority) get no index of their own: every insert would pay for it.
     # Only unfinished events are indexed by delivery state: most are written already `completed`.
@@ -345,6 +366,15 @@ notifications = Table(
     Column("last_error", Text),
     UniqueConstraint("event_id", "recipient_id", name="uq_notifications_event_recipient"),
     Index("ix_notifications_recipient_id", "recipient_id", "in_app", "id"),
+    # The unread ones, newest first, and the bell's count (migration 0029): as many as are unread, not all.
+    Index(
+        "ix_notifications_unread",
+        "recipient_id",
+        "in_app",
+        "id",
+        sqlite_where=text("read_at IS NULL"),
+        postgresql_where=text("read_at IS NULL"),
+    ),
     Index("ix_notifications_email_due", "email_status", "send_after"),
     Index("ix_notifications_message_id", "message_id"),  # a reply to a mail finds its ticket
 )
