@@ -215,3 +215,20 @@ async def test_a_rule_starts_a_workflow_once(harness: Harness, admin: User, requ
     assert await h.events(type="workflow.started", aggregate_id=str(other["id"])) == []
     state = await ok(await h.client.get(f"/api/tickets/{ticket['id']}/workflow", headers=admin.headers))
     assert state["name"] == "Spend" and state["may_decide"] is True
+
+
+async def test_a_ticket_waiting_on_a_workflow_is_not_merged_away(harness: Harness, admin: User) -> None:
+    h = harness
+    setup = await laptop(h, admin)
+    waiting = await open_ticket(h, setup)
+    other = await open_ticket(h, setup, "Another laptop")
+    merge = {"into": other}
+    refused = await h.client.post(f"/api/tickets/{waiting}/merge", json=merge, headers=setup.it[0].headers)
+    assert refused.status_code == 409, refused.text
+    assert "Laptop request" in refused.json()["detail"]
+    assert (await ok(await h.client.get(f"/api/tickets/{waiting}", headers=admin.headers)))["merged_into"] is None
+    assert await h.events(type="ticket.merged") == []
+    # The run ends (the manager rejects): then the ticket merges.
+    await ok(await _decide(h, waiting, setup.manager, False, "no budget"))
+    merged = await h.client.post(f"/api/tickets/{waiting}/merge", json=merge, headers=setup.it[0].headers)
+    assert merged.status_code == 200, merged.text

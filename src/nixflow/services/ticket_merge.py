@@ -18,6 +18,7 @@ from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services import ticket_links, tickets, time_entries
 from nixflow.services.users import Principal, principal_of
+from nixflow.store import workflows as workflow_rows
 from nixflow.store.db import Tx
 from nixflow.store.tables import attachments, comments, ticket_watchers, users
 from nixflow.store.tables import tickets as tickets_table
@@ -57,6 +58,7 @@ def merge(tx: Tx, *, actor: Principal, source_id: int, target_id: int, version: 
     if source_id == target_id:
         raise Conflict("a ticket cannot be merged into itself", errors=[{"loc": ["body", "into"], "msg": "self"}])
     target = _staff_ticket(tx, actor, target_id)
+    _refuse_running_workflow(tx, source_id)
     moved_comments = _move_comments(tx, actor, source, target)
     moved_files = _move_files(tx, actor, source, target)
     watchers = _move_watchers(tx, actor, source, target)
@@ -84,6 +86,17 @@ def _merge_note(source: Mapping[str, Any]) -> str:
     head = f"Merged from #{source['id']} “{source['title']}”:\n\n"
     text = str(source["description"]).strip() or "(no description)"
     return head + text[: NOTE_LIMIT - len(head)]
+
+
+def _refuse_running_workflow(tx: Tx, source_id: int) -> None:
+    """A ticket waiting on an approval workflow is not merged away: its approvers' decisions and deadline would act
+    on a read-only pointer. The workflow ends first (decided, or expired)."""
+    run = workflow_rows.run_of(tx.conn, source_id)
+    if run is not None and run["status"] == "running":
+        raise Conflict(
+            f"ticket {source_id} waits on the approval workflow “{run['name']}”: it can be merged when that ends",
+            errors=[{"loc": ["path", "ticket_id"], "msg": "running workflow", "type": "workflow_running"}],
+        )
 
 
 def _emit_moved(
