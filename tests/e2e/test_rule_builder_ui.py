@@ -113,13 +113,15 @@ ROUND_TRIP = """async () => {
 
 
 def _fixtures(server: Server, admin: Account, agent: Account) -> int:
-    """What the lists offer: a category (its id), an organization, a custom field, a shared macro."""
+    """What the lists offer: a category (its id), an organization, a custom field, a shared macro, a workflow."""
     network = server.call("POST", "/api/categories", admin, json={"name": "Network", "agent_ids": [agent.id]})
     server.call("POST", "/api/organizations", admin, json={"name": "Acme"})
     field = {"key": "laptop_model", "label": "Laptop", "type": "select", "options": ["X1", "T14"]}
     server.call("POST", "/api/fields", admin, json=field)
     macro = {"name": "Escalate to L2", "scope": "everyone", "actions": {"priority": "high"}}
     server.call("POST", "/api/macros", admin, json=macro)
+    step = {"name": "Network lead", "approvers": {"kind": "users", "user_ids": [agent.id]}}
+    server.call("POST", "/api/workflows", admin, json={"name": "Change approval", "steps": [step]})
     return int(network["id"])
 
 
