@@ -28,7 +28,7 @@ async def test_the_queue_shows_live_what_the_worker_did_in_scale_out_mode(
     # The API process committed the ticket; the worker process (through Redis Streams) made it critical and
     # assigned it; the API process's page shows all of it live, from the log, without a reload.
     row = page.locator(f'tr[data-ticket-id="{ticket["id"]}"]')
-    await expect(row).to_contain_text("Core switch is down", timeout=5_000)
+    await expect(row).to_contain_text("Core switch is down", timeout=15_000)  # two processes on a busy CI box
     await expect(row.locator('[data-field="priority"]')).to_have_text("critical", timeout=15_000)
     await expect(row.locator('[data-field="assignee"]')).to_have_text(agent.name, timeout=15_000)
     await shoot(page, "queue-scaleout")
