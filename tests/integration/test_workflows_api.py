@@ -49,6 +49,7 @@ async def test_bad_definitions_are_refused_whole_and_nothing_is_stored(harness: 
         ({"name": "Escalate, never due", "steps": [{**step, "escalate_to": [admin.id]}]}, None),
         ({"name": "No macro", "steps": [step], "on_approved": {"macro_id": 999}}, ["body", "on_approved", "macro_id"]),
         ({"name": "", "steps": [step]}, ["body", "name"]),
+        ({"name": "Truthy", "steps": [step], "active": 0}, ["body", "active"]),  # a boolean, not 0 or 1
     ]
     for body, loc in bad:
         refused = await h.client.post("/api/workflows", json=body, headers=admin.headers)

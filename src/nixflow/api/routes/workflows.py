@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StringConstraints
 
 from nixflow import crypto
 from nixflow.api import security
@@ -59,7 +59,7 @@ class WorkflowWrite(Strict):
     steps: list[Step] = Field(min_length=1, max_length=10)
     on_approved: Outcome = Outcome()
     on_rejected: Outcome = Outcome()
-    active: bool = True
+    active: StrictBool = True
 
 
 class WorkflowRead(BaseModel):
@@ -82,7 +82,7 @@ class StartWorkflow(Strict):
 
 
 class WorkflowDecision(Strict):
-    approve: bool
+    approve: StrictBool
     reason: Reason | None = None
     step: int | None = Field(default=None, ge=0)  # the step decided; refused (409) if it is no longer the current one
 
@@ -121,7 +121,7 @@ class LinkToken(Strict):
 
 
 class LinkDecision(LinkToken):
-    approve: bool
+    approve: StrictBool
     reason: Reason | None = None
 
 
