@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import text
 from tests.conftest import Harness, User
 from tests.search_helpers import comment, found, ids, open_ticket
 
 from nixflow.store.db import Tx
+from nixflow.store.ticket_index import RUN, run_key
 
 
 async def test_a_word_only_in_the_third_comment_is_found_with_its_place(
@@ -109,18 +112,38 @@ async def test_pages_follow_the_cursor(harness: Harness, agent: User, requester:
     assert sorted(i["ticket"]["id"] for i in first["items"] + second["items"]) == made
 
 
-async def test_a_comment_writes_its_own_piece_of_the_index_not_the_whole_conversation(
+def _forget_run(ticket: int, run: int) -> Callable[[Tx], None]:
+    def forget(tx: Tx) -> None:  # as if the run's comments had never been indexed
+        key = "piece" if tx.conn.dialect.name == "postgresql" else "rowid"
+        tx.conn.execute(text(f"DELETE FROM ticket_search WHERE {key} = :key"), {"key": run_key(ticket, run, False)})
+
+    return forget
+
+
+def _rows_of(ticket: int) -> Callable[[Tx], int]:
+    def count(tx: Tx) -> int:
+        return int(
+            tx.conn.execute(text("SELECT count(*) FROM ticket_search WHERE ticket_id = :t"), {"t": ticket}).scalar_one()
+        )
+
+    return count
+
+
+async def test_a_comment_rewrites_its_run_of_the_index_not_the_whole_conversation(
     harness: Harness, agent: User, requester: User
 ) -> None:
     ticket = await open_ticket(harness, requester, "VPN keeps dropping")
-    first = await comment(harness, agent, ticket, "Check the dongle firmware")
-
-    def forget_first(tx: Tx) -> None:  # as if the first comment had never been indexed
-        key = "piece" if tx.conn.dialect.name == "postgresql" else "rowid"
-        tx.conn.execute(text(f"DELETE FROM ticket_search WHERE {key} = :key"), {"key": 2 * first})
-
-    await harness.write(forget_first)
+    await comment(harness, agent, ticket, "Check the dongle firmware")
+    for n in range(RUN - 2):
+        await comment(harness, requester, ticket, f"Still down, attempt {n}")
+    await harness.write(_forget_run(ticket, 0))
+    await comment(harness, agent, ticket, "Swap the router")  # the first run's last comment: it rewrites the run
+    assert await ids(harness, agent, "dongle") == [ticket]
+    # A full run is one row, not one per comment: a word in every comment scores the run once.
+    assert await harness.write(_rows_of(ticket)) == 2  # the ticket's own fields, and the run
+    await harness.write(_forget_run(ticket, 0))
     await comment(harness, requester, ticket, "The gateway logs show timeouts")
-    assert await ids(harness, agent, "gateway") == [ticket]
-    # Indexing the second comment did not rewrite the first: its cost does not grow with the thread.
+    [hit] = await found(harness, agent, "gateway")
+    assert hit["match"]["comment_number"] == RUN + 1 and "<mark>gateway</mark>" in hit["match"]["snippet"]
+    # Indexing a comment of the next run did not rewrite the earlier one: its cost does not grow with the thread.
     assert await ids(harness, agent, "dongle") == []

@@ -1,7 +1,8 @@
 """reads at scale (issue 31): the search index by piece; an index per queue filter ending in id
 
 0019 kept one row per ticket with every comment joined, rewritten whole on each comment: a reply cost the
-length of the conversation. Now each piece is its own row, keyed by what it indexes (`store.ticket_index`).
+length of the conversation. Now each piece is its own row, keyed by what it indexes (`store.ticket_index`): the
+ticket's own fields, each file name, and each run of 32 comments (a row of its public ones, a row of its notes).
 The queue filtered by a column reads newest first: an index of (column, id) serves the page without a sort.
 
 Revision ID: 0029
@@ -28,17 +29,42 @@ _PUBLIC = (
 _STAFF = f"{_PUBLIC} || setweight(to_tsvector('english', notes), 'C')"
 _TEXT = ("title", "description", "comments", "notes", "attachments", "requester")
 _REQUESTER = "u.name || ' ' || u.email || ' ' || replace(replace(u.email, '@', ' '), '.', ' ')"
-# A frozen copy of `store.ticket_index.reindex` for every ticket: the key, the six texts, ticket and comment.
+# A frozen copy of `store.ticket_index.reindex` for every ticket: the key, the six texts, ticket and comments.
 _ROWS = (
-    f"SELECT -t.id, t.title, t.description, '', '', '', {_REQUESTER}, t.id, NULL "
+    f"SELECT -t.id, t.title, t.description, '', '', '', {_REQUESTER}, t.id, '' "
     "FROM tickets AS t JOIN users AS u ON u.id = t.requester_id",
-    "SELECT 2 * x.id, '', '', CASE WHEN x.internal THEN '' ELSE x.body END, "
-    "CASE WHEN x.internal THEN x.body ELSE '' END, '', '', x.ticket_id, x.id "
-    "FROM comments AS x WHERE coalesce(x.unverified, '') <> 'discarded'",
     "SELECT 2 * x.id + 1, '', '', '', CASE WHEN c.internal THEN x.filename ELSE '' END, "
-    "CASE WHEN c.internal THEN '' ELSE x.filename END, '', x.ticket_id, x.comment_id "
+    "CASE WHEN c.internal THEN '' ELSE x.filename END, '', x.ticket_id, '' "
     "FROM attachments AS x LEFT JOIN comments AS c ON c.id = x.comment_id",
 )
+_RUN, _SEPARATOR = 32, "\u2029"
+_COLUMNS = (*_TEXT, "ticket_id", "comment_ids")
+
+
+def _runs(key: str) -> None:
+    """Each ticket's comments in runs of 32 by their place (a discarded one keeps its place, unindexed)."""
+    bind = op.get_bind()
+    runs: dict[tuple[int, int, bool], list[tuple[int, str]]] = {}
+    ticket, number = None, 0
+    for row in bind.execute(
+        sa.text("SELECT id, ticket_id, body, internal, unverified FROM comments ORDER BY ticket_id, id")
+    ):
+        ticket, number = row.ticket_id, (number + 1 if row.ticket_id == ticket else 0)
+        if (row.unverified or "") != "discarded":
+            runs.setdefault((row.ticket_id, number // _RUN, bool(row.internal)), []).append((row.id, row.body))
+    rows = [
+        {
+            "key": (t << 22) + 4 * run + (2 if internal else 0),
+            **dict.fromkeys(_TEXT, ""),
+            "notes" if internal else "comments": _SEPARATOR.join(body for _, body in members),
+            "ticket_id": t,
+            "comment_ids": " ".join(str(i) for i, _ in members),
+        }
+        for (t, run, internal), members in runs.items()
+    ]
+    if rows:
+        values = ", ".join(f":{c}" for c in ("key", *_COLUMNS))
+        bind.execute(sa.text(f"INSERT INTO ticket_search ({key}, {', '.join(_COLUMNS)}) VALUES ({values})"), rows)
 
 
 # (index, table, columns now, columns before)
@@ -81,7 +107,8 @@ def upgrade() -> None:
         texts = ", ".join(f"{c} TEXT NOT NULL DEFAULT ''" for c in _TEXT)
         op.execute(
             f"CREATE TABLE ticket_search (piece BIGINT PRIMARY KEY, {texts}, "
-            "ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE, comment_id BIGINT, "
+            "ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE, "
+            "comment_ids TEXT NOT NULL DEFAULT '', "
             f"public_doc tsvector GENERATED ALWAYS AS ({_PUBLIC}) STORED, "
             f"staff_doc tsvector GENERATED ALWAYS AS ({_STAFF}) STORED)"
         )
@@ -91,11 +118,12 @@ def upgrade() -> None:
     else:
         op.execute(
             f"CREATE VIRTUAL TABLE ticket_search USING fts5({', '.join(_TEXT)}, "
-            "ticket_id UNINDEXED, comment_id UNINDEXED, tokenize = 'porter unicode61')"
+            "ticket_id UNINDEXED, comment_ids UNINDEXED, tokenize = 'porter unicode61')"
         )
     key = "piece" if postgres else "rowid"
     for rows in _ROWS:  # the tickets already there are found from the first search on
-        op.execute(f"INSERT INTO ticket_search ({key}, {', '.join(_TEXT)}, ticket_id, comment_id) {rows}")
+        op.execute(f"INSERT INTO ticket_search ({key}, {', '.join(_COLUMNS)}) {rows}")
+    _runs(key)
 
 
 def downgrade() -> None:
