@@ -147,3 +147,20 @@ async def test_a_comment_rewrites_its_run_of_the_index_not_the_whole_conversatio
     assert hit["match"]["comment_number"] == RUN + 1 and "<mark>gateway</mark>" in hit["match"]["snippet"]
     # Indexing a comment of the next run did not rewrite the earlier one: its cost does not grow with the thread.
     assert await ids(harness, agent, "dongle") == []
+
+
+async def test_a_match_in_a_run_is_placed_in_its_own_comment_with_the_words_around_it(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    ticket = await open_ticket(harness, requester, "Mail is slow")
+    await comment(harness, agent, ticket, "Which client do you use?")
+    before, after = (" ".join(f"{side}{n}" for n in range(60)) for side in ("before", "after"))
+    await comment(harness, requester, ticket, f"{before} outlook {after}")
+    await comment(harness, agent, ticket, "Outlook needs its cache cleared", internal=True)
+    await comment(harness, agent, ticket, "Outlook again, from the web")
+    [hit] = await found(harness, agent, "outlook")
+    assert hit["match"]["field"] == "comment" and hit["match"]["comment_number"] == 2
+    snippet = hit["match"]["snippet"]
+    assert "<mark>outlook</mark>" in snippet and snippet.startswith("…") and snippet.endswith("…")
+    assert "before59 <mark>outlook</mark> after0" in snippet and "before50" not in snippet and "after20" not in snippet
+    assert "client" not in snippet and "cache" not in snippet and "web" not in snippet  # nor its neighbours
