@@ -121,7 +121,8 @@ def _sqlite_snippets() -> str:
         else f"snippet(ticket_search, {i}, :open, :close, '…', 12) AS {f}_snippet"
         for i, f in enumerate(FIELDS)
     )
-    return f"SELECT s.ticket_id, s.comment_ids, {snippets} FROM ticket_search AS s WHERE ticket_search MATCH :match"
+    ids = "s.ticket_id, s.comment_ids, s.note_ids"
+    return f"SELECT {ids}, {snippets} FROM ticket_search AS s WHERE ticket_search MATCH :match"
 
 
 def _tsquery(i: int, term: Term) -> tuple[str, dict[str, str]]:
@@ -166,7 +167,7 @@ def _postgres_snippets(terms: Sequence[Term], staff: bool) -> str:
         for f in FIELDS
     )
     pieces = f"(SELECT {query} AS query) AS q, ticket_search AS s"
-    return f"SELECT s.ticket_id, s.comment_ids, {snippets} FROM {pieces} WHERE {doc} @@ q.query"
+    return f"SELECT s.ticket_id, s.comment_ids, s.note_ids, {snippets} FROM {pieces} WHERE {doc} @@ q.query"
 
 
 def _around_mark(text: str) -> str:
@@ -179,11 +180,12 @@ def _around_mark(text: str) -> str:
     return ("…" if start else "") + " ".join(words[start:end]) + ("…" if end < len(words) else "")
 
 
-def _in_run(row: Any, marked: str) -> tuple[int, str]:
-    """The first comment of a run whose text has a mark: its id, and the words around the mark."""
+def _in_run(row: Any, field: str, marked: str) -> tuple[int, str]:
+    """The first comment (or note) of a run whose text has a mark: its id, and the words around the mark."""
     parts = marked.split(SEPARATOR)
     place = next(i for i, part in enumerate(parts) if OPEN in part)
-    return int(row.comment_ids.split()[place]), _around_mark(parts[place])
+    ids = row.comment_ids if field == "comments" else row.note_ids
+    return int(ids.split()[place]), _around_mark(parts[place])
 
 
 def _where_matched(rows: Sequence[Any], staff: bool) -> tuple[str, int | None, str]:
@@ -194,7 +196,7 @@ def _where_matched(rows: Sequence[Any], staff: bool) -> tuple[str, int | None, s
         for rank, field in enumerate(fields):
             snippet = getattr(row, f"{field}_snippet") or ""
             if _MARKED.search(snippet) is not None:
-                comment_id, snippet = _in_run(row, snippet) if field in _RUNS else (None, snippet)
+                comment_id, snippet = _in_run(row, field, snippet) if field in _RUNS else (None, snippet)
                 candidate = (rank, comment_id or 0, field, comment_id, snippet)
                 best = candidate if best is None else min(best, candidate)
                 break
