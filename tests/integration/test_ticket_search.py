@@ -93,6 +93,8 @@ async def test_a_renamed_requester_is_found_by_the_new_name(harness: Harness, ad
 
 async def test_an_edited_title_is_searched_by_its_new_words(harness: Harness, agent: User, requester: User) -> None:
     ticket = await open_ticket(harness, requester, "Wifi drops")
+    await comment(harness, requester, ticket, "Only on the third floor")
+    await comment(harness, agent, ticket, "Access point firmware is old", internal=True)
     version = (await harness.client.get(f"/api/tickets/{ticket}", headers=agent.headers)).json()["version"]
     edited = await harness.client.patch(
         f"/api/tickets/{ticket}", json={"version": version, "title": "Wireless roaming fails"}, headers=agent.headers
@@ -100,6 +102,11 @@ async def test_an_edited_title_is_searched_by_its_new_words(harness: Harness, ag
     assert edited.status_code == 200, edited.text
     assert await ids(harness, agent, "roaming") == [ticket]
     assert await ids(harness, agent, "wifi") == []
+    # The edit rewrote the row the ticket's fields share with its first comments: they are all still there.
+    [floor] = await found(harness, requester, "floor")
+    [note] = await found(harness, agent, "firmware")
+    assert (floor["match"]["field"], note["match"]["field"], note["match"]["comment_number"]) == ("comment", "note", 1)
+    assert await ids(harness, requester, "firmware") == []
 
 
 async def test_pages_follow_the_cursor(harness: Harness, agent: User, requester: User) -> None:
