@@ -2,7 +2,7 @@
 
 Run: PYTHONPATH=src .venv/bin/python bench/search_latency.py [--comments 100000] [--tickets 10000] [--postgres URL]
 Fills a fresh database (SQLite file, or the PostgreSQL database at URL, which it empties first) with tickets and
-comments drawn from a small vocabulary plus one rare word per ticket, builds the index the way migration 0019
+comments drawn from a small vocabulary plus one rare word per ticket, builds the index the way `nixflow search rebuild`
 does, then times `search.query.search` for a rare word, a common word, a phrase and a filtered query, as staff
 and as a requester. Prints the build time and the latencies.
 """

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import text
 from tests.conftest import Harness, User
 from tests.search_helpers import comment, found, ids, open_ticket
 
 from nixflow.store.db import Tx
+from nixflow.store.ticket_index import RUN, run_key
 
 
 async def test_a_word_only_in_the_third_comment_is_found_with_its_place(
@@ -90,6 +93,8 @@ async def test_a_renamed_requester_is_found_by_the_new_name(harness: Harness, ad
 
 async def test_an_edited_title_is_searched_by_its_new_words(harness: Harness, agent: User, requester: User) -> None:
     ticket = await open_ticket(harness, requester, "Wifi drops")
+    await comment(harness, requester, ticket, "Only on the third floor")
+    await comment(harness, agent, ticket, "Access point firmware is old", internal=True)
     version = (await harness.client.get(f"/api/tickets/{ticket}", headers=agent.headers)).json()["version"]
     edited = await harness.client.patch(
         f"/api/tickets/{ticket}", json={"version": version, "title": "Wireless roaming fails"}, headers=agent.headers
@@ -97,6 +102,11 @@ async def test_an_edited_title_is_searched_by_its_new_words(harness: Harness, ag
     assert edited.status_code == 200, edited.text
     assert await ids(harness, agent, "roaming") == [ticket]
     assert await ids(harness, agent, "wifi") == []
+    # The edit rewrote the row the ticket's fields share with its first comments: they are all still there.
+    [floor] = await found(harness, requester, "floor")
+    [note] = await found(harness, agent, "firmware")
+    assert (floor["match"]["field"], note["match"]["field"], note["match"]["comment_number"]) == ("comment", "note", 1)
+    assert await ids(harness, requester, "firmware") == []
 
 
 async def test_pages_follow_the_cursor(harness: Harness, agent: User, requester: User) -> None:
@@ -109,18 +119,56 @@ async def test_pages_follow_the_cursor(harness: Harness, agent: User, requester:
     assert sorted(i["ticket"]["id"] for i in first["items"] + second["items"]) == made
 
 
-async def test_a_comment_writes_its_own_piece_of_the_index_not_the_whole_conversation(
+def _forget_run(ticket: int, run: int) -> Callable[[Tx], None]:
+    def forget(tx: Tx) -> None:  # as if the run's comments had never been indexed
+        key = "piece" if tx.conn.dialect.name == "postgresql" else "rowid"
+        tx.conn.execute(text(f"DELETE FROM ticket_search WHERE {key} = :key"), {"key": run_key(ticket, run)})
+
+    return forget
+
+
+def _rows_of(ticket: int) -> Callable[[Tx], int]:
+    def count(tx: Tx) -> int:
+        return int(
+            tx.conn.execute(text("SELECT count(*) FROM ticket_search WHERE ticket_id = :t"), {"t": ticket}).scalar_one()
+        )
+
+    return count
+
+
+async def test_a_comment_rewrites_its_run_of_the_index_not_the_whole_conversation(
     harness: Harness, agent: User, requester: User
 ) -> None:
     ticket = await open_ticket(harness, requester, "VPN keeps dropping")
-    first = await comment(harness, agent, ticket, "Check the dongle firmware")
-
-    def forget_first(tx: Tx) -> None:  # as if the first comment had never been indexed
-        key = "piece" if tx.conn.dialect.name == "postgresql" else "rowid"
-        tx.conn.execute(text(f"DELETE FROM ticket_search WHERE {key} = :key"), {"key": 2 * first})
-
-    await harness.write(forget_first)
+    await comment(harness, agent, ticket, "Check the dongle firmware")
+    for n in range(RUN - 2):
+        await comment(harness, requester, ticket, f"Still down, attempt {n}")
+    await harness.write(_forget_run(ticket, 0))
+    await comment(harness, agent, ticket, "Swap the router")  # the first run's last comment: it rewrites the run
+    assert await ids(harness, agent, "dongle") == [ticket]
+    # A full run is one row (the first with the ticket's own fields), not one per comment: a word in every
+    # comment scores the run once.
+    assert await harness.write(_rows_of(ticket)) == 1
+    await harness.write(_forget_run(ticket, 0))
     await comment(harness, requester, ticket, "The gateway logs show timeouts")
-    assert await ids(harness, agent, "gateway") == [ticket]
-    # Indexing the second comment did not rewrite the first: its cost does not grow with the thread.
+    [hit] = await found(harness, agent, "gateway")
+    assert hit["match"]["comment_number"] == RUN + 1 and "<mark>gateway</mark>" in hit["match"]["snippet"]
+    # Indexing a comment of the next run did not rewrite the earlier one: its cost does not grow with the thread.
     assert await ids(harness, agent, "dongle") == []
+
+
+async def test_a_match_in_a_run_is_placed_in_its_own_comment_with_the_words_around_it(
+    harness: Harness, agent: User, requester: User
+) -> None:
+    ticket = await open_ticket(harness, requester, "Mail is slow")
+    await comment(harness, agent, ticket, "Which client do you use?")
+    before, after = (" ".join(f"{side}{n}" for n in range(60)) for side in ("before", "after"))
+    await comment(harness, requester, ticket, f"{before} outlook {after}")
+    await comment(harness, agent, ticket, "Outlook needs its cache cleared", internal=True)
+    await comment(harness, agent, ticket, "Outlook again, from the web")
+    [hit] = await found(harness, agent, "outlook")
+    assert hit["match"]["field"] == "comment" and hit["match"]["comment_number"] == 2
+    snippet = hit["match"]["snippet"]
+    assert "<mark>outlook</mark>" in snippet and snippet.startswith("…") and snippet.endswith("…")
+    assert "before59 <mark>outlook</mark> after0" in snippet and "before50" not in snippet and "after20" not in snippet
+    assert "client" not in snippet and "cache" not in snippet and "web" not in snippet  # nor its neighbours

@@ -1,8 +1,8 @@
-"""The search projection: a handler that keeps a ticket's row of the full-text index in step with the log.
+"""The search projection: a handler that keeps a ticket's rows of the full-text index in step with the log.
 
-It runs inline in the unit of work of the event (its receipt commits with the row), as the reports do, so a
+It runs inline in the unit of work of the event (its receipt commits with the rows), as the reports do, so a
 ticket is findable by what was just written the moment the write returns. Each event rewrites only the piece
-it changed (`store.ticket_index`): a comment writes its own row, never the conversation around it.
+it changed (`store.ticket_index`): a comment rewrites its run of at most 32 comments, never the conversation.
 """
 
 from __future__ import annotations

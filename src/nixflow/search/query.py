@@ -20,7 +20,7 @@ from nixflow.domain.ticket_search import Filters, parse_ticket_query
 from nixflow.services.users import Principal
 from nixflow.store.fulltext import CLOSE, OPEN, fts5_query, fts5_term, highlighted, tsquery_prefixes, websearch_phrases
 from nixflow.store.organizations import SHARING_SQL
-from nixflow.store.ticket_index import FIELDS
+from nixflow.store.ticket_index import FIELDS, SEPARATOR
 
 # What each index column is called in a result: the field where the search matched.
 LABELS = {"comments": "comment", "notes": "note", "attachments": "attachment"}
@@ -30,6 +30,10 @@ _PG_WEIGHTS = "{0.05, 0.2, 0.4, 1.0}"  # D (requester), C (conversation), B (des
 # File names are searched by their words on PostgreSQL (its parser keeps `invoice.pdf` whole), so shown so too.
 _PG_TEXT = {"attachments": "regexp_replace(s.attachments, '[^[:alnum:]]+', ' ', 'g')"}
 _HEADLINE = f'StartSel="{OPEN}", StopSel="{CLOSE}", MaxWords=24, MinWords=8, MaxFragments=1'
+_WHOLE = f'StartSel="{OPEN}", StopSel="{CLOSE}", HighlightAll=true'
+# A run's comments are marked whole, then cut to the words around the first mark of the first comment matching.
+_RUNS = ("comments", "notes")
+_WORDS_BEFORE, _WORDS = 4, 12
 _MARKED = re.compile(f"{OPEN}(.*?){CLOSE}", re.DOTALL)
 
 
@@ -112,9 +116,13 @@ def _sqlite(terms: Sequence[Term], staff: bool, where: list[str]) -> tuple[str, 
 
 def _sqlite_snippets() -> str:
     snippets = ", ".join(
-        f"snippet(ticket_search, {i}, :open, :close, '…', 12) AS {f}_snippet" for i, f in enumerate(FIELDS)
+        f"highlight(ticket_search, {i}, :open, :close) AS {f}_snippet"
+        if f in _RUNS
+        else f"snippet(ticket_search, {i}, :open, :close, '…', 12) AS {f}_snippet"
+        for i, f in enumerate(FIELDS)
     )
-    return f"SELECT s.ticket_id, s.comment_id, {snippets} FROM ticket_search AS s WHERE ticket_search MATCH :match"
+    ids = "s.ticket_id, s.comment_ids, s.note_ids"
+    return f"SELECT {ids}, {snippets} FROM ticket_search AS s WHERE ticket_search MATCH :match"
 
 
 def _tsquery(i: int, term: Term) -> tuple[str, dict[str, str]]:
@@ -154,10 +162,30 @@ def _postgres_snippets(terms: Sequence[Term], staff: bool) -> str:
     doc = "s.staff_doc" if staff else "s.public_doc"
     query = " || ".join(_tsqueries(terms)[0])
     snippets = ", ".join(
-        f"ts_headline('english', {_PG_TEXT.get(f, 's.' + f)}, q.query, :headline) AS {f}_snippet" for f in FIELDS
+        f"ts_headline('english', {_PG_TEXT.get(f, 's.' + f)}, q.query, {':whole' if f in _RUNS else ':headline'}) "
+        f"AS {f}_snippet"
+        for f in FIELDS
     )
     pieces = f"(SELECT {query} AS query) AS q, ticket_search AS s"
-    return f"SELECT s.ticket_id, s.comment_id, {snippets} FROM {pieces} WHERE {doc} @@ q.query"
+    return f"SELECT s.ticket_id, s.comment_ids, s.note_ids, {snippets} FROM {pieces} WHERE {doc} @@ q.query"
+
+
+def _around_mark(text: str) -> str:
+    """The words of `text` around its first mark (to the mark's end), as FTS5's `snippet` cuts them."""
+    words = text.split()
+    first = next(i for i, word in enumerate(words) if OPEN in word)
+    last = next((i for i, word in enumerate(words[first:], first) if CLOSE in word), first)
+    start = max(0, first - _WORDS_BEFORE)
+    end = max(last + 1, start + _WORDS)
+    return ("…" if start else "") + " ".join(words[start:end]) + ("…" if end < len(words) else "")
+
+
+def _in_run(row: Any, field: str, marked: str) -> tuple[int, str]:
+    """The first comment (or note) of a run whose text has a mark: its id, and the words around the mark."""
+    parts = marked.split(SEPARATOR)
+    place = next(i for i, part in enumerate(parts) if OPEN in part)
+    ids = row.comment_ids if field == "comments" else row.note_ids
+    return int(ids.split()[place]), _around_mark(parts[place])
 
 
 def _where_matched(rows: Sequence[Any], staff: bool) -> tuple[str, int | None, str]:
@@ -168,7 +196,8 @@ def _where_matched(rows: Sequence[Any], staff: bool) -> tuple[str, int | None, s
         for rank, field in enumerate(fields):
             snippet = getattr(row, f"{field}_snippet") or ""
             if _MARKED.search(snippet) is not None:
-                candidate = (rank, row.comment_id or 0, field, row.comment_id, snippet)
+                comment_id, snippet = _in_run(row, field, snippet) if field in _RUNS else (None, snippet)
+                candidate = (rank, comment_id or 0, field, comment_id, snippet)
                 best = candidate if best is None else min(best, candidate)
                 break
     if best is None:
@@ -232,7 +261,7 @@ def search(conn: Connection, *, viewer: Principal, query: str, limit: int, offse
         return []
     pieces_sql = _postgres_snippets(parsed.terms, viewer.is_staff) if postgres else _sqlite_snippets()
     pieces = text(f"{pieces_sql} AND s.ticket_id IN :page").bindparams(bindparam("page", expanding=True))
-    marks = {"open": OPEN, "close": CLOSE, "headline": _HEADLINE}
+    marks = {"open": OPEN, "close": CLOSE, "headline": _HEADLINE, "whole": _WHOLE}
     matched = conn.execute(pieces, extra | marks | {"page": [row.id for row in page]}).all()
     by_ticket: dict[int, list[Any]] = {}
     for piece in matched:

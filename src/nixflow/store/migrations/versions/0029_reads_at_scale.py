@@ -1,7 +1,8 @@
 """reads at scale (issue 31): the search index by piece; an index per queue filter ending in id
 
 0019 kept one row per ticket with every comment joined, rewritten whole on each comment: a reply cost the
-length of the conversation. Now each piece is its own row, keyed by what it indexes (`store.ticket_index`).
+length of the conversation. Now each piece is its own row, keyed by what it indexes (`store.ticket_index`): the
+ticket's runs of 32 comments (run 0 with the ticket's own fields), and each file name.
 The queue filtered by a column reads newest first: an index of (column, id) serves the page without a sort.
 
 Revision ID: 0029
@@ -9,6 +10,8 @@ Revises: 0025
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,17 +31,44 @@ _PUBLIC = (
 _STAFF = f"{_PUBLIC} || setweight(to_tsvector('english', notes), 'C')"
 _TEXT = ("title", "description", "comments", "notes", "attachments", "requester")
 _REQUESTER = "u.name || ' ' || u.email || ' ' || replace(replace(u.email, '@', ' '), '.', ' ')"
-# A frozen copy of `store.ticket_index.reindex` for every ticket: the key, the six texts, ticket and comment.
-_ROWS = (
-    f"SELECT -t.id, t.title, t.description, '', '', '', {_REQUESTER}, t.id, NULL "
-    "FROM tickets AS t JOIN users AS u ON u.id = t.requester_id",
-    "SELECT 2 * x.id, '', '', CASE WHEN x.internal THEN '' ELSE x.body END, "
-    "CASE WHEN x.internal THEN x.body ELSE '' END, '', '', x.ticket_id, x.id "
-    "FROM comments AS x WHERE coalesce(x.unverified, '') <> 'discarded'",
+_OWN = "FROM tickets AS t JOIN users AS u ON u.id = t.requester_id"
+# A frozen copy of `store.ticket_index.reindex` for every ticket: runs of 32 comments, the first with the
+# ticket's own fields (key `(ticket id << 21) + 2 * run`), and a row per file name.
+_FILES = (
     "SELECT 2 * x.id + 1, '', '', '', CASE WHEN c.internal THEN x.filename ELSE '' END, "
-    "CASE WHEN c.internal THEN '' ELSE x.filename END, '', x.ticket_id, x.comment_id "
-    "FROM attachments AS x LEFT JOIN comments AS c ON c.id = x.comment_id",
+    "CASE WHEN c.internal THEN '' ELSE x.filename END, '', x.ticket_id, '', '' "
+    "FROM attachments AS x LEFT JOIN comments AS c ON c.id = x.comment_id"
 )
+_RUN, _SEPARATOR = 32, "\u2029"
+_COLUMNS = (*_TEXT, "ticket_id", "comment_ids", "note_ids")
+
+
+def _runs() -> list[dict[str, object]]:
+    """Each ticket's rows: its comments by place (a discarded one keeps its place, unindexed) in runs."""
+    bind = op.get_bind()
+    own = bind.execute(sa.text(f"SELECT t.id, t.title, t.description, {_REQUESTER} AS requester {_OWN}")).all()
+    runs: dict[tuple[int, int], list[Any]] = {(r.id, 0): [] for r in own}
+    ticket, number = None, 0
+    for row in bind.execute(
+        sa.text("SELECT id, ticket_id, body, internal, unverified FROM comments ORDER BY ticket_id, id")
+    ):
+        ticket, number = row.ticket_id, (number + 1 if row.ticket_id == ticket else 0)
+        members = runs.setdefault((row.ticket_id, number // _RUN), [])
+        if (row.unverified or "") != "discarded":
+            members.append(row)
+    fields = {r.id: r for r in own}
+    rows: list[dict[str, object]] = []
+    for (t, run), members in runs.items():
+        if (run == 0 and t not in fields) or (run > 0 and not members):
+            continue
+        first = fields[t] if run == 0 else None
+        out: dict[str, object] = {"key": (t << 21) + 2 * run, "attachments": "", "ticket_id": t}
+        out |= {name: "" if first is None else getattr(first, name) for name in ("title", "description", "requester")}
+        for name, ids, internal in (("comments", "comment_ids", False), ("notes", "note_ids", True)):
+            part = [m for m in members if bool(m.internal) == internal]
+            out |= {name: _SEPARATOR.join(m.body for m in part), ids: " ".join(str(m.id) for m in part)}
+        rows.append(out)
+    return rows
 
 
 # (index, table, columns now, columns before)
@@ -81,7 +111,8 @@ def upgrade() -> None:
         texts = ", ".join(f"{c} TEXT NOT NULL DEFAULT ''" for c in _TEXT)
         op.execute(
             f"CREATE TABLE ticket_search (piece BIGINT PRIMARY KEY, {texts}, "
-            "ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE, comment_id BIGINT, "
+            "ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE, "
+            "comment_ids TEXT NOT NULL DEFAULT '', note_ids TEXT NOT NULL DEFAULT '', "
             f"public_doc tsvector GENERATED ALWAYS AS ({_PUBLIC}) STORED, "
             f"staff_doc tsvector GENERATED ALWAYS AS ({_STAFF}) STORED)"
         )
@@ -91,11 +122,16 @@ def upgrade() -> None:
     else:
         op.execute(
             f"CREATE VIRTUAL TABLE ticket_search USING fts5({', '.join(_TEXT)}, "
-            "ticket_id UNINDEXED, comment_id UNINDEXED, tokenize = 'porter unicode61')"
+            "ticket_id UNINDEXED, comment_ids UNINDEXED, note_ids UNINDEXED, tokenize = 'porter unicode61')"
         )
     key = "piece" if postgres else "rowid"
-    for rows in _ROWS:  # the tickets already there are found from the first search on
-        op.execute(f"INSERT INTO ticket_search ({key}, {', '.join(_TEXT)}, ticket_id, comment_id) {rows}")
+    # The tickets already there are found from the first search on.
+    op.execute(f"INSERT INTO ticket_search ({key}, {', '.join(_COLUMNS)}) {_FILES}")
+    runs = _runs()
+    if runs:
+        values = ", ".join(f":{c}" for c in ("key", *_COLUMNS))
+        insert = f"INSERT INTO ticket_search ({key}, {', '.join(_COLUMNS)}) VALUES ({values})"
+        op.get_bind().execute(sa.text(insert), runs)
 
 
 def downgrade() -> None:
