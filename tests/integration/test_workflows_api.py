@@ -171,6 +171,11 @@ async def test_a_delegate_decides_for_an_approver_who_is_away(harness: Harness, 
         "/api/workflow-delegation", json={**away, "delegate_id": setup.manager.id}, headers=setup.manager.headers
     )
     assert to_self.status_code == 409
+    for when in (0, "1735689600", "tomorrow"):  # an RFC 3339 time, not a Unix timestamp or words
+        bad = await h.client.put(
+            "/api/workflow-delegation", json={**away, "starts_at": when}, headers=setup.manager.headers
+        )
+        assert bad.status_code == 422, (when, bad.text)
     await ok(await h.client.put("/api/workflow-delegation", json=away, headers=setup.manager.headers))
     mine = await ok(await h.client.get("/api/workflow-delegation", headers=setup.manager.headers))
     assert mine["delegate_id"] == deputy.id

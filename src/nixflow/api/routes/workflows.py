@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from nixflow import crypto
 from nixflow.api import security
 from nixflow.api.deps import AdminUser, App, Ctx, CurrentUser, GuardedRoute, PathId, StaffUser
-from nixflow.api.schemas import Strict
+from nixflow.api.schemas import Instant, Strict
 from nixflow.domain.envelope import EventContext
 from nixflow.domain.json_types import MAX_ID
 from nixflow.ids import uuid7
@@ -105,7 +105,7 @@ class Delegation(Strict):
     """Who decides for you, from `starts_at` for `days` days."""
 
     delegate_id: int = Field(ge=1)
-    starts_at: AwareDatetime
+    starts_at: Instant
     days: int = Field(ge=1, le=366)
 
 
