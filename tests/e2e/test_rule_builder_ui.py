@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,9 @@ async def test_an_admin_builds_a_rule_without_json_and_every_rule_reads_back_unc
     nora = server.account(admin, "agent", "Nora Network")
     network = _fixtures(server, admin, nora)
     page = await signed_in(browser, server, admin, "/admin/rules")
+    # The page was opened ten minutes ago (its clock set back, then moved on below) ...
+    await page.clock.install(time=datetime.now(UTC) - timedelta(minutes=10))
+    await page.reload()
     await _build_the_vpn_rule(page, server, admin, nora, network)
 
     vocabulary = server.call("GET", "/api/rules/vocabulary", admin)
@@ -215,6 +219,8 @@ async def _build_the_vpn_rule(page: Page, server: Server, admin: Account, nora: 
         if choose:
             await action.get_by_label(choose[0]).select_option(label=choose[1])
 
+    # ... and has been open since: "to" still means now, so the tickets opened meanwhile count.
+    await page.clock.fast_forward("10:00")
     await page.get_by_role("button", name="Test against history").click()
     await expect(page.locator("#simulation-summary")).to_contain_text("Would have acted on 1 of 3 tickets evaluated")
     caught = page.locator("#simulation-sample").get_by_role("link", name=f"#{opened['VPN drops every hour']} VPN drops")

@@ -127,7 +127,11 @@ function localInput(date) {
   const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
   return shifted.toISOString().slice(0, 16);
 }
-simForm.elements.until.value = localInput(new Date(Date.now() + 60 * 1000)); // this minute included
+// "To" is "now" until the person picks another time: a page left open an hour still includes the last hour.
+const untilNow = () => localInput(new Date(Date.now() + 60 * 1000)); // this minute included
+simForm.elements.until.value = untilNow();
+let untilShown = simForm.elements.until.value;
+simForm.elements.until.addEventListener("change", () => { untilShown = null; });
 simForm.elements.since.value = localInput(new Date(Date.now() - 7 * 24 * 3600 * 1000)); // last week's tickets
 document.getElementById("rule-test").addEventListener("click", () => {
   simForm.requestSubmit();
@@ -162,6 +166,9 @@ simForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const rule = ruleOfForm();
   if (!rule) return;
+  if (untilShown !== null && simForm.elements.until.value === untilShown) {
+    simForm.elements.until.value = untilShown = untilNow();
+  }
   const since = new Date(simForm.elements.since.value);
   const until = new Date(simForm.elements.until.value);
   simOut.replaceChildren(el("p", { class: "muted" }, "Simulating…"));
