@@ -34,9 +34,11 @@ async def test_the_queue_shows_live_what_the_worker_did_in_scale_out_mode(
     await shoot(page, "queue-scaleout")
 
     await row.get_by_role("link", name="Core switch is down").click()
+    # The ticket page's script is running (its live connection is up) before the form is used.
+    await expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible(timeout=15_000)
     await page.get_by_label("Add a comment").fill("Rebooting the switch")
     await page.get_by_role("button", name="Comment").click()
-    await expect(page.locator(".comments")).to_contain_text("Rebooting the switch")
+    await expect(page.locator(".comments")).to_contain_text("Rebooting the switch", timeout=15_000)
     stored = server.call("GET", f"/api/tickets/{ticket['id']}", requester)
     assert stored["priority"] == "critical" and stored["assignee_id"] == agent.id
     assert stored["sla"]["first_response_at"] is not None
