@@ -8,7 +8,7 @@ changes, everything the ticket contributed moves from the old key to the new one
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,21 +43,34 @@ def _upsert(dialect: str) -> Any:
     return statement.on_conflict_do_update(index_elements=list(KEYS), set_=added)
 
 
-def tally(conn: Connection, key: Key, tallies: Iterable[Tally]) -> None:
-    """Add each (day, measure, n) to the counters of `key`."""
+def _rows(key: Key, tallies: Iterable[Tally]) -> list[dict[str, Any]]:
     category_id, assignee_id, priority = key
     by_day: dict[int, dict[str, int]] = {}
     for day, measure, n in tallies:
         counts = by_day.setdefault(day, dict.fromkeys(MEASURES, 0))
         counts[measure] += n
-    if not by_day:
-        return
-    rows = [
+    return [
         {"b_day": day, "b_category_id": _id(category_id), "b_assignee_id": _id(assignee_id), "b_priority": priority}
         | {f"b_{m}": n for m, n in counts.items()}
-        for day, counts in sorted(by_day.items())
+        for day, counts in by_day.items()
     ]
-    conn.execute(_upsert(conn.dialect.name), rows)
+
+
+def _lock_order(row: Mapping[str, Any]) -> tuple[int, int, int, str]:
+    return (row["b_day"], row["b_category_id"], row["b_assignee_id"], row["b_priority"])
+
+
+def _upsert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """One statement, its rows in key order: two transactions updating the same rows take their locks in the same
+    order, so on PostgreSQL they wait for each other instead of deadlocking (a move from A to B beside one from B
+    to A did)."""
+    if rows:
+        conn.execute(_upsert(conn.dialect.name), sorted(rows, key=_lock_order))
+
+
+def tally(conn: Connection, key: Key, tallies: Iterable[Tally]) -> None:
+    """Add each (day, measure, n) to the counters of `key`."""
+    _upsert_rows(conn, _rows(key, tallies))
 
 
 def _id(value: int | None) -> int:
@@ -113,8 +126,7 @@ def moved(conn: Connection, ticket_id: int, old: Key, new: Key) -> None:
     if old == new:
         return
     found = contributions(conn, ticket_id)
-    tally(conn, old, negated(found))
-    tally(conn, new, found)
+    _upsert_rows(conn, _rows(old, negated(found)) + _rows(new, found))
 
 
 def negated(tallies: Sequence[Tally]) -> list[Tally]:
