@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import threading
 import time
@@ -67,6 +68,26 @@ class ImapTarget:
         else:
             box = MailBoxUnencrypted(self.hostname, self.port, timeout=timeout)
         return box.login(self.username, self.password, initial_folder=self.folder)
+
+
+def _announced(box: BaseMailBox) -> bool:
+    """Whether the server announced new mail (EXISTS or RECENT) since the last call; forgets the announcements."""
+    untagged = box.client.untagged_responses
+    return bool(untagged.pop("EXISTS", None)) | bool(untagged.pop("RECENT", None))
+
+
+def _buffered(box: BaseMailBox) -> bool:
+    """Whether the server's answer has lines already read off the socket that nobody has looked at yet."""
+    sock = box.client.sock
+    old_timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        reader = box.client.file
+        return isinstance(reader, io.BufferedReader) and bool(reader.peek(1))
+    except OSError:  # nothing there to read now (non-blocking socket, plain or TLS)
+        return False
+    finally:
+        sock.settimeout(old_timeout)
 
 
 class MailboxPoller:
@@ -157,10 +178,16 @@ class MailboxPoller:
             return
         # Mail that came during the pass was announced (EXISTS) in the answer to one of its commands, not in IDLE:
         # look once more before waiting, or it would wait for the next poll.
+        _announced(box)
         if set(box.uids(AND(seen=False))) - self._passed:
             return
         box.idle.start()  # type: ignore[no-untyped-call]
         try:
+            # Mail that came between that look and IDLE is announced with IDLE's "+ idling", often in the same packet:
+            # then it is already read off the socket (an untagged answer, or in the reader's buffer), and waiting on
+            # the socket would not see it.
+            if _announced(box) or _buffered(box):
+                return
             while not self._stopping.is_set() and time.monotonic() < deadline:
                 if box.idle.poll(timeout=1):
                     break

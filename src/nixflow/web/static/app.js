@@ -171,5 +171,9 @@ const modules = {
   queue: "./queue.js",
   "kb-article": "./kb.js",
 };
-if (modules[body.dataset.page]) import(modules[body.dataset.page]);
-if (document.getElementById("comment-form")) import("./attachments.js");
+// Until the page's scripts run, its API buttons do not take clicks (a form would otherwise be sent the browser's way,
+// as a GET that puts what was typed in the address and loses it).
+const loading = [];
+if (modules[body.dataset.page]) loading.push(import(modules[body.dataset.page]));
+if (document.getElementById("comment-form")) loading.push(import("./attachments.js"));
+Promise.allSettled(loading).then(() => body.removeAttribute("data-loading"));
