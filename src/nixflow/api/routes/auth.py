@@ -69,13 +69,22 @@ async def login(body: LoginRequest, request: Request, response: Response, app: A
     row = await _check_password(app, request, email=email, password=body.password)
     if row is None:
         raise Unauthorized(BAD_CREDENTIALS)
-    ctx = EventContext(correlation_id=uuid7(), actor_id=row.id, source="api")
+    return await start_session(app, request, response, user_id=int(row.id), method="password", email=email)
+
+
+async def start_session(
+    app: NixFlow, request: Request, response: Response, *, user_id: int, method: str, email: str | None = None
+) -> LoginResponse:
+    """The one way a verified person becomes signed in, whatever proved who they are (`method`: password, oidc,
+    saml, ldap, passkey): issues the session, sets its cookies on `response` (a redirect, for browser flows) and
+    clears the failed sign-ins of `email`."""
+    ctx = EventContext(correlation_id=uuid7(), actor_id=user_id, source="api")
     lifetime = timedelta(hours=app.settings.session_hours)
-    user_id = int(row.id)
     keys = crypto.keyring(app.settings)
 
     def sign_in(tx: Tx) -> auth.IssuedToken:
-        auth.clear_login_attempts(tx, email=email)
+        if email is not None:
+            auth.clear_login_attempts(tx, email=email)
         return auth.issue_token(tx, keys=keys, user_id=user_id, kind="session", lifetime=lifetime)
 
     issued = await app.writer.run(sign_in, ctx)
