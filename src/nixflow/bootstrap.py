@@ -42,6 +42,7 @@ from nixflow.services.housekeeping import Housekeeping, Retention
 from nixflow.services.ws_tickets import MemoryTickets, RedisTickets, TicketStore
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
+from nixflow.store.redis_client import redis_target
 from nixflow.store.writer import Writer, make_writer
 from nixflow.webhooks import deliveries as webhook_deliveries
 from nixflow.webhooks.sender import DelivererConfig, WebhookDeliverer
@@ -162,9 +163,10 @@ def build(
     """
     db = Database(settings.database_url)
     writer = make_writer(db, clock)
+    redis_at = redis_target(settings)
     registry = HandlerRegistry()
     counters: CounterStore = (
-        RedisCounterStore(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else SqlCounterStore()
+        RedisCounterStore(redis_at, prefix=settings.redis_prefix) if redis_at else SqlCounterStore()
     )
     if handlers is None:
         notify = NotifyConfig(email=settings.smtp_url is not None, delay_seconds=settings.notify_delay_seconds)
@@ -177,11 +179,11 @@ def build(
     transport: Transport
     jobs: list[PeriodicJob] = []
     lock: TickLock | None = None
-    if settings.redis_url:
+    if redis_at:
         streams = RedisStreamsTransport(
-            settings.redis_url, prefix=settings.redis_prefix, claim_idle_seconds=settings.claim_idle_seconds
+            redis_at, prefix=settings.redis_prefix, claim_idle_seconds=settings.claim_idle_seconds
         )
-        transport, dedup = streams, RedisDedup(settings.redis_url, prefix=settings.redis_prefix)
+        transport, dedup = streams, RedisDedup(redis_at, prefix=settings.redis_prefix)
         lock = RedisTickLock(streams.redis, prefix=settings.redis_prefix)
         jobs.append(PeriodicJob("stream-trim", lambda _now: streams.trim()))
     else:
@@ -222,9 +224,7 @@ def build(
         jobs.append(PeriodicJob("notification-sender", sender))
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
     tailer = LogTailer(db, interval=settings.tail_seconds)
-    ws_tickets: TicketStore = (
-        RedisTickets(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryTickets()
-    )
+    ws_tickets: TicketStore = RedisTickets(redis_at, prefix=settings.redis_prefix) if redis_at else MemoryTickets()
     webhooks = WebhookDeliverer(
         db=db,
         writer=writer,
@@ -269,7 +269,7 @@ def build(
     app.hub.owners = lambda ids, people: db.read(lambda conn: ticket_queries.audience_of(conn, ids, people))
     tailer.eager = lambda: bool(app.hub.subscribers)
     presence_store: PresenceStore = (
-        RedisPresence(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryPresence()
+        RedisPresence(redis_at, prefix=settings.redis_prefix) if redis_at else MemoryPresence()
     )
     app.presence = PresenceHub(
         presence_store,

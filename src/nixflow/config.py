@@ -41,6 +41,10 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    # Redis Sentinel: `host:port,host:port` of the sentinels and the name of the primary they watch; the URL
+    # then gives only the database, user and password (store/redis_client.py).
+    redis_sentinels: str | None = None
+    redis_sentinel_service: str = Field(default="nixflow", min_length=1, max_length=200)
     dedup_ttl_seconds: float = Field(default=5.0, ge=0)
     secret_key: str | None = None
     # Earlier secret keys, separated by spaces: what they protected is still accepted (see SECURITY.md).
@@ -134,6 +138,18 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis:// URL")
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinel_list(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        for part in value.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if part.strip() and (not sep or not host or not port.isdigit()):
+                raise ValueError("must be host:port[,host:port...]")
         return value
 
     @field_validator("smtp_url")

@@ -197,3 +197,74 @@ def running(cluster: Cluster) -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+class SentinelRedis:
+    """A Redis primary, its replica and one sentinel (quorum 1) of this test's own, on loopback: the primary can be
+    killed and the sentinel promotes the replica within a few seconds."""
+
+    SERVICE = "nixflow"
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir / "sentinel"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.primary_port, self.replica_port, self.sentinel_port = free_port(), free_port(), free_port()
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def sentinels(self) -> str:
+        return f"127.0.0.1:{self.sentinel_port}"
+
+    def _server(self, name: str, port: int, *extra: str) -> None:
+        data = self.dir / name
+        data.mkdir(exist_ok=True)
+        args = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data), "--save", ""]
+        self.procs[name] = subprocess.Popen([*args, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        import redis
+
+        self._server("primary", self.primary_port, "--appendonly", "yes")
+        self._server(
+            "replica", self.replica_port, "--appendonly", "yes", "--replicaof", "127.0.0.1", str(self.primary_port)
+        )
+        replica = redis.Redis(port=self.replica_port, decode_responses=True)
+        wait_until(
+            lambda: replica.info("replication")["master_link_status"] == "up", timeout=20, what="replica in sync"
+        )
+        conf = self.dir / "sentinel.conf"  # the sentinel rewrites its own file
+        conf.write_text(
+            f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.dir}\n"
+            f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.primary_port} 1\n"
+            f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+            f"sentinel failover-timeout {self.SERVICE} 5000\n"
+            f"sentinel parallel-syncs {self.SERVICE} 1\n"
+        )
+        self.procs["sentinel"] = subprocess.Popen(
+            ["redis-server", str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        sentinel = redis.Redis(port=self.sentinel_port, decode_responses=True)
+        wait_until(
+            lambda: any(int(r["port"]) == self.replica_port for r in sentinel.sentinel_slaves(self.SERVICE)),
+            timeout=30,
+            what="the sentinel to know the replica",
+        )
+
+    def primary(self) -> int:
+        """The port of the server the sentinel names primary now."""
+        import redis
+
+        host_port = redis.Redis(port=self.sentinel_port).sentinel_get_master_addr_by_name(self.SERVICE)
+        return int(host_port[1])
+
+    def kill_primary(self) -> None:
+        proc = self.procs.pop("primary")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=20)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            proc.wait(timeout=20)
+        self.procs.clear()

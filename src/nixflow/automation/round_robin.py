@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import redis
 from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -17,6 +16,7 @@ from nixflow.domain.errors import NotFound
 from nixflow.domain.values import Role
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
+from nixflow.store.redis_client import RedisTarget
 from nixflow.store.tables import SYSTEM_USER_ID, category_agents, round_robin_counters, users
 
 
@@ -144,8 +144,8 @@ class RedisCounterStore:
 
     MEMO_SECONDS = 7 * 24 * 3600
 
-    def __init__(self, url: str, *, prefix: str) -> None:
-        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
+    def __init__(self, url: str | RedisTarget, *, prefix: str) -> None:
+        self.redis = RedisTarget.of(url).client(decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
         self.prefix = f"{prefix}:rr"
         self._advance = self.redis.register_script(_ADVANCE)
 

@@ -114,7 +114,7 @@ def events_dead_letters(limit: Annotated[int, typer.Option(min=1, max=10_000)] =
     if settings.redis_url:
         from nixflow.events.redis_transport import StreamNames
 
-        client = _redis(settings.redis_url)
+        client = _redis(settings)
         entries = client.xrevrange(StreamNames(settings.redis_prefix).dead, count=limit)
         rows = [[str(mid), f.get("type", ""), f.get("event_id", ""), f.get("error", "")[:80]] for mid, f in entries]
         _table(rows, ["message", "type", "event id", "error"])
@@ -144,11 +144,13 @@ def events_redrive() -> None:
     if settings.redis_url:
         from nixflow.events.redis_transport import StreamNames
 
-        _redis(settings.redis_url).delete(StreamNames(settings.redis_prefix).dead)
+        _redis(settings).delete(StreamNames(settings.redis_prefix).dead)
     typer.echo(f"{count} failed event(s) queued for delivery; a running worker delivers them within seconds")
 
 
-def _redis(url: str) -> Any:
-    import redis
+def _redis(settings: Any) -> Any:
+    from nixflow.store.redis_client import redis_target
 
-    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+    target = redis_target(settings)
+    assert target is not None
+    return target.client(decode_responses=True, socket_connect_timeout=5)

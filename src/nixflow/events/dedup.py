@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Protocol
 
-import redis
+from nixflow.store.redis_client import RedisTarget
 
 
 class DedupStore(Protocol):
@@ -37,9 +37,9 @@ class MemoryDedup:
 class RedisDedup:
     """Scale-out: one TTL map for every process, `SET key owner NX PX ttl`."""
 
-    def __init__(self, url: str, *, prefix: str) -> None:
+    def __init__(self, url: str | RedisTarget, *, prefix: str) -> None:
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
+        self.redis = RedisTarget.of(url).client(decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
 
     def claim(self, key: str, owner: str, ttl_seconds: float) -> str:
         name = f"{self.prefix}:{key}"

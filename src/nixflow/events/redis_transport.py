@@ -24,6 +24,7 @@ from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import EventStatus, Priority
 from nixflow.events.bus import Dispatcher
 from nixflow.ids import uuid7
+from nixflow.store.redis_client import RedisTarget
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,13 @@ class RedisStreamsTransport:
     BATCH = 128
     BLOCK_MS = 1000
 
-    def __init__(self, url: str, *, prefix: str, claim_idle_seconds: float) -> None:
+    def __init__(self, url: str | RedisTarget, *, prefix: str, claim_idle_seconds: float) -> None:
         self.url = url
         self.names = StreamNames(prefix)
         self.claim_idle_ms = int(claim_idle_seconds * 1000)
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid7()[-8:]}"
-        self.redis: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
+        self.redis: aioredis.Redis = RedisTarget.of(url).async_client(
+            decode_responses=True, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: list[tuple[int, str, int]] = []

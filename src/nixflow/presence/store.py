@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import redis
+from nixflow.store.redis_client import RedisTarget
 
 NAME_LIMIT = 80  # a name is shown, not searched: a long one is cut, so an entry stays a few dozen bytes
 
@@ -94,9 +94,9 @@ return found
 class RedisPresence:
     """Scale-out: a key per connection with a TTL (`SET ... PX`), and a set per ticket naming them."""
 
-    def __init__(self, url: str, *, prefix: str) -> None:
+    def __init__(self, url: str | RedisTarget, *, prefix: str) -> None:
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
+        self.redis = RedisTarget.of(url).client(decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
         self._read = self.redis.register_script(_READ)
 
     def _index(self, ticket_id: int) -> str:

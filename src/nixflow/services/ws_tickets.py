@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Protocol
 
-import redis
+from nixflow.store.redis_client import RedisTarget
 
 TICKET_SECONDS = 30
 
@@ -50,9 +50,9 @@ class MemoryTickets:
 class RedisTickets:
     """Scale-out: every API process sees every ticket; `GETDEL` hands it to exactly one of them."""
 
-    def __init__(self, url: str, *, prefix: str) -> None:
+    def __init__(self, url: str | RedisTarget, *, prefix: str) -> None:
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
+        self.redis = RedisTarget.of(url).client(decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
 
     def put(self, key: str, token_id: int, ttl_seconds: float) -> None:
         self.redis.set(f"{self.prefix}:ws-ticket:{key}", str(token_id), px=max(1, int(ttl_seconds * 1000)))
