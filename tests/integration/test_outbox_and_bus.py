@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from tests.conftest import Harness, User, start
 
 from nixflow.bootstrap import build
@@ -34,16 +35,17 @@ def notify(tx: Tx, record: EventRecord) -> None:
 
 
 class Flaky:
-    """Fails the first `failures` calls, then succeeds."""
+    """Fails the first `failures` calls (with `error`), then succeeds."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, error: type[Exception] = RuntimeError) -> None:
         self.failures = failures
+        self.error = error
         self.calls = 0
 
     def __call__(self, tx: Tx, record: EventRecord) -> None:
         self.calls += 1
         if self.calls <= self.failures:
-            raise RuntimeError(f"flaky failure {self.calls}")
+            raise self.error(f"flaky failure {self.calls}")
 
 
 async def running(
@@ -115,6 +117,25 @@ async def test_a_failing_handler_retries_then_fails_without_hurting_its_sibling(
         assert "test.broken: RuntimeError: flaky failure 3" in event["error"]
         assert broken.calls == 3
         assert len(await h.events(type="notification.requested")) == 1  # the sibling did its part, once
+
+
+async def test_an_outage_longer_than_every_attempt_uses_up_none_of_them(settings: Settings) -> None:
+    """Redis away (or failing over) for longer than `max_attempts` tries: the event waits, it is not given up."""
+    settings = settings.model_copy(update={"max_attempts": 3, "retry_base_seconds": 0.01})
+    away = Flaky(failures=6, error=RedisConnectionError)
+    handlers = [("ticket.created", Handler("test.notify", notify)), ("ticket.created", Handler("test.away", away))]
+    async for h in running(settings, handlers):
+        user = await h.user("requester")
+        await post_ticket(h, user)
+        for _ in range(200):
+            await h.settle()
+            [event] = await h.events(type="ticket.created")
+            if event["status"] != "retrying":
+                break
+            assert event["retry_count"] == 0 and "ConnectionError: flaky failure" in event["error"]
+            await asyncio.sleep(0.02)
+        assert event["status"] == "completed" and away.calls == 7
+        assert len(await h.events(type="notification.requested")) == 1
 
 
 async def test_a_redelivered_event_is_skipped_by_handlers_that_already_did_their_part(settings: Settings) -> None:

@@ -20,9 +20,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from nixflow.domain.envelope import EventContext, EventRecord
+from nixflow.domain.errors import ServiceUnavailable
 from nixflow.domain.values import EventStatus
 from nixflow.events.bus import HandlerRegistry
 from nixflow.events.dedup import DedupStore
@@ -140,9 +146,9 @@ class Dispatcher:
 
     # -- shared ---------------------------------------------------------------------------------------
 
-    def _run_handlers(self, tx: Tx, record: EventRecord, *, done: set[str]) -> list[str]:
+    def _run_handlers(self, tx: Tx, record: EventRecord, *, done: set[str]) -> list[Failure]:
         """Run each handler not in `done` in a savepoint with its receipt; return the failures."""
-        errors: list[str] = []
+        errors: list[Failure] = []
         for handler in self.registry.for_type(record.type):
             if handler.name in done:
                 continue
@@ -153,26 +159,51 @@ class Dispatcher:
                 tx.record_receipt(handler.name, record.event_id)
             except Exception as exc:
                 log.info("handler %s failed on %s: %s", handler.name, record.event_id, exc)
-                errors.append(f"{handler.name}: {type(exc).__name__}: {exc}")
+                errors.append(Failure(f"{handler.name}: {type(exc).__name__}: {exc}", outage=_outage(exc)))
                 metrics.EVENTS_HANDLED.labels(handler.name, "failed").inc()
             else:
                 metrics.EVENTS_HANDLED.labels(handler.name, "completed").inc()
             metrics.HANDLER_DURATION.labels(handler.name).observe(time.perf_counter() - started)
         return errors
 
-    def _settle(self, record: EventRecord, errors: list[str], now: datetime) -> None:
-        """Set the outcome on `record`: completed, retrying after a backoff, or failed for good."""
+    def _settle(self, record: EventRecord, errors: list[Failure], now: datetime) -> None:
+        """Set the outcome on `record`: completed, retrying after a backoff, or failed for good. A failure that is
+        only a dependency's outage (Redis away, a failover under way) is retried without using up an attempt:
+        however long the outage, the event is not given up on; each try waits at most `OUTAGE_BACKOFF_CAP`."""
         if not errors:
             record.status, record.error, record.next_attempt_at = EventStatus.COMPLETED, None, None
             return
+        record.error = "; ".join(failure.text for failure in errors)
+        if all(failure.outage for failure in errors):
+            record.status = EventStatus.RETRYING
+            wait = min(self.retry_base_seconds * 2 ** min(record.retry_count, 16), OUTAGE_BACKOFF_CAP)
+            record.next_attempt_at = now + timedelta(seconds=wait)
+            return
         attempts = record.retry_count + 1
-        record.retry_count, record.error = attempts, "; ".join(errors)
+        record.retry_count = attempts
         if attempts >= self.max_attempts:
             record.status, record.next_attempt_at = EventStatus.FAILED, None
             metrics.EVENTS_DEAD_LETTERED.labels(record.type).inc()
         else:
             record.status = EventStatus.RETRYING
             record.next_attempt_at = now + timedelta(seconds=self.retry_base_seconds * 2 ** (attempts - 1))
+
+
+OUTAGE_BACKOFF_CAP = 10.0  # seconds
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One handler's failure on one event; `outage` when it only says a dependency could not be reached."""
+
+    text: str
+    outage: bool
+
+
+def _outage(exc: Exception) -> bool:
+    """Redis unreachable, timing out or read-only (a demoted primary during a failover), or a service the
+    handler reported unavailable."""
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError | ReadOnlyError | ServiceUnavailable)
 
 
 def _aggregate(record: EventRecord) -> tuple[str, str]:
