@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 
 from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.errors import ServiceUnavailable
@@ -200,9 +201,15 @@ class Failure:
     outage: bool
 
 
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
 def _outage(exc: Exception) -> bool:
-    """Redis unreachable, timing out or read-only (a demoted primary during a failover), or a service the
-    handler reported unavailable."""
+    """Redis unreachable, timing out or read-only (a demoted primary during a failover), a service the handler
+    reported unavailable, or a PostgreSQL deadlock or serialization failure (the other transaction went on; this
+    one is simply tried again)."""
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
     return isinstance(exc, RedisConnectionError | RedisTimeoutError | ReadOnlyError | ServiceUnavailable)
 
 
