@@ -20,6 +20,7 @@ from nixflow.services import passkey_assertions, passkeys
 from nixflow.services.passkeys import RelyingParty
 
 router = APIRouter(prefix="/api/auth/passkeys", tags=["auth"], route_class=GuardedRoute)
+# `{passkey_id:int}` below: "register" and "login" are not passkey ids, so OPTIONS and 405s there name only POST.
 NOT_ACCEPTED = "this passkey was not accepted"
 
 PasskeyName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK)]
@@ -74,7 +75,7 @@ async def list_passkeys(user: CurrentUser, app: App) -> list[PasskeyRead]:
     return [PasskeyRead(**p) for p in await app.db.read(lambda conn: passkeys.listed(conn, user=user))]
 
 
-@router.patch("/{passkey_id}", response_model=PasskeyRead)
+@router.patch("/{passkey_id:int}", response_model=PasskeyRead)
 async def rename(passkey_id: PathId, body: PasskeyRename, user: CurrentUser, app: App, ctx: Ctx) -> PasskeyRead:
     """Rename one of your passkeys (404 for anyone else's)."""
     name = body.name.strip()
@@ -82,7 +83,7 @@ async def rename(passkey_id: PathId, body: PasskeyRename, user: CurrentUser, app
     return PasskeyRead(**renamed)
 
 
-@router.delete("/{passkey_id}", status_code=204)
+@router.delete("/{passkey_id:int}", status_code=204)
 async def delete(passkey_id: PathId, user: CurrentUser, app: App, ctx: Ctx) -> Response:
     """Delete one of your passkeys: it signs nobody in from now on (404 for anyone else's)."""
     await app.writer.run(lambda tx: passkeys.remove(tx, user=user, passkey_id=passkey_id), ctx)
