@@ -130,3 +130,11 @@ async def test_registration_needs_a_name_and_a_signed_in_user(harness: Harness, 
     ).status_code == 422
     assert (await harness.client.post("/api/auth/passkeys/register/options")).status_code == 401
     assert (await harness.client.get("/api/auth/passkeys", headers=agent.headers)).json() == []
+
+
+async def test_a_persons_export_lists_their_passkeys_without_key_material(harness: Harness, agent: User) -> None:
+    key = Authenticator(ORIGIN)
+    added = await register(harness, agent, key, name="Phone")
+    exported = await harness.client.get(f"/api/users/{agent.id}/export", headers=agent.headers)
+    assert [(p["id"], p["name"]) for p in exported.json()["passkeys"]] == [(added["id"], "Phone")]
+    assert key.id not in exported.text and "public_key" not in exported.text
