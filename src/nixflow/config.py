@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     # networks (comma-separated CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8); unset, it is 404 for everyone.
     log_format: Literal["text", "json"] = "text"
     metrics_allow: str | None = Field(default=None, max_length=2000)
+    # Passkeys (WebAuthn): the origin pages are served from and the relying party id (a domain: that origin's host
+    # or a suffix of it). Unset, both come from `base_url`; a browser refuses an IP address as the RP id.
+    passkey_origin: str | None = Field(default=None, max_length=500)
+    passkey_rp_id: str | None = Field(default=None, max_length=253)
+    passkey_timeout_seconds: int = Field(default=300, ge=30, le=3600)
 
     @field_validator("metrics_allow")
     @classmethod
@@ -194,6 +199,27 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL (e.g. https://help.example.com)")
         return value.rstrip("/")
 
+    @field_validator("passkey_origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
+            raise ValueError("must be an origin: scheme, host and port only (e.g. https://help.example.com)")
+        return value.rstrip("/")
+
+    @property
+    def webauthn_origin(self) -> str:
+        """The origin passkey ceremonies must come from: `passkey_origin`, else `base_url`'s."""
+        parsed = urlsplit(self.passkey_origin or self.base_url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+
+    @property
+    def webauthn_rp_id(self) -> str:
+        """The relying party id passkeys are bound to: `passkey_rp_id`, else the origin's host."""
+        return self.passkey_rp_id or urlsplit(self.webauthn_origin).hostname or ""
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -207,6 +233,9 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         raise ConfigError(f"NIXFLOW_{field.upper()}: {first['msg']}") from None
+    host = urlsplit(settings.webauthn_origin).hostname or ""
+    if host != settings.webauthn_rp_id and not host.endswith("." + settings.webauthn_rp_id):
+        raise ConfigError(f"NIXFLOW_PASSKEY_RP_ID: must be the passkey origin's host {host} or a domain it is under")
     if settings.env == "production" and not (settings.secret_key or "").strip():
         raise ConfigError("NIXFLOW_SECRET_KEY: required when NIXFLOW_ENV=production (set it to a long random string)")
     return settings

@@ -203,7 +203,7 @@ async def signed_in(browser: Browser, server: Server, who: Account, path: str = 
     await page.goto(server.url + "/login?next=" + path)
     await page.get_by_label("Email").fill(who.email)
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.wait_for_url(server.url + path)
     return page
 

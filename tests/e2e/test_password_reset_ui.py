@@ -69,10 +69,10 @@ async def test_forgot_password_from_the_sign_in_page_to_a_new_password(
 
     await page.get_by_label("Email").fill(rita.email)
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.locator("#flash")).to_contain_text("email or password is wrong")
     await page.get_by_label("Password").fill(NEW_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.wait_for_url(server.url + "/tickets")
 
     await page.goto(link)  # the same link again

@@ -27,8 +27,10 @@ from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
 from nixflow.app import create_app
 from nixflow.config import load_settings
 from nixflow.crypto import keyring
+from nixflow.ids import uuid7
 from nixflow.notifications.model import KINDS
 from nixflow.services import auth
+from nixflow.store import passkeys as passkey_store
 from nixflow.store.tables import SYSTEM_USER_ID
 from nixflow.webhooks import deliveries, subscriptions
 
@@ -178,6 +180,20 @@ ROWS = [
     Row("POST", "/api/auth/tokens", signed_in(201)),
     Row("GET", "/api/auth/tokens", signed_in(200)),
     Row("DELETE", "/api/auth/tokens/{token_id}", signed_in(204)),
+    # Passkeys: your own (registering needs a verified browser response: an empty one is a 400); signing in is public
+    Row("POST", "/api/auth/passkeys/register/options", signed_in(200)),
+    Row("POST", "/api/auth/passkeys/register", signed_in(400), body=lambda w, r: {"name": "Key", "credential": {}}),
+    Row("GET", "/api/auth/passkeys", signed_in(200)),
+    Row("PATCH", "/api/auth/passkeys/{passkey_id}", signed_in(200), body=lambda w, r: {"name": "Renamed"}),
+    Row("DELETE", "/api/auth/passkeys/{passkey_id}", signed_in(204)),
+    Row("POST", "/api/auth/passkeys/login/options", public(200)),
+    Row(
+        "POST",
+        "/api/auth/passkeys/login",
+        public(401),
+        malformed=public(422),  # the credential is the body
+        body=lambda w, r: {"credential": {}},
+    ),
     # Writing replies: a preview for anyone who writes comments; a signature for staff, who sign replies
     Row("POST", "/api/markdown/preview", signed_in(200), body=lambda w, r: {"body": "*hi*"}),
     Row("GET", "/api/auth/signature", staff_only(200)),
@@ -712,6 +728,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             owner = world.users[OWNER if role in (ANON, SYSTEM) else role]
             created = await h.client.post("/api/auth/tokens", headers=owner.headers)
             values[name] = str(created.json()["id"])
+        elif name == "passkey_id":  # one of the caller's own
+            values[name] = str(await a_passkey(h, world.users[OWNER if role in (ANON, SYSTEM) else role].id))
         elif name == "calendar_id":
             created = await h.client.post("/api/calendars", json=calendar_body(world), headers=admin)
             assert created.status_code == 201, created.text
@@ -780,6 +798,12 @@ async def fill(world: World, row: Row, role: str) -> str:
         else:
             raise AssertionError(f"no way to fill {{{name}}} in {row.path}: teach fill() about it")
     return (row.path + row.query).format(**values)
+
+
+async def a_passkey(h: Harness, user_id: int) -> int:
+    """A stored passkey of `user_id` (what a verified registration keeps)."""
+    key = {"credential_id": f"matrix-{uuid7()}", "public_key": b"k", "sign_count": 0, "transports": []}
+    return int(await h.write(lambda tx: passkey_store.add(tx.conn, user_id=user_id, name="Key", now=tx.now, **key)))
 
 
 async def _related(world: World, row: Row, ticket_id: int) -> int:

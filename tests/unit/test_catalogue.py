@@ -18,7 +18,7 @@ from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.values import EVENT_CATEGORIES, Priority
 
 TYPE_PATTERN = re.compile(r"^[a-z]+\.[a-z_]+$")
-PASSWORD_LIKE = re.compile(r"pass|pwd|secret|credential", re.IGNORECASE)
+PASSWORD_LIKE = re.compile(r"pass(?!key)|pwd|secret|credential", re.IGNORECASE)  # a passkey's id is no secret
 
 # Ticket changes carry the SLA due times they leave, so a ticket's history is rebuilt from its events alone.
 DUE_TIMES = ("first_response_due", "resolution_due")

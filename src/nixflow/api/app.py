@@ -24,6 +24,7 @@ from nixflow.api.routes import (
     mail_quarantine,
     notifications,
     organizations,
+    passkeys,
     password_reset,
     personal_data,
     relations,
@@ -106,6 +107,7 @@ def install(app: FastAPI) -> None:
     for router in (
         auth.router,
         password_reset.router,
+        passkeys.router,
         bulk.router,  # before tickets: `/api/tickets/ids` is not a ticket id
         tickets.router,
         attachments.tickets_router,

@@ -41,6 +41,8 @@ SURVEY_LINK = ("/api/csat/survey", "/api/csat/answer")  # public: the survey lin
 def _codes(path: str) -> list[str]:
     if path == "/api/auth/login":
         return ["400", "401", "413", "415", "422", "429"]
+    if path == "/api/auth/passkeys/login":  # public, JSON only: 401 for every refused assertion
+        return ["400", "401", "413", "415", "422"]
     if path == "/api/auth/password-reset":
         return ["400", "413", "415", "422", "429"]
     if path == "/api/auth/password-reset/confirm":  # 400: the token is unknown, expired, used or replaced

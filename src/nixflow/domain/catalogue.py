@@ -335,6 +335,19 @@ class UserToken(UserRef):
     token_id: int
 
 
+class PasskeyChanged(UserActor):
+    """A passkey by its id and the name its owner gave it: never its key or credential id."""
+
+    passkey_id: int
+    name: str
+
+
+class PasskeySignInFailed(EventData):
+    user_id: int | None = None
+    passkey_id: int | None = None
+    reason: str
+
+
 class RoleChanged(UserActor):
     old_role: Role
     new_role: Role
@@ -831,6 +844,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         AccessEnded,
         "A deactivated account's sessions and API tokens were ended and its open tickets unassigned.",
     ),
+    ("user.passkey_added", PasskeyChanged, "A user registered a passkey (WebAuthn) to sign in with."),
+    ("user.passkey_removed", PasskeyChanged, "A passkey was deleted: it signs nobody in any more."),
+    ("user.passkey_sign_in_failed", PasskeySignInFailed, "A passkey assertion was refused (`reason` says why)."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),

@@ -24,6 +24,12 @@ class InvalidResetLink(DomainError):
     title = "Reset link not valid"
 
 
+class PasskeyRefused(DomainError):
+    """A passkey registration the server could not verify (attestation, challenge, origin, RP id): nothing stored."""
+
+    title = "Passkey not accepted"
+
+
 class ValidationFailed(DomainError):
     status = 422
     title = "Validation failed"

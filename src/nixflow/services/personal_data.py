@@ -21,6 +21,7 @@ from nixflow.store.tables import (
     events,
     login_attempts,
     notifications,
+    passkeys,
     ticket_watchers,
     tickets,
     users,
@@ -40,6 +41,7 @@ _SECTIONS: dict[str, tuple[Table, str, str]] = {
         "recipient_id",
     ),
     "attachments": (attachments, "id ticket_id comment_id filename content_type size created_at", "uploaded_by"),
+    "passkeys": (passkeys, "id name transports created_at last_used_at", "user_id"),  # never a key or credential id
 }
 
 
@@ -59,7 +61,7 @@ def may_export(viewer: Principal, user_id: int) -> None:
 
 def export(conn: Connection, *, user_id: int) -> dict[str, Any]:
     """The person's profile, tickets asked, comments written, watched tickets, notifications, sign-in history
-    (without secrets) and the attachments they uploaded, listed with their download paths."""
+    and passkeys (without secrets) and the attachments they uploaded, listed with their download paths."""
     profile = _rows(conn, select(*_PROFILE, *_PROFILE_MORE).where(users.c.id == user_id))
     if not profile:
         raise NotFound(f"user {user_id} not found")

@@ -938,3 +938,34 @@ report_days = Table(
     Column("priority", String(16), primary_key=True),
     *(Column(name, BigInteger, nullable=False, default=0) for name in REPORT_DAY_MEASURES),
 )
+
+# Passkeys (WebAuthn, migration 0033): each user's credentials (the public key only: the private key never leaves
+# the authenticator), the random handle authenticators know the user by, and the challenges handed out, each
+# usable once until it expires.
+passkey_users = Table(
+    "passkey_users",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("handle", String(128), nullable=False, unique=True),  # base64url of 32 random bytes
+)
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("credential_id", String(1400), nullable=False, unique=True),  # base64url, at most 1023 bytes
+    Column("public_key", LargeBinary, nullable=False),  # COSE_Key
+    Column("sign_count", BigInteger, nullable=False),
+    Column("transports", JSON, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+)
+passkey_challenges = Table(
+    "passkey_challenges",
+    metadata,
+    Column("challenge", String(128), primary_key=True),  # base64url
+    Column("purpose", String(16), nullable=False),  # register | sign_in | second_factor
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),  # NULL for a passwordless sign-in
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -1,5 +1,7 @@
-// Account page: the new password must be typed twice alike before the form is sent; notification preferences.
+// Account page: the new password must be typed twice alike before the form is sent; notification preferences;
+// passkeys.
 import "./preferences.js";
+import "./passkeys.js";
 
 const form = document.getElementById("password-form");
 const confirm = document.getElementById("confirm_password");
