@@ -36,6 +36,8 @@ const provider = new Provider(issuer, {
   },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
   scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+  // The scopes' claims in the id_token too (as most providers do), not only from the userinfo endpoint.
+  conformIdTokenClaims: false,
   features: {
     devInteractions: { enabled: false },
     registration: { enabled: true },

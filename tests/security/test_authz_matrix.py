@@ -317,6 +317,9 @@ ROWS = [
     Row("GET", "/api/identity-providers/{provider_id}", admin_only(200)),
     Row("PATCH", "/api/identity-providers/{provider_id}", admin_only(200), body=lambda w, r: {"enabled": False}),
     Row("DELETE", "/api/identity-providers/{provider_id}", admin_only(204)),
+    Row("GET", "/api/auth/oidc/providers", public(200)),
+    Row("GET", "/api/auth/oidc/{slug}/start", public(404)),  # no provider of that slug: nobody learns more
+    Row("GET", "/api/auth/oidc/{slug}/callback", public(404)),
     # Approval workflows: admins define them; staff start one; the people a step asks decide (here: admins);
     # anyone may name a delegate; the mail's signed link is public (its token is the credential)
     Row("GET", "/api/workflows", admin_only(200)),
@@ -784,6 +787,8 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = "1"
         elif name == "tag":
             values[name] = "vpn"
+        elif name == "slug":
+            values[name] = "no-such-provider"
         elif name == "priority":
             values[name] = "normal"
         elif name == "key":

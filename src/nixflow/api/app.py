@@ -24,6 +24,7 @@ from nixflow.api.routes import (
     macros,
     mail_quarantine,
     notifications,
+    oidc,
     organizations,
     password_reset,
     personal_data,
@@ -150,6 +151,7 @@ def install(app: FastAPI) -> None:
         workflows.delegation_router,
         workflows.links_router,
         identity_providers.router,
+        oidc.router,
         ws.router,
     ):
         app.include_router(router)

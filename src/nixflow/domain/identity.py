@@ -115,3 +115,13 @@ def role_for(mapping: RoleMapping, groups: Iterable[str]) -> Role | None:
     held = set(groups)
     granted = {Role(rule.role) for rule in mapping.rules if rule.group in held}
     return next((role for role in ROLE_RANK if role in granted), Role(mapping.default_role))
+
+
+def groups_in(claims: Mapping[str, Any], claim: str) -> list[str]:
+    """The groups a provider's claims (or attributes) list under `claim`: a list of names, or one name."""
+    value = claims.get(claim)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [g for g in value if isinstance(g, str)]
+    return []

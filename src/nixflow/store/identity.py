@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from nixflow.store.db import insert_returning_id
-from nixflow.store.tables import identity_providers, user_identities
+from nixflow.store.tables import identity_providers, sign_in_requests, user_identities
 
 
 def get(conn: Connection, *, provider_id: int | None = None, slug: str | None = None) -> dict[str, Any] | None:
@@ -82,3 +82,28 @@ def identities_of(conn: Connection, user_id: int) -> list[dict[str, Any]]:
         select(user_identities).where(user_identities.c.user_id == user_id).order_by(user_identities.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def save_request(conn: Connection, *, state_hash: str, provider_id: int, secrets: str, expires_at: datetime) -> None:
+    """Remember a sign-in started at a provider until `expires_at`."""
+    conn.execute(
+        insert(sign_in_requests).values(
+            state_hash=state_hash, provider_id=provider_id, secrets=secrets, expires_at=expires_at
+        )
+    )
+
+
+def take_request(conn: Connection, *, state_hash: str, now: datetime) -> dict[str, Any] | None:
+    """The unexpired sign-in of that state, removed as it is read: a second taker (a replay) gets None."""
+    row = conn.execute(
+        select(sign_in_requests).where(sign_in_requests.c.state_hash == state_hash).with_for_update()
+    ).first()
+    if row is None:
+        return None
+    taken = conn.execute(delete(sign_in_requests).where(sign_in_requests.c.state_hash == state_hash))
+    return dict(row._mapping) if taken.rowcount == 1 and row.expires_at > now else None
+
+
+def drop_expired_requests(conn: Connection, *, now: datetime) -> None:
+    """Forget the sign-ins that never came back."""
+    conn.execute(delete(sign_in_requests).where(sign_in_requests.c.expires_at <= now))

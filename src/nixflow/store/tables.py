@@ -966,3 +966,13 @@ user_identities = Table(
     UniqueConstraint("provider_id", "subject", name="uq_user_identities_subject"),
     Index("ix_user_identities_user", "user_id"),
 )
+# A sign-in started at a provider and not yet back: taken (deleted) once by its callback, so a `state` is
+# good for one answer; rows past `expires_at` are dropped whenever a sign-in starts.
+sign_in_requests = Table(
+    "sign_in_requests",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("provider_id", Id, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("secrets", Text, nullable=False),  # encrypted JSON
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

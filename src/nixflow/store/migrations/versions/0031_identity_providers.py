@@ -1,5 +1,6 @@
 """identity providers (single sign-on: OpenID Connect, SAML, LDAP) and the links from a provider's subject to a
-user (`user_identities`), for just-in-time users and sign-in by a provider
+user (`user_identities`), for just-in-time users and sign-in by a provider; the sign-ins under way at a provider
+(`sign_in_requests`: one row per started redirect, taken once by its callback)
 
 Revision ID: 0031
 Revises: 0030
@@ -43,9 +44,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("provider_id", "subject", name="uq_user_identities_subject"),
     )
     op.create_index("ix_user_identities_user", "user_identities", ["user_id"])
+    op.create_table(
+        "sign_in_requests",
+        sa.Column("state_hash", sa.String(64), primary_key=True),  # keyed hash of the `state` sent to the provider
+        sa.Column("provider_id", Id, sa.ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("secrets", sa.Text(), nullable=False),  # encrypted JSON: nonce, PKCE verifier, where to go next
+        sa.Column("expires_at", Moment, nullable=False, index=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sign_in_requests")
     op.drop_index("ix_user_identities_user", table_name="user_identities")
     op.drop_table("user_identities")
     op.drop_table("identity_providers")
