@@ -22,6 +22,7 @@ from nixflow.services import (
     attachments,
     csat,
     field_definitions,
+    identity_providers,
     requester_context,
     signatures,
     ticket_history,
@@ -49,11 +50,15 @@ PRIORITIES = [p.value for p in Priority]
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(
     request: Request,
+    app: App,
     next: Annotated[str | None, Query(max_length=500)] = None,
     reset: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    """The sign-in form (after a password reset, saying so)."""
-    return await render(request, "login.html", None, next=safe_next(next), reset=reset == "done", title="Sign in")
+    """The sign-in form (after a password reset, saying so), with a button per enabled single sign-on provider."""
+    sso = await app.db.read(lambda conn: identity_providers.enabled(conn, kind="oidc"))
+    return await render(
+        request, "login.html", None, next=safe_next(next), reset=reset == "done", sso=sso, title="Sign in"
+    )
 
 
 @router.get("/")
