@@ -25,7 +25,8 @@ MAX_NAME = 100
 ROLE_RANK = (Role.ADMIN, Role.AGENT, Role.REQUESTER)
 
 Text = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=2000, pattern=NOT_BLANK)]
-Url = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern="^https?://[^\\s]+$")]
+# Printable ASCII without spaces (international names in punycode): one meaning for every regex engine.
+Url = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern="^https?://[\\x21-\\x7e]+$")]
 GroupName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256, pattern=NOT_BLANK)]
 HumanRole = Literal["requester", "agent", "admin"]
 

@@ -25,7 +25,14 @@ STATE_COOKIE = "nixflow_oidc_state"  # binds the answer to the browser that star
 COOKIE_PATH = "/api/auth/oidc"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Param = Annotated[str | None, Query(max_length=4000)]
-REDIRECTS: dict[int | str, dict[str, Any]] = {303: {"description": "Redirect (Location header)."}}
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+REDIRECTS: dict[int | str, dict[str, Any]] = {
+    303: {"description": "Redirect (Location header)."},
+    503: {
+        "description": "The identity provider cannot be reached, or answers what no provider would",
+        "content": PROBLEM,
+    },
+}
 
 
 class ProviderButton(BaseModel):
