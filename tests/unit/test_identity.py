@@ -39,6 +39,9 @@ def test_bad_config_mapping_and_slug_are_refused_naming_the_field() -> None:
     with pytest.raises(ValidationFailed) as failed:
         parse_config({"kind": "oidc", "issuer": "https://x", "client_id": "a", "extra": 1})
     assert failed.value.errors and failed.value.errors[0]["loc"] == ["body", "config", "oidc", "extra"]
+    for issuer in ("ftp://idp.example.com", "https://idp example.com", "https://[::1]/", "https://\x1fidp"):
+        with pytest.raises(ValidationFailed):
+            parse_config({"kind": "oidc", "issuer": issuer, "client_id": "a"})
     with pytest.raises(ValidationFailed):
         parse_role_mapping({"rules": [{"group": "g", "role": "system"}]})
     for bad in ("", "Corp", "-corp", "corp-", "a" * 41, "co rp"):

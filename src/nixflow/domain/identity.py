@@ -25,8 +25,9 @@ MAX_NAME = 100
 ROLE_RANK = (Role.ADMIN, Role.AGENT, Role.REQUESTER)
 
 Text = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=2000, pattern=NOT_BLANK)]
-# Printable ASCII without spaces (international names in punycode): one meaning for every regex engine.
-Url = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern="^https?://[\\x21-\\x7e]+$")]
+# Printable ASCII without spaces (international names in punycode): one meaning for every regex engine. No
+# brackets or backslash: an IPv6 literal is named by a host name, and a URL with "[" is no URL to most parsers.
+Url = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern="^https?://[\\x21-\\x5a\\x5e-\\x7e]+$")]
 GroupName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256, pattern=NOT_BLANK)]
 HumanRole = Literal["requester", "agent", "admin"]
 
