@@ -18,11 +18,13 @@ from nixflow.api.routes import (
     fields,
     health,
     held_mail,
+    identity_providers,
     kb,
     kb_reading,
     macros,
     mail_quarantine,
     notifications,
+    oidc,
     organizations,
     passkeys,
     password_reset,
@@ -150,6 +152,8 @@ def install(app: FastAPI) -> None:
         workflows.tickets_router,
         workflows.delegation_router,
         workflows.links_router,
+        identity_providers.router,
+        oidc.router,
         ws.router,
     ):
         app.include_router(router)

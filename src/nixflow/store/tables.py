@@ -969,3 +969,40 @@ passkey_challenges = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),  # NULL for a passwordless sign-in
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+# Single sign-on (migration 0031): the providers admins configure (`config` is its kind's model in
+# `domain/identity.py`, secrets encrypted under NIXFLOW_SECRET_KEY) and which user a provider's subject is.
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),  # oidc | saml | ldap
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("role_mapping", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+user_identities = Table(
+    "user_identities",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("provider_id", Id, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sign_in_at", UTCDateTime),
+    UniqueConstraint("provider_id", "subject", name="uq_user_identities_subject"),
+    Index("ix_user_identities_user", "user_id"),
+)
+# A sign-in started at a provider and not yet back: taken (deleted) once by its callback, so a `state` is
+# good for one answer; rows past `expires_at` are dropped whenever a sign-in starts.
+sign_in_requests = Table(
+    "sign_in_requests",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("provider_id", Id, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("secrets", Text, nullable=False),  # encrypted JSON
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

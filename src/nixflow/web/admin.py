@@ -1,4 +1,4 @@
-"""Admin pages: users, categories, organizations and quarantined mail (rendered here), and rules, SLA
+"""Admin pages: users, categories, organizations, sign-in providers and quarantined mail (rendered here), and rules, SLA
 policies, round-robin counters and webhooks (rendered in the browser from their APIs, so the pages follow the API,
 not the tables)."""
 
@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import App
+from nixflow.domain.identity import RoleMapping
 from nixflow.domain.values import Priority, Role
 from nixflow.email_in import quarantine_admin
-from nixflow.services import calendars, organizations, sla_policies, user_admin, users
+from nixflow.services import calendars, identity_providers, organizations, sla_policies, user_admin, users
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
@@ -104,6 +105,14 @@ async def organizations_page(request: Request, user: PageUser, app: App) -> Resp
 
     data = await app.db.read(read)
     return await render(request, "admin_organizations.html", user, title="Organizations", **data)
+
+
+@router.get("/identity-providers", response_class=HTMLResponse)
+async def identity_providers_page(request: Request, user: PageUser, app: App) -> Response:
+    """Single sign-on providers: add, change, enable or disable, remove; their group -> role rules."""
+    listed = await app.db.read(lambda conn: identity_providers.list_providers(conn, actor=user))
+    data = {"providers": listed, "roles": ROLES, "default_mapping": RoleMapping().model_dump()}
+    return await render(request, "admin_identity_providers.html", user, title="Sign-in providers", **data)
 
 
 @router.get("/rules", response_class=HTMLResponse)

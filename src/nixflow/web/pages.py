@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
 from nixflow.api.deps import App, PathId, context_for
+from nixflow.api.security import safe_next
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.fields import Entity
 from nixflow.domain.kb import readable, suggestible
@@ -21,6 +22,7 @@ from nixflow.services import (
     attachments,
     csat,
     field_definitions,
+    identity_providers,
     requester_context,
     signatures,
     ticket_history,
@@ -45,21 +47,18 @@ KB_MATCHES = 3
 PRIORITIES = [p.value for p in Priority]
 
 
-def safe_next(target: str | None) -> str:
-    """Only a path on this site may be the page to go to after signing in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(
     request: Request,
+    app: App,
     next: Annotated[str | None, Query(max_length=500)] = None,
     reset: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    """The sign-in form (after a password reset, saying so)."""
-    return await render(request, "login.html", None, next=safe_next(next), reset=reset == "done", title="Sign in")
+    """The sign-in form (after a password reset, saying so), with a button per enabled single sign-on provider."""
+    sso = await app.db.read(lambda conn: identity_providers.enabled(conn, kind="oidc"))
+    return await render(
+        request, "login.html", None, next=safe_next(next), reset=reset == "done", sso=sso, title="Sign in"
+    )
 
 
 @router.get("/")

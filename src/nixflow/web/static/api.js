@@ -109,6 +109,7 @@ export function formBody(form) {
     const value = valueOf(element);
     if (value === undefined) continue;
     if (element.dataset.field) (body.fields ??= {})[element.dataset.field] = value;
+    else if (element.dataset.group) (body[element.dataset.group] ??= {})[element.name] = value; // a nested object
     else body[element.name] = value;
   }
   if ("withVersion" in form.dataset) {
