@@ -33,6 +33,7 @@ from nixflow.api.routes import (
     round_robin,
     rules,
     search,
+    sessions,
     sla,
     tags,
     tickets,
@@ -148,6 +149,8 @@ def install(app: FastAPI) -> None:
         workflows.tickets_router,
         workflows.delegation_router,
         workflows.links_router,
+        sessions.router,
+        sessions.admin_router,
         ws.router,
     ):
         app.include_router(router)

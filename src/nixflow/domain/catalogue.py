@@ -831,6 +831,11 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         AccessEnded,
         "A deactivated account's sessions and API tokens were ended and its open tickets unassigned.",
     ),
+    (
+        "user.sessions_ended",
+        AccessEnded,
+        "A user (or an admin, for them) ended all their sessions and API tokens, or all but the current one.",
+    ),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
