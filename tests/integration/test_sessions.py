@@ -188,3 +188,12 @@ async def test_last_use_is_written_at_most_once_a_minute(proxied: Harness, clock
     assert (await harness.client.get("/api/tickets", headers=from_address("203.0.113.9"))).status_code == 200
     later = await token_seen()
     assert later["last_address"] == "203.0.113.9" and when(later) == clock.now
+
+
+async def test_a_page_visit_counts_as_a_use_of_the_session(proxied: Harness, agent: User) -> None:
+    await sign_in(proxied, agent, **{"X-Forwarded-For": "192.0.2.1"})  # the client keeps its cookie
+    page = await proxied.client.get("/account", headers={"X-Forwarded-For": "198.51.100.20", "User-Agent": SAFARI})
+    assert page.status_code == 200 and "Your sessions" in page.text
+    [session] = [s for s in await listed(proxied, agent.headers) if s["kind"] == "session"]
+    assert session["created_address"] == "192.0.2.1" and session["created_agent"] == "Firefox on Linux"
+    assert session["last_address"] == "198.51.100.20" and session["last_agent"] == "Safari on iOS"
