@@ -37,7 +37,7 @@ from nixflow.reports import projection as report_projection
 from nixflow.search import projection as search_projection
 from nixflow.services import auth, sessions, ticket_queries
 from nixflow.services.auth import Authenticated
-from nixflow.services.credentials import CredentialCache
+from nixflow.services.credentials import CredentialCache, RedisGeneration
 from nixflow.services.housekeeping import Housekeeping, Retention
 from nixflow.services.sessions import Origin, UseLedger
 from nixflow.services.ws_tickets import MemoryTickets, RedisTickets, TicketStore
@@ -95,6 +95,7 @@ class NixFlow:
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
         now = self.clock()
+        await self.credentials.check_shared()
         found = self.credentials.get(token, now)
         if found is None:
             generation = self.credentials.generation
@@ -154,6 +155,8 @@ class NixFlow:
             await self.transport.stop()
             self.consuming = False
         self.writer.close()
+        if self.credentials.shared is not None:
+            await self.credentials.shared.close()
         self.db.dispose()
 
 
@@ -285,7 +288,9 @@ def build(
         poll_seconds=settings.presence_poll_seconds,
         allowed=lambda viewer, ticket_id: db.read(partial(ticket_visible, viewer=viewer, ticket_id=ticket_id)),
     )
-    writer.listeners.append(app.credentials.observe)
+    if settings.redis_url:
+        app.credentials = CredentialCache(shared=RedisGeneration(settings.redis_url, prefix=settings.redis_prefix))
+    writer.listeners.append(app.credentials.committed)
     tailer.sinks.append(app.credentials.observe)
     return app
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from tests.conftest import PASSWORD, Harness, ManualClock, User, start
+from tests.conftest import PASSWORD, Harness, ManualClock, User, make_settings, redis_url, start
 
 from nixflow.bootstrap import build
 from nixflow.config import Settings
@@ -197,3 +197,28 @@ async def test_a_page_visit_counts_as_a_use_of_the_session(proxied: Harness, age
     [session] = [s for s in await listed(proxied, agent.headers) if s["kind"] == "session"]
     assert session["created_address"] == "192.0.2.1" and session["created_agent"] == "Firefox on Linux"
     assert session["last_address"] == "198.51.100.20" and session["last_agent"] == "Safari on iOS"
+
+
+@pytest.fixture
+async def two_processes(postgres_database: str, redis_prefix: str) -> AsyncIterator[tuple[Harness, Harness]]:
+    """Two API processes of one scale-out deployment (one PostgreSQL database, one Redis)."""
+    shared = make_settings(postgres_database, redis_url=redis_url(), redis_prefix=redis_prefix)
+    async for first in start(shared):
+        async for second in start(shared):
+            yield first, second
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_an_ended_session_stops_at_once_in_every_process(two_processes: tuple[Harness, Harness]) -> None:
+    here, there = two_processes
+    agent = await here.user("agent")
+    for _ in range(3):  # each round: the credential is cached in the other process, then ended here
+        laptop = await sign_in(here, agent, agent=SAFARI)
+        assert await works(there, laptop)
+        [lost] = [s for s in await listed(here, agent.headers) if s["created_agent"] == "Safari on iOS"]
+        assert (await here.client.delete(f"/api/auth/sessions/{lost['id']}", headers=agent.headers)).status_code == 204
+        assert not await works(there, laptop)
+    assert await works(there, agent.headers)
+    assert (await here.client.delete("/api/auth/sessions", headers=await sign_in(here, agent))).status_code == 200
+    assert not await works(there, agent.headers)
