@@ -222,3 +222,12 @@ async def test_an_ended_session_stops_at_once_in_every_process(two_processes: tu
     assert await works(there, agent.headers)
     assert (await here.client.delete("/api/auth/sessions", headers=await sign_in(here, agent))).status_code == 200
     assert not await works(there, agent.headers)
+
+
+async def test_a_persons_export_says_where_their_sessions_were_used(harness: Harness, admin: User, agent: User) -> None:
+    here = await sign_in(harness, agent)
+    assert await works(harness, here)
+    exported = await harness.client.get(f"/api/users/{agent.id}/export", headers=admin.headers)
+    [session] = [t for t in exported.json()["sessions_and_tokens"] if t["kind"] == "session"]
+    assert session["created_address"] == session["last_address"] == "127.0.0.1"
+    assert session["last_agent"] == "Firefox on Linux" and session["last_used_at"] is not None

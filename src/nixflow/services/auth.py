@@ -179,7 +179,7 @@ def record_login_failure(tx: Tx, *, email: str, user_id: int | None, reason: str
 
 
 def list_tokens(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
-    """A user's tokens (never the secret)."""
+    """A user's tokens, ended ones too, with where they were created and last used (never the secret)."""
     rows = conn.execute(
         select(
             api_tokens.c.id,
@@ -187,6 +187,11 @@ def list_tokens(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
             api_tokens.c.created_at,
             api_tokens.c.expires_at,
             api_tokens.c.revoked_at,
+            api_tokens.c.created_address,
+            api_tokens.c.created_agent,
+            api_tokens.c.last_used_at,
+            api_tokens.c.last_address,
+            api_tokens.c.last_agent,
         )
         .where(api_tokens.c.user_id == user_id)
         .order_by(api_tokens.c.id)
