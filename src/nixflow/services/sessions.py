@@ -67,8 +67,8 @@ def _live(user_id: int, now: datetime) -> list[Any]:
 
 
 def listed(conn: Connection, *, user_id: int, now: datetime, current_id: int | None) -> list[dict[str, Any]]:
-    """`user_id`'s live sessions and API tokens, the most recently used first (never a secret);
-    `current` marks `current_id`, the one asking."""
+    """`user_id`'s live sessions and API tokens (never a secret): `current_id`, the one asking, first and marked
+    `current`, then the most recently used."""
     rows = conn.execute(
         select(
             api_tokens.c.id,
@@ -95,16 +95,10 @@ class Ended:
 
 def end_credentials(tx: Tx, *, user_id: int, keep_id: int | None = None) -> Ended:
     """Revoke every session and API token of `user_id` but `keep_id`, at once; how many live ones ended."""
-    which = [api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None)]
-    if keep_id is not None:
-        which.append(api_tokens.c.id != keep_id)
-    live = tx.conn.execute(
-        select(api_tokens.c.kind).where(
-            *which, or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > tx.now)
-        )
-    ).scalars()
-    kinds = list(live)
-    tx.conn.execute(update(api_tokens).where(*which).values(revoked_at=tx.now))
+    keep = [api_tokens.c.id != keep_id] if keep_id is not None else []
+    kinds = list(tx.conn.execute(select(api_tokens.c.kind).where(*_live(user_id, tx.now), *keep)).scalars())
+    unrevoked = (api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+    tx.conn.execute(update(api_tokens).where(*unrevoked, *keep).values(revoked_at=tx.now))
     return Ended(sessions=kinds.count("session"), api_tokens=kinds.count("api"))
 
 
