@@ -15,7 +15,7 @@ from nixflow.automation.round_robin import CounterStore, RedisCounterStore, SqlC
 from nixflow.automation.timers import TimedAutomation
 from nixflow.automation.workflow_deadlines import WorkflowDeadlines
 from nixflow.config import Settings
-from nixflow.domain.envelope import EventRecord
+from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.values import EventStatus
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller
@@ -25,7 +25,7 @@ from nixflow.events.dedup import DedupStore, MemoryDedup, RedisDedup
 from nixflow.events.dispatch import Dispatcher
 from nixflow.events.redis_transport import RedisStreamsTransport
 from nixflow.events.tail import LogTailer
-from nixflow.ids import utcnow
+from nixflow.ids import utcnow, uuid7
 from nixflow.kb.read_ledger import ReadLedger
 from nixflow.live import LiveHub
 from nixflow.mailwire.addresses import MailConfig
@@ -35,10 +35,11 @@ from nixflow.presence.hub import PresenceHub, ticket_visible
 from nixflow.presence.store import MemoryPresence, PresenceStore, RedisPresence
 from nixflow.reports import projection as report_projection
 from nixflow.search import projection as search_projection
-from nixflow.services import auth, ticket_queries
+from nixflow.services import auth, sessions, ticket_queries
 from nixflow.services.auth import Authenticated
-from nixflow.services.credentials import CredentialCache
+from nixflow.services.credentials import CredentialCache, RedisGeneration
 from nixflow.services.housekeeping import Housekeeping, Retention
+from nixflow.services.sessions import Origin, UseLedger
 from nixflow.services.ws_tickets import MemoryTickets, RedisTickets, TicketStore
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
@@ -90,10 +91,12 @@ class NixFlow:
     mailbox: MailboxPoller | None = None  # NIXFLOW_IMAP_URL: polled wherever the periodic jobs run
     webhooks: WebhookDeliverer | None = None
     kb_reads: ReadLedger = field(default_factory=ReadLedger)  # knowledge-base reads: recorded once a window
+    uses: UseLedger = field(default_factory=UseLedger)  # a credential's last use: written once a minute
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
         now = self.clock()
+        await self.credentials.check_shared()
         found = self.credentials.get(token, now)
         if found is None:
             generation = self.credentials.generation
@@ -102,6 +105,12 @@ class NixFlow:
             if found is not None:
                 self.credentials.put(token, found, generation)
         return found
+
+    async def note_use(self, found: Authenticated, origin: Origin) -> None:
+        """Record that a credential was used from `origin`: at most once a minute per credential (`UseLedger`)."""
+        if self.uses.due(found.token_id, self.clock()):
+            ctx = EventContext(correlation_id=uuid7(), actor_id=found.principal.id, source="api")
+            await self.writer.run(lambda tx: sessions.record_use(tx, token_id=found.token_id, origin=origin), ctx)
 
     async def bus_health(self) -> str:
         """The transport's health: `embedded`, `ok`, or what is wrong."""
@@ -147,6 +156,8 @@ class NixFlow:
             await self.transport.stop()
             self.consuming = False
         self.writer.close()
+        if self.credentials.shared is not None:
+            await self.credentials.shared.close()
         self.db.dispose()
 
 
@@ -277,7 +288,9 @@ def build(
         poll_seconds=settings.presence_poll_seconds,
         allowed=lambda viewer, ticket_id: db.read(partial(ticket_visible, viewer=viewer, ticket_id=ticket_id)),
     )
-    writer.listeners.append(app.credentials.observe)
+    if settings.redis_url:
+        app.credentials = CredentialCache(shared=RedisGeneration(settings.redis_url, prefix=settings.redis_prefix))
+    writer.listeners.append(app.credentials.committed)
     tailer.sinks.append(app.credentials.observe)
     return app
 

@@ -199,6 +199,10 @@ ROWS = [
         malformed=public(422),  # the credential is the body
         body=lambda w, r: {"credential": {}},
     ),
+    # Your sessions: each sees and ends only their own (another's is 404, even for an admin); admins a user's
+    Row("GET", "/api/auth/sessions", signed_in(200)),
+    Row("DELETE", "/api/auth/sessions", signed_in(200)),
+    Row("DELETE", "/api/auth/sessions/{session_id}", {**signed_in(404), OWNER: 204}),
     # Writing replies: a preview for anyone who writes comments; a signature for staff, who sign replies
     Row("POST", "/api/markdown/preview", signed_in(200), body=lambda w, r: {"body": "*hi*"}),
     Row("GET", "/api/auth/signature", staff_only(200)),
@@ -412,6 +416,8 @@ ROWS = [
     Row("GET", "/api/users/{user_id}", admin_only(200)),
     Row("PATCH", "/api/users/{user_id}", admin_only(200), body=lambda w, r: {"name": "Renamed"}),
     Row("GET", "/api/users/{user_id}/deactivation-preview", admin_only(200)),
+    Row("GET", "/api/users/{user_id}/sessions", admin_only(200)),
+    Row("DELETE", "/api/users/{user_id}/sessions", admin_only(200)),
     Row("GET", "/api/users/{user_id}/export", admin_only(200)),  # the person themselves: test_personal_data.py
     Row(
         "POST",
@@ -745,6 +751,9 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "passkey_id":  # one of the caller's own
             values[name] = str(await a_passkey(h, world.users[OWNER if role in (ANON, SYSTEM) else role].id))
+        elif name == "session_id":  # the owner's, whoever asks
+            created = await h.client.post("/api/auth/tokens", headers=world.users[OWNER].headers)
+            values[name] = str(created.json()["id"])
         elif name == "calendar_id":
             created = await h.client.post("/api/calendars", json=calendar_body(world), headers=admin)
             assert created.status_code == 201, created.text

@@ -36,6 +36,7 @@ from nixflow.api.routes import (
     round_robin,
     rules,
     search,
+    sessions,
     sla,
     tags,
     tickets,
@@ -154,6 +155,8 @@ def install(app: FastAPI) -> None:
         workflows.links_router,
         identity_providers.router,
         oidc.router,
+        sessions.router,
+        sessions.admin_router,
         ws.router,
     ):
         app.include_router(router)

@@ -78,6 +78,7 @@ async def authenticated(request: Request, app: App) -> auth.Authenticated:
     if found is None:
         raise Unauthorized("authentication required")
     security.check_csrf(request, found, keys=crypto.keyring(app.settings), via_cookie=credential.from_cookie)
+    await app.note_use(found, security.origin_of(request, app.settings))
     request.scope[_CHECKED] = found  # the scope, not request.state: some servers share one state dict
     return found
 

@@ -14,8 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nixflow.api.openapi_problems import document_problems
 from nixflow.config import Settings
 from nixflow.crypto import Keyring
+from nixflow.domain import user_agents
 from nixflow.domain.errors import DomainError, Forbidden
 from nixflow.services import auth
+from nixflow.services.sessions import Origin
 
 
 def safe_next(target: str | None) -> str:
@@ -79,6 +81,11 @@ def client_address(request: Request, settings: Settings) -> str:
         if forwarded:
             return forwarded[:64]
     return (request.client.host if request.client else "unknown")[:64]
+
+
+def origin_of(request: Request, settings: Settings) -> Origin:
+    """Where a request comes from, as "Your sessions" shows it: the client's address, its browser and system."""
+    return Origin(client_address(request, settings), user_agents.describe(request.headers.get("user-agent")))
 
 
 def is_https(scope: Scope, settings: Settings) -> bool:

@@ -165,6 +165,15 @@ def tokens_list(email: Annotated[str, typer.Option(help="The user's email.")]) -
     with _nixflow() as app:
         tokens = app.db.read_sync(find)
     rows = [
-        [str(t["id"]), t["kind"], when(t["created_at"]), when(t["expires_at"]), when(t["revoked_at"])] for t in tokens
+        [
+            str(t["id"]),
+            t["kind"],
+            when(t["created_at"]),
+            when(t["last_used_at"]),
+            t["last_address"] or "-",
+            when(t["expires_at"]),
+            when(t["revoked_at"]),
+        ]
+        for t in tokens
     ]
-    _table(rows, ["id", "kind", "created (UTC)", "expires", "revoked"])
+    _table(rows, ["id", "kind", "created (UTC)", "last used", "from", "expires", "revoked"])

@@ -869,6 +869,11 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.identity_provider_created", IdentityProviderChanged, "An admin added a single sign-on provider."),
     ("user.identity_provider_updated", IdentityProviderChanged, "An admin changed a single sign-on provider."),
     ("user.identity_provider_deleted", IdentityProviderChanged, "An admin removed a single sign-on provider."),
+    (
+        "user.sessions_ended",
+        AccessEnded,
+        "A user (or an admin, for them) ended all their sessions and API tokens, or all but the current one.",
+    ),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),

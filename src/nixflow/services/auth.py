@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from nixflow.crypto import Keyring
 from nixflow.domain.errors import NotFound
 from nixflow.services import reset_links
+from nixflow.services.sessions import Origin
 from nixflow.services.users import Principal, principal_of
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, login_attempts, users
@@ -45,8 +46,11 @@ class IssuedToken:
     csrf: str
 
 
-def issue_token(tx: Tx, *, keys: Keyring, user_id: int, kind: str, lifetime: timedelta | None) -> IssuedToken:
-    """Create a session or API token; the plain token is returned once and stored only as a keyed hash."""
+def issue_token(
+    tx: Tx, *, keys: Keyring, user_id: int, kind: str, lifetime: timedelta | None, origin: Origin | None = None
+) -> IssuedToken:
+    """Create a session or API token (asked for from `origin`, if over HTTP); the plain token is returned once and
+    stored only as a keyed hash."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     token_id = insert_returning_id(
@@ -58,6 +62,8 @@ def issue_token(tx: Tx, *, keys: Keyring, user_id: int, kind: str, lifetime: tim
             csrf_hash=keys.token_hash(csrf),
             created_at=tx.now,
             expires_at=tx.now + lifetime if lifetime else None,
+            created_address=origin.address if origin else None,
+            created_agent=origin.agent if origin else None,
         ),
     )
     if kind == "session":
@@ -173,7 +179,7 @@ def record_login_failure(tx: Tx, *, email: str, user_id: int | None, reason: str
 
 
 def list_tokens(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
-    """A user's tokens (never the secret)."""
+    """A user's tokens, ended ones too, with where they were created and last used (never the secret)."""
     rows = conn.execute(
         select(
             api_tokens.c.id,
@@ -181,6 +187,11 @@ def list_tokens(conn: Connection, *, user_id: int) -> list[dict[str, Any]]:
             api_tokens.c.created_at,
             api_tokens.c.expires_at,
             api_tokens.c.revoked_at,
+            api_tokens.c.created_address,
+            api_tokens.c.created_agent,
+            api_tokens.c.last_used_at,
+            api_tokens.c.last_address,
+            api_tokens.c.last_agent,
         )
         .where(api_tokens.c.user_id == user_id)
         .order_by(api_tokens.c.id)

@@ -14,11 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
-from sqlalchemy import update as sql_update
 
 from nixflow.domain.tickets import OPEN_STATUSES
 from nixflow.domain.values import Role
-from nixflow.services import users
+from nixflow.services import sessions, users
 from nixflow.store.db import Tx
 from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, categories, category_agents
 from nixflow.store.tables import tickets as tickets_table
@@ -127,25 +126,5 @@ def update(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     was_active = users.get_user(tx.conn, user_id=user_id)["active"]
     after = users.update_user(tx, user_id=user_id, changes=changes)
     if was_active and not after["active"]:
-        _end_access(tx, user_id=user_id)
+        sessions.end_and_emit(tx, "user.access_ended", user_id=user_id)
     return after
-
-
-def _end_access(tx: Tx, *, user_id: int) -> None:
-    live = _live_tokens(tx.conn, user_id, tx.now)
-    tx.conn.execute(
-        sql_update(api_tokens)
-        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=tx.now)
-    )
-    tx.emit(
-        "user.access_ended",
-        aggregate_type="user",
-        aggregate_id=user_id,
-        data={
-            "user_id": user_id,
-            "by_id": tx.ctx.actor_id,
-            "sessions_ended": live["sessions"],
-            "api_tokens_revoked": live["api_tokens"],
-        },
-    )

@@ -229,6 +229,12 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    # Where it was created and last used (`services/sessions.py`): an address and a browser-and-system label.
+    Column("created_address", String(64)),
+    Column("created_agent", String(80)),
+    Column("last_used_at", UTCDateTime),
+    Column("last_address", String(64)),
+    Column("last_agent", String(80)),
 )
 
 idempotency_keys = Table(

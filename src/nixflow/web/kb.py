@@ -15,7 +15,7 @@ from nixflow.domain.kb import ArticleStatus, Visibility, readable
 from nixflow.kb import articles, reading, search, stats
 from nixflow.services.users import Principal, require_admin
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, page_user, pages, render
+from nixflow.web.rendering import PageRoute, PageUser, page_credential, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE_SIZE = 50
@@ -25,7 +25,7 @@ async def page_reader(request: Request, app: App) -> Principal | None:
     """The signed-in user, or None for a visitor without a session when the knowledge base is public."""
     if not request.cookies.get(SESSION_COOKIE) and app.settings.kb_public:
         return None
-    return await page_user(request, app)
+    return (await page_credential(request, app)).principal
 
 
 @router.get("/kb", response_class=HTMLResponse)

@@ -24,6 +24,7 @@ from nixflow.services import (
     field_definitions,
     identity_providers,
     requester_context,
+    sessions,
     signatures,
     ticket_history,
     ticket_links,
@@ -38,7 +39,7 @@ from nixflow.services import (
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import conversation, lookups, workflows
-from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
+from nixflow.web.rendering import PAGE_SIZE, PageCredential, PageRoute, PageUser, pages, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -90,8 +91,10 @@ async def my_tickets(
 
 
 @router.get("/account", response_class=HTMLResponse)
-async def account(request: Request, user: PageUser, app: App, changed: bool = False) -> Response:
-    """Who you are, your signature (staff), changing your password, and what you are told."""
+async def account(
+    request: Request, user: PageUser, credential: PageCredential, app: App, changed: bool = False
+) -> Response:
+    """Who you are, your signature (staff), changing your password, your sessions, and what you are told."""
     kinds = [
         ("assigned", "Tickets assigned to you"),
         ("comments", "Comments on your tickets"),
@@ -101,6 +104,10 @@ async def account(request: Request, user: PageUser, app: App, changed: bool = Fa
         ("rules", "Automation rules"),
     ]
     signature = await app.db.read(lambda conn: signatures.get(conn, user_id=user.id)) if user.is_staff else ""
+    now = app.clock()
+    live = await app.db.read(
+        lambda conn: sessions.listed(conn, user_id=user.id, now=now, current_id=credential.token_id)
+    )
     return await render(
         request,
         "account.html",
@@ -109,6 +116,7 @@ async def account(request: Request, user: PageUser, app: App, changed: bool = Fa
         changed=changed,
         notification_kinds=kinds,
         signature=signature,
+        sessions=live,
     )
 
 

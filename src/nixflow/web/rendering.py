@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import Connection
 
 from nixflow import crypto
+from nixflow.api import security
 from nixflow.api.deps import SESSION_COOKIE, App
 from nixflow.domain.errors import DomainError, Forbidden
 from nixflow.markup import render_reply
@@ -45,8 +46,8 @@ def _when(value: Any) -> str:
     return str(value.strftime("%Y-%m-%d %H:%M:%S UTC")) if hasattr(value, "strftime") else str(value)
 
 
-async def page_user(request: Request, app: App) -> Principal:
-    """The user signed in by the session cookie; otherwise redirect to the login page."""
+async def page_credential(request: Request, app: App) -> auth.Authenticated:
+    """The session of the cookie (its use recorded, like an API call's); otherwise redirect to the login page."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 512:
         raise LoginRequired
@@ -55,7 +56,16 @@ async def page_user(request: Request, app: App) -> Principal:
     found = await app.db.read(lambda conn: auth.authenticate(conn, keys=keys, token=token, now=now))
     if found is None:
         raise LoginRequired
-    return found.principal
+    await app.note_use(found, security.origin_of(request, app.settings))
+    return found
+
+
+PageCredential = Annotated[auth.Authenticated, Depends(page_credential)]
+
+
+async def page_user(credential: PageCredential) -> Principal:
+    """The user signed in by the session cookie."""
+    return credential.principal
 
 
 PageUser = Annotated[Principal, Depends(page_user)]

@@ -81,11 +81,12 @@ async def start_session(
     ctx = EventContext(correlation_id=uuid7(), actor_id=user_id, source="api")
     lifetime = timedelta(hours=app.settings.session_hours)
     keys = crypto.keyring(app.settings)
+    origin = security.origin_of(request, app.settings)
 
     def sign_in(tx: Tx) -> auth.IssuedToken:
         if email is not None:
             auth.clear_login_attempts(tx, email=email)
-        return auth.issue_token(tx, keys=keys, user_id=user_id, kind="session", lifetime=lifetime)
+        return auth.issue_token(tx, keys=keys, user_id=user_id, kind="session", lifetime=lifetime, origin=origin)
 
     issued = await app.writer.run(sign_in, ctx)
     secure = security.is_https(request.scope, app.settings)
@@ -139,12 +140,13 @@ async def me(user: CurrentUser, app: App) -> UserRead:
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
-async def create_token(user: CurrentUser, app: App) -> TokenCreated:
+async def create_token(request: Request, user: CurrentUser, app: App) -> TokenCreated:
     """A new API token for the signed-in user; shown once, stored hashed."""
     ctx = EventContext(correlation_id=uuid7(), actor_id=user.id, source="api")
     keys = crypto.keyring(app.settings)
+    origin = security.origin_of(request, app.settings)
     issued = await app.writer.run(
-        lambda tx: auth.issue_token(tx, keys=keys, user_id=user.id, kind="api", lifetime=None), ctx
+        lambda tx: auth.issue_token(tx, keys=keys, user_id=user.id, kind="api", lifetime=None, origin=origin), ctx
     )
     return TokenCreated(id=issued.id, token=issued.token)
 
