@@ -5,7 +5,7 @@ address is the client's (as `api.security.client_address` sees it), the agent th
 from the User-Agent header (`domain.user_agents.describe`), never the header itself.
 
 Revision ID: 0036
-Revises: 0030
+Revises: 0033
 """
 
 from __future__ import annotations
