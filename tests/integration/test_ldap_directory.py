@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from tests.ldap_directory import USER_PASSWORD, Directory, directory  # noqa: F401
 
 from nixflow.directory.ldap import DirectoryUnavailable, authenticate
-from nixflow.domain.ldap_config import LdapConfig
+from nixflow.domain.identity import LdapConfig
 
 
 def config(directory: Directory, **overrides: Any) -> tuple[LdapConfig, str]:  # noqa: F811

@@ -13,7 +13,7 @@ from ldap3 import NONE, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
-from nixflow.domain.ldap_config import LOGIN, LdapConfig
+from nixflow.domain.identity import LOGIN, LdapConfig
 
 log = logging.getLogger(__name__)
 MAX_GROUPS = 1000
