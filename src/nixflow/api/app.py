@@ -21,6 +21,7 @@ from nixflow.api.routes import (
     identity_providers,
     kb,
     kb_reading,
+    local_passwords,
     macros,
     mail_quarantine,
     notifications,
@@ -150,6 +151,7 @@ def install(app: FastAPI) -> None:
         workflows.delegation_router,
         workflows.links_router,
         identity_providers.router,
+        local_passwords.router,
         ws.router,
     ):
         app.include_router(router)

@@ -84,6 +84,11 @@ class LdapConfig(KindConfig):
     )
     email_attribute: Attribute = "mail"
     name_attribute: Attribute = "cn"
+    trust_email: bool = Field(
+        default=True,
+        description="Whether the directory's address may link a person to an account or create one (false where "
+        "people can edit their own `mail`: the address then does neither).",
+    )
     id_attribute: Attribute = Field(
         default="entryUUID", description="A value that never changes for a person (AD: `objectGUID`); else the DN."
     )

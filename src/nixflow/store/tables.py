@@ -966,3 +966,18 @@ user_identities = Table(
     UniqueConstraint("provider_id", "subject", name="uq_user_identities_subject"),
     Index("ix_user_identities_user", "user_id"),
 )
+
+# Local passwords turned off per role (migration 0035): a row per role whose people must sign in through a
+# directory or single sign-on; the admins marked break-glass keep their local password whatever the policy.
+local_passwords_off = Table(
+    "local_passwords_off",
+    metadata,
+    Column("role", String(16), primary_key=True),
+    Column("since", UTCDateTime, nullable=False),
+)
+break_glass_admins = Table(
+    "break_glass_admins",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("marked_at", UTCDateTime, nullable=False),
+)
