@@ -4,6 +4,7 @@ ldapadd / ldapmodify as the directory's manager, so tests running side by side n
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -100,6 +101,13 @@ class Directory:
                 capture_output=True,
                 timeout=30,
             )
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: a directory that is down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture

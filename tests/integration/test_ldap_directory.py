@@ -3,12 +3,11 @@ for a wrong password, an injected user name, an empty password and a directory i
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from tests.ldap_directory import USER_PASSWORD, Directory, directory  # noqa: F401
+from tests.ldap_directory import USER_PASSWORD, Directory, closed_port, directory  # noqa: F401
 
 from nixflow.directory.ldap import DirectoryUnavailable, authenticate
 from nixflow.domain.identity import LdapConfig
@@ -63,12 +62,6 @@ def test_a_user_name_cannot_change_the_filter(directory: Directory, injected: st
     typed = injected.format(login=login)
     assert authenticate(cfg, bind_password=bind_password, login=typed, password=USER_PASSWORD) is None
     assert authenticate(cfg, bind_password=bind_password, login=login, password=USER_PASSWORD) is not None
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize(

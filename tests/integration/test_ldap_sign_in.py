@@ -4,14 +4,13 @@ injected name and a directory that is down each get the right answer and create 
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import PASSWORD, Harness, User
-from tests.ldap_directory import USER_PASSWORD, Directory, directory  # noqa: F401
+from tests.ldap_directory import USER_PASSWORD, Directory, closed_port, directory  # noqa: F401
 from tests.org_helpers import ok
 
 from nixflow.store.tables import user_identities, users
@@ -39,12 +38,6 @@ async def counts(h: Harness) -> tuple[int, int]:
 
     result: tuple[int, int] = await h.nixflow.db.read(read)
     return result
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "starttls"])

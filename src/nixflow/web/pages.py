@@ -20,6 +20,7 @@ from nixflow.notifications import watchers
 from nixflow.services import (
     attachments,
     csat,
+    directory_sign_in,
     field_definitions,
     requester_context,
     signatures,
@@ -55,11 +56,15 @@ def safe_next(target: str | None) -> str:
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(
     request: Request,
+    app: App,
     next: Annotated[str | None, Query(max_length=500)] = None,
     reset: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    """The sign-in form (after a password reset, saying so)."""
-    return await render(request, "login.html", None, next=safe_next(next), reset=reset == "done", title="Sign in")
+    """The sign-in form (after a password reset, saying so); it takes a directory user name where LDAP is on."""
+    directory = bool(await app.db.read(directory_sign_in.providers))
+    return await render(
+        request, "login.html", None, next=safe_next(next), reset=reset == "done", directory=directory, title="Sign in"
+    )
 
 
 @router.get("/")
