@@ -153,3 +153,18 @@ async def test_directory_sign_ins_share_the_password_rate_limit(
     refused = await login(h, login_name, USER_PASSWORD)  # the right password, over the limit: not even asked
     assert refused.status_code == 429 and "retry-after" in refused.headers
     assert await counts(h) == before
+
+
+async def test_an_untrusted_directory_address_neither_links_nor_creates(
+    harness: Harness,
+    admin: User,
+    directory: Directory,  # noqa: F811
+) -> None:
+    """Where people edit their own `mail`, typing an admin's address there must not make them that admin."""
+    h = harness
+    login_name = directory.person(email=admin.email)
+    await ldap_provider(h, admin, directory.config(trust_email=False))
+    before = await counts(h)
+    refused = await login(h, login_name, USER_PASSWORD)
+    assert refused.status_code == 403 and "does not vouch for this email address" in refused.json()["detail"]
+    assert await counts(h) == before

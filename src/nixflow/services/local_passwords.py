@@ -75,7 +75,7 @@ def mark(tx: Tx, *, actor: Principal, user_id: int) -> dict[str, Any]:
     if rows.count_marked(tx.conn) >= MAX_BREAK_GLASS:
         raise Conflict(f"at most {MAX_BREAK_GLASS} admins can be break-glass: unmark one first")
     rows.mark(tx.conn, user_id=user_id, now=tx.now)
-    _announce(tx, "user.break_glass_marked", user_id)
+    _emit(tx, "user.break_glass_marked", user_id)
     return read(tx.conn)
 
 
@@ -88,10 +88,10 @@ def unmark(tx: Tx, *, actor: Principal, user_id: int) -> dict[str, Any]:
         return read(tx.conn)
     users.keep_a_local_admin(tx.conn, leaving=user_id)
     rows.unmark(tx.conn, user_id=user_id)
-    _announce(tx, "user.break_glass_unmarked", user_id)
+    _emit(tx, "user.break_glass_unmarked", user_id)
     return read(tx.conn)
 
 
-def _announce(tx: Tx, event_type: str, user_id: int) -> None:
+def _emit(tx: Tx, event_type: str, user_id: int) -> None:
     data = {"user_id": user_id, "by_id": tx.ctx.actor_id}
     tx.emit(event_type, aggregate_type="user", aggregate_id=user_id, data=data)
