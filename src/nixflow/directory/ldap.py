@@ -63,11 +63,11 @@ def authenticate(config: LdapConfig, *, bind_password: str | None, login: str, p
 
 def _server(config: LdapConfig) -> Server:
     tls = None
-    if config.tls:
+    if config.ldaps or config.starts_tls:
         tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_data=config.ca_certificate)
     return Server(
         config.url.rstrip("/"),
-        use_ssl=config.url.startswith("ldaps://"),
+        use_ssl=config.ldaps,
         tls=tls,
         connect_timeout=config.timeout_seconds,
         get_info=NONE,
@@ -85,7 +85,7 @@ def _connection(config: LdapConfig, server: Server, dn: str | None, password: st
         read_only=True,
     )
     conn.open()
-    if config.start_tls and not conn.start_tls():
+    if config.starts_tls and not conn.start_tls():
         raise DirectoryUnavailable(f"the directory at {config.url} refused StartTLS")
     return conn
 

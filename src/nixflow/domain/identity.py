@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, TypeAdapter, ValidationError
 
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.json_types import NOT_BLANK
@@ -57,6 +57,9 @@ LdapUrl = Annotated[
 ]
 Dn = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1000, pattern=NOT_BLANK)]
 Filter = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=1000, pattern="^\\(.*\\)$")]
+UserFilter = Annotated[  # the schema says it holds {login}, so a client learns it before the server refuses
+    str, StringConstraints(strict=True, min_length=9, max_length=1000, pattern="^\\(.*\\{login\\}.*\\)$")
+]
 Attribute = Annotated[str, StringConstraints(strict=True, pattern="^[A-Za-z][A-Za-z0-9-]{0,63}$")]
 Pem = Annotated[
     str, StringConstraints(strict=True, max_length=100_000, pattern="-----BEGIN CERTIFICATE-----[\\s\\S]*-----END")
@@ -71,20 +74,22 @@ class LdapConfig(KindConfig):
 
     kind: Literal["ldap"]
     url: LdapUrl = Field(description="`ldap://host:389` (with `start_tls`, or plain) or `ldaps://host:636`.")
-    start_tls: bool = Field(default=False, description="Upgrade an `ldap://` connection with StartTLS.")
+    start_tls: StrictBool = Field(
+        default=False, description="Upgrade an `ldap://` connection with StartTLS (`ldaps://` is TLS already)."
+    )
     ca_certificate: Pem | None = Field(
         default=None, description="PEM of the CA that signed the directory's certificate; none: the system's CAs."
     )
     bind_dn: Dn | None = Field(default=None, description="The account NixFlow searches with; none: anonymous.")
     bind_password: Secret | None = Field(default=None, description="Write only: reads say whether it is set.")
     user_base: Dn = Field(description="Where people are searched, e.g. `ou=people,dc=example,dc=com`.")
-    user_filter: Filter = Field(
+    user_filter: UserFilter = Field(
         default="(&(objectClass=person)(|(uid={login})(mail={login})))",
         description="Finds the one entry of the typed user name, `{login}` (escaped); AD: `(sAMAccountName={login})`.",
     )
     email_attribute: Attribute = "mail"
     name_attribute: Attribute = "cn"
-    trust_email: bool = Field(
+    trust_email: StrictBool = Field(
         default=True,
         description="Whether the directory's address may link a person to an account or create one (false where "
         "people can edit their own `mail`: the address then does neither).",
@@ -101,18 +106,15 @@ class LdapConfig(KindConfig):
     group_name_attribute: Attribute = Field(default="cn", description="The group's name the role mapping names.")
     timeout_seconds: int = Field(default=5, ge=1, le=60, strict=True)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if LOGIN not in self.user_filter:
-            raise ValueError(f"user_filter must contain {LOGIN}")
-        if self.start_tls and self.url.startswith("ldaps://"):
-            raise ValueError("start_tls is for ldap:// URLs; ldaps:// is TLS already")
-        return self
+    @property
+    def ldaps(self) -> bool:
+        """Whether the connection is TLS from the start (`ldaps://`)."""
+        return self.url.startswith("ldaps://")
 
     @property
-    def tls(self) -> bool:
-        """Whether the connection is encrypted (LDAPS or StartTLS)."""
-        return self.start_tls or self.url.startswith("ldaps://")
+    def starts_tls(self) -> bool:
+        """Whether a plain `ldap://` connection is upgraded with StartTLS."""
+        return self.start_tls and not self.ldaps
 
 
 # Add a kind to both (and its model above): `kind` tells them apart (`test_identity.py` checks they agree).
