@@ -340,6 +340,11 @@ ROWS = [
     Row("GET", "/api/auth/oidc/providers", public(200)),
     Row("GET", "/api/auth/oidc/{slug}/start", public(404)),  # no provider of that slug: nobody learns more
     Row("GET", "/api/auth/oidc/{slug}/callback", public(404)),
+    # Local passwords per role, and the break-glass admins who keep theirs
+    Row("GET", "/api/auth/local-passwords", admin_only(200)),
+    Row("PUT", "/api/auth/local-passwords", admin_only(200), body=lambda w, r: {"requester": True}),
+    Row("PUT", "/api/auth/local-passwords/break-glass/{user_id}", admin_only(200)),
+    Row("DELETE", "/api/auth/local-passwords/break-glass/{user_id}", admin_only(200)),
     # Approval workflows: admins define them; staff start one; the people a step asks decide (here: admins);
     # anyone may name a delegate; the mail's signed link is public (its token is the credential)
     Row("GET", "/api/workflows", admin_only(200)),
@@ -707,7 +712,7 @@ async def fill(world: World, row: Row, role: str) -> str:
             added = await h.client.post(f"/api/tickets/{values['ticket_id']}/links", json=link, headers=admin)
             assert added.status_code == 201, added.text
         elif name == "user_id":
-            values[name] = str((await h.user("requester")).id)
+            values[name] = str((await h.user("admin" if "/break-glass/" in row.path else "requester")).id)
             if "/watchers/" in row.path:  # someone watching the ticket, to be removed
                 url = f"/api/tickets/{values['ticket_id']}/watchers"
                 added = await h.client.post(url, json={"user_id": int(values[name])}, headers=admin)

@@ -21,6 +21,7 @@ from nixflow.api.routes import (
     identity_providers,
     kb,
     kb_reading,
+    local_passwords,
     macros,
     mail_quarantine,
     notifications,
@@ -157,6 +158,7 @@ def install(app: FastAPI) -> None:
         oidc.router,
         sessions.router,
         sessions.admin_router,
+        local_passwords.router,
         ws.router,
     ):
         app.include_router(router)

@@ -30,6 +30,7 @@ DESCRIPTIONS = {
     "415": "Body is not JSON",
     "422": "Validation failed",
     "429": "Too many attempts; see Retry-After",
+    "503": "A server it needs cannot be reached (at sign-in: an LDAP directory)",
 }
 
 
@@ -39,8 +40,8 @@ SURVEY_LINK = ("/api/csat/survey", "/api/csat/answer")  # public: the survey lin
 
 
 def _codes(path: str) -> list[str]:
-    if path == "/api/auth/login":
-        return ["400", "401", "413", "415", "422", "429"]
+    if path == "/api/auth/login":  # 403: the role's local passwords are off; 503: a directory is down
+        return ["400", "401", "403", "413", "415", "422", "429", "503"]
     if path == "/api/auth/passkeys/login":  # public, JSON only: 401 for every refused assertion
         return ["400", "401", "413", "415", "422"]
     if path == "/api/auth/password-reset":

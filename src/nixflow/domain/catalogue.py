@@ -316,7 +316,12 @@ class PasswordResetRequested(EventData):
     email: str
     user_id: int | None = None
     outcome: Literal[
-        "mailed", "unknown email", "inactive or system user", "mail is not configured", "too many requests"
+        "mailed",
+        "unknown email",
+        "inactive or system user",
+        "mail is not configured",
+        "too many requests",
+        "local passwords off",
     ]
     reset_id: int | None = None
 
@@ -359,6 +364,13 @@ class IdentityLinked(UserRef):
     provider_id: int
     provider_slug: str
     via: Literal["created", "email"]
+
+
+class LocalPasswordsChanged(EventData):
+    """The roles whose local passwords are now off (their people sign in through a directory or single sign-on)."""
+
+    off: list[Role]
+    by_id: int | None = None
 
 
 class IdentityProviderChanged(EventData):
@@ -874,6 +886,9 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         AccessEnded,
         "A user (or an admin, for them) ended all their sessions and API tokens, or all but the current one.",
     ),
+    ("user.local_passwords_changed", LocalPasswordsChanged, "An admin turned local passwords on or off per role."),
+    ("user.break_glass_marked", UserActor, "An admin keeps a local password whatever the policy (break-glass)."),
+    ("user.break_glass_unmarked", UserActor, "An admin is no longer break-glass."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),

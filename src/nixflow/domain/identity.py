@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, TypeAdapter, ValidationError
 
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.json_types import NOT_BLANK
@@ -52,9 +52,76 @@ class OidcConfig(KindConfig):
     )
 
 
+LOGIN = "{login}"  # where the typed user name goes in `user_filter`, escaped
+
+LdapUrl = Annotated[
+    str, StringConstraints(strict=True, max_length=500, pattern="^ldaps?://[A-Za-z0-9.:\\[\\]-]+(:[0-9]{1,5})?/?$")
+]
+Dn = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1000, pattern=NOT_BLANK)]
+Filter = Annotated[str, StringConstraints(strict=True, min_length=3, max_length=1000, pattern="^\\(.*\\)$")]
+UserFilter = Annotated[  # the schema says it holds {login}, so a client learns it before the server refuses
+    str, StringConstraints(strict=True, min_length=9, max_length=1000, pattern="^\\(.*\\{login\\}.*\\)$")
+]
+Attribute = Annotated[str, StringConstraints(strict=True, pattern="^[A-Za-z][A-Za-z0-9-]{0,63}$")]
+Pem = Annotated[
+    str, StringConstraints(strict=True, max_length=100_000, pattern="-----BEGIN CERTIFICATE-----[\\s\\S]*-----END")
+]
+Secret = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1024)]
+
+
+class LdapConfig(KindConfig):
+    """Where the directory is, how NixFlow finds a person in it, and what it reads from their entry."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("bind_password",)
+
+    kind: Literal["ldap"]
+    url: LdapUrl = Field(description="`ldap://host:389` (with `start_tls`, or plain) or `ldaps://host:636`.")
+    start_tls: StrictBool = Field(
+        default=False, description="Upgrade an `ldap://` connection with StartTLS (`ldaps://` is TLS already)."
+    )
+    ca_certificate: Pem | None = Field(
+        default=None, description="PEM of the CA that signed the directory's certificate; none: the system's CAs."
+    )
+    bind_dn: Dn | None = Field(default=None, description="The account NixFlow searches with; none: anonymous.")
+    bind_password: Secret | None = Field(default=None, description="Write only: reads say whether it is set.")
+    user_base: Dn = Field(description="Where people are searched, e.g. `ou=people,dc=example,dc=com`.")
+    user_filter: UserFilter = Field(
+        default="(&(objectClass=person)(|(uid={login})(mail={login})))",
+        description="Finds the one entry of the typed user name, `{login}` (escaped); AD: `(sAMAccountName={login})`.",
+    )
+    email_attribute: Attribute = "mail"
+    name_attribute: Attribute = "cn"
+    trust_email: StrictBool = Field(
+        default=True,
+        description="Whether the directory's address may link a person to an account or create one (false where "
+        "people can edit their own `mail`: the address then does neither).",
+    )
+    id_attribute: Attribute = Field(
+        default="entryUUID", description="A value that never changes for a person (AD: `objectGUID`); else the DN."
+    )
+    group_base: Dn | None = Field(default=None, description="Where groups are searched; none: no groups are read.")
+    group_filter: Filter = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))"
+    member_attribute: Attribute = Field(default="member", description="`member`, `uniqueMember`, `memberUid`...")
+    member_holds: Literal["dn", "login"] = Field(
+        default="dn", description="What `member_attribute` holds: the person's DN, or their user name (posixGroup)."
+    )
+    group_name_attribute: Attribute = Field(default="cn", description="The group's name the role mapping names.")
+    timeout_seconds: int = Field(default=5, ge=1, le=60, strict=True)
+
+    @property
+    def ldaps(self) -> bool:
+        """Whether the connection is TLS from the start (`ldaps://`)."""
+        return self.url.startswith("ldaps://")
+
+    @property
+    def starts_tls(self) -> bool:
+        """Whether a plain `ldap://` connection is upgraded with StartTLS."""
+        return self.start_tls and not self.ldaps
+
+
 # Add a kind to both (and its model above): `kind` tells them apart (`test_identity.py` checks they agree).
-ProviderConfig = Annotated[OidcConfig, Field(discriminator="kind")]
-KIND_MODELS: Mapping[str, type[KindConfig]] = {"oidc": OidcConfig}
+ProviderConfig = Annotated[OidcConfig | LdapConfig, Field(discriminator="kind")]
+KIND_MODELS: Mapping[str, type[KindConfig]] = {"oidc": OidcConfig, "ldap": LdapConfig}
 _CONFIG: TypeAdapter[ProviderConfig] = TypeAdapter(ProviderConfig)
 
 

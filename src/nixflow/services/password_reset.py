@@ -19,7 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 from nixflow.crypto import BadSecret, Keyring
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import InvalidResetLink
-from nixflow.services import account_mail, auth, reset_links, users
+from nixflow.services import account_mail, auth, local_passwords, reset_links, users
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, password_resets
 from nixflow.store.tables import users as users_table
@@ -68,6 +68,9 @@ def request(tx: Tx, *, keys: Keyring, email: str, address: str, token: str, poli
         _announce(tx, email=email, user_id=None if row is None else int(row.id), outcome=outcome)
         return None
     user_id = int(row.id)
+    if not local_passwords.allows(tx.conn, user_id=user_id, role=row.role):
+        _announce(tx, email=email, user_id=user_id, outcome="local passwords off")
+        return None
     if not policy.mail_on:
         _announce(tx, email=email, user_id=user_id, outcome="mail is not configured")
         return None
@@ -96,7 +99,7 @@ def request(tx: Tx, *, keys: Keyring, email: str, address: str, token: str, poli
 def check(conn: Connection, *, keys: Keyring, token: str, now: datetime) -> int:
     """The id of the user a usable token resets; InvalidResetLink (saying why) otherwise."""
     found = conn.execute(
-        select(password_resets, users_table.c.active)
+        select(password_resets, users_table.c.active, users_table.c.role)
         .join(users_table, users_table.c.id == password_resets.c.user_id)
         .where(password_resets.c.token_hash.in_(keys.token_hashes(token)))
     ).first()
@@ -110,6 +113,8 @@ def check(conn: Connection, *, keys: Keyring, token: str, now: datetime) -> int:
         raise InvalidResetLink("this reset link has expired; ask for a new one")
     if not found.active or found.user_id == SYSTEM_USER_ID:
         raise InvalidResetLink("this account cannot sign in; ask an administrator")
+    if not local_passwords.allows(conn, user_id=int(found.user_id), role=found.role):
+        raise InvalidResetLink(local_passwords.refusal(found.role))
     return int(found.user_id)
 
 

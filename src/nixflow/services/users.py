@@ -16,7 +16,7 @@ from nixflow.domain.values import Role
 from nixflow.domain.visibility import STAFF
 from nixflow.services import calendars, reset_links
 from nixflow.services.calendars import Retime
-from nixflow.store import organizations
+from nixflow.store import local_passwords, organizations
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, categories, category_agents, users
 
@@ -233,6 +233,17 @@ def _keep_an_admin(conn: Connection, before: dict[str, Any], values: dict[str, A
     ).all()
     if len(admins) <= 1:
         raise Conflict("this is the last active admin: make another user an admin first")
+    keep_a_local_admin(conn, leaving=int(before["id"]))
+
+
+def keep_a_local_admin(conn: Connection, *, leaving: int) -> None:
+    """Refuse a change that takes `leaving` away from the break-glass admins (unmarked, demoted, deactivated) when
+    nobody else could then sign in locally as an admin while admins' local passwords are off."""
+    if Role.ADMIN.value in local_passwords.roles_off(conn) and local_passwords.local_admins(conn, besides=leaving) == 0:
+        raise Conflict(
+            "this is the last break-glass admin while local passwords are off for admins: mark another first, "
+            "or turn admins' local passwords back on"
+        )
 
 
 def _category_dict(conn: Connection, row: Any) -> dict[str, Any]:

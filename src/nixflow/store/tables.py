@@ -1012,3 +1012,18 @@ sign_in_requests = Table(
     Column("secrets", Text, nullable=False),  # encrypted JSON
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+
+# Local passwords turned off per role (migration 0035): a row per role whose people must sign in through a
+# directory or single sign-on; the admins marked break-glass keep their local password whatever the policy.
+local_passwords_off = Table(
+    "local_passwords_off",
+    metadata,
+    Column("role", String(16), primary_key=True),
+    Column("since", UTCDateTime, nullable=False),
+)
+break_glass_admins = Table(
+    "break_glass_admins",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("marked_at", UTCDateTime, nullable=False),
+)

@@ -21,6 +21,7 @@ from nixflow.notifications import watchers
 from nixflow.services import (
     attachments,
     csat,
+    directory_sign_in,
     field_definitions,
     identity_providers,
     requester_context,
@@ -55,10 +56,19 @@ async def login_page(
     next: Annotated[str | None, Query(max_length=500)] = None,
     reset: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    """The sign-in form (after a password reset, saying so), with a button per enabled single sign-on provider."""
+    """The sign-in form (after a password reset, saying so), with a button per enabled single sign-on provider;
+    it takes a directory user name where LDAP is on."""
     sso = await app.db.read(lambda conn: identity_providers.enabled(conn, kind="oidc"))
+    directory = bool(await app.db.read(directory_sign_in.providers))
     return await render(
-        request, "login.html", None, next=safe_next(next), reset=reset == "done", sso=sso, title="Sign in"
+        request,
+        "login.html",
+        None,
+        next=safe_next(next),
+        reset=reset == "done",
+        sso=sso,
+        directory=directory,
+        title="Sign in",
     )
 
 

@@ -3,73 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from nixflow import crypto
-from nixflow.api import security
+from nixflow.api import security, sign_in
 from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, GuardedRoute, PathId
 from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
 from nixflow.bootstrap import NixFlow
-from nixflow.config import Settings
 from nixflow.domain.envelope import EventContext
-from nixflow.domain.errors import Forbidden, TooManyRequests, Unauthorized
+from nixflow.domain.errors import Forbidden
 from nixflow.ids import uuid7
 from nixflow.services import auth, users
 from nixflow.store.db import Tx
-from nixflow.store.tables import SYSTEM_USER_ID
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=GuardedRoute)
-BAD_CREDENTIALS = "email or password is wrong"
-
-
-def _limits(settings: Settings) -> auth.LoginLimits:
-    return auth.LoginLimits(
-        per_email=settings.login_max_failures_per_email,
-        per_address=settings.login_max_failures_per_address,
-        window=timedelta(seconds=settings.login_window_seconds),
-    )
-
-
-async def _check_password(app: NixFlow, request: Request, *, email: str, password: str) -> Any | None:
-    """The active user with that email and password, or None: under the sign-in rate limits (429 when over),
-    each failure logged as `user.login_failed` without the password."""
-    address = security.client_address(request, app.settings)
-    limits = _limits(app.settings)
-    attempt_ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="api")
-    wait = await app.writer.run(
-        lambda tx: auth.reserve_login_attempt(tx, email=email, address=address, limits=limits), attempt_ctx
-    )
-    if wait is not None:
-        await app.writer.run(
-            lambda tx: auth.record_login_failure(tx, email=email, user_id=None, reason="too many attempts"),
-            attempt_ctx,
-        )
-        raise TooManyRequests(f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait)
-    row = await app.db.read(lambda conn: users.find_by_email(conn, email=email))
-    usable = row is not None and row.active and row.id != SYSTEM_USER_ID
-    password_hash = row.password_hash if usable and row is not None else None
-    ok = await anyio.to_thread.run_sync(auth.verify_password, password, password_hash)
-    if ok and row is not None:
-        return row
-    user_id = row.id if row is not None else None
-    reason = "unknown email" if row is None else ("inactive or system user" if not usable else "wrong password")
-    ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="api")
-    await app.writer.run(lambda tx: auth.record_login_failure(tx, email=email, user_id=user_id, reason=reason), ctx)
-    return None
 
 
 @router.post("/login", response_model=LoginResponse, dependencies=[Depends(security.require_json)])
 async def login(body: LoginRequest, request: Request, response: Response, app: App) -> LoginResponse:
-    """Exchange email and password for a session (cookie) and its bearer token; failures are rate limited."""
+    """Exchange email (or directory user name) and password for a session (cookie) and its bearer token: a local
+    password, else the enabled LDAP directories; failures are rate limited. 403 when the role's local passwords are
+    off, 503 when a directory is down."""
     email = body.email.strip().lower()
-    row = await _check_password(app, request, email=email, password=body.password)
-    if row is None:
-        raise Unauthorized(BAD_CREDENTIALS)
-    return await start_session(app, request, response, user_id=int(row.id), method="password", email=email)
+    signed_in = await sign_in.sign_in(app, request, name=email, password=body.password)
+    return await start_session(app, request, response, user_id=signed_in.user_id, method=signed_in.method, email=email)
 
 
 async def start_session(
@@ -117,7 +77,7 @@ async def change_password(body: PasswordChange, request: Request, credential: Au
     """Change your own password: the current one is checked (rate limited like sign-in), your other sessions
     end at once, this one and your API tokens keep working."""
     user = credential.principal
-    if await _check_password(app, request, email=user.email, password=body.current_password) is None:
+    if await sign_in.check_password(app, request, email=user.email, password=body.current_password) is None:
         # A well-formed request refused for the credential it carries: 403, like any other refusal (not 422).
         raise Forbidden(
             "the current password is wrong", errors=[{"loc": ["body", "current_password"], "msg": "wrong password"}]

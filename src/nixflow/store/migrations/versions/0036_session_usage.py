@@ -5,7 +5,7 @@ address is the client's (as `api.security.client_address` sees it), the agent th
 from the User-Agent header (`domain.user_agents.describe`), never the header itself.
 
 Revision ID: 0036
-Revises: 0033
+Revises: 0035
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0036"
-down_revision = "0033"
+down_revision = "0035"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Directories people sign in against (LDAP / Active Directory): the protocol, nothing of NixFlow's storage."""
