@@ -22,6 +22,7 @@ from nixflow.api.routes import (
     kb_reading,
     macros,
     mail_quarantine,
+    mfa,
     notifications,
     organizations,
     password_reset,
@@ -149,5 +150,9 @@ def install(app: FastAPI) -> None:
         workflows.delegation_router,
         workflows.links_router,
         ws.router,
+        mfa.signing_router,
+        mfa.enrol_router,
+        mfa.router,
+        mfa.users_router,
     ):
         app.include_router(router)
