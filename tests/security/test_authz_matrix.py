@@ -543,6 +543,7 @@ ROWS = [
     Row("POST", "/api/tickets/{ticket_id}/kb-article", staff_only(409)),
     # Web pages
     Row("GET", "/login", public(200)),
+    Row("GET", "/login/mfa", public(303)),  # no sign-in waits for a second step: back to the sign-in form
     Row("GET", "/password-reset", public(200)),
     Row("GET", "/password-reset/confirm", public(200)),
     Row("GET", "/csat", public(200)),
@@ -565,6 +566,7 @@ ROWS = [
     Row("GET", "/macros", page(403, 200, 200)),
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
+    Row("GET", "/admin/mfa", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/organizations", page(403, 403, 200)),
     Row("GET", "/admin/fields", page(403, 403, 200)),

@@ -34,6 +34,11 @@ def policy(conn: Connection) -> MfaPolicy:
     return store.policy(conn)
 
 
+def enrolled_people(conn: Connection) -> list[dict[str, Any]]:
+    """Everyone with a second factor (for admins, who may reset one)."""
+    return store.enrolled(conn)
+
+
 def status(conn: Connection, *, user: Principal) -> dict[str, Any]:
     """Whether the user has a second factor, whether their role requires one, and their unused recovery codes."""
     row = store.totp(conn, user_id=user.id)

@@ -53,6 +53,17 @@ def user_factor(conn: Connection, *, user_id: int) -> Any | None:
     ).first()
 
 
+def enrolled(conn: Connection) -> list[dict[str, Any]]:
+    """Everyone with a confirmed second factor, by name: id, name, email, role and since when."""
+    rows = conn.execute(
+        select(users.c.id, users.c.name, users.c.email, users.c.role, mfa_totp.c.confirmed_at)
+        .join(mfa_totp, mfa_totp.c.user_id == users.c.id)
+        .where(mfa_totp.c.confirmed_at.is_not(None))
+        .order_by(users.c.name, users.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
 def put_totp(conn: Connection, *, user_id: int, secret_sealed: str, now: datetime) -> None:
     """Start (or restart) an enrolment: a new secret, unconfirmed."""
     conn.execute(delete(mfa_totp).where(mfa_totp.c.user_id == user_id))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
-from nixflow.api.deps import App, PathId, context_for
+from nixflow.api.deps import MFA_COOKIE, App, PathId, context_for
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.fields import Entity
 from nixflow.domain.kb import readable, suggestible
@@ -21,6 +22,7 @@ from nixflow.services import (
     attachments,
     csat,
     field_definitions,
+    mfa,
     requester_context,
     signatures,
     ticket_history,
@@ -57,8 +59,12 @@ async def login_page(
     request: Request,
     next: Annotated[str | None, Query(max_length=500)] = None,
     reset: Annotated[str | None, Query(max_length=8)] = None,
+    restart: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    """The sign-in form (after a password reset, saying so)."""
+    """The sign-in form (after a password reset, saying so); a browser whose sign-in waits for its second step goes
+    on to it (how every way of signing in reaches `/login/mfa`), unless it asks to start again (`restart`)."""
+    if restart is None and request.cookies.get(MFA_COOKIE):
+        return RedirectResponse(f"/login/mfa?next={quote(safe_next(next), safe='/')}", status_code=303)
     return await render(request, "login.html", None, next=safe_next(next), reset=reset == "done", title="Sign in")
 
 
@@ -102,6 +108,7 @@ async def account(request: Request, user: PageUser, app: App, changed: bool = Fa
         ("rules", "Automation rules"),
     ]
     signature = await app.db.read(lambda conn: signatures.get(conn, user_id=user.id)) if user.is_staff else ""
+    second_factor = await app.db.read(lambda conn: mfa.status(conn, user=user))
     return await render(
         request,
         "account.html",
@@ -110,6 +117,7 @@ async def account(request: Request, user: PageUser, app: App, changed: bool = Fa
         changed=changed,
         notification_kinds=kinds,
         signature=signature,
+        mfa=second_factor,
     )
 
 

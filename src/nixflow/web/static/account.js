@@ -1,5 +1,6 @@
 // Account page: the new password must be typed twice alike before the form is sent; notification preferences.
 import "./preferences.js";
+import "./mfa.js";
 
 const form = document.getElementById("password-form");
 const confirm = document.getElementById("confirm_password");

@@ -163,6 +163,7 @@ const modules = {
   "admin-users": "./users.js",
   "desk-macros": "./desk_macros.js",
   account: "./account.js",
+  "login-mfa": "./mfa.js",
   "password-reset-confirm": "./password_reset.js",
   csat: "./csat.js",
   "workflow-decide": "./workflow_decide.js",
