@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
 from tests.conftest import PASSWORD, Harness, ManualClock
 from tests.mfa_helpers import code_at, enrol, sign_in, verify
 
+from nixflow.api.routes.auth import start_session
 from nixflow.store.tables import mfa_recovery_codes, mfa_totp
 
 
@@ -221,3 +224,19 @@ async def test_policy_is_admins_and_checked(harness: Harness) -> None:
         "required_roles": [],
         "remember_device_days": 0,
     }
+
+
+async def test_every_way_of_signing_in_but_a_passkey_owes_the_second_step(
+    timed_harness: Harness, clock: ManualClock
+) -> None:
+    """`start_session`, the seam single sign-on and passkeys call: a passkey is itself a second factor."""
+    h = timed_harness
+    agent = await h.user("agent")
+    await enrol(h, agent, clock.now)
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "scheme": "http", "client": ("127.0.0.1", 1)}
+    for method, owes in (("oidc", True), ("saml", True), ("ldap", True), ("password", True), ("passkey", False)):
+        response = Response()
+        signed = await start_session(h.nixflow, Request(scope), response, user_id=agent.id, method=method)
+        assert signed.mfa_required is owes and (signed.token is None) is owes, method
+        cookie = "nixflow_mfa" if owes else "nixflow_session"
+        assert cookie in response.headers["set-cookie"], method

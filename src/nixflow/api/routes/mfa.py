@@ -3,8 +3,6 @@ per-role policy and reset. The routes a pending sign-in may call resolve their c
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -15,16 +13,14 @@ from nixflow import crypto
 from nixflow.api import security
 from nixflow.api.deps import (
     DEVICE_COOKIE,
-    MFA_COOKIE,
     AdminUser,
     App,
     Auth,
     GuardedRoute,
     PathId,
     context_for,
-    credential_of,
-    get_nixflow,
 )
+from nixflow.api.mfa_caller import Caller, MfaCaller, route_class
 from nixflow.api.routes.auth import _check_password, _limits, issue_session, set_cookie
 from nixflow.api.schemas import LoginResponse, Password, Strict
 from nixflow.bootstrap import NixFlow
@@ -35,60 +31,10 @@ from nixflow.services import auth, mfa, mfa_signin
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx
 
-_CALLER = "nixflow.mfa_caller"
 WRONG_CODE = "the code is wrong or was already used"
-
-
-@dataclass(frozen=True)
-class MfaCaller:
-    """Who calls a second-factor route: a signed-in user (`challenge` None) or a sign-in waiting for its step."""
-
-    user: Principal
-    challenge: mfa_signin.Challenge | None
-
-
-async def _resolve(request: Request, app: NixFlow, accepts: frozenset[Pending | None]) -> MfaCaller:
-    """The caller, if it is of a kind in `accepts` (None: a session or API token), else 401."""
-    credential = credential_of(request)
-    token = credential.token if credential.token and len(credential.token) <= 512 else None
-    keys = crypto.keyring(app.settings)
-    if token is not None and None in accepts and (found := await app.authenticate(token)) is not None:
-        security.check_csrf(request, found, keys=keys, via_cookie=credential.from_cookie)
-        return MfaCaller(found.principal, None)
-    waiting = token if token is not None and not credential.from_cookie else request.cookies.get(MFA_COOKIE)
-    if waiting and len(waiting) <= 512:
-        now = app.clock()
-        found_c = await app.db.read(lambda conn: mfa_signin.challenge(conn, keys=keys, token=waiting, now=now))
-        if found_c is not None and found_c.purpose in accepts:
-            return MfaCaller(found_c.user, found_c)
-    raise Unauthorized("authentication required")
-
-
-def _route_class(*accepts: Pending | None) -> type[GuardedRoute]:
-    class MfaRoute(GuardedRoute):
-        def get_route_handler(self) -> Callable[[Request], Any]:
-            handler = super().get_route_handler()
-
-            async def resolved(request: Request) -> Response:
-                request.scope[_CALLER] = await _resolve(request, await get_nixflow(request), frozenset(accepts))
-                response: Response = await handler(request)
-                return response
-
-            return resolved
-
-    return MfaRoute
-
-
-async def mfa_caller(request: Request) -> MfaCaller:
-    """The caller `_route_class` resolved for this request."""
-    caller: MfaCaller = request.scope[_CALLER]
-    return caller
-
-
-Caller = Annotated[MfaCaller, Depends(mfa_caller)]
 PREFIX = "/api/auth/mfa"
-signing_router = APIRouter(prefix=PREFIX, tags=["auth"], route_class=_route_class(Pending.VERIFY))
-enrol_router = APIRouter(prefix=PREFIX, tags=["auth"], route_class=_route_class(None, Pending.ENROL))
+signing_router = APIRouter(prefix=PREFIX, tags=["auth"], route_class=route_class(Pending.VERIFY))
+enrol_router = APIRouter(prefix=PREFIX, tags=["auth"], route_class=route_class(None, Pending.ENROL))
 router = APIRouter(prefix=PREFIX, tags=["auth"], route_class=GuardedRoute)
 users_router = APIRouter(prefix="/api/users", tags=["users"], route_class=GuardedRoute)
 
