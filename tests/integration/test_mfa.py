@@ -190,8 +190,9 @@ async def test_disable_with_a_code_or_the_password_and_an_admins_reset(
     h = timed_harness
     admin, agent = await h.user("admin"), await h.user("agent")
     secret, _ = await enrol(h, agent, clock.now)
-    both = await h.client.post("/api/auth/mfa/totp/disable", json={}, headers=agent.headers)
-    assert both.status_code == 422
+    for neither_or_both in ({}, {"code": code_at(secret, clock.now), "password": PASSWORD}):
+        refused = await h.client.post("/api/auth/mfa/totp/disable", json=neither_or_both, headers=agent.headers)
+        assert refused.status_code == 422
     wrong = await h.client.post("/api/auth/mfa/totp/disable", json={"password": "not it"}, headers=agent.headers)
     assert wrong.status_code == 403
     off = await h.client.post(
@@ -217,6 +218,7 @@ async def test_policy_is_admins_and_checked(harness: Harness) -> None:
         {"required_roles": ["system"], "remember_device_days": 0},
         {"required_roles": ["agent"], "remember_device_days": 91},
         {"required_roles": "agent"},
+        {"required_roles": [], "remember_device_days": False},  # strict JSON types: a boolean is not 0
     ):
         response = await harness.client.put("/api/auth/mfa/policy", json=bad, headers=admin.headers)
         assert response.status_code == 422, bad

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
 
 from nixflow import crypto
 from nixflow.api import security
@@ -25,7 +25,7 @@ from nixflow.api.routes.auth import _check_password, _limits, issue_session, set
 from nixflow.api.schemas import LoginResponse, Password, Strict
 from nixflow.bootstrap import NixFlow
 from nixflow.domain import mfa as rules
-from nixflow.domain.errors import Forbidden, TooManyRequests, Unauthorized, ValidationFailed
+from nixflow.domain.errors import Forbidden, TooManyRequests, Unauthorized
 from nixflow.domain.mfa import Pending
 from nixflow.services import auth, mfa, mfa_signin
 from nixflow.services.users import Principal
@@ -49,7 +49,7 @@ class MfaVerify(MfaCode):
     """A TOTP code or a recovery code; `remember_device` asks for this browser to be spared the code (when
     admins allow it)."""
 
-    remember_device: bool = False
+    remember_device: StrictBool = False
 
 
 class MfaStatus(BaseModel):
@@ -77,16 +77,20 @@ class MfaEnrolled(RecoveryCodes):
     session: LoginResponse | None = None
 
 
-class MfaDisable(Strict):
-    """A current code or your password (one of them)."""
+class DisableWithCode(Strict):
+    code: Code
 
-    code: Code | None = None
-    password: Password | None = None
+
+class DisableWithPassword(Strict):
+    password: Password
+
+
+MfaDisable = DisableWithCode | DisableWithPassword  # a current code or your password, one of them
 
 
 class MfaPolicyBody(Strict):
     required_roles: list[Literal["admin", "agent", "requester"]]
-    remember_device_days: int = Field(default=0, ge=0, le=rules.MAX_REMEMBER_DAYS)
+    remember_device_days: StrictInt = Field(default=0, ge=0, le=rules.MAX_REMEMBER_DAYS)
 
 
 async def _reserve_attempt(app: NixFlow, request: Request, user: Principal) -> None:
@@ -183,15 +187,13 @@ async def confirm_totp(body: MfaCode, request: Request, response: Response, call
 async def disable_totp(body: MfaDisable, request: Request, credential: Auth, app: App) -> Response:
     """Turn your second factor off, with a current code or your password; 409 when your role requires one."""
     user = credential.principal
-    if (body.code is None) == (body.password is None):
-        raise ValidationFailed("send a current code or your password, one of them")
-    if body.password is not None:
+    if isinstance(body, DisableWithPassword):
         if await _check_password(app, request, email=user.email, password=body.password) is None:
             raise Forbidden("the password is wrong", errors=[{"loc": ["body", "password"], "msg": "wrong password"}])
     else:
         await _reserve_attempt(app, request, user)
     keys = crypto.keyring(app.settings)
-    code = body.code
+    code = body.code if isinstance(body, DisableWithCode) else None
 
     def turn_off(tx: Tx) -> bool:
         if code is not None and mfa.check_code(tx, keys=keys, user_id=user.id, code=code) is None:
