@@ -121,6 +121,9 @@ def _passed(tx: Tx, caller: MfaCaller) -> None:
 async def verify(body: MfaVerify, request: Request, response: Response, caller: Caller, app: App) -> LoginResponse:
     """The second step of signing in: a TOTP code (each accepted once) or an unused recovery code (used up)
     issues the session; rate limited like sign-in."""
+    challenge = caller.challenge
+    if challenge is None:  # this router's route class lets only pending sign-ins through
+        raise Unauthorized("no sign-in waits for a second step")
     await _reserve_attempt(app, request, caller.user)
     keys = crypto.keyring(app.settings)
 
@@ -140,8 +143,7 @@ async def verify(body: MfaVerify, request: Request, response: Response, caller: 
         if device is not None:
             value, days = device
             set_cookie(request, response, app, DEVICE_COOKIE, value, max_age=int(timedelta(days=days).total_seconds()))
-    assert caller.challenge is not None  # this router accepts pending sign-ins only
-    return await issue_session(app, request, response, user_id=caller.user.id, email=caller.challenge.email)
+    return await issue_session(app, request, response, user_id=caller.user.id, email=challenge.email)
 
 
 @enrol_router.get("", response_model=MfaStatus)
