@@ -7,7 +7,8 @@ import asyncio
 import json
 import re
 
-from tests.conftest import Harness, ManualClock
+import httpx
+from tests.conftest import PASSWORD, Harness, ManualClock
 from tests.mfa_helpers import code_at, enrol, sign_in, verify
 
 MFA_PREFIX = "/api/auth/mfa"
@@ -77,3 +78,22 @@ async def test_a_pending_sign_in_is_no_credential_anywhere_else(timed_harness: H
         h.client.cookies.clear()
         assert bare.status_code == bearer.status_code == cookie.status_code, (method, path)
         assert bearer.status_code != 200 or path in {"/api/health", "/api/docs"}, (method, path)
+
+
+async def test_every_cookie_of_the_second_step_is_secure_over_https(timed_harness: Harness, clock: ManualClock) -> None:
+    h = timed_harness
+    admin, agent = await h.user("admin"), await h.user("agent")
+    secret, _ = await enrol(h, agent, clock.now)
+    policy = {"required_roles": [], "remember_device_days": 7}
+    await h.client.put("/api/auth/mfa/policy", json=policy, headers=admin.headers)
+    transport = httpx.ASGITransport(app=h.app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as browser:
+        login = await browser.post("/api/auth/login", json={"email": agent.email, "password": PASSWORD})
+        code = {"code": code_at(secret, clock.now), "remember_device": True}
+        verified = await browser.post("/api/auth/mfa/verify", json=code)
+    assert verified.status_code == 200
+    cookies = login.headers.get_list("set-cookie") + verified.headers.get_list("set-cookie")
+    names = {c.split("=", 1)[0] for c in cookies}
+    assert {"nixflow_mfa", "nixflow_session", "nixflow_csrf", "nixflow_mfa_device"} <= names
+    assert all("; secure" in c.lower() for c in cookies), cookies
+    assert any(c.startswith('nixflow_mfa="";') for c in verified.headers.get_list("set-cookie"))  # the step is done

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nixflow import crypto
 from nixflow.api.deps import MFA_COOKIE, App
+from nixflow.api.routes.auth import clear_cookie
 from nixflow.domain.mfa import Pending
 from nixflow.services import mfa, mfa_signin
 from nixflow.services.users import require_admin
@@ -38,7 +39,7 @@ async def second_step(request: Request, app: App, next: Next = None) -> Response
     challenge = await waiting(request, app)
     if challenge is None:  # expired, used, or never there: start again (and forget the stale cookie)
         response = RedirectResponse(f"/login?restart=1&next={quote(target, safe='/')}", status_code=303)
-        response.delete_cookie(MFA_COOKIE, path="/")
+        clear_cookie(request, response, app, MFA_COOKIE)
         return response
     policy = await app.db.read(mfa.policy)
     return await render(

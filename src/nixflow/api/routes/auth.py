@@ -133,7 +133,8 @@ async def issue_session(
     max_age = int(lifetime.total_seconds())
     set_cookie(request, response, app, SESSION_COOKIE, issued.token, max_age=max_age)
     set_cookie(request, response, app, CSRF_COOKIE, issued.csrf, max_age=max_age, httponly=False)
-    response.delete_cookie(MFA_COOKIE, path="/")
+    if MFA_COOKIE in request.cookies:  # the second step is done
+        clear_cookie(request, response, app, MFA_COOKIE)
     user = await app.db.read(lambda conn: users.get_user(conn, user_id=user_id))
     return LoginResponse(token=issued.token, csrf_token=issued.csrf, user=UserRead(**user))
 
@@ -143,6 +144,12 @@ def set_cookie(
 ) -> None:
     secure = security.is_https(request.scope, app.settings)
     response.set_cookie(name, value, max_age=max_age, httponly=httponly, samesite="lax", secure=secure, path="/")
+
+
+def clear_cookie(request: Request, response: Response, app: NixFlow, name: str) -> None:
+    """Tell the browser to drop an HttpOnly cookie `set_cookie` made (with the same attributes)."""
+    secure = security.is_https(request.scope, app.settings)
+    response.delete_cookie(name, httponly=True, samesite="lax", secure=secure, path="/")
 
 
 @router.post("/logout", status_code=204)
