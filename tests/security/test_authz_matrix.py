@@ -203,6 +203,38 @@ ROWS = [
     Row("GET", "/api/auth/sessions", signed_in(200)),
     Row("DELETE", "/api/auth/sessions", signed_in(200)),
     Row("DELETE", "/api/auth/sessions/{session_id}", {**signed_in(404), OWNER: 204}),
+    # A second factor: the second step takes a pending sign-in only (an API token is none); the rest is yours
+    Row("POST", "/api/auth/mfa/verify", public(401), malformed=public(401), body=lambda w, r: {"code": "000000"}),
+    Row("GET", "/api/auth/mfa", signed_in(200)),
+    Row("POST", "/api/auth/mfa/totp", signed_in(200)),
+    Row(
+        "POST",
+        "/api/auth/mfa/totp/confirm",
+        signed_in(frozenset({403, 409})),  # a wrong code, or no enrolment waiting
+        malformed=signed_in(422),  # refused for the code the body carries, not for who calls
+        body=lambda w, r: {"code": "000000"},
+    ),
+    Row(
+        "POST",
+        "/api/auth/mfa/totp/disable",
+        signed_in(404),  # no factor to turn off
+        malformed=signed_in(422),
+        body=lambda w, r: {"password": PASSWORD},
+    ),
+    Row(
+        "POST",
+        "/api/auth/mfa/recovery-codes",
+        signed_in(403),  # a wrong code
+        malformed=signed_in(422),
+        body=lambda w, r: {"code": "000000"},
+    ),
+    Row("GET", "/api/auth/mfa/policy", admin_only(200)),
+    Row(
+        "PUT",
+        "/api/auth/mfa/policy",
+        admin_only(200),
+        body=lambda w, r: {"required_roles": [], "remember_device_days": 0},
+    ),
     # Writing replies: a preview for anyone who writes comments; a signature for staff, who sign replies
     Row("POST", "/api/markdown/preview", signed_in(200), body=lambda w, r: {"body": "*hi*"}),
     Row("GET", "/api/auth/signature", staff_only(200)),
@@ -424,6 +456,7 @@ ROWS = [
     Row("GET", "/api/users/{user_id}/sessions", admin_only(200)),
     Row("DELETE", "/api/users/{user_id}/sessions", admin_only(200)),
     Row("GET", "/api/users/{user_id}/export", admin_only(200)),  # the person themselves: test_personal_data.py
+    Row("DELETE", "/api/users/{user_id}/mfa", admin_only(204)),
     Row(
         "POST",
         "/api/users/import",
@@ -551,6 +584,7 @@ ROWS = [
     Row("POST", "/api/tickets/{ticket_id}/kb-article", staff_only(409)),
     # Web pages
     Row("GET", "/login", public(200)),
+    Row("GET", "/login/mfa", public(303)),  # no sign-in waits for a second step: back to the sign-in form
     Row("GET", "/password-reset", public(200)),
     Row("GET", "/password-reset/confirm", public(200)),
     Row("GET", "/csat", public(200)),
@@ -573,6 +607,7 @@ ROWS = [
     Row("GET", "/macros", page(403, 200, 200)),
     Row("GET", "/reports/charts/{chart}.svg", page(403, 200, 200)),
     Row("GET", "/admin/users", page(403, 403, 200)),
+    Row("GET", "/admin/mfa", page(403, 403, 200)),
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/organizations", page(403, 403, 200)),
     Row("GET", "/admin/identity-providers", page(403, 403, 200)),

@@ -24,6 +24,7 @@ from nixflow.api.routes import (
     local_passwords,
     macros,
     mail_quarantine,
+    mfa,
     notifications,
     oidc,
     organizations,
@@ -160,5 +161,9 @@ def install(app: FastAPI) -> None:
         sessions.admin_router,
         local_passwords.router,
         ws.router,
+        mfa.signing_router,
+        mfa.enrol_router,
+        mfa.router,
+        mfa.users_router,
     ):
         app.include_router(router)

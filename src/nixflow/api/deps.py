@@ -26,6 +26,8 @@ SESSION_COOKIE = "nixflow_session"
 # An id in a path: bounded, so an absurd number is a 422, not a database overflow (500).
 PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
 CSRF_COOKIE = "nixflow_csrf"
+MFA_COOKIE = "nixflow_mfa"  # a sign-in waiting for its second step (`services/mfa_signin.py`)
+DEVICE_COOKIE = "nixflow_mfa_device"  # a device remembered for the second factor
 _CHECKED = "nixflow.credential"
 
 

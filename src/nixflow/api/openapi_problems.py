@@ -37,6 +37,8 @@ DESCRIPTIONS = {
 KB_READS = ("/api/kb/suggest", "/api/kb/articles/{article_id}")  # views and suggestions: a rate per client
 WATCHERS = "/api/tickets/{ticket_id}/watchers"  # a requester's CCs: a rate per requester
 SURVEY_LINK = ("/api/csat/survey", "/api/csat/answer")  # public: the survey link's token is the credential
+# Codes of a second factor: JSON only, under the sign-in limits (429); 401 is also a wrong code at sign-in
+MFA_CODES = tuple(f"/api/auth/mfa/{p}" for p in ("verify", "totp/confirm", "totp/disable", "recovery-codes"))
 
 
 def _codes(path: str) -> list[str]:
@@ -54,6 +56,8 @@ def _codes(path: str) -> list[str]:
         return ["400", "413", "415", "422"] if path.endswith("/survey") else ["400", "403", "409", "413", "415", "422"]
     if path.startswith("/api/workflow-links/"):  # public, JSON only; 409: the link's step is decided
         return ["400", "409", "413", "415", "422"]
+    if path in MFA_CODES:
+        return ["400", "401", "403", "404", "409", "413", "415", "422", "429"]
     if path in ("/api/auth/password", *KB_READS, WATCHERS):  # the sign-in limits; read and CC rates
         return ["400", "401", "403", "404", "409", "413", "422", "429"]
     return ["400", "401", "403", "404", "409", "413", "422"]

@@ -124,9 +124,16 @@ class UserAdminRead(UserRead):
 
 
 class LoginResponse(BaseModel):
-    token: str
-    csrf_token: str
-    user: UserRead
+    """A session (`token`, `csrf_token`, `user`), or a sign-in that still owes its second step: `mfa_required`
+    (a code, to `POST /api/auth/mfa/verify`) or `mfa_enrolment_required` (a factor to set up first), with
+    `mfa_token`, which opens only `/api/auth/mfa/*` (also set as the `nixflow_mfa` cookie)."""
+
+    token: str | None = None
+    csrf_token: str | None = None
+    user: UserRead | None = None
+    mfa_required: bool = False
+    mfa_enrolment_required: bool = False
+    mfa_token: str | None = None
 
 
 class UserCreate(Strict):

@@ -336,6 +336,21 @@ class AccessEnded(UserActor):
     api_tokens_revoked: int
 
 
+class MfaChallengeFailed(UserRef):
+    """Never the code: only whose it was and why it was refused."""
+
+    reason: str
+
+
+class MfaRecoveryUsed(UserRef):
+    remaining: int
+
+
+class MfaPolicyChanged(EventData):
+    required_roles: list[str]
+    remember_device_days: int
+
+
 class UserToken(UserRef):
     token_id: int
 
@@ -889,6 +904,12 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.local_passwords_changed", LocalPasswordsChanged, "An admin turned local passwords on or off per role."),
     ("user.break_glass_marked", UserActor, "An admin keeps a local password whatever the policy (break-glass)."),
     ("user.break_glass_unmarked", UserActor, "An admin is no longer break-glass."),
+    ("user.mfa_enrolled", UserRef, "A user set up a second factor (TOTP) and got new recovery codes."),
+    ("user.mfa_challenge_failed", MfaChallengeFailed, "A second-factor code was refused."),
+    ("user.mfa_recovery_used", MfaRecoveryUsed, "A user signed in with one of their recovery codes."),
+    ("user.mfa_disabled", UserActor, "A user turned their second factor off."),
+    ("user.mfa_reset", UserActor, "An admin removed a user's second factor."),
+    ("user.mfa_policy_changed", MfaPolicyChanged, "An admin changed which roles need a second factor."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),

@@ -234,6 +234,6 @@ def reserve_login_attempt(
     return None
 
 
-def clear_login_attempts(tx: Tx, *, email: str) -> None:
-    """Forget an email's failed attempts after it signed in."""
-    tx.conn.execute(delete(login_attempts).where(login_attempts.c.email == email, login_attempts.c.purpose == "login"))
+def clear_login_attempts(tx: Tx, *, email: str, purpose: str = "login") -> None:
+    """Forget an email's failed attempts after it signed in (`purpose` as in `reserve_login_attempt`)."""
+    tx.conn.execute(delete(login_attempts).where(login_attempts.c.email == email, login_attempts.c.purpose == purpose))

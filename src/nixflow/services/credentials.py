@@ -28,7 +28,17 @@ log = logging.getLogger(__name__)
 
 # `user.*` events that cannot end or change anyone's credential; every other one empties the cache.
 _HARMLESS = frozenset(
-    {"user.created", "user.login", "user.login_failed", "user.token_created", "user.password_reset_requested"}
+    {
+        "user.created",
+        "user.login",
+        "user.login_failed",
+        "user.token_created",
+        "user.password_reset_requested",
+        "user.mfa_challenge_failed",  # a wrong code must not empty every process's cache (a guesser's lever)
+        "user.mfa_recovery_used",
+        "user.mfa_enrolled",
+        "user.mfa_policy_changed",
+    }
 )
 
 

@@ -1027,3 +1027,47 @@ break_glass_admins = Table(
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("marked_at", UTCDateTime, nullable=False),
 )
+# Second factor (migration 0032). The TOTP secret is stored encrypted under the secret key; `confirmed_at` is NULL
+# while an enrolment waits for its first code; `last_step` is the newest time step accepted (no replay).
+mfa_totp = Table(
+    "mfa_totp",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("secret_sealed", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("last_step", BigInteger),
+)
+# Single-use recovery codes, kept only as keyed hashes.
+mfa_recovery_codes = Table(
+    "mfa_recovery_codes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("used_at", UTCDateTime),
+)
+# A sign-in waiting for its second factor (`verify`) or for the enrolment its role requires (`enrol`): its token
+# (a keyed hash here) opens only `/api/auth/mfa/*`; `method` and `email` are the first step's, for the session.
+mfa_challenges = Table(
+    "mfa_challenges",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("purpose", String(8), nullable=False),  # verify | enrol
+    Column("method", String(16), nullable=False),
+    Column("email", String(254)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+)
+# One row: the roles that must have a second factor, and how long a device may be remembered (0: never).
+mfa_policy = Table(
+    "mfa_policy",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("required_roles", JSON, nullable=False),
+    Column("remember_device_days", Integer, nullable=False),
+    Column("updated_at", UTCDateTime),
+)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
-from nixflow.api.deps import App, PathId, context_for
+from nixflow.api.deps import MFA_COOKIE, App, PathId, context_for
 from nixflow.api.security import safe_next
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.fields import Entity
@@ -24,6 +25,7 @@ from nixflow.services import (
     directory_sign_in,
     field_definitions,
     identity_providers,
+    mfa,
     requester_context,
     sessions,
     signatures,
@@ -55,9 +57,13 @@ async def login_page(
     app: App,
     next: Annotated[str | None, Query(max_length=500)] = None,
     reset: Annotated[str | None, Query(max_length=8)] = None,
+    restart: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     """The sign-in form (after a password reset, saying so), with a button per enabled single sign-on provider;
-    it takes a directory user name where LDAP is on."""
+    it takes a directory user name where LDAP is on. A browser whose sign-in waits for its second step goes on to
+    it (how every way of signing in reaches `/login/mfa`), unless it asks to start again (`restart`)."""
+    if restart is None and request.cookies.get(MFA_COOKIE):
+        return RedirectResponse(f"/login/mfa?next={quote(safe_next(next), safe='/')}", status_code=303)
     sso = await app.db.read(lambda conn: identity_providers.enabled(conn, kind="oidc"))
     directory = bool(await app.db.read(directory_sign_in.providers))
     return await render(
@@ -118,6 +124,7 @@ async def account(
     live = await app.db.read(
         lambda conn: sessions.listed(conn, user_id=user.id, now=now, current_id=credential.token_id)
     )
+    second_factor = await app.db.read(lambda conn: mfa.status(conn, user=user))
     return await render(
         request,
         "account.html",
@@ -127,6 +134,7 @@ async def account(
         notification_kinds=kinds,
         signature=signature,
         sessions=live,
+        mfa=second_factor,
     )
 
 

@@ -13,6 +13,7 @@ from nixflow.web import (
     csat,
     kb,
     macros,
+    mfa,
     notifications,
     pages,
     password_reset,
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         search,
         macros,
         workflows,
+        mfa,
     )
     for module in routers:
         app.include_router(module.router)

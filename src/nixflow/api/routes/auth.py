@@ -10,13 +10,25 @@ from pydantic import BaseModel
 
 from nixflow import crypto
 from nixflow.api import security, sign_in
-from nixflow.api.deps import CSRF_COOKIE, SESSION_COOKIE, App, Auth, CurrentUser, GuardedRoute, PathId
+from nixflow.api.deps import (
+    CSRF_COOKIE,
+    DEVICE_COOKIE,
+    MFA_COOKIE,
+    SESSION_COOKIE,
+    App,
+    Auth,
+    CurrentUser,
+    GuardedRoute,
+    PathId,
+)
 from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
 from nixflow.bootstrap import NixFlow
+from nixflow.domain import mfa
 from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import Forbidden
+from nixflow.domain.mfa import Pending
 from nixflow.ids import uuid7
-from nixflow.services import auth, users
+from nixflow.services import auth, mfa_signin, users
 from nixflow.store.db import Tx
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=GuardedRoute)
@@ -37,7 +49,37 @@ async def start_session(
 ) -> LoginResponse:
     """The one way a verified person becomes signed in, whatever proved who they are (`method`: password, oidc,
     saml, ldap, passkey): issues the session, sets its cookies on `response` (a redirect, for browser flows) and
-    clears the failed sign-ins of `email`."""
+    clears the failed sign-ins of `email`.
+
+    A person who still owes a second factor (every method but a passkey, which is one) gets no session but a
+    pending sign-in (`mfa_required` or `mfa_enrolment_required`, and `mfa_token`, also set as the `nixflow_mfa`
+    cookie), which opens only `/api/auth/mfa/*`; `POST /api/auth/mfa/verify` then calls `issue_session`."""
+    if method != "passkey":
+        keys = crypto.keyring(app.settings)
+        device = request.cookies.get(DEVICE_COOKIE)
+        now = app.clock()
+        owed = await app.db.read(
+            lambda conn: mfa_signin.pending(conn, keys=keys, user_id=user_id, device=device, now=now)
+        )
+        if owed is not None:
+            ctx = EventContext(correlation_id=uuid7(), actor_id=user_id, source="api")
+            token = await app.writer.run(
+                lambda tx: mfa_signin.open_challenge(
+                    tx, keys=keys, user_id=user_id, purpose=owed, method=method, email=email
+                ),
+                ctx,
+            )
+            set_cookie(request, response, app, MFA_COOKIE, token, max_age=mfa.CHALLENGE_MINUTES * 60)
+            return LoginResponse(
+                mfa_required=owed is Pending.VERIFY, mfa_enrolment_required=owed is Pending.ENROL, mfa_token=token
+            )
+    return await issue_session(app, request, response, user_id=user_id, email=email)
+
+
+async def issue_session(
+    app: NixFlow, request: Request, response: Response, *, user_id: int, email: str | None = None
+) -> LoginResponse:
+    """Issue a session to a person who proved who they are, every factor included (`start_session` decides)."""
     ctx = EventContext(correlation_id=uuid7(), actor_id=user_id, source="api")
     lifetime = timedelta(hours=app.settings.session_hours)
     keys = crypto.keyring(app.settings)
@@ -49,16 +91,26 @@ async def start_session(
         return auth.issue_token(tx, keys=keys, user_id=user_id, kind="session", lifetime=lifetime, origin=origin)
 
     issued = await app.writer.run(sign_in, ctx)
-    secure = security.is_https(request.scope, app.settings)
     max_age = int(lifetime.total_seconds())
-    response.set_cookie(
-        SESSION_COOKIE, issued.token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
-    )
-    response.set_cookie(
-        CSRF_COOKIE, issued.csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure, path="/"
-    )
+    set_cookie(request, response, app, SESSION_COOKIE, issued.token, max_age=max_age)
+    set_cookie(request, response, app, CSRF_COOKIE, issued.csrf, max_age=max_age, httponly=False)
+    if MFA_COOKIE in request.cookies:  # the second step is done
+        clear_cookie(request, response, app, MFA_COOKIE)
     user = await app.db.read(lambda conn: users.get_user(conn, user_id=user_id))
     return LoginResponse(token=issued.token, csrf_token=issued.csrf, user=UserRead(**user))
+
+
+def set_cookie(
+    request: Request, response: Response, app: NixFlow, name: str, value: str, *, max_age: int, httponly: bool = True
+) -> None:
+    secure = security.is_https(request.scope, app.settings)
+    response.set_cookie(name, value, max_age=max_age, httponly=httponly, samesite="lax", secure=secure, path="/")
+
+
+def clear_cookie(request: Request, response: Response, app: NixFlow, name: str) -> None:
+    """Tell the browser to drop an HttpOnly cookie `set_cookie` made (with the same attributes)."""
+    secure = security.is_https(request.scope, app.settings)
+    response.delete_cookie(name, httponly=True, samesite="lax", secure=secure, path="/")
 
 
 @router.post("/logout", status_code=204)

@@ -2,6 +2,7 @@
 // passkeys.
 import "./preferences.js";
 import "./passkeys.js";
+import "./mfa.js";
 
 const form = document.getElementById("password-form");
 const confirm = document.getElementById("confirm_password");

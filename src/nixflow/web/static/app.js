@@ -164,6 +164,7 @@ const modules = {
   "desk-macros": "./desk_macros.js",
   account: "./account.js",
   login: "./passkey_login.js",
+  "login-mfa": "./mfa.js",
   "password-reset-confirm": "./password_reset.js",
   csat: "./csat.js",
   "workflow-decide": "./workflow_decide.js",

@@ -1,7 +1,7 @@
 """passkeys: WebAuthn credentials, the handle each user is known by to authenticators, single-use challenges
 
 Revision ID: 0033
-Revises: 0031
+Revises: 0032
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import nixflow.store.tables
 
 revision = "0033"
-down_revision = "0031"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
