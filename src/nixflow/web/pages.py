@@ -13,6 +13,7 @@ from nixflow.api.deps import App, PathId, context_for
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.fields import Entity
 from nixflow.domain.kb import readable, suggestible
+from nixflow.domain.redirects import safe_next
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
 from nixflow.kb import reading, search
@@ -43,13 +44,6 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 STATUSES = [s.value for s in Status]
 KB_MATCHES = 3
 PRIORITIES = [p.value for p in Priority]
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site may be the page to go to after signing in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 @router.get("/login", response_class=HTMLResponse)
