@@ -939,6 +939,34 @@ report_days = Table(
     *(Column(name, BigInteger, nullable=False, default=0) for name in REPORT_DAY_MEASURES),
 )
 
+# Single sign-on (migration 0031): the providers admins configure (`config` is its kind's model in
+# `domain/identity.py`, secrets encrypted under NIXFLOW_SECRET_KEY) and which user a provider's subject is.
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),  # oidc | saml | ldap
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("role_mapping", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+user_identities = Table(
+    "user_identities",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("provider_id", Id, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sign_in_at", UTCDateTime),
+    UniqueConstraint("provider_id", "subject", name="uq_user_identities_subject"),
+    Index("ix_user_identities_user", "user_id"),
+)
+
 # SAML: the service provider's key pair, made once (its private key encrypted with the keyring), and the sign-ins
 # sent to an IdP and not answered yet, each answerable once (migration 0034, `services/saml.py`).
 saml_sp_keys = Table(
@@ -953,7 +981,7 @@ saml_requests = Table(
     "saml_requests",
     metadata,
     Column("request_id", String(100), primary_key=True),
-    Column("provider_id", Id, nullable=False),
+    Column("provider_id", Id, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
     Column("next_path", String(500), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
