@@ -55,7 +55,7 @@ class Idp:
     url: str
     folder: Path
     keys: dict[str, tuple[str, str]] = field(default_factory=dict)
-    sps: list[str] = field(default_factory=list)
+    sps: dict[str, str] = field(default_factory=dict)  # entity id -> metadata
 
     def key_files(self, name: str) -> tuple[str, str]:
         if name not in self.keys:
@@ -82,9 +82,9 @@ class Idp:
             },
         }
         if self.sps:
-            # Each SP also as "another SP" with the same endpoints: what the IdP issues to it is not for ours.
-            others = [_as_other_sp(sp) for sp in self.sps]
-            settings["metadata"] = {"inline": [*self.sps, *others]}
+            # The last SP also as "another SP" with the same endpoints: what the IdP issues to it is not for ours.
+            latest = list(self.sps.values())[-1]
+            settings["metadata"] = {"inline": [*self.sps.values(), _with_entity_id(latest, OTHER_SP)]}
         config = IdPConfig()
         config.load(settings)
         return config
@@ -94,10 +94,14 @@ class Idp:
         return Server(config=self.config(key=key, lifetime_minutes=-10 if defect == "expired" else 5))
 
 
-def _as_other_sp(metadata: str) -> str:
+def _entity_id(metadata: str) -> tuple[int, int]:
     start = metadata.index('entityID="') + len('entityID="')
-    end = metadata.index('"', start)
-    return metadata[:start] + OTHER_SP + metadata[end:]
+    return start, metadata.index('"', start)
+
+
+def _with_entity_id(metadata: str, entity_id: str) -> str:
+    start, end = _entity_id(metadata)
+    return metadata[:start] + entity_id + metadata[end:]
 
 
 def app(idp: Idp) -> Starlette:
@@ -106,7 +110,10 @@ def app(idp: Idp) -> Starlette:
         return Response(xml, media_type="application/samlmetadata+xml")
 
     async def add_sp(request: Request) -> Response:
-        idp.sps.append((await request.body()).decode())
+        metadata = (await request.body()).decode()
+        start, end = _entity_id(metadata)
+        idp.sps.pop(metadata[start:end], None)  # a new key pair for the same SP replaces the old one
+        idp.sps[metadata[start:end]] = metadata
         return Response(status_code=204)
 
     async def sso_form(request: Request) -> Response:

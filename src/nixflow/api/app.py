@@ -33,6 +33,7 @@ from nixflow.api.routes import (
     requester_context,
     round_robin,
     rules,
+    saml,
     search,
     sla,
     tags,
@@ -150,6 +151,7 @@ def install(app: FastAPI) -> None:
         workflows.delegation_router,
         workflows.links_router,
         identity_providers.router,
+        saml.router,
         ws.router,
     ):
         app.include_router(router)

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,11 +37,13 @@ from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT
 from saml2.samlp import response_from_string
 from saml2.sigver import SignatureError
 
-from nixflow.domain.errors import DomainError
+from nixflow.domain.errors import DomainError, ServiceUnavailable
 
 XMLSEC = "/usr/bin/xmlsec1"
 CLOCK_SKEW = 60  # seconds of leeway between our clock and the IdP's
 REQUEST_LIFETIME = timedelta(minutes=10)  # how long a sign-in may stay at the IdP
+METADATA_TTL = 300  # seconds an IdP's metadata read from its URL is kept
+METADATA_TIMEOUT = 10.0
 
 
 class SamlRefused(DomainError):
@@ -64,7 +68,7 @@ class ServiceProvider:
     entity_id: str
     acs_url: str
     keys: KeyPair
-    idp_metadata: str
+    idp_metadata: str | None  # None: enough for the SP's own metadata, not for a sign-in
     idp_entity_id: str | None = None
 
 
@@ -194,8 +198,33 @@ def _client(sp: ServiceProvider) -> Saml2Client:
 def _config(sp: ServiceProvider) -> SPConfig:
     key_file, cert_file = _key_files(sp.keys)
     config = SPConfig()
-    config.load(_settings(sp, key_file, cert_file))
+    try:
+        config.load(_settings(sp, key_file, cert_file))
+    except Exception as exc:
+        raise ServiceUnavailable(f"the identity provider's metadata could not be read ({type(exc).__name__})") from None
     return config
+
+
+def idp_metadata(*, xml: str | None, url: str | None) -> str:
+    """The IdP's metadata: given inline, or read from its URL (kept for `METADATA_TTL` seconds)."""
+    if xml:
+        return xml
+    if not url:
+        raise ServiceUnavailable("the identity provider has neither metadata nor a metadata URL")
+    return _fetch_metadata(url, int(time.monotonic() // METADATA_TTL))
+
+
+@lru_cache(maxsize=32)
+def _fetch_metadata(url: str, period: int) -> str:
+    """`period` makes the cache forget a URL's metadata after a while (a failure is never kept)."""
+    try:
+        answer = httpx.get(url, timeout=METADATA_TIMEOUT, follow_redirects=False)
+        answer.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(
+            f"the identity provider's metadata could not be fetched ({type(exc).__name__})"
+        ) from None
+    return answer.text
 
 
 def _settings(sp: ServiceProvider, key_file: str, cert_file: str) -> dict[str, Any]:
@@ -207,7 +236,7 @@ def _settings(sp: ServiceProvider, key_file: str, cert_file: str) -> dict[str, A
         "xmlsec_binary": XMLSEC,
         "accepted_time_diff": CLOCK_SKEW,
         "allow_unknown_attributes": True,
-        "metadata": {"inline": [sp.idp_metadata]},
+        "metadata": {"inline": [sp.idp_metadata]} if sp.idp_metadata else {},
         "service": {
             "sp": {
                 "endpoints": {"assertion_consumer_service": [(sp.acs_url, BINDING_HTTP_POST)]},

@@ -1,7 +1,7 @@
 """SAML service provider: its key pair (made once, the private key encrypted) and the outstanding AuthnRequests
 
 Revision ID: 0034
-Revises: 0030
+Revises: 0031
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0034"
-down_revision = "0030"
+down_revision = "0031"  # 0030 on main; the identity providers it refers to come with 0031
 branch_labels = None
 depends_on = None
 
@@ -28,7 +28,7 @@ def upgrade() -> None:
     op.create_table(
         "saml_requests",
         sa.Column("request_id", sa.String(100), primary_key=True),
-        sa.Column("provider_id", Id, nullable=False),
+        sa.Column("provider_id", Id, sa.ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
         sa.Column("next_path", sa.String(500), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
