@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from saml2.metadata import create_metadata_string
 from sqlalchemy import func, select
 
 from nixflow.ids import uuid7
 from nixflow.store.tables import user_identities, users
 from tests.conftest import Harness, User
-from tests.saml_idp import RunningIdp, running_idp
+from tests.saml_idp import Idp, RunningIdp, running_idp
 
 MAPPING = {"rules": [{"group": "helpdesk-agents", "role": "agent"}, {"group": "helpdesk-admins", "role": "admin"}]}
 _HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
@@ -45,6 +49,15 @@ async def saml_provider(h: Harness, admin: User, idp: RunningIdp, **config: Any)
     assert metadata.status_code == 200, metadata.text
     idp.trust(metadata.text)
     return slug
+
+
+@functools.cache
+def offline_saml_config() -> dict[str, Any]:
+    """A SAML provider's config for an IdP that is not running (its metadata made here): for calls that never
+    reach the IdP."""
+    idp = Idp(url="https://idp.example", folder=Path(tempfile.mkdtemp(prefix="nixflow-offline-idp-")))
+    metadata = create_metadata_string(None, idp.config(), valid=None).decode()
+    return {"kind": "saml", "idp_metadata_xml": metadata}
 
 
 @asynccontextmanager

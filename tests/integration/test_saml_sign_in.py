@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from tests.conftest import Harness, User
-from tests.saml_helpers import browser, idp_answer, idp_process, people, saml_provider  # noqa: F401 (a fixture)
+from tests.saml_helpers import (  # noqa: F401 (idp_process: a fixture)
+    MAPPING,
+    browser,
+    idp_answer,
+    idp_process,
+    offline_saml_config,
+    people,
+    saml_provider,
+)
 from tests.saml_idp import RunningIdp
 
 from nixflow.store.tables import saml_sp_keys
@@ -80,3 +88,13 @@ async def test_an_unknown_or_disabled_provider_is_not_found(harness: Harness, ad
     await h.client.patch(f"/api/identity-providers/{provider['id']}", json={"enabled": False}, headers=admin.headers)
     for path in ("start", "metadata"):
         assert (await h.client.get(f"/api/auth/saml/{slug}/{path}")).status_code == 404
+
+
+async def test_the_sign_in_page_has_a_button_per_enabled_provider(harness: Harness, admin: User) -> None:
+    h = harness
+    body = {"slug": "corp", "name": "Corp <account>", "config": offline_saml_config(), "role_mapping": MAPPING}
+    made = (await h.client.post("/api/identity-providers", json=body, headers=admin.headers)).json()
+    page = (await h.client.get("/login", params={"next": "/tickets?status=open&q=vpn"})).text
+    assert 'href="/api/auth/saml/corp/start?next=/tickets%3Fstatus%3Dopen%26q%3Dvpn">Corp &lt;account&gt;</a>' in page
+    await h.client.patch(f"/api/identity-providers/{made['id']}", json={"enabled": False}, headers=admin.headers)
+    assert "/api/auth/saml/corp/start" not in (await h.client.get("/login")).text

@@ -22,6 +22,7 @@ from nixflow.services import (
     attachments,
     csat,
     field_definitions,
+    identity_providers,
     requester_context,
     signatures,
     ticket_history,
@@ -44,16 +45,23 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 STATUSES = [s.value for s in Status]
 KB_MATCHES = 3
 PRIORITIES = [p.value for p in Priority]
+REDIRECT_KINDS = ("oidc", "saml")  # sign in at the provider's own page, from a button (LDAP uses the form above)
 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(
     request: Request,
+    app: App,
     next: Annotated[str | None, Query(max_length=500)] = None,
     reset: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    """The sign-in form (after a password reset, saying so)."""
-    return await render(request, "login.html", None, next=safe_next(next), reset=reset == "done", title="Sign in")
+    """The sign-in form (after a password reset, saying so), and a button per enabled single sign-on provider that
+    signs in by redirecting the browser (OpenID Connect, SAML)."""
+    enabled = await app.db.read(lambda conn: identity_providers.enabled(conn))
+    providers = [p for p in enabled if p["kind"] in REDIRECT_KINDS]
+    return await render(
+        request, "login.html", None, next=safe_next(next), reset=reset == "done", title="Sign in", providers=providers
+    )
 
 
 @router.get("/")

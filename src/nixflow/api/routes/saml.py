@@ -26,6 +26,8 @@ Slug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0
 METADATA_TYPE = "application/samlmetadata+xml"
 # A signed Response with a few dozen attributes is a few kB; an IdP's certificate chain can add some more.
 MAX_RESPONSE = 256 * 1024
+# LAZY_IMPORT: pysaml2 (`saml_protocol`) builds its XML schemas when imported, 1-3 s of CPU that every `nixflow`
+# process would pay at start-up, SAML or not; the routes import it when first called.
 
 
 @router.get(
@@ -37,7 +39,9 @@ async def metadata(slug: Slug, app: App) -> Response:
     """This service provider's metadata for the identity provider `slug` (entity id, ACS, certificate); its URL is
     the SP's entity id and does not change."""
     provider = await _provider(app, slug, with_idp=False)
-    return Response(await anyio.to_thread.run_sync(saml_sp.metadata, provider.sp), media_type=METADATA_TYPE)
+    from nixflow.services import saml_protocol as protocol  # noqa: PLC0415 - lazily: see LAZY_IMPORT
+
+    return Response(await anyio.to_thread.run_sync(protocol.metadata, provider.sp), media_type=METADATA_TYPE)
 
 
 @router.get("/{slug}/start", status_code=303, response_class=RedirectResponse)
@@ -46,8 +50,10 @@ async def start(slug: Slug, app: App, next: Annotated[str | None, Query(max_leng
     comes back to the ACS, which then goes on to `next` (a path on this site)."""
     provider = await _provider(app, slug)
     next_path = safe_next(next)
+    from nixflow.services import saml_protocol as protocol  # noqa: PLC0415 - lazily: see LAZY_IMPORT
+
     request_id, location = await anyio.to_thread.run_sync(
-        lambda: saml_sp.authn_request(provider.sp, relay_state=next_path)
+        lambda: protocol.authn_request(provider.sp, relay_state=next_path)
     )
     ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="api")
     await app.writer.run(
@@ -70,12 +76,14 @@ async def acs(
     with the request."""
     provider = await _provider(app, slug)
     ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="api")
-    request_id = saml_sp.answered_request(saml_response)
+    from nixflow.services import saml_protocol as protocol  # noqa: PLC0415 - lazily: see LAZY_IMPORT
+
+    request_id = protocol.answered_request(saml_response)
     next_path = await app.writer.run(
         lambda tx: saml.take_request(tx, provider_id=provider.id, request_id=request_id), ctx
     )
     assertion = await anyio.to_thread.run_sync(
-        lambda: saml_sp.verify_response(provider.sp, saml_response, request_id=str(request_id))
+        lambda: protocol.verify_response(provider.sp, saml_response, request_id=str(request_id))
     )
     user_id = await app.writer.run(
         lambda tx: saml.sign_in(tx, provider=provider.row, config=provider.config, assertion=assertion), ctx
