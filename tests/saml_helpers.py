@@ -35,12 +35,13 @@ def idp_process() -> Iterator[RunningIdp]:
 
 
 async def saml_provider(h: Harness, admin: User, idp: RunningIdp, **config: Any) -> str:
-    """A new enabled SAML provider for the test IdP, whose metadata the IdP trusts; its slug."""
+    """A new enabled SAML provider for the test IdP (its metadata inline unless `config` says otherwise), whose
+    metadata the IdP trusts; its slug."""
     slug = f"corp-{uuid7()[-8:]}"
     body = {
         "slug": slug,
         "name": "Corp SAML",
-        "config": {"kind": "saml", "idp_metadata_xml": idp.metadata(), **config},
+        "config": {"kind": "saml", **(config or {"idp_metadata_xml": idp.metadata()})},
         "role_mapping": MAPPING,
     }
     made = await h.client.post("/api/identity-providers", json=body, headers=admin.headers)

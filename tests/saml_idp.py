@@ -7,7 +7,8 @@
 - `POST /sso`: the form (account, and a `defect` a test asks for) answered with a page that posts a signed
   Response to the SP's ACS (HTTP-POST binding), as a real IdP's page would in the browser.
 Defects make the Response an attacker could bring: `unsigned` (no signature), `other-key` (signed by a key that is
-not in the metadata), `wrong-audience` (issued to another SP), `expired` (NotOnOrAfter ten minutes ago).
+not in the metadata), `wrong-audience` (issued to another SP), `wrong-destination` (addressed to another ACS),
+`expired` (NotOnOrAfter ten minutes ago).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ ACCOUNTS: dict[str, dict[str, list[str]]] = {
     "adam": {"mail": ["adam@idp.example"], "displayName": ["Adam Admin"], "groups": ["helpdesk-admins"]},
     "rita": {"mail": ["rita@idp.example"], "displayName": ["Rita Requester"], "groups": ["staff"]},
 }
-DEFECTS = ("", "unsigned", "other-key", "wrong-audience", "expired")
+DEFECTS = ("", "unsigned", "other-key", "wrong-audience", "wrong-destination", "expired")
 REQUEST_PARAMETERS = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
 OTHER_SP = "https://other-sp.example/metadata"
 
@@ -136,7 +137,7 @@ def app(idp: Idp) -> Starlette:
         response = server.create_authn_response(
             ACCOUNTS[user],
             in_response_to=args["in_response_to"],
-            destination=args["destination"],
+            destination="https://elsewhere.example/acs" if defect == "wrong-destination" else args["destination"],
             sp_entity_id=OTHER_SP if defect == "wrong-audience" else args["sp_entity_id"],
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=f"{user}-subject"),
             authn={"class_ref": AUTHN_PASSWORD_PROTECTED, "authn_auth": f"{idp.url}/metadata"},

@@ -1,6 +1,6 @@
 """What an attacker brings to the SAML ACS, in both modes: an unsigned assertion, one signed by another key, one
-issued to another service provider, an expired one, a replayed or unsolicited response. Each is refused (401),
-signs nobody in and creates nothing."""
+issued to another service provider or addressed to another ACS, an expired one, a replayed or unsolicited
+response. Each is refused (401), signs nobody in and creates nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ REFUSALS = {
     "unsigned": "not signed",
     "other-key": "not signed by the identity provider",
     "wrong-audience": "meant for another service provider",
+    "wrong-destination": "sent to another address",
     "expired": "expired",
 }
 

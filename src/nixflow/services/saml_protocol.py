@@ -34,6 +34,7 @@ from nixflow.domain.errors import ServiceUnavailable
 from nixflow.services.saml_sp import CLOCK_SKEW, Assertion, KeyPair, SamlRefused, ServiceProvider
 
 XMLSEC = "/usr/bin/xmlsec1"
+WRONG_ADDRESS = "the response was sent to another address than this service provider's ACS (destination, recipient)"
 
 
 def metadata(sp: ServiceProvider) -> str:
@@ -55,17 +56,24 @@ def authn_request(sp: ServiceProvider, *, relay_state: str) -> tuple[str, str]:
 
 def answered_request(saml_response: str) -> str | None:
     """The InResponseTo of a posted Response, read before any check (to find its outstanding request)."""
+    return _unchecked(saml_response, "in_response_to")
+
+
+def _unchecked(saml_response: str, attribute: str) -> str | None:
+    """An attribute of the posted Response element, unverified."""
     try:
-        xml = base64.b64decode(saml_response, validate=True)
-        parsed = response_from_string(xml)
+        parsed = response_from_string(base64.b64decode(saml_response, validate=True))
     except (binascii.Error, ValueError, SAMLError, SyntaxError):
         return None
-    value = getattr(parsed, "in_response_to", None)
+    value = getattr(parsed, attribute, None)
     return str(value) if value else None
 
 
 def verify_response(sp: ServiceProvider, saml_response: str, *, request_id: str) -> Assertion:
     """The assertion of `saml_response` if every check passes (see the module's docstring), else `SamlRefused`."""
+    destination = _unchecked(saml_response, "destination")
+    if destination is not None and destination != sp.acs_url:
+        raise SamlRefused(WRONG_ADDRESS)  # pysaml2 checks it too, but says only that nothing came of it
     client = _client(sp)
     try:
         response = client.parse_authn_request_response(
@@ -94,15 +102,16 @@ def _signed_when_encrypted(response: AuthnResponse) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    name = type(exc).__name__
+    """What failed, in words, from what pysaml2 raised (it says it mostly by class name and message)."""
+    name, text = type(exc).__name__, str(exc)
     if name == "UnsolicitedResponse":
         return "the response answers no sign-in this service provider is waiting for"
+    if "recipient" in text.lower() or "destination" in text.lower():
+        return WRONG_ADDRESS
+    if "AudienceRestriction" in text:
+        return "the assertion is meant for another service provider (audience)"
     if name in ("VerificationError", "ResponseLifetimeExceed"):
         return "the response or its assertion has expired or is not valid yet"
-    if "AudienceRestriction" in str(exc):
-        return "the assertion is meant for another service provider (audience)"
-    if "destination" in str(exc).lower() or name == "OtherError":
-        return "the response was sent to another address (destination)"
     return f"the response could not be verified ({name})"
 
 
