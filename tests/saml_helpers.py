@@ -41,7 +41,7 @@ async def saml_provider(h: Harness, admin: User, idp: RunningIdp, **config: Any)
     body = {
         "slug": slug,
         "name": "Corp SAML",
-        "config": {"kind": "saml", **(config or {"idp_metadata_xml": idp.metadata()})},
+        "config": {"kind": "saml", **(config or {"idp_metadata": {"xml": idp.metadata()}})},
         "role_mapping": MAPPING,
     }
     made = await h.client.post("/api/identity-providers", json=body, headers=admin.headers)
@@ -58,7 +58,7 @@ def offline_saml_config() -> dict[str, Any]:
     reach the IdP."""
     idp = Idp(url="https://idp.example", folder=Path(tempfile.mkdtemp(prefix="nixflow-offline-idp-")))
     metadata = create_metadata_string(None, idp.config(), valid=None).decode()
-    return {"kind": "saml", "idp_metadata_xml": metadata}
+    return {"kind": "saml", "idp_metadata": {"xml": metadata}}
 
 
 @asynccontextmanager

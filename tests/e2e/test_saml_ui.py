@@ -31,7 +31,7 @@ async def test_a_new_person_signs_in_with_saml_and_lands_as_an_agent(
 ) -> None:
     server = linked_server
     admin = server.account(None, "admin", "Ada Admin")
-    config = {"kind": "saml", "idp_metadata_xml": idp.metadata()}
+    config = {"kind": "saml", "idp_metadata": {"xml": idp.metadata()}}
     body = {"slug": "corp", "name": "Corp account", "config": config, "role_mapping": MAPPING}
     server.call("POST", "/api/identity-providers", admin, json=body)
     page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()

@@ -55,7 +55,7 @@ async def test_an_admin_group_makes_an_admin_and_next_stays_on_this_site(
     harness: Harness, admin: User, idp: RunningIdp
 ) -> None:
     h = harness
-    slug = await saml_provider(h, admin, idp, idp_metadata_url=f"{idp.url}/metadata")  # read from the IdP
+    slug = await saml_provider(h, admin, idp, idp_metadata={"url": f"{idp.url}/metadata"})  # read from the IdP
     async with browser(h) as adam:
         acs, form = await idp_answer(adam, slug, user="adam", next="//evil.example/phish")
         landed = await adam.post(acs, data=form)
@@ -100,14 +100,15 @@ async def test_the_sign_in_page_has_a_button_per_enabled_provider(harness: Harne
     assert "/api/auth/saml/corp/start" not in (await h.client.get("/login")).text
 
 
-async def test_a_saml_config_takes_exactly_one_metadata_source(harness: Harness, admin: User) -> None:
+async def test_a_saml_config_takes_one_metadata_source_and_plain_attribute_names(harness: Harness, admin: User) -> None:
     h = harness
-    xml = offline_saml_config()["idp_metadata_xml"]
+    inline = offline_saml_config()["idp_metadata"]
     for config in (
         {"kind": "saml"},
-        {"kind": "saml", "idp_metadata_xml": xml, "idp_metadata_url": "https://idp.example/metadata"},
-        {"kind": "saml", "idp_metadata_url": "ftp://idp.example/metadata"},
-        {"kind": "saml", "idp_metadata_xml": xml, "email_attribute": "mail address"},
+        {"kind": "saml", "idp_metadata": {**inline, "url": "https://idp.example/metadata"}},
+        {"kind": "saml", "idp_metadata": {"url": "ftp://idp.example/metadata"}},
+        {"kind": "saml", "idp_metadata": {"xml": " "}},
+        {"kind": "saml", "idp_metadata": inline, "email_attribute": "mail address"},
     ):
         body = {"slug": "corp", "name": "Corp", "config": config}
         refused = await h.client.post("/api/identity-providers", json=body, headers=admin.headers)

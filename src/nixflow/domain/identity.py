@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.json_types import NOT_BLANK
@@ -51,27 +51,33 @@ class OidcConfig(KindConfig):
     )
 
 
+class MetadataXml(BaseModel):
+    """The IdP's metadata, pasted in."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+    # Under the request body limit even written as JSON escapes; an aggregate of many IdPs goes by URL.
+    xml: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=150_000, pattern=NOT_BLANK)]
+
+
+class MetadataUrl(BaseModel):
+    """Where the IdP publishes its metadata (read at sign-in, kept a few minutes)."""
+
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+    url: Url
+
+
 class SamlConfig(KindConfig):
     """SAML 2.0: the IdP's metadata (inline, or read from its URL) and which attributes carry email and name; the
     groups attribute is the role mapping's `claim`. The IdP must sign its assertions and send a persistent NameID."""
 
     kind: Literal["saml"]
-    idp_metadata_xml: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=500_000)] | None = Field(
-        default=None, description="The IdP's metadata XML (or give `idp_metadata_url`)."
-    )
-    idp_metadata_url: Url | None = Field(default=None, description="Where the IdP publishes its metadata.")
+    idp_metadata: MetadataXml | MetadataUrl = Field(description='`{"xml": "<EntityDescriptor ..."}` or `{"url": ...}`')
     idp_entity_id: Text | None = Field(default=None, description="Which IdP, when the metadata describes several.")
     email_attribute: AttributeName = "mail"
     name_attribute: AttributeName = "displayName"
     email_verified: bool = Field(
         default=True, description="The IdP vouches for the email addresses it asserts (links to existing accounts)."
     )
-
-    @model_validator(mode="after")
-    def _one_metadata_source(self) -> SamlConfig:
-        if (self.idp_metadata_xml is None) == (self.idp_metadata_url is None):
-            raise ValueError("give exactly one of idp_metadata_xml and idp_metadata_url")
-        return self
 
 
 # Add a kind to both (and its model above): `kind` tells them apart (`test_identity.py` checks they agree).

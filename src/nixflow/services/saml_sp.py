@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from nixflow.domain.errors import DomainError, ServiceUnavailable
+from nixflow.domain.identity import MetadataUrl, MetadataXml
 
 CLOCK_SKEW = 60  # seconds of leeway between our clock and the IdP's
 REQUEST_LIFETIME = timedelta(minutes=10)  # how long a sign-in may stay at the IdP
@@ -90,13 +91,11 @@ def generate_keys(common_name: str, *, now: datetime | None = None) -> KeyPair:
     return KeyPair(private.decode(), cert.public_bytes(serialization.Encoding.PEM).decode())
 
 
-def idp_metadata(*, xml: str | None, url: str | None) -> str:
+def idp_metadata(source: MetadataXml | MetadataUrl) -> str:
     """The IdP's metadata: given inline, or read from its URL (kept for `METADATA_TTL` seconds)."""
-    if xml:
-        return xml
-    if not url:
-        raise ServiceUnavailable("the identity provider has neither metadata nor a metadata URL")
-    return _fetch_metadata(url, int(time.monotonic() // METADATA_TTL))
+    if isinstance(source, MetadataXml):
+        return source.xml
+    return _fetch_metadata(source.url, int(time.monotonic() // METADATA_TTL))
 
 
 @lru_cache(maxsize=32)

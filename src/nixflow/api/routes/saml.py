@@ -15,17 +15,18 @@ from nixflow.api.deps import App, GuardedRoute
 from nixflow.api.routes.auth import start_session
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.envelope import EventContext
-from nixflow.domain.identity import SamlConfig
+from nixflow.domain.identity import SLUG_PATTERN, SamlConfig
 from nixflow.domain.redirects import safe_next
 from nixflow.ids import uuid7
 from nixflow.services import identity_providers, saml, saml_sp
 from nixflow.services.saml_sp import KeyPair, ServiceProvider
 
 router = APIRouter(prefix="/api/auth/saml", tags=["auth"], route_class=GuardedRoute)
-Slug = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Slug = Annotated[str, Path(pattern=SLUG_PATTERN)]
 METADATA_TYPE = "application/samlmetadata+xml"
-# A signed Response with a few dozen attributes is a few kB; an IdP's certificate chain can add some more.
-MAX_RESPONSE = 256 * 1024
+# A signed Response with a few dozen attributes is a few kB (base64); 80,000 characters stay under the default
+# NIXFLOW_MAX_BODY_BYTES even if each were a 4-byte character sent as %XX escapes, so a long one is a 422, not a 413.
+MAX_RESPONSE = 80_000
 # LAZY_IMPORT: pysaml2 (`saml_protocol`) builds its XML schemas when imported, 1-3 s of CPU that every `nixflow`
 # process would pay at start-up, SAML or not; the routes import it when first called.
 
@@ -112,9 +113,7 @@ async def _provider(app: NixFlow, slug: str, *, with_idp: bool = True) -> _Provi
     keys = await _keys(app)
     idp = None
     if with_idp:
-        idp = await anyio.to_thread.run_sync(
-            lambda: saml_sp.idp_metadata(xml=config.idp_metadata_xml, url=config.idp_metadata_url)
-        )
+        idp = await anyio.to_thread.run_sync(lambda: saml_sp.idp_metadata(config.idp_metadata))
     entity_id, acs_url = saml_sp.endpoints(app.settings.base_url, slug)
     return _Provider(row, config, ServiceProvider(entity_id, acs_url, keys, idp, config.idp_entity_id))
 
