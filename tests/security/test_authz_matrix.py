@@ -21,6 +21,7 @@ from tests import mail_corpus
 from tests.conftest import PASSWORD, Harness, User
 from tests.mail_helpers import pipe
 from tests.quarantine_helpers import held_mail
+from tests.saml_helpers import offline_saml_config
 from tests.webhook_receiver import stored_subscription
 
 from nixflow.api.deps import GuardedRoute, RoleGate, authenticated, current_user
@@ -377,6 +378,10 @@ ROWS = [
     Row("PUT", "/api/auth/local-passwords", admin_only(200), body=lambda w, r: {"requester": True}),
     Row("PUT", "/api/auth/local-passwords/break-glass/{user_id}", admin_only(200)),
     Row("DELETE", "/api/auth/local-passwords/break-glass/{user_id}", admin_only(200)),
+    # SAML sign-in: public (the IdP's signed answer is the credential); a JSON body is not the form the ACS takes
+    Row("GET", "/api/auth/saml/{saml_slug}/metadata", public(200)),
+    Row("GET", "/api/auth/saml/{saml_slug}/start", public(303)),
+    Row("POST", "/api/auth/saml/{saml_slug}/acs", public(422), malformed=public(422), body=lambda w, r: {}),
     # Approval workflows: admins define them; staff start one; the people a step asks decide (here: admins);
     # anyone may name a delegate; the mail's signed link is public (its token is the credential)
     Row("GET", "/api/workflows", admin_only(200)),
@@ -810,6 +815,11 @@ async def fill(world: World, row: Row, role: str) -> str:
             created = await h.client.post("/api/identity-providers", json=provider_body(world), headers=admin)
             assert created.status_code == 201, created.text
             values[name] = str(created.json()["id"])
+        elif name == "saml_slug":
+            body = {"slug": world.unique("saml"), "name": "Matrix SAML", "config": offline_saml_config()}
+            created = await h.client.post("/api/identity-providers", json=body, headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["slug"])
         elif name == "rule_id":
             created = await h.client.post("/api/rules", json=RULE, headers=admin)
             assert created.status_code == 201, created.text

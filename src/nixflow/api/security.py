@@ -19,14 +19,6 @@ from nixflow.domain.errors import DomainError, Forbidden
 from nixflow.services import auth
 from nixflow.services.sessions import Origin
 
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site may be the page to go to after signing in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"
 

@@ -1071,3 +1071,22 @@ mfa_policy = Table(
     Column("remember_device_days", Integer, nullable=False),
     Column("updated_at", UTCDateTime),
 )
+
+# SAML: the service provider's key pair, made once (its private key encrypted with the keyring), and the sign-ins
+# sent to an IdP and not answered yet, each answerable once (migration 0034, `services/saml.py`).
+saml_sp_keys = Table(
+    "saml_sp_keys",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),  # always 1: one key pair for every SAML provider
+    Column("certificate", Text, nullable=False),
+    Column("private_key", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+saml_requests = Table(
+    "saml_requests",
+    metadata,
+    Column("request_id", String(100), primary_key=True),
+    Column("provider_id", Id, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("next_path", String(500), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from nixflow import crypto
 from nixflow.api.deps import MFA_COOKIE, App
 from nixflow.api.routes.auth import clear_cookie
-from nixflow.api.security import safe_next
 from nixflow.domain.mfa import Pending
+from nixflow.domain.redirects import safe_next
 from nixflow.services import mfa, mfa_signin
 from nixflow.services.users import require_admin
 from nixflow.web.rendering import PageRoute, PageUser, render

@@ -11,10 +11,10 @@ from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
 from nixflow.api.deps import MFA_COOKIE, App, PathId, context_for
-from nixflow.api.security import safe_next
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.fields import Entity
 from nixflow.domain.kb import readable, suggestible
+from nixflow.domain.redirects import safe_next
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
 from nixflow.kb import reading, search
@@ -49,6 +49,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 STATUSES = [s.value for s in Status]
 KB_MATCHES = 3
 PRIORITIES = [p.value for p in Priority]
+REDIRECT_KINDS = ("oidc", "saml")  # sign in at the provider's own page, from a button (LDAP uses the form above)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -59,12 +60,14 @@ async def login_page(
     reset: Annotated[str | None, Query(max_length=8)] = None,
     restart: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    """The sign-in form (after a password reset, saying so), with a button per enabled single sign-on provider;
-    it takes a directory user name where LDAP is on. A browser whose sign-in waits for its second step goes on to
-    it (how every way of signing in reaches `/login/mfa`), unless it asks to start again (`restart`)."""
+    """The sign-in form (after a password reset, saying so), with a button per enabled single sign-on provider
+    that signs in by redirecting the browser (OpenID Connect, SAML); it takes a directory user name where LDAP is
+    on. A browser whose sign-in waits for its second step goes on to it (how every way of signing in reaches
+    `/login/mfa`), unless it asks to start again (`restart`)."""
     if restart is None and request.cookies.get(MFA_COOKIE):
         return RedirectResponse(f"/login/mfa?next={quote(safe_next(next), safe='/')}", status_code=303)
-    sso = await app.db.read(lambda conn: identity_providers.enabled(conn, kind="oidc"))
+    enabled = await app.db.read(lambda conn: identity_providers.enabled(conn))
+    sso = [p for p in enabled if p["kind"] in REDIRECT_KINDS]
     directory = bool(await app.db.read(directory_sign_in.providers))
     return await render(
         request,

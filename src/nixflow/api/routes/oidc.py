@@ -16,6 +16,7 @@ from nixflow.api.routes.auth import start_session
 from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import Forbidden, ValidationFailed
 from nixflow.domain.identity import SLUG_PATTERN, OidcConfig, groups_in
+from nixflow.domain.redirects import safe_next
 from nixflow.ids import uuid7
 from nixflow.services import identity, identity_providers, oidc, sign_in_requests
 from nixflow.services.sign_in_requests import LIFETIME
@@ -71,7 +72,7 @@ async def start_sign_in(
     keys = crypto.keyring(app.settings)
     nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     redirect_uri = str(request.url_for("oidc_callback", slug=slug))
-    kept = {"nonce": nonce, "verifier": verifier, "next": security.safe_next(next), "redirect_uri": redirect_uri}
+    kept = {"nonce": nonce, "verifier": verifier, "next": safe_next(next), "redirect_uri": redirect_uri}
     state = await app.writer.run(
         lambda tx: sign_in_requests.begin(tx, keys=keys, provider_id=int(provider["id"]), values=kept), _ctx()
     )
