@@ -340,6 +340,14 @@ class RoleChanged(UserActor):
     new_role: Role
 
 
+class UserErased(UserActor):
+    """Who erased whom, when (the event's time) and why; never what: the ids whose text went, for projections."""
+
+    reason: str | None = None
+    tickets: list[int] = []  # whose searchable text changed
+    attachments: list[int] = []  # files removed
+
+
 # workflow
 
 
@@ -831,6 +839,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         AccessEnded,
         "A deactivated account's sessions and API tokens were ended and its open tickets unassigned.",
     ),
+    ("user.erased", UserErased, "A person's personal data was erased, from the tables and the event log's payloads."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),
