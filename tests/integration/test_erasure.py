@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, inspect, select, text
+from tests import mail_corpus
 from tests.cli_helpers import run_cli
 from tests.conftest import PASSWORD, Harness, User
+from tests.mail_helpers import pipe
 from tests.search_helpers import comment, found, open_ticket
 
 from nixflow.reports.rebuild import TABLES, rebuild
@@ -18,6 +20,7 @@ NAME = "Zebulon Quarrington"
 PHRASE = "purple-kumquat-7731"  # in their comment
 TITLE = "Wobbling ficus monitor"  # their ticket's title
 FILE_BYTES = b"secret-scan-of-passport-0042"
+MAILED = "hazelnut-mail-5501"  # in the mail they sent
 
 
 def traces(conn: Connection, needles: list[str]) -> list[str]:
@@ -63,8 +66,13 @@ async def test_an_erased_person_leaves_no_trace_and_their_tickets_stay(harness: 
     )
     assert file.status_code == 201, file.text
     others = await open_ticket(h, agent, "Printer jam on floor 2", "Tray 3 again.")
+    mailed = mail_corpus.plain(
+        sender=f"{NAME} <{person.email}>", subject=f"[#{ticket}] more", body=MAILED, message_id="<zq-1@example.com>"
+    )
+    await pipe(h, mailed)  # held on the ticket: the bytes, the sender and a note
     await h.settle()
     needles = [NAME, "zebulon", person.email, PHRASE, TITLE, "+44 7700 900123", FILE_BYTES.decode(), "passport.txt"]
+    needles.append(MAILED)
     assert len(await h.nixflow.db.read(lambda conn: traces(conn, needles))) > 10
     reports_before = await _report_tables(h)
 
@@ -78,7 +86,8 @@ async def test_an_erased_person_leaves_no_trace_and_their_tickets_stay(harness: 
 
     done = await _erase(h, admin, person, person.email.upper(), reason="asked by mail on 3 Dec")
     assert done.status_code == 200, done.text
-    assert done.json()["tickets"] == 1 and done.json()["comments"] == 2 and done.json()["attachments"] == 1
+    assert done.json()["tickets"] == 1 and done.json()["comments"] == 3 and done.json()["attachments"] == 1
+    assert done.json()["mails"] == 1
     await h.settle()
 
     assert await h.nixflow.db.read(lambda conn: traces(conn, needles)) == []

@@ -102,7 +102,7 @@ class Erasure:
         marker = f"#{ticket_id} "
         if ticket_id not in self.tickets or marker not in title:
             return self.text(title)
-        return title[: title.index(marker) + len(marker)] + ERASED
+        return self.text(title[: title.index(marker) + len(marker)]) + ERASED
 
     def _owns(self, scope: Scope, data: Mapping[str, Any], actor_id: int | None) -> bool:
         if scope == "actor":
