@@ -1,12 +1,14 @@
 """`POST /api/users/{id}/erase` and `nixflow users erase`: a person's data gone from every table and the log's
-payloads, while the tickets, the reports and the log's order stay (both modes)."""
+payloads (and, on SQLite, from the file's bytes and a backup taken afterwards), while the tickets, the reports and
+the log's order stay (both modes)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, inspect, make_url, select, text
 from tests import mail_corpus
 from tests.cli_helpers import run_cli
 from tests.conftest import PASSWORD, Harness, User
@@ -14,6 +16,8 @@ from tests.mail_helpers import pipe
 from tests.search_helpers import comment, found, open_ticket
 
 from nixflow.reports.rebuild import TABLES, rebuild
+from nixflow.store.backup import sqlite as sqlite_backup
+from nixflow.store.db import sync_url
 from nixflow.store.tables import SYSTEM_USER_ID, events
 
 NAME = "Zebulon Quarrington"
@@ -37,6 +41,17 @@ def traces(conn: Connection, needles: list[str]) -> list[str]:
     return hits
 
 
+async def file_traces(h: Harness, tmp_path: Path, needles: list[str]) -> list[str]:
+    """The needles (any case) in the bytes of the SQLite file, checkpointed, and of a backup taken now."""
+    database = Path(make_url(sync_url(h.nixflow.settings.database_url)).database or "")
+    await h.nixflow.db.read(lambda conn: conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all())
+    copy = tmp_path / "after-erasure.db"
+    await asyncio.to_thread(sqlite_backup.copy_out, database, copy, lambda done, total: None)
+    files = [database, database.with_name(database.name + "-wal"), copy]
+    raw = b"".join(f.read_bytes().lower() for f in files if f.exists())
+    return [n for n in needles if n.lower().encode() in raw]
+
+
 async def _erase(h: Harness, who: User, person: User, confirm: str, **body: Any) -> Any:
     return await h.client.post(f"/api/users/{person.id}/erase", json={"confirm": confirm, **body}, headers=who.headers)
 
@@ -49,7 +64,7 @@ async def _report_tables(h: Harness) -> dict[str, list[tuple[Any, ...]]]:
     return tables
 
 
-async def test_an_erased_person_leaves_no_trace_and_their_tickets_stay(harness: Harness) -> None:
+async def test_an_erased_person_leaves_no_trace_and_their_tickets_stay(harness: Harness, tmp_path: Path) -> None:
     h = harness
     admin, agent = await h.user("admin"), await h.user("agent", name="Agnes Agent")
     person = await h.user("requester", name=NAME, email="zebulon.q@example.com")
@@ -91,6 +106,8 @@ async def test_an_erased_person_leaves_no_trace_and_their_tickets_stay(harness: 
     await h.settle()
 
     assert await h.nixflow.db.read(lambda conn: traces(conn, needles)) == []
+    if h.nixflow.settings.database_url.startswith("sqlite"):
+        assert await file_traces(h, tmp_path, needles) == []
     for q in ("kumquat", "zebulon", "ficus", "passport"):
         assert await found(h, admin, q) == [], q
     assert [i["ticket"]["id"] for i in await found(h, admin, "tray")] == [others]
