@@ -8,17 +8,19 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, inspect, make_url, select, text
+from sqlalchemy import Connection, insert, inspect, make_url, select, text
 from tests import mail_corpus
 from tests.cli_helpers import run_cli
 from tests.conftest import PASSWORD, Harness, User
 from tests.mail_helpers import pipe
 from tests.search_helpers import comment, found, open_ticket
+from tests.webhook_receiver import stored_subscription
 
 from nixflow.reports.rebuild import TABLES, rebuild
 from nixflow.store.backup import sqlite as sqlite_backup
 from nixflow.store.db import sync_url
-from nixflow.store.tables import SYSTEM_USER_ID, events
+from nixflow.store.tables import SYSTEM_USER_ID, events, webhook_attempts, webhook_deliveries
+from nixflow.store.ticket_index import COLUMNS, reindex
 
 NAME = "Zebulon Quarrington"
 PHRASE = "purple-kumquat-7731"  # in their comment
@@ -50,6 +52,34 @@ async def file_traces(h: Harness, tmp_path: Path, needles: list[str]) -> list[st
     files = [database, database.with_name(database.name + "-wal"), copy]
     raw = b"".join(f.read_bytes().lower() for f in files if f.exists())
     return [n for n in needles if n.lower().encode() in raw]
+
+
+async def echoed_by_a_receiver(h: Harness, ticket: int, answer: str) -> None:
+    """A webhook delivery of the ticket's `ticket.created` whose receiver answered by echoing it (the attempt log
+    keeps an excerpt of every answer)."""
+    hook = await stored_subscription(h)
+    [created] = await h.events(type="ticket.created", aggregate_id=str(ticket))
+
+    def deliver(tx: Any) -> None:
+        at = tx.now
+        delivery = {
+            "webhook_id": hook["id"],
+            "event_id": created["event_id"],
+            "event_type": "ticket.created",
+            "event_seq": 1,
+            "aggregate_type": "ticket",
+            "aggregate_id": str(ticket),
+            "status": "failed",
+            "attempts": 1,
+            "last_error": answer,
+            "created_at": at,
+            "updated_at": at,
+        }
+        made = tx.conn.execute(insert(webhook_deliveries).values(delivery).returning(webhook_deliveries.c.id))
+        attempt = {"delivery_id": made.scalar_one(), "at": at, "status_code": 500, "response_excerpt": answer}
+        tx.conn.execute(insert(webhook_attempts).values(attempt))
+
+    await h.write(deliver)
 
 
 async def _erase(h: Harness, who: User, person: User, confirm: str, **body: Any) -> Any:
@@ -86,6 +116,7 @@ async def test_an_erased_person_leaves_no_trace_and_their_tickets_stay(harness: 
     )
     await pipe(h, mailed)  # held on the ticket: the bytes, the sender and a note
     await h.settle()
+    await echoed_by_a_receiver(h, ticket, f"got it: {NAME}")
     needles = [NAME, "zebulon", person.email, PHRASE, TITLE, "+44 7700 900123", FILE_BYTES.decode(), "passport.txt"]
     needles.append(MAILED)
     assert len(await h.nixflow.db.read(lambda conn: traces(conn, needles))) > 10
@@ -142,6 +173,15 @@ async def test_an_erased_person_leaves_no_trace_and_their_tickets_stay(harness: 
     assert await _report_tables(h) == reports_before  # the reports still count the ticket
     await h.write(lambda tx: rebuild(tx.conn))
     assert await _report_tables(h) == reports_before  # and the erased log rebuilds them the same
+    index = await h.nixflow.db.read(index_rows)
+    await h.write(lambda tx: reindex(tx.conn))
+    assert await h.nixflow.db.read(index_rows) == index  # as does the search index, rebuilt from the tables
+
+
+def index_rows(conn: Connection) -> list[tuple[Any, ...]]:
+    key = "piece" if conn.dialect.name == "postgresql" else "rowid"
+    rows = conn.execute(text(f"SELECT {key}, {', '.join(COLUMNS)} FROM ticket_search ORDER BY {key}"))
+    return [tuple(r) for r in rows]
 
 
 async def test_erasure_waits_for_open_tickets_to_be_reassigned(harness: Harness) -> None:
@@ -155,6 +195,7 @@ async def test_erasure_waits_for_open_tickets_to_be_reassigned(harness: Harness)
     )
     assert assigned.status_code == 200, assigned.text
     await h.settle()
+    await comment(h, agent, ticket, "Swapped the zircon-7 router")
     refused = await _erase(h, admin, agent, agent.email)
     assert refused.status_code == 409 and refused.json()["errors"] == [{"type": "assigned_ticket", "ticket_id": ticket}]
     assert (await h.client.get(f"/api/users/{agent.id}", headers=admin.headers)).json()["name"] == "Otto Assigned"
@@ -165,6 +206,10 @@ async def test_erasure_waits_for_open_tickets_to_be_reassigned(harness: Harness)
     done = await _erase(h, admin, agent, agent.email)
     assert done.status_code == 200, done.text
     assert (await h.client.get(f"/api/users/{agent.id}", headers=admin.headers)).json()["active"] is False
+    assert await found(h, admin, "zircon") == []  # their comment on another's ticket: erased and reindexed
+    said = (await h.client.get(f"/api/tickets/{ticket}/comments", headers=requester.headers)).json()
+    assert [c["body"] for c in said] == ["[erased]"]
+    assert (await h.client.get(f"/api/tickets/{ticket}", headers=admin.headers)).json()["title"] == "VPN drops"
     changed = await h.client.patch(f"/api/users/{agent.id}", json={"active": True}, headers=admin.headers)
     assert changed.status_code == 409  # nobody to let back in
     system = await h.client.post(f"/api/users/{SYSTEM_USER_ID}/erase", json={"confirm": "x"}, headers=admin.headers)
