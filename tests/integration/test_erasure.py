@@ -223,6 +223,24 @@ async def test_erasure_waits_for_open_tickets_to_be_reassigned(harness: Harness)
     assert await h.nixflow.db.read(count) == 1
 
 
+async def test_what_a_merge_moved_from_their_ticket_is_erased_on_the_survivor(harness: Harness) -> None:
+    h = harness
+    admin, agent = await h.user("admin"), await h.user("agent")
+    person, colleague = await h.user("requester"), await h.user("requester")
+    theirs = await open_ticket(h, person, "Basalt login loop", "onyx-desk-19 keeps asking")
+    await comment(h, person, theirs, "still looping, garnet-88")
+    survivor = await open_ticket(h, colleague, "Login loop", "same here, quartz-5")
+    merged = await h.client.post(f"/api/tickets/{theirs}/merge", json={"into": survivor}, headers=agent.headers)
+    assert merged.status_code == 200, merged.text
+    await h.settle()
+    needles = ["basalt", "onyx-desk-19", "garnet-88"]
+    assert await h.nixflow.db.read(lambda conn: traces(conn, needles))
+    done = await _erase(h, admin, person, person.email)
+    assert done.status_code == 200, done.text
+    assert await h.nixflow.db.read(lambda conn: traces(conn, needles)) == []
+    assert [t["ticket"]["id"] for t in await found(h, admin, "quartz")] == [survivor]  # the colleague's words stay
+
+
 def test_users_erase_from_the_shell_refuses_the_last_admin(tmp_path: Path) -> None:
     def create(email: str, role: str) -> str:
         made = run_cli(

@@ -30,6 +30,7 @@ CONTENT: dict[str, tuple[Scope, tuple[str, ...]]] = {
     "ticket.commented": ("comment", ("body",)),
     "ticket.attachment_added": ("attachment", ("filename",)),
     "email.received": ("mail", ("subject",)),
+    "email.threaded": ("mail", ("skipped_files",)),
     "email.quarantined": ("quarantine", ("subject",)),
     "kb.article_suggested": ("actor", ("query",)),
     "kb.ticket_deflected": ("actor", ("query",)),
@@ -132,7 +133,11 @@ class Erasure:
             holder: Any = out
             for key in parents:
                 holder = holder.get(key) if isinstance(holder, dict) else None
-            if isinstance(holder, dict) and isinstance(holder.get(last), str):
+            value = holder.get(last) if isinstance(holder, dict) else None
+            if isinstance(value, str) and value:
                 holder[last] = ERASED
+                erased = True
+            elif isinstance(value, list) and value:  # names of files a mail brought (`skipped_files`)
+                holder[last] = [ERASED] * len(value)
                 erased = True
         return out, erased

@@ -72,16 +72,37 @@ def _refuse(tx: Tx, person: Any, *, actor_id: int | None, confirm: str) -> None:
         )
 
 
+def _said_on(conn: Connection, asked: frozenset[int]) -> frozenset[int]:
+    """The comments first written on the tickets they asked, wherever a merge has moved them since, and the
+    note a merge of one of them wrote on the survivor (the source's title and description)."""
+    on_asked = (events.c.aggregate_type == "ticket", events.c.aggregate_id.in_([str(t) for t in asked]))
+    merged_away = conn.execute(
+        select(events.c.correlation_id, events.c.data).where(*on_asked, events.c.event_type == "ticket.merged")
+    ).all()
+    merges = [r.correlation_id for r in merged_away if r.data["source_id"] in asked]
+    said = conn.execute(
+        select(events.c.data).where(
+            events.c.event_type == "ticket.commented",
+            or_(and_(*on_asked), and_(events.c.aggregate_type == "ticket", events.c.correlation_id.in_(merges))),
+        )
+    )
+    return frozenset(int(data["comment_id"]) for data in said.scalars())
+
+
 def _gather(conn: Connection, person: Any) -> Erasure:
     """Everything of the person's whose text goes: the tickets they asked, and what is theirs or on those."""
     user_id, email = int(person.id), str(person.email).lower()
     asked = _ids(conn, select(tickets.c.id).where(tickets.c.requester_id == user_id))
     on_asked = tuple(asked)
-    said = _ids(
+    said = _said_on(conn, asked) | _ids(
         conn, select(comments.c.id).where(or_(comments.c.author_id == user_id, comments.c.ticket_id.in_(on_asked)))
     )
     files = select(attachments.c.id).where(
-        or_(attachments.c.uploaded_by == user_id, attachments.c.ticket_id.in_(on_asked))
+        or_(
+            attachments.c.uploaded_by == user_id,
+            attachments.c.ticket_id.in_(on_asked),
+            attachments.c.comment_id.in_(tuple(said)),
+        )
     )
     mails = select(inbound_mail.c.id).where(
         or_(

@@ -145,9 +145,12 @@ def _notifications(conn: Connection, erasure: Erasure, erased_events: frozenset[
 
 def _their_words(conn: Connection, erasure: Erasure) -> None:
     """Text they wrote in rows beside the tickets: survey comments, time notes, approval reasons."""
-    conn.execute(update(csat_answers).where(csat_answers.c.requester_id == erasure.user_id).values(comment=None))
-    conn.execute(update(csat_answers).where(csat_answers.c.ticket_id.in_(tuple(erasure.tickets))).values(comment=None))
-    conn.execute(update(time_entries).where(time_entries.c.agent_id == erasure.user_id).values(note=""))
+    said = csat_answers.c.comment.is_not(None)
+    conn.execute(
+        update(csat_answers).where(csat_answers.c.ticket_id.in_(tuple(erasure.tickets)), said).values(comment=ERASED)
+    )
+    noted = time_entries.c.note != ""
+    conn.execute(update(time_entries).where(time_entries.c.agent_id == erasure.user_id, noted).values(note=ERASED))
     for run in conn.execute(select(workflow_runs.c.id, workflow_runs.c.decisions)).all():
         decisions = [
             {**d, "reason": ERASED} if d.get("by_id") == erasure.user_id and d.get("reason") else d
