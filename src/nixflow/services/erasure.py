@@ -47,8 +47,11 @@ def _refuse(tx: Tx, person: Any, *, actor_id: int | None, confirm: str) -> None:
     if person.id == actor_id:
         raise Conflict("you cannot erase yourself: ask another admin")
     if person.role == Role.ADMIN.value and person.active:
+        # Locked (PostgreSQL): two admins erasing each other at once cannot both pass this check.
         admins = tx.conn.execute(
-            select(users_table.c.id).where(users_table.c.role == Role.ADMIN.value, users_table.c.active.is_(True))
+            select(users_table.c.id)
+            .where(users_table.c.role == Role.ADMIN.value, users_table.c.active.is_(True))
+            .with_for_update()
         ).all()
         if len(admins) <= 1:
             raise Conflict("this is the last active admin: make another user an admin first")
@@ -66,9 +69,10 @@ def _refuse(tx: Tx, person: Any, *, actor_id: int | None, confirm: str) -> None:
             errors=[{"type": "assigned_ticket", "ticket_id": t} for t in assigned[:50]],
         )
     if confirm.strip().lower() != str(person.email).lower():
-        raise ValidationFailed(
-            "confirm must be the user's email address, typed again",
-            errors=[{"loc": ["body", "confirm"], "msg": "does not match the user's email", "type": "value_error"}],
+        # A 409, not a 422: the body is well-formed, it names someone else (as a stale version does).
+        raise Conflict(
+            "confirm must be the user's email address, typed again: it is not",
+            errors=[{"loc": ["body", "confirm"], "msg": "does not match the user's email", "type": "mismatch"}],
         )
 
 
@@ -192,6 +196,7 @@ def erase(tx: Tx, *, user_id: int, confirm: str, reason: str | None = None) -> d
     """Erase the person's personal data (admins; `confirm` is their email typed again); what was erased, counted."""
     if user_id == SYSTEM_USER_ID:
         raise Forbidden("the system user cannot be erased")
+    # Locked (PostgreSQL): a second erasure of the same person waits, then finds it done (409).
     person = tx.conn.execute(select(users_table).where(users_table.c.id == user_id)).first()
     if person is None:
         raise NotFound(f"user {user_id} not found")

@@ -29,7 +29,7 @@ async def erase(user_id: PathId, body: UserErase, app: App, ctx: Ctx) -> UserEra
     typed again). Their name and email become a pseudonym ("Erased user 12"); their comments, the tickets they
     asked (title, description, conversation), files, mail, sessions, tokens, notifications and personal views
     are erased or deleted; the tickets stay for the records and the reports. 409: erased already, oneself, the
-    last active admin, or open tickets still assigned to them (`errors` lists them); 422: `confirm` differs."""
+    last active admin, open tickets still assigned to them (`errors` lists them), or `confirm` differs."""
     done = await app.writer.run(
         lambda tx: erasure.erase(tx, user_id=user_id, confirm=body.confirm, reason=body.reason), ctx
     )
