@@ -197,7 +197,7 @@ def erase(tx: Tx, *, user_id: int, confirm: str, reason: str | None = None) -> d
     if user_id == SYSTEM_USER_ID:
         raise Forbidden("the system user cannot be erased")
     # Locked (PostgreSQL): a second erasure of the same person waits, then finds it done (409).
-    person = tx.conn.execute(select(users_table).where(users_table.c.id == user_id)).first()
+    person = tx.conn.execute(select(users_table).where(users_table.c.id == user_id).with_for_update()).first()
     if person is None:
         raise NotFound(f"user {user_id} not found")
     reason = (reason or "").strip() or None
