@@ -57,6 +57,7 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "user.updated": (SEARCH,),
     "user.deactivated": (DEPARTURES,),
     "user.role_changed": (DEPARTURES, REPORTS),
+    "user.erased": (SEARCH,),
     "workflow.started": (NOTIFICATIONS,),
     "workflow.step_completed": (NOTIFICATIONS,),
     "workflow.expired": (NOTIFICATIONS,),

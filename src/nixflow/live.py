@@ -30,7 +30,14 @@ RESYNC = None  # handed out instead of events once a client has fallen too far b
 RECENT_IDS = 10_000
 # Events after which a user's open connections check their credential again (sign-out, revocation, role).
 ACCESS_EVENTS = frozenset(
-    {"user.logout", "user.token_revoked", "user.deactivated", "user.role_changed", "user.password_changed"}
+    {
+        "user.logout",
+        "user.token_revoked",
+        "user.deactivated",
+        "user.role_changed",
+        "user.password_changed",
+        "user.erased",
+    }
 )
 
 

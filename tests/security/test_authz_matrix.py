@@ -462,6 +462,9 @@ ROWS = [
     Row("DELETE", "/api/users/{user_id}/sessions", admin_only(200)),
     Row("GET", "/api/users/{user_id}/export", admin_only(200)),  # the person themselves: test_personal_data.py
     Row("DELETE", "/api/users/{user_id}/mfa", admin_only(204)),
+    # A fresh requester each call, whose email the body cannot know: an admin gets past the gate to the 409 of a
+    # mistyped confirmation (the erasure itself: test_erasure.py).
+    Row("POST", "/api/users/{user_id}/erase", admin_only(409), body=lambda w, r: {"confirm": "nobody@example.com"}),
     Row(
         "POST",
         "/api/users/import",

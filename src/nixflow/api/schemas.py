@@ -121,6 +121,26 @@ class UserAdminRead(UserRead):
     """A user as admins see them: with their custom field values."""
 
     fields: dict[str, Any] = Field(default_factory=dict)
+    erased_at: datetime | None = Field(default=None, description="When their personal data was erased, or null.")
+
+
+class UserErase(Strict):
+    """`POST /api/users/{id}/erase`: the person's email typed again, so a wrong id erases nobody."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"confirm": "sam@example.com", "reason": "asked"}]})
+
+    confirm: str = Field(min_length=1, max_length=254, description="The user's email address, typed again.")
+    reason: str | None = Field(default=None, max_length=500, description="Why (kept in `user.erased`).")
+
+
+class UserErasure(BaseModel):
+    user_id: int
+    erased_at: datetime
+    events_rewritten: int = Field(description="Events whose payload held the person's data, rewritten in place.")
+    tickets: int = Field(description="Tickets they asked: title, description and conversation erased.")
+    comments: int = Field(description="Comments erased: theirs, and every comment of the tickets they asked.")
+    attachments: int = Field(description="Files deleted: theirs, and every file of the tickets they asked.")
+    mails: int = Field(description="Mails from them or on their tickets, stored or quarantined: bytes dropped.")
 
 
 class LoginResponse(BaseModel):

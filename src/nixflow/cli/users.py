@@ -87,6 +87,25 @@ def users_export(user_id: Annotated[int, typer.Argument(help="The user's id.")])
     typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
 
 
+@users_cli.command("erase")
+def users_erase(
+    user_id: Annotated[int, typer.Argument(help="The user's id.")],
+    confirm: Annotated[str, typer.Option(help="The user's email address, typed again.")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the `user.erased` event).")] = None,
+) -> None:
+    """Erase the user's personal data, in the tables and the event log (see docs/architecture.md, "Erasure")."""
+    from nixflow.services import erasure
+
+    with _nixflow() as app:
+        done = app.writer.run_sync(
+            lambda tx: erasure.erase(tx, user_id=user_id, confirm=confirm, reason=reason), _ctx()
+        )
+    typer.echo(
+        f"user {user_id} erased: {done['tickets']} ticket(s), {done['comments']} comment(s), "
+        f"{done['attachments']} file(s), {done['mails']} mail(s), {done['events_rewritten']} event(s) rewritten"
+    )
+
+
 @users_cli.command("set-password")
 def users_set_password(
     email: Annotated[str, typer.Option(help="Login email.")],

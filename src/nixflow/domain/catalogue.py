@@ -398,6 +398,14 @@ class IdentityProviderChanged(EventData):
     by_id: int | None = None
 
 
+class UserErased(UserActor):
+    """Who erased whom, when (the event's time) and why; never what: the ids whose text went, for projections."""
+
+    reason: str | None = None
+    tickets: list[int] = []  # whose searchable text changed
+    attachments: list[int] = []  # files removed
+
+
 # workflow
 
 
@@ -910,6 +918,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("user.mfa_disabled", UserActor, "A user turned their second factor off."),
     ("user.mfa_reset", UserActor, "An admin removed a user's second factor."),
     ("user.mfa_policy_changed", MfaPolicyChanged, "An admin changed which roles need a second factor."),
+    ("user.erased", UserErased, "A person's personal data was erased, from the tables and the event log's payloads."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),

@@ -13,12 +13,12 @@ from nixflow.domain.envelope import EventRecord
 from nixflow.events.bus import Handler
 from nixflow.store.db import Tx
 from nixflow.store.tables import tickets
-from nixflow.store.ticket_index import Piece, index_pieces, reindex
+from nixflow.store.ticket_index import Piece, drop_files, index_pieces, purge_deleted, reindex
 
 HANDLER_NAME = "search.index"
 # What changes a ticket's searchable text: its creation, an edit (title, description, requester), a comment
-# or note, a file, a mail held as a note (or discarded); and a requester's new name or address, on every
-# ticket they asked.
+# or note, a file, a mail held as a note (or discarded); a requester's new name or address, on every
+# ticket they asked; and an erasure, on the tickets whose text it changed and the files it removed.
 INDEXED = (
     "ticket.created",
     "ticket.updated",
@@ -28,6 +28,7 @@ INDEXED = (
     "email.unverified",
     "email.unverified_discarded",
     "user.updated",
+    "user.erased",
 )
 _REQUESTER_TEXT = frozenset({"name", "email"})
 # The piece an event rewrites, and the field of its data naming it.
@@ -44,6 +45,10 @@ def project(tx: Tx, record: EventRecord) -> None:
     """The live handler: rewrite the piece the event changed (a new ticket whole; a renamed requester's tickets)."""
     if record.type in ("ticket.created", "ticket.merged"):  # a merge moved pieces between the two tickets
         reindex(tx.conn, [int(record.data["ticket_id"])])
+    elif record.type == "user.erased":
+        drop_files(tx.conn, [int(i) for i in record.data["attachments"]])
+        reindex(tx.conn, [int(i) for i in record.data["tickets"]])
+        purge_deleted(tx.conn)
     elif record.type != "user.updated":
         piece, field = _PIECES[record.type]
         index_pieces(tx.conn, piece, [int(record.data[field])])

@@ -28,7 +28,7 @@ from nixflow.store.tables import (
 )
 
 _PROFILE = (users.c.id, users.c.email, users.c.name, users.c.role, users.c.active, users.c.can_approve)
-_PROFILE_MORE = (users.c.created_at, users.c.updated_at, users.c.signature, users.c.fields)
+_PROFILE_MORE = (users.c.created_at, users.c.updated_at, users.c.signature, users.c.fields, users.c.erased_at)
 
 # Each section: its table, the columns it shows (ordered by the first) and the column that names the person.
 _SECTIONS: dict[str, tuple[Table, str, str]] = {
@@ -61,11 +61,13 @@ def may_export(viewer: Principal, user_id: int) -> None:
 
 def export(conn: Connection, *, user_id: int) -> dict[str, Any]:
     """The person's profile, tickets asked, comments written, watched tickets, notifications, sign-in history
-    and passkeys (without secrets) and the attachments they uploaded, listed with their download paths."""
+    and passkeys (without secrets) and the attachments they uploaded, listed with their download paths; `erased`:
+    whether their data was erased (`services/erasure.py`)."""
     profile = _rows(conn, select(*_PROFILE, *_PROFILE_MORE).where(users.c.id == user_id))
     if not profile:
         raise NotFound(f"user {user_id} not found")
-    found: dict[str, Any] = {"profile": profile[0]}
+    # An erased person's document says so, and holds only what erasure left: the pseudonym and ids.
+    found: dict[str, Any] = {"erased": profile[0]["erased_at"] is not None, "profile": profile[0]}
     for name, (table, shown, owner) in _SECTIONS.items():
         columns = [table.c[column] for column in shown.split()]
         found[name] = _rows(conn, select(*columns).where(table.c[owner] == user_id).order_by(columns[0]))

@@ -184,6 +184,8 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
     if user_id == SYSTEM_USER_ID:
         raise Forbidden("the system user cannot be changed")
     before = get_user(tx.conn, user_id=user_id)
+    if before.get("erased_at") is not None:  # a pseudonym without a person: nobody to rename or let back in
+        raise Conflict(f"user {user_id} was erased: their account cannot change")
     values: dict[str, Any] = {}
     diff: dict[str, dict[str, Any]] = {}
     if changes.get("email") is not None and changes["email"].strip().lower() != before["email"]:

@@ -82,6 +82,8 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Freed content is zeroed, so an erased person's bytes do not linger in free space (Debian builds it on).
+        cursor.execute("PRAGMA secure_delete=ON")
         if immediate:  # the writer: checkpoints run beside it (store.writer.Checkpointer), not in its commits
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()

@@ -71,6 +71,7 @@ users = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("signature", Text),  # Markdown an agent's public replies end with (services/signatures.py)
     Column("fields", JSON, nullable=False, server_default=text("'{}'")),  # custom field values (domain/fields.py)
+    Column("erased_at", UTCDateTime),  # when their personal data was erased (services/erasure.py, migration 0038)
 )
 
 categories = Table(

@@ -136,6 +136,21 @@ def index_pieces(conn: Connection, piece: Piece, ids: Sequence[int]) -> None:
         _rewrite_runs(conn, [(int(t), int(r)) for t, r in conn.execute(place, {"ids": list(ids), "run": RUN})])
 
 
+def drop_files(conn: Connection, attachment_ids: Sequence[int]) -> None:
+    """Delete the rows of files that are gone (`reindex` rewrites only the files still there)."""
+    if attachment_ids:
+        delete = text(f"DELETE FROM ticket_search WHERE {_key(conn)} IN :keys").bindparams(_ids("keys"))
+        conn.execute(delete, {"keys": [2 * i + 1 for i in attachment_ids]})
+
+
+def purge_deleted(conn: Connection) -> None:
+    """Make deleted text unrecoverable from the index: FTS5 keeps a deleted row's terms in its older segments
+    until they are merged, so SQLite's index is merged whole (a cost proportional to the index: erasure only).
+    PostgreSQL's rows hold their own tsvectors, gone with the row."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("INSERT INTO ticket_search (ticket_search) VALUES ('optimize')"))
+
+
 def reindex(conn: Connection, ticket_ids: Sequence[int] | None = None) -> int:
     """Rewrite every row of `ticket_ids` (None: of every ticket) from the tables; how many tickets it wrote."""
     key = _key(conn)
