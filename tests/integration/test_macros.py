@@ -90,6 +90,25 @@ async def test_a_template_reaching_past_the_allow_list_is_refused_when_saved(har
     assert await h.events(type="macro.created") == []
 
 
+async def test_an_id_past_what_the_database_holds_is_a_422_not_a_500(harness: Harness, agent: User) -> None:
+    """Found by schemathesis: a category id of 2**66 reached the database (and a 500) through PUT /api/macros."""
+    h = harness
+    huge = 2**66
+    for kind, body in (
+        ("replies", {"name": "Big", "scope": "team", "category_id": huge, "body": "Hi"}),
+        ("macros", {"name": "Big", "scope": "team", "category_id": huge}),
+        ("macros", {"name": "Big", "actions": {"category_id": huge}}),
+        ("macros", {"name": "Big", "actions": {"assignee_id": huge}}),
+    ):
+        await _make(h, agent, kind, code=422, **body)
+    made = await _make(h, agent, "macros", name="Small", actions={"priority": "high"})
+    put = await h.client.put(
+        f"/api/macros/{made['id']}", json={"name": "Small", "category_id": huge}, headers=agent.headers
+    )
+    assert put.status_code == 422, put.text
+    assert await _names(h, agent, "replies") == [] and await _names(h, agent, "macros") == ["Small"]
+
+
 async def _ticket(h: Harness, requester: User, title: str = "VPN drops") -> dict[str, Any]:
     return dict(await _ok(await h.client.post("/api/tickets", json={"title": title}, headers=requester.headers), 201))
 

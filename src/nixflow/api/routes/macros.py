@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, Source, StaffUser
 from nixflow.api.schemas import CommentRead, FieldValues, Strict, TagList, TicketRead, TicketSubmitRead
+from nixflow.domain.json_types import Id
 from nixflow.domain.macros import Kind, Scope
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
@@ -36,7 +37,7 @@ Search = Annotated[str | None, Query(max_length=100, description="Names containi
 class ReplyWrite(Strict):
     name: Name
     scope: Scope = Scope.PERSONAL
-    category_id: int | None = Field(default=None, ge=0, description="The team's category (scope `team` only)")
+    category_id: Id | None = Field(default=None, description="The team's category (scope `team` only)")
     body: Template
 
 
@@ -45,8 +46,8 @@ class MacroActions(Strict):
 
     status: Status | None = None
     priority: Priority | None = None
-    assignee_id: int | None = Field(default=None, ge=0)
-    category_id: int | None = Field(default=None, ge=0)
+    assignee_id: Id | None = None
+    category_id: Id | None = None
     add_tags: TagList = []
     remove_tags: TagList = []
     fields: FieldValues = {}  # custom ticket fields, merged when applied (a null clears one)
@@ -55,7 +56,7 @@ class MacroActions(Strict):
 class MacroWrite(Strict):
     name: Name
     scope: Scope = Scope.PERSONAL
-    category_id: int | None = Field(default=None, ge=0, description="The team's category (scope `team` only)")
+    category_id: Id | None = Field(default=None, description="The team's category (scope `team` only)")
     body: Template | None = None
     internal: bool = Field(default=False, description="The reply is an internal note")
     actions: MacroActions = MacroActions()
