@@ -39,6 +39,7 @@ from nixflow.services import auth, ticket_queries
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache
 from nixflow.services.housekeeping import Housekeeping, Retention
+from nixflow.services.mail_tokens import MailTokens
 from nixflow.services.ws_tickets import MemoryTickets, RedisTickets, TicketStore
 from nixflow.store import migrate
 from nixflow.store.db import Clock, Database
@@ -89,6 +90,7 @@ class NixFlow:
     mailbox: MailboxPoller | None = None  # NIXFLOW_IMAP_URL: polled wherever the periodic jobs run
     webhooks: WebhookDeliverer | None = None
     kb_reads: ReadLedger = field(default_factory=ReadLedger)  # knowledge-base reads: recorded once a window
+    mail_tokens: MailTokens | None = None  # access tokens of the OAuth2 mailboxes, in memory
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
@@ -207,6 +209,7 @@ def build(
         PeriodicJob("workflow-deadlines", WorkflowDeadlines(db=db, writer=writer)),
         PeriodicJob("housekeeping", Housekeeping(writer=writer, retention=retention)),
     ]
+    mail_tokens = MailTokens(db=db, writer=writer, keys=crypto.keyring(settings), clock=clock)
     if settings.smtp_url:
         mail = MailConfig(mail_from=settings.mail_from, base_url=settings.base_url)
         sender = NotificationSender(
@@ -218,6 +221,7 @@ def build(
             stale_after_seconds=settings.claim_idle_seconds,
             max_attempts=settings.max_attempts,
             retry_base_seconds=settings.retry_base_seconds,
+            tokens=mail_tokens,
         )
         jobs.append(PeriodicJob("notification-sender", sender))
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
@@ -251,6 +255,7 @@ def build(
         counters=counters,
         ws_tickets=ws_tickets,
         webhooks=webhooks,
+        mail_tokens=mail_tokens,
     )
     if settings.imap_url:
         app.mailbox = MailboxPoller(
@@ -258,6 +263,7 @@ def build(
             writer=writer,
             config=intake.config_from(settings),
             poll_seconds=settings.imap_poll_seconds,
+            tokens=mail_tokens,
         )
     tailer.sinks.append(webhooks.observe)
     if deliver_inline:

@@ -3,12 +3,17 @@ flagged seen (or moved) only after the intake committed it, so a crash or an out
 
 Where the server offers IDLE the poller waits in it, so a new message is taken at once; else it polls every
 `NIXFLOW_IMAP_POLL_SECONDS`. The conversation is blocking (imap-tools), so it runs on a thread.
+
+A URL without a password signs in with OAuth2 (OAUTHBEARER where offered, else XOAUTH2) as the OAuth2 mailbox
+connected for its user (`services.mail_tokens`); while that mailbox is paused, the poller does not sign in, and
+its mail waits unseen on the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import imaplib
 import io
 import logging
 import threading
@@ -24,10 +29,17 @@ from nixflow.domain.errors import ServiceUnavailable
 from nixflow.email_in import intake, quarantine
 from nixflow.email_in.intake import IntakeConfig
 from nixflow.email_in.parse import ParsedMail, Unreadable
+from nixflow.mailwire import sasl
+from nixflow.mailwire.sasl import OAuthLogin
+from nixflow.services.mail_tokens import MailboxPaused, MailTokens
 from nixflow.store.db import unavailable
 from nixflow.store.writer import Writer
 
 log = logging.getLogger(__name__)
+
+
+class OAuthRefused(Exception):
+    """The IMAP server refused the access token."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,8 @@ class ImapTarget:
             move_to=query.get("move_to", [None])[0],
         )
 
-    def connect(self, timeout: float) -> BaseMailBox:
+    def connect(self, timeout: float, login: OAuthLogin | None = None) -> BaseMailBox:
+        """A signed-in connection: with the URL's password, or with `login`'s access token."""
         box: BaseMailBox
         if self.tls:
             box = MailBox(self.hostname, self.port, timeout=timeout)
@@ -67,7 +80,31 @@ class ImapTarget:
             box = MailBoxStartTls(self.hostname, self.port, timeout=timeout)
         else:
             box = MailBoxUnencrypted(self.hostname, self.port, timeout=timeout)
-        return box.login(self.username, self.password, initial_folder=self.folder)
+        if login is None:
+            return box.login(self.username, self.password, initial_folder=self.folder)
+        try:
+            self._authenticate(box, login)
+        except Exception:
+            with contextlib.suppress(Exception):
+                box.client.shutdown()
+            raise
+        box.folder.set(self.folder)
+        return box
+
+    def _authenticate(self, box: BaseMailBox, login: OAuthLogin) -> None:
+        offered = [c[5:] for c in box.client.capabilities if c.upper().startswith("AUTH=")]
+        name = sasl.mechanism(offered) or sasl.XOAUTH2
+        first = sasl.initial_response(name, login, host=self.hostname, port=self.port)
+        answers = iter([first])
+
+        def respond(_challenge: bytes) -> bytes:
+            # After the token, a challenge is the server's error report: acknowledge it, and it answers NO.
+            return next(answers, b"\x01" if name == sasl.OAUTHBEARER else b"")
+
+        try:
+            box.client.authenticate(name, respond)
+        except imaplib.IMAP4.error as exc:
+            raise OAuthRefused(f"{name} sign-in refused for {login.user}: {exc}") from None
 
 
 def _announced(box: BaseMailBox) -> bool:
@@ -93,8 +130,17 @@ def _buffered(box: BaseMailBox) -> bool:
 class MailboxPoller:
     """Takes the unseen mail of one mailbox into NixFlow; `poll_once` in burst mode, `start`/`stop` as a loop."""
 
-    def __init__(self, *, url: str, writer: Writer, config: IntakeConfig, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        writer: Writer,
+        config: IntakeConfig,
+        poll_seconds: float,
+        tokens: MailTokens | None = None,
+    ) -> None:
         self.target = ImapTarget.from_url(url)
+        self.tokens = tokens  # for a URL without a password: the OAuth2 mailbox of its user
         self.writer = writer
         self.config = config
         self.poll_seconds = poll_seconds
@@ -106,8 +152,22 @@ class MailboxPoller:
 
     def _mailbox(self) -> BaseMailBox:
         if self._box is None:
-            self._box = self.target.connect(self.timeout)
+            self._box = self._signed_in()
         return self._box
+
+    def _signed_in(self) -> BaseMailBox:
+        """A new connection (blocking): with the URL's password, else with the OAuth2 mailbox's access token, which
+        is refreshed once if the server refuses it (revoked or expired early)."""
+        tokens = self.tokens
+        if self.target.password or tokens is None:
+            return self.target.connect(self.timeout)
+        login = anyio.from_thread.run(tokens.login_for, self.target.username)
+        try:
+            return self.target.connect(self.timeout, login)
+        except OAuthRefused as exc:
+            log.info("mailbox refused the access token, refreshing it once: %s", exc)
+            tokens.forget(login.user)
+        return self.target.connect(self.timeout, anyio.from_thread.run(tokens.login_for, self.target.username))
 
     def _close(self) -> None:
         box, self._box = self._box, None
@@ -208,7 +268,8 @@ class MailboxPoller:
                 summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 if summary != failing:
                     outage = isinstance(exc, ServiceUnavailable | OSError) or unavailable(exc)
-                    log.warning("mailbox polling failing (%s), retried: %s", "outage" if outage else "error", summary)
+                    kind = "paused" if isinstance(exc, MailboxPaused) else "outage" if outage else "error"
+                    log.warning("mailbox polling failing (%s), retried: %s", kind, summary)
                     failing = summary
                 await anyio.to_thread.run_sync(self._stopping.wait, min(self.poll_seconds, 5.0))
         self._close()

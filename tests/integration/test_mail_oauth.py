@@ -1,0 +1,186 @@
+"""OAuth2 mailboxes against real servers, in both modes: an admin connects a mailbox at the OAuth2 provider
+(tests/oauth_server.py), the poller signs in to Dovecot with its token (Dovecot asks the provider), tokens are
+refreshed before they expire and when refused, and a revoked grant pauses the mailbox until it is reconnected."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from imap_tools import BaseMailBox
+from tests import mail_corpus as corpus
+from tests.conftest import Harness, ManualClock, User, not_running
+from tests.mail_helpers import imap_folder, unseen
+from tests.oauth_helpers import add_mailbox, consent, refreshes, revoke, stored_refresh_token
+
+from nixflow.crypto import keyring
+from nixflow.email_in import intake
+from nixflow.email_in.mailbox import MailboxPoller, OAuthRefused
+from nixflow.ids import uuid7
+from nixflow.services.mail_tokens import MailboxPaused
+from nixflow.store import mail_oauth
+
+ADDRESS = "nixflow-oauth"  # Dovecot's test account that signs in with a token (scripts/services.sh)
+
+
+@pytest.fixture
+def oauth_folder() -> Iterator[tuple[str, BaseMailBox]]:
+    """A folder of this test's own in the OAuth2 account's mailbox, a client filling it (with the account's
+    password), and the poller's URL for it: the same account with no password, so it signs in with OAuth2."""
+    imap_url = os.environ.get("NIXFLOW_TEST_IMAP_OAUTH_URL")
+    if imap_url is None:
+        not_running("Dovecot with OAuth2")
+    with imap_folder(imap_url) as (url, box):
+        parts = urlsplit(url)
+        yield f"imap://{ADDRESS}@{parts.hostname}:{parts.port}{parts.path}", box
+
+
+async def _poll(h: Harness, url: str) -> int:
+    """One pass of a poller signing in as the OAuth2 mailbox; how many messages it took."""
+    poller = _poller(h, url)
+    try:
+        return await poller.poll_once()
+    finally:
+        poller._close()
+
+
+def _poller(h: Harness, url: str) -> MailboxPoller:
+    config = intake.config_from(h.nixflow.settings)
+    return MailboxPoller(url=url, writer=h.nixflow.writer, config=config, poll_seconds=1, tokens=h.nixflow.mail_tokens)
+
+
+async def _connected(h: Harness, admin: User) -> dict[str, object]:
+    mailbox = await add_mailbox(h, admin, ADDRESS)
+    assert mailbox["status"] == "not_connected"
+    back = await consent(h, admin, int(mailbox["id"]), ADDRESS)
+    assert back.status_code == 200, back.text
+    return dict(back.json())
+
+
+async def test_an_admin_connects_a_mailbox_and_its_mail_is_polled_with_a_token(
+    harness: Harness, admin: User, oauth_folder: tuple[str, BaseMailBox]
+) -> None:
+    h = harness
+    url, box = oauth_folder
+    connected = await _connected(h, admin)
+    assert connected["status"] == "connected"
+    assert "refresh_token" not in connected and "client_secret" not in connected
+    row = await h.nixflow.db.read(lambda conn: mail_oauth.by_address(conn, ADDRESS))
+    plain = await stored_refresh_token(h, ADDRESS)
+    assert plain not in row.refresh_token  # stored encrypted
+
+    box.append(corpus.plain(), box.folder.get(), dt=None, flag_set=())
+    assert await _poll(h, url) == 1
+    assert unseen(box) == 0
+    await h.settle()
+    assert len(await h.events(type="ticket.created")) == 1
+    kinds = [e["type"] for e in await h.events(category="mailbox")]
+    assert kinds == ["mailbox.added", "mailbox.connected"]
+
+
+async def test_a_replayed_or_foreign_state_connects_nothing(harness: Harness, admin: User) -> None:
+    h = harness
+    mailbox = await add_mailbox(h, admin, f"someone-{uuid7()[-8:]}")
+    back = await consent(h, admin, int(mailbox["id"]), "someone")
+    assert back.status_code == 200, back.text
+    replayed = await h.client.get(back.request.url.raw_path.decode(), headers=admin.headers)
+    assert replayed.status_code == 400, replayed.text
+    assert replayed.headers["content-type"].startswith("application/problem+json")
+
+    other_admin = await h.user("admin")
+    started = await h.client.get("/api/mail/oauth/start", params={"mailbox_id": mailbox["id"]}, headers=admin.headers)
+    state = dict(p.split("=", 1) for p in urlsplit(started.headers["location"]).query.split("&"))["state"]
+    foreign = await h.client.get(
+        "/api/mail/oauth/callback", params={"state": state, "code": "x"}, headers=other_admin.headers
+    )
+    assert foreign.status_code == 400, foreign.text
+    assert len(await h.events(type="mailbox.connected")) == 1  # only the first, good, answer
+
+
+async def test_a_token_near_its_expiry_or_refused_by_the_server_is_refreshed(
+    timed_harness: Harness, clock: ManualClock, oauth_folder: tuple[str, BaseMailBox]
+) -> None:
+    h = timed_harness
+    url, box = oauth_folder
+    admin = await h.user("admin")
+    await _connected(h, admin)
+    tokens = h.nixflow.mail_tokens
+    assert tokens is not None
+    first = await tokens.login_for(ADDRESS)
+    assert (await tokens.login_for(ADDRESS)).token == first.token  # kept in memory while it is good
+    before = refreshes()
+    clock.advance(minutes=56)  # the provider's tokens last an hour: this one is within the refresh margin
+    second = await tokens.login_for(ADDRESS)
+    assert second.token != first.token
+    assert refreshes() == before + 1
+
+    # The provider withdrew the access token early: Dovecot refuses it, the poller refreshes once and signs in.
+    revoke(second.token, await _client(h))
+    box.append(corpus.plain(), box.folder.get(), dt=None, flag_set=())
+    assert await _poll(h, url) == 1
+    assert refreshes() == before + 2
+    assert (await tokens.login_for(ADDRESS)).token not in (first.token, second.token)
+
+
+async def test_a_revoked_grant_pauses_the_mailbox_and_after_reconnecting_nothing_is_lost(
+    harness: Harness, admin: User, oauth_folder: tuple[str, BaseMailBox]
+) -> None:
+    h = harness
+    url, box = oauth_folder
+    connected = await _connected(h, admin)
+    revoke(await stored_refresh_token(h, ADDRESS), await _client(h))
+    box.append(corpus.plain(), box.folder.get(), dt=None, flag_set=())
+    poller = _poller(h, url)
+    try:
+        with pytest.raises(MailboxPaused):
+            await poller.poll_once()
+        with pytest.raises(MailboxPaused):  # paused: it does not even try the server or the provider again
+            await poller.poll_once()
+        assert unseen(box) == 1  # the mail waits on the server
+        await h.settle()
+        paused = await h.events(type="mailbox.paused")
+        assert len(paused) == 1
+        assert paused[0]["data"]["address"] == ADDRESS and "invalid_grant" in paused[0]["data"]["reason"]
+        assert (await _row(h)).refresh_token is None  # a dead grant is not kept
+        mine = await h.client.get("/api/notifications", headers=admin.headers)
+        titles = [n["title"] for n in mine.json()["items"]]
+        assert f"Mailbox {ADDRESS} is paused" in titles
+        read = await h.client.get(f"/api/mail/oauth/mailboxes/{connected['id']}", headers=admin.headers)
+        assert read.json()["status"] == "paused"
+
+        back = await consent(h, admin, int(connected["id"]), ADDRESS)
+        assert back.status_code == 200 and back.json()["status"] == "connected", back.text
+        assert await poller.poll_once() == 1
+    finally:
+        poller._close()
+    assert unseen(box) == 0
+    await h.settle()
+    assert len(await h.events(type="ticket.created")) == 1
+
+
+async def test_a_mailbox_for_another_account_cannot_sign_in_as_this_one(
+    harness: Harness, admin: User, oauth_folder: tuple[str, BaseMailBox]
+) -> None:
+    """Dovecot checks the token's user: a grant made for someone else is refused, and nothing is taken."""
+    h = harness
+    url, box = oauth_folder
+    mailbox = await add_mailbox(h, admin, ADDRESS)
+    back = await consent(h, admin, int(mailbox["id"]), "somebody-else")
+    assert back.status_code == 200, back.text
+    box.append(corpus.plain(), box.folder.get(), dt=None, flag_set=())
+    with pytest.raises(OAuthRefused):
+        await _poll(h, url)
+    assert unseen(box) == 1
+
+
+async def _row(h: Harness) -> Any:
+    return await h.nixflow.db.read(lambda conn: mail_oauth.by_address(conn, ADDRESS))
+
+
+async def _client(h: Harness) -> dict[str, str]:
+    """The mailbox's client at the provider (whose tokens it may revoke)."""
+    row = await _row(h)
+    return {"client_id": row.client_id, "client_secret": keyring(h.nixflow.settings).decrypt(row.client_secret)}
