@@ -77,6 +77,12 @@ async def stored_refresh_token(h: Harness, address: str) -> str:
     return keyring(h.nixflow.settings).decrypt(row.refresh_token)
 
 
+async def mailbox_client(h: Harness, address: str) -> dict[str, str]:
+    """The client at the provider that `address`'s mailbox was set up with (which may revoke its tokens)."""
+    row = await h.nixflow.db.read(lambda conn: mail_oauth.by_address(conn, address))
+    return {"client_id": row.client_id, "client_secret": keyring(h.nixflow.settings).decrypt(row.client_secret)}
+
+
 def revoke(token: str, client: dict[str, str]) -> None:
     """What a person does at the provider when they withdraw the app's access (RFC 7009)."""
     provider = provider_url()
@@ -96,6 +102,15 @@ class OAuthInbox(Inbox):
         self.resource = resource  # the client the server introspects as
         self.signed_in: list[str] = []
 
+    async def handle_MAIL(
+        self, server: SMTP, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         blob = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
         fields = dict(part.split("=", 1) for part in bytes(blob).decode().split("\x01") if "=" in part)
@@ -112,15 +127,15 @@ class OAuthInbox(Inbox):
             return AuthResult(success=True, auth_data=user)
         error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
         await server.challenge_auth(error)  # XOAUTH2's error report; the client answers with an empty line
-        return AuthResult(success=False)
+        return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
 
 
 @contextmanager
 def oauth_smtp_server() -> Iterator[SmtpServer]:
-    """A real SMTP server (aiosmtpd) requiring XOAUTH2 before MAIL."""
+    """A real SMTP server (aiosmtpd) requiring XOAUTH2 before MAIL (on loopback, without TLS: a test)."""
     inbox = OAuthInbox(register_client("http://resource.invalid"))
     server = SmtpServer(inbox, free_port())
-    server.options = {"auth_required": True, "auth_require_tls": False}
+    server.options = {"auth_require_tls": False}
     server.start()
     try:
         yield server

@@ -14,9 +14,8 @@ from imap_tools import BaseMailBox
 from tests import mail_corpus as corpus
 from tests.conftest import Harness, ManualClock, User, not_running
 from tests.mail_helpers import imap_folder, unseen
-from tests.oauth_helpers import add_mailbox, consent, refreshes, revoke, stored_refresh_token
+from tests.oauth_helpers import add_mailbox, consent, mailbox_client, refreshes, revoke, stored_refresh_token
 
-from nixflow.crypto import keyring
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller, OAuthRefused
 from nixflow.ids import uuid7
@@ -118,7 +117,7 @@ async def test_a_token_near_its_expiry_or_refused_by_the_server_is_refreshed(
     assert refreshes() == before + 1
 
     # The provider withdrew the access token early: Dovecot refuses it, the poller refreshes once and signs in.
-    revoke(second.token, await _client(h))
+    revoke(second.token, await mailbox_client(h, ADDRESS))
     box.append(corpus.plain(), box.folder.get(), dt=None, flag_set=())
     assert await _poll(h, url) == 1
     assert refreshes() == before + 2
@@ -131,7 +130,7 @@ async def test_a_revoked_grant_pauses_the_mailbox_and_after_reconnecting_nothing
     h = harness
     url, box = oauth_folder
     connected = await _connected(h, admin)
-    revoke(await stored_refresh_token(h, ADDRESS), await _client(h))
+    revoke(await stored_refresh_token(h, ADDRESS), await mailbox_client(h, ADDRESS))
     box.append(corpus.plain(), box.folder.get(), dt=None, flag_set=())
     poller = _poller(h, url)
     try:
@@ -178,9 +177,3 @@ async def test_a_mailbox_for_another_account_cannot_sign_in_as_this_one(
 
 async def _row(h: Harness) -> Any:
     return await h.nixflow.db.read(lambda conn: mail_oauth.by_address(conn, ADDRESS))
-
-
-async def _client(h: Harness) -> dict[str, str]:
-    """The mailbox's client at the provider (whose tokens it may revoke)."""
-    row = await _row(h)
-    return {"client_id": row.client_id, "client_secret": keyring(h.nixflow.settings).decrypt(row.client_secret)}
