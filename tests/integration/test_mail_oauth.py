@@ -4,6 +4,7 @@ refreshed before they expire and when refused, and a revoked grant pauses the ma
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -12,10 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 from imap_tools import BaseMailBox
 from tests import mail_corpus as corpus
-from tests.conftest import Harness, ManualClock, User, not_running
+from tests.conftest import Harness, ManualClock, User, not_running, start
 from tests.mail_helpers import imap_folder, unseen
 from tests.oauth_helpers import add_mailbox, consent, mailbox_client, refreshes, revoke, stored_refresh_token
 
+from nixflow.config import Settings
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller, OAuthRefused
 from nixflow.ids import uuid7
@@ -158,6 +160,26 @@ async def test_a_revoked_grant_pauses_the_mailbox_and_after_reconnecting_nothing
     assert unseen(box) == 0
     await h.settle()
     assert len(await h.events(type="ticket.created")) == 1
+
+
+async def test_the_worker_waits_for_a_mailbox_to_be_connected_and_then_takes_what_waited(
+    settings: Settings, oauth_folder: tuple[str, BaseMailBox]
+) -> None:
+    url, box = oauth_folder
+    polling = settings.model_copy(update={"imap_url": url, "imap_poll_seconds": 1.0})
+    box.append(corpus.plain(), box.folder.get(), dt=None, flag_set=())
+    async for h in start(polling):
+        admin = await h.user("admin")
+        mailbox = await add_mailbox(h, admin, ADDRESS)
+        # Not connected yet: the worker cannot sign in, and the mail waits on the server.
+        assert unseen(box) == 1 and await h.events(type="ticket.created") == []
+        back = await consent(h, admin, int(mailbox["id"]), ADDRESS)
+        assert back.status_code == 200, back.text
+        for _ in range(300):
+            if await h.events(type="ticket.created"):
+                break
+            await asyncio.sleep(0.1)
+        assert len(await h.events(type="ticket.created")) == 1
 
 
 async def test_a_mailbox_for_another_account_cannot_sign_in_as_this_one(

@@ -33,7 +33,7 @@ with warnings.catch_warnings():  # authlib prefers `httpx2`, and falls back to h
 
 log = logging.getLogger(__name__)
 
-MARGIN = timedelta(minutes=5)  # a token this close to its expiry is refreshed before use
+MARGIN = timedelta(minutes=5)  # a token this close to its expiry is refreshed before use (a fifth of a short one)
 HTTP_TIMEOUT = 10.0
 _CTX = EventContext(correlation_id="mail-oauth", actor_id=SYSTEM_USER_ID, source="mail.oauth")
 
@@ -59,7 +59,7 @@ def oauth_client(row: Any, keys: Keyring, *, redirect_uri: str | None = None) ->
 @dataclass(frozen=True)
 class _Held:
     token: str
-    expires_at: datetime
+    refresh_at: datetime  # before it expires, so no sign-in starts with a token about to lapse
     grant_version: int
 
 
@@ -84,7 +84,7 @@ class MailTokens:
             raise MailboxPaused(f"OAuth2 mailbox {address} is {row.status.replace('_', ' ')}{why}")
         async with self._locks.setdefault(address, asyncio.Lock()):
             held = self._held.get(address)
-            if held is None or held.grant_version != row.grant_version or held.expires_at - MARGIN <= self.clock():
+            if held is None or held.grant_version != row.grant_version or held.refresh_at <= self.clock():
                 held = await self._refresh(row)
                 self._held[address] = held
             return OAuthLogin(address, held.token)
@@ -121,7 +121,8 @@ class MailTokens:
             )
         lifetime = timedelta(seconds=float(token.get("expires_in") or 3600))
         log.info("OAuth2 mailbox %s: access token refreshed, valid for %s", row.address, lifetime)
-        return _Held(str(token["access_token"]), self.clock() + lifetime, row.grant_version)
+        refresh_at = self.clock() + lifetime - min(MARGIN, lifetime / 5)
+        return _Held(str(token["access_token"]), refresh_at, row.grant_version)
 
 
 def _described(exc: Any) -> str:
