@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Start (or stop) the PostgreSQL, Redis, Dovecot (IMAP) and OAuth2 provider servers the test suite uses, on
-# loopback ports of NixFlow's own, with their data in a throwaway folder.
+# Start (or stop) the PostgreSQL, Redis, Dovecot (IMAP), OpenID provider and OAuth2 provider servers the test suite
+# uses, on loopback ports of NixFlow's own, with their data in a throwaway folder.
 #   source scripts/services.sh start   # exports NIXFLOW_TEST_POSTGRES_URL, NIXFLOW_TEST_REDIS_URL, NIXFLOW_TEST_IMAP_URL,
-#                                      # NIXFLOW_TEST_OAUTH_URL, NIXFLOW_TEST_IMAP_OAUTH_URL
+#                                      # NIXFLOW_TEST_OIDC_URL, NIXFLOW_TEST_OAUTH_URL, NIXFLOW_TEST_IMAP_OAUTH_URL
 #   bash scripts/services.sh stop
 set -euo pipefail
 
@@ -10,6 +10,7 @@ NIXFLOW_PG_PORT="${NIXFLOW_PG_PORT:-54329}"
 NIXFLOW_REDIS_PORT="${NIXFLOW_REDIS_PORT:-63799}"
 NIXFLOW_IMAP_PORT="${NIXFLOW_IMAP_PORT:-14339}"
 NIXFLOW_OAUTH_PORT="${NIXFLOW_OAUTH_PORT:-14359}"
+NIXFLOW_OIDC_PORT="${NIXFLOW_OIDC_PORT:-19440}"
 NIXFLOW_SERVICES_DIR="${NIXFLOW_SERVICES_DIR:-/tmp/nixflow-test-services}"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 
@@ -138,6 +139,23 @@ CONF
   echo "dovecot did not start (see $DOVECOT_DIR/dovecot.log)" >&2; return 1
 }
 
+# The OpenID provider (tests/idp/provider.mjs: oidc-provider run by node; `npm ci` in tests/idp installs it).
+IDP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/idp" && pwd)"
+oidc_up() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$NIXFLOW_OIDC_PORT") 2>/dev/null
+}
+
+start_oidc() {
+  command -v node >/dev/null && [ -d "$IDP_DIR/node_modules/oidc-provider" ] || return 0
+  if oidc_up; then return; fi
+  mkdir -p "$NIXFLOW_SERVICES_DIR"
+  NIXFLOW_OIDC_PORT="$NIXFLOW_OIDC_PORT" setsid nohup node "$IDP_DIR/provider.mjs" \
+    >"$NIXFLOW_SERVICES_DIR/oidc.log" 2>&1 </dev/null &
+  echo $! >"$NIXFLOW_SERVICES_DIR/oidc.pid"
+  for _ in $(seq 100); do oidc_up && return; sleep 0.1; done
+  echo "the OpenID provider did not start (see $NIXFLOW_SERVICES_DIR/oidc.log)" >&2; return 1
+}
+
 case "${1:-start}" in
   start)
     start_postgres
@@ -145,6 +163,10 @@ case "${1:-start}" in
     start_oauth
     start_dovecot
     export NIXFLOW_TEST_OAUTH_URL="http://127.0.0.1:$NIXFLOW_OAUTH_PORT"
+    start_oidc
+    if [ -d "$IDP_DIR/node_modules/oidc-provider" ]; then
+      export NIXFLOW_TEST_OIDC_URL="http://127.0.0.1:$NIXFLOW_OIDC_PORT"
+    fi
     if [ -x /usr/sbin/dovecot ]; then
       export NIXFLOW_TEST_IMAP_URL="imap://nixflow:nixflow-imap@127.0.0.1:$NIXFLOW_IMAP_PORT/INBOX"
       export NIXFLOW_TEST_IMAP_OAUTH_URL="imap://nixflow-oauth:nixflow-oauth-imap@127.0.0.1:$NIXFLOW_IMAP_PORT/INBOX"
@@ -160,5 +182,6 @@ case "${1:-start}" in
     redis-cli -h 127.0.0.1 -p "$NIXFLOW_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     if [ -f "$DOVECOT_DIR/run/master.pid" ]; then kill "$(cat "$DOVECOT_DIR/run/master.pid")" 2>/dev/null || true; fi
     if [ -f "$OAUTH_DIR/pid" ]; then kill "$(cat "$OAUTH_DIR/pid")" 2>/dev/null || true; fi
+    if [ -f "$NIXFLOW_SERVICES_DIR/oidc.pid" ]; then kill "$(cat "$NIXFLOW_SERVICES_DIR/oidc.pid")" 2>/dev/null || true; fi
     ;;
 esac

@@ -135,6 +135,11 @@ def mailbox_body(w: World) -> dict[str, Any]:
     return {"address": f"{w.unique('box')}@example.com", "provider": "microsoft", "client_id": "matrix-app"}
 
 
+def provider_body(w: World) -> dict[str, Any]:
+    config = {"kind": "oidc", "issuer": "https://idp.example.com", "client_id": "nixflow", "client_secret": "s"}
+    return {"slug": w.unique("idp"), "name": "Matrix SSO", "config": config}
+
+
 def calendar_body(w: World) -> dict[str, Any]:
     return {"name": w.unique("cal"), "timezone": "Europe/Berlin", "hours": {"mon": [["09:00", "17:00"]]}}
 
@@ -310,6 +315,12 @@ ROWS = [
         body=lambda w, r: {"user_id": w.users[OWNER].id},
     ),
     Row("DELETE", "/api/organizations/{organization_id}/members/{user_id}", admin_only(200)),
+    # Identity providers (single sign-on)
+    Row("GET", "/api/identity-providers", admin_only(200)),
+    Row("POST", "/api/identity-providers", admin_only(201), body=lambda w, r: provider_body(w)),
+    Row("GET", "/api/identity-providers/{provider_id}", admin_only(200)),
+    Row("PATCH", "/api/identity-providers/{provider_id}", admin_only(200), body=lambda w, r: {"enabled": False}),
+    Row("DELETE", "/api/identity-providers/{provider_id}", admin_only(204)),
     # Approval workflows: admins define them; staff start one; the people a step asks decide (here: admins);
     # anyone may name a delegate; the mail's signed link is public (its token is the credential)
     Row("GET", "/api/workflows", admin_only(200)),
@@ -736,6 +747,10 @@ async def fill(world: World, row: Row, role: str) -> str:
                 policy = {"first_response_minutes": 30, "resolution_minutes": 240, "warning_percent": 80}
                 url = f"/api/sla/policies/organizations/{values[name]}/normal"
                 assert (await h.client.put(url, json=policy, headers=admin)).status_code == 200
+        elif name == "provider_id":
+            created = await h.client.post("/api/identity-providers", json=provider_body(world), headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
         elif name == "rule_id":
             created = await h.client.post("/api/rules", json=RULE, headers=admin)
             assert created.status_code == 201, created.text

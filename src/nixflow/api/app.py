@@ -18,6 +18,7 @@ from nixflow.api.routes import (
     fields,
     health,
     held_mail,
+    identity_providers,
     kb,
     kb_reading,
     macros,
@@ -150,6 +151,7 @@ def install(app: FastAPI) -> None:
         workflows.tickets_router,
         workflows.delegation_router,
         workflows.links_router,
+        identity_providers.router,
         ws.router,
     ):
         app.include_router(router)

@@ -340,6 +340,24 @@ class RoleChanged(UserActor):
     new_role: Role
 
 
+class IdentityLinked(UserRef):
+    """A provider's subject now signs in as this user: `via` a new account (just in time) or a verified email."""
+
+    provider_id: int
+    provider_slug: str
+    via: Literal["created", "email"]
+
+
+class IdentityProviderChanged(EventData):
+    """Never a secret or a config value: which fields changed."""
+
+    provider_id: int
+    slug: str
+    kind: str
+    changed: list[str]
+    by_id: int | None = None
+
+
 # workflow
 
 
@@ -850,6 +868,10 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
         AccessEnded,
         "A deactivated account's sessions and API tokens were ended and its open tickets unassigned.",
     ),
+    ("user.identity_linked", IdentityLinked, "A single sign-on identity was linked to an account."),
+    ("user.identity_provider_created", IdentityProviderChanged, "An admin added a single sign-on provider."),
+    ("user.identity_provider_updated", IdentityProviderChanged, "An admin changed a single sign-on provider."),
+    ("user.identity_provider_deleted", IdentityProviderChanged, "An admin removed a single sign-on provider."),
     ("workflow.category_created", CategoryCreated, "A ticket category was added."),
     ("workflow.category_updated", CategoryUpdated, "A ticket category was edited."),
     ("workflow.tag_allow_list_changed", TagAllowListChanged, "An admin set the tags agents and rules may use."),

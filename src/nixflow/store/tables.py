@@ -967,3 +967,31 @@ report_days = Table(
     Column("priority", String(16), primary_key=True),
     *(Column(name, BigInteger, nullable=False, default=0) for name in REPORT_DAY_MEASURES),
 )
+
+# Single sign-on (migration 0031): the providers admins configure (`config` is its kind's model in
+# `domain/identity.py`, secrets encrypted under NIXFLOW_SECRET_KEY) and which user a provider's subject is.
+identity_providers = Table(
+    "identity_providers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),  # oidc | saml | ldap
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("role_mapping", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+user_identities = Table(
+    "user_identities",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("provider_id", Id, ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_sign_in_at", UTCDateTime),
+    UniqueConstraint("provider_id", "subject", name="uq_user_identities_subject"),
+    Index("ix_user_identities_user", "user_id"),
+)

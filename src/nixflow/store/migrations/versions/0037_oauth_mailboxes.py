@@ -1,7 +1,7 @@
 """OAuth2 mailboxes: IMAP polling and SMTP sending signed in with XOAUTH2/OAUTHBEARER (issue 27)
 
 Revision ID: 0037
-Revises: 0030
+Revises: 0031
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0037"
-down_revision = "0030"
+down_revision = "0031"  # 0030 on main; after 0031 here, since this branch merged h-oidc's identity seam
 branch_labels = None
 depends_on = None
 
