@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# Start (or stop) the PostgreSQL, Redis, Dovecot (IMAP), OpenID provider and OAuth2 provider servers the test suite
-# uses, on loopback ports of NixFlow's own, with their data in a throwaway folder.
+# Start (or stop) the PostgreSQL, Redis, Dovecot (IMAP) and OpenID provider servers the test suite uses, on
+# loopback ports of NixFlow's own, with their data in a throwaway folder.
 #   source scripts/services.sh start   # exports NIXFLOW_TEST_POSTGRES_URL, NIXFLOW_TEST_REDIS_URL, NIXFLOW_TEST_IMAP_URL,
-#                                      # NIXFLOW_TEST_OIDC_URL, NIXFLOW_TEST_OAUTH_URL, NIXFLOW_TEST_IMAP_OAUTH_URL
+#                                      # NIXFLOW_TEST_OIDC_URL, NIXFLOW_TEST_IMAP_OAUTH_URL
 #   bash scripts/services.sh stop
 set -euo pipefail
 
 NIXFLOW_PG_PORT="${NIXFLOW_PG_PORT:-54329}"
 NIXFLOW_REDIS_PORT="${NIXFLOW_REDIS_PORT:-63799}"
 NIXFLOW_IMAP_PORT="${NIXFLOW_IMAP_PORT:-14339}"
-NIXFLOW_OAUTH_PORT="${NIXFLOW_OAUTH_PORT:-14359}"
 NIXFLOW_OIDC_PORT="${NIXFLOW_OIDC_PORT:-19440}"
 NIXFLOW_SERVICES_DIR="${NIXFLOW_SERVICES_DIR:-/tmp/nixflow-test-services}"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
@@ -39,31 +38,12 @@ start_redis() {
   echo "redis did not start" >&2; return 1
 }
 
-# The OAuth2 provider of the mail tests (tests/oauth_server.py, authlib's PKCE check): authorization code, refresh
-# tokens, introspection (which Dovecot asks, as client `dovecot`), revocation. State lives in the process.
-OAUTH_DIR="$NIXFLOW_SERVICES_DIR/oauth"
-OAUTH_INTROSPECTION_SECRET="nixflow-dovecot-introspection"
-SERVICES_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SERVICES_PYTHON="${NIXFLOW_SERVICES_PYTHON:-$SERVICES_REPO/.venv/bin/python}"
-
-start_oauth() {
-  if [ -f "$OAUTH_DIR/pid" ] && kill -0 "$(cat "$OAUTH_DIR/pid")" 2>/dev/null; then return; fi
-  mkdir -p "$OAUTH_DIR"
-  [ -x "$SERVICES_PYTHON" ] || SERVICES_PYTHON=python3
-  nohup "$SERVICES_PYTHON" "$SERVICES_REPO/tests/oauth_server.py" --port "$NIXFLOW_OAUTH_PORT" \
-    --introspection-secret "$OAUTH_INTROSPECTION_SECRET" >"$OAUTH_DIR/log" 2>&1 &
-  echo $! > "$OAUTH_DIR/pid"
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$NIXFLOW_OAUTH_PORT") 2>/dev/null && return
-    sleep 0.1
-  done
-  echo "the OAuth2 provider did not start (see $OAUTH_DIR/log)" >&2; return 1
-}
-
 # Dovecot, unprivileged: as the `dovecot` user when started by root, else as whoever starts it; throwaway users
 # in a passwd-file (`nixflow`, password `nixflow-imap`; `nixflow-oauth`, whose password only fills its mailbox),
 # mail in Maildir under the services folder. XOAUTH2 and OAUTHBEARER go to the `oauth2` passdb, which asks the
-# OAuth2 provider above to introspect the token: `nixflow-oauth` signs in with a token granted to that username.
+# OpenID provider below (as its client `dovecot`) to introspect the token: `nixflow-oauth` signs in with a token
+# granted by the provider's account of that name.
+OIDC_INTROSPECTION_SECRET="nixflow-dovecot-introspection"
 DOVECOT_DIR="$NIXFLOW_SERVICES_DIR/dovecot"
 as_dovecot() {
   if [ "$(id -u)" = "0" ]; then runuser -u dovecot -- "$@"; else "$@"; fi
@@ -79,9 +59,9 @@ start_dovecot() {
   printf '%s\n' "nixflow:{PLAIN}nixflow-imap::::::" "nixflow-oauth:{PLAIN}nixflow-oauth-imap::::::" > "$DOVECOT_DIR/passwd"
   cat > "$DOVECOT_DIR/oauth2.conf.ext" <<CONF
 introspection_mode = post
-introspection_url = http://dovecot:$OAUTH_INTROSPECTION_SECRET@127.0.0.1:$NIXFLOW_OAUTH_PORT/introspect
+introspection_url = http://dovecot:$OIDC_INTROSPECTION_SECRET@127.0.0.1:$NIXFLOW_OIDC_PORT/token/introspection
 force_introspection = yes
-username_attribute = username
+username_attribute = sub
 active_attribute = active
 active_value = true
 CONF
@@ -149,7 +129,7 @@ start_oidc() {
   command -v node >/dev/null && [ -d "$IDP_DIR/node_modules/oidc-provider" ] || return 0
   if oidc_up; then return; fi
   mkdir -p "$NIXFLOW_SERVICES_DIR"
-  NIXFLOW_OIDC_PORT="$NIXFLOW_OIDC_PORT" setsid nohup node "$IDP_DIR/provider.mjs" \
+  NIXFLOW_OIDC_PORT="$NIXFLOW_OIDC_PORT" NIXFLOW_OIDC_INTROSPECTION_SECRET="$OIDC_INTROSPECTION_SECRET" setsid nohup node "$IDP_DIR/provider.mjs" \
     >"$NIXFLOW_SERVICES_DIR/oidc.log" 2>&1 </dev/null &
   echo $! >"$NIXFLOW_SERVICES_DIR/oidc.pid"
   for _ in $(seq 100); do oidc_up && return; sleep 0.1; done
@@ -160,9 +140,7 @@ case "${1:-start}" in
   start)
     start_postgres
     start_redis
-    start_oauth
     start_dovecot
-    export NIXFLOW_TEST_OAUTH_URL="http://127.0.0.1:$NIXFLOW_OAUTH_PORT"
     start_oidc
     if [ -d "$IDP_DIR/node_modules/oidc-provider" ]; then
       export NIXFLOW_TEST_OIDC_URL="http://127.0.0.1:$NIXFLOW_OIDC_PORT"
@@ -181,7 +159,6 @@ case "${1:-start}" in
     as_postgres "$PG_BIN/pg_ctl" -D "$NIXFLOW_SERVICES_DIR/pg" -m fast stop >/dev/null 2>&1 || true
     redis-cli -h 127.0.0.1 -p "$NIXFLOW_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     if [ -f "$DOVECOT_DIR/run/master.pid" ]; then kill "$(cat "$DOVECOT_DIR/run/master.pid")" 2>/dev/null || true; fi
-    if [ -f "$OAUTH_DIR/pid" ]; then kill "$(cat "$OAUTH_DIR/pid")" 2>/dev/null || true; fi
     if [ -f "$NIXFLOW_SERVICES_DIR/oidc.pid" ]; then kill "$(cat "$NIXFLOW_SERVICES_DIR/oidc.pid")" 2>/dev/null || true; fi
     ;;
 esac

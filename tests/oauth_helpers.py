@@ -1,5 +1,6 @@
-"""The OAuth2 mailbox tests' side of the provider (tests/oauth_server.py): register a client, walk the consent
-screen as a person would, revoke what the person revokes, and an SMTP server that checks XOAUTH2 tokens there."""
+"""The OAuth2 mailbox tests' side of the test OpenID provider (tests/idp/provider.mjs): register a client, walk
+its sign-in and consent screens as a person would, revoke what the person revokes, and an SMTP server that checks
+XOAUTH2 tokens by asking the provider to introspect them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -21,31 +22,47 @@ from tests.conftest import Harness, User, not_running
 from tests.smtp_server import Inbox, SmtpServer, free_port
 
 CALLBACK = "/api/mail/oauth/callback"
+PASSWORD = "mailbox-password"
 
 
 def provider_url() -> str:
-    url = os.environ.get("NIXFLOW_TEST_OAUTH_URL")
+    url = os.environ.get("NIXFLOW_TEST_OIDC_URL")
     if url is None:
-        not_running("the OAuth2 provider")
+        not_running("the test OpenID provider")
     return url
 
 
-def register_client(base_url: str) -> dict[str, str]:
-    """A client of the provider for the NixFlow at `base_url`: its id and secret."""
-    made = httpx.post(f"{provider_url()}/register", json={"redirect_uris": [f"{base_url}{CALLBACK}"]})
+def account(username: str) -> None:
+    """An account at the provider whose subject is `username` (the user the mail server knows)."""
+    person = {"password": PASSWORD, "email": f"{username}@idp.test", "email_verified": True, "name": username}
+    made = httpx.put(f"{provider_url()}/test/accounts/{username}", json=person)
     made.raise_for_status()
-    client: dict[str, str] = made.json()
-    return client
 
 
-async def add_mailbox(h: Harness, admin: User, address: str) -> dict[str, Any]:
-    """An OAuth2 mailbox for `address` at the test provider, found by its discovery document."""
-    client = register_client(h.nixflow.settings.base_url)
+def register_client(redirect_uri: str, **metadata: Any) -> dict[str, str]:
+    """A confidential client of the provider (RFC 7591) allowed refresh tokens: its id and secret. `metadata`: e.g.
+    `access_token_ttl` (seconds) for short-lived access tokens."""
+    body = {
+        **metadata,
+        "redirect_uris": [redirect_uri],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "client_secret_basic",
+    }
+    made = httpx.post(f"{provider_url()}/reg", json=body)
+    made.raise_for_status()
+    return {"client_id": made.json()["client_id"], "client_secret": made.json()["client_secret"]}
+
+
+async def add_mailbox(h: Harness, admin: User, address: str, **metadata: Any) -> dict[str, Any]:
+    """An OAuth2 mailbox for `address` at the test provider (a client registered with `metadata`), found by the
+    provider's discovery document."""
+    client = register_client(f"{h.nixflow.settings.base_url}{CALLBACK}", **metadata)
     body = {
         "address": address,
         "provider": "custom",
         "discovery_url": f"{provider_url()}/.well-known/openid-configuration",
-        "scopes": "mail offline_access",
+        "scopes": "openid offline_access",
         **client,
     }
     made = await h.client.post("/api/mail/oauth/mailboxes", json=body, headers=admin.headers)
@@ -55,19 +72,29 @@ async def add_mailbox(h: Harness, admin: User, address: str) -> dict[str, Any]:
 
 
 async def consent(h: Harness, admin: User, mailbox_id: int, username: str) -> httpx.Response:
-    """Start, allow on the provider's consent screen as `username`, and come back: the callback's answer."""
+    """Start, sign in at the provider as `username` and allow, and come back: the callback's answer."""
+    account(username)
     started = await h.client.get("/api/mail/oauth/start", params={"mailbox_id": mailbox_id}, headers=admin.headers)
     assert started.status_code == 303, started.text
+    url = started.headers["location"]
     async with httpx.AsyncClient() as browser:
-        screen = await browser.get(started.headers["location"])
-        assert screen.status_code == 200, screen.text
-        form = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', screen.text))
-        allowed = await browser.post(
-            f"{provider_url()}/authorize", data={**form, "username": username, "decision": "allow"}
-        )
-    assert allowed.status_code == 302, allowed.text
-    back = urlsplit(allowed.headers["location"])
-    assert back.path == CALLBACK
+        for _ in range(12):
+            if url.startswith(h.nixflow.settings.base_url):
+                break
+            answer = await browser.get(url)
+            if answer.is_redirect:
+                url = urljoin(url, answer.headers["location"])
+                continue
+            assert answer.status_code == 200, answer.text
+            action = re.search(r'<form method="post" action="([^"]+)"', answer.text)
+            assert action is not None, answer.text
+            signing_in = 'name="login"' in answer.text
+            form = {"login": username, "password": PASSWORD} if signing_in else {"allow": "yes"}
+            posted = await browser.post(urljoin(url, action.group(1)), data=form)
+            assert posted.is_redirect, posted.text
+            url = urljoin(url, posted.headers["location"])
+    back = urlsplit(url)
+    assert back.path == CALLBACK, url
     return await h.client.get(f"{CALLBACK}?{back.query}", headers=admin.headers)
 
 
@@ -85,13 +112,22 @@ async def mailbox_client(h: Harness, address: str) -> dict[str, str]:
 
 def revoke(token: str, client: dict[str, str]) -> None:
     """What a person does at the provider when they withdraw the app's access (RFC 7009)."""
-    provider = provider_url()
-    httpx.post(f"{provider}/revoke", data={"token": token}, auth=(client["client_id"], client["client_secret"]))
+    done = httpx.post(
+        f"{provider_url()}/token/revocation", data={"token": token}, auth=(client["client_id"], client["client_secret"])
+    )
+    done.raise_for_status()
 
 
-def refreshes() -> int:
-    """How many refresh grants the provider has answered so far."""
-    return int(httpx.get(f"{provider_url()}/stats").json()["refreshes"])
+def active(token: str, client: dict[str, str]) -> dict[str, Any]:
+    """The provider's introspection of `token` (RFC 7662)."""
+    answer = httpx.post(
+        f"{provider_url()}/token/introspection",
+        data={"token": token},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    answer.raise_for_status()
+    found: dict[str, Any] = answer.json()
+    return found
 
 
 class OAuthInbox(Inbox):
@@ -117,15 +153,15 @@ class OAuthInbox(Inbox):
         user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
         async with httpx.AsyncClient() as client:
             answer = await client.post(
-                f"{provider_url()}/introspect",
+                f"{provider_url()}/token/introspection",
                 data={"token": token},
                 auth=(self.resource["client_id"], self.resource["client_secret"]),
             )
         info = answer.json()
-        if info.get("active") and info.get("username") == user:
+        if info.get("active") and info.get("sub") == user:
             self.signed_in.append(user)
             return AuthResult(success=True, auth_data=user)
-        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "openid"})
         await server.challenge_auth(error)  # XOAUTH2's error report; the client answers with an empty line
         return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
 
@@ -133,7 +169,7 @@ class OAuthInbox(Inbox):
 @contextmanager
 def oauth_smtp_server() -> Iterator[SmtpServer]:
     """A real SMTP server (aiosmtpd) requiring XOAUTH2 before MAIL (on loopback, without TLS: a test)."""
-    inbox = OAuthInbox(register_client("http://resource.invalid"))
+    inbox = OAuthInbox(register_client("http://resource.invalid/"))
     server = SmtpServer(inbox, free_port())
     server.options = {"auth_require_tls": False}
     server.start()

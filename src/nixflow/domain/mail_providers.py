@@ -63,7 +63,12 @@ def preset_endpoints(provider: str, *, tenant: str | None, scopes: str | None) -
     )
 
 
+# Any other provider is asked for its consent screen explicitly: an OpenID provider grants offline access (a
+# refresh token) only with the person's explicit consent (OpenID Connect Core 11), and the rest ignore it.
+_CUSTOM_PARAMS: Mapping[str, str] = MappingProxyType({"prompt": "consent"})
+
+
 def authorization_params(provider: str) -> Mapping[str, str]:
-    """The extra parameters of `provider`'s consent screen (none for a custom provider)."""
+    """The extra parameters of `provider`'s consent screen."""
     preset = PRESETS.get(provider)
-    return preset.authorization_params if preset is not None else {}
+    return preset.authorization_params if preset is not None else _CUSTOM_PARAMS
