@@ -19,7 +19,8 @@ from tests.oauth_helpers import active, add_mailbox, consent, mailbox_client, re
 
 from nixflow.config import Settings
 from nixflow.email_in import intake
-from nixflow.email_in.mailbox import MailboxPoller, OAuthRefused
+from nixflow.email_in.imap_target import OAuthRefused
+from nixflow.email_in.mailbox import MailboxPoller
 from nixflow.ids import uuid7
 from nixflow.services.mail_tokens import MailboxPaused
 from nixflow.store import mail_oauth
