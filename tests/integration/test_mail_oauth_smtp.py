@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from tests.conftest import Harness, User, mailing, start
+from tests.conftest import Harness, ManualClock, User, mailing, start
 from tests.oauth_helpers import (
     active,
     add_mailbox,
@@ -22,6 +22,7 @@ from tests.oauth_helpers import (
 )
 from tests.smtp_server import SmtpServer
 
+from nixflow.bootstrap import build
 from nixflow.config import Settings
 from nixflow.notifications.smtp import Mailer, Outage, SmtpTarget
 
@@ -46,6 +47,14 @@ async def h(settings: Settings, oauth_smtp: SmtpServer) -> AsyncIterator[Harness
         yield running
 
 
+@pytest.fixture
+async def frozen(settings: Settings, oauth_smtp: SmtpServer, clock: ManualClock) -> AsyncIterator[Harness]:
+    """NixFlow sending through `oauth_smtp`, on a clock that stands still: it never refreshes a token on its own."""
+    sending = mailing(settings, oauth_smtp, delay=0).model_copy(update={"smtp_url": _url(oauth_smtp)})
+    async for running in start(sending, nixflow=build(sending, clock=clock)):
+        yield running
+
+
 async def _connected(h: Harness, admin: User, **metadata: Any) -> int:
     mailbox = await add_mailbox(h, admin, ADDRESS, **metadata)
     back = await consent(h, admin, int(mailbox["id"]), ADDRESS)
@@ -61,8 +70,9 @@ def _message(to: str) -> EmailMessage:
 
 
 async def test_mail_goes_out_with_a_token_the_server_checked_and_a_refused_one_is_refreshed(
-    h: Harness, oauth_smtp: SmtpServer
+    frozen: Harness, oauth_smtp: SmtpServer
 ) -> None:
+    h = frozen
     admin = await h.user("admin")
     await _connected(h, admin, access_token_ttl=2)
     tokens = h.nixflow.mail_tokens
