@@ -2,8 +2,8 @@
 # Start (or stop) the PostgreSQL, Redis, Dovecot (IMAP), OpenID provider and slapd (LDAP) servers the test suite
 # uses, on loopback ports of NixFlow's own, with their data in a throwaway folder.
 #   source scripts/services.sh start   # exports NIXFLOW_TEST_POSTGRES_URL, NIXFLOW_TEST_REDIS_URL, NIXFLOW_TEST_IMAP_URL,
-#                                      # NIXFLOW_TEST_OIDC_URL, NIXFLOW_TEST_LDAP_URL, NIXFLOW_TEST_LDAPS_URL,
-#                                      # NIXFLOW_TEST_LDAP_CA
+#                                      # NIXFLOW_TEST_OIDC_URL, NIXFLOW_TEST_IMAP_OAUTH_URL, NIXFLOW_TEST_LDAP_URL,
+#                                      # NIXFLOW_TEST_LDAPS_URL, NIXFLOW_TEST_LDAP_CA
 #   bash scripts/services.sh stop
 set -euo pipefail
 
@@ -41,8 +41,12 @@ start_redis() {
   echo "redis did not start" >&2; return 1
 }
 
-# Dovecot, unprivileged: as the `dovecot` user when started by root, else as whoever starts it; one throwaway
-# user (`nixflow`, password `nixflow-imap`) in a passwd-file, mail in Maildir under the services folder.
+# Dovecot, unprivileged: as the `dovecot` user when started by root, else as whoever starts it; throwaway users
+# in a passwd-file (`nixflow`, password `nixflow-imap`; `nixflow-oauth`, whose password only fills its mailbox),
+# mail in Maildir under the services folder. XOAUTH2 and OAUTHBEARER go to the `oauth2` passdb, which asks the
+# OpenID provider below (as its client `dovecot`) to introspect the token: `nixflow-oauth` signs in with a token
+# granted by the provider's account of that name.
+OIDC_INTROSPECTION_SECRET="nixflow-dovecot-introspection"
 DOVECOT_DIR="$NIXFLOW_SERVICES_DIR/dovecot"
 as_dovecot() {
   if [ "$(id -u)" = "0" ]; then runuser -u dovecot -- "$@"; else "$@"; fi
@@ -55,7 +59,15 @@ start_dovecot() {
   if [ "$(id -u)" = "0" ]; then user=dovecot; else user="$(id -un)"; fi
   group="$(id -gn "$user")"; uid="$(id -u "$user")"; gid="$(id -g "$user")"
   mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" "$DOVECOT_DIR/mail" "$DOVECOT_DIR/home"
-  echo "nixflow:{PLAIN}nixflow-imap::::::" > "$DOVECOT_DIR/passwd"
+  printf '%s\n' "nixflow:{PLAIN}nixflow-imap::::::" "nixflow-oauth:{PLAIN}nixflow-oauth-imap::::::" > "$DOVECOT_DIR/passwd"
+  cat > "$DOVECOT_DIR/oauth2.conf.ext" <<CONF
+introspection_mode = post
+introspection_url = http://dovecot:$OIDC_INTROSPECTION_SECRET@127.0.0.1:$NIXFLOW_OIDC_PORT/token/introspection
+force_introspection = yes
+username_attribute = sub
+active_attribute = active
+active_value = true
+CONF
   cat > "$DOVECOT_DIR/dovecot.conf" <<CONF
 base_dir = $DOVECOT_DIR/run
 state_dir = $DOVECOT_DIR/state
@@ -65,7 +77,8 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
+auth_failure_delay = 0
 mail_location = maildir:$DOVECOT_DIR/mail/%u
 first_valid_uid = 0
 first_valid_gid = 0
@@ -74,7 +87,13 @@ default_internal_group = $group
 default_login_user = $user
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $DOVECOT_DIR/passwd
+}
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $DOVECOT_DIR/oauth2.conf.ext
 }
 userdb {
   driver = static
@@ -113,7 +132,7 @@ start_oidc() {
   command -v node >/dev/null && [ -d "$IDP_DIR/node_modules/oidc-provider" ] || return 0
   if oidc_up; then return; fi
   mkdir -p "$NIXFLOW_SERVICES_DIR"
-  NIXFLOW_OIDC_PORT="$NIXFLOW_OIDC_PORT" setsid nohup node "$IDP_DIR/provider.mjs" \
+  NIXFLOW_OIDC_PORT="$NIXFLOW_OIDC_PORT" NIXFLOW_OIDC_INTROSPECTION_SECRET="$OIDC_INTROSPECTION_SECRET" setsid nohup node "$IDP_DIR/provider.mjs" \
     >"$NIXFLOW_SERVICES_DIR/oidc.log" 2>&1 </dev/null &
   echo $! >"$NIXFLOW_SERVICES_DIR/oidc.pid"
   for _ in $(seq 100); do oidc_up && return; sleep 0.1; done
@@ -246,6 +265,7 @@ case "${1:-start}" in
     fi
     if [ -x /usr/sbin/dovecot ]; then
       export NIXFLOW_TEST_IMAP_URL="imap://nixflow:nixflow-imap@127.0.0.1:$NIXFLOW_IMAP_PORT/INBOX"
+      export NIXFLOW_TEST_IMAP_OAUTH_URL="imap://nixflow-oauth:nixflow-oauth-imap@127.0.0.1:$NIXFLOW_IMAP_PORT/INBOX"
     fi
     export NIXFLOW_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$NIXFLOW_PG_PORT/postgres"
     export NIXFLOW_TEST_REDIS_URL="redis://127.0.0.1:$NIXFLOW_REDIS_PORT/0"

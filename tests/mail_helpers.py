@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from imap_tools import AND, BaseMailBox, MailBoxUnencrypted
 
 from nixflow.email_in import intake
 from nixflow.email_in.parse import parse
+from nixflow.ids import uuid7
 from tests.conftest import Harness, User
 from tests.smtp_server import SmtpServer
+
+
+@contextmanager
+def imap_folder(imap_url: str) -> Iterator[tuple[str, BaseMailBox]]:
+    """A folder of a test's own in the mailbox of `imap_url`'s user: `imap_url` pointing at it, and a client signed
+    in with the URL's password to fill and inspect it. The folder is deleted afterwards."""
+    parts = urlsplit(imap_url)
+    box = MailBoxUnencrypted(parts.hostname or "127.0.0.1", parts.port or 143)
+    box.login(parts.username or "", parts.password or "")
+    name = f"T{uuid7()[-12:]}"
+    box.folder.create(name)
+    box.folder.set(name)
+    try:
+        yield imap_url.rsplit("/", 1)[0] + f"/{name}", box
+    finally:
+        box.folder.set("INBOX")
+        box.folder.delete(name)
+        box.logout()
+
+
+def unseen(box: BaseMailBox) -> int:
+    """How many messages of the folder are unseen, as the server has them now."""
+    box.client.noop()  # take in the flags another session (the poller) changed
+    return len(box.uids(AND(seen=False)))
 
 
 async def pipe(h: Harness, raw: bytes) -> intake.Outcome:

@@ -89,13 +89,14 @@ class SmtpServer:
         self.inbox = inbox
         self.port = port
         self.controller: Controller | None = None
+        self.options: dict[str, Any] = {}  # for aiosmtpd's SMTP (auth_required, ...)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **self.options)
         self.controller.start()
 
     def stop(self) -> None:

@@ -39,6 +39,7 @@ from nixflow.services import auth, sessions, ticket_queries
 from nixflow.services.auth import Authenticated
 from nixflow.services.credentials import CredentialCache, RedisGeneration
 from nixflow.services.housekeeping import Housekeeping, Retention
+from nixflow.services.mail_tokens import MailTokens
 from nixflow.services.sessions import Origin, UseLedger
 from nixflow.services.ws_tickets import MemoryTickets, RedisTickets, TicketStore
 from nixflow.store import migrate
@@ -92,6 +93,7 @@ class NixFlow:
     webhooks: WebhookDeliverer | None = None
     kb_reads: ReadLedger = field(default_factory=ReadLedger)  # knowledge-base reads: recorded once a window
     uses: UseLedger = field(default_factory=UseLedger)  # a credential's last use: written once a minute
+    mail_tokens: MailTokens | None = None  # access tokens of the OAuth2 mailboxes, in memory
 
     async def authenticate(self, token: str) -> Authenticated | None:
         """The valid credential `token` proves, from the cache or else the database."""
@@ -220,6 +222,7 @@ def build(
         PeriodicJob("workflow-deadlines", WorkflowDeadlines(db=db, writer=writer)),
         PeriodicJob("housekeeping", Housekeeping(writer=writer, retention=retention)),
     ]
+    mail_tokens = MailTokens(db=db, writer=writer, keys=crypto.keyring(settings), clock=clock)
     if settings.smtp_url:
         mail = MailConfig(mail_from=settings.mail_from, base_url=settings.base_url)
         sender = NotificationSender(
@@ -231,6 +234,7 @@ def build(
             stale_after_seconds=settings.claim_idle_seconds,
             max_attempts=settings.max_attempts,
             retry_base_seconds=settings.retry_base_seconds,
+            tokens=mail_tokens,
         )
         jobs.append(PeriodicJob("notification-sender", sender))
     scheduler = Scheduler(clock=clock, tick_seconds=settings.tick_seconds, jobs=jobs, lock=lock)
@@ -262,6 +266,7 @@ def build(
         counters=counters,
         ws_tickets=ws_tickets,
         webhooks=webhooks,
+        mail_tokens=mail_tokens,
     )
     if settings.imap_url:
         app.mailbox = MailboxPoller(
@@ -269,6 +274,7 @@ def build(
             writer=writer,
             config=intake.config_from(settings),
             poll_seconds=settings.imap_poll_seconds,
+            tokens=mail_tokens,
         )
     tailer.sinks.append(webhooks.observe)
     if deliver_inline:

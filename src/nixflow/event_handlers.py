@@ -51,6 +51,7 @@ EVENT_HANDLERS: dict[str, tuple[Consumer, ...]] = {
     "sla.met": (REPORTS,),
     "notification.requested": (NOTIFICATIONS,),
     "webhook.disabled": (NOTIFICATIONS,),
+    "mailbox.paused": (NOTIFICATIONS,),
     "email.unverified": (SEARCH,),
     "email.unverified_discarded": (SEARCH,),
     "user.created": (REPORTS,),

@@ -21,8 +21,18 @@ const accounts = new Map(Object.entries({
   mallory: { password: 'mallory-password', email: 'mallory@idp.test', email_verified: false, name: 'Mallory Unverified', groups: [] },
 }));
 
+// Dovecot's `oauth2` passdb (scripts/services.sh) introspects the mailbox tests' tokens as this client: a resource
+// server, which asks for no tokens of its own.
+const introspector = {
+  client_id: 'dovecot',
+  client_secret: process.env.NIXFLOW_OIDC_INTROSPECTION_SECRET || 'nixflow-dovecot-introspection',
+  grant_types: [],
+  response_types: [],
+  redirect_uris: [],
+};
+
 const provider = new Provider(issuer, {
-  clients: [],
+  clients: [introspector],
   async findAccount(ctx, id) {
     const account = accounts.get(id);
     if (!account) return undefined;
@@ -49,7 +59,13 @@ const provider = new Provider(issuer, {
   issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
   cookies: { keys: ['nixflow-test-idp-cookie-key'] },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-  ttl: { Session: 600, Interaction: 600, Grant: 3600, AuthorizationCode: 60, IdToken: 300, AccessToken: 300, RefreshToken: 86400 },
+  // A client may ask for short-lived access tokens (registration metadata `access_token_ttl`, seconds): the mailbox
+  // tests let one lapse at the provider while NixFlow still holds it.
+  extraClientMetadata: { properties: ['access_token_ttl'] },
+  ttl: {
+    Session: 600, Interaction: 600, Grant: 3600, AuthorizationCode: 60, IdToken: 300, RefreshToken: 86400,
+    AccessToken: (ctx, token, client) => Number(client?.access_token_ttl) || 300,
+  },
 });
 
 function page(title, body) {

@@ -10,7 +10,8 @@ from imap_tools import BaseMailBox
 from sqlalchemy import Connection, select
 from tests import mail_corpus as corpus
 from tests.conftest import Harness
-from tests.integration.test_mailbox import _unseen, folder
+from tests.integration.test_mailbox import folder
+from tests.mail_helpers import unseen
 from tests.quarantine_helpers import REFUSAL, poison, refusing_poison
 
 from nixflow.email_in import intake
@@ -34,7 +35,7 @@ async def test_one_pass_takes_every_hostile_message_and_the_ordinary_one_behind_
     try:
         with refusing_poison(h.nixflow.settings.database_url):
             assert await poller.poll_once() == 5  # was: the first one raised, every pass, for good
-        assert _unseen(box) == 0
+        assert unseen(box) == 0
         assert await poller.poll_once() == 0
     finally:
         poller._close()

@@ -7,17 +7,17 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from imap_tools import AND, BaseMailBox, MailBoxUnencrypted
+from imap_tools import BaseMailBox
 from tests import mail_corpus as corpus
 from tests.conftest import Harness, not_running, start
+from tests.mail_helpers import imap_folder, unseen
 
 from nixflow.config import Settings
 from nixflow.email_in import intake
 from nixflow.email_in.mailbox import MailboxPoller
-from nixflow.ids import utcnow, uuid7
+from nixflow.ids import utcnow
 from nixflow.store.db import Database
 from nixflow.store.writer import make_writer
 
@@ -28,22 +28,8 @@ def folder() -> Iterator[tuple[str, BaseMailBox]]:
     imap_url = os.environ.get("NIXFLOW_TEST_IMAP_URL")
     if imap_url is None:
         not_running("Dovecot")
-    parts = urlsplit(imap_url)
-    box = MailBoxUnencrypted(parts.hostname or "127.0.0.1", parts.port or 143)
-    box.login(parts.username or "", parts.password or "")
-    name = f"T{uuid7()[-12:]}"
-    box.folder.create(name)
-    box.folder.set(name)
-    url = imap_url.rsplit("/", 1)[0] + f"/{name}"
-    yield url, box
-    box.folder.set("INBOX")
-    box.folder.delete(name)
-    box.logout()
-
-
-def _unseen(box: BaseMailBox) -> int:
-    box.client.noop()  # take in the flags another session (the poller) changed
-    return len(box.uids(AND(seen=False)))
+    with imap_folder(imap_url) as made:
+        yield made
 
 
 async def test_a_pass_takes_every_unseen_message_and_flags_it_after_the_commit(
@@ -57,7 +43,7 @@ async def test_a_pass_takes_every_unseen_message_and_flags_it_after_the_commit(
     poller = MailboxPoller(url=url, writer=h.nixflow.writer, config=config, poll_seconds=1)
     try:
         assert await poller.poll_once() == 2
-        assert _unseen(box) == 0  # the unreadable one too: it can never be stored
+        assert unseen(box) == 0  # the unreadable one too: it can never be stored
         assert await poller.poll_once() == 0
     finally:
         poller._close()
@@ -85,13 +71,13 @@ async def test_a_message_stays_unseen_while_the_database_is_down(
     finally:
         broken.close()
         poller._close()
-    assert _unseen(box) == 1  # not flagged: it is taken again once the database is back
+    assert unseen(box) == 1  # not flagged: it is taken again once the database is back
     working = MailboxPoller(url=url, writer=h.nixflow.writer, config=config, poll_seconds=1)
     try:
         assert await working.poll_once() == 1
     finally:
         working._close()
-    assert _unseen(box) == 0
+    assert unseen(box) == 0
     await h.settle()
     assert len(await h.events(type="ticket.created")) == 1
 
@@ -109,10 +95,10 @@ async def test_the_worker_takes_new_mail_as_it_arrives(settings: Settings, folde
         _first, created = await _tickets(h, 2, within=20)
         assert created["data"]["title"] == "Printer on floor 2 is jammed"
         for _ in range(50):
-            if _unseen(box) == 0:
+            if unseen(box) == 0:
                 break
             await asyncio.sleep(0.1)
-        assert _unseen(box) == 0
+        assert unseen(box) == 0
 
 
 async def _tickets(h: Harness, count: int, within: float = 30) -> list[dict[str, Any]]:

@@ -134,6 +134,10 @@ def delegation_body(w: World, role: str) -> dict[str, Any]:
     return {"delegate_id": delegate.id, "starts_at": "2020-01-01T00:00:00Z", "days": 30}
 
 
+def mailbox_body(w: World) -> dict[str, Any]:
+    return {"address": f"{w.unique('box')}@example.com", "provider": "microsoft", "client_id": "matrix-app"}
+
+
 def provider_body(w: World) -> dict[str, Any]:
     config = {"kind": "oidc", "issuer": "https://idp.example.com", "client_id": "nixflow", "client_secret": "s"}
     return {"slug": w.unique("idp"), "name": "Matrix SSO", "config": config}
@@ -566,6 +570,14 @@ ROWS = [
         admin_only(202),
         body=lambda w, r: {"since": "2020-01-01T00:00:00Z"},
     ),
+    # OAuth2 mailboxes (admin): a Microsoft 365 one behind each {mailbox_id}; nothing here calls Microsoft
+    Row("GET", "/api/mail/oauth/providers", admin_only(200)),
+    Row("POST", "/api/mail/oauth/mailboxes", admin_only(201), body=lambda w, r: mailbox_body(w)),
+    Row("GET", "/api/mail/oauth/mailboxes", admin_only(200)),
+    Row("GET", "/api/mail/oauth/mailboxes/{mailbox_id}", admin_only(200)),
+    Row("DELETE", "/api/mail/oauth/mailboxes/{mailbox_id}", admin_only(204)),
+    Row("GET", "/api/mail/oauth/start", admin_only(303), query="?mailbox_id={mailbox_id}"),
+    Row("GET", "/api/mail/oauth/callback", admin_only(400), query="?state=not-one-of-ours&code=x"),
     # Quarantined mail (admin): a fresh held mail behind each {quarantine_id}
     Row("GET", "/api/mail/quarantine", admin_only(200)),
     Row("GET", "/api/mail/quarantine/{quarantine_id}", admin_only(200)),
@@ -843,6 +855,10 @@ async def fill(world: World, row: Row, role: str) -> str:
             values[name] = str(created.json()["id"])
         elif name == "webhook_id":
             values[name] = str((await stored_subscription(h))["id"])
+        elif name == "mailbox_id":
+            created = await h.client.post("/api/mail/oauth/mailboxes", json=mailbox_body(world), headers=admin)
+            assert created.status_code == 201, created.text
+            values[name] = str(created.json()["id"])
         elif name == "quarantine_id":
             values[name] = str(await held_mail(h, f"<{world.unique('held')}@matrix.test>"))
         elif name == "delivery_id":

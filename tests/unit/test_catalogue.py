@@ -204,6 +204,7 @@ def test_categories_are_the_documented_ones() -> None:
         "macro",
         "organization",
         "csat",  # issue 26: satisfaction surveys
+        "mailbox",  # issue 27: OAuth2 mailboxes (connected, paused)
     }
     assert {spec.category for spec in CATALOGUE.values()} <= set(EVENT_CATEGORIES)
 

@@ -754,6 +754,25 @@ class WebhookReplayed(WebhookRef):
     scheduled: int
     after: int | None = None
     since: datetime | None = None
+
+
+# mailbox: an OAuth2-connected mailbox (never a token in these)
+
+
+class MailboxRef(EventData):
+    mailbox_id: int
+    address: str
+
+
+class MailboxChanged(MailboxRef):
+    provider: str
+    by_id: int | None = None
+
+
+class MailboxPaused(MailboxRef):
+    """Its grant was revoked or expired at the provider: polling and sending wait until an admin reconnects."""
+
+    reason: str
     event_id: str | None = None
 
 
@@ -974,6 +993,10 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("webhook.secret_rotated", WebhookSecretRotated, "A webhook's signing secret was replaced."),
     ("webhook.disabled", WebhookDisabled, "A webhook was paused: its receiver is gone or kept failing."),
     ("webhook.replayed", WebhookReplayed, "Past events were scheduled for delivery to a webhook again."),
+    ("mailbox.added", MailboxChanged, "An admin set up an OAuth2 mailbox (not connected yet)."),
+    ("mailbox.connected", MailboxChanged, "An admin connected (or reconnected) an OAuth2 mailbox at its provider."),
+    ("mailbox.paused", MailboxPaused, "An OAuth2 mailbox's grant was refused: its mail waits for a reconnection."),
+    ("mailbox.removed", MailboxChanged, "An admin removed an OAuth2 mailbox and its tokens."),
     ("organization.created", OrganizationCreated, "An admin added an organization."),
     ("organization.updated", OrganizationUpdated, "An organization's name, domains or sharing changed."),
     ("organization.deleted", OrganizationDeleted, "An organization was deleted; its tickets keep its id."),
@@ -1000,6 +1023,7 @@ _TYPE_PRIORITY: Mapping[str, Priority] = {
     "sla.breached": Priority.HIGH,
     "automation.rule_failed": Priority.HIGH,
     "webhook.disabled": Priority.HIGH,
+    "mailbox.paused": Priority.HIGH,
     "kb.article_viewed": Priority.LOW,
     "kb.article_suggested": Priority.LOW,
 }

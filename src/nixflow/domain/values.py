@@ -49,6 +49,7 @@ EVENT_CATEGORIES = (
     "macro",
     "organization",
     "csat",
+    "mailbox",
 )
 
 # The event source of work done for an automatic mail (an auto-reply): its changes are never mailed about.

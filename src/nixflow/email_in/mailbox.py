@@ -3,6 +3,10 @@ flagged seen (or moved) only after the intake committed it, so a crash or an out
 
 Where the server offers IDLE the poller waits in it, so a new message is taken at once; else it polls every
 `NIXFLOW_IMAP_POLL_SECONDS`. The conversation is blocking (imap-tools), so it runs on a thread.
+
+A URL without a password signs in with OAuth2 (OAUTHBEARER where offered, else XOAUTH2) as the OAuth2 mailbox
+connected for its user (`services.mail_tokens`); while that mailbox is paused, the poller does not sign in, and
+its mail waits unseen on the server.
 """
 
 from __future__ import annotations
@@ -13,61 +17,21 @@ import io
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio.from_thread
 import anyio.to_thread
-from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
+from imap_tools import AND, BaseMailBox, MailMessageFlags
 
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.email_in import intake, quarantine
+from nixflow.email_in.imap_target import ImapTarget, OAuthRefused
 from nixflow.email_in.intake import IntakeConfig
 from nixflow.email_in.parse import ParsedMail, Unreadable
+from nixflow.services.mail_tokens import MailboxPaused, MailTokens
 from nixflow.store.db import unavailable
 from nixflow.store.writer import Writer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImapTarget:
-    """`imaps://user:pass@host:993/INBOX`, `imap://...?starttls=true`; `?move_to=Folder` moves what was taken."""
-
-    hostname: str
-    port: int
-    username: str
-    password: str
-    folder: str
-    tls: bool
-    starttls: bool
-    move_to: str | None
-
-    @classmethod
-    def from_url(cls, url: str) -> ImapTarget:
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        implicit = parts.scheme == "imaps"
-        return cls(
-            hostname=parts.hostname or "localhost",
-            port=parts.port or (993 if implicit else 143),
-            username=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            folder=unquote(parts.path.lstrip("/")) or "INBOX",
-            tls=implicit,
-            starttls=query.get("starttls", ["false"])[0].lower() in ("true", "1", "yes"),
-            move_to=query.get("move_to", [None])[0],
-        )
-
-    def connect(self, timeout: float) -> BaseMailBox:
-        box: BaseMailBox
-        if self.tls:
-            box = MailBox(self.hostname, self.port, timeout=timeout)
-        elif self.starttls:
-            box = MailBoxStartTls(self.hostname, self.port, timeout=timeout)
-        else:
-            box = MailBoxUnencrypted(self.hostname, self.port, timeout=timeout)
-        return box.login(self.username, self.password, initial_folder=self.folder)
 
 
 def _announced(box: BaseMailBox) -> bool:
@@ -93,8 +57,17 @@ def _buffered(box: BaseMailBox) -> bool:
 class MailboxPoller:
     """Takes the unseen mail of one mailbox into NixFlow; `poll_once` in burst mode, `start`/`stop` as a loop."""
 
-    def __init__(self, *, url: str, writer: Writer, config: IntakeConfig, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        writer: Writer,
+        config: IntakeConfig,
+        poll_seconds: float,
+        tokens: MailTokens | None = None,
+    ) -> None:
         self.target = ImapTarget.from_url(url)
+        self.tokens = tokens  # for a URL without a password: the OAuth2 mailbox of its user
         self.writer = writer
         self.config = config
         self.poll_seconds = poll_seconds
@@ -106,8 +79,22 @@ class MailboxPoller:
 
     def _mailbox(self) -> BaseMailBox:
         if self._box is None:
-            self._box = self.target.connect(self.timeout)
+            self._box = self._signed_in()
         return self._box
+
+    def _signed_in(self) -> BaseMailBox:
+        """A new connection (blocking): with the URL's password, else with the OAuth2 mailbox's access token, which
+        is refreshed once if the server refuses it (revoked or expired early)."""
+        tokens = self.tokens
+        if self.target.password or tokens is None:
+            return self.target.connect(self.timeout)
+        login = anyio.from_thread.run(tokens.login_for, self.target.username)
+        try:
+            return self.target.connect(self.timeout, login)
+        except OAuthRefused as exc:
+            log.info("mailbox refused the access token, refreshing it once: %s", exc)
+            tokens.forget(login.user)
+        return self.target.connect(self.timeout, anyio.from_thread.run(tokens.login_for, self.target.username))
 
     def _close(self) -> None:
         box, self._box = self._box, None
@@ -208,7 +195,8 @@ class MailboxPoller:
                 summary = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 if summary != failing:
                     outage = isinstance(exc, ServiceUnavailable | OSError) or unavailable(exc)
-                    log.warning("mailbox polling failing (%s), retried: %s", "outage" if outage else "error", summary)
+                    kind = "paused" if isinstance(exc, MailboxPaused) else "outage" if outage else "error"
+                    log.warning("mailbox polling failing (%s), retried: %s", kind, summary)
                     failing = summary
                 await anyio.to_thread.run_sync(self._stopping.wait, min(self.poll_seconds, 5.0))
         self._close()

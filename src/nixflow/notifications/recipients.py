@@ -333,8 +333,19 @@ def webhook_disabled(facts: Facts) -> list[Draft]:
     return [Draft(a, "system", reason, title[:300], body) for a in facts.with_role("admin")]
 
 
+def mailbox_paused(facts: Facts) -> list[Draft]:
+    """An OAuth2 mailbox whose grant was refused: every admin, in the app (its mail may be what is stuck)."""
+    data = facts.record.data
+    title = f"Mailbox {data['address']} is paused"
+    body = f"{data['reason']}. Its mail waits, unread and queued: reconnect it and nothing is lost."
+    return [Draft(a, "system", "you are an admin", title[:300], body) for a in facts.with_role("admin")]
+
+
 # Events about no ticket: told in the app only (mail is about tickets).
-TICKETLESS: dict[str, Callable[[Facts], list[Draft]]] = {"webhook.disabled": webhook_disabled}
+TICKETLESS: dict[str, Callable[[Facts], list[Draft]]] = {
+    "webhook.disabled": webhook_disabled,
+    "mailbox.paused": mailbox_paused,
+}
 
 
 def plan(tx: Tx, record: EventRecord) -> list[Draft]:

@@ -29,6 +29,7 @@ from nixflow.notifications.model import backoff_seconds
 from nixflow.notifications.outbox import Claim
 from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget
 from nixflow.services import password_reset
+from nixflow.services.mail_tokens import MailTokens
 from nixflow.store.db import Database, Tx
 from nixflow.store.tables import SYSTEM_USER_ID
 from nixflow.store.writer import Writer
@@ -56,8 +57,10 @@ class NotificationSender:
         stale_after_seconds: float,
         max_attempts: int,
         retry_base_seconds: float,
+        tokens: MailTokens | None = None,
     ) -> None:
         self.db = db
+        self.tokens = tokens
         self.writer = writer
         self.target = SmtpTarget.from_url(smtp_url)
         self.mail = mail
@@ -71,7 +74,7 @@ class NotificationSender:
     async def __call__(self, now: datetime) -> int:
         at = functools.partial(_as_of, now)
         await self.writer.run(at(lambda tx: outbox.release_stale(tx, before=tx.now - self.stale_after)), _CTX)
-        mailer = Mailer(self.target, timeout=self.timeout)
+        mailer = Mailer(self.target, timeout=self.timeout, tokens=self.tokens)
         sent = 0
         deadline = time.monotonic() + self.timeout * 2
         try:

@@ -484,6 +484,35 @@ email_bounces = Table(
 # with its own table of deliveries (one per subscription and event) and the attempts made for each.
 UNFINISHED_DELIVERY_SQL = "status IN ('pending', 'retrying')"
 
+# A mailbox NixFlow signs in to with OAuth2 (XOAUTH2/OAUTHBEARER) instead of a password: `address` is the user
+# of NIXFLOW_IMAP_URL / NIXFLOW_SMTP_URL given without a password. Secrets encrypted under NIXFLOW_SECRET_KEY.
+mail_oauth_mailboxes = Table(
+    "mail_oauth_mailboxes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("address", String(254), nullable=False, unique=True),
+    Column("provider", String(16), nullable=False),  # microsoft | google | custom
+    Column("authorization_endpoint", String(2000), nullable=False),
+    Column("token_endpoint", String(2000), nullable=False),
+    Column("scopes", String(1000), nullable=False),
+    Column("client_id", String(500), nullable=False),
+    Column("client_secret", Text),  # encrypted; null for a public client
+    Column("status", String(16), nullable=False),  # not_connected | connected | paused
+    Column("refresh_token", Text),  # encrypted
+    Column("grant_version", Integer, nullable=False),  # +1 at each connection: a pause names the grant it ends
+    Column("connected_at", UTCDateTime),
+    Column("paused_at", UTCDateTime),
+    Column("paused_reason", String(300)),
+    # The consent screen an admin was sent to: the state's hash, the PKCE verifier (encrypted), who, until when.
+    Column("pending_state", String(64)),
+    Column("pending_verifier", Text),
+    Column("pending_by", BigInteger),
+    Column("pending_until", UTCDateTime),
+    Column("created_by", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 webhooks = Table(
     "webhooks",
     metadata,

@@ -1,7 +1,7 @@
 """user erasure: when a person's personal data was erased (issue 28); NULL for everyone never erased
 
 Revision ID: 0038
-Revises: 0036
+Revises: 0037
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0038"
-down_revision = "0036"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
