@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from authlib.deprecate import AuthlibDeprecationWarning  # type: ignore[import-untyped]
+from authlib.deprecate import AuthlibDeprecationWarning
 
 from nixflow.crypto import Keyring
 from nixflow.domain.envelope import EventContext
@@ -28,7 +28,7 @@ from nixflow.store.writer import Writer
 
 with warnings.catch_warnings():  # authlib prefers `httpx2`, and falls back to httpx with a warning
     warnings.simplefilter("ignore", AuthlibDeprecationWarning)
-    from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
     from authlib.integrations.httpx_client import OAuthError as OAuthError
 
 log = logging.getLogger(__name__)
