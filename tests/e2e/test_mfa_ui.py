@@ -19,7 +19,7 @@ async def password_step(page: Page, server: Server, email: str) -> None:
     await page.goto(server.url + "/login?next=/queue")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.wait_for_url(server.url + "/login/mfa?next=/queue")
 
 

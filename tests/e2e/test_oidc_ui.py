@@ -46,7 +46,7 @@ async def test_a_person_signs_in_through_the_provider_for_the_first_time_and_lan
     await button.click()
     await visitor.get_by_label("Login").fill(login)
     await visitor.get_by_label("Password").fill(login)
-    await visitor.get_by_role("button", name="Sign in").click()
+    await visitor.get_by_role("button", name="Sign in", exact=True).click()
     await visitor.get_by_role("button", name="Allow").click()
     await visitor.wait_for_url(server.url + "/queue")
     await expect(visitor.locator(".who")).to_contain_text("Grace Newcomer")

@@ -43,7 +43,7 @@ async def test_a_new_person_signs_in_with_saml_and_lands_as_an_agent(
     await button.click()
     await page.wait_for_url(idp.url + "/sso*")
     await page.get_by_label("Account").select_option("alice")
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.wait_for_url(server.url + "/queue")
     await expect(page.locator("a.who")).to_contain_text("Alice Agent")
     me = await page.request.get(server.url + "/api/auth/me")

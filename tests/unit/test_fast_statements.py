@@ -62,6 +62,7 @@ def _user(user_id: int, role: str) -> dict[str, Any]:
         "updated_at": AT,
         "signature": None,
         "fields": {},
+        "erased_at": None,
     }
 
 

@@ -4,10 +4,12 @@ import "./kb.js";
 import { el } from "./dom.js";
 
 const reply = document.getElementById("comment-form");
-if (reply && "split" in reply.dataset) import("./reply_send.js");
-if (reply && "split" in reply.dataset) import("./reply_picker.js");
-if (document.getElementById("preview-toggle")) import("./reply_preview.js");
-if (document.getElementById("presence")) import("./presence.js");
+// This module is done (and the page's buttons take clicks: app.js) only once these have bound their handlers: a
+// reply sent before reply_send.js listened went the generic way and did not refresh the page.
+const parts = [];
+if (reply && "split" in reply.dataset) parts.push(import("./reply_send.js"), import("./reply_picker.js"));
+if (document.getElementById("preview-toggle")) parts.push(import("./reply_preview.js"));
+if (document.getElementById("presence")) parts.push(import("./presence.js"));
 
 const box = document.getElementById("rule-notices");
 const ticketId = (document.body.dataset.liveScope || "").replace(/^ticket:/, "");
@@ -46,3 +48,5 @@ if (box) {
     box.hidden = false;
   });
 }
+
+await Promise.allSettled(parts);
