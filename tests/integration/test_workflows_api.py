@@ -176,6 +176,8 @@ async def test_a_delegate_decides_for_an_approver_who_is_away(harness: Harness, 
             "/api/workflow-delegation", json={**away, "starts_at": when}, headers=setup.manager.headers
         )
         assert bad.status_code == 422, (when, bad.text)
+    huge = {**away, "delegate_id": 2**66}  # past any id: a 422, never the database's overflow (a 500 before)
+    assert (await h.client.put("/api/workflow-delegation", json=huge, headers=setup.manager.headers)).status_code == 422
     await ok(await h.client.put("/api/workflow-delegation", json=away, headers=setup.manager.headers))
     mine = await ok(await h.client.get("/api/workflow-delegation", headers=setup.manager.headers))
     assert mine["delegate_id"] == deputy.id

@@ -104,7 +104,7 @@ class RunRead(BaseModel):
 class Delegation(Strict):
     """Who decides for you, from `starts_at` for `days` days."""
 
-    delegate_id: int = Field(ge=1)
+    delegate_id: int = Field(ge=1, le=MAX_ID)
     starts_at: Instant
     days: int = Field(ge=1, le=366)
 
