@@ -754,6 +754,7 @@ class WebhookReplayed(WebhookRef):
     scheduled: int
     after: int | None = None
     since: datetime | None = None
+    event_id: str | None = None
 
 
 # mailbox: an OAuth2-connected mailbox (never a token in these)
@@ -773,7 +774,6 @@ class MailboxPaused(MailboxRef):
     """Its grant was revoked or expired at the provider: polling and sending wait until an admin reconnects."""
 
     reason: str
-    event_id: str | None = None
 
 
 # organization
