@@ -71,8 +71,11 @@ async def add_mailbox(h: Harness, admin: User, address: str, **metadata: Any) ->
     return mailbox
 
 
-async def consent(h: Harness, admin: User, mailbox_id: int, username: str) -> httpx.Response:
-    """Start, sign in at the provider as `username` and allow, and come back: the callback's answer."""
+async def consent(
+    h: Harness, admin: User, mailbox_id: int, username: str, *, accept: str = "application/json"
+) -> httpx.Response:
+    """Start, sign in at the provider as `username` and allow, and come back: the callback's answer (`accept`: what
+    the admin's client asks the callback for; a browser asks for HTML)."""
     account(username)
     started = await h.client.get("/api/mail/oauth/start", params={"mailbox_id": mailbox_id}, headers=admin.headers)
     assert started.status_code == 303, started.text
@@ -95,7 +98,7 @@ async def consent(h: Harness, admin: User, mailbox_id: int, username: str) -> ht
             url = urljoin(url, posted.headers["location"])
     back = urlsplit(url)
     assert back.path == CALLBACK, url
-    return await h.client.get(f"{CALLBACK}?{back.query}", headers=admin.headers)
+    return await h.client.get(f"{CALLBACK}?{back.query}", headers={**admin.headers, "Accept": accept})
 
 
 async def stored_refresh_token(h: Harness, address: str) -> str:

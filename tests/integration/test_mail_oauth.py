@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from imap_tools import BaseMailBox
 from tests import mail_corpus as corpus
-from tests.conftest import Harness, ManualClock, User, not_running, start
+from tests.conftest import PASSWORD, Harness, ManualClock, User, not_running, start
 from tests.mail_helpers import imap_folder, unseen
 from tests.oauth_helpers import active, add_mailbox, consent, mailbox_client, revoke, stored_refresh_token
 
@@ -81,6 +81,24 @@ async def test_an_admin_connects_a_mailbox_and_its_mail_is_polled_with_a_token(
     assert len(await h.events(type="ticket.created")) == 1
     kinds = [e["type"] for e in await h.events(category="mailbox")]
     assert kinds == ["mailbox.added", "mailbox.connected"]
+
+
+async def test_the_mailboxes_page_connects_a_mailbox_and_shows_it_connected(harness: Harness, admin: User) -> None:
+    h = harness
+    address = f"desk-{uuid7()[-8:]}"
+    mailbox = await add_mailbox(h, admin, address)
+    await h.client.post("/api/auth/login", json={"email": admin.email, "password": PASSWORD})  # the page's cookie
+    answer = await h.client.get("/admin/mailboxes")
+    assert answer.status_code == 200, answer.text[:500]
+    page = answer.text
+    row = page[page.index(f'data-mailbox-id="{mailbox["id"]}"') :]
+    assert "not connected" in row.split("</tr>")[0]
+    assert f'href="/api/mail/oauth/start?mailbox_id={mailbox["id"]}" aria-label="Connect {address}">Connect</a>' in row
+    back = await consent(h, admin, int(mailbox["id"]), address, accept="text/html,application/xhtml+xml")
+    assert back.status_code == 303 and back.headers["location"] == "/admin/mailboxes", back.text
+    page = (await h.client.get("/admin/mailboxes")).text
+    row = page[page.index(f'data-mailbox-id="{mailbox["id"]}"') :].split("</tr>")[0]
+    assert ">connected</span>" in row and f'aria-label="Reconnect {address}">Reconnect</a>' in row
 
 
 async def test_a_replayed_or_foreign_state_connects_nothing(harness: Harness, admin: User) -> None:

@@ -631,6 +631,7 @@ ROWS = [
     Row("GET", "/admin/categories", page(403, 403, 200)),
     Row("GET", "/admin/organizations", page(403, 403, 200)),
     Row("GET", "/admin/identity-providers", page(403, 403, 200)),
+    Row("GET", "/admin/mailboxes", page(403, 403, 200)),
     Row("GET", "/admin/fields", page(403, 403, 200)),
     Row("GET", "/admin/workflows", page(403, 403, 200)),
     Row("GET", "/workflow/decide", public(200)),

@@ -13,11 +13,13 @@ from sqlalchemy import Connection
 
 from nixflow.api.deps import App
 from nixflow.domain.identity import RoleMapping
+from nixflow.domain.mail_providers import CUSTOM, PRESETS
 from nixflow.domain.values import Priority, Role
 from nixflow.email_in import quarantine_admin
 from nixflow.services import calendars, identity_providers, organizations, sla_policies, user_admin, users
 from nixflow.services.users import require_admin
 from nixflow.store import event_log
+from nixflow.store import mail_oauth as mail_rows
 from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=PageRoute)
@@ -113,6 +115,17 @@ async def identity_providers_page(request: Request, user: PageUser, app: App) ->
     listed = await app.db.read(lambda conn: identity_providers.list_providers(conn, actor=user))
     data = {"providers": listed, "roles": ROLES, "default_mapping": RoleMapping().model_dump()}
     return await render(request, "admin_identity_providers.html", user, title="Sign-in providers", **data)
+
+
+@router.get("/mailboxes", response_class=HTMLResponse)
+async def mailboxes_page(request: Request, user: PageUser, app: App) -> Response:
+    """OAuth2 mailboxes: add one, connect it at its provider's consent screen, see whether it is paused, remove."""
+    require_admin(user)
+    listed = await app.db.read(mail_rows.listing)
+    presets = [(name, preset.label) for name, preset in PRESETS.items()] + [(CUSTOM, "Any OAuth2 provider")]
+    callback = f"{app.settings.base_url}/api/mail/oauth/callback"
+    data = {"mailboxes": listed, "presets": presets, "callback": callback}
+    return await render(request, "admin_mailboxes.html", user, title="Mailboxes", **data)
 
 
 @router.get("/rules", response_class=HTMLResponse)

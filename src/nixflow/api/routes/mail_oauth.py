@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, StringConstraints
 
@@ -122,6 +122,7 @@ async def start_consent(
 
 @router.get("/callback", response_model=MailboxRead)
 async def finish_consent(
+    request: Request,
     app: App,
     ctx: Ctx,
     admin: AdminUser,
@@ -129,7 +130,8 @@ async def finish_consent(
     code: Annotated[str | None, Query(max_length=4096)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> MailboxRead:
-    """The provider's answer: the mailbox is connected (or reconnected: a paused one polls and sends again)."""
+    """The provider's answer: the mailbox is connected (or reconnected: a paused one polls and sends again). A
+    browser (asking for HTML) is sent on to the mailboxes page, which shows it connected."""
     connected = await mail_oauth.finish(
         writer=app.writer,
         keys=crypto.keyring(app.settings),
@@ -138,4 +140,6 @@ async def finish_consent(
         redirect_uri=_callback_url(app),
         ctx=ctx,
     )
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse("/admin/mailboxes", status_code=303)  # type: ignore[return-value]
     return MailboxRead(**connected)
