@@ -73,7 +73,9 @@ class Keyring:
 
     def mail_token_matches(self, message: str, token: str) -> bool:
         """Whether `token` is `mail_token(message)` under any key (constant time per key)."""
-        return any(hmac.compare_digest(self._short(key, message), token.lower()) for key in self._mail)
+        return any(
+            hmac.compare_digest(self._short(key, message).encode(), token.lower().encode()) for key in self._mail
+        )
 
     @staticmethod
     def _short(key: bytes, message: str) -> str:

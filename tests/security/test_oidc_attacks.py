@@ -126,3 +126,14 @@ async def test_an_unverified_address_never_takes_over_an_account(harness: Harnes
     assert await _trail(h) == before
     users = await h.client.get("/api/users", headers=admin.headers)
     assert "stranger@idp.test" not in users.text
+
+
+async def test_a_state_or_cookie_that_is_not_ascii_is_refused_not_a_500(harness: Harness, admin: User) -> None:
+    """Found by schemathesis: `secrets.compare_digest` raises on non-ASCII text, which was a 500."""
+    h = harness
+    await oidc_provider(h, admin)
+    h.client.cookies.set("nixflow_oidc_state", "cafe")
+    for state in ("\u00dd\x10\u0096", "caf\u00e9"):
+        answer = await h.client.get("/api/auth/oidc/corp/callback", params={"state": state, "code": "x"})
+        assert answer.status_code in (400, 403), answer.text
+        assert "nixflow_session" not in answer.headers.get("set-cookie", "")

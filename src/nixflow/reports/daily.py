@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, bindparam, cast, func, literal, select, text
+from sqlalchemy import BigInteger, ColumnElement, Connection, bindparam, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nixflow.store.tables import NULL_ID, REPORT_DAY_MEASURES, report_days, report_sla, report_spells, report_tickets
@@ -64,14 +64,8 @@ def _upsert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """One statement, its rows in key order: two transactions updating the same rows take their locks in the same
     order, so on PostgreSQL they wait for each other instead of deadlocking (a move from A to B beside one from B
     to A did)."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        # Key order holds within a statement, not across the several a unit of work may run (one per event of a
-        # worker's batch): two batches touching the same days in other orders deadlocked. One lock for the
-        # table's writers, held to commit, orders them; the hot rows (today's) serialize them anyway.
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('nixflow.report_days'))"))
-    conn.execute(_upsert(conn.dialect.name), sorted(rows, key=_lock_order))
+    if rows:
+        conn.execute(_upsert(conn.dialect.name), sorted(rows, key=_lock_order))
 
 
 def tally(conn: Connection, key: Key, tallies: Iterable[Tally]) -> None:

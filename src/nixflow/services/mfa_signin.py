@@ -100,4 +100,4 @@ def _remembered(keys: Keyring, device: str, user_id: int, fingerprint: str, days
         value = keys.unsign(DEVICE_PURPOSE, device, max_age=timedelta(days=days), now=now)
     except BadSecret:
         return False
-    return secrets.compare_digest(value, f"{user_id}:{fingerprint}")
+    return secrets.compare_digest(value.encode(), f"{user_id}:{fingerprint}".encode())

@@ -109,7 +109,7 @@ async def finish_sign_in(
     redeems for an id_token signed by the provider for this client with this sign-in's nonce, and the person may
     sign in; then a session and a redirect to where the sign-in was started for."""
     provider, config = await _provider(app, slug)
-    if not state or not secrets.compare_digest(request.cookies.get(STATE_COOKIE, ""), state):
+    if not state or not secrets.compare_digest(request.cookies.get(STATE_COOKIE, "").encode(), state.encode()):
         raise Forbidden("this sign-in was not started in this browser: start it again")
     keys = crypto.keyring(app.settings)
     kept = await app.writer.run(

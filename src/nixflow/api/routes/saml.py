@@ -31,6 +31,13 @@ MAX_RESPONSE = 80_000
 # process would pay at start-up, SAML or not; the routes import it when first called.
 
 
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# The identity provider's metadata is fetched from its URL (when configured so): one that cannot be reached is 503.
+IDP_DOWN: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The identity provider's metadata cannot be fetched", "content": PROBLEM},
+}
+
+
 @router.get(
     "/{slug}/metadata",
     response_class=Response,
@@ -45,7 +52,7 @@ async def metadata(slug: Slug, app: App) -> Response:
     return Response(await anyio.to_thread.run_sync(protocol.metadata, provider.sp), media_type=METADATA_TYPE)
 
 
-@router.get("/{slug}/start", status_code=303, response_class=RedirectResponse)
+@router.get("/{slug}/start", status_code=303, response_class=RedirectResponse, responses=IDP_DOWN)
 async def start(slug: Slug, app: App, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
     """Send the browser to the identity provider with a signed AuthnRequest (HTTP-Redirect binding); the answer
     comes back to the ACS, which then goes on to `next` (a path on this site)."""
@@ -63,7 +70,7 @@ async def start(slug: Slug, app: App, next: Annotated[str | None, Query(max_leng
     return RedirectResponse(location, status_code=303)
 
 
-@router.post("/{slug}/acs", status_code=303, response_class=RedirectResponse)
+@router.post("/{slug}/acs", status_code=303, response_class=RedirectResponse, responses=IDP_DOWN)
 async def acs(
     slug: Slug,
     request: Request,
