@@ -28,6 +28,7 @@ async def test_agents_log_change_and_delete_their_own_time_and_requesters_see_no
         {"minutes": "ten"},
         {"minutes": 5, "extra": 1},
         {"minutes": 5, "billable": 1},
+        {"minutes": True},
     ):
         assert (await h.client.post(url, json=bad, headers=ana.headers)).status_code == 422, bad
     listed = (await h.client.get(url, headers=ana.headers)).json()
@@ -39,6 +40,9 @@ async def test_agents_log_change_and_delete_their_own_time_and_requesters_see_no
     ]
 
     mine, other = first.json()["id"], theirs.json()["id"]
+    for bad in ({"minutes": True}, {"minutes": 0}, {"billable": "yes"}):
+        refused = await h.client.patch(f"{url}/{mine}", json=bad, headers=ana.headers)
+        assert refused.status_code == 422, (bad, refused.text)
     changed = await h.client.patch(f"{url}/{mine}", json={"minutes": 45, "note": "and a call"}, headers=ana.headers)
     assert changed.status_code == 200 and changed.json()["minutes"] == 45 and changed.json()["billable"] is True
     assert (await h.client.patch(f"{url}/{other}", json={"minutes": 1}, headers=ana.headers)).status_code == 403

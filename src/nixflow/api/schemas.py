@@ -25,7 +25,7 @@ from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from nixflow.domain import tags
 from nixflow.domain.csat import MAX_MINUTES, MAX_NOTE
 from nixflow.domain.fields import KEY_PATTERN, MAX_OPTION, MAX_TEXT
-from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id
+from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id, integral
 from nixflow.domain.tags import MAX_TAGS
 from nixflow.markup import render_reply
 
@@ -332,10 +332,18 @@ class TagsChange(Strict):
     version: Id | None = None
 
 
+# A JSON integer (30 or 30.0), not `true`: lax pydantic reads a boolean as 1.
+Minutes = Annotated[
+    int,
+    Field(strict=True, ge=1, le=MAX_MINUTES, description="Whole minutes spent, 1 to a day."),
+    BeforeValidator(integral),
+]
+
+
 class TimeSpent(Strict):
     """Time an agent spent on a ticket: logged alone (`POST /api/tickets/{id}/time-entries`) or with a reply."""
 
-    minutes: Annotated[int, Field(ge=1, le=MAX_MINUTES, description="Whole minutes spent, 1 to a day.")]
+    minutes: Minutes
     billable: StrictBool = False
     note: Annotated[str, Field(max_length=MAX_NOTE)] = ""
 

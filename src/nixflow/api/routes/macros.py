@@ -83,7 +83,7 @@ class Rendered(BaseModel):
 
 
 class ApplyRequest(Strict):
-    version: int | None = Field(default=None, description="The ticket's version you saw (409 when stale)")
+    version: Id | None = Field(default=None, description="The ticket's version you saw (409 when stale)")
 
 
 class MacroReplyPreview(BaseModel):

@@ -11,15 +11,14 @@ from pydantic import BaseModel, Field, StrictBool
 from nixflow.api.deps import App, Ctx, GuardedRoute, PathId, StaffUser
 from nixflow.api.routes.events import Time
 from nixflow.api.routes.reports import CSV_RESPONSE, _csv, _utc
-from nixflow.api.schemas import Strict, TimeSpent
-from nixflow.domain.csat import MAX_MINUTES, MAX_NOTE
+from nixflow.api.schemas import Minutes, Strict, TimeSpent
+from nixflow.domain.csat import MAX_NOTE
 from nixflow.reports.time_spent import TimeDimension, totals
 from nixflow.services import time_entries
 
 router = APIRouter(prefix="/api/tickets", tags=["time"], route_class=GuardedRoute)
 reports_router = APIRouter(prefix="/api/reports", tags=["reports"], route_class=GuardedRoute)
 
-Minutes = Annotated[int, Field(ge=1, le=MAX_MINUTES, description="Whole minutes spent, 1 to a day.")]
 Note = Annotated[str, Field(max_length=MAX_NOTE)]
 
 

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints
 
 from nixflow import crypto
 from nixflow.api import security
 from nixflow.api.deps import AdminUser, App, Ctx, CurrentUser, GuardedRoute, PathId, StaffUser
 from nixflow.api.schemas import Instant, Strict
 from nixflow.domain.envelope import EventContext
-from nixflow.domain.json_types import MAX_ID
+from nixflow.domain.json_types import MAX_ID, integral
 from nixflow.ids import uuid7
 from nixflow.services import ticket_workflow, workflow_links, workflows
 
@@ -25,7 +25,12 @@ links_router = APIRouter(prefix="/api/workflow-links", tags=["workflows"], route
 
 Reason = Annotated[str, StringConstraints(strict=True, max_length=1000)]
 Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=r"\S")]
-UserId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# JSON integers (2 or 2.0), never `true`: lax pydantic would read a boolean as 1.
+UserId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID), BeforeValidator(integral)]
+Approvals = Annotated[int, Field(strict=True, ge=1, le=50), BeforeValidator(integral)]
+StepIndex = Annotated[int, Field(strict=True, ge=0, le=1000), BeforeValidator(integral)]
+Days = Annotated[int, Field(strict=True, ge=1, le=366), BeforeValidator(integral)]
+Hours = Annotated[float, Field(strict=True, gt=0, le=24 * 365)]
 
 
 class Approvers(Strict):
@@ -43,8 +48,8 @@ class Step(Strict):
     name: Name
     approvers: Approvers
     rule: Literal["all", "any", "n_of_m"] = "all"
-    required: int | None = Field(default=None, ge=1, le=50)  # n of `n_of_m`
-    deadline_hours: float | None = Field(default=None, gt=0, le=24 * 365)
+    required: Approvals | None = None  # n of `n_of_m`
+    deadline_hours: Hours | None = None
     escalate_to: list[UserId] = Field(default=[], max_length=50)  # join the step at its deadline; none: it ends
 
 
@@ -84,7 +89,7 @@ class StartWorkflow(Strict):
 class WorkflowDecision(Strict):
     approve: StrictBool
     reason: Reason | None = None
-    step: int | None = Field(default=None, ge=0)  # the step decided; refused (409) if it is no longer the current one
+    step: StepIndex | None = None  # the step decided; refused (409) if it is no longer the current one
 
 
 class RunRead(BaseModel):
@@ -104,9 +109,9 @@ class RunRead(BaseModel):
 class Delegation(Strict):
     """Who decides for you, from `starts_at` for `days` days."""
 
-    delegate_id: int = Field(ge=1, le=MAX_ID)
+    delegate_id: UserId
     starts_at: Instant
-    days: int = Field(ge=1, le=366)
+    days: Days
 
 
 class DelegationRead(BaseModel):
