@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
+from nixflow import i18n
 from nixflow.api.deps import MFA_COOKIE, App, PathId, context_for
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.fields import Entity
@@ -17,6 +18,7 @@ from nixflow.domain.kb import readable, suggestible
 from nixflow.domain.redirects import safe_next
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
+from nixflow.i18n import N_
 from nixflow.kb import reading, search
 from nixflow.notifications import watchers
 from nixflow.services import (
@@ -42,7 +44,7 @@ from nixflow.services import (
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import conversation, lookups, workflows
-from nixflow.web.rendering import PAGE_SIZE, PageCredential, PageRoute, PageUser, pages, render
+from nixflow.web.rendering import PAGE_SIZE, PageCredential, PageRoute, PageUser, pages, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -77,7 +79,7 @@ async def login_page(
         reset=reset == "done",
         sso=sso,
         directory=directory,
-        title="Sign in",
+        title=translator_of(request).gettext("Sign in"),
     )
 
 
@@ -115,12 +117,12 @@ async def account(
 ) -> Response:
     """Who you are, your signature (staff), changing your password, your sessions, and what you are told."""
     kinds = [
-        ("assigned", "Tickets assigned to you"),
-        ("comments", "Comments on your tickets"),
-        ("status", "Status changes"),
-        ("approvals", "Approvals"),
-        ("sla", "SLA warnings, breaches and escalations"),
-        ("rules", "Automation rules"),
+        ("assigned", N_("Tickets assigned to you")),
+        ("comments", N_("Comments on your tickets")),
+        ("status", N_("Status changes")),
+        ("approvals", N_("Approvals")),
+        ("sla", N_("SLA warnings, breaches and escalations")),
+        ("rules", N_("Automation rules")),
     ]
     signature = await app.db.read(lambda conn: signatures.get(conn, user_id=user.id)) if user.is_staff else ""
     now = app.clock()
@@ -132,7 +134,9 @@ async def account(
         request,
         "account.html",
         user,
-        title="Your account",
+        title=translator_of(request).gettext("Your account"),
+        languages=i18n.language_names(),
+        timezones=i18n.timezones(),
         changed=changed,
         notification_kinds=kinds,
         signature=signature,

@@ -113,6 +113,11 @@ async def render(request: Request, name: str, user: Principal | None, **context:
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+def translator_of(request: Request) -> i18n.Translator:
+    """gettext for the request's reader (`request.state.locale`), for what a page module writes in Python."""
+    return i18n.translator(request.state.locale)
+
+
 def _reader(request: Request) -> dict[str, Any]:
     """The reader's language for a page: gettext and friends, and the catalogue for the page's scripts."""
     locale, zone = request.state.locale, request.state.timezone
