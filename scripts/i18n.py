@@ -39,9 +39,8 @@ BROWSER_KEYWORDS = {**DEFAULT_KEYWORDS, "t": None, "tn": (1, 2)}
 def _extract(method_map: list[tuple[str, str]], keywords: dict[str, object]) -> Catalog:
     catalogue = Catalog(project="NixFlow", fuzzy=False)
     options = {pattern: JINJA[1] for pattern, method in method_map if method == JINJA[0]}
-    for path, line, message, comments, context in extract_from_dir(
-        PACKAGE, method_map, options, keywords=keywords, comment_tags=("Translators:",)  # type: ignore[arg-type]
-    ):
+    found = extract_from_dir(PACKAGE, method_map, options, keywords=keywords, comment_tags=("Translators:",))
+    for path, line, message, comments, context in found:
         catalogue.add(message, None, [(path, line)], auto_comments=comments, context=context)
     return catalogue
 
@@ -71,7 +70,9 @@ def _key(message: Message) -> tuple[str, str | None]:
     return msgid, message.context
 
 
-def _problems(language: str, wanted: Iterable[Message], shipped: dict[tuple[str, str | None], Message]) -> Iterator[str]:
+def _problems(
+    language: str, wanted: Iterable[Message], shipped: dict[tuple[str, str | None], Message]
+) -> Iterator[str]:
     forms = Catalog(locale=language).num_plurals
     for message in wanted:
         where = ", ".join(f"{path}:{line}" for path, line in message.locations[:2])

@@ -32,6 +32,11 @@ def _visible(text: str) -> bool:
     return bool(re.search(r"[A-Za-z]", ALLOWED_WORDS.sub("", re.sub(r"\$\{[^}]*\}|\{\}", "", text))))
 
 
+def _prose(literal: str) -> bool:
+    """Whether a string literal in an expression reads as words (not a name, a path or a CSS class)."""
+    return bool(PROSE.match(literal)) and _visible(literal)
+
+
 class _TemplateScan:
     """Walks one template's tokens, tracking `{% trans %}`, open calls and whether the text is inside a tag."""
 
@@ -72,9 +77,8 @@ class _TemplateScan:
             self.calls.append(self.previous[1] if self.previous[0] == "name" else "")
         elif kind == "operator" and value == ")" and self.calls:
             self.calls.pop()
-        elif kind == "string" and not self.in_trans and not (set(self.calls) & GETTEXT):
-            if PROSE.match(value[1:-1]) and _visible(value[1:-1]):
-                yield line
+        elif kind == "string" and not self.in_trans and not (set(self.calls) & GETTEXT) and _prose(value[1:-1]):
+            yield line
         if kind != "whitespace":
             self.previous = (kind, value)
 
