@@ -51,6 +51,7 @@ async def test_a_german_reader_gets_the_account_page_in_german(harness: Harness,
     assert '"lang": "de"' in page.text  # the catalogue for the page's scripts
     missing = await harness.client.get("/tickets/999999", headers=_page_headers(agent))
     assert missing.status_code == 404 and "Zurück zur Startseite" in missing.text
+    assert "<title>Nicht gefunden · NixFlow</title>" in missing.text
 
 
 async def test_arabic_pages_are_right_to_left(harness: Harness, requester: User) -> None:

@@ -29,6 +29,22 @@ from nixflow.web import language
 HERE = Path(__file__).parent
 # A role as pages show it (`{{ _(user.role) }}`): its value is the English label.
 ROLE_LABELS = (i18n.N_("requester"), i18n.N_("agent"), i18n.N_("admin"), i18n.N_("system"))
+# The titles of domain errors (domain/errors.py): an error page's heading, in the reader's language.
+ERROR_TITLES = (
+    i18n.N_("Bad request"),
+    i18n.N_("Reset link not valid"),
+    i18n.N_("Passkey not accepted"),
+    i18n.N_("Validation failed"),
+    i18n.N_("Unauthorized"),
+    i18n.N_("Forbidden"),
+    i18n.N_("Not found"),
+    i18n.N_("Conflict"),
+    i18n.N_("Illegal status transition"),
+    i18n.N_("Stale version"),
+    i18n.N_("Payload too large"),
+    i18n.N_("Too many requests"),
+    i18n.N_("Service unavailable"),
+)
 
 
 class LoginRequired(Exception):
