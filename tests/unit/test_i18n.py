@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
 
 from nixflow import i18n
 from nixflow.config import ConfigError, load_settings
+from nixflow.i18n import browser
+from nixflow.i18n import catalogue as catalogue_module
 from nixflow.i18n.browser import browser_catalogue, plural_map
 from nixflow.i18n.formatting import format_datetime, format_relative
 
@@ -64,3 +69,27 @@ def test_dates_in_the_readers_language_and_zone() -> None:
 def test_unknown_default_is_refused_at_startup(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"NIXFLOW_{name.upper()}"):
         load_settings(**{name: value})
+
+
+def test_the_scripts_get_js_po_with_plurals_by_cldr_category(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "ar" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    scripts = Catalog(locale="ar", domain="js")
+    scripts.add("Saved", "حُفظ")
+    forms = ("لا تذاكر", "تذكرة واحدة", "تذكرتان", "%(num)d تذاكر", "%(num)d تذكرة", "%(num)d تذكرة (أخرى)")
+    scripts.add(("%(num)d ticket", "%(num)d tickets"), forms)
+    pages = Catalog(locale="ar", domain="pages")
+    pages.add("Queue", "قائمة الانتظار")  # a page's message: not sent to the scripts
+    for name, catalogue in (("js.po", scripts), ("pages.po", pages)):
+        with (folder / name).open("wb") as stream:
+            write_po(stream, catalogue)
+    monkeypatch.setattr(catalogue_module, "LOCALE_DIR", tmp_path)
+    browser._script_messages.cache_clear()
+    try:
+        shipped = browser_catalogue("ar", "Asia/Riyadh")
+    finally:
+        browser._script_messages.cache_clear()
+    assert shipped["messages"] == {"Saved": "حُفظ"}
+    assert shipped["plurals"] == {
+        "%(num)d ticket": dict(zip(("zero", "one", "two", "few", "many", "other"), forms, strict=True))
+    }

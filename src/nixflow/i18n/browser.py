@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from babel import Locale
@@ -25,17 +26,25 @@ def plural_map(locale: str) -> dict[str, int]:
 
 def browser_catalogue(locale: str, timezone: str) -> dict[str, Any]:
     """`{"lang", "dir", "timezone", "messages", "plurals"}` for `<script id="nixflow-i18n">` (web/static/i18n.js)."""
+    messages, plurals = _script_messages(locale)
+    return {"lang": locale, "dir": direction(locale), "timezone": timezone, "messages": messages, "plurals": plurals}
+
+
+@cache
+def _script_messages(locale: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The `js.po` entries of a language (read once): its messages, and each plural's forms by CLDR category."""
     messages: dict[str, str] = {}
     plurals: dict[str, dict[str, str]] = {}
     path = next((p for p in catalogue_files(locale) if p.stem == BROWSER_AREA), None)
-    if locale != SOURCE_LOCALE and locale in LOCALES and path is not None:
-        categories = plural_map(locale)
-        for message in read_catalogue(path, locale):
-            if not message.id or message.fuzzy:
-                continue
-            if isinstance(message.id, tuple) and isinstance(message.string, tuple) and all(message.string):
-                forms = message.string
-                plurals[message.id[0]] = {cat: forms[min(i, len(forms) - 1)] for cat, i in categories.items()}
-            elif isinstance(message.id, str) and isinstance(message.string, str) and message.string:
-                messages[message.id] = message.string
-    return {"lang": locale, "dir": direction(locale), "timezone": timezone, "messages": messages, "plurals": plurals}
+    if locale == SOURCE_LOCALE or locale not in LOCALES or path is None:
+        return messages, plurals
+    categories = plural_map(locale)
+    for message in read_catalogue(path, locale):
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, tuple) and isinstance(message.string, tuple) and all(message.string):
+            forms = message.string
+            plurals[message.id[0]] = {cat: forms[min(i, len(forms) - 1)] for cat, i in categories.items()}
+        elif isinstance(message.id, str) and isinstance(message.string, str) and message.string:
+            messages[message.id] = message.string
+    return messages, plurals
