@@ -129,3 +129,19 @@ async def test_a_french_requester_gets_the_password_reset_mail_in_french(desk: H
         ).scalar_one()
     )
     assert format_datetime(expires, locale="fr", timezone="Europe/Paris") in text
+
+
+async def test_a_chosen_language_and_zone_are_exported_and_erased(harness: Harness, admin: User) -> None:
+    person = await harness.user("requester")
+    await harness.client.patch(
+        "/api/auth/me", json={"locale": "es", "timezone": "America/Bogota"}, headers=person.headers
+    )
+    exported = await harness.client.get(f"/api/users/{person.id}/export", headers=person.headers)
+    profile = exported.json()["profile"]
+    assert (profile["locale"], profile["timezone"]) == ("es", "America/Bogota")
+    erased = await harness.client.post(
+        f"/api/users/{person.id}/erase", json={"confirm": person.email}, headers=admin.headers
+    )
+    assert erased.status_code == 200, erased.text
+    after = await harness.client.get(f"/api/users/{person.id}", headers=admin.headers)
+    assert (after.json()["locale"], after.json()["timezone"]) == (None, None)

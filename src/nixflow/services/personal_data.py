@@ -29,6 +29,7 @@ from nixflow.store.tables import (
 
 _PROFILE = (users.c.id, users.c.email, users.c.name, users.c.role, users.c.active, users.c.can_approve)
 _PROFILE_MORE = (users.c.created_at, users.c.updated_at, users.c.signature, users.c.fields, users.c.erased_at)
+_CHOSEN = (users.c.locale, users.c.timezone)  # the language and zone they chose (migration 0039)
 
 # Each section: its table, the columns it shows (ordered by the first) and the column that names the person.
 _SECTIONS: dict[str, tuple[Table, str, str]] = {
@@ -63,7 +64,7 @@ def export(conn: Connection, *, user_id: int) -> dict[str, Any]:
     """The person's profile, tickets asked, comments written, watched tickets, notifications, sign-in history
     and passkeys (without secrets) and the attachments they uploaded, listed with their download paths; `erased`:
     whether their data was erased (`services/erasure.py`)."""
-    profile = _rows(conn, select(*_PROFILE, *_PROFILE_MORE).where(users.c.id == user_id))
+    profile = _rows(conn, select(*_PROFILE, *_PROFILE_MORE, *_CHOSEN).where(users.c.id == user_id))
     if not profile:
         raise NotFound(f"user {user_id} not found")
     # An erased person's document says so, and holds only what erasure left: the pseudonym and ids.

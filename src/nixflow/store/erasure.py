@@ -88,6 +88,8 @@ def _person(conn: Connection, erasure: Erasure, now: datetime) -> None:
             name=pseudonym(erasure.user_id),
             email=pseudonym_email(erasure.user_id),
             signature=None,
+            locale=None,
+            timezone=None,
             fields={},
             password_hash=None,
             active=False,
