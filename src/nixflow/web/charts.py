@@ -28,6 +28,7 @@ STYLE = Style(
     foreground_strong="#1f2933",
     foreground_subtle="#52606d",
     font_family="system-ui, sans-serif",
+    no_data_font_size=28,  # pygal's 64 clips the longer languages' "no tickets in this period" at 900 wide
     colors=("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777"),
 )
 
