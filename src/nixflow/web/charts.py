@@ -12,6 +12,7 @@ from babel.numbers import format_decimal
 from pygal.style import Style  # type: ignore[import-untyped]
 from sqlalchemy import Connection, select
 
+from nixflow.i18n import N_
 from nixflow.store.tables import events
 
 # span name → (how far back, bucket width)
@@ -20,6 +21,7 @@ SPANS: dict[str, tuple[timedelta, timedelta]] = {
     "24h": (timedelta(hours=24), timedelta(hours=1)),
     "7d": (timedelta(days=7), timedelta(days=1)),
 }
+SPAN_LABELS = {"1h": N_("last 1h"), "24h": N_("last 24h"), "7d": N_("last 7d")}  # translated where shown
 MAX_ROWS = 200_000
 STYLE = Style(
     background="white",

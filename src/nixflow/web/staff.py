@@ -218,8 +218,10 @@ async def event_stats(request: Request, user: PageUser, app: App, range: Range =
     require_admin(user)
     since = app.clock() - charts.SPANS[range][0]
     totals = await app.db.read(lambda conn: log_stats.stats(conn, since=since))
-    title = i18n.translator(request.state.locale).gettext("Event statistics")
-    return await render(request, "stats.html", user, title=title, totals=totals, range=range)
+    tr = i18n.translator(request.state.locale)
+    spans = {name: tr.gettext(label) for name, label in charts.SPAN_LABELS.items()}
+    title = tr.gettext("Event statistics")
+    return await render(request, "stats.html", user, title=title, totals=totals, range=range, spans=spans)
 
 
 @router.get("/events/stats/{by}.svg")
@@ -232,11 +234,14 @@ async def event_chart(
     counts = await app.db.read(lambda conn: charts.bucket_counts(conn, by=by, span=range, now=now, locale=locale))
     tr = i18n.translator(locale)
     titles = {
-        "category": tr.gettext("Events by category, last %(range)s"),
-        "status": tr.gettext("Events by status, last %(range)s"),
+        "category": tr.gettext("Events by category, %(span)s"),
+        "status": tr.gettext("Events by status, %(span)s"),
     }
     svg = charts.render(
-        counts, title=titles[by] % {"range": range}, empty=tr.gettext("No events in this period"), locale=locale
+        counts,
+        title=titles[by] % {"span": tr.gettext(charts.SPAN_LABELS[range])},
+        empty=tr.gettext("No events in this period"),
+        locale=locale,
     )
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
