@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain.identity import RoleMapping
 from nixflow.domain.mail_providers import CUSTOM, PRESETS
@@ -65,7 +66,7 @@ async def users_page(
         request,
         "admin_users.html",
         user,
-        title="Users",
+        title=i18n.translator(request.state.locale).gettext("Users"),
         roles=ROLES,
         filters=filters,
         pages=pages(request, data.pop("next_cursor")),
@@ -88,7 +89,13 @@ async def categories_page(request: Request, user: PageUser, app: App) -> Respons
         }
 
     data = await app.db.read(read)
-    return await render(request, "admin_categories.html", user, title="Categories", **data)
+    return await render(
+        request,
+        "admin_categories.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Categories"),
+        **data,
+    )
 
 
 @router.get("/organizations", response_class=HTMLResponse)
@@ -106,7 +113,13 @@ async def organizations_page(request: Request, user: PageUser, app: App) -> Resp
         }
 
     data = await app.db.read(read)
-    return await render(request, "admin_organizations.html", user, title="Organizations", **data)
+    return await render(
+        request,
+        "admin_organizations.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Organizations"),
+        **data,
+    )
 
 
 @router.get("/identity-providers", response_class=HTMLResponse)
@@ -114,7 +127,8 @@ async def identity_providers_page(request: Request, user: PageUser, app: App) ->
     """Single sign-on providers: add, change, enable or disable, remove; their group -> role rules."""
     listed = await app.db.read(lambda conn: identity_providers.list_providers(conn, actor=user))
     data = {"providers": listed, "roles": ROLES, "default_mapping": RoleMapping().model_dump()}
-    return await render(request, "admin_identity_providers.html", user, title="Sign-in providers", **data)
+    title = i18n.translator(request.state.locale).gettext("Sign-in providers")
+    return await render(request, "admin_identity_providers.html", user, title=title, **data)
 
 
 @router.get("/mailboxes", response_class=HTMLResponse)
@@ -122,17 +136,19 @@ async def mailboxes_page(request: Request, user: PageUser, app: App) -> Response
     """OAuth2 mailboxes: add one, connect it at its provider's consent screen, see whether it is paused, remove."""
     require_admin(user)
     listed = await app.db.read(mail_rows.listing)
-    presets = [(name, preset.label) for name, preset in PRESETS.items()] + [(CUSTOM, "Any OAuth2 provider")]
+    tr = i18n.translator(request.state.locale)
+    presets = [(name, preset.label) for name, preset in PRESETS.items()] + [(CUSTOM, tr.gettext("Any OAuth2 provider"))]
     callback = f"{app.settings.base_url}/api/mail/oauth/callback"
     data = {"mailboxes": listed, "presets": presets, "callback": callback}
-    return await render(request, "admin_mailboxes.html", user, title="Mailboxes", **data)
+    return await render(request, "admin_mailboxes.html", user, title=tr.gettext("Mailboxes"), **data)
 
 
 @router.get("/rules", response_class=HTMLResponse)
 async def rules_page(request: Request, user: PageUser) -> Response:
     """Automation rules: create, edit, enable or disable, shadow, roll out."""
     require_admin(user)
-    return await render(request, "admin_rules.html", user, title="Automation rules", kinds=RULE_KINDS)
+    title = i18n.translator(request.state.locale).gettext("Automation rules")
+    return await render(request, "admin_rules.html", user, title=title, kinds=RULE_KINDS)
 
 
 @router.get("/sla", response_class=HTMLResponse)
@@ -141,14 +157,15 @@ async def sla_page(request: Request, user: PageUser, app: App) -> Response:
     require_admin(user)
     priorities = [p.value for p in Priority]
     found = await app.db.read(calendars.names)
-    return await render(request, "admin_sla.html", user, title="SLA policies", priorities=priorities, calendars=found)
+    title = i18n.translator(request.state.locale).gettext("SLA policies")
+    return await render(request, "admin_sla.html", user, title=title, priorities=priorities, calendars=found)
 
 
 @router.get("/calendars", response_class=HTMLResponse)
 async def calendars_page(request: Request, user: PageUser, app: App) -> Response:
     """Business-hours calendars: create, add a version, delete; who uses each."""
     require_admin(user)
-    now = app.clock()
+    now, tr = app.clock(), i18n.translator(request.state.locale)
 
     def read(conn: Connection) -> dict[str, Any]:
         found = calendars.list_calendars(conn, now=now)
@@ -159,22 +176,30 @@ async def calendars_page(request: Request, user: PageUser, app: App) -> Response
         used: dict[int, list[str]] = {}
         for policy in sla_policies.list_policies(conn):
             if policy["calendar_id"] is not None:
-                used.setdefault(policy["calendar_id"], []).append(f"SLA policy {policy['priority']}")
+                used.setdefault(policy["calendar_id"], []).append(
+                    tr.gettext("SLA policy %(priority)s") % {"priority": tr.pgettext("priority", policy["priority"])}
+                )
         for category in users.list_categories(conn):
             if category["calendar_id"] is not None:
-                used.setdefault(category["calendar_id"], []).append(f"category {category['name']}")
+                used.setdefault(category["calendar_id"], []).append(tr.gettext("category %(name)s") % category)
         return {"calendars": found, "used": used}
 
     data = await app.db.read(read)
     default = json.dumps({d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")})
-    return await render(request, "admin_calendars.html", user, title="Calendars", default_hours=default, **data)
+    title = tr.gettext("Calendars")
+    return await render(request, "admin_calendars.html", user, title=title, default_hours=default, **data)
 
 
 @router.get("/round-robin", response_class=HTMLResponse)
 async def round_robin_page(request: Request, user: PageUser) -> Response:
     """Round-robin counters: view and reset."""
     require_admin(user)
-    return await render(request, "admin_round_robin.html", user, title="Round-robin counters")
+    return await render(
+        request,
+        "admin_round_robin.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Round-robin counters"),
+    )
 
 
 @router.get("/webhooks", response_class=HTMLResponse)
@@ -182,14 +207,22 @@ async def webhooks_page(request: Request, user: PageUser, app: App) -> Response:
     """Webhook subscriptions: create (the secret shown once), pause, resume, shadow, rotate, deliveries, replay."""
     require_admin(user)
     found = await app.db.read(users.list_categories)
-    return await render(request, "admin_webhooks.html", user, title="Webhooks", categories=found)
+    return await render(
+        request,
+        "admin_webhooks.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Webhooks"),
+        categories=found,
+    )
 
 
 @router.get("/fields", response_class=HTMLResponse)
 async def fields_page(request: Request, user: PageUser) -> Response:
     """Custom fields on tickets, users and organizations: define, order, archive and restore."""
     require_admin(user)
-    return await render(request, "admin_fields.html", user, title="Custom fields")
+    return await render(
+        request, "admin_fields.html", user, title=i18n.translator(request.state.locale).gettext("Custom fields")
+    )
 
 
 @router.get("/mail-quarantine", response_class=HTMLResponse)
@@ -203,5 +236,10 @@ async def mail_quarantine_page(request: Request, user: PageUser, app: App, state
 
     items = await app.db.read(read)
     return await render(
-        request, "admin_mail_quarantine.html", user, title="Mail quarantine", items=items, state=wanted or "all"
+        request,
+        "admin_mail_quarantine.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Mail quarantine"),
+        items=items,
+        state=wanted or "all",
     )

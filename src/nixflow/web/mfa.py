@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from nixflow import crypto
+from nixflow import crypto, i18n
 from nixflow.api.deps import MFA_COOKIE, App
 from nixflow.api.routes.auth import clear_cookie
 from nixflow.domain.mfa import Pending
@@ -63,7 +63,7 @@ async def policy_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "admin_mfa.html",
         user,
-        title="Two-step sign-in",
+        title=i18n.translator(request.state.locale).gettext("Two-step sign-in"),
         required={r.value for r in policy.required_roles},
         remember_days=policy.remember_device_days,
         enrolled=enrolled,

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.values import Priority
+from nixflow.i18n import N_
 from nixflow.reports import figures, metrics
 from nixflow.reports.drilldown import drilldown
 from nixflow.web import charts, lookups
@@ -26,20 +28,27 @@ PriorityName = Literal["", "low", "normal", "high", "critical"]
 BusinessText = Literal["", "true", "false"]  # the "Business hours" toggle: durations in business minutes
 Chart = Literal["created-solved", "backlog", "first-reply"]
 CHARTS: dict[Chart, tuple[str, tuple[metrics.Metric, ...]]] = {
-    "created-solved": ("Tickets created and solved", ("tickets_created", "tickets_solved")),
-    "backlog": ("Backlog at the end of each interval", ("backlog",)),
-    "first-reply": ("Median first reply time (minutes)", ("first_reply",)),
+    "created-solved": (N_("Tickets created and solved"), ("tickets_created", "tickets_solved")),
+    "backlog": (N_("Backlog at the end of each interval"), ("backlog",)),
+    "first-reply": (N_("Median first reply time (minutes)"), ("first_reply",)),
 }
 FIGURES: tuple[tuple[metrics.Metric, str], ...] = (
-    ("tickets_created", "Tickets created"),
-    ("tickets_solved", "Tickets solved"),
-    ("first_reply", "First reply time"),
-    ("resolution", "Full resolution time"),
-    ("reopens", "Reopens"),
-    ("sla_first_response", "SLA compliance: first response"),
-    ("sla_resolution", "SLA compliance: resolution"),
-    ("backlog", "Backlog at the end"),
+    ("tickets_created", N_("Tickets created")),
+    ("tickets_solved", N_("Tickets solved")),
+    ("first_reply", N_("First reply time")),
+    ("resolution", N_("Full resolution time")),
+    ("reopens", N_("Reopens")),
+    ("sla_first_response", N_("SLA compliance: first response")),
+    ("sla_resolution", N_("SLA compliance: resolution")),
+    ("backlog", N_("Backlog at the end")),
 )
+# the legend of a chart's series (its metric's name as people read it)
+SERIES: dict[metrics.Metric, str] = {
+    "tickets_created": N_("tickets created"),
+    "tickets_solved": N_("tickets solved"),
+    "backlog": N_("backlog"),
+    "first_reply": N_("first reply"),
+}
 
 
 class Filters:
@@ -132,14 +141,15 @@ async def reports_page(
         }
 
     data = await app.db.read(read)
+    tr = i18n.translator(request.state.locale)
     return await render(
         request,
         "reports.html",
         user,
-        title="Reports",
+        title=tr.gettext("Reports"),
         filters=filters,
-        figures=FIGURES,
-        charts=CHARTS,
+        figures=[(metric, tr.gettext(label)) for metric, label in FIGURES],
+        charts={name: (tr.gettext(title), wanted) for name, (title, wanted) in CHARTS.items()},
         priorities=[p.value for p in Priority],
         **data,
     )
@@ -157,33 +167,37 @@ async def report_tickets(
     require_staff(user)
     scope = filters.scope()
     found = await app.db.read(lambda conn: drilldown(conn, metric, scope, filters.minutes, limit=1000))
-    label = dict(FIGURES)[metric]
-    return await render(
-        request, "report_tickets.html", user, title=f"Reports: {label}", label=label, filters=filters, **found
-    )
+    tr = i18n.translator(request.state.locale)
+    figure = tr.gettext(dict(FIGURES)[metric])
+    title = tr.gettext("Reports: %(figure)s") % {"figure": figure}
+    return await render(request, "report_tickets.html", user, title=title, figure=figure, filters=filters, **found)
 
 
 @router.get("/reports/charts/{chart}.svg")
 async def report_chart(
+    request: Request,
     user: PageUser,
     app: App,
     chart: Chart,
     filters: PageFilters,
 ) -> Response:
-    """A chart (pygal SVG, like the event statistics) of one or two metrics over the period."""
+    """A chart (pygal SVG, like the event statistics) of one or two metrics over the period, in the reader's
+    language."""
     require_staff(user)
     scope = filters.scope()
     title, wanted = CHARTS[chart]
     now = app.clock()
 
-    def read(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+    def read(conn: Connection) -> dict[metrics.Metric, list[dict[str, Any]]]:
         return {m: metrics.series(conn, m, scope, filters.minutes, filters.interval, now=now) for m in wanted}
 
     points = await app.db.read(read)
     first = next(iter(points.values()))
-    labels = [p["start"].strftime("%m-%d") for p in first]
-    series = {m.replace("_", " "): [p["value"] for p in found] for m, found in points.items()}
+    locale, tr = request.state.locale, i18n.translator(request.state.locale)
+    labels = [charts.tick(p["start"], daily=True, locale=locale) for p in first]
+    series = {tr.gettext(SERIES[m]): [p["value"] for p in found] for m, found in points.items()}
+    counts = charts.BucketCounts(labels, series)
     svg = charts.render(
-        charts.BucketCounts(labels, series), title=title, stacked=False, empty="No tickets in this period"
+        counts, title=tr.gettext(title), stacked=False, empty=tr.gettext("No tickets in this period"), locale=locale
     )
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain import tags
 from nixflow.domain.errors import NotFound
@@ -217,16 +218,31 @@ async def event_stats(request: Request, user: PageUser, app: App, range: Range =
     require_admin(user)
     since = app.clock() - charts.SPANS[range][0]
     totals = await app.db.read(lambda conn: log_stats.stats(conn, since=since))
-    return await render(request, "stats.html", user, title="Event statistics", totals=totals, range=range)
+    tr = i18n.translator(request.state.locale)
+    spans = {name: tr.gettext(label) for name, label in charts.SPAN_LABELS.items()}
+    title = tr.gettext("Event statistics")
+    return await render(request, "stats.html", user, title=title, totals=totals, range=range, spans=spans)
 
 
 @router.get("/events/stats/{by}.svg")
-async def event_chart(user: PageUser, app: App, by: Literal["category", "status"], range: Range = "24h") -> Response:
-    """An SVG chart (drawn by pygal) of events over time, stacked by category or status."""
+async def event_chart(
+    request: Request, user: PageUser, app: App, by: Literal["category", "status"], range: Range = "24h"
+) -> Response:
+    """An SVG chart (drawn by pygal) of events over time, stacked by category or status, in the reader's language."""
     require_admin(user)
-    now = app.clock()
-    counts = await app.db.read(lambda conn: charts.bucket_counts(conn, by=by, span=range, now=now))
-    svg = charts.render(counts, title=f"Events by {by}, last {range}")
+    now, locale = app.clock(), request.state.locale
+    counts = await app.db.read(lambda conn: charts.bucket_counts(conn, by=by, span=range, now=now, locale=locale))
+    tr = i18n.translator(locale)
+    titles = {
+        "category": tr.gettext("Events by category, %(span)s"),
+        "status": tr.gettext("Events by status, %(span)s"),
+    }
+    svg = charts.render(
+        counts,
+        title=titles[by] % {"span": tr.gettext(charts.SPAN_LABELS[range])},
+        empty=tr.gettext("No events in this period"),
+        locale=locale,
+    )
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 

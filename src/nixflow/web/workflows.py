@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain.errors import NotFound
 from nixflow.services import ticket_workflow, users, workflows
@@ -49,7 +50,8 @@ async def workflows_page(request: Request, user: PageUser, app: App) -> Response
         }
 
     data = await app.db.read(read)
-    return await render(request, "admin_workflows.html", user, title="Approval workflows", example=STEP_EXAMPLE, **data)
+    title = i18n.translator(request.state.locale).gettext("Approval workflows")
+    return await render(request, "admin_workflows.html", user, title=title, example=STEP_EXAMPLE, **data)
 
 
 @router.get("/workflow/decide", response_class=HTMLResponse)
