@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nixflow import i18n
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./nixflow.db"
 
 
@@ -117,6 +119,24 @@ class Settings(BaseSettings):
     passkey_origin: str | None = Field(default=None, max_length=500)
     passkey_rp_id: str | None = Field(default=None, max_length=253)
     passkey_timeout_seconds: int = Field(default=300, ge=30, le=3600)
+    # Languages: what a reader who chose none and whose browser asks for no shipped language gets, and the zone
+    # dates are shown in until they choose one (docs/architecture.md, "Languages").
+    default_locale: str = "en"
+    default_timezone: str = "UTC"
+
+    @field_validator("default_locale")
+    @classmethod
+    def _shipped_locale(cls, value: str) -> str:
+        if not i18n.is_locale(value):
+            raise ValueError(f"must be one of the shipped languages: {', '.join(i18n.LOCALES)}")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not i18n.is_timezone(value):
+            raise ValueError("must be an IANA time zone such as UTC or Europe/Berlin")
+        return value
 
     @field_validator("metrics_allow")
     @classmethod

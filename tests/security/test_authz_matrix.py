@@ -181,6 +181,7 @@ ROWS = [
     # Your own account
     Row("POST", "/api/auth/logout", signed_in(204)),
     Row("GET", "/api/auth/me", signed_in(200)),
+    Row("PATCH", "/api/auth/me", signed_in(200), body=lambda w, r: {"locale": "de", "timezone": "Europe/Berlin"}),
     Row(
         "POST",
         "/api/auth/password",

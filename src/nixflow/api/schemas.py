@@ -115,6 +115,15 @@ class UserRead(BaseModel):
     category_ids: list[int]
     created_at: datetime
     updated_at: datetime
+    locale: str | None = None  # the language they chose; null: their browser's, then the instance default
+    timezone: str | None = None  # the IANA zone they chose; null: the instance default
+
+
+class LanguageChange(Strict):
+    """Your language and time zone: a field left out stays, null clears the choice."""
+
+    locale: Annotated[str, StringConstraints(strict=True, max_length=16)] | None = None
+    timezone: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = None
 
 
 class UserAdminRead(UserRead):

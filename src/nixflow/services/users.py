@@ -33,6 +33,8 @@ class Principal:
     email: str
     name: str
     can_approve: bool = False
+    locale: str | None = None  # chosen language and zone (None: not chosen; see nixflow.i18n)
+    timezone: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -95,7 +97,15 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
 def principal_of(row: Any) -> Principal:
     """The Principal for a users row."""
     m = row._mapping
-    return Principal(id=m["id"], role=Role(m["role"]), email=m["email"], name=m["name"], can_approve=m["can_approve"])
+    return Principal(
+        id=m["id"],
+        role=Role(m["role"]),
+        email=m["email"],
+        name=m["name"],
+        can_approve=m["can_approve"],
+        locale=m.get("locale"),
+        timezone=m.get("timezone"),
+    )
 
 
 def _check_categories(conn: Connection, category_ids: Sequence[int]) -> None:

@@ -72,6 +72,8 @@ users = Table(
     Column("signature", Text),  # Markdown an agent's public replies end with (services/signatures.py)
     Column("fields", JSON, nullable=False, server_default=text("'{}'")),  # custom field values (domain/fields.py)
     Column("erased_at", UTCDateTime),  # when their personal data was erased (services/erasure.py, migration 0038)
+    Column("locale", String(16)),  # the language they chose (nixflow.i18n.LOCALES); NULL: browser, then default
+    Column("timezone", String(64)),  # the IANA zone they chose, or their browser's; NULL: the instance default
 )
 
 categories = Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,20 +11,27 @@ from fastapi import Depends, Request
 from fastapi.datastructures import URL
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.ext import _make_new_gettext, _make_new_ngettext, _make_new_pgettext
+from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy import Connection
 
-from nixflow import crypto
+from nixflow import crypto, i18n
 from nixflow.api import security
 from nixflow.api.deps import SESSION_COOKIE, App
 from nixflow.domain.errors import DomainError, Forbidden
+from nixflow.i18n.browser import browser_catalogue
+from nixflow.i18n.formatting import format_datetime
 from nixflow.markup import render_reply
 from nixflow.services import auth
 from nixflow.services.users import Principal
 from nixflow.store import event_log
+from nixflow.web import language
 
 HERE = Path(__file__).parent
+# A role as pages show it (`{{ _(user.role) }}`): its value is the English label.
+ROLE_LABELS = (i18n.N_("requester"), i18n.N_("agent"), i18n.N_("admin"), i18n.N_("system"))
 
 
 class LoginRequired(Exception):
@@ -31,19 +39,43 @@ class LoginRequired(Exception):
 
 
 def make_environment() -> Environment:
-    """The Jinja2 environment of the pages (autoescaped)."""
+    """The Jinja2 environment of the pages (autoescaped; gettext per render: `reader_context`)."""
     env = Environment(
-        loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["when"] = _when
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
+    env.filters["when"] = when
     env.filters["markdown"] = lambda body: Markup(render_reply(body))  # render_reply sanitises
     return env
 
 
-def _when(value: Any) -> str:
+def reader_context(locale: str, timezone: str) -> dict[str, Any]:
+    """What every render gets for the reader's language: gettext, ngettext, pgettext (newstyle: they fill in
+    `%(name)s` and escape), `locale`, `timezone`, `dir` and the catalogue for the page's scripts."""
+    tr = i18n.translator(locale)
+    return {
+        "gettext": _make_new_gettext(tr.gettext),
+        "ngettext": _make_new_ngettext(tr.ngettext),
+        "pgettext": _make_new_pgettext(tr.pgettext),
+        "locale": locale,
+        "timezone": timezone,
+        "dir": i18n.direction(locale),
+        "i18n_catalogue": browser_catalogue(locale, timezone),
+    }
+
+
+@pass_context
+def when(context: Context, value: Any) -> str:
+    """`|when`: a moment in the reader's language and zone ("—" for none)."""
     if value is None:
         return "—"
-    return str(value.strftime("%Y-%m-%d %H:%M:%S UTC")) if hasattr(value, "strftime") else str(value)
+    if not isinstance(value, datetime):
+        return str(value)
+    return format_datetime(value, locale=context.get("locale", "en"), timezone=context.get("timezone", "UTC"))
 
 
 async def page_credential(request: Request, app: App) -> auth.Authenticated:
@@ -56,6 +88,7 @@ async def page_credential(request: Request, app: App) -> auth.Authenticated:
     found = await app.db.read(lambda conn: auth.authenticate(conn, keys=keys, token=token, now=now))
     if found is None:
         raise LoginRequired
+    language.choose(request.state, locale=found.principal.locale, timezone=found.principal.timezone)
     await app.note_use(found, security.origin_of(request, app.settings))
     return found
 
@@ -104,8 +137,14 @@ async def render(request: Request, name: str, user: Principal | None, **context:
     app = request.app
     after = await app.state.nixflow.db.read(head_event_id) if user is not None else None
     env: Environment = app.state.web_templates
-    html = env.get_template(name).render(request=request, user=user, after=after, path=request.url.path, **context)
+    html = env.get_template(name).render(
+        request=request, user=user, after=after, path=request.url.path, **_reader(request), **context
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def _reader(request: Request) -> dict[str, Any]:
+    return reader_context(request.state.locale, request.state.timezone)
 
 
 class PageRoute(APIRoute):
@@ -119,8 +158,15 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except DomainError as exc:
                 env: Environment = request.app.state.web_templates
+                tr = i18n.translator(_reader(request)["locale"])
                 html = env.get_template("error.html").render(
-                    request=request, user=None, after=None, path=request.url.path, title=exc.title, error=exc
+                    request=request,
+                    user=None,
+                    after=None,
+                    path=request.url.path,
+                    title=tr.gettext(exc.title),
+                    error=exc,
+                    **_reader(request),
                 )
                 return HTMLResponse(html, status_code=exc.status, headers={"Cache-Control": "no-store"})
 

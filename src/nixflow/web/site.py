@@ -24,6 +24,7 @@ from nixflow.web import (
     workflows,
     workload,
 )
+from nixflow.web.language import ReaderLanguage
 from nixflow.web.rendering import HERE, LoginRequired, make_environment
 
 
@@ -31,6 +32,7 @@ def install(app: FastAPI) -> None:
     """Serve the pages and static files from `app`."""
     app.state.web_templates = make_environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(ReaderLanguage)  # request.state.locale/timezone before any page code
     routers = (
         pages,
         password_reset,

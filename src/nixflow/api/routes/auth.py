@@ -17,18 +17,19 @@ from nixflow.api.deps import (
     SESSION_COOKIE,
     App,
     Auth,
+    Ctx,
     CurrentUser,
     GuardedRoute,
     PathId,
 )
-from nixflow.api.schemas import LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
+from nixflow.api.schemas import LanguageChange, LoginRequest, LoginResponse, PasswordChange, TokenCreated, UserRead
 from nixflow.bootstrap import NixFlow
 from nixflow.domain import mfa
 from nixflow.domain.envelope import EventContext
 from nixflow.domain.errors import Forbidden
 from nixflow.domain.mfa import Pending
 from nixflow.ids import uuid7
-from nixflow.services import auth, mfa_signin, users
+from nixflow.services import auth, mfa_signin, user_language, users
 from nixflow.store.db import Tx
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=GuardedRoute)
@@ -148,6 +149,15 @@ async def change_password(body: PasswordChange, request: Request, credential: Au
 @router.get("/me", response_model=UserRead)
 async def me(user: CurrentUser, app: App) -> UserRead:
     """The signed-in user."""
+    return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user.id)))
+
+
+@router.patch("/me", response_model=UserRead)
+async def set_my_language(body: LanguageChange, user: CurrentUser, app: App, ctx: Ctx) -> UserRead:
+    """Choose your language and time zone (pages, dates and mail to you); null goes back to your browser's language
+    and the instance's zone, a field left out stays. 422 for a language NixFlow does not ship or an unknown zone."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    await app.writer.run(lambda tx: user_language.set_language(tx, actor=user, changes=changes), ctx)
     return UserRead(**await app.db.read(lambda conn: users.get_user(conn, user_id=user.id)))
 
 
