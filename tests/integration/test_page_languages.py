@@ -1,4 +1,5 @@
-"""The queue and a ticket page in the reader's language (issue 30): German and Arabic, English unchanged."""
+"""The requester and agent pages in the reader's language (issue 30): German and Arabic, English unchanged; the
+language a person chose on their account, or the one their browser asks for."""
 
 from __future__ import annotations
 
@@ -14,20 +15,49 @@ def in_language(user: User, lang: str) -> dict[str, str]:
     return page_headers(user) | {"Accept-Language": lang}
 
 
+async def choose_language(harness: Harness, user: User, lang: str) -> None:
+    """The user picks `lang` for themselves (English: the browser's choice, which asks for nothing here)."""
+    chosen = await harness.client.patch(
+        "/api/auth/me", json={"locale": None if lang == "en" else lang}, headers=user.headers
+    )
+    assert chosen.status_code == 200, chosen.text
+
+
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
-        ("en", ["Assigned to me", "Saved views", "Resolution due", "1 ticket", ">new</span>"]),
-        ("de", ["Mir zugewiesen", "Gespeicherte Ansichten", "Lösung fällig", "1 Ticket", ">neu</span>"]),
-        ("ar", ["المسندة إليّ", "طرق العرض المحفوظة", "موعد الحل", "تذكرة واحدة", ">جديدة</span>"]),
+        ("en", ["<title>Queue ·", "Assigned to me", "Saved views", "1 ticket", ">new</span>", ">newest first<"]),
+        (
+            "de",
+            [
+                "<title>Warteschlange ·",
+                "Mir zugewiesen",
+                "Gespeicherte Ansichten",
+                "1 Ticket",
+                ">neu</span>",
+                ">neueste zuerst<",
+            ],
+        ),
+        (
+            "ar",
+            [
+                "<title>قائمة الانتظار ·",
+                "المسندة إليّ",
+                "طرق العرض المحفوظة",
+                "تذكرة واحدة",
+                ">جديدة</span>",
+                ">الأحدث أولًا<",
+            ],
+        ),
     ],
 )
 async def test_the_queue_speaks_the_readers_language(
     harness: Harness, agent: User, requester: User, lang: str, words: list[str]
 ) -> None:
     [ticket_id] = await open_tickets(harness, requester, ["Drucker klemmt"])
+    await choose_language(harness, agent, lang)
 
-    page = await harness.client.get("/queue", headers=in_language(agent, lang))
+    page = await harness.client.get("/queue", headers=page_headers(agent))
 
     assert page.status_code == 200
     for word in words:
@@ -40,9 +70,18 @@ async def test_the_queue_speaks_the_readers_language(
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
-        ("en", ["Details", "Conversation", "Add a comment", "Reassign", "Change status"]),
-        ("de", ["Details", "Unterhaltung", "Kommentar hinzufügen", "Neu zuweisen", "Status ändern"]),
-        ("ar", ["التفاصيل", "المحادثة", "إضافة تعليق", "إعادة الإسناد", "تغيير الحالة"]),
+        ("en", ["Conversation", "Add a comment", "Reassign", "Change status", "</span> opened the ticket"]),
+        (
+            "de",
+            [
+                "Unterhaltung",
+                "Kommentar hinzufügen",
+                "Neu zuweisen",
+                "Status ändern",
+                "</span> hat das Ticket eröffnet",
+            ],
+        ),
+        ("ar", ["المحادثة", "إضافة تعليق", "إعادة الإسناد", "تغيير الحالة", "</span> فتح التذكرة"]),
     ],
 )
 async def test_a_ticket_page_speaks_the_readers_language(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import SESSION_COOKIE, App, PathId, context_for
 from nixflow.api.security import client_address
 from nixflow.domain.kb import ArticleStatus, Visibility, readable
@@ -51,7 +52,7 @@ async def kb_home(
         request,
         "kb.html",
         reader,
-        title="Knowledge base",
+        title=i18n.translator(request.state.locale).gettext("Knowledge base"),
         kb_public=app.settings.kb_public,
         q=q,
         statuses=[s.value for s in ArticleStatus],
@@ -66,7 +67,13 @@ async def kb_stats_page(request: Request, user: PageUser, app: App) -> Response:
     """Per article and version: suggested, viewed, helpful, tickets filed anyway, the deflection rate."""
     require_admin(user)
     items = await app.db.read(stats.article_stats)
-    return await render(request, "kb_stats.html", user, title="Knowledge-base deflection", items=items)
+    return await render(
+        request,
+        "kb_stats.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Knowledge-base deflection"),
+        items=items,
+    )
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain.macros import Scope
 from nixflow.domain.tickets import Status
@@ -34,7 +35,7 @@ async def macros_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "desk_macros.html",
         user,
-        title="Replies and macros",
+        title=i18n.translator(request.state.locale).gettext("Replies and macros"),
         scopes=scopes,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.notifications import inbox
 from nixflow.web import lookups
@@ -38,4 +39,11 @@ async def notifications_page(
         }
 
     data = await app.db.read(read)
-    return await render(request, "notifications.html", user, title="Notifications", unread=unread, **data)
+    return await render(
+        request,
+        "notifications.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Notifications"),
+        unread=unread,
+        **data,
+    )

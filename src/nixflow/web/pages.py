@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
+from nixflow import i18n
 from nixflow.api.deps import MFA_COOKIE, App, PathId, context_for
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.fields import Entity
@@ -49,6 +50,15 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 STATUSES = [s.value for s in Status]
 KB_MATCHES = 3
 PRIORITIES = [p.value for p in Priority]
+# What the account page offers to be told about, in words (translated where shown).
+NOTIFICATION_KINDS = (
+    ("assigned", i18n.N_("Tickets assigned to you")),
+    ("comments", i18n.N_("Comments on your tickets")),
+    ("status", i18n.N_("Status changes")),
+    ("approvals", i18n.N_("Approvals")),
+    ("sla", i18n.N_("SLA warnings, breaches and escalations")),
+    ("rules", i18n.N_("Automation rules")),
+)
 REDIRECT_KINDS = ("oidc", "saml")  # sign in at the provider's own page, from a button (LDAP uses the form above)
 
 
@@ -77,7 +87,7 @@ async def login_page(
         reset=reset == "done",
         sso=sso,
         directory=directory,
-        title="Sign in",
+        title=i18n.translator(request.state.locale).gettext("Sign in"),
     )
 
 
@@ -106,7 +116,9 @@ async def my_tickets(
         }
 
     data = await app.db.read(read)
-    return await render(request, "my_tickets.html", user, title="My tickets", **data)
+    return await render(
+        request, "my_tickets.html", user, title=i18n.translator(request.state.locale).gettext("My tickets"), **data
+    )
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -114,14 +126,8 @@ async def account(
     request: Request, user: PageUser, credential: PageCredential, app: App, changed: bool = False
 ) -> Response:
     """Who you are, your signature (staff), changing your password, your sessions, and what you are told."""
-    kinds = [
-        ("assigned", "Tickets assigned to you"),
-        ("comments", "Comments on your tickets"),
-        ("status", "Status changes"),
-        ("approvals", "Approvals"),
-        ("sla", "SLA warnings, breaches and escalations"),
-        ("rules", "Automation rules"),
-    ]
+    tr = i18n.translator(request.state.locale)
+    kinds = [(kind, tr.gettext(label)) for kind, label in NOTIFICATION_KINDS]
     signature = await app.db.read(lambda conn: signatures.get(conn, user_id=user.id)) if user.is_staff else ""
     now = app.clock()
     live = await app.db.read(
@@ -132,7 +138,7 @@ async def account(
         request,
         "account.html",
         user,
-        title="Your account",
+        title=tr.gettext("Your account"),
         changed=changed,
         notification_kinds=kinds,
         signature=signature,
@@ -147,7 +153,12 @@ async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
     names = await app.db.read(lookups.category_names)
     defined = await app.db.read(lambda conn: field_definitions.listed(conn, viewer=user, entity=Entity.TICKET))
     return await render(
-        request, "ticket_new.html", user, title="Open a ticket", categories=names, custom_fields=defined
+        request,
+        "ticket_new.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Open a ticket"),
+        categories=names,
+        custom_fields=defined,
     )
 
 
@@ -163,6 +174,7 @@ async def ticket_page(
     (an event of its timeline), the ticket as it stood right after that event, read-only."""
     point = ticket_history.parse_point(as_of) if as_of else None
     now = app.clock()
+    tr = i18n.translator(request.state.locale)
 
     def read(conn: Connection) -> dict[str, Any]:
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
@@ -190,7 +202,7 @@ async def ticket_page(
         categories = lookups.category_names(conn)
         return {
             "thread": conversation.thread(
-                comments, told, names=names, categories=categories, rules=rules, staff=user.is_staff
+                comments, told, names=names, categories=categories, rules=rules, staff=user.is_staff, tr=tr
             ),
             "ticket": tickets.public_to(user, ticket, shown=field_definitions.requester_visible(conn)),
             "custom_fields": field_definitions.listed(conn, viewer=user, entity=Entity.TICKET),

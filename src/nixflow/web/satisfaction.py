@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.reports.drilldown import csat_comments
 from nixflow.reports.satisfaction import CsatDimension, results
@@ -45,7 +46,7 @@ async def satisfaction_page(
         request,
         "report_satisfaction.html",
         user,
-        title="Reports: satisfaction and time",
+        title=i18n.translator(request.state.locale).gettext("Reports: satisfaction and time"),
         filters=filters,
         by=by,
         time_by=time_by,
@@ -71,5 +72,10 @@ async def satisfaction_comments(
         lambda conn: csat_comments(conn, by, key, since=scope.since, until=scope.until, limit=1000)
     )
     return await render(
-        request, "report_csat_comments.html", user, title="Reports: survey answers", filters=filters, **found
+        request,
+        "report_csat_comments.html",
+        user,
+        title=i18n.translator(request.state.locale).gettext("Reports: survey answers"),
+        filters=filters,
+        **found,
     )

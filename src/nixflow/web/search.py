@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.ticket_search import FILTER_KEYS, MAX_OFFSET, MAX_QUERY
@@ -42,7 +43,7 @@ async def search_page(
         request,
         "search.html",
         user,
-        title="Search tickets",
+        title=i18n.translator(request.state.locale).gettext("Search tickets"),
         q=q,
         hits=hits,
         problem=problem,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain import tags
 from nixflow.domain.errors import NotFound
@@ -64,6 +66,7 @@ async def queue(
     order of the column chosen, with the custom field columns asked for; tickets changed since the user last looked
     are marked."""
     require_staff(user)
+    tr = i18n.translator(request.state.locale)
     order = ticket_order.Order.parse(sort)
     flt = ticket_queries.TicketFilter(
         status=Status(status) if status not in ("", "all") else None,
@@ -109,7 +112,7 @@ async def queue(
         request,
         "queue.html",
         user,
-        title="Queue",
+        title=tr.gettext("Queue"),
         filters=filters,
         pages=pages(request, data.pop("next_cursor")),
         columns=sort_links(request, order),
@@ -117,7 +120,7 @@ async def queue(
         sort_labels=SORT_LABELS,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],
-        cell=queue_views.cell,
+        cell=partial(queue_views.cell, tr=tr),
         **data,
     )
 
@@ -126,22 +129,23 @@ async def queue(
 SORTABLE = {"id": "-", "title": "", "status": "", "priority": "", "assignee": "", "updated_at": "-", "due": ""}
 
 
-# The same orders in words, for the "Order" choice of the filters (on a phone the table has no header row).
+# The same orders in words, for the "Order" choice of the filters (on a phone the table has no header row); the
+# page translates them.
 SORT_LABELS = {
-    "-id": "newest first",
-    "id": "oldest first",
-    "-updated_at": "recently updated",
-    "updated_at": "least recently updated",
-    "due": "due soonest",
-    "-due": "due latest",
-    "priority": "most urgent",
-    "-priority": "least urgent",
-    "status": "status, new to closed",
-    "-status": "status, closed to new",
-    "title": "title, A to Z",
-    "-title": "title, Z to A",
-    "assignee": "assignee, A to Z",
-    "-assignee": "assignee, Z to A",
+    "-id": i18n.N_("newest first"),
+    "id": i18n.N_("oldest first"),
+    "-updated_at": i18n.N_("recently updated"),
+    "updated_at": i18n.N_("least recently updated"),
+    "due": i18n.N_("due soonest"),
+    "-due": i18n.N_("due latest"),
+    "priority": i18n.N_("most urgent"),
+    "-priority": i18n.N_("least urgent"),
+    "status": i18n.N_("status, new to closed"),
+    "-status": i18n.N_("status, closed to new"),
+    "title": i18n.N_("title, A to Z"),
+    "-title": i18n.N_("title, Z to A"),
+    "assignee": i18n.N_("assignee, A to Z"),
+    "-assignee": i18n.N_("assignee, Z to A"),
 }
 
 
@@ -201,7 +205,7 @@ async def events_explorer(
         request,
         "events.html",
         user,
-        title="Event log",
+        title=i18n.translator(request.state.locale).gettext("Event log"),
         records=records,
         pages=pages(request, next_cursor),
         filters=filters,
@@ -217,16 +221,24 @@ async def event_stats(request: Request, user: PageUser, app: App, range: Range =
     require_admin(user)
     since = app.clock() - charts.SPANS[range][0]
     totals = await app.db.read(lambda conn: log_stats.stats(conn, since=since))
-    return await render(request, "stats.html", user, title="Event statistics", totals=totals, range=range)
+    title = i18n.translator(request.state.locale).gettext("Event statistics")
+    return await render(request, "stats.html", user, title=title, totals=totals, range=range)
 
 
 @router.get("/events/stats/{by}.svg")
-async def event_chart(user: PageUser, app: App, by: Literal["category", "status"], range: Range = "24h") -> Response:
+async def event_chart(
+    request: Request, user: PageUser, app: App, by: Literal["category", "status"], range: Range = "24h"
+) -> Response:
     """An SVG chart (drawn by pygal) of events over time, stacked by category or status."""
     require_admin(user)
     now = app.clock()
     counts = await app.db.read(lambda conn: charts.bucket_counts(conn, by=by, span=range, now=now))
-    svg = charts.render(counts, title=f"Events by {by}, last {range}")
+    tr = i18n.translator(request.state.locale)
+    titles = {
+        "category": tr.gettext("Events by category, last %(range)s"),
+        "status": tr.gettext("Events by status, last %(range)s"),
+    }
+    svg = charts.render(counts, title=titles[by] % {"range": range})
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 

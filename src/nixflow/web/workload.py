@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.reports import metrics
 from nixflow.services import workload
@@ -39,7 +40,7 @@ async def workload_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "workload.html",
         user,
-        title="Workload per agent",
+        title=i18n.translator(request.state.locale).gettext("Workload per agent"),
         statuses=workload.STATUSES,
         priorities=workload.PRIORITIES,
         solved_days=SOLVED_DAYS,
