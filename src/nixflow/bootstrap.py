@@ -224,7 +224,12 @@ def build(
     ]
     mail_tokens = MailTokens(db=db, writer=writer, keys=crypto.keyring(settings), clock=clock)
     if settings.smtp_url:
-        mail = MailConfig(mail_from=settings.mail_from, base_url=settings.base_url)
+        mail = MailConfig(
+            mail_from=settings.mail_from,
+            base_url=settings.base_url,
+            default_locale=settings.default_locale,
+            default_timezone=settings.default_timezone,
+        )
         sender = NotificationSender(
             db=db,
             writer=writer,

@@ -7,7 +7,7 @@ its `LC_MESSAGES` folder into one set of translations (docs/architecture.md, "La
 from __future__ import annotations
 
 from nixflow.i18n.catalogue import Translator, translator
-from nixflow.i18n.locales import LOCALES, RTL, direction, is_locale, is_timezone, language_names, negotiate
+from nixflow.i18n.locales import LOCALES, RTL, direction, is_locale, is_timezone, language_names, negotiate, timezones
 
 __all__ = [
     "LOCALES",
@@ -19,6 +19,7 @@ __all__ = [
     "is_timezone",
     "language_names",
     "negotiate",
+    "timezones",
     "translator",
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import make_msgid, parseaddr
+from typing import Any
 
 LOOP_HEADER = "X-NixFlow-Loop"  # on every mail NixFlow sends (its domain): one that comes back is dropped
 
@@ -14,6 +15,13 @@ class MailConfig:
 
     mail_from: str
     base_url: str
+    # What a recipient who chose no language or zone reads mail in (NIXFLOW_DEFAULT_LOCALE / _TIMEZONE).
+    default_locale: str = "en"
+    default_timezone: str = "UTC"
+
+    def reader(self, recipient: dict[str, Any]) -> tuple[str, str]:
+        """The language and zone of mail to a users row (its `locale`/`timezone`, else the defaults)."""
+        return recipient.get("locale") or self.default_locale, recipient.get("timezone") or self.default_timezone
 
     @property
     def domain(self) -> str:

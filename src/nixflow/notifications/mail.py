@@ -14,8 +14,10 @@ import css_inline
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from nixflow import i18n
 from nixflow.crypto import Keyring
 from nixflow.domain.csat import RATINGS, link_expiry
+from nixflow.i18n import N_, templates
 from nixflow.mailwire import survey_links
 from nixflow.mailwire.addresses import LOOP_HEADER, MailConfig, thread_id
 from nixflow.markup import render_reply
@@ -23,11 +25,29 @@ from nixflow.markup import render_reply
 
 @functools.cache
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("nixflow.notifications", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         keep_trailing_newline=True,
+        extensions=templates.EXTENSIONS,
     )
+    return templates.prepare(env)
+
+
+# The fixed reasons and titles recipients.py stores on notification rows (in English, as the in-app list shows
+# them): mail translates them for its reader. A title with a name or value in it stays as stored.
+STORED_LABELS = (
+    N_("you are assigned to this ticket"),
+    N_("you requested this ticket"),
+    N_("you watch this ticket"),
+    N_("the ticket was assigned to you"),
+    N_("you approve tickets"),
+    N_("you are an admin"),
+    N_("Assigned to you"),
+    N_("Approval requested"),
+    N_("Approved"),
+    N_("Rejected"),
+)
 
 
 def _one_line(text: str) -> str:
@@ -53,13 +73,16 @@ def compose(
     items: Sequence[dict[str, Any]],
     message_id: str,
     ticket: dict[str, Any] | None,
+    reader: tuple[str, str] = ("en", "UTC"),
     survey: dict[str, str] | None = None,
 ) -> EmailMessage:
     """The mail for `items` (notification rows): about one ticket, or a digest when `ticket` is None; with the
-    satisfaction survey's links (`survey_for`) when it tells a requester their ticket was resolved."""
+    satisfaction survey's links (`survey_for`) when it tells a requester their ticket was resolved. In the
+    recipient's language and zone (`reader`); the `[#id]` tag and the threading headers are the same in all."""
     digest = ticket is None
     link = f"{config.base_url}/tickets/"
     context = {
+        **templates.reader_context(*reader),
         "digest": digest,
         "ticket": None if ticket is None else {**ticket, "link": f"{link}{ticket['id']}"},
         "items": [{**item, "link": f"{link}{item['ticket_id']}", "html": _html_body(config, item)} for item in items],
@@ -72,7 +95,9 @@ def compose(
     message = EmailMessage()
     if ticket is None:
         count = len(items)
-        message["Subject"] = f"NixFlow digest: {count} notification{'s' if count != 1 else ''}"
+        tr = i18n.translator(reader[0])
+        subject = tr.ngettext("NixFlow digest: %(num)d notification", "NixFlow digest: %(num)d notifications", count)
+        message["Subject"] = subject % {"num": count}
     else:
         message["Subject"] = _one_line(f"[#{ticket['id']}] {ticket['title']}")
         message["In-Reply-To"] = thread_id(int(ticket["id"]), config.domain)
@@ -122,17 +147,25 @@ def reset_link(config: MailConfig, token: str) -> str:
 
 
 def compose_password_reset(
-    config: MailConfig, *, to_email: str, to_name: str, token: str, expires_at: datetime, message_id: str
+    config: MailConfig,
+    *,
+    to_email: str,
+    to_name: str,
+    token: str,
+    expires_at: datetime,
+    message_id: str,
+    reader: tuple[str, str] = ("en", "UTC"),
 ) -> EmailMessage:
-    """The mail carrying a password reset link."""
+    """The mail carrying a password reset link, in the recipient's language and zone (`reader`)."""
     context = {
+        **templates.reader_context(*reader),
         "name": _one_line(to_name),
         "link": reset_link(config, token),
-        "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "expires_at": expires_at,
     }
     env = _environment()
     message = EmailMessage()
-    message["Subject"] = "Set a new NixFlow password"
+    message["Subject"] = i18n.translator(reader[0]).gettext("Set a new NixFlow password")
     _address(message, config, to_email=to_email, to_name=to_name, message_id=message_id)
     message.set_content(env.get_template("password_reset.txt").render(context))
     message.add_alternative(css_inline.inline(env.get_template("password_reset.html").render(context)), subtype="html")

@@ -179,9 +179,9 @@ def recipient_of(conn: Connection, claim: Claim) -> dict[str, Any]:
     """Who a claimed mail goes to: address, name, whether active and whether the address bounces."""
     bouncing = select(email_bounces.c.address).where(email_bounces.c.address == users.c.email).exists()
     recipient = conn.execute(
-        select(users.c.email, users.c.name, users.c.active, bouncing.label("bouncing")).where(
-            users.c.id == claim.recipient_id
-        )
+        select(
+            users.c.email, users.c.name, users.c.active, users.c.locale, users.c.timezone, bouncing.label("bouncing")
+        ).where(users.c.id == claim.recipient_id)
     ).one()
     return dict(recipient._mapping)
 

@@ -165,6 +165,7 @@ class NotificationSender:
             items=items,
             message_id=self._message_id(claim, recipient["email"]),
             ticket=ticket,
+            reader=self.mail.reader(recipient),
             survey=survey_for(self.mail, self.keys, recipient_id=claim.recipient_id, ticket=ticket, items=items),
         )
         return message, items[0]["reason"] if items else ""
@@ -208,6 +209,7 @@ class NotificationSender:
             token=link["token"],
             expires_at=link["expires_at"],
             message_id=self._message_id(claim, recipient["email"]),
+            reader=self.mail.reader(recipient),
         )
         return message, "you asked to reset your password"
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from nixflow import i18n
-from nixflow.web.rendering import PageRoute, render
+from nixflow.web.rendering import PageRoute, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -16,6 +15,4 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 async def survey_page(request: Request) -> Response:
     """The survey form. The link's token is in the URL's fragment, which never reaches a server: the page's script
     reads it, asks the API for the survey, and posts the answer with it."""
-    return await render(
-        request, "csat.html", None, title=i18n.translator(request.state.locale).gettext("How did we do?")
-    )
+    return await render(request, "csat.html", None, title=translator_of(request).gettext("How did we do?"))

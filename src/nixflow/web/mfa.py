@@ -16,7 +16,7 @@ from nixflow.domain.mfa import Pending
 from nixflow.domain.redirects import safe_next
 from nixflow.services import mfa, mfa_signin
 from nixflow.services.users import require_admin
-from nixflow.web.rendering import PageRoute, PageUser, render
+from nixflow.web.rendering import PageRoute, PageUser, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Next = Annotated[str | None, Query(max_length=500)]
@@ -49,7 +49,7 @@ async def second_step(request: Request, app: App, next: Next = None) -> Response
         next=target,
         enrol=challenge.purpose is Pending.ENROL,
         remember_days=policy.remember_device_days,
-        title="Two-step sign-in",
+        title=translator_of(request).gettext("Two-step sign-in"),
     )
 
 

@@ -18,6 +18,7 @@ from nixflow.domain.kb import readable, suggestible
 from nixflow.domain.redirects import safe_next
 from nixflow.domain.tickets import REQUESTER_TRANSITIONS, TRANSITIONS, Approval, Status
 from nixflow.domain.values import Priority, Role
+from nixflow.i18n import N_
 from nixflow.kb import reading, search
 from nixflow.notifications import watchers
 from nixflow.services import (
@@ -43,22 +44,13 @@ from nixflow.services import (
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 from nixflow.web import conversation, lookups, workflows
-from nixflow.web.rendering import PAGE_SIZE, PageCredential, PageRoute, PageUser, pages, render
+from nixflow.web.rendering import PAGE_SIZE, PageCredential, PageRoute, PageUser, pages, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STATUSES = [s.value for s in Status]
 KB_MATCHES = 3
 PRIORITIES = [p.value for p in Priority]
-# What the account page offers to be told about, in words (translated where shown).
-NOTIFICATION_KINDS = (
-    ("assigned", i18n.N_("Tickets assigned to you")),
-    ("comments", i18n.N_("Comments on your tickets")),
-    ("status", i18n.N_("Status changes")),
-    ("approvals", i18n.N_("Approvals")),
-    ("sla", i18n.N_("SLA warnings, breaches and escalations")),
-    ("rules", i18n.N_("Automation rules")),
-)
 REDIRECT_KINDS = ("oidc", "saml")  # sign in at the provider's own page, from a button (LDAP uses the form above)
 
 
@@ -87,7 +79,7 @@ async def login_page(
         reset=reset == "done",
         sso=sso,
         directory=directory,
-        title=i18n.translator(request.state.locale).gettext("Sign in"),
+        title=translator_of(request).gettext("Sign in"),
     )
 
 
@@ -116,9 +108,7 @@ async def my_tickets(
         }
 
     data = await app.db.read(read)
-    return await render(
-        request, "my_tickets.html", user, title=i18n.translator(request.state.locale).gettext("My tickets"), **data
-    )
+    return await render(request, "my_tickets.html", user, title=translator_of(request).gettext("My tickets"), **data)
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -126,8 +116,14 @@ async def account(
     request: Request, user: PageUser, credential: PageCredential, app: App, changed: bool = False
 ) -> Response:
     """Who you are, your signature (staff), changing your password, your sessions, and what you are told."""
-    tr = i18n.translator(request.state.locale)
-    kinds = [(kind, tr.gettext(label)) for kind, label in NOTIFICATION_KINDS]
+    kinds = [
+        ("assigned", N_("Tickets assigned to you")),
+        ("comments", N_("Comments on your tickets")),
+        ("status", N_("Status changes")),
+        ("approvals", N_("Approvals")),
+        ("sla", N_("SLA warnings, breaches and escalations")),
+        ("rules", N_("Automation rules")),
+    ]
     signature = await app.db.read(lambda conn: signatures.get(conn, user_id=user.id)) if user.is_staff else ""
     now = app.clock()
     live = await app.db.read(
@@ -138,7 +134,9 @@ async def account(
         request,
         "account.html",
         user,
-        title=tr.gettext("Your account"),
+        title=translator_of(request).gettext("Your account"),
+        languages=i18n.language_names(),
+        timezones=i18n.timezones(),
         changed=changed,
         notification_kinds=kinds,
         signature=signature,
@@ -156,7 +154,7 @@ async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
         request,
         "ticket_new.html",
         user,
-        title=i18n.translator(request.state.locale).gettext("Open a ticket"),
+        title=translator_of(request).gettext("Open a ticket"),
         categories=names,
         custom_fields=defined,
     )
@@ -174,7 +172,7 @@ async def ticket_page(
     (an event of its timeline), the ticket as it stood right after that event, read-only."""
     point = ticket_history.parse_point(as_of) if as_of else None
     now = app.clock()
-    tr = i18n.translator(request.state.locale)
+    tr = translator_of(request)
 
     def read(conn: Connection) -> dict[str, Any]:
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)

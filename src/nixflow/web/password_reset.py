@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from nixflow.api.deps import App
-from nixflow.web.rendering import PageRoute, render
+from nixflow.web.rendering import PageRoute, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -24,7 +24,7 @@ async def ask_page(request: Request, app: App, sent: Annotated[bool, Query()] = 
         sent=sent,
         minutes=settings.password_reset_minutes,
         mail_on=settings.smtp_url is not None,
-        title="Forgot your password?",
+        title=translator_of(request).gettext("Forgot your password?"),
     )
 
 
@@ -32,4 +32,6 @@ async def ask_page(request: Request, app: App, sent: Annotated[bool, Query()] = 
 async def confirm_page(request: Request) -> Response:
     """The form choosing a new password. The link's token is in the URL's fragment, which never reaches a server:
     the page's script reads it, takes it out of the address bar and sends it with the new password."""
-    return await render(request, "password_reset_confirm.html", None, title="Choose a new password")
+    return await render(
+        request, "password_reset_confirm.html", None, title=translator_of(request).gettext("Choose a new password")
+    )

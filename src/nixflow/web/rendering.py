@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,9 +10,7 @@ from fastapi import Depends, Request
 from fastapi.datastructures import URL
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
-from jinja2.ext import _make_new_gettext, _make_new_ngettext, _make_new_pgettext
-from jinja2.runtime import Context
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from sqlalchemy import Connection
 
@@ -21,8 +18,8 @@ from nixflow import crypto, i18n
 from nixflow.api import security
 from nixflow.api.deps import SESSION_COOKIE, App
 from nixflow.domain.errors import DomainError, Forbidden
+from nixflow.i18n import templates
 from nixflow.i18n.browser import browser_catalogue
-from nixflow.i18n.formatting import format_datetime
 from nixflow.markup import render_reply
 from nixflow.services import auth
 from nixflow.services.users import Principal
@@ -45,37 +42,10 @@ def make_environment() -> Environment:
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
-        extensions=["jinja2.ext.i18n"],
+        extensions=templates.EXTENSIONS,
     )
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
-    env.filters["when"] = when
     env.filters["markdown"] = lambda body: Markup(render_reply(body))  # render_reply sanitises
-    return env
-
-
-def reader_context(locale: str, timezone: str) -> dict[str, Any]:
-    """What every render gets for the reader's language: gettext, ngettext, pgettext (newstyle: they fill in
-    `%(name)s` and escape), `locale`, `timezone`, `dir` and the catalogue for the page's scripts."""
-    tr = i18n.translator(locale)
-    return {
-        "gettext": _make_new_gettext(tr.gettext),
-        "ngettext": _make_new_ngettext(tr.ngettext),
-        "pgettext": _make_new_pgettext(tr.pgettext),
-        "locale": locale,
-        "timezone": timezone,
-        "dir": i18n.direction(locale),
-        "i18n_catalogue": browser_catalogue(locale, timezone),
-    }
-
-
-@pass_context
-def when(context: Context, value: Any) -> str:
-    """`|when`: a moment in the reader's language and zone ("—" for none)."""
-    if value is None:
-        return "—"
-    if not isinstance(value, datetime):
-        return str(value)
-    return format_datetime(value, locale=context.get("locale", "en"), timezone=context.get("timezone", "UTC"))
+    return templates.prepare(env)
 
 
 async def page_credential(request: Request, app: App) -> auth.Authenticated:
@@ -143,8 +113,15 @@ async def render(request: Request, name: str, user: Principal | None, **context:
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+def translator_of(request: Request) -> i18n.Translator:
+    """gettext for the request's reader (`request.state.locale`), for what a page module writes in Python."""
+    return i18n.translator(request.state.locale)
+
+
 def _reader(request: Request) -> dict[str, Any]:
-    return reader_context(request.state.locale, request.state.timezone)
+    """The reader's language for a page: gettext and friends, and the catalogue for the page's scripts."""
+    locale, zone = request.state.locale, request.state.timezone
+    return {**templates.reader_context(locale, zone), "i18n_catalogue": browser_catalogue(locale, zone)}
 
 
 class PageRoute(APIRoute):

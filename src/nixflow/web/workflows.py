@@ -14,7 +14,7 @@ from nixflow.domain.errors import NotFound
 from nixflow.services import ticket_workflow, users, workflows
 from nixflow.services.users import Principal, require_admin
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, render
+from nixflow.web.rendering import PageRoute, PageUser, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -56,4 +56,4 @@ async def workflows_page(request: Request, user: PageUser, app: App) -> Response
 async def decide_page(request: Request) -> Response:
     """The approval mail's link: what it asks, and Approve / Reject to confirm. The token rides in the fragment
     (no server sees it); the page's script reads it and asks the API what it is for. Opening decides nothing."""
-    return await render(request, "workflow_decide.html", None, title="Approval")
+    return await render(request, "workflow_decide.html", None, title=translator_of(request).gettext("Approval"))
