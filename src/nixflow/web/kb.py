@@ -9,14 +9,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from nixflow import i18n
 from nixflow.api.deps import SESSION_COOKIE, App, PathId, context_for
 from nixflow.api.security import client_address
 from nixflow.domain.kb import ArticleStatus, Visibility, readable
 from nixflow.kb import articles, reading, search, stats
 from nixflow.services.users import Principal, require_admin
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, page_credential, pages, render
+from nixflow.web.rendering import PageRoute, PageUser, page_credential, pages, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE_SIZE = 50
@@ -52,7 +51,7 @@ async def kb_home(
         request,
         "kb.html",
         reader,
-        title=i18n.translator(request.state.locale).gettext("Knowledge base"),
+        title=translator_of(request).gettext("Knowledge base"),
         kb_public=app.settings.kb_public,
         q=q,
         statuses=[s.value for s in ArticleStatus],
@@ -71,7 +70,7 @@ async def kb_stats_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "kb_stats.html",
         user,
-        title=i18n.translator(request.state.locale).gettext("Knowledge-base deflection"),
+        title=translator_of(request).gettext("Knowledge-base deflection"),
         items=items,
     )
 

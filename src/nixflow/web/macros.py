@@ -9,14 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.domain.macros import Scope
 from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services.macro_templates import FILTERS, VARIABLES
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, render, require_staff
+from nixflow.web.rendering import PageRoute, PageUser, render, require_staff, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -35,7 +34,7 @@ async def macros_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "desk_macros.html",
         user,
-        title=i18n.translator(request.state.locale).gettext("Replies and macros"),
+        title=translator_of(request).gettext("Replies and macros"),
         scopes=scopes,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],

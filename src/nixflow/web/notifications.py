@@ -8,11 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.notifications import inbox
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, pages, render
+from nixflow.web.rendering import PageRoute, PageUser, pages, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -43,7 +42,7 @@ async def notifications_page(
         request,
         "notifications.html",
         user,
-        title=i18n.translator(request.state.locale).gettext("Notifications"),
+        title=translator_of(request).gettext("Notifications"),
         unread=unread,
         **data,
     )

@@ -33,7 +33,7 @@ from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.store import event_stats as log_stats
 from nixflow.web import charts, lookups, queue_views
-from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff
+from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -66,7 +66,7 @@ async def queue(
     order of the column chosen, with the custom field columns asked for; tickets changed since the user last looked
     are marked."""
     require_staff(user)
-    tr = i18n.translator(request.state.locale)
+    tr = translator_of(request)
     order = ticket_order.Order.parse(sort)
     flt = ticket_queries.TicketFilter(
         status=Status(status) if status not in ("", "all") else None,
@@ -205,7 +205,7 @@ async def events_explorer(
         request,
         "events.html",
         user,
-        title=i18n.translator(request.state.locale).gettext("Event log"),
+        title=translator_of(request).gettext("Event log"),
         records=records,
         pages=pages(request, next_cursor),
         filters=filters,
@@ -221,7 +221,7 @@ async def event_stats(request: Request, user: PageUser, app: App, range: Range =
     require_admin(user)
     since = app.clock() - charts.SPANS[range][0]
     totals = await app.db.read(lambda conn: log_stats.stats(conn, since=since))
-    title = i18n.translator(request.state.locale).gettext("Event statistics")
+    title = translator_of(request).gettext("Event statistics")
     return await render(request, "stats.html", user, title=title, totals=totals, range=range)
 
 
@@ -233,7 +233,7 @@ async def event_chart(
     require_admin(user)
     now = app.clock()
     counts = await app.db.read(lambda conn: charts.bucket_counts(conn, by=by, span=range, now=now))
-    tr = i18n.translator(request.state.locale)
+    tr = translator_of(request)
     titles = {
         "category": tr.gettext("Events by category, last %(range)s"),
         "status": tr.gettext("Events by status, last %(range)s"),

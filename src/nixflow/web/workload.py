@@ -9,12 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.reports import metrics
 from nixflow.services import workload
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, render, require_staff
+from nixflow.web.rendering import PageRoute, PageUser, render, require_staff, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 SOLVED_DAYS = 7
@@ -40,7 +39,7 @@ async def workload_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "workload.html",
         user,
-        title=i18n.translator(request.state.locale).gettext("Workload per agent"),
+        title=translator_of(request).gettext("Workload per agent"),
         statuses=workload.STATUSES,
         priorities=workload.PRIORITIES,
         solved_days=SOLVED_DAYS,
