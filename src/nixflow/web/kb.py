@@ -15,7 +15,7 @@ from nixflow.domain.kb import ArticleStatus, Visibility, readable
 from nixflow.kb import articles, reading, search, stats
 from nixflow.services.users import Principal, require_admin
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, page_credential, pages, render
+from nixflow.web.rendering import PageRoute, PageUser, page_credential, pages, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE_SIZE = 50
@@ -51,7 +51,7 @@ async def kb_home(
         request,
         "kb.html",
         reader,
-        title="Knowledge base",
+        title=translator_of(request).gettext("Knowledge base"),
         kb_public=app.settings.kb_public,
         q=q,
         statuses=[s.value for s in ArticleStatus],
@@ -66,7 +66,13 @@ async def kb_stats_page(request: Request, user: PageUser, app: App) -> Response:
     """Per article and version: suggested, viewed, helpful, tickets filed anyway, the deflection rate."""
     require_admin(user)
     items = await app.db.read(stats.article_stats)
-    return await render(request, "kb_stats.html", user, title="Knowledge-base deflection", items=items)
+    return await render(
+        request,
+        "kb_stats.html",
+        user,
+        title=translator_of(request).gettext("Knowledge-base deflection"),
+        items=items,
+    )
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse)

@@ -15,7 +15,7 @@ from nixflow.domain.tickets import Status
 from nixflow.domain.values import Priority
 from nixflow.services.macro_templates import FILTERS, VARIABLES
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, render, require_staff
+from nixflow.web.rendering import PageRoute, PageUser, render, require_staff, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -34,7 +34,7 @@ async def macros_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "desk_macros.html",
         user,
-        title="Replies and macros",
+        title=translator_of(request).gettext("Replies and macros"),
         scopes=scopes,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from nixflow.api.deps import App
 from nixflow.notifications import inbox
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, pages, render
+from nixflow.web.rendering import PageRoute, PageUser, pages, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -38,4 +38,11 @@ async def notifications_page(
         }
 
     data = await app.db.read(read)
-    return await render(request, "notifications.html", user, title="Notifications", unread=unread, **data)
+    return await render(
+        request,
+        "notifications.html",
+        user,
+        title=translator_of(request).gettext("Notifications"),
+        unread=unread,
+        **data,
+    )

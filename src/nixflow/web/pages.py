@@ -108,7 +108,7 @@ async def my_tickets(
         }
 
     data = await app.db.read(read)
-    return await render(request, "my_tickets.html", user, title="My tickets", **data)
+    return await render(request, "my_tickets.html", user, title=translator_of(request).gettext("My tickets"), **data)
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -151,7 +151,12 @@ async def new_ticket(request: Request, user: PageUser, app: App) -> Response:
     names = await app.db.read(lookups.category_names)
     defined = await app.db.read(lambda conn: field_definitions.listed(conn, viewer=user, entity=Entity.TICKET))
     return await render(
-        request, "ticket_new.html", user, title="Open a ticket", categories=names, custom_fields=defined
+        request,
+        "ticket_new.html",
+        user,
+        title=translator_of(request).gettext("Open a ticket"),
+        categories=names,
+        custom_fields=defined,
     )
 
 
@@ -167,6 +172,7 @@ async def ticket_page(
     (an event of its timeline), the ticket as it stood right after that event, read-only."""
     point = ticket_history.parse_point(as_of) if as_of else None
     now = app.clock()
+    tr = translator_of(request)
 
     def read(conn: Connection) -> dict[str, Any]:
         ticket = tickets.load(conn, ticket_id=ticket_id, viewer=user)
@@ -194,7 +200,7 @@ async def ticket_page(
         categories = lookups.category_names(conn)
         return {
             "thread": conversation.thread(
-                comments, told, names=names, categories=categories, rules=rules, staff=user.is_staff
+                comments, told, names=names, categories=categories, rules=rules, staff=user.is_staff, tr=tr
             ),
             "ticket": tickets.public_to(user, ticket, shown=field_definitions.requester_visible(conn)),
             "custom_fields": field_definitions.listed(conn, viewer=user, entity=Entity.TICKET),

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from nixflow.domain.fields import FieldDefinition
 from nixflow.domain.tickets import OPEN_STATUSES
+from nixflow.i18n import Translator
 
 FIELD_COLUMN = "field:"  # a view's column `field:<key>`: that custom ticket field
 
@@ -62,10 +63,11 @@ def field_columns(columns: str, definitions: Mapping[str, FieldDefinition]) -> l
     return [FieldColumn(d.key, d.label) for d in chosen]
 
 
-def cell(value: Any) -> str:
-    """A field value as a queue cell shows it: a multi select joined, a checkbox yes or no, nothing as a dash."""
+def cell(value: Any, *, tr: Translator) -> str:
+    """A field value as a queue cell shows it: a multi select joined, a checkbox yes or no (in the reader's
+    language), nothing as a dash."""
     if value is None or value == []:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return tr.gettext("yes") if value else tr.gettext("no")
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from nixflow import i18n
 from nixflow.api.deps import App
 from nixflow.reports.drilldown import csat_comments
 from nixflow.reports.satisfaction import CsatDimension, results
 from nixflow.reports.time_spent import TimeDimension, totals
-from nixflow.web.rendering import PageRoute, PageUser, render, require_staff
+from nixflow.web.rendering import PageRoute, PageUser, render, require_staff, translator_of
 from nixflow.web.reports import PageFilters
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -46,7 +45,7 @@ async def satisfaction_page(
         request,
         "report_satisfaction.html",
         user,
-        title=i18n.translator(request.state.locale).gettext("Reports: satisfaction and time"),
+        title=translator_of(request).gettext("Reports: satisfaction and time"),
         filters=filters,
         by=by,
         time_by=time_by,
@@ -71,5 +70,11 @@ async def satisfaction_comments(
     found = await app.db.read(
         lambda conn: csat_comments(conn, by, key, since=scope.since, until=scope.until, limit=1000)
     )
-    title = i18n.translator(request.state.locale).gettext("Reports: survey answers")
-    return await render(request, "report_csat_comments.html", user, title=title, filters=filters, **found)
+    return await render(
+        request,
+        "report_csat_comments.html",
+        user,
+        title=translator_of(request).gettext("Reports: survey answers"),
+        filters=filters,
+        **found,
+    )

@@ -11,7 +11,7 @@ from nixflow.api.deps import App
 from nixflow.domain.errors import ValidationFailed
 from nixflow.domain.ticket_search import FILTER_KEYS, MAX_OFFSET, MAX_QUERY
 from nixflow.search.query import search
-from nixflow.web.rendering import PageRoute, PageUser, pages, render
+from nixflow.web.rendering import PageRoute, PageUser, pages, render, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE_SIZE = 50
@@ -42,7 +42,7 @@ async def search_page(
         request,
         "search.html",
         user,
-        title="Search tickets",
+        title=translator_of(request).gettext("Search tickets"),
         q=q,
         hits=hits,
         problem=problem,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -32,7 +33,7 @@ from nixflow.services.users import require_admin
 from nixflow.store import event_log
 from nixflow.store import event_stats as log_stats
 from nixflow.web import charts, lookups, queue_views
-from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff
+from nixflow.web.rendering import PAGE_SIZE, PageRoute, PageUser, pages, render, require_staff, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -65,6 +66,7 @@ async def queue(
     order of the column chosen, with the custom field columns asked for; tickets changed since the user last looked
     are marked."""
     require_staff(user)
+    tr = translator_of(request)
     order = ticket_order.Order.parse(sort)
     flt = ticket_queries.TicketFilter(
         status=Status(status) if status not in ("", "all") else None,
@@ -110,7 +112,7 @@ async def queue(
         request,
         "queue.html",
         user,
-        title="Queue",
+        title=tr.gettext("Queue"),
         filters=filters,
         pages=pages(request, data.pop("next_cursor")),
         columns=sort_links(request, order),
@@ -118,7 +120,7 @@ async def queue(
         sort_labels=SORT_LABELS,
         statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority],
-        cell=queue_views.cell,
+        cell=partial(queue_views.cell, tr=tr),
         **data,
     )
 
@@ -127,22 +129,23 @@ async def queue(
 SORTABLE = {"id": "-", "title": "", "status": "", "priority": "", "assignee": "", "updated_at": "-", "due": ""}
 
 
-# The same orders in words, for the "Order" choice of the filters (on a phone the table has no header row).
+# The same orders in words, for the "Order" choice of the filters (on a phone the table has no header row); the
+# page translates them.
 SORT_LABELS = {
-    "-id": "newest first",
-    "id": "oldest first",
-    "-updated_at": "recently updated",
-    "updated_at": "least recently updated",
-    "due": "due soonest",
-    "-due": "due latest",
-    "priority": "most urgent",
-    "-priority": "least urgent",
-    "status": "status, new to closed",
-    "-status": "status, closed to new",
-    "title": "title, A to Z",
-    "-title": "title, Z to A",
-    "assignee": "assignee, A to Z",
-    "-assignee": "assignee, Z to A",
+    "-id": i18n.N_("newest first"),
+    "id": i18n.N_("oldest first"),
+    "-updated_at": i18n.N_("recently updated"),
+    "updated_at": i18n.N_("least recently updated"),
+    "due": i18n.N_("due soonest"),
+    "-due": i18n.N_("due latest"),
+    "priority": i18n.N_("most urgent"),
+    "-priority": i18n.N_("least urgent"),
+    "status": i18n.N_("status, new to closed"),
+    "-status": i18n.N_("status, closed to new"),
+    "title": i18n.N_("title, A to Z"),
+    "-title": i18n.N_("title, Z to A"),
+    "assignee": i18n.N_("assignee, A to Z"),
+    "-assignee": i18n.N_("assignee, Z to A"),
 }
 
 
@@ -202,7 +205,7 @@ async def events_explorer(
         request,
         "events.html",
         user,
-        title="Event log",
+        title=translator_of(request).gettext("Event log"),
         records=records,
         pages=pages(request, next_cursor),
         filters=filters,

@@ -3,6 +3,7 @@ workflow card of the ticket page (its state as a timeline, and the approver's bu
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,7 +35,9 @@ def ticket_card(conn: Connection, *, viewer: Principal, ticket_id: int) -> dict[
         return None
     ids = {i for s in state["steps"] for i in s["approver_ids"]}
     ids |= {d["by_id"] for d in state["decisions"]} | {d["for_id"] for d in state["decisions"]}
-    return state | {"names": lookups.user_names(conn, ids)}
+    # A decision's time is stored as RFC 3339 text; the page shows it in the reader's language and zone.
+    decisions = [d | {"at": datetime.fromisoformat(d["at"])} for d in state["decisions"]]
+    return state | {"decisions": decisions, "names": lookups.user_names(conn, ids)}
 
 
 @router.get("/admin/workflows", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from nixflow.api.deps import App
 from nixflow.reports import metrics
 from nixflow.services import workload
 from nixflow.web import lookups
-from nixflow.web.rendering import PageRoute, PageUser, render, require_staff
+from nixflow.web.rendering import PageRoute, PageUser, render, require_staff, translator_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 SOLVED_DAYS = 7
@@ -39,7 +39,7 @@ async def workload_page(request: Request, user: PageUser, app: App) -> Response:
         request,
         "workload.html",
         user,
-        title="Workload per agent",
+        title=translator_of(request).gettext("Workload per agent"),
         statuses=workload.STATUSES,
         priorities=workload.PRIORITIES,
         solved_days=SOLVED_DAYS,
