@@ -1,7 +1,8 @@
 // The queue's bulk actions and saved views: select tickets (shift-click for a range, or all that match), apply
 // changes in chunks with a progress bar and each failure listed; save the current filters as a view.
 import { api, flash, problemText } from "./api.js";
-import { t, tn } from "./i18n.js";
+import { el } from "./dom.js";
+import { t, tn, withNodes } from "./i18n.js";
 
 const CHUNK = 50; // tickets per bulk request: the bar advances as each chunk commits
 const OPEN = ["new", "open", "pending"];
@@ -107,13 +108,9 @@ function actions() {
 }
 
 function failure(result) {
-  const item = document.createElement("li");
-  const link = document.createElement("a");
-  link.href = `/tickets/${result.ticket_id}`;
-  link.textContent = `#${result.ticket_id}`;
+  const link = el("a", { href: `/tickets/${result.ticket_id}` }, `#${result.ticket_id}`);
   const { title, status, detail } = result.error;
-  item.append(link, t(": %(title)s (%(status)s) — %(detail)s", { title, status, detail }));
-  return item;
+  return el("li", {}, withNodes(t("%(ticket)s: %(title)s (%(status)s) — %(detail)s", { title, status, detail }), { ticket: link }));
 }
 
 form.addEventListener("submit", async (event) => {
