@@ -26,10 +26,9 @@ function consequences(preview) {
     ? t("Round-robin stops picking %(name)s in %(categories)s (they stay members: activating them again restores it).",
       { name, categories: preview.categories.map((c) => c.name).join(", ") })
     : t("%(name)s is in no round-robin category.", { name })));
-  items.push(el("li", {}, t("%(sessions)s and %(tokens)s end at once; they cannot sign in.", {
-    sessions: tn("%(num)d session", "%(num)d sessions", preview.sessions),
-    tokens: tn("%(num)d API token", "%(num)d API tokens", preview.api_tokens),
-  })));
+  const sessions = tn("%(num)d session", "%(num)d sessions", preview.sessions);
+  const tokens = tn("%(num)d API token", "%(num)d API tokens", preview.api_tokens);
+  items.push(el("li", {}, t("%(sessions)s and %(tokens)s end at once; they cannot sign in.", { sessions, tokens })));
   return el("ul", { id: "deactivate-consequences" }, items);
 }
 
