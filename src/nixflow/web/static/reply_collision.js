@@ -20,7 +20,8 @@ export function showCollision(form, comments, sendAnyway) {
       el(
         "blockquote",
         { dataset: { commentId: comment.id } },
-        el("p", { class: "meta" }, el("strong", {}, comment.author_name), " · ", formatWhen(comment.created_at)),
+        // <bdi>: a Latin name or date keeps its own order inside a right-to-left page.
+        el("p", { class: "meta" }, el("strong", {}, el("bdi", {}, comment.author_name)), " · ", el("bdi", {}, formatWhen(comment.created_at))),
         el("p", { class: "quoted" }, comment.body),
       ),
     ),
