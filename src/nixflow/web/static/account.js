@@ -3,12 +3,13 @@
 import "./preferences.js";
 import "./passkeys.js";
 import "./mfa.js";
+import { t } from "./i18n.js";
 
 const form = document.getElementById("password-form");
 const confirm = document.getElementById("confirm_password");
 
 function check() {
-  confirm.setCustomValidity(confirm.value === form.elements.new_password.value ? "" : "The two new passwords differ");
+  confirm.setCustomValidity(confirm.value === form.elements.new_password.value ? "" : t("The two new passwords differ"));
 }
 
 form.elements.new_password.addEventListener("input", check);

@@ -1,8 +1,9 @@
 // Calls to the NixFlow API from pages: JSON in and out, the CSRF header, problem+json shown to the user.
+import { t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, problem) {
-    super(problem.detail || problem.title || `request failed (${status})`);
+    super(problem.detail || problem.title || t("request failed (%(status)s)", { status }));
     this.status = status;
     this.problem = problem;
   }
@@ -134,7 +135,7 @@ export async function after(then, result, refresh, saved = "") {
 // What a control says once done: `data-saved` if given (empty: nothing), else "Saved" for a form.
 function savedText(control) {
   if ("saved" in control.dataset) return control.dataset.saved;
-  return control instanceof HTMLFormElement ? "Saved" : "";
+  return control instanceof HTMLFormElement ? t("Saved") : "";
 }
 
 // Forms and buttons with `data-api` send JSON to that URL (`data-method`, default POST); with `data-confirm`,
@@ -151,7 +152,7 @@ export function bindApiControls(refresh) {
     try {
       body = formBody(form);
     } catch (error) {
-      flash(`Not valid JSON: ${error.message}`);
+      flash(t("Not valid JSON: %(error)s", { error: error.message }));
       return;
     }
     const done = await run(form, form.dataset.method || "POST", url, body, form.dataset.then, refresh);

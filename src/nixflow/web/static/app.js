@@ -1,5 +1,6 @@
 // Every page: forms that call the API, sign out, SLA countdowns, and live refresh of the page's regions.
 import { api, bindApiControls, flash, problemText, showCarriedFlash } from "./api.js";
+import { formatSpan, t } from "./i18n.js";
 import { connect } from "./live.js";
 import "./bell.js";
 
@@ -97,20 +98,12 @@ function concerns(scope, event) {
   return false;
 }
 
-function human(ms) {
-  const s = Math.floor(Math.abs(ms) / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const parts = d ? [`${d}d`, `${h}h`, `${m}m`] : h ? [`${h}h`, `${m}m`, `${s % 60}s`] : [`${m}m`, `${s % 60}s`];
-  return parts.join(" ");
-}
-
 function tick() {
   const now = Date.now();
   for (const el of document.querySelectorAll("[data-due]")) {
     const left = Date.parse(el.dataset.due) - now;
-    el.textContent = left >= 0 ? `in ${human(left)}` : `overdue by ${human(left)}`;
+    const time = formatSpan(left);
+    el.textContent = left >= 0 ? t("in %(time)s", { time }) : t("overdue by %(time)s", { time });
     el.classList.toggle("overdue", left < 0);
   }
 }

@@ -2,6 +2,7 @@
 // comment, as its attachments; files may go without text.
 import { ApiError, api, flash, flashNextPage, problemText } from "./api.js";
 import { el } from "./dom.js";
+import { formatNumber, t, tn } from "./i18n.js";
 
 const form = document.getElementById("comment-form");
 const zone = document.getElementById("drop-zone");
@@ -18,16 +19,16 @@ function show() {
   list.replaceChildren(
     ...pending.map((file, index) =>
       el("li", {},
-        `${file.name} (${file.size} bytes)`,
+        tn("%(name)s (%(num)d byte)", "%(name)s (%(num)d bytes)", file.size, { name: file.name }),
         el("button", {
           type: "button",
           class: "secondary",
-          "aria-label": `Remove ${file.name}`,
+          "aria-label": t("Remove %(name)s", { name: file.name }),
           onclick: () => {
             pending.splice(index, 1);
             show();
           },
-        }, "Remove")),
+        }, t("Remove"))),
     ),
   );
 }
@@ -76,7 +77,7 @@ input.addEventListener("change", () => {
 // A comment needs words: one that only brings files says which it brings. Empty: nothing to send.
 export function bodyText() {
   const text = form.elements.body.value.trim();
-  return text || (pending.length ? `Attached ${pending.map((file) => file.name).join(", ")}` : "");
+  return text || (pending.length ? t("Attached %(files)s", { files: pending.map((file) => file.name).join(", ") }) : "");
 }
 
 // Each waiting file, uploaded onto the comment just made.
@@ -99,7 +100,7 @@ form.addEventListener("submit", async (event) => {
     if (form.elements.body.value.trim()) return;
     event.preventDefault();
     event.stopPropagation();
-    flash("Write a comment or attach a file");
+    flash(t("Write a comment or attach a file"));
     return;
   }
   event.preventDefault();
@@ -111,7 +112,7 @@ form.addEventListener("submit", async (event) => {
       internal: form.elements.internal ? form.elements.internal.checked : false,
     });
     await uploadPending(comment.id);
-    flashNextPage("Saved");
+    flashNextPage(t("Saved"));
     window.location.reload();
   } catch (error) {
     flash(problemText(error));

@@ -1,6 +1,7 @@
 // Replies and macros page, against /api/replies and /api/macros: the list, and one form to make or edit either.
 import { api, flash, problemText } from "./api.js";
 import { el } from "./dom.js";
+import { priorityLabel, statusLabel, t } from "./i18n.js";
 
 const form = document.getElementById("macro-form");
 const tbody = document.querySelector("#macro-list tbody");
@@ -28,15 +29,33 @@ function fieldValues(text) {
 const fieldLines = (values) =>
   Object.entries(values || {}).map(([k, v]) => `${k}=${v === null ? "" : typeof v === "string" ? v : JSON.stringify(v)}`).join("\n");
 
+// What a macro changes, one "what: value" per action; the names of the API's actions, translated.
+const ACTION_NAMES = {
+  status: () => t("status"),
+  priority: () => t("priority"),
+  assignee_id: () => t("assignee id"),
+  category_id: () => t("category id"),
+  add_tags: () => t("add tags"),
+  remove_tags: () => t("remove tags"),
+  fields: () => t("fields"),
+};
+function actionValue(key, value) {
+  if (key === "fields") return fieldLines(value).replaceAll("\n", ", ");
+  if (key === "status") return statusLabel(value);
+  if (key === "priority") return priorityLabel(value);
+  return Array.isArray(value) ? value.join(", ") : value ?? t("none");
+}
 function actionsText(actions) {
-  const parts = Object.entries(actions || {}).map(([key, value]) =>
-    key === "fields" ? `fields: ${fieldLines(value).replaceAll("\n", ", ")}` :
-    `${key.replaceAll("_", " ")}: ${Array.isArray(value) ? value.join(", ") : value ?? "none"}`);
+  const parts = Object.entries(actions || {}).map(([key, value]) => t("%(what)s: %(value)s", {
+    what: ACTION_NAMES[key] ? ACTION_NAMES[key]() : key.replaceAll("_", " "),
+    value: actionValue(key, value),
+  }));
   return parts.join("; ");
 }
 
 function scopeText(item) {
-  return item.scope === "team" ? `team ${categories[item.category_id] || "#" + item.category_id}` : item.scope;
+  if (item.scope !== "team") return item.scope === "personal" ? t("personal") : item.scope === "everyone" ? t("everyone") : item.scope;
+  return t("team %(category)s", { category: categories[item.category_id] || `#${item.category_id}` });
 }
 
 function showKind() {
@@ -48,7 +67,7 @@ function fresh() {
   form.reset();
   F.id.value = "";
   error.hidden = true;
-  document.getElementById("macro-form-h").textContent = "New reply or macro";
+  document.getElementById("macro-form-h").textContent = t("New reply or macro");
   showKind();
 }
 
@@ -69,16 +88,16 @@ function edit(kind, item) {
   F.add_tags.value = (actions.add_tags || []).join(", ");
   F.remove_tags.value = (actions.remove_tags || []).join(", ");
   F.fields.value = fieldLines(actions.fields);
-  document.getElementById("macro-form-h").textContent = `Edit “${item.name}”`;
+  document.getElementById("macro-form-h").textContent = t("Edit “%(name)s”", { name: item.name });
   showKind();
   F.name.focus();
 }
 
 async function remove(kind, item) {
-  if (!window.confirm(`Delete “${item.name}”?`)) return;
+  if (!window.confirm(t("Delete “%(name)s”?", { name: item.name }))) return;
   try {
     await api("DELETE", `/api/${kind}/${item.id}`);
-    flash(`Deleted “${item.name}”`, "ok");
+    flash(t("Deleted “%(name)s”", { name: item.name }), "ok");
     await load();
   } catch (problem) {
     flash(problemText(problem));
@@ -88,25 +107,25 @@ async function remove(kind, item) {
 function row(kind, item) {
   const mine = item.scope === "personal" || admin;
   return el("tr", { dataset: { kind, id: item.id } },
-    el("td", { class: "name", "data-label": "Name" }, el("strong", {}, item.name)),
-    el("td", { "data-label": "Kind" }, kind === "replies" ? "reply" : "macro"),
-    el("td", { "data-label": "Scope" }, scopeText(item)),
-    el("td", { class: "wrap", "data-label": "Text" }, item.body ? item.body.slice(0, 120) : el("span", { class: "muted" }, "no text")),
-    el("td", { class: "wrap", "data-label": "Changes" }, actionsText(item.actions)),
-    el("td", { "data-label": "Edit" }, mine ? [
-      el("button", { type: "button", class: "secondary", onclick: () => edit(kind, item) }, "Edit ", el("span", { class: "sr-only" }, item.name)),
+    el("td", { class: "name", "data-label": t("Name") }, el("strong", {}, item.name)),
+    el("td", { "data-label": t("Kind") }, kind === "replies" ? t("reply") : t("macro")),
+    el("td", { "data-label": t("Scope") }, scopeText(item)),
+    el("td", { class: "wrap", "data-label": t("Text") }, item.body ? item.body.slice(0, 120) : el("span", { class: "muted" }, t("no text"))),
+    el("td", { class: "wrap", "data-label": t("Changes") }, actionsText(item.actions)),
+    el("td", { "data-label": t("Edit") }, mine ? [
+      el("button", { type: "button", class: "secondary", onclick: () => edit(kind, item) }, t("Edit"), " ", el("span", { class: "sr-only" }, item.name)),
       " ",
-      el("button", { type: "button", class: "danger", onclick: () => remove(kind, item) }, "Delete ", el("span", { class: "sr-only" }, item.name)),
-    ] : el("span", { class: "muted" }, "shared")));
+      el("button", { type: "button", class: "danger", onclick: () => remove(kind, item) }, t("Delete"), " ", el("span", { class: "sr-only" }, item.name)),
+    ] : el("span", { class: "muted" }, t("shared"))));
 }
 
 async function load() {
   try {
     const [replies, macros] = await Promise.all([api("GET", "/api/replies"), api("GET", "/api/macros")]);
     const rows = [...replies.map((r) => row("replies", r)), ...macros.map((m) => row("macros", m))];
-    tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No replies or macros yet."))]));
+    tbody.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("No replies or macros yet.")))]));
   } catch (problem) {
-    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "empty" }, `Not available: ${problemText(problem)}`)));
+    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("Not available: %(error)s", { error: problemText(problem) }))));
   }
 }
 
@@ -132,7 +151,7 @@ form.addEventListener("submit", async (event) => {
   const id = F.id.value;
   try {
     const saved = await api(id ? "PUT" : "POST", id ? `/api/${kind}/${id}` : `/api/${kind}`, body());
-    flash(`Saved “${saved.name}”`, "ok");
+    flash(t("Saved “%(name)s”", { name: saved.name }), "ok");
     fresh();
     await load();
   } catch (problem) {

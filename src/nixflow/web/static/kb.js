@@ -2,6 +2,7 @@
 // feedback on an article, and inserting an article link into a reply.
 import { api, flash, problemText } from "./api.js";
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 
 const DEBOUNCE_MS = 300;
 const MIN_LENGTH = 3;
@@ -105,7 +106,7 @@ function feedbackOnArticle() {
       if (section.dataset.ticketId) body.ticket_id = Number(section.dataset.ticketId);
       try {
         await api("POST", `/api/kb/articles/${id}/feedback`, body);
-        done.textContent = "Thank you for telling us.";
+        done.textContent = t("Thank you for telling us.");
         done.hidden = false;
       } catch (error) {
         flash(problemText(error));

@@ -1,7 +1,9 @@
 // The live connection: /api/ws, resumed after the last event seen, with a visible connection state. Frames that
 // are not events (presence) go to `onFrame`; `send` speaks on the socket while it is open.
 
-const LABELS = { connecting: "Connecting…", live: "Live", offline: "Offline — reconnecting…" };
+import { t } from "./i18n.js";
+
+const LABELS = { connecting: () => t("Connecting…"), live: () => t("Live"), offline: () => t("Offline — reconnecting…") };
 
 export function connect({ after, onEvent, onOpen, onFrame }) {
   const indicator = document.getElementById("live-status");
@@ -14,7 +16,7 @@ export function connect({ after, onEvent, onOpen, onFrame }) {
   function show(state) {
     if (!indicator) return;
     indicator.dataset.state = state;
-    indicator.textContent = LABELS[state];
+    indicator.textContent = LABELS[state]();
   }
 
   function open() {

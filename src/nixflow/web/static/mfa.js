@@ -1,6 +1,7 @@
 // Two-step sign-in: setting up TOTP (the account page, and a sign-in whose role requires it) with its QR code, key
 // and first code, then the recovery codes shown once; new recovery codes on the account page.
 import { api, flash, problemText } from "./api.js";
+import { tn } from "./i18n.js";
 
 function showCodes(list, codes) {
   list.replaceChildren(
@@ -51,7 +52,11 @@ document.getElementById("mfa-renew")?.addEventListener("submit", (event) => {
   attempt(async () => {
     const done = await api("POST", "/api/auth/mfa/recovery-codes", { code: digits(event.target) });
     showCodes(document.getElementById("mfa-renewed"), done.recovery_codes);
-    document.getElementById("mfa-left").textContent = `${done.recovery_codes.length} recovery codes left (new ones, shown only now).`;
+    document.getElementById("mfa-left").textContent = tn(
+      "%(num)d recovery code left (a new one, shown only now).",
+      "%(num)d recovery codes left (new ones, shown only now).",
+      done.recovery_codes.length,
+    );
     event.target.reset();
   });
 });

@@ -1,6 +1,7 @@
 // Sign-in page: "Sign in with a passkey", shown where the browser can use one. The server's options name no user:
 // the passkey the person picks does, and the server signs its owner in.
 import { api, flash, problemText } from "./api.js";
+import { t } from "./i18n.js";
 
 const card = document.getElementById("passkey-signin-card");
 const button = document.getElementById("passkey-signin");
@@ -18,7 +19,7 @@ if (typeof window.PublicKeyCredential === "function" && PublicKeyCredential.pars
   button.addEventListener("click", () => {
     flash("");
     signIn().catch((error) =>
-      flash(error.name === "NotAllowedError" ? "No passkey was used (cancelled or timed out)." : problemText(error)),
+      flash(error.name === "NotAllowedError" ? t("No passkey was used (cancelled or timed out).") : problemText(error)),
     );
   });
 }

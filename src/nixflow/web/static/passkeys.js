@@ -1,12 +1,13 @@
 // Account page, "Passkeys": your passkeys (rename, delete) and adding one: the browser makes it with the options the
 // server gives (discoverable, user verified), and the server keeps it once it verifies the browser's answer.
 import { api, flash, problemText } from "./api.js";
+import { formatWhen, t } from "./i18n.js";
 
 const list = document.getElementById("passkey-list");
 const none = document.getElementById("passkey-none");
 const form = document.getElementById("passkey-form");
 const status = document.getElementById("passkey-status");
-const when = (instant) => (instant ? new Date(instant).toLocaleString() : "never");
+const when = (instant) => (instant ? formatWhen(instant) : t("never"));
 
 export const passkeysWork = () =>
   typeof window.PublicKeyCredential === "function" &&
@@ -20,24 +21,24 @@ function item(passkey) {
   const label = document.createElement("label");
   label.className = "visually-hidden";
   label.htmlFor = `passkey-${passkey.id}`;
-  label.textContent = "Passkey name";
+  label.textContent = t("Passkey name");
   const name = document.createElement("input");
   Object.assign(name, { id: `passkey-${passkey.id}`, value: passkey.name, maxLength: 100, required: true });
   const facts = document.createElement("span");
   facts.className = "muted";
-  facts.textContent = `added ${when(passkey.created_at)}, last used ${when(passkey.last_used_at)}`;
-  const save = Object.assign(document.createElement("button"), { type: "submit", textContent: "Rename" });
+  facts.textContent = t("added %(added)s, last used %(used)s", { added: when(passkey.created_at), used: when(passkey.last_used_at) });
+  const save = Object.assign(document.createElement("button"), { type: "submit", textContent: t("Rename") });
   save.className = "secondary";
-  const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "Delete" });
+  const remove = Object.assign(document.createElement("button"), { type: "button", textContent: t("Delete") });
   remove.className = "secondary";
   rename.append(label, name, save, remove, facts);
   rename.addEventListener("submit", (event) => {
     event.preventDefault();
-    act(() => api("PATCH", `/api/auth/passkeys/${passkey.id}`, { name: name.value }), "Passkey renamed");
+    act(() => api("PATCH", `/api/auth/passkeys/${passkey.id}`, { name: name.value }), t("Passkey renamed"));
   });
   remove.addEventListener("click", () => {
-    if (!window.confirm(`Delete the passkey “${passkey.name}”? It will not sign you in any more.`)) return;
-    act(() => api("DELETE", `/api/auth/passkeys/${passkey.id}`), "Passkey deleted");
+    if (!window.confirm(t("Delete the passkey “%(name)s”? It will not sign you in any more.", { name: passkey.name }))) return;
+    act(() => api("DELETE", `/api/auth/passkeys/${passkey.id}`), t("Passkey deleted"));
   });
   li.append(rename);
   return li;
@@ -57,7 +58,7 @@ async function act(call, done) {
     status.textContent = done;
     flash("");
   } catch (error) {
-    flash(error.name === "NotAllowedError" ? "The passkey was not made (cancelled or timed out)." : problemText(error));
+    flash(error.name === "NotAllowedError" ? t("The passkey was not made (cancelled or timed out).") : problemText(error));
   }
 }
 
@@ -71,7 +72,7 @@ async function add(name) {
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  act(() => add(form.elements.name.value), "Passkey added");
+  act(() => add(form.elements.name.value), t("Passkey added"));
 });
 if (!passkeysWork()) {
   form.hidden = true;

@@ -1,5 +1,6 @@
 // Account page: notification preferences, read from and saved to /api/auth/me/notification-preferences.
 import { api, flash, problemText } from "./api.js";
+import { t } from "./i18n.js";
 
 const URL = "/api/auth/me/notification-preferences";
 const form = document.getElementById("prefs-form");
@@ -26,7 +27,7 @@ if (form) {
     event.preventDefault();
     try {
       show(await api("PUT", URL, read()));
-      saved.textContent = "Saved.";
+      saved.textContent = t("Saved.");
       flash("");
     } catch (error) {
       flash(problemText(error));

@@ -1,6 +1,7 @@
 // Who else is on this ticket's page, and who is typing a reply (staff only): announced and read over the live
 // connection. Nothing here is an event: it is gone when the tab is.
 import { el } from "./dom.js";
+import { t, tn, withNodes } from "./i18n.js";
 
 const bar = document.getElementById("presence");
 const ticketId = Number(bar.dataset.ticket);
@@ -41,23 +42,30 @@ if (reply) {
   reply.form.addEventListener("reset", stopTyping);
 }
 
+// One person on the page, their name in bold within the sentence that says what they do.
+function present(person, index) {
+  const name = { name: el("strong", {}, person.name) };
+  return el(
+    "span",
+    { class: "present", dataset: { userId: person.user_id, typing: person.typing ? "true" : "false" } },
+    index ? ", " : "",
+    person.typing
+      ? el("em", { class: "typing" }, withNodes(t("%(name)s is typing a reply…"), name))
+      : withNodes(t("%(name)s viewing"), name),
+  );
+}
+
 function show(people) {
   bar.replaceChildren(
-    ...(people.length ? [el("span", { class: "muted" }, "Also here: ")] : []),
-    ...people.map((person, index) =>
-      el(
-        "span",
-        { class: "present", dataset: { userId: person.user_id, typing: person.typing ? "true" : "false" } },
-        index ? ", " : "",
-        el("strong", {}, person.name),
-        person.typing ? el("em", { class: "typing" }, " is typing a reply…") : " viewing",
-      ),
-    ),
+    ...(people.length ? [el("span", { class: "muted" }, t("Also here:")), " "] : []),
+    ...people.map(present),
   );
   bar.hidden = !people.length;
   if (!note) return;
   const typists = people.filter((person) => person.typing).map((person) => person.name);
-  note.textContent = typists.length ? `${typists.join(", ")} ${typists.length > 1 ? "are" : "is"} typing a reply too…` : "";
+  note.textContent = typists.length
+    ? tn("%(names)s is typing a reply too…", "%(names)s are typing a reply too…", typists.length, { names: typists.join(", ") })
+    : "";
   note.hidden = !typists.length;
 }
 

@@ -1,6 +1,8 @@
 // The queue's bulk actions and saved views: select tickets (shift-click for a range, or all that match), apply
 // changes in chunks with a progress bar and each failure listed; save the current filters as a view.
 import { api, flash, problemText } from "./api.js";
+import { el } from "./dom.js";
+import { t, tn, withNodes } from "./i18n.js";
 
 const CHUNK = 50; // tickets per bulk request: the bar advances as each chunk commits
 const OPEN = ["new", "open", "pending"];
@@ -15,7 +17,7 @@ function show() {
   const onPage = picks();
   const all = document.getElementById("pick-page");
   if (all) all.checked = onPage.length > 0 && onPage.every((box) => box.checked);
-  document.getElementById("bulk-count").textContent = `${selected.size} selected`;
+  document.getElementById("bulk-count").textContent = tn("%(num)d selected", "%(num)d selected", selected.size);
   document.getElementById("bulk-apply").disabled = selected.size === 0;
 }
 
@@ -106,19 +108,16 @@ function actions() {
 }
 
 function failure(result) {
-  const item = document.createElement("li");
-  const link = document.createElement("a");
-  link.href = `/tickets/${result.ticket_id}`;
-  link.textContent = `#${result.ticket_id}`;
-  item.append(link, `: ${result.error.title} (${result.error.status}) — ${result.error.detail}`);
-  return item;
+  const link = el("a", { href: `/tickets/${result.ticket_id}` }, `#${result.ticket_id}`);
+  const { title, status, detail } = result.error;
+  return el("li", {}, withNodes(t("%(ticket)s: %(title)s (%(status)s) — %(detail)s", { title, status, detail }), { ticket: link }));
 }
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const chosen = actions();
   if (!Object.keys(chosen).length) {
-    flash("Choose at least one change to apply.");
+    flash(t("Choose at least one change to apply."));
     return;
   }
   const ids = Array.from(selected, Number);
@@ -138,10 +137,11 @@ form.addEventListener("submit", async (event) => {
       applied += answer.applied;
       for (const result of answer.results) if (!result.ok) failures.append(failure(result));
       bar.value = Math.min(ids.length, start + CHUNK);
-      done.textContent = `${bar.value} of ${ids.length}`;
+      done.textContent = t("%(done)s of %(total)s", { done: bar.value, total: ids.length });
     }
     failures.hidden = !failures.children.length;
-    flash(`Changed ${applied} of ${ids.length} tickets.`, failures.children.length ? "error" : "ok");
+    const changed = tn("Changed %(applied)s of %(num)d ticket.", "Changed %(applied)s of %(num)d tickets.", ids.length, { applied });
+    flash(changed, failures.children.length ? "error" : "ok");
   } catch (error) {
     flash(problemText(error));
   }
@@ -150,7 +150,7 @@ form.addEventListener("submit", async (event) => {
 
 document.addEventListener("click", async (event) => {
   if (!(event.target instanceof Element) || event.target.id !== "save-view") return;
-  const name = (window.prompt("Name of the view") || "").trim();
+  const name = (window.prompt(t("Name of the view")) || "").trim();
   if (!name) return;
   const query = new URLSearchParams(location.search);
   const sort = query.get("sort") || "-id";

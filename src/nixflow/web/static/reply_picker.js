@@ -2,13 +2,14 @@
 // inserts its text, rendered for this ticket; a macro shows what it would do, and applies on confirm.
 import { api, flash, problemText } from "./api.js";
 import { el } from "./dom.js";
+import { priorityLabel, statusLabel, t } from "./i18n.js";
 
 const SHOWN = 10;
 const form = document.getElementById("comment-form");
 const box = form.elements.body;
 const ticketId = (document.body.dataset.liveScope || "").replace(/^ticket:/, "");
-const list = el("ul", { id: "reply-picker", role: "listbox", class: "picker", "aria-label": "Replies and macros", hidden: true });
-const panel = el("section", { id: "macro-preview", class: "macro-preview", "aria-label": "Macro preview", hidden: true });
+const list = el("ul", { id: "reply-picker", role: "listbox", class: "picker", "aria-label": t("Replies and macros"), hidden: true });
+const panel = el("section", { id: "macro-preview", class: "macro-preview", "aria-label": t("Macro preview"), hidden: true });
 box.after(list, panel);
 box.setAttribute("aria-autocomplete", "list");
 box.setAttribute("aria-controls", "reply-picker");
@@ -41,8 +42,8 @@ function show() {
   const option = (entry, i) => el("li", {
     id: `pick-${i}`, role: "option", "aria-selected": String(i === active), dataset: { kind: entry.kind },
     onmousedown: (event) => { event.preventDefault(); choose(i); },
-  }, el("span", { class: `badge kind-${entry.kind}` }, entry.kind), " ", entry.item.name);
-  list.replaceChildren(...(entries.length ? entries.map(option) : [el("li", { class: "empty" }, "No reply or macro by that name")]));
+  }, el("span", { class: `badge kind-${entry.kind}` }, entry.kind === "reply" ? t("reply") : t("macro")), " ", entry.item.name);
+  list.replaceChildren(...(entries.length ? entries.map(option) : [el("li", { class: "empty" }, t("No reply or macro by that name"))]));
   list.hidden = false;
   box.setAttribute("aria-expanded", "true");
   if (active >= 0) box.setAttribute("aria-activedescendant", `pick-${active}`);
@@ -64,11 +65,24 @@ async function search() {
 
 // A field's value in words, as the ticket's actions box names it (an assignee's or category's name).
 function named(field, value) {
-  if (value === null || value === undefined) return "none";
+  if (value === null || value === undefined) return t("none");
+  if (field === "status") return statusLabel(value);
+  if (field === "priority") return priorityLabel(value);
   const select = { assignee_id: "assignee", category_id: "category" }[field];
   const option = select && document.querySelector(`#${select} option[value="${value}"]`);
   return option ? option.textContent.trim() : String(value);
 }
+
+// What a macro's preview calls each change (the API's names, translated).
+const CHANGE_NAMES = {
+  status: () => t("status"),
+  priority: () => t("priority"),
+  assignee_id: () => t("assignee"),
+  category_id: () => t("category"),
+  add_tags: () => t("add tags"),
+  remove_tags: () => t("remove tags"),
+};
+const changeName = (field) => (CHANGE_NAMES[field] ? CHANGE_NAMES[field]() : field.replace(/_id$/, "").replaceAll("_", " "));
 
 function closePanel() {
   panel.hidden = true;
@@ -81,7 +95,7 @@ async function apply(preview) {
     const url = `/api/tickets/${ticketId}/macros/${preview.macro_id}/apply`;
     const result = await api("POST", url, { version: preview.version });
     closePanel();
-    flash(`Applied “${preview.name}”; the ticket is ${result.ticket.status}`, "ok");
+    flash(t("Applied “%(name)s”; the ticket is %(status)s", { name: preview.name, status: statusLabel(result.ticket.status) }), "ok");
     document.dispatchEvent(new CustomEvent("nixflow:refresh"));
   } catch (problem) {
     flash(problemText(problem));
@@ -91,15 +105,15 @@ async function apply(preview) {
 async function showPreview(macro) {
   const preview = await api("POST", `/api/tickets/${ticketId}/macros/${macro.id}/preview`);
   const changes = Object.entries(preview.changes).map(([field, change]) => el("li", {}, Array.isArray(change)
-    ? `${field.replace("_", " ")}: ${change.join(", ")}`
-    : `${field.replace(/_id$/, "")}: ${named(field, change.old)} → ${named(field, change.new)}`));
-  const confirm = el("button", { type: "button", id: "macro-apply", onclick: () => apply(preview) }, "Apply macro");
+    ? t("%(what)s: %(values)s", { what: changeName(field), values: change.join(", ") })
+    : t("%(what)s: %(old)s → %(new)s", { what: changeName(field), old: named(field, change.old), new: named(field, change.new) })));
+  const confirm = el("button", { type: "button", id: "macro-apply", onclick: () => apply(preview) }, t("Apply macro"));
   panel.replaceChildren(
-    el("h3", {}, `Macro “${preview.name}”`),
-    preview.reply ? el("p", { class: "muted" }, preview.reply.internal ? "Adds the internal note:" : "Sends the reply:") : null,
+    el("h3", {}, t("Macro “%(name)s”", { name: preview.name })),
+    preview.reply ? el("p", { class: "muted" }, preview.reply.internal ? t("Adds the internal note:") : t("Sends the reply:")) : null,
     preview.reply ? el("blockquote", { class: "macro-reply" }, preview.reply.body) : null,
-    changes.length ? el("ul", { class: "macro-changes" }, changes) : el("p", { class: "muted" }, "Changes nothing else."),
-    el("p", {}, confirm, " ", el("button", { type: "button", class: "secondary", onclick: closePanel }, "Cancel")),
+    changes.length ? el("ul", { class: "macro-changes" }, changes) : el("p", { class: "muted" }, t("Changes nothing else.")),
+    el("p", {}, confirm, " ", el("button", { type: "button", class: "secondary", onclick: closePanel }, t("Cancel"))),
   );
   panel.hidden = false;
   confirm.focus();

@@ -4,10 +4,11 @@
 // it, the server refuses it (409) and the page shows that comment first, with "Send anyway".
 import { ApiError, api, flash, problemText } from "./api.js";
 import { el } from "./dom.js";
+import { statusLabel, t } from "./i18n.js";
 import { bodyText, uploadPending } from "./attachments.js";
 import { showCollision } from "./reply_collision.js";
 
-const SPLIT_TARGETS = ["pending", "resolved"];
+const SPLIT_TARGETS = { pending: () => t("Send as Pending"), resolved: () => t("Send as Resolved") };
 const form = document.getElementById("comment-form");
 const split = document.getElementById("send-as");
 
@@ -15,16 +16,15 @@ const split = document.getElementById("send-as");
 function targets() {
   const select = document.getElementById("move-status");
   const offered = select ? Array.from(select.options, (option) => option.value) : [];
-  return SPLIT_TARGETS.filter((status) => offered.includes(status));
+  return Object.keys(SPLIT_TARGETS).filter((status) => offered.includes(status));
 }
 
 function showTargets() {
   const now = targets();
   const shown = Array.from(split.querySelectorAll("button"), (button) => button.dataset.status);
   if (now.join() === shown.join()) return; // unchanged: leave the buttons (and the focus) alone
-  const title = (status) => status.charAt(0).toUpperCase() + status.slice(1);
   split.replaceChildren(
-    ...now.map((status) => el("button", { type: "submit", class: "secondary", dataset: { status } }, `Send as ${title(status)}`)),
+    ...now.map((status) => el("button", { type: "submit", class: "secondary", dataset: { status } }, SPLIT_TARGETS[status]())),
   );
 }
 
@@ -70,7 +70,7 @@ async function send(status, seen) {
     const result = await api("POST", form.dataset.api, submission(status, seen));
     await uploadPending(result.comment.id);
     form.reset();
-    flash(status ? `Sent; the ticket is ${result.ticket.status}` : "Sent", "ok");
+    flash(status ? t("Sent; the ticket is %(status)s", { status: statusLabel(result.ticket.status) }) : t("Sent"), "ok");
     document.dispatchEvent(new CustomEvent("nixflow:refresh"));
   } catch (error) {
     const arrived = error instanceof ApiError && error.status === 409 ? newComments(error.problem) : [];
@@ -89,7 +89,7 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   event.stopPropagation(); // this form is sent here, not by the page's generic handler
   if (!bodyText()) {
-    flash("Write a comment or attach a file");
+    flash(t("Write a comment or attach a file"));
     return;
   }
   send(event.submitter ? event.submitter.dataset.status : undefined);

@@ -1,13 +1,14 @@
 // Admin: round-robin counters against /api/round-robin/counters.
 import { api, flash, problemText } from "./api.js";
 import { el, listOf } from "./dom.js";
+import { t } from "./i18n.js";
 
 const tbody = document.querySelector("#counters tbody");
 
 async function reset(key) {
   try {
     await api("DELETE", key === null ? "/api/round-robin/counters" : `/api/round-robin/counters/${encodeURIComponent(key)}`);
-    flash(key === null ? "Every counter reset" : `Counter ${key} reset`, "ok");
+    flash(key === null ? t("Every counter reset") : t("Counter %(key)s reset", { key }), "ok");
     await load();
   } catch (error) {
     flash(problemText(error));
@@ -20,14 +21,14 @@ async function load() {
     tbody.replaceChildren(...(counters.length ? counters.map((c) => el("tr", {},
       el("td", {}, c.key),
       el("td", {}, c.value ?? c.counter ?? c.count ?? JSON.stringify(c)),
-      el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => reset(c.key) }, "Reset ",
-        el("span", { class: "sr-only" }, c.key))))) : [el("tr", {}, el("td", { colspan: 3, class: "empty" }, "No counters yet."))]));
+      el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => reset(c.key) }, t("Reset"), " ",
+        el("span", { class: "sr-only" }, c.key))))) : [el("tr", {}, el("td", { colspan: 3, class: "empty" }, t("No counters yet.")))]));
   } catch (error) {
-    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "empty" }, `Counters are not available: ${problemText(error)}`)));
+    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "empty" }, t("Counters are not available: %(error)s", { error: problemText(error) }))));
   }
 }
 
 document.getElementById("reset-all").addEventListener("click", () => {
-  if (window.confirm("Reset every round-robin counter?")) reset(null);
+  if (window.confirm(t("Reset every round-robin counter?"))) reset(null);
 });
 load();

@@ -3,10 +3,13 @@
 // the same JSON, byte for byte (keys in the order they came); `load` says false when it cannot be (the page then
 // keeps the JSON editor).
 import { el } from "./dom.js";
+import { priorityLabel, statusLabel, t } from "./i18n.js";
 import { choiceSelect, customValue, flagSelect, listInput, numberInput, textInput } from "./rule_widgets.js";
 
 const CONDITION_KEYS = ["field", "key", "op", "value"];
-const GROUPS = { all: "All of these", any: "Any of these" };
+const GROUPS = { all: () => t("All of these"), any: () => t("Any of these") };
+// A listed value of a condition field or an action: a status or priority by its translated name, else as it is.
+const VALUE_LABELS = { status: statusLabel, priority: priorityLabel, set_status: statusLabel, set_priority: priorityLabel };
 
 class Unrepresentable extends Error {}
 
@@ -42,17 +45,17 @@ export class RuleBuilder {
   load(conditions, actions) {
     try {
       const groups = Object.fromEntries(Object.keys(GROUPS).map((g) => [g, this.group(g, conditions[g])]));
-      const list = el("ol", { class: "rb-rows", "aria-label": "Actions" });
+      const list = el("ol", { class: "rb-rows", "aria-label": t("Actions") });
       const rows = (actions || []).map((a) => this.actionRow(a, list));
       list.append(...rows.map((r) => r.node));
       const addAction = el("button", { type: "button", class: "secondary", onclick: () => {
         const row = this.actionRow({}, list);
         list.append(row.node);
         row.node.querySelector("select").focus();
-      } }, "Add action");
+      } }, t("Add action"));
       this.root.replaceChildren(
-        el("h3", {}, "When"), ...Object.values(groups).map((g) => g.node),
-        el("h3", {}, "Then"), list, el("p", {}, addAction));
+        el("h3", {}, t("When")), ...Object.values(groups).map((g) => g.node),
+        el("h3", {}, t("Then")), list, el("p", {}, addAction));
       const seen = Object.keys(conditions);
       this.read = () => ({
         conditions: ordered(Object.fromEntries(Object.entries(groups).map(([g, s]) => [g, s.read()])), seen, Object.keys(GROUPS)),
@@ -70,15 +73,16 @@ export class RuleBuilder {
   // One group of conditions: its rows, read as a list (left out when empty unless it was there).
   group(name, given) {
     if (given !== undefined && !Array.isArray(given)) throw new Unrepresentable(name);
-    const list = el("ol", { class: "rb-rows", "aria-label": GROUPS[name] });
+    const list = el("ol", { class: "rb-rows", "aria-label": GROUPS[name]() });
     list.append(...(given || []).map((c) => this.conditionRow(c, list).node));
     const add = el("button", { type: "button", class: "secondary", onclick: () => {
       const row = this.conditionRow({}, list);
       list.append(row.node);
       row.node.querySelector("select").focus();
-    } }, "Add condition", el("span", { class: "sr-only" }, ` to ${GROUPS[name].toLowerCase()}`));
+    } }, el("span", { "aria-hidden": "true" }, t("Add condition")),
+    el("span", { class: "sr-only" }, name === "all" ? t("Add condition to all of these") : t("Add condition to any of these")));
     const node = el("fieldset", { class: "rb-group", dataset: { group: name } },
-      el("legend", {}, GROUPS[name]), list, add);
+      el("legend", {}, GROUPS[name]()), list, add);
     const read = () => {
       const rows = [...list.children].map((row) => row.rbRead());
       return rows.length || given !== undefined ? rows : undefined;
@@ -95,9 +99,9 @@ export class RuleBuilder {
     const render = () => {
       const term = found(fields, (f) => f.name === (state.field ?? fields[0].name), `field ${state.field}`);
       const operator = found(term.operators, (o) => o.name === (state.op ?? term.operators[0].name), `operator ${state.op}`);
-      const fieldSelect = choiceSelect("Field", fields.map((f) => ({ value: f.name, label: f.label })), term.name);
-      const key = term.keyed ? choiceSelect("Custom field", this.choices("fields"), state.key ?? this.choices("fields")[0]?.value) : null;
-      const opSelect = choiceSelect("Operator", term.operators.map((o) => ({ value: o.name, label: o.label })), operator.name);
+      const fieldSelect = choiceSelect(t("Field"), fields.map((f) => ({ value: f.name, label: f.label })), term.name);
+      const key = term.keyed ? choiceSelect(t("Custom field"), this.choices("fields"), state.key ?? this.choices("fields")[0]?.value) : null;
+      const opSelect = choiceSelect(t("Operator"), term.operators.map((o) => ({ value: o.name, label: o.label })), operator.name);
       const value = this.conditionValue(term, operator, key ? key.read() : undefined, state.value);
       fieldSelect.node.addEventListener("change", () => {
         Object.assign(state, { field: fieldSelect.read(), op: undefined, key: undefined, value: undefined });
@@ -122,13 +126,14 @@ export class RuleBuilder {
   }
 
   conditionValue(term, operator, key, value) {
-    const label = `${term.label} value`;
+    const label = t("%(field)s value", { field: term.label });
     const shape = operator.value;
     if (shape === "flag") return flagSelect(label, value);
     if (shape === "number") return numberInput(label, value);
     if (term.type === "custom") return customValue(label, this.customField(key), value, shape);
-    const listed = term.values ? term.values.map((v) => ({ value: v, label: v }))
-      : term.choices ? [...this.choices(term.choices), { value: null, label: "(none)" }] : null;
+    const shown = VALUE_LABELS[term.name] || String;
+    const listed = term.values ? term.values.map((v) => ({ value: v, label: shown(v) }))
+      : term.choices ? [...this.choices(term.choices), { value: null, label: t("(none)") }] : null;
     if (listed) return choiceSelect(label, listed, value, { multiple: shape === "list" });
     const suggestions = term.type === "tag" ? this.choices("tags") : null;
     const parse = term.type === "id" ? Number : (s) => s;
@@ -145,7 +150,7 @@ export class RuleBuilder {
     let read = () => ({});
     const render = () => {
       const kind = found(kinds, (k) => k.type === (state.type ?? kinds[0].type), `action ${state.type}`);
-      const typeSelect = choiceSelect("Action", kinds.map((k) => ({ value: k.type, label: k.label })), kind.type);
+      const typeSelect = choiceSelect(t("Action"), kinds.map((k) => ({ value: k.type, label: k.label })), kind.type);
       typeSelect.node.addEventListener("change", () => {
         for (const key of Object.keys(state)) delete state[key];
         state.type = typeSelect.read();
@@ -153,7 +158,7 @@ export class RuleBuilder {
       });
       const params = {};
       for (const param of kind.params) {
-        params[param.name] = this.paramInput(param, state, kind.one_of);
+        params[param.name] = this.paramInput(param, state, kind);
         if (param.type === "field_key") {
           params[param.name].node.addEventListener("change", () => {
             Object.assign(state, { key: params.key.read(), value: undefined });
@@ -171,11 +176,12 @@ export class RuleBuilder {
     return { node };
   }
 
-  paramInput(param, state, oneOf) {
+  paramInput(param, state, { one_of: oneOf, type: action }) {
     const current = state[param.name];
     const optional = !param.required;
-    const blank = optional ? (oneOf ? "(anyone)" : "(none)") : null;
-    if (param.type === "enum") return choiceSelect(param.label, param.values.map((v) => ({ value: v, label: v })), current, { blank });
+    const blank = optional ? (oneOf ? t("(anyone)") : t("(none)")) : null;
+    const shown = VALUE_LABELS[action] || String;
+    if (param.type === "enum") return choiceSelect(param.label, param.values.map((v) => ({ value: v, label: shown(v) })), current, { blank });
     if (param.type === "id") return choiceSelect(param.label, this.choices(param.choices), current, { blank });
     if (param.type === "field_key") {
       const fields = this.choices("fields");
@@ -189,6 +195,7 @@ export class RuleBuilder {
 
   remove(node, what) {
     return el("button", { type: "button", class: "secondary rb-remove", onclick: () => node.remove() },
-      "Remove", el("span", { class: "sr-only" }, ` this ${what}`));
+      el("span", { "aria-hidden": "true" }, t("Remove")),
+      el("span", { class: "sr-only" }, what === "condition" ? t("Remove this condition") : t("Remove this action")));
   }
 }

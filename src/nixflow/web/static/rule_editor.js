@@ -1,9 +1,10 @@
 // A rule's conditions and actions in the rules form: the builder, or the JSON for experts, one tab each.
 // The tab shown is what the form saves; switching carries the rule across. JSON the builder cannot show exactly
 // stays in the JSON tab, with a notice: the builder never alters a rule silently.
+import { t } from "./i18n.js";
 import { RuleBuilder } from "./rule_builder.js";
 
-const NOTICE = "The builder cannot show this rule exactly, so it is shown as JSON. Edit it here; nothing was changed.";
+const notice = () => t("The builder cannot show this rule exactly, so it is shown as JSON. Edit it here; nothing was changed.");
 
 export class RuleEditor {
   constructor(form, vocabulary) {
@@ -49,7 +50,7 @@ export class RuleEditor {
     this.writeJson(conditions, actions);
     const exact = this.builder !== null && this.builder.load(conditions, actions);
     this.notice.hidden = exact || !this.builder;
-    this.notice.textContent = exact ? "" : NOTICE;
+    this.notice.textContent = exact ? "" : notice();
     this.show(exact ? "builder" : "json");
     return exact;
   }
@@ -78,7 +79,7 @@ export class RuleEditor {
         actions: JSON.parse(this.form.elements.actions.value || "[]"),
       };
     } catch (error) {
-      this.notice.textContent = `Conditions and actions must be JSON: ${error.message}`;
+      this.notice.textContent = t("Conditions and actions must be JSON: %(error)s", { error: error.message });
       this.notice.hidden = false;
       return null;
     }

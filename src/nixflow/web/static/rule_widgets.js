@@ -2,6 +2,7 @@
 // They hold the values they were given as they are (a number stays a number, null stays null), so a rule
 // loaded and read back unchanged is the same JSON.
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 
 let serial = 0;
 const uid = (prefix) => `${prefix}-${++serial}`;
@@ -19,7 +20,7 @@ export function choiceSelect(label, options, current, { multiple = false, blank 
   const wanted = multiple ? (Array.isArray(current) ? current : []) : [current];
   for (const value of wanted) {
     if (value === undefined) continue;
-    if (!values.some((v) => v === value)) add(value, `${value === null ? "(none)" : value} (not in the list)`);
+    if (!values.some((v) => v === value)) add(value, t("%(value)s (not in the list)", { value: value === null ? t("(none)") : value }));
   }
   for (const option of node.options) option.selected = wanted.some((v) => v === values[Number(option.value)]);
   if (!multiple && node.selectedIndex < 0 && values.length) node.selectedIndex = 0;
@@ -34,7 +35,7 @@ export function listInput(label, current, { parse = (s) => s, asList = true, sug
   const items = Array.isArray(current) ? current : current === undefined || current === null ? [] : [current];
   const list = suggestions ? uid("suggest") : null;
   const node = el("span", { class: "rb-input" },
-    el("input", { "aria-label": `${label} (comma-separated)`, value: items.join(", "), list }),
+    el("input", { "aria-label": t("%(label)s (comma-separated)", { label }), value: items.join(", "), list }),
     suggestions ? el("datalist", { id: list }, suggestions.map((s) => el("option", { value: s.value }))) : null);
   const input = node.querySelector("input");
   const read = () => {
@@ -61,12 +62,12 @@ export function numberInput(label, current, { min = null, max = null, optional =
   return { node, read: () => (node.value === "" ? (optional ? undefined : null) : Number(node.value)) };
 }
 
-const YES_NO = [{ value: true, label: "yes" }, { value: false, label: "no" }];
+const yesNo = () => [{ value: true, label: t("yes") }, { value: false, label: t("no") }];
 
 // A custom field's value, by its definition (`field`: {type, options}); `shape` one or list; unknown: text.
 export function customValue(label, field, current, shape, { optional = false } = {}) {
   const type = field ? field.type : "text";
-  const blank = optional ? "(clear the field)" : null;
+  const blank = optional ? t("(clear the field)") : null;
   const options = (field ? field.options : []).map((o) => ({ value: o, label: o }));
   if (type === "select" || type === "multiselect") {
     const multiple = shape === "list" || (optional && type === "multiselect");
@@ -75,8 +76,8 @@ export function customValue(label, field, current, shape, { optional = false } =
     // Setting a multi select: nothing picked clears the field (no value), unless it was set to none.
     return { node: picked.node, read: () => (picked.read().length || Array.isArray(current) ? picked.read() : undefined) };
   }
-  if (type === "checkbox") return shape === "list" ? choiceSelect(label, YES_NO, current, { multiple: true })
-    : choiceSelect(label, YES_NO, current, { blank });
+  if (type === "checkbox") return shape === "list" ? choiceSelect(label, yesNo(), current, { multiple: true })
+    : choiceSelect(label, yesNo(), current, { blank });
   if (type === "number") return shape === "list" ? listInput(label, current, { parse: Number })
     : numberInput(label, current, { optional });
   if (shape === "list") return listInput(label, current);
@@ -84,5 +85,5 @@ export function customValue(label, field, current, shape, { optional = false } =
 }
 
 export function flagSelect(label, current) {
-  return choiceSelect(label, [{ value: true, label: "yes" }, { value: false, label: "no (it is set)" }], current);
+  return choiceSelect(label, [{ value: true, label: t("yes") }, { value: false, label: t("no (it is set)") }], current);
 }

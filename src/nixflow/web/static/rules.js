@@ -1,6 +1,7 @@
 // Admin: automation rules against /api/rules.
 import { api, flash, problemText } from "./api.js";
 import { el, listOf } from "./dom.js";
+import { t, tn } from "./i18n.js";
 import { RuleEditor } from "./rule_editor.js";
 
 const form = document.getElementById("rule-form");
@@ -10,15 +11,15 @@ const save = document.getElementById("rule-save");
 const cancel = document.getElementById("rule-cancel");
 // The builder's vocabulary comes from the server; without it, the JSON tab is the editor.
 const vocabulary = await api("GET", "/api/rules/vocabulary").catch((error) => {
-  flash(`The rule builder is not available: ${problemText(error)}`);
+  flash(t("The rule builder is not available: %(error)s", { error: problemText(error) }));
   return null;
 });
 const editor = new RuleEditor(form, vocabulary);
 
-async function change(rule, patch, label) {
+async function change(rule, patch, done) {
   try {
     await api("PATCH", `/api/rules/${rule.id}`, patch);
-    flash(`${label}: ${rule.name}`, "ok");
+    flash(done, "ok");
     await load();
   } catch (error) {
     flash(problemText(error));
@@ -34,8 +35,8 @@ function edit(rule) {
   form.elements.rollout_percent.value = rule.rollout_percent;
   form.elements.active.checked = rule.active;
   editor.load(rule.conditions || {}, rule.actions || []);
-  heading.textContent = `Edit rule: ${rule.name}`;
-  save.textContent = "Save rule";
+  heading.textContent = t("Edit rule: %(name)s", { name: rule.name });
+  save.textContent = t("Save rule");
   cancel.hidden = false;
   form.elements.name.focus();
 }
@@ -44,43 +45,43 @@ function reset() {
   form.reset();
   form.elements.id.value = "";
   editor.load({}, []);
-  heading.textContent = "New rule";
-  save.textContent = "Create rule";
+  heading.textContent = t("New rule");
+  save.textContent = t("Create rule");
   cancel.hidden = true;
 }
 
 function row(rule) {
   return el("tr", { dataset: { ruleId: rule.id } },
-    el("td", { "data-label": "Position" }, rule.position),
-    el("td", { "data-label": "Name" }, rule.name),
-    el("td", { "data-label": "Kind" }, rule.kind),
-    el("td", { "data-label": "Mode" }, el("span", { class: `badge mode-${rule.mode}` }, rule.mode)),
-    el("td", { "data-label": "Rollout" }, `${rule.rollout_percent}%`),
-    el("td", { "data-label": "Active" }, rule.active ? "yes" : "no"),
-    el("td", { class: "actions", "data-label": "Change" },
-      el("button", { type: "button", class: "secondary", onclick: () => edit(rule) }, "Edit ", el("span", { class: "sr-only" }, rule.name)),
-      el("button", { type: "button", class: "secondary", onclick: () => change(rule, { active: !rule.active }, rule.active ? "Disabled" : "Enabled") },
-        rule.active ? "Disable" : "Enable", el("span", { class: "sr-only" }, ` ${rule.name}`)),
+    el("td", { "data-label": t("Position") }, rule.position),
+    el("td", { "data-label": t("Name") }, rule.name),
+    el("td", { "data-label": t("Kind") }, rule.kind),
+    el("td", { "data-label": t("Mode") }, el("span", { class: `badge mode-${rule.mode}` }, rule.mode === "shadow" ? t("shadow") : t("enforce"))),
+    el("td", { "data-label": t("Rollout") }, t("%(percent)s%%", { percent: rule.rollout_percent })),
+    el("td", { "data-label": t("Active") }, rule.active ? t("yes") : t("no")),
+    el("td", { class: "actions", "data-label": t("Change") },
+      el("button", { type: "button", class: "secondary", onclick: () => edit(rule) }, t("Edit"), " ", el("span", { class: "sr-only" }, rule.name)),
+      el("button", { type: "button", class: "secondary", onclick: () => change(rule, { active: !rule.active }, rule.active ? t("Disabled: %(name)s", { name: rule.name }) : t("Enabled: %(name)s", { name: rule.name })) },
+        rule.active ? t("Disable") : t("Enable"), " ", el("span", { class: "sr-only" }, rule.name)),
       el("button", { type: "button", class: "secondary",
-        onclick: () => change(rule, { mode: rule.mode === "shadow" ? "enforce" : "shadow" }, "Mode changed") },
-        rule.mode === "shadow" ? "Enforce" : "Shadow", el("span", { class: "sr-only" }, ` ${rule.name}`)),
+        onclick: () => change(rule, { mode: rule.mode === "shadow" ? "enforce" : "shadow" }, t("Mode changed: %(name)s", { name: rule.name })) },
+        rule.mode === "shadow" ? t("Enforce") : t("Shadow"), " ", el("span", { class: "sr-only" }, rule.name)),
       el("button", { type: "button", class: "danger", onclick: async () => {
-        if (!window.confirm(`Delete rule "${rule.name}"?`)) return;
+        if (!window.confirm(t('Delete rule "%(name)s"?', { name: rule.name }))) return;
         try {
           await api("DELETE", `/api/rules/${rule.id}`);
           await load();
         } catch (error) {
           flash(problemText(error));
         }
-      } }, "Delete", el("span", { class: "sr-only" }, ` ${rule.name}`))));
+      } }, t("Delete"), " ", el("span", { class: "sr-only" }, rule.name))));
 }
 
 async function load() {
   try {
     const rules = listOf(await api("GET", "/api/rules"), "id").sort((a, b) => a.position - b.position || a.id - b.id);
-    tbody.replaceChildren(...(rules.length ? rules.map(row) : [el("tr", {}, el("td", { colspan: 7, class: "empty" }, "No rules."))]));
+    tbody.replaceChildren(...(rules.length ? rules.map(row) : [el("tr", {}, el("td", { colspan: 7, class: "empty" }, t("No rules.")))]));
   } catch (error) {
-    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 7, class: "empty" }, `Rules are not available: ${problemText(error)}`)));
+    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 7, class: "empty" }, t("Rules are not available: %(error)s", { error: problemText(error) }))));
   }
 }
 
@@ -88,7 +89,7 @@ async function load() {
 function ruleOfForm() {
   const logic = editor.value();
   if (!logic) {
-    flash("Conditions and actions must be JSON: see the notice above them.");
+    flash(t("Conditions and actions must be JSON: see the notice above them."));
     return null;
   }
   return {
@@ -110,7 +111,7 @@ form.addEventListener("submit", async (event) => {
   const id = form.elements.id.value;
   try {
     const saved = await api(id ? "PATCH" : "POST", id ? `/api/rules/${id}` : "/api/rules", body);
-    flash(`${id ? "Saved" : "Created"} rule: ${saved.name}`, "ok");
+    flash(id ? t("Saved rule: %(name)s", { name: saved.name }) : t("Created rule: %(name)s", { name: saved.name }), "ok");
     reset();
     await load();
   } catch (error) {
@@ -143,22 +144,28 @@ function describe(action) {
   return arg === undefined ? action.type : `${action.type} ${arg}`;
 }
 
+function doneBy(d) {
+  const action = describe(d.action);
+  return d.rule_id !== null ? t("%(action)s (rule #%(rule)s)", { action, rule: d.rule_id }) : t("%(action)s (by a person)", { action });
+}
+
 function results(result) {
   const counts = Object.entries(result.actions).filter(([, n]) => n > 0).map(([type, n]) => `${type}: ${n}`);
-  const summary = el("p", { id: "simulation-summary" },
-    `Would have acted on ${result.matched} of ${result.tickets_evaluated} tickets evaluated`,
-    counts.length ? ` (${counts.join(", ")}).` : ".");
+  const params = { matched: result.matched, counts: counts.join(", ") };
+  const summary = el("p", { id: "simulation-summary" }, counts.length
+    ? tn("Would have acted on %(matched)s of %(num)d ticket evaluated (%(counts)s).",
+      "Would have acted on %(matched)s of %(num)d tickets evaluated (%(counts)s).", result.tickets_evaluated, params)
+    : tn("Would have acted on %(matched)s of %(num)d ticket evaluated.",
+      "Would have acted on %(matched)s of %(num)d tickets evaluated.", result.tickets_evaluated, params));
   if (!result.sample.length) return [summary];
   const table = el("table", { id: "simulation-sample", class: "stack" },
-    el("caption", { class: "sr-only" }, "Tickets the rule would have acted on"),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Ticket"), el("th", { scope: "col" }, "Would have"),
-      el("th", { scope: "col" }, "What was done"))),
+    el("caption", { class: "sr-only" }, t("Tickets the rule would have acted on")),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("Ticket")), el("th", { scope: "col" }, t("Would have")),
+      el("th", { scope: "col" }, t("What was done")))),
     el("tbody", {}, result.sample.map((s) => el("tr", { dataset: { ticketId: s.ticket_id } },
-      el("td", { "data-label": "Ticket" }, el("a", { href: `/tickets/${s.ticket_id}` }, `#${s.ticket_id} ${s.title}`)),
-      el("td", { "data-label": "Would have" }, s.would.map((w) => describe(w.action)).join(", ")),
-      el("td", { "data-label": "What was done" }, s.did.length
-        ? s.did.map((d) => `${describe(d.action)} ${d.rule_id !== null ? `(rule #${d.rule_id})` : "(by a person)"}`).join(", ")
-        : "nothing")))));
+      el("td", { "data-label": t("Ticket") }, el("a", { href: `/tickets/${s.ticket_id}` }, `#${s.ticket_id} ${s.title}`)),
+      el("td", { "data-label": t("Would have") }, s.would.map((w) => describe(w.action)).join(", ")),
+      el("td", { "data-label": t("What was done") }, s.did.length ? s.did.map(doneBy).join(", ") : t("nothing"))))));
   return [summary, table];
 }
 
@@ -171,7 +178,7 @@ simForm.addEventListener("submit", async (event) => {
   }
   const since = new Date(simForm.elements.since.value);
   const until = new Date(simForm.elements.until.value);
-  simOut.replaceChildren(el("p", { class: "muted" }, "Simulating…"));
+  simOut.replaceChildren(el("p", { class: "muted" }, t("Simulating…")));
   try {
     const result = await api("POST", "/api/rules/simulate", { rule, since: since.toISOString(), until: until.toISOString() });
     simOut.replaceChildren(...results(result));

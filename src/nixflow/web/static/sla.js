@@ -1,6 +1,7 @@
 // Admin: SLA policies against /api/sla/policies.
 import { api, flash, problemText } from "./api.js";
 import { listOf } from "./dom.js";
+import { priorityLabel, t } from "./i18n.js";
 
 const FIELDS = ["first_response_minutes", "resolution_minutes", "warning_percent"];
 
@@ -13,7 +14,7 @@ async function load() {
       form.elements.calendar_id.value = policy.calendar_id ?? "";
     }
   } catch (error) {
-    flash(`SLA policies are not available: ${problemText(error)}`);
+    flash(t("SLA policies are not available: %(error)s", { error: problemText(error) }));
   }
 }
 
@@ -25,7 +26,7 @@ document.getElementById("policies").addEventListener("submit", async (event) => 
   body.calendar_id = calendar === "" ? null : Number(calendar);
   try {
     await api("PUT", `/api/sla/policies/${form.dataset.priority}`, body);
-    flash(`Saved the ${form.dataset.priority} policy`, "ok");
+    flash(t("Saved the %(priority)s policy", { priority: priorityLabel(form.dataset.priority) }), "ok");
     await load();
   } catch (error) {
     flash(problemText(error));

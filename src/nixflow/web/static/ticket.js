@@ -2,6 +2,7 @@
 // once the page shows the new value.
 import "./kb.js";
 import { el } from "./dom.js";
+import { priorityLabel, statusLabel, t, withNodes } from "./i18n.js";
 
 const reply = document.getElementById("comment-form");
 // This module is done (and the page's buttons take clicks: app.js) only once these have bound their handlers: a
@@ -17,14 +18,19 @@ const ruleNames = box ? JSON.parse(box.dataset.ruleNames || "{}") : {};
 const fieldText = (name) => (document.querySelector(`[data-field="${name}"]`) || { textContent: "?" }).textContent.trim();
 
 // What a rule did, in words, read once the refreshed page shows the new value.
+// Each sentence keeps "%(rule)s" (not given to t), where notice() puts the rule's name in bold.
 const CHANGES = {
-  "ticket.priority_changed": (data) => `set priority to ${data.new_priority}`,
-  "ticket.status_changed": (data) => `moved the status to ${data.new_status}`,
-  "ticket.assigned": () => `assigned the ticket to ${fieldText("assignee")}`,
-  "ticket.category_changed": () => `set the category to ${fieldText("category")}`,
-  "ticket.tagged": (data) => `tagged it ${data.tags.join(", ")}`,
-  "ticket.untagged": (data) => `removed the tag ${data.tags.join(", ")}`,
+  "ticket.priority_changed": (data) => t("Rule %(rule)s set priority to %(priority)s", { priority: priorityLabel(data.new_priority) }),
+  "ticket.status_changed": (data) => t("Rule %(rule)s moved the status to %(status)s", { status: statusLabel(data.new_status) }),
+  "ticket.assigned": () => t("Rule %(rule)s assigned the ticket to %(name)s", { name: fieldText("assignee") }),
+  "ticket.category_changed": () => t("Rule %(rule)s set the category to %(category)s", { category: fieldText("category") }),
+  "ticket.tagged": (data) => t("Rule %(rule)s tagged it %(tags)s", { tags: data.tags.join(", ") }),
+  "ticket.untagged": (data) => t("Rule %(rule)s removed the tag %(tags)s", { tags: data.tags.join(", ") }),
 };
+
+function notice(ruleId, sentence) {
+  return el("li", { class: "rule-notice" }, withNodes(sentence, { rule: el("strong", {}, ruleName(ruleId)) }));
+}
 const waiting = [];
 
 function ruleName(id) {
@@ -39,7 +45,7 @@ if (box) {
     const ruleId = (event.metadata || {}).rule_id;
     const said = CHANGES[event.type];
     if (ruleId !== undefined && ruleId !== null && said) {
-      waiting.push(() => el("li", { class: "rule-notice" }, "Rule ", el("strong", {}, ruleName(ruleId)), ` ${said(data)}`));
+      waiting.push(() => notice(ruleId, said(data)));
     }
   });
   document.addEventListener("nixflow:refreshed", () => {

@@ -1,28 +1,34 @@
 // The users admin page: deactivation with its consequences shown first, and CSV import with a preview.
 import { api, flash, flashNextPage, problemText } from "./api.js";
 import { el } from "./dom.js";
+import { priorityLabel, statusLabel, t, tn } from "./i18n.js";
 
 const dialog = document.getElementById("deactivate-dialog");
 const dialogBody = document.getElementById("deactivate-body");
 const confirmButton = document.getElementById("deactivate-confirm");
 let leaving = null; // the preview the dialog shows
 
-function plural(n, one, many = one + "s") {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 function consequences(preview) {
   const items = [];
-  const tickets = preview.tickets.map((t) => el("li", {}, el("a", { href: `/tickets/${t.id}` }, `#${t.id} ${t.title}`), ` (${t.status}, ${t.priority})`));
+  const name = preview.name;
+  const tickets = preview.tickets.map((ticket) => el("li", {},
+    el("a", { href: `/tickets/${ticket.id}` }, `#${ticket.id} ${ticket.title}`), " ",
+    t("(%(status)s, %(priority)s)", { status: statusLabel(ticket.status), priority: priorityLabel(ticket.priority) })));
   const more = preview.open_tickets - preview.tickets.length;
   items.push(el("li", {}, preview.open_tickets
-    ? [`${plural(preview.open_tickets, "open ticket")} assigned to ${preview.name} ${preview.open_tickets === 1 ? "goes" : "go"} to the other agents (the assignment rules, such as round-robin in the category) or, where no rule assigns ${preview.open_tickets === 1 ? "it" : "them"}, back to the Unassigned queue:`,
-       el("ul", {}, tickets, more > 0 ? el("li", {}, `and ${more} more`) : null)]
-    : `${preview.name} has no open tickets assigned.`));
+    ? [tn(
+      "%(num)d open ticket assigned to %(name)s goes to the other agents (the assignment rules, such as round-robin in the category) or, where no rule assigns it, back to the Unassigned queue:",
+      "%(num)d open tickets assigned to %(name)s go to the other agents (the assignment rules, such as round-robin in the category) or, where no rule assigns them, back to the Unassigned queue:",
+      preview.open_tickets, { name }),
+    el("ul", {}, tickets, more > 0 ? el("li", {}, tn("and %(num)d more", "and %(num)d more", more)) : null)]
+    : t("%(name)s has no open tickets assigned.", { name })));
   items.push(el("li", {}, preview.categories.length
-    ? `Round-robin stops picking ${preview.name} in ${preview.categories.map((c) => c.name).join(", ")} (they stay members: activating them again restores it).`
-    : `${preview.name} is in no round-robin category.`));
-  items.push(el("li", {}, `${plural(preview.sessions, "session")} and ${plural(preview.api_tokens, "API token")} end at once; they cannot sign in.`));
+    ? t("Round-robin stops picking %(name)s in %(categories)s (they stay members: activating them again restores it).",
+      { name, categories: preview.categories.map((c) => c.name).join(", ") })
+    : t("%(name)s is in no round-robin category.", { name })));
+  const sessions = tn("%(num)d session", "%(num)d sessions", preview.sessions);
+  const tokens = tn("%(num)d API token", "%(num)d API tokens", preview.api_tokens);
+  items.push(el("li", {}, t("%(sessions)s and %(tokens)s end at once; they cannot sign in.", { sessions, tokens })));
   return el("ul", { id: "deactivate-consequences" }, items);
 }
 
@@ -35,9 +41,11 @@ document.addEventListener("click", async (event) => {
     flash(problemText(error));
     return;
   }
-  document.getElementById("deactivate-title").textContent = `Deactivate ${leaving.name}?`;
+  document.getElementById("deactivate-title").textContent = t("Deactivate %(name)s?", { name: leaving.name });
   dialogBody.replaceChildren(
-    leaving.blocked ? el("p", { class: "flash", dataset: { kind: "error" } }, `This cannot be done: ${leaving.blocked}.`) : el("p", {}, "This is what happens:"),
+    leaving.blocked
+      ? el("p", { class: "flash", dataset: { kind: "error" } }, t("This cannot be done: %(reason)s.", { reason: leaving.blocked }))
+      : el("p", {}, t("This is what happens:")),
     consequences(leaving),
   );
   confirmButton.disabled = Boolean(leaving.blocked);
@@ -49,7 +57,7 @@ confirmButton.addEventListener("click", async () => {
   confirmButton.setAttribute("aria-busy", "true");
   try {
     await api("PATCH", `/api/users/${leaving.user_id}`, { active: false });
-    flashNextPage(`Deactivated ${leaving.name}`);
+    flashNextPage(t("Deactivated %(name)s", { name: leaving.name }));
     window.location.reload();
   } catch (error) {
     dialog.close();
@@ -59,7 +67,13 @@ confirmButton.addEventListener("click", async () => {
   }
 });
 
-const STATUS_WORDS = { would_create: "will be created", created: "created", exists: "exists already", invalid: "refused" };
+const STATUS_WORDS = {
+  would_create: () => t("will be created"),
+  created: () => t("created"),
+  exists: () => t("exists already"),
+  invalid: () => t("refused"),
+};
+const COLUMNS = () => [t("Line"), t("Name"), t("Email"), t("Role"), t("Categories"), t("Result")];
 const form = document.getElementById("import-form");
 const fileInput = document.getElementById("import-file");
 const runButton = document.getElementById("import-run");
@@ -67,25 +81,31 @@ const result = document.getElementById("import-result");
 
 function showImport(answer) {
   const c = answer.counts;
+  const counts = {
+    users: tn("%(num)d user", "%(num)d users", answer.dry_run ? c.would_create : c.created),
+    exists: c.exists,
+    rows: tn("%(num)d row", "%(num)d rows", c.invalid),
+  };
   const summary = answer.dry_run
-    ? `Preview: ${plural(c.would_create, "user")} will be created, ${c.exists} exist already, ${plural(c.invalid, "row")} refused. Nothing is written yet.`
-    : `Imported: ${plural(c.created, "user")} created, ${c.exists} existed already, ${plural(c.invalid, "row")} refused.`;
+    ? t("Preview: %(users)s will be created, %(exists)s exist already, %(rows)s refused. Nothing is written yet.", counts)
+    : t("Imported: %(users)s created, %(exists)s existed already, %(rows)s refused.", counts);
+  const [line, name, email, role, categories, outcome] = COLUMNS();
   const rows = answer.rows.map((r) => el("tr", { dataset: { status: r.status } },
-    el("td", { "data-label": "Line" }, r.line),
-    el("td", { "data-label": "Name" }, r.name),
-    el("td", { "data-label": "Email" }, r.email),
-    el("td", { "data-label": "Role" }, r.role),
-    el("td", { "data-label": "Categories" }, r.categories.join(", ")),
-    el("td", { "data-label": "Result" }, el("span", { class: `badge import-${r.status}` }, STATUS_WORDS[r.status]), r.reason ? ` ${r.reason}` : "")));
+    el("td", { "data-label": line }, r.line),
+    el("td", { "data-label": name }, r.name),
+    el("td", { "data-label": email }, r.email),
+    el("td", { "data-label": role }, r.role),
+    el("td", { "data-label": categories }, r.categories.join(", ")),
+    el("td", { "data-label": outcome }, el("span", { class: `badge import-${r.status}` }, STATUS_WORDS[r.status]()), r.reason ? ` ${r.reason}` : "")));
   result.replaceChildren(
     el("p", { class: "import-summary" }, summary),
     el("div", { class: "table-wrap" }, el("table", { class: "stack", id: "import-rows" },
-      el("caption", { class: "sr-only" }, "Each row of the file and what happens to it"),
-      el("thead", {}, el("tr", {}, ["Line", "Name", "Email", "Role", "Categories", "Result"].map((h) => el("th", { scope: "col" }, h)))),
+      el("caption", { class: "sr-only" }, t("Each row of the file and what happens to it")),
+      el("thead", {}, el("tr", {}, COLUMNS().map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows))),
   );
   runButton.hidden = !(answer.dry_run && c.would_create > 0);
-  runButton.textContent = `Import ${plural(c.would_create, "user")}`;
+  runButton.textContent = tn("Import %(num)d user", "Import %(num)d users", c.would_create);
 }
 
 async function send(dryRun) {

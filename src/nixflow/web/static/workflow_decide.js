@@ -1,6 +1,7 @@
 // The approval mail's link: the token comes in the URL's fragment (no server, log or Referer sees it). Take it
 // out of the address bar, ask the API what it is for, and let the approver confirm with a button.
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 
 const token = new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
 if (window.location.hash) history.replaceState(null, "", window.location.pathname + window.location.search);
@@ -13,14 +14,22 @@ async function show() {
   }
   try {
     const asked = await api("POST", "/api/workflow-links/preview", { token });
-    document.getElementById("decide-what").textContent =
-      `${asked.approver_name}: ticket #${asked.ticket_id} “${asked.ticket_title}” needs your decision on step ` +
-      `${asked.step + 1} (${asked.step_name}) of ${asked.workflow}.`;
+    document.getElementById("decide-what").textContent = t(
+      "%(approver)s: ticket #%(id)s “%(title)s” needs your decision on step %(step)s (%(step_name)s) of %(workflow)s.",
+      {
+        approver: asked.approver_name,
+        id: asked.ticket_id,
+        title: asked.ticket_title,
+        step: asked.step + 1,
+        step_name: asked.step_name,
+        workflow: asked.workflow,
+      },
+    );
     for (const form of document.querySelectorAll("#decide-card form")) form.elements.token.value = token;
     document.getElementById("decide-card").hidden = false;
   } catch (error) {
     const refused = document.getElementById("decide-refused");
-    refused.textContent = error.message || "This link cannot be used.";
+    refused.textContent = error.message || t("This link cannot be used.");
     refused.hidden = false;
   }
 }
