@@ -10,6 +10,7 @@ run_id=check-$$
 base=localhost/nixflow-base:$run_id image=localhost/nixflow:$run_id
 container=nixflow-$run_id volume=nixflow-$run_id-data
 work=$(mktemp -d)
+mkdir "$work/context"
 
 # This machine's podman settings, kept here and not in the image: Debian's runc (crun fails on hybrid cgroups),
 # the cgroupfs manager (no systemd), and no default ulimits (setting them is not permitted here).
@@ -21,7 +22,7 @@ cleanup() {
   pod rm --force --ignore "$container" >/dev/null 2>&1 || true
   pod volume rm --force "$volume" >/dev/null 2>&1 || true
   pod rmi --force "$image" "$base" >/dev/null 2>&1 || true
-  rm -rf "$work" dist/wheels
+  rm -rf "$work"
 }
 trap cleanup EXIT
 phase() { printf 'container-check: %-44s %4ds\n' "$1" "$((SECONDS - started))"; }
@@ -53,11 +54,12 @@ if [ "$host_python" != "$image_python" ]; then
   echo "container-check: Debian's python3 is $host_python here but $image_python in the base: apt-get upgrade" >&2
   exit 1
 fi
+# Built from a copy of the tree, so the build's own files (build/, egg-info) never land beside a running test suite.
+tar --exclude=__pycache__ -c pyproject.toml README.md src Containerfile .containerignore | tar -x -C "$work/context"
 /usr/bin/python3 -m venv "$work/wheel-venv"
-rm -rf dist/wheels
-"$work/wheel-venv/bin/pip" wheel --quiet --disable-pip-version-check . -w dist/wheels
+(cd "$work/context" && "$work/wheel-venv/bin/pip" wheel --quiet --disable-pip-version-check . -w dist/wheels)
 phase "wheels (host pip and index)"
-pod build --quiet --layers=false --format docker --build-arg BASE="$base" -t "$image" . >/dev/null
+pod build --quiet --layers=false --format docker --build-arg BASE="$base" -t "$image" "$work/context" >/dev/null
 phase "image built"
 
 pod run --detach --name "$container" --publish 127.0.0.1::8000 --volume "$volume:/data" \
