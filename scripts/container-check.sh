@@ -103,7 +103,16 @@ url=http://$(pod port "nixflow-$run_id" 8000/tcp)
 wait_healthy "nixflow-$run_id"
 sign_in
 check_ticket "after a restart"
-phase "embedded: restarted, ticket $ticket survived on /data"
+phase "embedded: restarted, ticket $ticket still served"
+# A restart keeps the container's own files; a new container keeps only what is on the volume.
+pod rm --force "nixflow-$run_id" >/dev/null
+run --detach --name "nixflow-$run_id" --publish 127.0.0.1::8000 --volume "nixflow-$run_id-data:/data" \
+  --env-file "$work/nixflow.env" "$image" >/dev/null
+url=http://$(pod port "nixflow-$run_id" 8000/tcp)
+wait_healthy "nixflow-$run_id"
+sign_in
+check_ticket "in a new container on the same volume"
+phase "embedded: a new container serves ticket $ticket from /data"
 pod rm --force "nixflow-$run_id" >/dev/null
 
 # Scale-out: compose.yaml's services with its commands, one `podman run` each on a network of their own, started in
