@@ -39,7 +39,8 @@ fail() {
 
 # Wait until a container's HEALTHCHECK passes: a marker, not a fixed time (no systemd timer runs it here).
 wait_healthy() {
-  for _ in $(seq 120); do
+  # Up to 5 minutes: CI runs this at a lower priority beside the test suite, on two cores.
+  for _ in $(seq 600); do
     if pod healthcheck run "$1" >/dev/null 2>&1; then return 0; fi
     sleep 0.5
   done
@@ -145,7 +146,7 @@ wait_healthy "api2-$run_id"
 service proxy --publish 127.0.0.1::8080 --volume "$PWD/deploy/container/nginx.conf:/etc/nixflow/nginx.conf:ro" \
   "$services" nginx -c /etc/nixflow/nginx.conf -g 'daemon off;'
 url=http://$(pod port "proxy-$run_id" 8080/tcp)
-for _ in $(seq 60); do
+for _ in $(seq 240); do
   bus=$(curl -sf "$url/api/health" | field bus) && break
   sleep 0.5
 done
