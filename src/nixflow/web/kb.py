@@ -13,7 +13,7 @@ from nixflow.api.deps import SESSION_COOKIE, App, PathId, context_for
 from nixflow.api.reader_language import reader_language
 from nixflow.api.security import client_address
 from nixflow.domain.kb import ArticleStatus, Visibility, readable
-from nixflow.domain.kb_languages import LANGUAGES, SOURCE_LANGUAGE, Language, directions, language_names
+from nixflow.domain.kb_languages import LANGUAGES, Language, directions, language_names
 from nixflow.kb import articles, reading, search, stats, translations
 from nixflow.services.users import Principal, require_admin
 from nixflow.web import lookups
@@ -62,7 +62,7 @@ async def kb_home(
         visibilities=[v.value for v in Visibility],
         categories=categories,
         languages=language_names(),
-        reader_language=language or SOURCE_LANGUAGE,
+        reader_language=language,
         **data,
     )
 
