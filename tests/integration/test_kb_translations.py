@@ -3,6 +3,7 @@ search and suggestions that prefer the reader's language and fall back to any (b
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.conftest import Harness, User
@@ -128,3 +129,12 @@ async def test_suggestions_prefer_the_readers_language(harness: Harness, agent: 
     headers = {**requester.headers, **GERMAN_READER}
     header = await harness.client.get("/api/kb/suggest", params={"q": "vpn"}, headers=headers)
     assert [h["id"] for h in header.json()["items"]] == [german["id"], other["id"]]
+
+
+async def test_concurrent_translations_into_one_language_make_one_article(harness: Harness, agent: User) -> None:
+    original = await write(harness, agent, **VPN)
+    url = f"/api/kb/articles/{original['id']}/translations"
+    answers = await asyncio.gather(*(harness.client.post(url, json=GERMAN, headers=agent.headers) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    group = await ask(harness, url, agent)
+    assert [a["language"] for a in group] == ["en", "de"]

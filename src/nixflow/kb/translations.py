@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
 from nixflow.domain.errors import Conflict
 from nixflow.domain.kb import Readable, readable
@@ -41,18 +42,22 @@ def translate(
     ).scalar()
     if taken is not None:
         raise Conflict(f"article {article_id} already has a translation in {language}: article {taken}")
-    return articles.create(
-        tx,
-        author=author,
-        title=title,
-        body=body,
-        status=status or source["status"],
-        visibility=source["visibility"],
-        category_id=source["category_id"],
-        tags=source["tags"],
-        language=language,
-        group_id=group_id,
-    )
+    try:
+        with tx.conn.begin_nested():  # PostgreSQL: a concurrent translation into `language` may commit first
+            return articles.create(
+                tx,
+                author=author,
+                title=title,
+                body=body,
+                status=status or source["status"],
+                visibility=source["visibility"],
+                category_id=source["category_id"],
+                tags=source["tags"],
+                language=language,
+                group_id=group_id,
+            )
+    except IntegrityError:
+        raise Conflict(f"article {article_id} was just translated into {language} by someone else") from None
 
 
 def translations(conn: Connection, *, article_id: int, may: Readable) -> list[dict[str, Any]]:
