@@ -27,7 +27,10 @@ async def test_an_agent_translates_and_readers_find_their_language(server: Serve
     server.call("POST", "/api/kb/articles", agent, json={**VPN, "title": "Install the VPN client", "body": "Portal."})
 
     page = await signed_in(browser, server, agent, f"/kb/{vpn['id']}")
+    await page.get_by_role("link", name="Add a translation").click()
     form = page.locator("form[data-api$='/translations']")
+    await expect(page.locator("#edit-title")).to_have_count(0)  # translating replaces the edit form
+    await shoot(page, "kb-translate-form")
     await form.get_by_label("Language").select_option(label="Deutsch")
     await form.get_by_label("Title").fill("VPN trennt ständig die Verbindung")
     await form.get_by_label("Body (Markdown)").fill("Stellen Sie den VPN-Client auf das **TCP**-Profil um.")

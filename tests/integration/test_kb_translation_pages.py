@@ -62,12 +62,18 @@ async def test_an_arabic_translation_reads_right_to_left_with_links_to_the_other
     assert '<div class="article-body" lang="en" dir="ltr">' in english.text
 
 
-async def test_staff_are_offered_only_the_languages_the_article_lacks(harness: Harness, agent: User) -> None:
+async def test_staff_translate_on_a_page_of_its_own_offering_only_the_languages_the_article_lacks(
+    harness: Harness, agent: User
+) -> None:
     original = await write(harness, agent, **VPN)
     url = f"/api/kb/articles/{original['id']}/translations"
     assert (await harness.client.post(url, json=GERMAN, headers=agent.headers)).status_code == 201
     await _sign_in(harness, agent)
-    page = await harness.client.get(f"/kb/{original['id']}")
+    plain = await harness.client.get(f"/kb/{original['id']}")
+    assert f'<a href="/kb/{original["id"]}?translate=1">Add a translation</a>' in plain.text
+    assert 'id="tr-language"' not in plain.text and 'id="edit-title"' in plain.text  # one title field a page
+    page = await harness.client.get(f"/kb/{original['id']}", params={"translate": "1"})
+    assert 'id="edit-title"' not in page.text and "Add a translation" not in page.text
     form = page.text[page.text.index('id="tr-language"') :]
     offered = re.findall(r'<option value="(\w+)">', form[: form.index("</select>")])
     assert offered == ["fr", "es", "ar"]

@@ -84,9 +84,11 @@ async def kb_article(
     to_version: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None,
     ticket: Annotated[int | None, Query(ge=0, le=2**53)] = None,
     language: Language | None = None,
+    translate: bool = False,
 ) -> Response:
     """One article (in `language` when translated into it) with links to its other languages; for staff also its
-    history, a diff of two versions, restore, linked tickets, and a form to translate it."""
+    history, a diff of two versions, restore, linked tickets, and (`translate`) a form to translate it instead of
+    the one to edit it."""
     reader = await page_reader(request, app)
     ctx = context_for(request, None if reader is None else reader.id)
     client = client_address(request, app.settings)
@@ -126,6 +128,7 @@ async def kb_article(
         visibilities=[v.value for v in Visibility],
         languages=language_names(),
         directions=directions(),
+        translating=translate,
         untranslated=[code for code in LANGUAGES if code not in {a["language"] for a in data["translations"]}],
         **data,
     )
