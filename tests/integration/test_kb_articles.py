@@ -18,7 +18,8 @@ async def test_an_article_is_created_read_and_listed_with_its_fields(
     assert made["tags"] == ["vpn", "network"] and made["category_id"] is None
     assert "<strong>TCP</strong>" in made["body_html"]
     assert set(made) == {"id", "title", "body", "body_html", "status", "visibility", "category_id", "tags",
-                         "version", "created_at", "updated_at"}  # fmt: skip
+                         "version", "language", "translation_of", "created_at", "updated_at"}  # fmt: skip
+    assert made["language"] == "en" and made["translation_of"] is None  # an original, in the source language
     read = await ask(harness, f"/api/kb/articles/{made['id']}", requester)
     assert read == made
     listed = await ask(harness, "/api/kb/articles", requester, tag="vpn")

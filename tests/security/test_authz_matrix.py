@@ -595,6 +595,13 @@ ROWS = [
     Row("GET", "/api/kb/articles/{article_id}/versions/{version}", staff_only(200)),
     Row("GET", "/api/kb/articles/{article_id}/diff", staff_only(200), query="?from=1&to=1"),
     Row("POST", "/api/kb/articles/{article_id}/versions/{version}/restore", staff_only(200)),
+    Row(
+        "POST",
+        "/api/kb/articles/{article_id}/translations",
+        staff_only(201),
+        body=lambda w, r: {"language": "de", "title": "Matrix-Artikel", "body": "Text"},
+    ),
+    Row("GET", "/api/kb/articles/{article_id}/translations", signed_in(200)),
     Row("GET", "/api/kb/search", signed_in(200), query="?q=matrix"),
     Row("GET", "/api/kb/suggest", signed_in(200), query="?q=matrix"),
     Row("GET", "/api/search", signed_in(200), query="?q=matrix"),

@@ -537,6 +537,8 @@ class ArticleCreated(ArticleRef):
     visibility: str
     author_id: int
     source_ticket_id: int | None = None  # written from this resolved ticket
+    language: str = "en"  # absent in events from before translations: those articles are English
+    translation_of: int | None = None  # a translation: the article it translates
 
 
 class ArticleUpdated(ArticleRef):
@@ -961,7 +963,7 @@ _TABLE: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("workflow.field_updated", FieldDefinitionChanged, "An admin changed a custom field's definition."),
     ("workflow.field_archived", FieldDefinitionChanged, "An admin archived a custom field; its values stay."),
     ("workflow.link_options_changed", LinkOptionsChanged, "An admin set whether open children block their parent."),
-    ("kb.article_created", ArticleCreated, "An article was written (a draft, or from a resolved ticket)."),
+    ("kb.article_created", ArticleCreated, "An article was written (a draft, from a ticket, or a translation)."),
     ("kb.article_updated", ArticleUpdated, "An article was saved as a new version (or an old one restored)."),
     ("kb.article_published", ArticleStatusChanged, "An article was published."),
     ("kb.article_archived", ArticleStatusChanged, "An article was withdrawn."),

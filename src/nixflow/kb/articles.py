@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from nixflow import markup as render
 from nixflow.domain.errors import ChangedMeanwhile, NotFound, StaleVersion, ValidationFailed
 from nixflow.domain.kb import ArticleStatus, Readable, Visibility
+from nixflow.domain.kb_languages import LANGUAGES, SOURCE_LANGUAGE
 from nixflow.kb import search
 from nixflow.services.users import Principal
 from nixflow.store.db import Tx, insert_returning_id
@@ -21,12 +22,24 @@ FIELDS = ("title", "body", "status", "visibility", "category_id", "tags")
 MAX_TAGS = 20
 
 
-PUBLIC = ("id", "title", "body", "body_html", "status", "visibility", "category_id", "tags", "version")
+PUBLIC = ("id", "title", "body", "body_html", "status", "visibility", "category_id", "tags", "version", "language")
+
+
+def translation_of(row: dict[str, Any]) -> int | None:
+    """The id of the article `row` translates; None for an original."""
+    group_id: int | None = row["group_id"]
+    return None if group_id is None or group_id == row["id"] else group_id
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
     """An article as the API shows it (`ArticleRead`)."""
-    return {**{k: row[k] for k in PUBLIC}, "created_at": row["created_at"], "updated_at": row["updated_at"]}
+    shown = {k: row[k] for k in PUBLIC}
+    return {
+        **shown,
+        "translation_of": translation_of(row),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def _row(conn: Connection, article_id: int) -> dict[str, Any] | None:
@@ -102,6 +115,14 @@ def _check(conn: Connection, values: dict[str, Any]) -> None:
         values["tags"] = _clean_tags(values["tags"])
 
 
+def _language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValidationFailed(
+            f"language must be one of {', '.join(LANGUAGES)}", errors=[{"loc": ["body", "language"]}]
+        )
+    return language
+
+
 def _save_version(tx: Tx, article: dict[str, Any], author_id: int, restored_from: int | None) -> None:
     tx.conn.execute(
         insert(kb_article_versions),
@@ -156,8 +177,11 @@ def create(
     category_id: int | None = None,
     tags: Sequence[str] = (),
     source_ticket_id: int | None = None,
+    language: str = SOURCE_LANGUAGE,
+    group_id: int | None = None,
 ) -> dict[str, Any]:
-    """Write an article (version 1); emits `kb.article_created` (and `kb.article_published` when published)."""
+    """Write an article (version 1), an original or (`group_id`: the original's) a translation; emits
+    `kb.article_created` (and `kb.article_published` when published)."""
     values: dict[str, Any] = {
         "title": title,
         "body": body,
@@ -174,8 +198,13 @@ def create(
         "author_id": author.id,
         "created_at": tx.now,
         "updated_at": tx.now,
+        "language": _language(language),
+        "group_id": group_id,
     }
     article["id"] = insert_returning_id(tx.conn, insert(kb_articles), article)
+    if group_id is None:
+        article["group_id"] = article["id"]
+        tx.conn.execute(update(kb_articles).where(kb_articles.c.id == article["id"]).values(group_id=article["id"]))
     _set_tags(tx, article["id"], article["tags"])
     _save_version(tx, article, author.id, None)
     created = {
@@ -184,6 +213,8 @@ def create(
         "visibility": article["visibility"],
         "author_id": author.id,
         "source_ticket_id": source_ticket_id,
+        "language": article["language"],
+        "translation_of": translation_of(article),
     }
     _emit(tx, article, "kb.article_created", created)
     _emit_status(tx, article, author.id)

@@ -13,7 +13,7 @@ from nixflow.domain.errors import Conflict
 from nixflow.domain.kb import ArticleStatus, Readable, Visibility, readable, suggestible
 from nixflow.domain.tickets import OPEN_STATUSES, Status
 from nixflow.domain.values import Role
-from nixflow.kb import articles, search
+from nixflow.kb import articles, search, translations
 from nixflow.kb.read_ledger import ReadLedger, reader_key
 from nixflow.services import tickets
 from nixflow.services.users import SYSTEM, Principal
@@ -37,13 +37,17 @@ def _emit_about(tx: Tx, article: dict[str, Any], event_type: str, data: dict[str
 
 async def view(
     db: Database, writer: Writer, ledger: ReadLedger, *, reader: Principal | None, client: str, article_id: int,
-    ctx: EventContext, now: datetime,
+    ctx: EventContext, now: datetime, language: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """An article the reader may see; `kb.article_viewed` once per reader, version and window (`read_ledger`),
-    so reading again or reloading costs no write. TooManyRequests past the client's rate."""
+    """An article the reader may see, in `language` if translated into it; `kb.article_viewed` (of the one read)
+    once per reader, version and window (`read_ledger`), so reading again or reloading costs no write.
+    TooManyRequests past the client's rate."""
     who = reader_key(None if reader is None else reader.id, client)
     ledger.admit(who, now)
-    article = await db.read(lambda conn: articles.load(conn, article_id=article_id, may=readable(role_of(reader))))
+    may = readable(role_of(reader))
+    article = await db.read(
+        lambda conn: translations.in_language(conn, article_id=article_id, language=language, may=may)
+    )
     if ledger.first((who, "viewed", article["id"], article["version"]), now):
         viewer_id = None if reader is None else reader.id
         data = {"version": article["version"], "viewer_id": viewer_id}
@@ -53,15 +57,15 @@ async def view(
 
 async def suggest(
     db: Database, writer: Writer, ledger: ReadLedger, *, reader: Principal | None, client: str, query: str,
-    limit: int, ctx: EventContext, now: datetime,
+    limit: int, ctx: EventContext, now: datetime, language: str | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Published articles matching what the reader typed; `kb.article_suggested` once per reader, article version
-    and window, not once per keystroke. TooManyRequests past the client's rate."""
+    """Published articles matching what the reader typed, in their `language` first; `kb.article_suggested` once
+    per reader, article version and window, not once per keystroke. TooManyRequests past the client's rate."""
     who = reader_key(None if reader is None else reader.id, client)
     ledger.admit(who, now)
 
     def read(conn: Connection) -> tuple[list[dict[str, Any]], dict[int, int]]:
-        found = search.search(conn, query=query, may=suggestible(role_of(reader)), limit=limit)
+        found = search.search(conn, query=query, may=suggestible(role_of(reader)), limit=limit, language=language)
         return found, _versions(conn, [item["id"] for item in found])
 
     found, versions = await db.read(read)

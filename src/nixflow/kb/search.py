@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 
 from nixflow.domain.kb import Readable, parse_query
+from nixflow.domain.kb_languages import LANGUAGES, prefer_language
 from nixflow.store.fulltext import CLOSE, OPEN, fts5_query, fts5_term, highlighted, tsquery_prefixes, websearch_phrases
 
 TITLE_WEIGHT = 10.0
 
 _SQLITE_SEARCH = text(
-    "SELECT a.id, a.title, snippet(kb_search, 1, :open, :close, '…', 16) AS snippet, "
+    "SELECT a.id, a.title, a.language, a.group_id, snippet(kb_search, 1, :open, :close, '…', 16) AS snippet, "
     f"-bm25(kb_search, {TITLE_WEIGHT}, 1.0) AS score "
     "FROM kb_search JOIN kb_articles AS a ON a.id = kb_search.rowid "
     "WHERE kb_search MATCH :match AND a.status IN :statuses AND a.visibility IN :visibilities "
@@ -28,7 +29,7 @@ _SQLITE_SEARCH = text(
 # Weights {D, C, B, A}: a body (B) match counts a tenth of a title (A) match.
 _POSTGRES_SEARCH = text(
     "WITH q AS (SELECT websearch_to_tsquery('english', :words) || to_tsquery('english', :prefixes) AS query) "
-    "SELECT a.id, a.title, ts_headline('english', a.body, q.query, :headline) AS snippet, "
+    "SELECT a.id, a.title, a.language, a.group_id, ts_headline('english', a.body, q.query, :headline) AS snippet, "
     "ts_rank_cd('{0, 0, 0.1, 1}', a.search, q.query) AS score "
     "FROM kb_articles AS a, q "
     "WHERE a.search @@ q.query AND a.status IN :statuses AND a.visibility IN :visibilities "
@@ -53,8 +54,11 @@ def unindex(conn: Connection, *, article_id: int) -> None:
         conn.execute(_SQLITE_UNINDEX, {"id": article_id})
 
 
-def search(conn: Connection, *, query: str, may: Readable, limit: int) -> list[dict[str, Any]]:
-    """Articles matching `query` that the reader `may` see, best first: `{id, title, snippet, score}`.
+def search(
+    conn: Connection, *, query: str, may: Readable, limit: int, language: str | None = None
+) -> list[dict[str, Any]]:
+    """Articles matching `query` that the reader `may` see, best first, one per group of translations (the one in
+    `language` where it matches), those in `language` first: `{id, title, language, snippet, score}`.
 
     `snippet` is HTML: the body's text escaped, with the matched words in `<mark>`.
     """
@@ -64,7 +68,7 @@ def search(conn: Connection, *, query: str, may: Readable, limit: int) -> list[d
     params: dict[str, Any] = {
         "statuses": sorted(s.value for s in may.statuses),
         "visibilities": sorted(v.value for v in may.visibilities),
-        "limit": limit,
+        "limit": limit * len(LANGUAGES),  # a group has one article per language: enough for `limit` groups
     }
     if conn.dialect.name == "postgresql":
         params.update(
@@ -74,6 +78,9 @@ def search(conn: Connection, *, query: str, may: Readable, limit: int) -> list[d
     else:
         params.update(match=" OR ".join(fts5_term(t) for t in terms), open=OPEN, close=CLOSE)
         rows = fts5_query(lambda: conn.execute(_SQLITE_SEARCH, params).all())
-    return [
-        {"id": int(r.id), "title": r.title, "snippet": highlighted(r.snippet), "score": float(r.score)} for r in rows
-    ]
+    hits: list[dict[str, Any]] = [
+        {"id": int(r.id), "title": r.title, "language": r.language, "group_id": r.group_id,
+         "snippet": highlighted(r.snippet), "score": float(r.score)}
+        for r in rows
+    ]  # fmt: skip
+    return prefer_language(hits, language, limit)

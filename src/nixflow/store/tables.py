@@ -602,7 +602,11 @@ kb_articles = Table(
     Column("author_id", ForeignKey("users.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("language", String(8), nullable=False, server_default="en"),  # en | de | fr | es | ar
+    # The article it translates (its own id for an original): translations of one article, one per language.
+    Column("group_id", BigInteger),
     Index("ix_kb_articles_status_visibility", "status", "visibility"),
+    Index("ux_kb_articles_group_language", "group_id", "language", unique=True),
     # PostgreSQL adds a generated `search` tsvector with a GIN index (migration 0008); SQLite has `kb_search` (FTS5).
 )
 

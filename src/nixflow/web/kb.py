@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from nixflow.api.deps import SESSION_COOKIE, App, PathId, context_for
+from nixflow.api.reader_language import reader_language
 from nixflow.api.security import client_address
 from nixflow.domain.kb import ArticleStatus, Visibility, readable
-from nixflow.kb import articles, reading, search, stats
+from nixflow.domain.kb_languages import LANGUAGES, Language, directions, language_names
+from nixflow.kb import articles, reading, search, stats, translations
 from nixflow.services.users import Principal, require_admin
 from nixflow.web import lookups
 from nixflow.web.rendering import PageRoute, PageUser, page_credential, pages, render, translator_of
@@ -38,10 +40,12 @@ async def kb_home(
     """Browse the articles you may read, or search them."""
     reader = await page_reader(request, app)
     may = readable(reading.role_of(reader))
+    language = reader_language(request)
 
     def read(conn: Connection) -> dict[str, Any]:
         if q.strip():
-            return {"hits": search.search(conn, query=q, may=may, limit=PAGE_SIZE), "items": [], "pages": {}}
+            hits = search.search(conn, query=q, may=may, limit=PAGE_SIZE, language=language)
+            return {"hits": hits, "items": [], "pages": {}}
         items, next_cursor = articles.list_page(conn, may=may, status=None, tag=None, limit=PAGE_SIZE, cursor=cursor)
         return {"hits": None, "items": items, "pages": pages(request, next_cursor)}
 
@@ -57,6 +61,8 @@ async def kb_home(
         statuses=[s.value for s in ArticleStatus],
         visibilities=[v.value for v in Visibility],
         categories=categories,
+        languages=language_names(),
+        reader_language=language,
         **data,
     )
 
@@ -83,18 +89,25 @@ async def kb_article(
     from_version: Annotated[int | None, Query(alias="from", ge=1, le=2**31 - 1)] = None,
     to_version: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None,
     ticket: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    language: Language | None = None,
+    translate: bool = False,
 ) -> Response:
-    """One article; for staff also its history, a diff of two versions, restore, and linked tickets."""
+    """One article (in `language` when translated into it) with links to its other languages; for staff also its
+    history, a diff of two versions, restore, linked tickets, and (`translate`) a form to translate it instead of
+    the one to edit it."""
     reader = await page_reader(request, app)
     ctx = context_for(request, None if reader is None else reader.id)
     client = client_address(request, app.settings)
     article = await reading.view(app.db, app.writer, app.kb_reads, reader=reader, client=client,
-                                 article_id=article_id, ctx=ctx, now=app.clock())  # fmt: skip
+                                 article_id=article_id, ctx=ctx, now=app.clock(), language=language)  # fmt: skip
+    article_id = article["id"]  # the translation read, when there is one in `language`
     staff = reader is not None and reader.is_staff
+    may = readable(reading.role_of(reader))
 
     def read(conn: Connection) -> dict[str, Any]:
+        group = translations.translations(conn, article_id=article_id, may=may)
         if not staff:
-            return {"history": [], "diff": None, "linked": [], "names": {}, "categories": {}}
+            return {"history": [], "diff": None, "linked": [], "names": {}, "categories": {}, "translations": group}
         history = articles.versions(conn, article_id=article_id)
         diff = None
         if from_version is not None and to_version is not None:
@@ -105,6 +118,7 @@ async def kb_article(
             "linked": reading.linked_tickets(conn, article_id=article_id),
             "names": lookups.user_names(conn, {v["author_id"] for v in history}),
             "categories": lookups.category_names(conn),
+            "translations": group,
         }
 
     data = await app.db.read(read)
@@ -118,5 +132,9 @@ async def kb_article(
         ticket_id=ticket,
         statuses=[s.value for s in ArticleStatus],
         visibilities=[v.value for v in Visibility],
+        languages=language_names(),
+        directions=directions(),
+        translating=translate,
+        untranslated=[code for code in LANGUAGES if code not in {a["language"] for a in data["translations"]}],
         **data,
     )

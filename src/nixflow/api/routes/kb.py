@@ -13,7 +13,8 @@ from nixflow.api.schemas import Strict, Title
 from nixflow.api.security import client_address
 from nixflow.domain.json_types import NOT_BLANK, Id
 from nixflow.domain.kb import readable
-from nixflow.kb import articles, reading
+from nixflow.domain.kb_languages import Language
+from nixflow.kb import articles, reading, translations
 from nixflow.store import event_log
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"], route_class=GuardedRoute)
@@ -33,6 +34,14 @@ class ArticleCreate(Strict):
     visibility: VisibilityName = "public"
     category_id: Id | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=20)
+    language: Language = "en"
+
+
+class TranslationCreate(Strict):
+    language: Language
+    title: Title
+    body: ArticleBody
+    status: ArticleStatusName | None = Field(default=None, description="Default: the translated article's status.")
 
 
 class ArticleUpdate(Strict):
@@ -55,6 +64,8 @@ class ArticleRead(BaseModel):
     category_id: int | None
     tags: list[str]
     version: int
+    language: Language
+    translation_of: int | None = Field(description="The article this one translates; null for an original.")
     created_at: datetime
     updated_at: datetime
 
@@ -110,14 +121,37 @@ async def list_articles(
 
 
 @router.get("/articles/{article_id}", response_model=ArticleRead)
-async def get_article(article_id: PathId, request: Request, reader: Reader, app: App) -> ArticleRead:
-    """One article (404 if you may not read it); the view is recorded (`kb.article_viewed`, once per reader,
-    version and 30 minutes); 429 past 120 reads a minute per client."""
+async def get_article(
+    article_id: PathId, request: Request, reader: Reader, app: App, language: Language | None = None
+) -> ArticleRead:
+    """One article (404 if you may not read it), or its translation into `language` when there is one you may
+    read; the view is recorded (`kb.article_viewed`, once per reader, version and 30 minutes); 429 past 120 reads a
+    minute per client."""
     ctx = context_for(request, None if reader is None else reader.id)
     client = client_address(request, app.settings)
     read = reading.view(app.db, app.writer, app.kb_reads, reader=reader, client=client, article_id=article_id,
-                        ctx=ctx, now=app.clock())  # fmt: skip
+                        ctx=ctx, now=app.clock(), language=language)  # fmt: skip
     return ArticleRead(**await read)
+
+
+@router.post("/articles/{article_id}/translations", response_model=ArticleRead, status_code=201)
+async def translate_article(
+    article_id: PathId, body: TranslationCreate, user: StaffUser, app: App, ctx: Ctx
+) -> ArticleRead:
+    """Write the article in another language (agents and admins): a new article of its group with its own
+    versions; 409 when the article already has a translation in that language."""
+    values = body.model_dump()
+    return ArticleRead(
+        **await app.writer.run(lambda tx: translations.translate(tx, author=user, article_id=article_id, **values), ctx)
+    )
+
+
+@router.get("/articles/{article_id}/translations", response_model=list[ArticleRead])
+async def list_translations(article_id: PathId, reader: Reader, app: App) -> list[ArticleRead]:
+    """The article and its translations that you may read, the original first."""
+    may = readable(reading.role_of(reader))
+    found = await app.db.read(lambda conn: translations.translations(conn, article_id=article_id, may=may))
+    return [ArticleRead(**a) for a in found]
 
 
 @router.patch("/articles/{article_id}", response_model=ArticleRead)

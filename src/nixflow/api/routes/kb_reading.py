@@ -10,21 +10,27 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, StrictBool, StringConstraints
 
 from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId, Reader, StaffUser, context_for
+from nixflow.api.reader_language import reader_language
 from nixflow.api.routes.kb import ArticleRead
 from nixflow.api.schemas import Strict
 from nixflow.api.security import client_address
 from nixflow.domain.json_types import Id
 from nixflow.domain.kb import readable
+from nixflow.domain.kb_languages import Language
 from nixflow.kb import reading, search, stats
 
 router = APIRouter(prefix="/api", tags=["knowledge base"], route_class=GuardedRoute)
 
 SearchText = Annotated[str, Query(min_length=1, max_length=500, description='Words, "phrases" and prefix* terms.')]
+PreferredLanguage = Annotated[
+    Language | None, Query(description="Articles in this language first; default: from Accept-Language.")
+]
 
 
 class SearchHit(BaseModel):
     id: int
     title: str
+    language: Language
     snippet: str  # HTML: the body's text escaped, matched words in <mark>
     score: float
 
@@ -88,24 +94,38 @@ class KbStats(BaseModel):
 
 @router.get("/kb/search", response_model=SearchResults)
 async def search_articles(
-    q: SearchText, reader: Reader, app: App, limit: Annotated[int, Query(ge=1, le=50)] = 10
+    q: SearchText,
+    request: Request,
+    reader: Reader,
+    app: App,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    language: PreferredLanguage = None,
 ) -> SearchResults:
-    """Articles you may read that match `q`, best first, with highlighted snippets."""
+    """Articles you may read that match `q`, with highlighted snippets: one per article (its translation in your
+    language where that matches), those in your language first, then the rest, best first."""
     may = readable(reading.role_of(reader))
-    found = await app.db.read(lambda conn: search.search(conn, query=q, may=may, limit=limit))
+    prefer = reader_language(request, language)
+    found = await app.db.read(lambda conn: search.search(conn, query=q, may=may, limit=limit, language=prefer))
     return SearchResults(items=[SearchHit(**f) for f in found])
 
 
 @router.get("/kb/suggest", response_model=SearchResults)
 async def suggest_articles(
-    q: SearchText, request: Request, reader: Reader, app: App, limit: Annotated[int, Query(ge=1, le=10)] = 5
+    q: SearchText,
+    request: Request,
+    reader: Reader,
+    app: App,
+    limit: Annotated[int, Query(ge=1, le=10)] = 5,
+    language: PreferredLanguage = None,
 ) -> SearchResults:
-    """Published articles for what you are typing (a new ticket's title); each is logged as suggested once per
-    reader, version and 30 minutes (not per keystroke); 429 past 120 reads a minute per client."""
+    """Published articles for what you are typing (a new ticket's title), in your language first; each is logged
+    as suggested once per reader, version and 30 minutes (not per keystroke); 429 past 120 reads a minute per
+    client."""
     ctx = context_for(request, None if reader is None else reader.id)
     client = client_address(request, app.settings)
     found = await reading.suggest(app.db, app.writer, app.kb_reads, reader=reader, client=client, query=q,
-                                  limit=limit, ctx=ctx, now=app.clock())  # fmt: skip
+                                  limit=limit, ctx=ctx, now=app.clock(),
+                                  language=reader_language(request, language))  # fmt: skip
     return SearchResults(items=[SearchHit(**f) for f in found])
 
 

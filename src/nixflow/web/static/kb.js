@@ -17,6 +17,13 @@ function highlighted(snippet) {
   return out;
 }
 
+// The page's language (the reader's locale, on <html lang>) as the suggestions' preferred article language.
+const ARTICLE_LANGUAGES = ["en", "de", "fr", "es", "ar"];
+function pageLanguage() {
+  const lang = (document.documentElement.lang || "").toLowerCase().split(/[-_]/)[0];
+  return ARTICLE_LANGUAGES.includes(lang) ? `&language=${lang}` : "";
+}
+
 function suggestionsWhileTyping() {
   const title = document.getElementById("title");
   const box = document.getElementById("kb-suggestions");
@@ -37,7 +44,7 @@ function suggestionsWhileTyping() {
     }
     let found;
     try {
-      found = await api("GET", `/api/kb/suggest?q=${encodeURIComponent(query)}`);
+      found = await api("GET", `/api/kb/suggest?q=${encodeURIComponent(query)}${pageLanguage()}`);
     } catch {
       return; // suggestions are a help, never in the way of opening a ticket
     }
