@@ -63,6 +63,8 @@ def _user(user_id: int, role: str) -> dict[str, Any]:
         "signature": None,
         "fields": {},
         "erased_at": None,
+        "locale": None,
+        "timezone": None,
     }
 
 

@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
+from nixflow import i18n
 from nixflow.domain.catalogue import validate_data
-from nixflow.domain.kb_languages import directions, language_names, prefer_language, preferred_language
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        ("de-DE,de;q=0.9,en;q=0.8", "de"),
-        ("fr;q=0.2, ar", "ar"),  # by weight, not by position
-        ("pt-BR, es-MX;q=0.5", "es"),  # the first one offered
-        ("en-GB", "en"),
-        ("pt, it", None),
-        ("de;q=0, fr", "fr"),  # q=0: not German
-        ("*", None),
-        ("de;q=oops, es", "es"),  # a broken weight counts as "not this"
-        ("", None),
-        (None, None),
-    ],
-)
-def test_preferred_language_is_negotiated_from_accept_language(header: str | None, expected: str | None) -> None:
-    assert preferred_language(header) == expected
+from nixflow.domain.kb_languages import LANGUAGES, prefer_language
 
 
 def _hit(article_id: int, group_id: int, language: str) -> dict[str, object]:
@@ -40,9 +20,17 @@ def test_one_hit_per_article_in_the_readers_language_first() -> None:
     assert [h["id"] for h in prefer_language(hits, "de", 2)] == [2, 7]
 
 
-def test_languages_are_named_in_themselves_and_arabic_is_right_to_left() -> None:
-    assert language_names() == {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "ar": "العربية"}
-    assert directions() == {"en": "ltr", "de": "ltr", "fr": "ltr", "es": "ltr", "ar": "rtl"}
+def test_articles_are_written_in_the_shipped_languages_named_in_themselves() -> None:
+    assert LANGUAGES == i18n.LOCALES
+    names = dict(i18n.language_names())
+    assert names == {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "ar": "العربية"}
+    assert {code: i18n.direction(code) for code in LANGUAGES} == {
+        "en": "ltr",
+        "de": "ltr",
+        "fr": "ltr",
+        "es": "ltr",
+        "ar": "rtl",
+    }
 
 
 def test_an_article_created_before_translations_reads_as_an_english_original() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from nixflow.domain.kb_languages import SOURCE_LANGUAGE, preferred_language
+from nixflow import i18n
+from nixflow.domain.kb_languages import SOURCE_LANGUAGE
 
 
 def reader_language(request: Request, asked: str | None = None) -> str:
@@ -15,5 +16,4 @@ def reader_language(request: Request, asked: str | None = None) -> str:
     if asked is not None:
         return asked
     locale = getattr(request.state, "locale", None)
-    found = preferred_language(str(locale) if locale else request.headers.get("accept-language"))
-    return found or SOURCE_LANGUAGE
+    return i18n.negotiate(request.headers.get("accept-language"), locale, SOURCE_LANGUAGE)

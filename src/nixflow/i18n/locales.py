@@ -39,7 +39,8 @@ def direction(locale: str) -> str:
 
 def language_names() -> list[tuple[str, str]]:
     """(code, the language's name in itself) for each shipped language: a reader finds their own."""
-    return [(code, Locale.parse(code).get_display_name(code) or code) for code in LOCALES]
+    names = [(code, Locale.parse(code).get_display_name(code) or code) for code in LOCALES]
+    return [(code, name[:1].upper() + name[1:]) for code, name in names]  # "Français" in a list of names
 
 
 def _accepted(accept_language: str) -> list[str]:

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
+from nixflow import i18n
 from nixflow.api.deps import SESSION_COOKIE, App, PathId, context_for
 from nixflow.api.reader_language import reader_language
 from nixflow.api.security import client_address
 from nixflow.domain.kb import ArticleStatus, Visibility, readable
-from nixflow.domain.kb_languages import LANGUAGES, Language, directions, language_names
+from nixflow.domain.kb_languages import LANGUAGES, Language
 from nixflow.kb import articles, reading, search, stats, translations
 from nixflow.services.users import Principal, require_admin
 from nixflow.web import lookups
@@ -61,7 +62,7 @@ async def kb_home(
         statuses=[s.value for s in ArticleStatus],
         visibilities=[v.value for v in Visibility],
         categories=categories,
-        languages=language_names(),
+        languages=dict(i18n.language_names()),
         reader_language=language,
         **data,
     )
@@ -132,8 +133,8 @@ async def kb_article(
         ticket_id=ticket,
         statuses=[s.value for s in ArticleStatus],
         visibilities=[v.value for v in Visibility],
-        languages=language_names(),
-        directions=directions(),
+        languages=dict(i18n.language_names()),
+        directions={code: i18n.direction(code) for code in LANGUAGES},
         translating=translate,
         untranslated=[code for code in LANGUAGES if code not in {a["language"] for a in data["translations"]}],
         **data,

@@ -1,7 +1,7 @@
 """knowledge-base translations: an article's language and the group of its translations (issue 30)
 
 Revision ID: 0040
-Revises: 0038
+Revises: 0039
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0040"
-down_revision = "0038"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 
