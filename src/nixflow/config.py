@@ -112,11 +112,18 @@ class Settings(BaseSettings):
     # networks (comma-separated CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8); unset, it is 404 for everyone.
     log_format: Literal["text", "json"] = "text"
     metrics_allow: str | None = Field(default=None, max_length=2000)
+    # OpenTelemetry traces to this OTLP/HTTP receiver (e.g. http://127.0.0.1:4318; the `otel` extra); unset, off.
+    otel_endpoint: str | None = Field(default=None, max_length=500)
     # Passkeys (WebAuthn): the origin pages are served from and the relying party id (a domain: that origin's host
     # or a suffix of it). Unset, both come from `base_url`; a browser refuses an IP address as the RP id.
     passkey_origin: str | None = Field(default=None, max_length=500)
     passkey_rp_id: str | None = Field(default=None, max_length=253)
     passkey_timeout_seconds: int = Field(default=300, ge=30, le=3600)
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _known_otel(cls, value: str | None) -> str | None:
+        return _server_url(value, ("http", "https"), "must be http://host:port or https://host:port", needs_user=False)
 
     @field_validator("metrics_allow")
     @classmethod
