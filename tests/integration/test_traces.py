@@ -14,6 +14,7 @@ from tests.conftest import redis_url
 from tests.otlp_receiver import ReceivedSpan, otlp_receiver
 from tests.scaleout.cluster import Cluster, free_port, running
 from tests.smtp_server import smtp_server
+from tests.webhook_receiver import Receiver
 
 PASSWORD = "traces-password-1"
 
@@ -27,6 +28,7 @@ def _env(mode: str, database_url: str, request: pytest.FixtureRequest, smtp_url:
         "NIXFLOW_MAIL_FROM": "NixFlow <help@example.com>",
         "NIXFLOW_BASE_URL": "https://help.example.com",
         "NIXFLOW_NOTIFY_DELAY_SECONDS": "0",
+        "NIXFLOW_WEBHOOK_ALLOW_PRIVATE": "true",
         "NIXFLOW_OTEL_ENDPOINT": otlp,
         # Nothing is exported on the schedule during the test: what arrives was flushed at shutdown.
         "OTEL_BSP_SCHEDULE_DELAY": "600000",
@@ -66,6 +68,8 @@ def _ancestors(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[str]:
 def test_a_tickets_automation_is_one_trace_named_by_its_correlation(
     mode: str, database_url: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    hooks = Receiver(free_port())
+    hooks.up()
     with otlp_receiver() as (otlp, received), smtp_server() as smtp:
         cluster = Cluster(tmp_path, _env(mode, database_url, request, smtp.url, otlp))
         with running(cluster):
@@ -92,6 +96,8 @@ def test_a_tickets_automation_is_one_trace_named_by_its_correlation(
                 json={"name": "Network", "agent_ids": [agent.json()["id"]]},
             )
             category.raise_for_status()
+            hook = {"url": hooks.url, "event_types": ["ticket.assigned"]}
+            httpx.post(f"{base}/api/webhooks", headers=admin, timeout=30, json=hook).raise_for_status()
             made = httpx.post(
                 f"{base}/api/tickets",
                 headers=admin,
@@ -108,9 +114,11 @@ def test_a_tickets_automation_is_one_trace_named_by_its_correlation(
             ).json()["items"]
             correlation = created[0]["metadata"]["correlation_id"]
             smtp.inbox.wait_for(1, address="agent@example.com", timeout=60)
+            hooks.wait_for(1, timeout=60)
             early = received.of_trace(uuid.UUID(correlation).hex)
             assert not early, sorted({(s.service, s.pid) for s in early})
         spans = received.of_trace(uuid.UUID(correlation).hex)  # the processes flushed their batches as they stopped
+    hooks.down()
     names = [span.name for span in spans]
     root = _one_tree(spans)
     assert root.name == "POST /api/tickets" and root.attributes["http.response.status_code"] == 201, names
@@ -125,9 +133,13 @@ def test_a_tickets_automation_is_one_trace_named_by_its_correlation(
     mail = [s for s in spans if s.name == "smtp send"]
     assert len(mail) == 1, names
     assert _ancestors(mail[0], spans)[-1] == "POST /api/tickets"
+    by_id = {s.span_id: s for s in spans}
+    delivered = [s for s in spans if s.name == "webhook delivery"]
+    assert len(delivered) == 1 and by_id[delivered[0].parent_span_id].name == "event ticket.assigned", names
+    assert by_id[mail[0].parent_span_id].name == "event ticket.assigned"
     services = {s.service for s in spans}
     if mode == "scaleout":  # created and automated in the API process, mailed by the worker
         assert services == {"nixflow-serve", "nixflow-worker"}, services
-        assert mail[0].service == "nixflow-worker" and root.service == "nixflow-serve"
+        assert mail[0].service == delivered[0].service == "nixflow-worker" and root.service == "nixflow-serve"
     else:
         assert services == {"nixflow-serve"}

@@ -25,6 +25,12 @@ def test_a_correlation_that_is_no_uuid_still_names_one_trace() -> None:
     assert tracing.trace_id("00000000-0000-0000-0000-000000000000") != 0  # the nil UUID is no valid trace id
 
 
+def test_a_periodic_jobs_units_start_traces_of_their_own() -> None:
+    correlation = "01a250e5-2ae4-7064-9ce7-7e3e5049a48e"
+    assert tracing.unit_trace_id(correlation) == tracing.trace_id(correlation)
+    assert tracing.unit_trace_id("timers") is None  # not one trace of every tick since the process started
+
+
 def test_an_events_span_id_is_derived_from_its_event_id() -> None:
     first, second = tracing.event_span_id("01a250e5-aaaa"), tracing.event_span_id("01a250e5-aaab")
     assert first == tracing.event_span_id("01a250e5-aaaa") != second

@@ -124,7 +124,7 @@ class OtelTracing:
             attributes["nixflow.causation_id"] = ctx.causation_id
         span = self._start(
             f"unit of work {ctx.source}",
-            trace_id=tracing.trace_id(ctx.correlation_id),
+            trace_id=tracing.unit_trace_id(ctx.correlation_id),
             parent=self._parent(parent),
             attributes=attributes,
         )

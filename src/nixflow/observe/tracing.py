@@ -92,11 +92,21 @@ def enabled() -> bool:
 
 def trace_id(correlation_id: str) -> int:
     """The trace of a correlation: a UUID's 128 bits, so the correlation id *is* the trace id."""
+    return _uuid_bits(correlation_id) or int.from_bytes(hashlib.sha256(correlation_id.encode()).digest()[:16], "big")
+
+
+def unit_trace_id(correlation_id: str) -> int | None:
+    """The trace of a unit of work: its correlation's, if that is a UUID; else None (its submitter's, or a new
+    one). A periodic job's units share a fixed correlation ("timers", "notifications"): one trace for each run, not
+    one trace of every run since the process started."""
+    return _uuid_bits(correlation_id)
+
+
+def _uuid_bits(text: str) -> int | None:
     try:
-        value = uuid.UUID(correlation_id).int
+        return uuid.UUID(text).int or None
     except ValueError:
-        value = 0
-    return value or int.from_bytes(hashlib.sha256(correlation_id.encode()).digest()[:16], "big")
+        return None
 
 
 def event_span_id(event_id: str) -> int:
