@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     metrics_allow: str | None = Field(default=None, max_length=2000)
     # OpenTelemetry traces to this OTLP/HTTP receiver (e.g. http://127.0.0.1:4318; the `otel` extra); unset, off.
     otel_endpoint: str | None = Field(default=None, max_length=500)
+    otel_sample_rate: float = Field(default=1.0, ge=0, le=1)  # the share of traces kept, decided per correlation
     # Passkeys (WebAuthn): the origin pages are served from and the relying party id (a domain: that origin's host
     # or a suffix of it). Unset, both come from `base_url`; a browser refuses an IP address as the RP id.
     passkey_origin: str | None = Field(default=None, max_length=500)

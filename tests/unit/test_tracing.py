@@ -37,10 +37,19 @@ def test_an_events_span_id_is_derived_from_its_event_id() -> None:
     assert 0 < first < 2**64
 
 
-@pytest.mark.parametrize("value", ["ftp://collector:4318", "collector:4318", "http://collector:99999"])
-def test_a_bad_otel_endpoint_names_its_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("NIXFLOW_OTEL_ENDPOINT", value)
-    with pytest.raises(ConfigError, match="NIXFLOW_OTEL_ENDPOINT"):
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NIXFLOW_OTEL_ENDPOINT", "ftp://collector:4318"),
+        ("NIXFLOW_OTEL_ENDPOINT", "collector:4318"),
+        ("NIXFLOW_OTEL_ENDPOINT", "http://collector:99999"),
+        ("NIXFLOW_OTEL_SAMPLE_RATE", "1.5"),
+        ("NIXFLOW_OTEL_SAMPLE_RATE", "some"),
+    ],
+)
+def test_a_bad_tracing_setting_names_its_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=variable):
         load_settings(_env_file=None)
 
 

@@ -44,7 +44,7 @@ def _trace(settings: Settings, service: str) -> None:
     except ImportError:
         typer.echo("nixflow: NIXFLOW_OTEL_ENDPOINT: needs the otel extra (pip install 'nixflow[otel]')", err=True)
         raise typer.Exit(2) from None
-    otel.install(settings.otel_endpoint, service=service)
+    otel.install(settings.otel_endpoint, service=service, sample_rate=settings.otel_sample_rate)
 
 
 def _fail(message: str) -> typer.Exit:

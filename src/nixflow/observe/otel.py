@@ -7,8 +7,9 @@ variables set around the span's start; every other span gets random ids.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 
@@ -19,7 +20,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes as SdkAttributes
 
 from nixflow.observe import tracing
 from nixflow.observe.logs import Traced
@@ -43,10 +47,35 @@ class _ChosenIds(IdGenerator):
         return _TRACE_ID.get() or self.random.generate_trace_id()
 
 
-def install(endpoint: str, *, service: str) -> TracerProvider:
-    """Trace this process to the OTLP/HTTP receiver at `endpoint`; the provider flushes its batch at exit."""
+class SampledByCorrelation(TraceIdRatioBased):
+    """Keeps `rate` of the traces, deciding on a hash of the trace id: the SDK's ratio sampler reads the low 64 bits,
+    which in a UUID (a correlation id) start with the fixed variant bits `10`. Every process, every span of one
+    trace, takes the same decision (the parent's sampled flag is not consulted: a handler's parent is derived)."""
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: SdkAttributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        mixed = int.from_bytes(hashlib.sha256(trace_id.to_bytes(16, "big")).digest()[:8], "big")
+        return super().should_sample(parent_context, mixed, name, kind, attributes, links, trace_state)
+
+
+def install(endpoint: str, *, service: str, sample_rate: float = 1.0) -> TracerProvider:
+    """Trace this process to the OTLP/HTTP receiver at `endpoint`, keeping `sample_rate` of the traces; the provider
+    flushes its batch at exit."""
     resource = Resource.create({"service.name": service, "process.pid": os.getpid()})
-    provider = TracerProvider(resource=resource, id_generator=_ChosenIds(), shutdown_on_exit=True)
+    provider = TracerProvider(
+        resource=resource,
+        id_generator=_ChosenIds(),
+        sampler=SampledByCorrelation(sample_rate),
+        shutdown_on_exit=True,
+    )
     exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
     provider.add_span_processor(BatchSpanProcessor(exporter))  # tuned by the standard OTEL_BSP_* variables
     tracing.install(OtelTracing(provider))
