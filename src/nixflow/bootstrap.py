@@ -31,6 +31,7 @@ from nixflow.live import LiveHub
 from nixflow.mailwire.addresses import MailConfig
 from nixflow.notifications.consumer import NotificationConsumer, NotifyConfig
 from nixflow.notifications.sender import NotificationSender
+from nixflow.observe import tracing
 from nixflow.presence.hub import PresenceHub, ticket_visible
 from nixflow.presence.store import MemoryPresence, PresenceStore, RedisPresence
 from nixflow.reports import projection as report_projection
@@ -161,6 +162,7 @@ class NixFlow:
         if self.credentials.shared is not None:
             await self.credentials.shared.close()
         self.db.dispose()
+        tracing.flush()  # now, not at exit: `serve` ends by re-raising uvicorn's SIGTERM, which skips atexit
 
 
 def build(

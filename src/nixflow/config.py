@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     # networks (comma-separated CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8); unset, it is 404 for everyone.
     log_format: Literal["text", "json"] = "text"
     metrics_allow: str | None = Field(default=None, max_length=2000)
+    # OpenTelemetry traces to this OTLP/HTTP receiver (e.g. http://127.0.0.1:4318; the `otel` extra); unset, off.
+    otel_endpoint: str | None = Field(default=None, max_length=500)
+    otel_sample_rate: float = Field(default=1.0, ge=0, le=1)  # the share of traces kept, decided per correlation
     # Passkeys (WebAuthn): the origin pages are served from and the relying party id (a domain: that origin's host
     # or a suffix of it). Unset, both come from `base_url`; a browser refuses an IP address as the RP id.
     passkey_origin: str | None = Field(default=None, max_length=500)
@@ -137,6 +140,11 @@ class Settings(BaseSettings):
         if not i18n.is_timezone(value):
             raise ValueError("must be an IANA time zone such as UTC or Europe/Berlin")
         return value
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _known_otel(cls, value: str | None) -> str | None:
+        return _server_url(value, ("http", "https"), "must be http://host:port or https://host:port", needs_user=False)
 
     @field_validator("metrics_allow")
     @classmethod

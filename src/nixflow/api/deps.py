@@ -19,6 +19,7 @@ from nixflow.domain.errors import Forbidden, Unauthorized
 from nixflow.domain.json_types import MAX_ID
 from nixflow.domain.values import Role
 from nixflow.ids import uuid7
+from nixflow.observe import logs
 from nixflow.services import auth
 from nixflow.services.users import Principal
 
@@ -97,14 +98,13 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
 def context_for(request: Request, actor_id: int | None) -> EventContext:
-    """A new correlation for this request (or the caller's `X-Correlation-ID`), acting as `actor_id`."""
-    supplied = request.headers.get("x-correlation-id", "")
-    correlation = supplied if 0 < len(supplied) <= 36 and supplied.replace("-", "").isalnum() else uuid7()
-    return EventContext(correlation_id=correlation, actor_id=actor_id, source="api")
+    """The request's correlation (`metrics.correlation_of`: the caller's `X-Correlation-ID` or a new one), acting as
+    `actor_id`."""
+    return EventContext(correlation_id=logs.CORRELATION_ID.get() or uuid7(), actor_id=actor_id, source="api")
 
 
 async def event_context(request: Request, user: CurrentUser) -> EventContext:
-    """A new correlation for this request (or the caller's `X-Correlation-ID`), acting as the user."""
+    """The request's correlation, acting as the user."""
     return context_for(request, user.id)
 
 

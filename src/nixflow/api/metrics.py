@@ -16,19 +16,21 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.bootstrap import NixFlow
 from nixflow.config import networks
 from nixflow.ids import uuid7
-from nixflow.observe import logs, metrics
+from nixflow.observe import logs, metrics, tracing
 from nixflow.store import gauges
 
 METRICS_PATH = "/metrics"
 
 
 class Observed:
-    """Counts and times each HTTP request by route template, gives it a request id, and serves `/metrics`."""
+    """Counts, times and traces each HTTP request by route template, gives it a request id and correlation, and
+    serves `/metrics`."""
 
     def __init__(self, app: ASGIApp, allow: str | None) -> None:
         self.app = app
@@ -42,6 +44,8 @@ class Observed:
             await _scrape(scope["app"].state.nixflow, send)
             return
         token = logs.REQUEST_ID.set(uuid7())
+        correlation = correlation_of(scope)
+        correlation_token = logs.CORRELATION_ID.set(correlation)
         started = time.perf_counter()
         status = 500
 
@@ -51,13 +55,16 @@ class Observed:
                 status = message["status"]
             await send(message)
 
-        try:
-            await self.app(scope, receive, observed)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")  # the template, never the raw path
-            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            metrics.HTTP_DURATION.labels(scope["method"], route).observe(time.perf_counter() - started)
-            logs.REQUEST_ID.reset(token)
+        with tracing.request(scope["method"], correlation) as span:
+            try:
+                await self.app(scope, receive, observed)
+            finally:
+                route = getattr(scope.get("route"), "path", "unmatched")  # the template, never the raw path
+                span.finish(route, status)
+                metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+                metrics.HTTP_DURATION.labels(scope["method"], route).observe(time.perf_counter() - started)
+                logs.CORRELATION_ID.reset(correlation_token)
+                logs.REQUEST_ID.reset(token)
 
     def _allowed(self, scope: Scope) -> bool:
         client = scope.get("client")
@@ -68,6 +75,15 @@ class Observed:
         except ValueError:
             return False
         return any(address in network for network in self.allow)
+
+
+def correlation_of(scope: Scope) -> str:
+    """The request's correlation: the caller's `X-Correlation-ID` (up to 36 letters, digits and dashes) or a new one.
+
+    Decided here, before routing, so the request's span is in the trace its units of work and events will carry.
+    """
+    supplied = Headers(scope=scope).get("x-correlation-id", "")
+    return supplied if 0 < len(supplied) <= 36 and supplied.replace("-", "").isalnum() else uuid7()
 
 
 def metrics_only(nixflow: NixFlow) -> ASGIApp:

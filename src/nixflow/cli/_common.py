@@ -35,6 +35,18 @@ def _reach_database(settings: Settings) -> None:
         raise typer.Exit(2) from None
 
 
+def _trace(settings: Settings, service: str) -> None:
+    """Send this process's spans to NIXFLOW_OTEL_ENDPOINT; without it OpenTelemetry is never imported."""
+    if settings.otel_endpoint is None:
+        return
+    try:
+        from nixflow.observe import otel
+    except ImportError:
+        typer.echo("nixflow: NIXFLOW_OTEL_ENDPOINT: needs the otel extra (pip install 'nixflow[otel]')", err=True)
+        raise typer.Exit(2) from None
+    otel.install(settings.otel_endpoint, service=service, sample_rate=settings.otel_sample_rate)
+
+
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"nixflow: {message}", err=True)
     return typer.Exit(1)

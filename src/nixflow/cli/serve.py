@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import sys
 from contextlib import suppress
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from nixflow.cli._common import _fail, _reach_database, _settings
+from nixflow.cli._common import _fail, _reach_database, _settings, _trace
 from nixflow.observe import logs
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def serve(
     logs.configure(settings.log_format)
     redaction.install_on_root()  # URLs carry `?token=` or `?ticket=`: no log line may show them
     _reach_database(settings)
+    _trace(settings, "nixflow-serve")
     app = create_app(settings, run_worker=not no_worker, migrate=False)
     _tune_gc()
     # No per-message compression: a live event goes to every connection, and deflating it once per
@@ -94,13 +96,14 @@ def worker(
     logs.configure(settings.log_format)
     redaction.install_on_root()
     _reach_database(settings)
+    _trace(settings, "nixflow-worker")
 
     async def run() -> None:
         app = build(settings)
         await app.start()
         try:
             if metrics_port is None:
-                await asyncio.Event().wait()
+                await _until_terminated()
             else:
                 await _serve_metrics(app, metrics_host, metrics_port, settings.log_format)
         finally:
@@ -108,6 +111,15 @@ def worker(
 
     with suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+async def _until_terminated() -> None:
+    """Wait for SIGTERM or SIGINT, so the worker stops cleanly (its writes finished, its spans flushed)."""
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
 
 
 async def _serve_metrics(app: NixFlow, host: str, port: int, log_format: Literal["text", "json"]) -> None:

@@ -27,6 +27,7 @@ from nixflow.email_in import intake, quarantine
 from nixflow.email_in.imap_target import ImapTarget, OAuthRefused
 from nixflow.email_in.intake import IntakeConfig
 from nixflow.email_in.parse import ParsedMail, Unreadable
+from nixflow.observe import tracing
 from nixflow.services.mail_tokens import MailboxPaused, MailTokens
 from nixflow.store.db import unavailable
 from nixflow.store.writer import Writer
@@ -122,7 +123,11 @@ class MailboxPoller:
             box.flag(uid, MailMessageFlags.SEEN, True)
 
     def _take(self) -> int:
-        """One pass over the unseen messages (blocking); returns how many were taken."""
+        """One pass over the unseen messages (blocking), traced; returns how many were taken."""
+        with tracing.outgoing("imap poll", None, mailbox=self.target.folder):
+            return self._take_unseen()
+
+    def _take_unseen(self) -> int:
         box = self._mailbox()
         taken = 0
         unseen = box.uids(AND(seen=False))

@@ -33,7 +33,7 @@ from nixflow.domain.errors import ServiceUnavailable
 from nixflow.domain.values import EventStatus
 from nixflow.events.bus import HandlerRegistry
 from nixflow.events.dedup import DedupStore
-from nixflow.observe import logs, metrics
+from nixflow.observe import logs, metrics, tracing
 from nixflow.store import deliveries
 from nixflow.store.db import Tx
 from nixflow.store.writer import Writer
@@ -155,7 +155,7 @@ class Dispatcher:
                 continue
             started = time.perf_counter()
             try:
-                with tx.savepoint(), logs.handling(record):
+                with tx.savepoint(), logs.handling(record), tracing.handling(record, handler.name):
                     handler.fn(tx.child(tx.ctx.caused_by(record, source=handler.name)), record)
                 tx.record_receipt(handler.name, record.event_id)
             except Exception as exc:

@@ -17,9 +17,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
+from nixflow.domain.envelope import EventRecord
 from nixflow.ids import uuid7
 from nixflow.notifications import preferences
 from nixflow.notifications.model import DIGEST_PERIOD
+from nixflow.store import event_log
 from nixflow.store.db import Tx
 from nixflow.store.tables import email_bounces, notification_preferences, notifications, tickets, users
 
@@ -46,6 +48,12 @@ class Claim:
     @property
     def claimed_as(self) -> str:
         return "digesting" if self.is_digest else "sending"
+
+
+def cause(conn: Connection, claim: Claim) -> EventRecord | None:
+    """The event that caused the claim's first notification: its mail is traced in that event's trace."""
+    event_id = conn.execute(select(notifications.c.event_id).where(notifications.c.id == claim.ids[0])).scalar()
+    return None if event_id is None else event_log.find(conn, event_id)
 
 
 def release_stale(tx: Tx, *, before: datetime) -> int:

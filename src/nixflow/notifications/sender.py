@@ -28,6 +28,7 @@ from nixflow.notifications.mail import compose, compose_password_reset, survey_f
 from nixflow.notifications.model import backoff_seconds
 from nixflow.notifications.outbox import Claim
 from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget
+from nixflow.observe import tracing
 from nixflow.services import password_reset
 from nixflow.services.mail_tokens import MailTokens
 from nixflow.store.db import Database, Tx
@@ -106,8 +107,10 @@ class NotificationSender:
         envelope_from = mail_tokens.return_path(
             self.keys, notification_id=claim.ids[0], address=to, mail_from=self.mail.mail_from
         )
+        cause = await self.db.read(lambda conn: outbox.cause(conn, claim)) if tracing.enabled() else None
         try:
-            await mailer.send(message, envelope_from=envelope_from)
+            with tracing.outgoing("smtp send", cause, notifications=len(claim.ids)):
+                await mailer.send(message, envelope_from=envelope_from)
         except Outage as exc:
             error = str(exc)
             log.warning("mail server unreachable, notifications wait: %s", error)

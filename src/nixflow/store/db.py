@@ -24,6 +24,7 @@ from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.domain.values import Priority
 from nixflow.ids import uuid7
+from nixflow.observe import tracing
 from nixflow.store import event_log
 
 T = TypeVar("T")
@@ -193,6 +194,7 @@ class Tx:
             metadata=metadata,
         )
         self.outbox.events.append(record)
+        tracing.emitted(record)
         return record
 
     def record_receipt(self, handler: str, event_id: str) -> None:

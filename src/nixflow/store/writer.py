@@ -14,14 +14,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Connection
 
 from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.errors import ChangedMeanwhile, ServiceUnavailable
-from nixflow.observe import metrics
+from nixflow.observe import metrics, tracing
 from nixflow.store.db import Clock, Database, Tx, unavailable
 
 T = TypeVar("T")
@@ -37,6 +37,7 @@ class _Job:
     ctx: EventContext
     future: concurrent.futures.Future[Any] | None = None  # a blocking caller's (`submit`, `run_sync`)
     waiter: asyncio.Future[Any] | None = None  # a caller's on an event loop (`run`), settled on that loop
+    trace: object | None = field(default_factory=tracing.current)  # the submitter's span, continued by the unit
 
 
 Outcome = tuple[_Job, Any, BaseException | None]
@@ -118,14 +119,15 @@ class Writer:
         """Units of work waiting for a turn (0 where each runs on its own thread at once)."""
         return 0
 
-    def _unit(self, fn: Callable[[Tx], Any], tx: Tx) -> Any:
+    def _unit(self, fn: Callable[[Tx], Any], tx: Tx, trace: object | None) -> Any:
         """A unit of work to its end, inside its transaction: the work, then its events delivered and written;
-        a `ReadBack` answer is read last."""
-        value = fn(tx)
-        if self.before_commit is not None:
-            self.before_commit(tx)
-        tx.flush()
-        return value.read() if isinstance(value, ReadBack) else value
+        a `ReadBack` answer is read last. Traced as a child of `trace`, the span that submitted it."""
+        with tracing.unit_of_work(tx.ctx, trace):
+            value = fn(tx)
+            if self.before_commit is not None:
+                self.before_commit(tx)
+            tx.flush()
+            return value.read() if isinstance(value, ReadBack) else value
 
     def _committed(self, records: Sequence[EventRecord]) -> None:
         if not records:
@@ -232,7 +234,7 @@ class SerialWriter(Writer):
         tx = Tx(conn, job.ctx, self.clock())
         try:
             with conn.begin():
-                value = self._unit(job.fn, tx)
+                value = self._unit(job.fn, tx, job.trace)
         except Exception as exc:
             if unavailable(exc):
                 raise
@@ -254,7 +256,7 @@ class SerialWriter(Writer):
                 tx = Tx(conn, job.ctx, now)
                 try:
                     with tx.savepoint():  # one failing unit of work does not undo the others of the batch
-                        value = self._unit(job.fn, tx)
+                        value = self._unit(job.fn, tx, job.trace)
                 except Exception as failure:
                     outcomes.append((job, None, failure))
                 else:
@@ -304,7 +306,7 @@ class PooledWriter(Writer):
     ATTEMPTS = 3
 
     def submit(self, fn: Callable[[Tx], T], ctx: EventContext) -> concurrent.futures.Future[T]:
-        return self._pool.submit(self._run_one, fn, ctx)
+        return self._pool.submit(self._run_one, fn, ctx, tracing.current())
 
     async def run(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
         """Commit `fn`; run it again (up to ATTEMPTS in all) when another unit changed its rows meanwhile.
@@ -320,11 +322,11 @@ class PooledWriter(Writer):
                 log.info("a unit of work lost a race to a concurrent change; running it again")
         return await asyncio.wrap_future(self.submit(fn, ctx))
 
-    def _run_one(self, fn: Callable[[Tx], T], ctx: EventContext) -> T:
+    def _run_one(self, fn: Callable[[Tx], T], ctx: EventContext, trace: object | None) -> T:
         try:
             with metrics.WRITER_TURN.time(), self.db.write_engine.begin() as conn:
                 tx = Tx(conn, ctx, self.clock())
-                value: T = self._unit(fn, tx)
+                value: T = self._unit(fn, tx, trace)
         except Exception as exc:
             if unavailable(exc):
                 raise ServiceUnavailable("database unavailable") from exc

@@ -24,7 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from nixflow.crypto import BadSecret, Keyring
 from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.ids import uuid7
-from nixflow.observe import metrics
+from nixflow.observe import metrics, tracing
 from nixflow.outbound import targets
 from nixflow.store import event_log
 from nixflow.store.db import Clock, Database
@@ -233,7 +233,8 @@ class WebhookDeliverer:
             # Ids only: the body carries comment texts and internal notes, which do not belong in a log.
             log.info("webhook %s (shadow, not sent): event %s (%s)", subscription.id, event_id, record.type)
             return Outcome(at=self.clock(), shadow=True)
-        return await self._post(subscription.url, body.encode(), headers)
+        with tracing.outgoing("webhook delivery", record, subscription_id=subscription.id):
+            return await self._post(subscription.url, body.encode(), headers)
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         at = self.clock()
