@@ -26,6 +26,7 @@ from nixflow.domain import tags
 from nixflow.domain.csat import MAX_MINUTES, MAX_NOTE
 from nixflow.domain.fields import KEY_PATTERN, MAX_OPTION, MAX_TEXT
 from nixflow.domain.json_types import EMAIL_PATTERN, NOT_BLANK, Id, integral
+from nixflow.domain.kb_languages import Language
 from nixflow.domain.tags import MAX_TAGS
 from nixflow.markup import render_reply
 
@@ -122,8 +123,15 @@ class UserRead(BaseModel):
 class LanguageChange(Strict):
     """Your language and time zone: a field left out stays, null clears the choice."""
 
-    locale: Annotated[str, StringConstraints(strict=True, max_length=16)] | None = None
-    timezone: Annotated[str, StringConstraints(strict=True, max_length=64)] | None = None
+    locale: Language | None = None
+    timezone: (
+        Annotated[
+            str,
+            StringConstraints(strict=True, max_length=64, pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"),
+            Field(description="An IANA zone this server's time zone database knows (422 otherwise)."),
+        ]
+        | None
+    ) = None
 
 
 class UserAdminRead(UserRead):
