@@ -6,6 +6,7 @@ import json
 import signal
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -87,15 +88,21 @@ def comment(base: str, headers: dict[str, str], ticket_id: int, body: str) -> No
     assert response.status_code == 201, response.text
 
 
-def created_event(database: str, ticket_id: int) -> str:
+def query(database: str, sql: str, **params: object) -> list[Any]:
+    """The rows of one statement, on a connection of its own."""
     engine = create_engine(sync_url(database))
-    with engine.connect() as conn:
-        event_id = conn.execute(
-            text("SELECT event_id FROM events WHERE event_type = 'ticket.created' AND aggregate_id = :id"),
-            {"id": str(ticket_id)},
-        ).scalar_one()
-    engine.dispose()
-    return str(event_id)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params).all())
+    finally:
+        engine.dispose()
+
+
+CREATED = "SELECT event_id, correlation_id FROM events WHERE event_type = 'ticket.created' AND aggregate_id = :id"
+
+
+def created_event(database: str, ticket_id: int) -> str:
+    return str(query(database, CREATED, id=str(ticket_id))[0].event_id)
 
 
 async def test_a_stopped_workers_pending_and_lag_grow_and_fall_back_to_zero(
@@ -184,18 +191,11 @@ async def test_one_tickets_automation_logs_its_correlation_id_in_the_api_and_the
 def ticket_events(database: str, ticket_id: int) -> tuple[dict[str, str], str]:
     """`{"event_id/correlation_id": type}` of the ticket's creation and what it caused (mail included), and
     its assignee's email."""
-    engine = create_engine(sync_url(database))
-    with engine.connect() as conn:
-        created = conn.execute(
-            text("SELECT correlation_id FROM events WHERE event_type = 'ticket.created' AND aggregate_id = :id"),
-            {"id": str(ticket_id)},
-        ).scalar_one()
-        rows = conn.execute(
-            text("SELECT event_id, correlation_id, event_type FROM events WHERE correlation_id = :c"), {"c": created}
-        ).all()
-        assignee = conn.execute(
-            text("SELECT u.email FROM tickets t JOIN users u ON u.id = t.assignee_id WHERE t.id = :id"),
-            {"id": ticket_id},
-        ).scalar_one()
-    engine.dispose()
+    created = query(database, CREATED, id=str(ticket_id))[0].correlation_id
+    rows = query(
+        database, "SELECT event_id, correlation_id, event_type FROM events WHERE correlation_id = :c", c=created
+    )
+    assignee = query(
+        database, "SELECT u.email FROM tickets t JOIN users u ON u.id = t.assignee_id WHERE t.id = :id", id=ticket_id
+    )[0].email
     return {f"{r.event_id}/{r.correlation_id}": r.event_type for r in rows}, str(assignee)
