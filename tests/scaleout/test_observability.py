@@ -39,12 +39,17 @@ def observed_env(database: str, redis_url: str) -> dict[str, str]:
     }
 
 
+def scrape(base: str) -> str:
+    """The API's `/metrics` answer."""
+    response = httpx.get(f"{base}/metrics", timeout=30)
+    response.raise_for_status()
+    return response.text
+
+
 def backlog(base: str) -> dict[str, dict[str, float]]:
     """`{"pending"|"lag": {stream: value}}` for the group `workers`, from one scrape of the API's `/metrics`."""
-    scrape = httpx.get(f"{base}/metrics", timeout=10)
-    scrape.raise_for_status()
     out: dict[str, dict[str, float]] = defaultdict(dict)
-    for family in text_string_to_metric_families(scrape.text):
+    for family in text_string_to_metric_families(scrape(base)):
         kind = {"nixflow_stream_pending_messages": "pending", "nixflow_stream_lag_messages": "lag"}.get(family.name)
         for sample in family.samples if kind else []:
             assert sample.labels["group"] == "workers"
@@ -145,6 +150,9 @@ async def test_a_stopped_workers_pending_and_lag_grow_and_fall_back_to_zero(
             what="pending and lag back to 0",
         )
         assert cluster.alive()
+        private_redis.stop()  # a scrape during a Redis outage still answers, without the stream gauges
+        assert backlog(base) == {}
+        assert "nixflow_events_unfinished " in scrape(base)
 
 
 def json_lines(log: Path) -> list[dict[str, object]]:
