@@ -94,6 +94,25 @@ async def test_only_a_few_active_admins_can_be_break_glass(harness: Harness, adm
     assert len(await h.events(type="user.break_glass_marked")) == 3
 
 
+async def test_the_last_break_glass_admin_cannot_be_erased_while_admins_passwords_are_off(
+    harness: Harness, admin: User
+) -> None:
+    h = harness
+    keeper = await h.user("admin")  # the one who still signs in with a password
+    await ok(await mark(h, admin, keeper))
+    await ok(await put(h, admin, admin=False))
+    erase = {"confirm": keeper.email, "reason": "left the company"}
+    refused(await h.client.post(f"/api/users/{keeper.id}/erase", json=erase, headers=admin.headers), 409, "break-glass")
+    assert (await ok(await h.client.get(PATH, headers=admin.headers)))["break_glass_ids"] == [keeper.id]
+    assert (await ok(await login(h, keeper.email)))["user"]["id"] == keeper.id  # nothing changed
+    await h.settle()
+    assert await h.events(type="user.erased") == []
+
+    await ok(await mark(h, keeper, admin))  # another way in: now the first can go
+    await ok(await h.client.post(f"/api/users/{keeper.id}/erase", json=erase, headers=admin.headers))
+    assert (await ok(await h.client.get(PATH, headers=admin.headers)))["break_glass_ids"] == [admin.id]
+
+
 async def test_bad_settings_are_refused_and_change_nothing(harness: Harness, admin: User) -> None:
     h = harness
     for body in ({"agent": "no"}, {"system": False}, {"agent": None, "extra": 1}):

@@ -23,7 +23,7 @@ from nixflow.notifications import preferences
 from nixflow.notifications.model import DIGEST_PERIOD
 from nixflow.store import event_log
 from nixflow.store.db import Tx
-from nixflow.store.tables import email_bounces, notification_preferences, notifications, tickets, users
+from nixflow.store.tables import email_bounces, events, notification_preferences, notifications, tickets, users
 
 # email_status while claimed, and what it returns to when released
 RETURNS_TO = {"sending": "pending", "digesting": "digest"}
@@ -195,10 +195,17 @@ def recipient_of(conn: Connection, claim: Claim) -> dict[str, Any]:
 
 
 def mail_contents(conn: Connection, claim: Claim) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
-    """The recipient, the claimed rows (with their ticket's title) and the ticket of a one-ticket mail."""
+    """The recipient, the claimed rows (with their ticket's title and their event's correlation id) and the ticket
+    of a one-ticket mail."""
     rows = conn.execute(
-        select(notifications, tickets.c.title.label("ticket_title"), tickets.c.requester_id.label("requester_id"))
+        select(
+            notifications,
+            tickets.c.title.label("ticket_title"),
+            tickets.c.requester_id.label("requester_id"),
+            events.c.correlation_id,  # None once retention removed the event
+        )
         .join(tickets, tickets.c.id == notifications.c.ticket_id)
+        .outerjoin(events, events.c.event_id == notifications.c.event_id)
         .where(notifications.c.claim_id == claim.claim_id)
         .order_by(notifications.c.id)
     ).all()

@@ -11,10 +11,11 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection
 
@@ -28,7 +29,7 @@ from nixflow.notifications.mail import compose, compose_password_reset, survey_f
 from nixflow.notifications.model import backoff_seconds
 from nixflow.notifications.outbox import Claim
 from nixflow.notifications.smtp import Mailer, Outage, Refused, SmtpTarget
-from nixflow.observe import tracing
+from nixflow.observe import logs, tracing
 from nixflow.services import password_reset
 from nixflow.services.mail_tokens import MailTokens
 from nixflow.store.db import Database, Tx
@@ -39,6 +40,13 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _CTX = EventContext(correlation_id="notifications", actor_id=SYSTEM_USER_ID, source="notifications.sender")
+
+
+class Cause(NamedTuple):
+    """The event that planned a mail (None for account mail, or once retention removed it)."""
+
+    event_id: str | None
+    correlation_id: str | None
 
 
 class NotificationSender:
@@ -94,11 +102,22 @@ class NotificationSender:
 
     async def _send(self, mailer: Mailer, claim: Claim, now: datetime) -> bool:
         """Send one claimed mail and record the outcome; False when the server is unreachable."""
-        at = functools.partial(_as_of, now)
         composed = await self._compose(claim, now)
         if composed is None:
             return True
-        message, reason = composed
+        message, reason, cause = composed
+        # The mail is the end of the automation that planned it: its lines, and `notification.sent`, carry the
+        # planning event's correlation id, so one ticket's automation reads as one across processes.
+        ctx = _CTX
+        if cause.correlation_id is not None:
+            ctx = replace(_CTX, correlation_id=cause.correlation_id, causation_id=cause.event_id)
+        with logs.caused_by(cause.event_id, cause.correlation_id):
+            return await self._deliver(mailer, claim, now, message, reason, ctx)
+
+    async def _deliver(
+        self, mailer: Mailer, claim: Claim, now: datetime, message: EmailMessage, reason: str, ctx: EventContext
+    ) -> bool:
+        at = functools.partial(_as_of, now)
         message_id = str(message["Message-ID"])
         if claim.message_id is None:
             await self.writer.run(lambda tx: outbox.name_mail(tx, claim, message_id), _CTX)
@@ -131,14 +150,15 @@ class NotificationSender:
                 if fail:
                     self._settled(tx, claim)
 
-            await self.writer.run(at(refused), _CTX)
+            await self.writer.run(at(refused), ctx)
             return True
 
         def sent(tx: Tx) -> None:
             outbox.mark_sent(tx, claim, message_id=message_id, reason=reason)
             self._settled(tx, claim)
 
-        await self.writer.run(at(sent), _CTX)
+        await self.writer.run(at(sent), ctx)
+        log.info("notification mail sent: notifications %s, ticket %s", claim.ids, claim.ticket_id)
         return True
 
     def _message_id(self, claim: Claim, address: str) -> str:
@@ -147,10 +167,12 @@ class NotificationSender:
             self.keys, notification_id=claim.ids[0], address=address, domain=self.mail.domain
         )
 
-    async def _compose(self, claim: Claim, now: datetime) -> tuple[EmailMessage, str] | None:
-        """The mail for a claim and why it is sent; None when it must not go (the claim is then finished here)."""
+    async def _compose(self, claim: Claim, now: datetime) -> tuple[EmailMessage, str, Cause] | None:
+        """The mail for a claim, why it is sent and what caused it; None when it must not go (the claim is then
+        finished here)."""
         if claim.account_kind is not None:
-            return await self._compose_account(claim, now)
+            composed = await self._compose_account(claim, now)
+            return None if composed is None else (*composed, Cause(None, None))
         recipient, items, ticket = await self.db.read(lambda conn: outbox.mail_contents(conn, claim))
         if not recipient["active"] or recipient["bouncing"]:
             # A bouncing address (a delivery report said so) gets no mail until it works again.
@@ -171,7 +193,8 @@ class NotificationSender:
             reader=self.mail.reader(recipient),
             survey=survey_for(self.mail, self.keys, recipient_id=claim.recipient_id, ticket=ticket, items=items),
         )
-        return message, items[0]["reason"] if items else ""
+        first = items[0] if items else {}
+        return message, first.get("reason", ""), Cause(first.get("event_id"), first.get("correlation_id"))
 
     def _with_decision_link(self, item: dict[str, Any], recipient_id: int, now: datetime) -> dict[str, Any]:
         """An approval request carries its recipient's signed link, made now: the database never holds it."""

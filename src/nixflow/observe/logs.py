@@ -32,8 +32,15 @@ class Traced(Protocol):
 @contextmanager
 def handling(record: Traced) -> Iterator[None]:
     """While a handler runs on `record`: its log lines carry the event's id and correlation id."""
-    event_token = EVENT_ID.set(record.event_id)
-    correlation_token = CORRELATION_ID.set(record.correlation_id)
+    with caused_by(record.event_id, record.correlation_id):
+        yield
+
+
+@contextmanager
+def caused_by(event_id: str | None, correlation_id: str | None) -> Iterator[None]:
+    """While work caused by an event runs (a handler, a job sending what a handler planned): its lines carry both."""
+    event_token = EVENT_ID.set(event_id)
+    correlation_token = CORRELATION_ID.set(correlation_id)
     try:
         yield
     finally:

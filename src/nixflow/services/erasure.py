@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Text, and_, bindparam, cast, func, or_, selec
 from nixflow.domain.erasure import Erasure
 from nixflow.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from nixflow.domain.tickets import OPEN_STATUSES
-from nixflow.domain.values import Role
+from nixflow.services import users
 from nixflow.store import erasure as erased_rows
 from nixflow.store.db import Tx
 from nixflow.store.tables import (
@@ -46,15 +46,7 @@ def _refuse(tx: Tx, person: Any, *, actor_id: int | None, confirm: str) -> None:
         raise Conflict(f"user {person.id} was erased already, at {person.erased_at.isoformat()}")
     if person.id == actor_id:
         raise Conflict("you cannot erase yourself: ask another admin")
-    if person.role == Role.ADMIN.value and person.active:
-        # Locked (PostgreSQL): two admins erasing each other at once cannot both pass this check.
-        admins = tx.conn.execute(
-            select(users_table.c.id)
-            .where(users_table.c.role == Role.ADMIN.value, users_table.c.active.is_(True))
-            .with_for_update()
-        ).all()
-        if len(admins) <= 1:
-            raise Conflict("this is the last active admin: make another user an admin first")
+    users.keep_an_admin_leaving(tx.conn, person._mapping)  # the last active admin, the last break-glass admin
     assigned = sorted(
         _ids(
             tx.conn,

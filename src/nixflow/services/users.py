@@ -233,6 +233,12 @@ def update_user(tx: Tx, *, user_id: int, changes: dict[str, Any]) -> dict[str, A
     return get_user(tx.conn, user_id=user_id)
 
 
+def keep_an_admin_leaving(conn: Connection, person: Mapping[str, Any]) -> None:
+    """Refuse taking `person` away for good (erasure): as deactivating them, when it would leave no active admin,
+    or no break-glass admin while admins' local passwords are off."""
+    _keep_an_admin(conn, dict(person), {"active": False})
+
+
 def _keep_an_admin(conn: Connection, before: dict[str, Any], values: dict[str, Any]) -> None:
     """Refuse the change that would leave NixFlow without an active admin: nobody could configure it again."""
     was_admin = before["role"] == Role.ADMIN.value and before["active"]
