@@ -151,12 +151,17 @@ class OtelTracing:
         attributes = {"nixflow.correlation_id": ctx.correlation_id, "nixflow.source": ctx.source}
         if ctx.causation_id is not None:
             attributes["nixflow.causation_id"] = ctx.causation_id
-        span = self._start(
-            f"unit of work {ctx.source}",
-            trace_id=tracing.unit_trace_id(ctx.correlation_id),
-            parent=self._parent(parent),
-            attributes=attributes,
-        )
+        trace_id = tracing.unit_trace_id(ctx.correlation_id)
+        context = self._parent(parent)
+        if context is None and trace_id is not None and ctx.causation_id is not None:
+            # Started by no span of this process but by an event (a mail's `notification.sent`): under that event.
+            context = SpanContext(
+                trace_id=trace_id,
+                span_id=tracing.event_span_id(ctx.causation_id),
+                is_remote=True,
+                trace_flags=_SAMPLED,
+            )
+        span = self._start(f"unit of work {ctx.source}", trace_id=trace_id, parent=context, attributes=attributes)
         return _active(span)
 
     def emitted(self, record: Emitted) -> None:
