@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StringConstraints
 
 from nixflow import crypto
 from nixflow.api import security
@@ -27,6 +27,7 @@ from nixflow.api.sign_in import _limits, check_password
 from nixflow.bootstrap import NixFlow
 from nixflow.domain import mfa as rules
 from nixflow.domain.errors import Forbidden, TooManyRequests, Unauthorized
+from nixflow.domain.json_types import integral
 from nixflow.domain.mfa import Pending
 from nixflow.services import auth, mfa, mfa_signin
 from nixflow.services.users import Principal
@@ -39,7 +40,8 @@ enrol_router = APIRouter(prefix=PREFIX, tags=["auth"], route_class=route_class(N
 router = APIRouter(prefix=PREFIX, tags=["auth"], route_class=GuardedRoute)
 users_router = APIRouter(prefix="/api/users", tags=["users"], route_class=GuardedRoute)
 
-Code = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=6, max_length=32)]
+# The length is checked as sent (what the schema says); spaces around a pasted code are dropped after.
+Code = Annotated[str, StringConstraints(strict=True, min_length=6, max_length=32), AfterValidator(str.strip)]
 
 
 class MfaCode(Strict):
@@ -91,7 +93,9 @@ MfaDisable = DisableWithCode | DisableWithPassword  # a current code or your pas
 
 class MfaPolicyBody(Strict):
     required_roles: list[Literal["admin", "agent", "requester"]]
-    remember_device_days: StrictInt = Field(default=0, ge=0, le=rules.MAX_REMEMBER_DAYS)
+    remember_device_days: Annotated[  # a JSON integer: 23 or 23.0, not true
+        int, Field(strict=True, ge=0, le=rules.MAX_REMEMBER_DAYS), BeforeValidator(integral)
+    ] = 0
 
 
 async def _reserve_attempt(app: NixFlow, request: Request, user: Principal) -> None:
