@@ -127,7 +127,7 @@ async def finish_consent(
     ctx: Ctx,
     admin: AdminUser,
     state: Annotated[str, Query(min_length=1, max_length=512)],
-    code: Annotated[str | None, Query(max_length=4096)] = None,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> MailboxRead:
     """The provider's answer: the mailbox is connected (or reconnected: a paused one polls and sends again). A

@@ -25,7 +25,13 @@ router = APIRouter(prefix="/api/auth/oidc", tags=["auth"], route_class=GuardedRo
 STATE_COOKIE = "nixflow_oidc_state"  # binds the answer to the browser that started the sign-in
 COOKIE_PATH = "/api/auth/oidc"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
-Param = Annotated[str | None, Query(max_length=4000)]
+# Bounds that keep the whole callback URL under the HTTP server's request-line limit (~64 KB) even when every
+# character takes four UTF-8 bytes (12 percent-encoded): a provider's codes run to a few hundred characters.
+State = Annotated[str | None, Query(max_length=256)]
+Code = Annotated[str | None, Query(max_length=2048)]
+Issuer = Annotated[str | None, Query(max_length=512)]
+Error = Annotated[str | None, Query(max_length=128)]
+ErrorText = Annotated[str | None, Query(max_length=512)]
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 REDIRECTS: dict[int | str, dict[str, Any]] = {
     303: {"description": "Redirect (Location header)."},
@@ -99,11 +105,11 @@ async def finish_sign_in(
     slug: Slug,
     request: Request,
     app: App,
-    state: Param = None,
-    code: Param = None,
-    iss: Param = None,
-    error: Param = None,
-    error_description: Param = None,
+    state: State = None,
+    code: Code = None,
+    iss: Issuer = None,
+    error: Error = None,
+    error_description: ErrorText = None,
 ) -> Response:
     """The provider's answer: 403 (nothing created) unless the state is this browser's and unused, the code
     redeems for an id_token signed by the provider for this client with this sign-in's nonce, and the person may
