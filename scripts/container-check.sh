@@ -125,15 +125,22 @@ db_password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 nixflow_env=(--env "NIXFLOW_DATABASE_URL=postgresql+psycopg://nixflow:$db_password@db/nixflow"
   --env NIXFLOW_REDIS_URL=redis://redis:6379/0 --env NIXFLOW_ENV=production
   --env "NIXFLOW_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+# Each service's address goes into the /etc/hosts of every container started after it. Names still work through
+# podman's DNS (aardvark-dns), but that answers "temporary failure in name resolution" while it reloads for a new
+# container, and a CI run once failed on exactly that; a hosts entry does not depend on its timing.
+hosts=()
 service() {
-  local name=$1
+  local name=$1 address
   shift
-  run --detach --name "$name-$run_id" --network "$net" --network-alias "$name" "$@" >/dev/null
+  run --detach --name "$name-$run_id" --network "$net" --network-alias "$name" "${hosts[@]}" "$@" >/dev/null
+  address=$(pod inspect --format "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$name-$run_id")
+  [ -n "$address" ] || fail "scale-out: $name has no address on $net"
+  hosts+=(--add-host "$name:$address")
 }
 service db --user postgres --env "NIXFLOW_DB_PASSWORD=$db_password" --volume "nixflow-$run_id-pg:/var/lib/postgresql" \
   --volume "$PWD/deploy/container/postgres.sh:/etc/nixflow/postgres.sh:ro" "$services" /etc/nixflow/postgres.sh
 service redis --user redis "$services" redis-server --bind 0.0.0.0 --protected-mode no --save '' --appendonly no
-run --rm --network "$net" "${nixflow_env[@]}" --no-healthcheck "$image" \
+run --rm --network "$net" "${hosts[@]}" "${nixflow_env[@]}" --no-healthcheck "$image" \
   sh -c 'for _ in $(seq 30); do nixflow db upgrade && exit 0; sleep 2; done; exit 1' >/dev/null
 phase "scale-out: PostgreSQL and Redis up, migrated once"
 for name in api1 api2; do
