@@ -12,12 +12,13 @@ import time
 from datetime import datetime, timedelta
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.growth import epoch_for, grow, moment
 from bench.results import percentile
 from bench.scenarios import Ctx
 from bench.target import create_admin, nixflow_env, set_up_workload, start_api, ticket_body
-from bench.tools import log
+from bench.tools import log, wait_for
 from bench.wrk import run_wrk
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -45,6 +46,31 @@ def _reads(base: str, category: int, agent: int, data_end: datetime) -> dict[str
     }
 
 
+def _job_ticks(base: str) -> tuple[float, float]:
+    """How many ticks of the periodic jobs the server has finished, and the items they handled in all."""
+    ticks = items = 0.0
+    for family in text_string_to_metric_families(httpx.get(f"{base}/metrics", timeout=10).text):
+        for sample in family.samples:
+            if sample.name == "nixflow_periodic_job_duration_seconds_count":
+                ticks = max(ticks, sample.value)
+            elif sample.name == "nixflow_periodic_job_items_total":
+                items += sample.value
+    return ticks, items
+
+
+def wait_idle(base: str) -> None:
+    """Wait until the server's periodic jobs have finished a whole tick that found nothing to do, so no
+    catch-up runs under the measurements (a grown database whose jobs never ran would keep it busy)."""
+    seen = _job_ticks(base)
+
+    def idle() -> bool:
+        nonlocal seen
+        before, seen = seen, _job_ticks(base)
+        return seen[0] > before[0] >= 1 and seen[1] == before[1]
+
+    wait_for(idle, timeout=600, what="the server's periodic jobs to find nothing due", interval=0.5)
+
+
 def _measure(base: str, headers: dict[str, str], paths: dict[str, str], count: int, n: int) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {name: [] for name in paths}
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
@@ -63,7 +89,7 @@ def run(ctx: Ctx) -> None:
     home = ctx.workdir / "growth"
     home.mkdir()
     url = f"sqlite+aiosqlite:///{home / 'nixflow.db'}"
-    env = nixflow_env(url)
+    env = nixflow_env(url, NIXFLOW_METRICS_ALLOW="127.0.0.1/32")
     create_admin(env)
     proc, base = start_api(env, ctx.workdir, "nixflow serve (growth setup)")
     token, category = set_up_workload(base)
@@ -79,6 +105,7 @@ def run(ctx: Ctx) -> None:
         log(f"growth: {have:,} tickets ({time.monotonic() - t0:.0f} s to grow)")
         proc, base = start_api(env, ctx.workdir, f"nixflow serve (growth {size})")
         try:
+            wait_idle(base)
             timings = _measure(
                 base, headers, _reads(base, category, agent, moment(start, size)), have, 50 if ctx.quick else 200
             )
