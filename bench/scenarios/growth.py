@@ -1,7 +1,9 @@
 """Data growth: one embedded-mode database grown to 10,000, 100,000 and 1,000,000 tickets (1,000 and 10,000 with
---quick) by bench/growth.py (the real services and writer, in big units of work); at each size, a real
-`nixflow serve` on it answers each read one request at a time (p50/p99), the automated write load (wrk, c=32)
-and its RSS. The table and a text chart of p99 against size go in the report."""
+--quick) by bench/growth.py (through the real write path: the real services and writer, in big units of work,
+with the periodic jobs ticking on the simulated clock); at each size, a real `nixflow serve` on it, once its
+periodic jobs have run a whole tick that found nothing due (read from /metrics), answers each read one request
+at a time (p50/p99), the automated write load (wrk, c=32) and its RSS. The table and a text chart of p99
+against size go in the report."""
 
 from __future__ import annotations
 
