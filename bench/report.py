@@ -15,6 +15,9 @@ from bench.results import (
     DJANGO_C32,
     DJANGO_C32_P50,
     DJANGO_C32_P99,
+    NAIVE_C32,
+    NAIVE_C32_P50,
+    NAIVE_C32_P99,
     Results,
     markdown_table,
     peer_table,
@@ -77,6 +80,7 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
     rates = [
         ("django-helpdesk create, c=32", DJANGO_C32),
         ("django-helpdesk create, c=1", DJANGO_C1),
+        ("naive FastAPI create, c=32", NAIVE_C32),
         ("NixFlow GET /api/health, c=32", "nf.health"),
         ("NixFlow POST /api/tickets, c=32", "nf.post32"),
         ("NixFlow automated, c=32", "nf.automated"),
@@ -88,7 +92,7 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
     if rates:
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(rates) + 1.2))
         values = _values(results, [k for _, k in rates])
-        colors = ["#999999" if "django" in label else "#2a6fdb" for label, _ in rates]
+        colors = ["#999999" if "django" in label or "naive" in label else "#2a6fdb" for label, _ in rates]
         ax.barh([label for label, _ in rates], values, color=colors)
         for y, v in enumerate(values):
             ax.text(v, y, f" {v:,.0f}", va="center", fontsize=8)
@@ -103,6 +107,7 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
 
     lat = [
         ("django-helpdesk create, c=32", DJANGO_C32_P50, DJANGO_C32_P99),
+        ("naive FastAPI create, c=32", NAIVE_C32_P50, NAIVE_C32_P99),
         ("NixFlow POST, c=32", "nf.post32.p50", "nf.post32.p99"),
         ("NixFlow POST, c=1", "nf.post1.p50", "nf.post1.p99"),
         ("POST → assigned @100/s", "nf.open.p50", "nf.open.p99"),
@@ -193,7 +198,7 @@ def write_report(results: Results, out_dir: Path, stem: str, env_lines: list[str
     made = charts(results, out_dir, stem)
     lines = [f"# NixFlow benchmark ({stem})", "", "## Workload", "", workload, "", "## Figures", ""]
     lines += [markdown_table(results), "", "## Peers (same run)", "", peer_table(results), ""]
-    lines += ["## Targets (issue 10)", "", targets_table(results), ""]
+    lines += ["## Targets (issue 29)", "", targets_table(results), ""]
     lines += ["## How each figure is measured", "", METHOD]
     if results.cpu:
         lines += ["## CPU cost per event", "", "| setup | process | CPU s during the load | CPU ms per event |",

@@ -1,4 +1,4 @@
-"""The peers measured in the same run: django-helpdesk's ticket-create API, and the raw-sqlite3 ceiling."""
+"""The peers measured in the same run: django-helpdesk's ticket-create API, the naive FastAPI app, raw sqlite3."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,12 +22,18 @@ from bench.results import (
     DJANGO_C32,
     DJANGO_C32_P50,
     DJANGO_C32_P99,
+    NAIVE_C32,
+    NAIVE_C32_P50,
+    NAIVE_C32_P99,
 )
 from bench.scenarios import Ctx
+from bench.target import ticket_body
 from bench.tools import BENCH_DIR, cached_venv, free_port, log, wait_for
 from bench.wrk import run_wrk
 
 DJANGO_DIR = BENCH_DIR / "peers" / "django_helpdesk"
+NAIVE_APP = BENCH_DIR / "peers" / "naive_fastapi.py"
+NAIVE_TOKEN = "naive-bench-token"
 REQUIREMENTS = BENCH_DIR / "peers" / "requirements-django.txt"
 BODY_TEXT = "My printer is on fire, please help. " * 3
 
@@ -94,6 +101,36 @@ def run_django(ctx: Ctx) -> None:
     finally:
         ctx.peak("django-helpdesk", gunicorn)
         gunicorn.stop()
+
+
+def run_naive(ctx: Ctx) -> None:
+    """The naive FastAPI app (bench/peers/naive_fastapi.py): the automated workload's POST at 32 connections."""
+    port = free_port()
+    server = spawn(
+        "naive FastAPI uvicorn",
+        [sys.executable, str(NAIVE_APP), str(ctx.workdir / "naive.sqlite3"), str(port), NAIVE_TOKEN],
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        log_path=ctx.workdir / "naive.log",
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: httpx.get(f"{base}/api/health", timeout=2).status_code == 200, timeout=60, what="naive app")
+        url, auth = f"{base}/api/tickets", f"Bearer {NAIVE_TOKEN}"
+        run_wrk(url, connections=32, seconds=ctx.warmup, log=ctx.workdir / "wrk-naive-warmup.txt",
+                body=ticket_body(1, "warmup"), auth=auth)  # fmt: skip
+        _settle(f"{base}/api/health")
+        log(f"naive FastAPI POST /api/tickets, 32 connections, {ctx.seconds:.0f} s")
+        result = run_wrk(url, connections=32, seconds=ctx.seconds, log=ctx.workdir / "wrk-naive-c32.txt",
+                         body=ticket_body(1, "c32"), auth=auth)  # fmt: skip
+        label = "naive FastAPI POST /api/tickets (ticket + event row, nothing else), c=32"
+        ctx.results.add(NAIVE_C32, label, "req/s", result.ok_per_s, note=result.note, group="peer")
+        ctx.results.add(NAIVE_C32_P50, f"{label}, p50", "ms", result.p50_ms, group="peer")
+        ctx.results.add(NAIVE_C32_P99, f"{label}, p99", "ms", result.p99_ms, group="peer")
+    except Exception as exc:
+        raise RuntimeError(f"{exc} (naive app: {last_line(ctx.workdir / 'naive.log')})") from exc
+    finally:
+        ctx.peak("naive FastAPI", server)
+        server.stop()
 
 
 def _settle(url: str) -> None:
