@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.report import environment, write_report
 from bench.results import Results, markdown_table, targets_table
-from bench.scenarios import Ctx, bulk, embedded, growth, observed, peers, scaleout, tick, websocket
+from bench.scenarios import Ctx, bulk, embedded, growth, mixed, observed, peers, scaleout, tick, websocket
 from bench.tools import BENCH_DIR, REPO_DIR, ensure_commands, log
 
 SCENARIOS: dict[str, Callable[[Ctx], None]] = {
@@ -36,6 +36,7 @@ SCENARIOS: dict[str, Callable[[Ctx], None]] = {
     "bulk": bulk.run,
     "growth": growth.run,
     "observed": observed.run,
+    "mixed": mixed.run,
 }
 
 WORKLOAD = """\
