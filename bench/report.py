@@ -190,6 +190,12 @@ METHOD = """\
 - **CPU per event**: utime + stime from /proc/<pid>/stat (PostgreSQL: postmaster, its live backends and the ones it
   reaped) from the start of the load until every event is handled, ÷ events written meanwhile.
 - **Peak RSS**: VmHWM from /proc/<pid>/status just before each process is stopped.
+- **naive FastAPI app** (`bench/peers/naive_fastapi.py`): a ticket row and one event row per POST, nothing automated,
+  under uvicorn in NixFlow's interpreter with `nixflow serve`'s settings; same body, `load.lua` and connections.
+- **mixed** (a helpdesk's day): wrk with `bench/lua/mixed.lua`, one thread per connection, so each connection's
+  request() and response() alternate and the time between them (CLOCK_MONOTONIC, in the script) is that request's
+  latency, kept per operation (successful answers only; 4xx/5xx counted apart by status). Each connection sends the
+  same exact mix in its own shuffled order. "Reads p99" pools every read operation's samples.
 """
 
 

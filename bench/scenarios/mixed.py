@@ -1,12 +1,14 @@
 """A helpdesk's day: one embedded `nixflow serve` on a grown database with 500 WebSocket clients connected, and wrk
 (bench/lua/mixed.lua, 32 connections, one thread each) sending agents' reads (~70 %), comments and status changes
 (~20 %) and new tickets (~10 %); the latency of every operation is kept apart. django-helpdesk gets the same mix
-where its REST API has the routes, on as many seeded tickets.
+where its REST API has the routes, on as many seeded tickets. NixFlow runs the mix once more without the WebSocket
+clients, just before: what the 500 connections cost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -90,27 +92,36 @@ def _run_nixflow(ctx: Ctx, size: int) -> None:
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
             agent = next(u["id"] for u in api.get("/api/users").json() if u["name"] == "ana")
-            owned = _open_own_tickets(api, 2 * CONNECTIONS * OWN_PER_CONNECTION)
-        # the warm-up and the measured run move tickets of their own: each run's start as its script assumes
-        warm, measured = (Setup(f"Bearer {token}", have, owned[i::2]) for i in range(2))
+            owned = _open_own_tickets(api, 3 * CONNECTIONS * OWN_PER_CONNECTION)
+        # each run moves tickets of its own, so each starts as its script assumes
+        warm, alone, loaded = (Setup(f"Bearer {token}", have, owned[i::3]) for i in range(3))
         mix = nixflow_mix(category, agent)
+        run_mixed(base, mix, warm, connections=CONNECTIONS, seconds=ctx.warmup, log=ctx.workdir / "wrk-mixed-w")
+        database.wait_quiet(timeout=120)
+        log(f"mixed: NixFlow, {CONNECTIONS} connections, no WebSocket client, {ctx.seconds:.0f} s")
+        quiet = run_mixed(base, mix, alone, connections=CONNECTIONS, seconds=ctx.seconds,
+                          log=ctx.workdir / "wrk-mixed-alone.txt")  # fmt: skip
+        database.wait_quiet(timeout=120)
         clients = _connect_ws(ctx, base, token)
         try:
-            run_mixed(base, mix, warm, connections=CONNECTIONS, seconds=ctx.warmup, log=ctx.workdir / "wrk-mixed-w")
-            database.wait_quiet(timeout=120)
             log(f"mixed: NixFlow, {CONNECTIONS} connections, {WS_CLIENTS} WebSocket clients, {ctx.seconds:.0f} s")
-            result = run_mixed(base, mix, measured, connections=CONNECTIONS, seconds=ctx.seconds,
+            result = run_mixed(base, mix, loaded, connections=CONNECTIONS, seconds=ctx.seconds,
                                log=ctx.workdir / "wrk-mixed.txt")  # fmt: skip
         finally:
-            _close(clients)
+            received = _close(clients)
         database.wait_quiet(timeout=120)
     finally:
         ctx.peak("mixed", proc)
         proc.stop()
         database.close()
-    _add(ctx, "nf.mixed", "NixFlow", mix, result, f"{have:,} tickets grown; {WS_CLIENTS} WebSocket clients")
+    pushed = f"{have:,} tickets grown; {WS_CLIENTS} WebSocket clients received {received:,} ticket.created frames"
+    _add(ctx, "nf.mixed", "NixFlow", mix, result, pushed)
     ctx.results.add(MIXED_READS_P99, "mixed: agents' reads while writes go on, p99", "ms",
                     percentile(result.kind_samples(mix, "read"), 99), note=_kinds_note(mix, result))  # fmt: skip
+    ctx.results.add("nf.mixed.alone.rps", "mixed without WebSocket clients: all operations, c=32", "req/s",
+                    quiet.wrk.ok_per_s, note=quiet.wrk.note)  # fmt: skip
+    ctx.results.add("nf.mixed.alone.reads.p99", "mixed without WebSocket clients: reads, p99", "ms",
+                    percentile(quiet.kind_samples(mix, "read"), 99), note=_kinds_note(mix, quiet))  # fmt: skip
 
 
 def _run_django(ctx: Ctx, size: int) -> None:
@@ -159,14 +170,16 @@ def _kinds_note(mix: Sequence[Op], result: MixedRun) -> str:
 
 
 def _open_own_tickets(api: httpx.Client, count: int) -> list[int]:
-    """`count` new tickets moved to open: the ones the status changes move between open and pending."""
+    """`count` new tickets moved to open (one bulk request): the ones the status changes move to and fro."""
     found = api.get("/api/tickets", params={"status": "new", "limit": count})
     found.raise_for_status()
     ids = [int(t["id"]) for t in found.json()["items"]]
     if len(ids) < count:
         raise RuntimeError(f"only {len(ids)} new tickets for the status changes, {count} needed")
-    for ticket_id in ids:
-        api.post(f"/api/tickets/{ticket_id}/transition", json={"status": "open"}).raise_for_status()
+    moved = api.post("/api/tickets/bulk", json={"ticket_ids": ids, "actions": {"status": "open"}}, timeout=600)
+    moved.raise_for_status()
+    if moved.json()["failed"]:
+        raise RuntimeError(f"opening the status changes' tickets: {moved.json()['failed']} of {count} refused")
     return ids
 
 
@@ -188,10 +201,13 @@ def _connect_ws(ctx: Ctx, base: str, token: str) -> subprocess.Popen[str]:
     return clients
 
 
-def _close(clients: subprocess.Popen[str]) -> None:
-    """DUMP ends the client process (it prints what it received, which the mix does not measure)."""
+def _close(clients: subprocess.Popen[str]) -> int:
+    """End the client process (DUMP); returns how many ticket.created frames its clients received in all."""
     try:
-        clients.communicate("DUMP\n", timeout=60)
+        out, _ = clients.communicate("DUMP\n", timeout=60)
     except subprocess.TimeoutExpired:
         clients.kill()
         clients.wait()
+        return 0
+    lines = out.strip().splitlines()
+    return sum(len(times) for times in json.loads(lines[-1]).values()) if lines else 0
