@@ -22,11 +22,12 @@ from pathlib import Path
 
 from bench.report import environment, write_report
 from bench.results import Results, markdown_table, targets_table
-from bench.scenarios import Ctx, bulk, embedded, growth, observed, peers, scaleout, tick, websocket
+from bench.scenarios import Ctx, bulk, embedded, growth, mixed, observed, peers, scaleout, tick, websocket
 from bench.tools import BENCH_DIR, REPO_DIR, ensure_commands, log
 
 SCENARIOS: dict[str, Callable[[Ctx], None]] = {
     "django": peers.run_django,
+    "naive": peers.run_naive,
     "ceiling": peers.run_sqlite_ceiling,
     "embedded": embedded.run,
     "tick": tick.run,
@@ -35,6 +36,7 @@ SCENARIOS: dict[str, Callable[[Ctx], None]] = {
     "bulk": bulk.run,
     "growth": growth.run,
     "observed": observed.run,
+    "mixed": mixed.run,
 }
 
 WORKLOAD = """\
@@ -45,7 +47,9 @@ critical" makes each ticket critical, "round-robin within the category" assigns 
 six events per ticket. The load generator is `wrk -t1` with `bench/lua/load.lua`: closed loop at 32 or 1
 connections, or open loop at a fixed 100 tickets/s for the latency scenario. django-helpdesk 2.6 (from PyPI, in its
 own cached venv) answers the same wrk load on its DRF ticket-create API: gunicorn with 1 sync worker, SQLite WAL,
-DRF token auth. Ratios are NixFlow ÷ django-helpdesk (for latencies, below 1 is better)."""
+DRF token auth. The naive FastAPI app (bench/peers/naive_fastapi.py: SQLAlchemy async ORM + aiosqlite, one ticket row
+and one event row per POST, nothing automated) answers the same body, Lua and connections under uvicorn in NixFlow's
+interpreter. Ratios are NixFlow ÷ the peer (for latencies, below 1 is better)."""
 
 
 def _raise_open_files() -> None:

@@ -15,6 +15,9 @@ from bench.results import (
     DJANGO_C32,
     DJANGO_C32_P50,
     DJANGO_C32_P99,
+    NAIVE_C32,
+    NAIVE_C32_P50,
+    NAIVE_C32_P99,
     Results,
     markdown_table,
     peer_table,
@@ -77,6 +80,7 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
     rates = [
         ("django-helpdesk create, c=32", DJANGO_C32),
         ("django-helpdesk create, c=1", DJANGO_C1),
+        ("naive FastAPI create, c=32", NAIVE_C32),
         ("NixFlow GET /api/health, c=32", "nf.health"),
         ("NixFlow POST /api/tickets, c=32", "nf.post32"),
         ("NixFlow automated, c=32", "nf.automated"),
@@ -88,7 +92,7 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
     if rates:
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(rates) + 1.2))
         values = _values(results, [k for _, k in rates])
-        colors = ["#999999" if "django" in label else "#2a6fdb" for label, _ in rates]
+        colors = ["#999999" if "django" in label or "naive" in label else "#2a6fdb" for label, _ in rates]
         ax.barh([label for label, _ in rates], values, color=colors)
         for y, v in enumerate(values):
             ax.text(v, y, f" {v:,.0f}", va="center", fontsize=8)
@@ -103,6 +107,7 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
 
     lat = [
         ("django-helpdesk create, c=32", DJANGO_C32_P50, DJANGO_C32_P99),
+        ("naive FastAPI create, c=32", NAIVE_C32_P50, NAIVE_C32_P99),
         ("NixFlow POST, c=32", "nf.post32.p50", "nf.post32.p99"),
         ("NixFlow POST, c=1", "nf.post1.p50", "nf.post1.p99"),
         ("POST → assigned @100/s", "nf.open.p50", "nf.open.p99"),
@@ -185,6 +190,12 @@ METHOD = """\
 - **CPU per event**: utime + stime from /proc/<pid>/stat (PostgreSQL: postmaster, its live backends and the ones it
   reaped) from the start of the load until every event is handled, ÷ events written meanwhile.
 - **Peak RSS**: VmHWM from /proc/<pid>/status just before each process is stopped.
+- **naive FastAPI app** (`bench/peers/naive_fastapi.py`): a ticket row and one event row per POST, nothing automated,
+  under uvicorn in NixFlow's interpreter with `nixflow serve`'s settings; same body, `load.lua` and connections.
+- **mixed** (a helpdesk's day): wrk with `bench/lua/mixed.lua`, one thread per connection, so each connection's
+  request() and response() alternate and the time between them (CLOCK_MONOTONIC, in the script) is that request's
+  latency, kept per operation (successful answers only; 4xx/5xx counted apart by status). Each connection sends the
+  same exact mix in its own shuffled order. "Reads p99" pools every read operation's samples.
 """
 
 
@@ -193,7 +204,7 @@ def write_report(results: Results, out_dir: Path, stem: str, env_lines: list[str
     made = charts(results, out_dir, stem)
     lines = [f"# NixFlow benchmark ({stem})", "", "## Workload", "", workload, "", "## Figures", ""]
     lines += [markdown_table(results), "", "## Peers (same run)", "", peer_table(results), ""]
-    lines += ["## Targets (issue 10)", "", targets_table(results), ""]
+    lines += ["## Targets (issue 29)", "", targets_table(results), ""]
     lines += ["## How each figure is measured", "", METHOD]
     if results.cpu:
         lines += ["## CPU cost per event", "", "| setup | process | CPU s during the load | CPU ms per event |",

@@ -57,16 +57,16 @@ def parse_wrk_result(output: str) -> WrkResult:
     raise RuntimeError(f"wrk printed no result: {tail[0]}")
 
 
-def wrk_command(url: str, *, connections: int, seconds: float) -> list[str]:
+def wrk_command(url: str, *, connections: int, seconds: float, threads: int = 1, script: Path = LUA) -> list[str]:
     return [
         "wrk",
-        "-t1",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
         "-s",
-        str(LUA),
+        str(script),
         url,
     ]
 

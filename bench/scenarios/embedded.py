@@ -12,6 +12,9 @@ from bench.results import (
     DJANGO_C32,
     DJANGO_C32_P50,
     DJANGO_C32_P99,
+    NAIVE_C32,
+    NAIVE_C32_P50,
+    NAIVE_C32_P99,
     percentile,
 )
 from bench.scenarios import Ctx
@@ -77,16 +80,18 @@ def _closed_loop(
         assigned = wait_all_assigned(tickets, watcher.snapshot, timeout=120)
         key, label = f"nf.post{conns}", f"POST /api/tickets, c={conns}"
         p50_peer, p99_peer = (DJANGO_C32_P50, DJANGO_C32_P99) if conns == 32 else (DJANGO_C1_P50, DJANGO_C1_P99)
+        naive = (NAIVE_C32, NAIVE_C32_P50, NAIVE_C32_P99) if conns == 32 else (None, None, None)
         ctx.results.add(key, label, "req/s", result.ok_per_s, note=result.note,
-                        peer=DJANGO_C32 if conns == 32 else DJANGO_C1, ceiling=True)  # fmt: skip
-        ctx.results.add(f"{key}.p50", f"{label}, p50", "ms", result.p50_ms, peer=p50_peer)
-        ctx.results.add(f"{key}.p99", f"{label}, p99", "ms", result.p99_ms, peer=p99_peer)
+                        peer=DJANGO_C32 if conns == 32 else DJANGO_C1, ceiling=True, naive=naive[0])  # fmt: skip
+        ctx.results.add(f"{key}.p50", f"{label}, p50", "ms", result.p50_ms, peer=p50_peer, naive=naive[1])
+        ctx.results.add(f"{key}.p99", f"{label}, p99", "ms", result.p99_ms, peer=p99_peer, naive=naive[2])
         missing = len(tickets.sent) - len(assigned)
         note = f"{len(assigned)} tickets" + (f"; {missing} not assigned within 120 s" if missing else "")
         if conns == 32 and assigned:
             span = max(assigned.values()) - tickets.first_sent
             ctx.results.add("nf.automated", "tickets fully automated (first POST → last ticket.assigned commit), c=32",
-                            "tickets/s", len(assigned) / span, note=note, peer=DJANGO_C32, ceiling=True)  # fmt: skip
+                            "tickets/s", len(assigned) / span, note=note, peer=DJANGO_C32, ceiling=True,
+                            naive=NAIVE_C32)  # fmt: skip
             health = ctx.results.value("nf.health")
             if health:
                 ctx.results.add("nf.ingest_share", "ingest ÷ the same server's /api/health rate", "ratio",

@@ -1,4 +1,4 @@
-"""The peers measured in the same run: django-helpdesk's ticket-create API, and the raw-sqlite3 ceiling."""
+"""The peers measured in the same run: django-helpdesk's ticket-create API, the naive FastAPI app, raw sqlite3."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,48 +25,88 @@ from bench.results import (
     DJANGO_C32,
     DJANGO_C32_P50,
     DJANGO_C32_P99,
+    NAIVE_C32,
+    NAIVE_C32_P50,
+    NAIVE_C32_P99,
 )
 from bench.scenarios import Ctx
+from bench.target import ticket_body
 from bench.tools import BENCH_DIR, cached_venv, free_port, log, wait_for
 from bench.wrk import run_wrk
 
 DJANGO_DIR = BENCH_DIR / "peers" / "django_helpdesk"
+NAIVE_APP = BENCH_DIR / "peers" / "naive_fastapi.py"
+NAIVE_TOKEN = "naive-bench-token"
 REQUIREMENTS = BENCH_DIR / "peers" / "requirements-django.txt"
 BODY_TEXT = "My printer is on fire, please help. " * 3
 
 
-def run_django(ctx: Ctx) -> None:
-    """django-helpdesk 2.6 (PyPI) under gunicorn, 1 sync worker, SQLite WAL, DRF token auth: c=32 and c=1."""
-    venv = cached_venv(REQUIREMENTS)
-    env = {**os.environ, "PEERS_DJ_DB": str(ctx.workdir / "helpdesk.sqlite3"), "PYTHONDONTWRITEBYTECODE": "1"}
-    boot = subprocess.run(
-        [str(venv / "bin" / "python"), str(DJANGO_DIR / "bootstrap.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+@dataclass(frozen=True)
+class Django:
+    """A running django-helpdesk: its base URL, the admin's DRF token, the queue, and the bootstrap's venv/env."""
+
+    base: str
+    token: str
+    queue: int
+    venv: Path
+    env: dict[str, str]
+
+    @property
+    def auth(self) -> str:
+        return f"Token {self.token}"
+
+    def create_body(self) -> str:
+        """The body of its ticket-create API in every django-helpdesk measurement."""
+        return json.dumps(
+            {"queue": self.queue, "title": "Printer on fire", "description": BODY_TEXT,
+             "submitter_email": "user@example.com", "priority": 3}
+        )  # fmt: skip
+
+    def bootstrap(self, *args: str) -> str:
+        return _bootstrap(self.venv, self.env, *args)
+
+
+def _bootstrap(venv: Path, env: dict[str, str], *args: str) -> str:
+    boot = subprocess.run([str(venv / "bin" / "python"), str(DJANGO_DIR / "bootstrap.py"), *args],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     if boot.returncode != 0:
-        raise RuntimeError(f"django-helpdesk bootstrap failed: {boot.stderr.strip()[-300:]}")
-    token, queue = boot.stdout.split()[-2:]
+        raise RuntimeError(f"django-helpdesk bootstrap {' '.join(args)} failed: {boot.stderr.strip()[-300:]}")
+    return boot.stdout
+
+
+@contextmanager
+def django_server(ctx: Ctx, name: str, *, seed: int = 0) -> Iterator[Django]:
+    """django-helpdesk 2.6 (PyPI) under gunicorn, 1 sync worker, SQLite WAL (`name`.sqlite3), DRF token auth;
+    `seed` tickets bulk-inserted first."""
+    venv = cached_venv(REQUIREMENTS)
+    env = {**os.environ, "PEERS_DJ_DB": str(ctx.workdir / f"{name}.sqlite3"), "PYTHONDONTWRITEBYTECODE": "1"}
+    token, queue = _bootstrap(venv, env).split()[-2:]
+    if seed:
+        _bootstrap(venv, env, "seed", str(seed))
     port = free_port()
     gunicorn = spawn(
-        "django-helpdesk gunicorn",
+        f"django-helpdesk gunicorn ({name})",
         [str(venv / "bin" / "gunicorn"), "wsgi:application", "--chdir", str(DJANGO_DIR), "-b", f"127.0.0.1:{port}",
          "-w", "1", "--backlog", "2048", "--graceful-timeout", "5", "--log-level", "warning"],
         env={**env, "DJANGO_SETTINGS_MODULE": "settings"},
-        log_path=ctx.workdir / "gunicorn.log",
+        log_path=ctx.workdir / f"gunicorn-{name}.log",
     )  # fmt: skip
     gunicorn.tree = True  # the master and its one worker
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: httpx.get(f"{base}/ping", timeout=2).status_code == 200, timeout=60, what="gunicorn")
-        url = f"{base}/helpdesk/api/tickets/"
-        body = json.dumps(
-            {"queue": int(queue), "title": "Printer on fire", "description": BODY_TEXT,
-             "submitter_email": "user@example.com", "priority": 3}
-        )  # fmt: skip
-        auth = f"Token {token}"
+        yield Django(base, token, int(queue), venv, env)
+    except Exception as exc:
+        raise RuntimeError(f"{exc} (gunicorn: {last_line(ctx.workdir / f'gunicorn-{name}.log')})") from exc
+    finally:
+        ctx.peak(f"django-helpdesk ({name})", gunicorn)
+        gunicorn.stop()
+
+
+def run_django(ctx: Ctx) -> None:
+    """django-helpdesk's ticket-create API: c=32 and c=1."""
+    with django_server(ctx, "helpdesk") as django:
+        base, url, body, auth = django.base, f"{django.base}/helpdesk/api/tickets/", django.create_body(), django.auth
         run_wrk(
             url, connections=32, seconds=ctx.warmup, log=ctx.workdir / "wrk-django-warmup.txt", body=body, auth=auth
         )
@@ -81,19 +125,41 @@ def run_django(ctx: Ctx) -> None:
             ctx.results.add(p50_key, f"{label}, p50", "ms", result.p50_ms, group="peer")
             ctx.results.add(p99_key, f"{label}, p99", "ms", result.p99_ms, group="peer")
             _settle(f"{base}/ping")
-        counts = subprocess.run(
-            [str(venv / "bin" / "python"), str(DJANGO_DIR / "bootstrap.py"), "counts"],
-            env=env, capture_output=True, text=True, timeout=120,
-        ).stdout.split()  # fmt: skip
+        counts = django.bootstrap("counts").split()
         if len(counts) == 2:
             ctx.results.notes.append(
                 f"django-helpdesk row check: {counts[0]} tickets, {counts[1]} follow-ups (one of each per create)"
             )
+
+
+def run_naive(ctx: Ctx) -> None:
+    """The naive FastAPI app (bench/peers/naive_fastapi.py): the automated workload's POST at 32 connections."""
+    port = free_port()
+    server = spawn(
+        "naive FastAPI uvicorn",
+        [sys.executable, str(NAIVE_APP), str(ctx.workdir / "naive.sqlite3"), str(port), NAIVE_TOKEN],
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        log_path=ctx.workdir / "naive.log",
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: httpx.get(f"{base}/api/health", timeout=2).status_code == 200, timeout=60, what="naive app")
+        url, auth = f"{base}/api/tickets", f"Bearer {NAIVE_TOKEN}"
+        run_wrk(url, connections=32, seconds=ctx.warmup, log=ctx.workdir / "wrk-naive-warmup.txt",
+                body=ticket_body(1, "warmup"), auth=auth)  # fmt: skip
+        _settle(f"{base}/api/health")
+        log(f"naive FastAPI POST /api/tickets, 32 connections, {ctx.seconds:.0f} s")
+        result = run_wrk(url, connections=32, seconds=ctx.seconds, log=ctx.workdir / "wrk-naive-c32.txt",
+                         body=ticket_body(1, "c32"), auth=auth)  # fmt: skip
+        label = "naive FastAPI POST /api/tickets (ticket + event row, nothing else), c=32"
+        ctx.results.add(NAIVE_C32, label, "req/s", result.ok_per_s, note=result.note, group="peer")
+        ctx.results.add(NAIVE_C32_P50, f"{label}, p50", "ms", result.p50_ms, group="peer")
+        ctx.results.add(NAIVE_C32_P99, f"{label}, p99", "ms", result.p99_ms, group="peer")
     except Exception as exc:
-        raise RuntimeError(f"{exc} (gunicorn: {last_line(ctx.workdir / 'gunicorn.log')})") from exc
+        raise RuntimeError(f"{exc} (naive app: {last_line(ctx.workdir / 'naive.log')})") from exc
     finally:
-        ctx.peak("django-helpdesk", gunicorn)
-        gunicorn.stop()
+        ctx.peak("naive FastAPI", server)
+        server.stop()
 
 
 def _settle(url: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from bench import profile
-from bench.results import DJANGO_C32, TARGETS, Results, check, percentile
+from bench.results import DJANGO_C32, NAIVE_C32, NAIVE_C32_P99, TARGETS, Results, check, markdown_table, percentile
 from bench.wrk import parse_wrk_result
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000/api/tickets
@@ -47,6 +47,27 @@ def test_a_target_relative_to_the_peer_is_judged_against_the_peer_figure() -> No
     results.add("nf.automated", "automated", "tickets/s", 800.0)
     assert check(results, target)[0] == "met"
     assert check(Results(), target)[0] == "not measured"
+
+
+def test_the_post_tail_is_judged_against_the_naive_apps_p99_of_the_same_run() -> None:
+    target = next(t for t in TARGETS if t.times == NAIVE_C32_P99)
+    results = Results()
+    results.add(NAIVE_C32_P99, "naive p99", "ms", 91.0, group="peer")
+    results.add("nf.post32.p99", "POST p99", "ms", 139.0)
+    assert check(results, target) == ("missed", "139 ms (bound <= 91.0)")
+    results.add("nf.post32.p99", "POST p99", "ms", 90.0)
+    assert check(results, target)[0] == "met"
+
+
+def test_a_figure_is_shown_beside_the_naive_app_with_the_ratio() -> None:
+    results = Results()
+    results.add(NAIVE_C32, "naive", "req/s", 500.0, group="peer")
+    results.add("nf.automated", "automated", "tickets/s", 400.0, naive=NAIVE_C32)
+    results.add("nf.health", "health", "req/s", 900.0)
+    rows = markdown_table(results).splitlines()
+    assert len(rows) == 4  # the header, its rule, and one row per NixFlow figure (the peer is not one)
+    assert "| automated | 400 | tickets/s | - | - | 500 req/s | 0.80x |" in rows[2]
+    assert "| health | 900 | req/s | - | - | - | - |" in rows[3]
 
 
 def test_a_profile_counts_busy_samples_by_where_they_were(tmp_path: Path) -> None:
