@@ -129,18 +129,24 @@ def _sla_statement(dialect: str, outcome: str) -> Fast:
     return Fast(upsert, sqlite=dialect != "postgresql")
 
 
+_SLA_BEFORE = Fast(
+    select(report_sla.c.outcome, report_sla.c.at).where(
+        report_sla.c.ticket_id == bindparam("b_ticket_id"), report_sla.c.target == bindparam("b_target")
+    )
+)
+
+
 def _sla(conn: Connection, at: datetime, data: Mapping[str, Any], outcome: str) -> None:
     due = data["due_at"]
     if not isinstance(due, datetime):
         due = datetime.fromisoformat(str(due).replace("Z", "+00:00"))
     ticket_id, target = int(data["ticket_id"]), data["target"]
-    g = report_sla.c
-    before = conn.execute(select(g.outcome, g.at).where(g.ticket_id == ticket_id, g.target == target)).first()
+    before = _SLA_BEFORE.first(conn, {"b_ticket_id": ticket_id, "b_target": target})
     params = {"b_ticket_id": ticket_id, "b_target": target, "b_outcome": outcome}
     _sla_statement(conn.dialect.name, outcome).rowcount(conn, params | {"b_due_at": due, "b_at": at})
     if before is not None and outcome == "met":
         return  # the first outcome stands; a breach replaces it
-    undone = [] if before is None else [(daily.day_of(before.at), f"{target}_{before.outcome}", -1)]
+    undone = [] if before is None else [(daily.day_of(before["at"]), f"{target}_{before['outcome']}", -1)]
     _tally(conn, data, [*undone, (daily.day_of(at), f"{target}_{outcome}", 1)])
 
 
