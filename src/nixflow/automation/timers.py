@@ -173,15 +173,20 @@ def check_batch(tx: Tx, ticket_ids: list[int], counters: CounterStore) -> int:
 
 
 class TimedAutomation:
-    """The periodic job: SLA and escalation for every ticket that is due, in batches."""
+    """The periodic job: SLA and escalation for every ticket that is due, in batches.
+
+    `batched=False` checks every ticket on its own (the fallback, always): the same events and receipts, which
+    `test_sla_tick_batch.py` compares with the batch's.
+    """
 
     BATCH = 500
     MAX_ROUNDS = 20  # per tick; a ticket that keeps failing must not keep the job busy forever
 
-    def __init__(self, *, db: Database, writer: Writer, counters: CounterStore) -> None:
+    def __init__(self, *, db: Database, writer: Writer, counters: CounterStore, batched: bool = True) -> None:
         self.db = db
         self.writer = writer
         self.counters = counters
+        self.batched = batched
 
     async def __call__(self, now: datetime) -> int:
         fired = 0
@@ -189,27 +194,32 @@ class TimedAutomation:
             ids = await self.db.read(lambda conn: due_ticket_ids(conn, now, self.BATCH))
             if not ids:
                 return fired
-            fired += await self.writer.run(functools.partial(self._batch, ids=ids, now=now), _JOB_CTX)
+            fired += await self.check(ids, now)
             if len(ids) < self.BATCH:
                 return fired
         return fired
+
+    async def check(self, ids: list[int], now: datetime) -> int:
+        """Fire what is due at `now` for these tickets, in one unit of work; return how many fired."""
+        return await self.writer.run(functools.partial(self._batch, ids=ids, now=now), _JOB_CTX)
 
     def _batch(self, tx: Tx, *, ids: list[int], now: datetime) -> int:
         # The job runs "as of" `now` (the scheduler's time), which tests move at will.
         at = tx.at(now)
         ticket_service.load_many(at, ids)  # one read for the batch; each check then uses its copy
-        try:
-            # Nothing is expected to fail (a rule's failing action has a savepoint of its own, in `run_rule`):
-            # one savepoint and one claim statement for the batch instead of one each per ticket.
-            with at.savepoint():
-                return check_batch(at, ids, self.counters)
-        except _Contended:
-            pass  # a concurrent run got to a ticket first: each ticket claimed on its own finds which
-        except Exception:
-            log.warning("time-based automation: a ticket failed; the batch again, one savepoint per ticket")
-        # The batch was rolled back (its writes and events): each ticket again, alone, so one that fails
-        # cannot hold up the others.
-        ticket_service.load_many(at, ids)
+        if self.batched:
+            try:
+                # Nothing is expected to fail (a rule's failing action has a savepoint of its own, in `run_rule`):
+                # one savepoint and one claim statement for the batch instead of one each per ticket.
+                with at.savepoint():
+                    return check_batch(at, ids, self.counters)
+            except _Contended:
+                pass  # a concurrent run got to a ticket first: each ticket claimed on its own finds which
+            except Exception:
+                log.warning("time-based automation: a ticket failed; the batch again, one savepoint per ticket")
+            # The batch was rolled back (its writes and events): each ticket again, alone, so one that fails
+            # cannot hold up the others.
+            ticket_service.load_many(at, ids)
         fired = 0
         for ticket_id in ids:
             try:
