@@ -3,7 +3,8 @@
 Two identical sets of tickets in one database: the job's batch checks one set, a job that checks each ticket on
 its own (`TimedAutomation(batched=False)`) the other, at the same instants. Their events (types, aggregates,
 data, metadata, outcome, the correlation and causation between them), the handlers' receipts and the tickets'
-SLA bookkeeping must be the same, up to ids.
+SLA bookkeeping and outcomes in the reports must be the same, up to ids. The batch's breaches stand side by side,
+so the report projection takes them at once (`Handler.many`): this compares that with its one-by-one path too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.conftest import Harness, ManualClock, User, start
 from nixflow.automation.timers import TimedAutomation
 from nixflow.bootstrap import build
 from nixflow.config import Settings
-from nixflow.store.tables import events, handler_receipts, tickets
+from nixflow.store.tables import events, handler_receipts, report_sla, tickets
 
 TITLES = ("Expense form question", "Mail server is down", "Monitor flickers")  # normal, critical (a rule), normal
 
@@ -94,9 +95,15 @@ def _shape_of_set(
 
 
 def _bookkeeping(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """The tickets' SLA bookkeeping and what the report projection holds of their SLA outcomes."""
     columns = ("sla_state", "next_check_at", "escalation_level", "version", "priority", "status", "assignee_id")
     query = select(*(tickets.c[c] for c in columns)).where(tickets.c.id.in_(ids)).order_by(tickets.c.id)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    g = report_sla.c
+    outcomes = select(g.target, g.outcome, g.due_at, g.at).where(g.ticket_id.in_(ids))
+    return [
+        *(dict(r._mapping) for r in conn.execute(query)),
+        *(dict(r._mapping) for r in conn.execute(outcomes.order_by(g.ticket_id, g.target))),
+    ]
 
 
 async def test_the_batch_writes_what_ticket_by_ticket_writes(quiet_harness: Harness, clock: ManualClock) -> None:

@@ -117,33 +117,45 @@ def _due(tx: Tx, ticket_id: int) -> _Due | None:
     return _Due(ticket, policy, alarms, escalations, state, next_check)
 
 
-def _fire(tx: Tx, due: _Due, counters: CounterStore) -> int:
-    """Fire what is due for a ticket this unit of work has claimed; return how many fired."""
-    ticket, ticket_id = due.ticket, int(due.ticket["id"])
-    ticket_service.remember(tx, {**ticket, "sla_state": due.state, "next_check_at": due.next_check})
-    correlation_id = uuid7()
-    ttx = tx.child(dataclasses.replace(tx.ctx, correlation_id=correlation_id, source="sla"))
-    priority = Priority(ticket["priority"])
-    for alarm in due.alarms:
-        data: dict[str, Any] = {"ticket_id": ticket_id, "target": alarm.target, "due_at": alarm.due_at}
-        if alarm.kind == "warning":
-            assert due.policy is not None
-            data["percent"] = due.policy.warning_percent
-        ttx.emit(
-            f"sla.{alarm.kind}",
-            aggregate_type="ticket",
-            aggregate_id=ticket_id,
-            data=data,
-            priority=priority,
-        )
-    if not due.escalations:
-        return len(due.alarms)
-    etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=correlation_id, source="escalation"))
-    for rule in due.escalations:
-        actions = pending_actions(rule, ticket_service.current(tx, ticket_id=ticket_id))
-        if actions:
-            run_rule(etx, rule, ticket_id, actions, counters, trigger_event_id=None)
-    return len(due.alarms) + len(due.escalations)
+def _alarm(tx: Tx, due: _Due, alarm: sla.Alarm) -> None:
+    data: dict[str, Any] = {"ticket_id": int(due.ticket["id"]), "target": alarm.target, "due_at": alarm.due_at}
+    if alarm.kind == "warning":
+        assert due.policy is not None
+        data["percent"] = due.policy.warning_percent
+    tx.emit(
+        f"sla.{alarm.kind}",
+        aggregate_type="ticket",
+        aggregate_id=int(due.ticket["id"]),
+        data=data,
+        priority=Priority(due.ticket["priority"]),
+    )
+
+
+def _fire(tx: Tx, dues: list[_Due], counters: CounterStore) -> int:
+    """Fire what is due for tickets this unit of work has claimed; return how many fired.
+
+    Each ticket's alarms and escalations share a correlation of their own. The alarms go out round by round
+    (every ticket's first, then every ticket's second, ...), so a batch's breaches stand side by side in the
+    log and their handlers take them at once (`Handler.many`); each ticket's own events keep their order.
+    """
+    cycles = [uuid7() for _ in dues]
+    for due in dues:
+        ticket_service.remember(tx, {**due.ticket, "sla_state": due.state, "next_check_at": due.next_check})
+    contexts = [tx.child(dataclasses.replace(tx.ctx, correlation_id=c, source="sla")) for c in cycles]
+    for round_ in range(max(len(due.alarms) for due in dues)):
+        for due, ttx in zip(dues, contexts, strict=True):
+            if round_ < len(due.alarms):
+                _alarm(ttx, due, due.alarms[round_])
+    for due, cycle in zip(dues, cycles, strict=True):
+        if not due.escalations:
+            continue
+        ticket_id = int(due.ticket["id"])
+        etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=cycle, source="escalation"))
+        for rule in due.escalations:
+            actions = pending_actions(rule, ticket_service.current(tx, ticket_id=ticket_id))
+            if actions:
+                run_rule(etx, rule, ticket_id, actions, counters, trigger_event_id=None)
+    return sum(len(due.alarms) + len(due.escalations) for due in dues)
 
 
 def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
@@ -151,7 +163,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     due = _due(tx, ticket_id)
     if due is None or _CLAIM.rowcount(tx.conn, due.claim()) != 1:
         return 0
-    return _fire(tx, due, counters)
+    return _fire(tx, [due], counters)
 
 
 class _Contended(Exception):
@@ -169,7 +181,7 @@ def check_batch(tx: Tx, ticket_ids: list[int], counters: CounterStore) -> int:
         return sum(check_ticket(tx, int(due.ticket["id"]), counters) for due in dues)
     if _CLAIM.many(tx.conn, [due.claim() for due in dues]) != len(dues):
         raise _Contended
-    return sum(_fire(tx, due, counters) for due in dues)
+    return _fire(tx, dues, counters)
 
 
 class TimedAutomation:

@@ -74,6 +74,18 @@ def tally(conn: Connection, key: Key, tallies: Iterable[Tally]) -> None:
     _upsert_rows(conn, _rows(key, tallies))
 
 
+def tally_many(conn: Connection, keyed: Iterable[tuple[Key, Iterable[Tally]]]) -> None:
+    """`tally` for several keys in one statement, each counter row once (the sum of what falls on it)."""
+    rows: dict[tuple[int, int, int, str], dict[str, Any]] = {}
+    for key, tallies in keyed:
+        for row in _rows(key, tallies):
+            found = rows.setdefault(_lock_order(row), row)
+            if found is not row:
+                for measure in MEASURES:
+                    found[f"b_{measure}"] += row[f"b_{measure}"]
+    _upsert_rows(conn, list(rows.values()))
+
+
 def _id(value: int | None) -> int:
     return NULL_ID if value is None else int(value)
 
@@ -83,6 +95,13 @@ _KEY = Fast(
         report_tickets.c.ticket_id == bindparam("b_ticket_id")
     )
 )  # built once: every SLA breach and every change of a ticket's key reads it
+
+
+def keys_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, Key]:
+    """The current keys of the tickets the reports know, by ticket id."""
+    t = report_tickets.c
+    query = select(t.ticket_id, t.category_id, t.assignee_id, t.priority).where(t.ticket_id.in_(ticket_ids))
+    return {int(r.ticket_id): (r.category_id, r.assignee_id, r.priority) for r in conn.execute(query)}
 
 
 def key_of(conn: Connection, ticket_id: int) -> Key | None:
