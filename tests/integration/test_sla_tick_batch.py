@@ -9,7 +9,7 @@ so the report projection takes them at once (`Handler.many`): this compares that
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,9 @@ from tests.conftest import Harness, ManualClock, User, start
 from nixflow.automation.timers import TimedAutomation
 from nixflow.bootstrap import build
 from nixflow.config import Settings
+from nixflow.domain.envelope import EventRecord
+from nixflow.events.bus import Handler
+from nixflow.store.db import Tx
 from nixflow.store.tables import events, handler_receipts, report_sla, tickets
 
 TITLES = ("Expense form question", "Mail server is down", "Monitor flickers")  # normal, critical (a rule), normal
@@ -136,3 +139,47 @@ async def test_the_batch_writes_what_ticket_by_ticket_writes(quiet_harness: Harn
     assert await nixflow.db.read(lambda conn: _bookkeeping(conn, batched_ids)) == await nixflow.db.read(
         lambda conn: _bookkeeping(conn, single_ids)
     )
+
+
+async def test_a_run_whose_batch_handler_fails_is_handled_event_by_event(
+    quiet_harness: Harness, clock: ManualClock
+) -> None:
+    """A handler that takes a run of breaches at once and fails on it: its savepoint is rolled back and it runs
+    on each breach alone, so only the breach it fails on is retried; the other handlers' work stands."""
+    harness = quiet_harness
+    requester = await harness.user("requester")
+    ids = []
+    for title in ("Printer jam", "Password expired", "New laptop"):
+        response = await harness.client.post(
+            "/api/tickets", json={"title": title, "description": "details"}, headers=requester.headers
+        )
+        ids.append(int(response.json()["id"]))
+    await harness.settle()
+    runs: list[int] = []
+
+    def whole_run(tx: Tx, records: Sequence[EventRecord]) -> None:
+        runs.append(len(records))
+        raise RuntimeError("the run at once fails")
+
+    def one(tx: Tx, record: EventRecord) -> None:
+        if record.aggregate_id == str(ids[1]):
+            raise RuntimeError("this breach fails")
+
+    breaches = frozenset({"sla.breached"})
+    harness.nixflow.registry.subscribe("sla.breached", Handler("test.breaches", one, whole_run, breaches))
+    job = next(j.fn for j in harness.nixflow.scheduler.jobs if j.name == "sla-and-escalation")
+    assert isinstance(job, TimedAutomation)
+    assert await job.check(ids, clock.advance(minutes=250)) > 0
+    assert runs == [3]
+
+    def outcome(conn: Connection) -> dict[str, tuple[str, set[str]]]:
+        found = conn.execute(select(events.c.event_id, events.c.aggregate_id, events.c.status).where(
+            events.c.event_type == "sla.breached"
+        )).all()  # fmt: skip
+        receipts = conn.execute(select(handler_receipts.c.handler, handler_receipts.c.event_id)).all()
+        return {aggregate: (status, {h for h, e in receipts if e == event_id}) for event_id, aggregate, status in found}
+
+    done = await harness.nixflow.db.read(outcome)
+    assert done[str(ids[1])] == ("retrying", {"notifications.make", "reports.project"})
+    for ticket_id in (ids[0], ids[2]):
+        assert done[str(ticket_id)] == ("completed", {"notifications.make", "reports.project", "test.breaches"})
