@@ -117,33 +117,45 @@ def _due(tx: Tx, ticket_id: int) -> _Due | None:
     return _Due(ticket, policy, alarms, escalations, state, next_check)
 
 
-def _fire(tx: Tx, due: _Due, counters: CounterStore) -> int:
-    """Fire what is due for a ticket this unit of work has claimed; return how many fired."""
-    ticket, ticket_id = due.ticket, int(due.ticket["id"])
-    ticket_service.remember(tx, {**ticket, "sla_state": due.state, "next_check_at": due.next_check})
-    correlation_id = uuid7()
-    ttx = tx.child(dataclasses.replace(tx.ctx, correlation_id=correlation_id, source="sla"))
-    priority = Priority(ticket["priority"])
-    for alarm in due.alarms:
-        data: dict[str, Any] = {"ticket_id": ticket_id, "target": alarm.target, "due_at": alarm.due_at}
-        if alarm.kind == "warning":
-            assert due.policy is not None
-            data["percent"] = due.policy.warning_percent
-        ttx.emit(
-            f"sla.{alarm.kind}",
-            aggregate_type="ticket",
-            aggregate_id=ticket_id,
-            data=data,
-            priority=priority,
-        )
-    if not due.escalations:
-        return len(due.alarms)
-    etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=correlation_id, source="escalation"))
-    for rule in due.escalations:
-        actions = pending_actions(rule, ticket_service.current(tx, ticket_id=ticket_id))
-        if actions:
-            run_rule(etx, rule, ticket_id, actions, counters, trigger_event_id=None)
-    return len(due.alarms) + len(due.escalations)
+def _alarm(tx: Tx, due: _Due, alarm: sla.Alarm) -> None:
+    data: dict[str, Any] = {"ticket_id": int(due.ticket["id"]), "target": alarm.target, "due_at": alarm.due_at}
+    if alarm.kind == "warning":
+        assert due.policy is not None
+        data["percent"] = due.policy.warning_percent
+    tx.emit(
+        f"sla.{alarm.kind}",
+        aggregate_type="ticket",
+        aggregate_id=int(due.ticket["id"]),
+        data=data,
+        priority=Priority(due.ticket["priority"]),
+    )
+
+
+def _fire(tx: Tx, dues: list[_Due], counters: CounterStore) -> int:
+    """Fire what is due for tickets this unit of work has claimed; return how many fired.
+
+    Each ticket's alarms and escalations share a correlation of their own. The alarms go out round by round
+    (every ticket's first, then every ticket's second, ...), so a batch's breaches stand side by side in the
+    log and their handlers take them at once (`Handler.many`); each ticket's own events keep their order.
+    """
+    cycles = [uuid7() for _ in dues]
+    for due in dues:
+        ticket_service.remember(tx, {**due.ticket, "sla_state": due.state, "next_check_at": due.next_check})
+    contexts = [tx.child(dataclasses.replace(tx.ctx, correlation_id=c, source="sla")) for c in cycles]
+    for round_ in range(max(len(due.alarms) for due in dues)):
+        for due, ttx in zip(dues, contexts, strict=True):
+            if round_ < len(due.alarms):
+                _alarm(ttx, due, due.alarms[round_])
+    for due, cycle in zip(dues, cycles, strict=True):
+        if not due.escalations:
+            continue
+        ticket_id = int(due.ticket["id"])
+        etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=cycle, source="escalation"))
+        for rule in due.escalations:
+            actions = pending_actions(rule, ticket_service.current(tx, ticket_id=ticket_id))
+            if actions:
+                run_rule(etx, rule, ticket_id, actions, counters, trigger_event_id=None)
+    return sum(len(due.alarms) + len(due.escalations) for due in dues)
 
 
 def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
@@ -151,7 +163,7 @@ def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     due = _due(tx, ticket_id)
     if due is None or _CLAIM.rowcount(tx.conn, due.claim()) != 1:
         return 0
-    return _fire(tx, due, counters)
+    return _fire(tx, [due], counters)
 
 
 class _Contended(Exception):
@@ -169,19 +181,24 @@ def check_batch(tx: Tx, ticket_ids: list[int], counters: CounterStore) -> int:
         return sum(check_ticket(tx, int(due.ticket["id"]), counters) for due in dues)
     if _CLAIM.many(tx.conn, [due.claim() for due in dues]) != len(dues):
         raise _Contended
-    return sum(_fire(tx, due, counters) for due in dues)
+    return _fire(tx, dues, counters)
 
 
 class TimedAutomation:
-    """The periodic job: SLA and escalation for every ticket that is due, in batches."""
+    """The periodic job: SLA and escalation for every ticket that is due, in batches.
+
+    `batched=False` checks every ticket on its own (the fallback, always): the same events and receipts, which
+    `test_sla_tick_batch.py` compares with the batch's.
+    """
 
     BATCH = 500
     MAX_ROUNDS = 20  # per tick; a ticket that keeps failing must not keep the job busy forever
 
-    def __init__(self, *, db: Database, writer: Writer, counters: CounterStore) -> None:
+    def __init__(self, *, db: Database, writer: Writer, counters: CounterStore, batched: bool = True) -> None:
         self.db = db
         self.writer = writer
         self.counters = counters
+        self.batched = batched
 
     async def __call__(self, now: datetime) -> int:
         fired = 0
@@ -189,27 +206,32 @@ class TimedAutomation:
             ids = await self.db.read(lambda conn: due_ticket_ids(conn, now, self.BATCH))
             if not ids:
                 return fired
-            fired += await self.writer.run(functools.partial(self._batch, ids=ids, now=now), _JOB_CTX)
+            fired += await self.check(ids, now)
             if len(ids) < self.BATCH:
                 return fired
         return fired
+
+    async def check(self, ids: list[int], now: datetime) -> int:
+        """Fire what is due at `now` for these tickets, in one unit of work; return how many fired."""
+        return await self.writer.run(functools.partial(self._batch, ids=ids, now=now), _JOB_CTX)
 
     def _batch(self, tx: Tx, *, ids: list[int], now: datetime) -> int:
         # The job runs "as of" `now` (the scheduler's time), which tests move at will.
         at = tx.at(now)
         ticket_service.load_many(at, ids)  # one read for the batch; each check then uses its copy
-        try:
-            # Nothing is expected to fail (a rule's failing action has a savepoint of its own, in `run_rule`):
-            # one savepoint and one claim statement for the batch instead of one each per ticket.
-            with at.savepoint():
-                return check_batch(at, ids, self.counters)
-        except _Contended:
-            pass  # a concurrent run got to a ticket first: each ticket claimed on its own finds which
-        except Exception:
-            log.warning("time-based automation: a ticket failed; the batch again, one savepoint per ticket")
-        # The batch was rolled back (its writes and events): each ticket again, alone, so one that fails
-        # cannot hold up the others.
-        ticket_service.load_many(at, ids)
+        if self.batched:
+            try:
+                # Nothing is expected to fail (a rule's failing action has a savepoint of its own, in `run_rule`):
+                # one savepoint and one claim statement for the batch instead of one each per ticket.
+                with at.savepoint():
+                    return check_batch(at, ids, self.counters)
+            except _Contended:
+                pass  # a concurrent run got to a ticket first: each ticket claimed on its own finds which
+            except Exception:
+                log.warning("time-based automation: a ticket failed; the batch again, one savepoint per ticket")
+            # The batch was rolled back (its writes and events): each ticket again, alone, so one that fails
+            # cannot hold up the others.
+            ticket_service.load_many(at, ids)
         fired = 0
         for ticket_id in ids:
             try:

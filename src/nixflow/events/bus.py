@@ -20,15 +20,20 @@ from nixflow.store.db import Tx
 log = logging.getLogger(__name__)
 
 HandlerFn = Callable[[Tx, EventRecord], None]
+ManyFn = Callable[[Tx, Sequence[EventRecord]], None]
 ALL = "*"
 
 
 @dataclass(frozen=True)
 class Handler:
-    """A named reaction to events; the name keys its receipts, so keep it stable."""
+    """A named reaction to events; the name keys its receipts, so keep it stable. `many` does what `fn` does
+    for each of several events of one of `many_types`, about distinct aggregates, at once (an SLA tick's batch);
+    it emits nothing."""
 
     name: str
     fn: HandlerFn
+    many: ManyFn | None = None
+    many_types: frozenset[str] = frozenset()
 
 
 class HandlerRegistry:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from nixflow.domain.envelope import EventContext, EventRecord
 from nixflow.domain.errors import ServiceUnavailable
 from nixflow.domain.values import EventStatus
-from nixflow.events.bus import HandlerRegistry
+from nixflow.events.bus import Handler, HandlerRegistry
 from nixflow.events.dedup import DedupStore
 from nixflow.observe import logs, metrics, tracing
 from nixflow.store import deliveries
@@ -92,6 +92,14 @@ class Dispatcher:
                 checked |= new
             if _aggregate(record) in blocked:
                 continue  # stays `pending`: the async path takes it after the earlier event
+            run = _run_of(events, i - 1, handlers, blocked=blocked, checked=checked)
+            if len(run) > 1:
+                i += len(run) - 1
+                for each, errors in zip(run, self._run_many(tx, run), strict=True):
+                    self._settle(each, errors, tx.now)
+                    if errors:
+                        blocked.add(_aggregate(each))
+                continue
             errors = self._run_handlers(tx, record, done=set())
             self._settle(record, errors, tx.now)
             if errors:
@@ -147,10 +155,13 @@ class Dispatcher:
 
     # -- shared ---------------------------------------------------------------------------------------
 
-    def _run_handlers(self, tx: Tx, record: EventRecord, *, done: set[str]) -> list[Failure]:
-        """Run each handler not in `done` in a savepoint with its receipt; return the failures."""
+    def _run_handlers(
+        self, tx: Tx, record: EventRecord, *, done: set[str], only: Handler | None = None
+    ) -> list[Failure]:
+        """Run each handler (or `only` that one) not in `done` in a savepoint with its receipt; return the
+        failures."""
         errors: list[Failure] = []
-        for handler in self.registry.for_type(record.type):
+        for handler in self.registry.for_type(record.type) if only is None else [only]:
             if handler.name in done:
                 continue
             started = time.perf_counter()
@@ -165,6 +176,29 @@ class Dispatcher:
             else:
                 metrics.EVENTS_HANDLED.labels(handler.name, "completed").inc()
             metrics.HANDLER_DURATION.labels(handler.name).observe(time.perf_counter() - started)
+        return errors
+
+    def _run_many(self, tx: Tx, run: Sequence[EventRecord]) -> list[list[Failure]]:
+        """Each handler of the run's type over the whole run, in the table's order. One with `many`: one savepoint
+        and one call for the run (and if that fails, the handler again on each event alone, so a failure stays
+        with its event); one without: on each event, as `_run_handlers` runs it."""
+        errors: list[list[Failure]] = [[] for _ in run]
+        for handler in self.registry.for_type(run[0].type):
+            started = time.perf_counter()
+            if handler.many is not None and run[0].type in handler.many_types:
+                try:
+                    with tx.savepoint():
+                        handler.many(tx, run)
+                        for record in run:
+                            tx.record_receipt(handler.name, record.event_id)
+                except Exception as exc:
+                    log.info("handler %s failed on a run of %d events: each alone: %s", handler.name, len(run), exc)
+                else:
+                    metrics.EVENTS_HANDLED.labels(handler.name, "completed").inc(len(run))
+                    metrics.HANDLER_DURATION.labels(handler.name).observe(time.perf_counter() - started)
+                    continue
+            for record, failures in zip(run, errors, strict=True):
+                failures += self._run_handlers(tx, record, done=set(), only=handler)
         return errors
 
     def _settle(self, record: EventRecord, errors: list[Failure], now: datetime) -> None:
@@ -215,3 +249,28 @@ def _outage(exc: Exception) -> bool:
 
 def _aggregate(record: EventRecord) -> tuple[str, str]:
     return record.aggregate_type, record.aggregate_id
+
+
+def _run_of(
+    events: Sequence[EventRecord],
+    start: int,
+    handlers: Sequence[Handler],
+    *,
+    blocked: set[tuple[str, str]],
+    checked: set[tuple[str, str]],
+) -> list[EventRecord]:
+    """The events from `start` on that the handlers can take at once (when one of them has `many`): of the
+    type of the first, each about an aggregate of its own, looked up in the log and not blocked. Of distinct
+    aggregates, so handling them handler by handler decides nothing differently than event by event."""
+    first = events[start]
+    if not any(first.type in handler.many_types for handler in handlers):
+        return list(events[start : start + 1])
+    seen: set[tuple[str, str]] = set()
+    end = start
+    while end < len(events) and events[end].type == first.type:
+        key = _aggregate(events[end])
+        if key in seen or key in blocked or key not in checked:
+            break
+        seen.add(key)
+        end += 1
+    return list(events[start : max(end, start + 1)])

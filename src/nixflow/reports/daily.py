@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Connection, bindparam, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from nixflow.store.fast import Fast
 from nixflow.store.tables import NULL_ID, REPORT_DAY_MEASURES, report_days, report_sla, report_spells, report_tickets
 
 MEASURES = REPORT_DAY_MEASURES  # created, spells opened and solved, reopens, SLA outcomes per target
@@ -73,15 +74,40 @@ def tally(conn: Connection, key: Key, tallies: Iterable[Tally]) -> None:
     _upsert_rows(conn, _rows(key, tallies))
 
 
+def tally_many(conn: Connection, keyed: Iterable[tuple[Key, Iterable[Tally]]]) -> None:
+    """`tally` for several keys in one statement, each counter row once (the sum of what falls on it)."""
+    rows: dict[tuple[int, int, int, str], dict[str, Any]] = {}
+    for key, tallies in keyed:
+        for row in _rows(key, tallies):
+            found = rows.setdefault(_lock_order(row), row)
+            if found is not row:
+                for measure in MEASURES:
+                    found[f"b_{measure}"] += row[f"b_{measure}"]
+    _upsert_rows(conn, list(rows.values()))
+
+
 def _id(value: int | None) -> int:
     return NULL_ID if value is None else int(value)
 
 
+_KEY = Fast(
+    select(report_tickets.c.category_id, report_tickets.c.assignee_id, report_tickets.c.priority).where(
+        report_tickets.c.ticket_id == bindparam("b_ticket_id")
+    )
+)  # built once: every SLA breach and every change of a ticket's key reads it
+
+
+def keys_of(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, Key]:
+    """The current keys of the tickets the reports know, by ticket id."""
+    t = report_tickets.c
+    query = select(t.ticket_id, t.category_id, t.assignee_id, t.priority).where(t.ticket_id.in_(ticket_ids))
+    return {int(r.ticket_id): (r.category_id, r.assignee_id, r.priority) for r in conn.execute(query)}
+
+
 def key_of(conn: Connection, ticket_id: int) -> Key | None:
     """The ticket's current key, or None when the reports do not know the ticket."""
-    t = report_tickets.c
-    row = conn.execute(select(t.category_id, t.assignee_id, t.priority).where(t.ticket_id == ticket_id)).first()
-    return None if row is None else (row.category_id, row.assignee_id, row.priority)
+    row = _KEY.first(conn, {"b_ticket_id": ticket_id})
+    return None if row is None else (row["category_id"], row["assignee_id"], row["priority"])
 
 
 def contributions(conn: Connection, ticket_id: int) -> list[Tally]:

@@ -7,7 +7,7 @@ Each event it subscribes to costs one or two statements, run inline in the unit 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -129,19 +129,56 @@ def _sla_statement(dialect: str, outcome: str) -> Fast:
     return Fast(upsert, sqlite=dialect != "postgresql")
 
 
-def _sla(conn: Connection, at: datetime, data: Mapping[str, Any], outcome: str) -> None:
+_SLA_BEFORE = Fast(
+    select(report_sla.c.outcome, report_sla.c.at).where(
+        report_sla.c.ticket_id == bindparam("b_ticket_id"), report_sla.c.target == bindparam("b_target")
+    )
+)
+
+
+def _sla_params(at: datetime, data: Mapping[str, Any], outcome: str) -> dict[str, Any]:
+    """The `report_sla` upsert's parameters for one outcome."""
     due = data["due_at"]
     if not isinstance(due, datetime):
         due = datetime.fromisoformat(str(due).replace("Z", "+00:00"))
-    ticket_id, target = int(data["ticket_id"]), data["target"]
-    g = report_sla.c
-    before = conn.execute(select(g.outcome, g.at).where(g.ticket_id == ticket_id, g.target == target)).first()
-    params = {"b_ticket_id": ticket_id, "b_target": target, "b_outcome": outcome}
-    _sla_statement(conn.dialect.name, outcome).rowcount(conn, params | {"b_due_at": due, "b_at": at})
+    row = {"ticket_id": int(data["ticket_id"]), "target": data["target"], "outcome": outcome, "due_at": due, "at": at}
+    return {f"b_{k}": v for k, v in row.items()}
+
+
+def _sla_tallies(params: Mapping[str, Any], before: Mapping[str, Any] | None) -> list[daily.Tally] | None:
+    """What an outcome adds to the counters, the one it replaces taken off; None when the first outcome stands."""
+    target, outcome = params["b_target"], params["b_outcome"]
     if before is not None and outcome == "met":
-        return  # the first outcome stands; a breach replaces it
-    undone = [] if before is None else [(daily.day_of(before.at), f"{target}_{before.outcome}", -1)]
-    _tally(conn, data, [*undone, (daily.day_of(at), f"{target}_{outcome}", 1)])
+        return None  # the first outcome stands; a breach replaces it
+    undone = [] if before is None else [(daily.day_of(before["at"]), f"{target}_{before['outcome']}", -1)]
+    return [*undone, (daily.day_of(params["b_at"]), f"{target}_{outcome}", 1)]
+
+
+def _sla(conn: Connection, at: datetime, data: Mapping[str, Any], outcome: str) -> None:
+    params = _sla_params(at, data, outcome)
+    before = _SLA_BEFORE.first(conn, {"b_ticket_id": params["b_ticket_id"], "b_target": params["b_target"]})
+    _sla_statement(conn.dialect.name, outcome).rowcount(conn, params)
+    tallies = _sla_tallies(params, before)
+    if tallies is not None:
+        _tally(conn, data, tallies)
+
+
+def _sla_many(conn: Connection, records: Sequence[EventRecord], outcome: str) -> None:
+    """`_sla` for the outcomes of distinct tickets (an SLA tick's breaches): a read, an upsert and a tally in all."""
+    rows = [_sla_params(r.timestamp, r.data, outcome) for r in records]
+    ids = [row["b_ticket_id"] for row in rows]
+    g = report_sla.c
+    found = conn.execute(select(g.ticket_id, g.target, g.outcome, g.at).where(g.ticket_id.in_(ids)))
+    befores = {(int(f.ticket_id), f.target): {"outcome": f.outcome, "at": f.at} for f in found}
+    _sla_statement(conn.dialect.name, outcome).many(conn, rows)
+    keys = daily.keys_of(conn, ids)
+    keyed = []
+    for row in rows:
+        tallies = _sla_tallies(row, befores.get((row["b_ticket_id"], row["b_target"])))
+        key = keys.get(row["b_ticket_id"])
+        if tallies is not None and key is not None:
+            keyed.append((key, tallies))
+    daily.tally_many(conn, keyed)
 
 
 def sla_met(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
@@ -191,6 +228,11 @@ def project(tx: Tx, record: EventRecord) -> None:
     PROJECTORS[record.type](tx.conn, record.timestamp, record.data)
 
 
+def project_many(tx: Tx, records: Sequence[EventRecord]) -> None:
+    """The live handler on several SLA outcomes of one type about distinct tickets (`Handler.many`)."""
+    _sla_many(tx.conn, records, records[0].type.removeprefix("sla."))
+
+
 def handler() -> Handler:
     """The projection, on the events of `PROJECTORS` (`nixflow/event_handlers.py` subscribes it)."""
-    return Handler(HANDLER_NAME, project)
+    return Handler(HANDLER_NAME, project, many=project_many, many_types=frozenset({"sla.met", "sla.breached"}))
