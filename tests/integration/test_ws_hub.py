@@ -1,4 +1,4 @@
-"""The live hub on its own: fan-out once per event, bounded queues that turn into a resync."""
+"""The live hub on its own: fan-out once per page and view, bounded queues that turn into a resync."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Priority, Role
 from nixflow.ids import utcnow, uuid7
-from nixflow.live import RESYNC, LiveHub, Subscriber
+from nixflow.live import RESYNC, LiveHub, Page, Subscriber
 from nixflow.services.users import Principal
 from nixflow.services.visibility import Audience
 
@@ -24,10 +24,15 @@ def record(event_type: str = "ticket.commented", *, internal: bool = False, aggr
     )  # fmt: skip
 
 
+def flat(pages: list[Page | None]) -> list[EventRecord | None]:
+    """The records of taken pages, in order (RESYNC stays as it is)."""
+    return [r for page in pages for r in ([RESYNC] if page is None else page.records)]
+
+
 async def drain(hub: LiveHub, sub: Subscriber) -> list[EventRecord | None]:
     """What `sub` has to send once the hub has handed over everything published."""
     await hub.settled()
-    return sub.take()
+    return flat(sub.take())
 
 
 async def owners_of_ticket_7(ids: list[int], people: list[int]) -> dict[int, Audience]:
@@ -107,7 +112,7 @@ async def test_a_page_wakes_each_client_once_with_all_of_it_in_order() -> None:
         got = 0
         while got < 2:
             await subs[n].wait()
-            taken = subs[n].take()
+            taken = flat(subs[n].take())
             seen.append((n, taken))
             got += len(taken)
 
