@@ -37,22 +37,32 @@ async def live(settings: Settings) -> AsyncIterator[Harness]:
         yield Harness(app, client)
 
 
-def ws_url(h: Harness, user: User, after: str | None = None) -> str:
+def ws_url(h: Harness, user: User, after: str | None = None, *, pages: bool = False) -> str:
     url = str(h.client.base_url).replace("http://", "ws://") + f"/api/ws?token={user.token}"
-    return url + (f"&after={after}" if after else "")
+    return url + (f"&after={after}" if after else "") + ("&pages=1" if pages else "")
 
 
-async def receive_until(ws: ClientConnection, done: Any) -> list[dict[str, Any]]:
+def messages_of(frame: str | bytes, *, pages: bool) -> list[dict[str, Any]]:
+    """The messages of a frame: a page (a JSON array) for a client that asked for pages, else one message."""
+    data = json.loads(frame)
+    if isinstance(data, list):
+        assert pages, "a page sent to a client that asked for one frame per event"
+        return data
+    assert not (pages and "event_id" in data), "an event sent outside a page"
+    return [data]
+
+
+async def receive_until(ws: ClientConnection, done: Any, *, pages: bool = False) -> list[dict[str, Any]]:
     """Envelopes received until `done(envelope)` is true for one (heartbeats skipped)."""
     got: list[dict[str, Any]] = []
     async with asyncio.timeout(TIMEOUT):
         while True:
-            message = json.loads(await ws.recv())
-            if "event_id" not in message:
-                continue
-            got.append(message)
-            if done(message):
-                return got
+            for message in messages_of(await ws.recv(), pages=pages):
+                if "event_id" not in message:
+                    continue
+                got.append(message)
+                if done(message):
+                    return got
 
 
 async def open_ticket(h: Harness, user: User, title: str = "Printer jammed") -> dict[str, Any]:
@@ -96,14 +106,15 @@ async def test_unauthenticated_handshake_is_refused(live: Harness) -> None:
             pass
 
 
-async def test_events_arrive_once_each_in_commit_order(live: Harness) -> None:
+@pytest.mark.parametrize("pages", [False, True], ids=["per-event", "pages"])
+async def test_events_arrive_once_each_in_commit_order(live: Harness, pages: bool) -> None:
     agent = await live.user("agent")
     requester = await live.user("requester")
-    async with connect(ws_url(live, agent)) as ws:
+    async with connect(ws_url(live, agent, pages=pages)) as ws:
         ticket = await open_ticket(live, requester)
         for n in range(5):
             await comment(live, agent, ticket["id"], f"step {n}")
-        got = await receive_until(ws, is_comment("step 4"))
+        got = await receive_until(ws, is_comment("step 4"), pages=pages)
     logged = [e["event_id"] for e in await live.events(aggregate_type="ticket", aggregate_id=str(ticket["id"]))]
     pushed = [e["event_id"] for e in got if e["aggregate_type"] == "ticket" and e["aggregate_id"] == str(ticket["id"])]
     assert pushed == logged[: len(pushed)]
@@ -112,7 +123,8 @@ async def test_events_arrive_once_each_in_commit_order(live: Harness) -> None:
     assert set(got[0]) >= {"event_id", "type", "category", "priority", "status", "timestamp", "data", "metadata"}
 
 
-async def test_resume_after_an_id_misses_nothing_and_repeats_nothing(live: Harness) -> None:
+@pytest.mark.parametrize("pages", [False, True], ids=["per-event", "pages"])
+async def test_resume_after_an_id_misses_nothing_and_repeats_nothing(live: Harness, pages: bool) -> None:
     admin = await live.user("admin")
     requester = await live.user("requester")
     ticket = await open_ticket(live, requester)
@@ -125,9 +137,9 @@ async def test_resume_after_an_id_misses_nothing_and_repeats_nothing(live: Harne
 
     writing = asyncio.create_task(keep_writing())
     await asyncio.sleep(0.05)  # reconnect while writes are still committing
-    async with connect(ws_url(live, admin, after=mark)) as ws:
+    async with connect(ws_url(live, admin, after=mark, pages=pages)) as ws:
         await writing
-        got = await receive_until(ws, is_comment("while away 39"))
+        got = await receive_until(ws, is_comment("while away 39"), pages=pages)
     ids = [e["event_id"] for e in got]
     assert len(ids) == len(set(ids)), "an event was sent twice"
     logged = await live.nixflow.db.read(lambda conn: log_after(conn, mark))
@@ -145,25 +157,30 @@ async def test_unknown_resume_point_asks_the_client_to_resync(live: Harness) -> 
             await asyncio.wait_for(ws.recv(), TIMEOUT)
 
 
-async def test_requesters_see_only_their_own_tickets_and_no_internal_comments(live: Harness) -> None:
+@pytest.mark.parametrize("pages", [False, True], ids=["per-event", "pages"])
+async def test_requesters_see_only_their_own_tickets_and_no_internal_comments(live: Harness, pages: bool) -> None:
     agent = await live.user("agent")
     alice = await live.user("requester")
     bob = await live.user("requester")
     first = (await live.events())[-1]["event_id"]
-    async with connect(ws_url(live, alice)) as ws:
+    async with connect(ws_url(live, alice, pages=pages)) as ws, connect(ws_url(live, bob, pages=pages)) as bobs_ws:
         bobs = await open_ticket(live, bob, "Bob's secret")
         await comment(live, agent, bobs["id"], "for bob")
         mine = await open_ticket(live, alice, "Alice's laptop")
         await comment(live, agent, mine["id"], "staff only: check warranty", internal=True)
         await comment(live, agent, mine["id"], "we are on it")
-        got = await receive_until(ws, is_comment("we are on it"))
+        got = await receive_until(ws, is_comment("we are on it"), pages=pages)
+        await comment(live, agent, bobs["id"], "the last one")
+        bob_got = await receive_until(bobs_ws, is_comment("the last one"), pages=pages)
     assert {e["aggregate_id"] for e in got} == {str(mine["id"])}
+    assert {e["aggregate_id"] for e in bob_got} == {str(bobs["id"])}
+    assert "Alice" not in json.dumps(bob_got) and "staff only" not in json.dumps(bob_got)
     assert all(not e["data"].get("internal") for e in got)
     assert all(e["category"] in ("ticket", "sla") for e in got)
     assert "staff only" not in json.dumps(got)
     # The same holds for what a resume replays from the log.
-    async with connect(ws_url(live, alice, after=first)) as ws:
-        replayed = await receive_until(ws, is_comment("we are on it"))
+    async with connect(ws_url(live, alice, after=first, pages=pages)) as ws:
+        replayed = await receive_until(ws, is_comment("we are on it"), pages=pages)
     assert [e["event_id"] for e in replayed] == [e["event_id"] for e in got]
 
 
@@ -199,7 +216,7 @@ async def test_heartbeats_keep_an_idle_connection_talking(live: Harness) -> None
     assert message["type"] == "heartbeat"
 
 
-async def stalled_client(h: Harness, user: User) -> socket.socket:
+async def stalled_client(h: Harness, user: User, *, pages: bool = False) -> socket.socket:
     """A WebSocket client that completes the handshake and then never reads again, with a tiny receive buffer."""
     loop = asyncio.get_running_loop()
     sock = socket.socket()
@@ -209,7 +226,8 @@ async def stalled_client(h: Harness, user: User) -> socket.socket:
     await loop.sock_connect(sock, (host, port))
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
-        f"GET /api/ws?token={user.token} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"GET /api/ws?token={user.token}{'&pages=1' if pages else ''} HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     await loop.sock_sendall(sock, request.encode())
@@ -235,7 +253,8 @@ async def read_to_close(sock: socket.socket) -> bytes:
 CLOSE_RESYNC_FRAME = b"\x88\x02\x0f\xa0"  # a close frame with code 4000
 
 
-async def test_a_client_that_falls_behind_is_told_to_resync_and_others_carry_on(live: Harness) -> None:
+@pytest.mark.parametrize("pages", [False, True], ids=["per-event", "pages"])
+async def test_a_client_that_falls_behind_is_told_to_resync_and_others_carry_on(live: Harness, pages: bool) -> None:
     admin = await live.user("admin")
     requester = await live.user("requester")
     ticket = await open_ticket(live, requester)
@@ -248,19 +267,19 @@ async def test_a_client_that_falls_behind_is_told_to_resync_and_others_carry_on(
         for n in range(10):
             tickets.add_comment(tx, actor=principal_of(row), ticket_id=ticket["id"], body=f"{round_no}.{n} {big}")
 
-    slow = await stalled_client(live, admin)
-    async with connect(ws_url(live, admin)) as fast:
+    slow = await stalled_client(live, admin, pages=pages)
+    async with connect(ws_url(live, admin, pages=pages)) as fast:
         received: list[dict[str, Any]] = []
         target: dict[str, str] = {}
         caught_up = asyncio.Event()
 
         async def read_fast() -> None:
             while True:
-                message = json.loads(await fast.recv())
-                if "event_id" in message:
-                    received.append(message)
-                    if message["event_id"] == target.get("last"):
-                        caught_up.set()
+                for message in messages_of(await fast.recv(), pages=pages):
+                    if "event_id" in message:
+                        received.append(message)
+                        if message["event_id"] == target.get("last"):
+                            caught_up.set()
 
         reader = asyncio.create_task(read_fast())
         subscribers = list(hub.subscribers)

@@ -1,13 +1,14 @@
-"""The live hub on its own: fan-out once per event, bounded queues that turn into a resync."""
+"""The live hub on its own: fan-out once per page and view, bounded queues that turn into a resync."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Priority, Role
 from nixflow.ids import utcnow, uuid7
-from nixflow.live import RESYNC, LiveHub, Subscriber
+from nixflow.live import RESYNC, LiveHub, Page, Subscriber
 from nixflow.services.users import Principal
 from nixflow.services.visibility import Audience
 
@@ -24,10 +25,15 @@ def record(event_type: str = "ticket.commented", *, internal: bool = False, aggr
     )  # fmt: skip
 
 
+def flat(pages: list[Page | None]) -> list[EventRecord | None]:
+    """The records of taken pages, in order (RESYNC stays as it is)."""
+    return [r for page in pages for r in ([RESYNC] if page is None else page.records)]
+
+
 async def drain(hub: LiveHub, sub: Subscriber) -> list[EventRecord | None]:
     """What `sub` has to send once the hub has handed over everything published."""
     await hub.settled()
-    return sub.take()
+    return flat(sub.take())
 
 
 async def owners_of_ticket_7(ids: list[int], people: list[int]) -> dict[int, Audience]:
@@ -107,7 +113,7 @@ async def test_a_page_wakes_each_client_once_with_all_of_it_in_order() -> None:
         got = 0
         while got < 2:
             await subs[n].wait()
-            taken = subs[n].take()
+            taken = flat(subs[n].take())
             seen.append((n, taken))
             got += len(taken)
 
@@ -117,3 +123,34 @@ async def test_a_page_wakes_each_client_once_with_all_of_it_in_order() -> None:
     await asyncio.wait_for(asyncio.gather(*senders), 5)
     assert sorted(n for n, _ in seen) == [0, 1, 2]
     assert [taken for _, taken in seen] == [[first, second]] * 3
+
+
+async def test_subscribers_with_one_view_share_one_page_and_its_text() -> None:
+    hub = LiveHub()
+    hub.owners = owners_of_ticket_7
+    other_agent = Principal(5, Role.AGENT, "b@example.com", "Other agent")
+    one, two, requester = hub.subscribe(AGENT), hub.subscribe(other_agent), hub.subscribe(REQUESTER)
+    public, internal = record(), record(internal=True)
+    hub.publish([public, internal])
+    await hub.settled()
+    [page], [same], [own] = one.take(), two.take(), requester.take()
+    assert page is same and page is not None and page.records == [public, internal]
+    assert page.frame(AGENT) is same.frame(other_agent), "the frame is made once for the view"
+    assert [m["event_id"] for m in json.loads(page.frame(AGENT))] == [public.event_id, internal.event_id]
+    assert own is not None and own.records == [public]
+    assert [m["event_id"] for m in json.loads(own.frame(REQUESTER))] == [public.event_id]
+
+
+async def test_a_notification_in_a_page_gives_each_staff_member_their_own_view() -> None:
+    hub = LiveHub()
+    other_agent = Principal(5, Role.AGENT, "b@example.com", "Other agent")
+    mine, theirs = hub.subscribe(AGENT), hub.subscribe(other_agent)
+    comment = record()
+    note = EventRecord(
+        event_id=uuid7(), type="notification.created", category="notification", priority=Priority.NORMAL,
+        timestamp=utcnow(), aggregate_type="notification", aggregate_id="1",
+        data={"recipient_id": AGENT.id, "notification_id": 1, "ticket_id": 7}, metadata={"correlation_id": uuid7()},
+    )  # fmt: skip
+    hub.publish([comment, note])
+    assert await drain(hub, mine) == [comment, note]
+    assert await drain(hub, theirs) == [comment]

@@ -47,6 +47,11 @@ def is_internal(record: EventRecord) -> bool:
     return bool(record.data.get("internal"))
 
 
+def is_personal(record: EventRecord) -> bool:
+    """A personal reply or macro: its owner's alone, whatever their role."""
+    return record.category == "macro" and record.data.get("scope") == "personal"
+
+
 def may_see(viewer: Principal, record: EventRecord, audience: Audience | None) -> bool:
     """Whether `viewer` may see `record`; `audience` is who sees its ticket, if it is about one."""
     if record.aggregate_type == "ticket":
@@ -55,7 +60,7 @@ def may_see(viewer: Principal, record: EventRecord, audience: Audience | None) -
         return may_see_ticket(viewer.role, requester=mine, shared=lambda: shared, internal=is_internal(record)) and (
             viewer.is_staff or (record.type in REQUESTER_FIELDS and not _staff_fields_only(record))
         )
-    if record.category == "macro" and record.data.get("scope") == "personal":
+    if is_personal(record):
         return record.actor_id == viewer.id  # a personal reply or macro is its owner's alone
     # Not about a ticket: accounts are the admins' business (and NixFlow's), the rest the staff's.
     return viewer.is_admin if record.category == "user" else viewer.is_staff

@@ -1,4 +1,5 @@
-"""`/api/ws`: every event the user may see, in commit order; `?after=<event_id>` replays what was missed first."""
+"""`/api/ws`: every event the user may see, in commit order; `?after=<event_id>` replays what was missed first;
+`?pages=1` sends each page of events as one JSON array frame instead of one frame per event."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import json
 import logging
 from functools import partial
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,10 +21,10 @@ from nixflow.api.deps import App, Auth, GuardedRoute, credential_of
 from nixflow.api.problems import problem
 from nixflow.bootstrap import NixFlow
 from nixflow.domain.envelope import EventRecord
-from nixflow.live import RESYNC, LiveHub, Subscriber, later_than, notification_message, visible
+from nixflow.live import RESYNC, LiveHub, Page, Subscriber, later_than, page_frame, texts_for, visible
 from nixflow.observe import metrics
 from nixflow.presence.hub import PresenceHub, Session
-from nixflow.services import auth, visibility, ws_tickets
+from nixflow.services import auth, ws_tickets
 from nixflow.services.users import Principal
 from nixflow.store import event_log
 
@@ -72,31 +74,36 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 async def _refuse(websocket: WebSocket, status: int, detail: str) -> None:
-    title = "Unauthorized" if status == 401 else "Forbidden"
     try:
-        await websocket.send_denial_response(problem(status, title, detail))
+        await websocket.send_denial_response(problem(status, HTTPStatus(status).phrase, detail))
     except RuntimeError:  # the server cannot answer a handshake with a body: a plain refusal then
         await websocket.close(code=4000 + status)
 
 
 def _messages(record: EventRecord, viewer: Principal) -> list[dict[str, Any]]:
-    """The ASGI messages that send a record: its envelope as the viewer's role sees it, then, for a new
-    notification, the `{"type": "notification"}` message. The hub hands the same record to every client: they
-    are made once per role, not once per connection."""
-    key = f"ws:{viewer.role.value}"
+    """The ASGI messages that send a record one frame per message (`live.texts_for`). The hub hands the same
+    record to every client: they are made once per role, not once per connection."""
+    key = f"asgi:{viewer.role.value}"
     messages: list[dict[str, Any]] | None = record.extra.get(key)
     if messages is None:
-        texts = [json.dumps(visibility.envelope_for(viewer, record), default=str)]
-        extra = notification_message(record)
-        if extra is not None:
-            texts.append(json.dumps(extra, default=str))
-        messages = record.extra[key] = [{"type": "websocket.send", "text": text} for text in texts]
+        messages = record.extra[key] = [{"type": "websocket.send", "text": t} for t in texts_for(viewer, record)]
     return messages
 
 
-async def _send(websocket: WebSocket, record: EventRecord, viewer: Principal) -> None:
-    for message in _messages(record, viewer):
-        await websocket.send(message)
+async def _send(websocket: WebSocket, pages: list[Page], viewer: Principal, *, paged: bool) -> None:
+    """Send `pages`: as one JSON array frame to a client that asked for pages, else one frame per message."""
+    if paged:
+        await websocket.send({"type": "websocket.send", "text": page_frame(viewer, pages)})
+        return
+    for page in pages:
+        for record in page.records:
+            for message in _messages(record, viewer):
+                await websocket.send(message)
+
+
+def _paged(websocket: WebSocket) -> bool | None:
+    """Whether the client asked for pages (`?pages=1`; `0` or none: one frame per event); None for another value."""
+    return {"1": True, "0": False, None: False}.get(websocket.query_params.get("pages"))
 
 
 @router.websocket("/api/ws")
@@ -109,6 +116,10 @@ async def live_events(websocket: WebSocket) -> None:
         return
     if from_cookie and not _same_origin(websocket):
         await _refuse(websocket, 403, "cross-origin WebSocket with a session cookie")
+        return
+    paged = _paged(websocket)
+    if paged is None:
+        await _refuse(websocket, 400, "pages must be 1 (one frame per page of events) or 0")
         return
     after = websocket.query_params.get("after")
     hub: LiveHub = app.hub
@@ -123,11 +134,11 @@ async def live_events(websocket: WebSocket) -> None:
         receiver.add_done_callback(lambda _: subscriber.close())
         sent_up_to: event_log.Position | None = None
         if after:
-            sent_up_to = await _send_backlog(websocket, app, found.principal, after)
+            sent_up_to = await _send_backlog(websocket, app, found.principal, after, paged=paged)
             if sent_up_to is None:
                 await _close_resync(websocket)
                 return
-        await _send_live(websocket, app, hub, subscriber, sent_up_to, found.token_id)
+        await _send_live(websocket, app, subscriber, sent_up_to, token_id=found.token_id, paged=paged)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
@@ -152,7 +163,9 @@ async def _read_client(websocket: WebSocket, hub: PresenceHub, presence: Session
             await hub.receive(presence, text)
 
 
-async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, after: str) -> event_log.Position | None:
+async def _send_backlog(
+    websocket: WebSocket, app: NixFlow, viewer: Principal, after: str, *, paged: bool
+) -> event_log.Position | None:
     """Send every visible event logged after `after`; the log position reached, or None for an unknown id."""
     if len(after) > 64:
         return None
@@ -162,8 +175,8 @@ async def _send_backlog(websocket: WebSocket, app: NixFlow, viewer: Principal, a
     position: event_log.Position = found
     while True:
         records, visible_records, position = await app.db.read(partial(_backlog_page, viewer=viewer, position=position))
-        for record in visible_records:
-            await _send(websocket, record, viewer)
+        if visible_records:
+            await _send(websocket, [Page(visible_records)], viewer, paged=paged)
         if len(records) < BACKLOG_PAGE:
             return position
 
@@ -179,10 +192,11 @@ def _backlog_page(
 async def _send_live(
     websocket: WebSocket,
     app: NixFlow,
-    hub: LiveHub,
     subscriber: Subscriber,
     sent_up_to: event_log.Position | None,
+    *,
     token_id: int,
+    paged: bool,
 ) -> None:
     """Send what the hub hands over, skipping what the backlog already sent (up to `sent_up_to`).
 
@@ -192,6 +206,7 @@ async def _send_live(
     `heartbeat_seconds`. One timer per connection serves both, re-armed only when it fires.
     """
     viewer = subscriber.viewer
+    hub: LiveHub = app.hub
     loop = asyncio.get_running_loop()
     heartbeat_at = loop.time() + hub.heartbeat_seconds
     recheck_at = loop.time() + hub.recheck_seconds
@@ -209,13 +224,15 @@ async def _send_live(
                 if not await _still_allowed(websocket, app, viewer, token_id):
                     return
             batch = subscriber.take()
-            fresh = [r for r in batch if r is not RESYNC]
-            if fresh and sent_up_to is not None:
+            pages = [page for page in batch if page is not RESYNC]
+            if pages and sent_up_to is not None:
                 # The hub may still be handing over events the backlog already sent: drop them, by log position.
-                fresh = await app.db.read(partial(later_than, records=fresh, position=sent_up_to))
+                records = [r for page in pages for r in page.records]
+                fresh = await app.db.read(partial(later_than, records=records, position=sent_up_to))
+                pages = [Page(fresh)] if fresh else []
                 sent_up_to = None if fresh else sent_up_to
-            for record in fresh:
-                await _send(websocket, record, viewer)
+            if pages:
+                await _send(websocket, pages, viewer, paged=paged)
             if RESYNC in batch:
                 await _close_resync(websocket)
                 return

@@ -1,5 +1,6 @@
-// The live connection: /api/ws, resumed after the last event seen, with a visible connection state. Frames that
-// are not events (presence) go to `onFrame`; `send` speaks on the socket while it is open.
+// The live connection: /api/ws, resumed after the last event seen, with a visible connection state. It asks for
+// pages (`pages=1`): each frame of events is a JSON array, handled message by message in order. Frames that are
+// not events (presence) go to `onFrame`; `send` speaks on the socket while it is open.
 
 import { t } from "./i18n.js";
 
@@ -22,8 +23,8 @@ export function connect({ after, onEvent, onOpen, onFrame }) {
   function open() {
     show(wasOpen ? "offline" : "connecting");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = last ? `?after=${encodeURIComponent(last)}` : "";
-    socket = new WebSocket(`${scheme}//${location.host}/api/ws${query}`);
+    const query = last ? `&after=${encodeURIComponent(last)}` : "";
+    socket = new WebSocket(`${scheme}//${location.host}/api/ws?pages=1${query}`);
     socket.addEventListener("open", () => {
       delay = 250;
       show("live");
@@ -37,19 +38,10 @@ export function connect({ after, onEvent, onOpen, onFrame }) {
       } catch {
         return;
       }
-      if (data.type === "resync" || data.type === "signed_out") {
-        // Too far behind to catch up event by event, or the role changed: start again from the page's
-        // current state. Signed out (or revoked) elsewhere: reloading leads to the sign-in page.
-        stopped = true;
-        window.location.reload();
-        return;
+      for (const item of Array.isArray(data) ? data : [data]) {
+        if (stopped) return;
+        handle(item);
       }
-      if (!data.event_id) {
-        if (onFrame && data.type !== "heartbeat") onFrame(data);
-        return;
-      }
-      last = data.event_id;
-      onEvent(data);
     });
     socket.addEventListener("close", () => {
       if (stopped) return;
@@ -57,6 +49,22 @@ export function connect({ after, onEvent, onOpen, onFrame }) {
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 4000);
     });
+  }
+
+  function handle(data) {
+    if (data.type === "resync" || data.type === "signed_out") {
+      // Too far behind to catch up event by event, or the role changed: start again from the page's
+      // current state. Signed out (or revoked) elsewhere: reloading leads to the sign-in page.
+      stopped = true;
+      window.location.reload();
+      return;
+    }
+    if (!data.event_id) {
+      if (onFrame && data.type !== "heartbeat") onFrame(data);
+      return;
+    }
+    last = data.event_id;
+    onEvent(data);
   }
 
   open();

@@ -1,11 +1,4 @@
-"""The live hub: committed events fanned out to WebSocket clients, each behind a bounded queue.
-
-The hub only has to be fed `publish(records)` on its event loop, in log order: the log tailer
-(events/tail.py) does, with every process's commits, in the order a resuming client reads them.
-One fan-out task hands a page to every subscriber, deciding requester visibility with one query per
-page for all requester connections; each client's sender wakes once per page and sends it back to
-back (per-event wake-ups cost more: each spread-out send also wakes the receiving client).
-"""
+"""The hub: each page of the log filtered once per view and queued for every subscriber, behind a bounded queue."""
 
 from __future__ import annotations
 
@@ -13,20 +6,16 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
-
-from sqlalchemy import Connection, select
 
 from nixflow.domain.envelope import EventRecord
 from nixflow.domain.values import Role
-from nixflow.services import ticket_queries, visibility
+from nixflow.live.views import Page, may_see_live, personal, ticket_id_of
+from nixflow.services import visibility
 from nixflow.services.users import Principal
-from nixflow.store import event_log
-from nixflow.store.tables import events
 
 log = logging.getLogger(__name__)
 
-RESYNC = None  # handed out instead of events once a client has fallen too far behind
+RESYNC = None  # handed out instead of pages once a client has fallen too far behind
 RECENT_IDS = 10_000
 # Events after which a user's open connections check their credential again (sign-out, revocation, role).
 ACCESS_EVENTS = frozenset(
@@ -41,92 +30,51 @@ ACCESS_EVENTS = frozenset(
 )
 
 
-def ticket_id_of(record: EventRecord) -> int | None:
-    """The ticket an event is about, if any."""
-    if record.aggregate_type != "ticket" or not record.aggregate_id.isdigit():
-        return None
-    return int(record.aggregate_id)
-
-
-def for_recipient(viewer: Principal, record: EventRecord) -> bool | None:
-    """Live, a notification event goes to its recipient only, whatever the role (admins read them in the
-    event log); None for every other event."""
-    if record.category != "notification":
-        return None
-    return record.data.get("recipient_id") == viewer.id
-
-
-def visible(conn: Connection, *, viewer: Principal, records: Sequence[EventRecord]) -> list[EventRecord]:
-    """The records `viewer` may see live (two queries for who sees their tickets)."""
-    ids = sorted({t for r in records if (t := ticket_id_of(r)) is not None}) if viewer.role == Role.REQUESTER else []
-    owners = ticket_queries.audience_of(conn, ids, [viewer.id])
-    return [
-        r
-        for r in records
-        if (mine := for_recipient(viewer, r))
-        or (mine is None and visibility.may_see(viewer, r, owners.get(ticket_id_of(r) or -1)))
-    ]
-
-
-def notification_message(record: EventRecord) -> dict[str, Any] | None:
-    """For a new notification, the `{"type": "notification", ...}` message sent after its envelope."""
-    if record.type != "notification.created":
-        return None
-    return {"type": "notification", "id": record.data["notification_id"], **record.data}
-
-
-def later_than(conn: Connection, *, records: Sequence[EventRecord], position: event_log.Position) -> list[EventRecord]:
-    """The records that come after `position` in the log (a record no longer in the log counts as later)."""
-    rows = conn.execute(
-        select(events.c.event_id, events.c.txid, events.c.seq).where(
-            events.c.event_id.in_([r.event_id for r in records])
-        )
-    )
-    places = {r.event_id: (int(r.txid or 0), int(r.seq)) for r in rows}
-    return [r for r in records if places.get(r.event_id, (2**63, 0)) > position]
-
-
 class Subscriber:
-    """One client's events still to send; overflowing the bound turns them into a single RESYNC.
+    """One client's pages still to send; overflowing the bound (in events) turns them into a single RESYNC.
 
     The client's sender waits on one future at a time (`wait`), which the hub, the client's reader,
     its timers and access events resolve (`wake`): no queue, no task per read.
     """
 
-    __slots__ = ("_waiter", "access_changed", "closed", "notice", "overflowed", "pending", "size", "viewer")
+    __slots__ = ("_waiter", "access_changed", "closed", "notice", "overflowed", "pending", "queued", "size", "viewer")
 
     def __init__(self, viewer: Principal, size: int) -> None:
         self.viewer = viewer
         self.size = size
-        self.pending: deque[EventRecord] = deque()
+        self.pending: deque[Page] = deque()
+        self.queued = 0  # events in `pending`
         self.overflowed = False
         self.access_changed = False  # set when the viewer's credential must be checked again
         self.closed = False  # set when the client went away
         self.notice: str | None = None  # a frame from outside the log (presence): only the latest one is sent
         self._waiter: asyncio.Future[None] | None = None
 
-    def offer(self, record: EventRecord) -> None:
-        """Queue a record this viewer may see."""
+    def offer(self, page: Page) -> None:
+        """Queue a page of events this viewer may see."""
         if self.overflowed:
             return
-        if len(self.pending) >= self.size:
+        if self.queued + len(page.records) > self.size:
             self.resync()
         else:
-            self.pending.append(record)
+            self.pending.append(page)
+            self.queued += len(page.records)
             self.wake()
 
     def resync(self) -> None:
         """Drop what is queued: the client is told to start again."""
         self.overflowed = True
         self.pending.clear()
+        self.queued = 0
         self.wake()
 
-    def take(self) -> list[EventRecord | None]:
-        """Everything queued, in order; `[RESYNC]` once overflowed."""
+    def take(self) -> list[Page | None]:
+        """Every page queued, in order; `[RESYNC]` once overflowed."""
         if self.overflowed:
             return [RESYNC]
-        taken: list[EventRecord | None] = list(self.pending)
+        taken: list[Page | None] = list(self.pending)
         self.pending.clear()
+        self.queued = 0
         return taken
 
     def tell(self, frame: str) -> None:
@@ -207,9 +155,7 @@ class LiveHub:
         try:
             while self._pages:
                 page = self._pages.popleft()
-                owners = await self._owners_for(page)
-                for record in page:
-                    self._offer(record, owners)
+                self._hand_over(page, await self._owners_for(page))
         finally:
             self._fan_out_task = None
 
@@ -230,16 +176,22 @@ class LiveHub:
                 subscriber.resync()
             return {}
 
-    def _offer(self, record: EventRecord, owners: dict[int, visibility.Audience]) -> None:
-        ticket = ticket_id_of(record)
-        owner = owners.get(ticket) if ticket is not None else None
-        access = record.type in ACCESS_EVENTS
+    def _hand_over(self, page: list[EventRecord], owners: dict[int, visibility.Audience]) -> None:
+        """Filter the page once per view (staff of one role share one, unless an event in it is personal;
+        a requester's is their own) and queue the result for each subscriber with that view."""
+        by_person = any(personal(r) for r in page)
+        access = {r.aggregate_id for r in page if r.type in ACCESS_EVENTS}
+        views: dict[tuple[Role, int], Page | None] = {}
         for subscriber in list(self.subscribers):
             viewer = subscriber.viewer
-            mine = for_recipient(viewer, record)
-            if mine or (mine is None and visibility.may_see(viewer, record, owner)):
-                subscriber.offer(record)
-            if access and record.aggregate_id == str(viewer.id):
+            key = (viewer.role, viewer.id if by_person or not viewer.is_staff else 0)
+            if key not in views:
+                kept = [r for r in page if may_see_live(viewer, r, owners)]
+                views[key] = Page(kept) if kept else None
+            view = views[key]
+            if view is not None:
+                subscriber.offer(view)
+            if access and str(viewer.id) in access:
                 subscriber.access_changed = True
                 subscriber.wake()
 
