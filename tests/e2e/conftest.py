@@ -196,9 +196,10 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-async def signed_in(browser: Browser, server: Server, who: Account, path: str = "/") -> Page:
-    """A new browser page signed in as `who` through the login form, then at `path`."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+async def signed_in(browser: Browser, server: Server, who: Account, path: str = "/", **options: Any) -> Page:
+    """A new browser page signed in as `who` through the login form, then at `path` (`options`: the browser
+    context's, e.g. `timezone_id`)."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, **options)
     page = await context.new_page()
     await page.goto(server.url + "/login?next=" + path)
     await page.get_by_label("Email").fill(who.email)

@@ -3,10 +3,12 @@ a browser that asks for German gets the sign-in page in German. Screenshots of e
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import Server, shoot, signed_in
+from tests.e2e.conftest import Account, Server, shoot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +58,35 @@ async def test_a_german_browser_gets_the_sign_in_page_in_german(server: Server, 
     await expect(page.get_by_role("button", name="Link per E-Mail senden")).to_be_visible()
     await shoot(page, "i18n-password-reset-de")
     await context.close()
+
+
+async def _zone_becomes(server: Server, who: Account, zone: str) -> None:
+    """Wait (bounded) until `who`'s stored zone is `zone`: the page stores it in the background."""
+    for _ in range(100):
+        if server.call("GET", "/api/auth/me", who)["timezone"] == zone:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the zone never became {zone}")
+
+
+async def test_the_browser_zone_is_stored_once_and_never_replaces_a_chosen_one(
+    server: Server, browser: Browser
+) -> None:
+    admin = server.account(None, "admin", "Zed Admin")
+    unset = server.account(admin, "requester", "Una Unset")
+    chosen = server.account(admin, "requester", "Cho Chosen")
+    server.call("PATCH", "/api/auth/me", chosen, json={"timezone": "Asia/Tokyo"})
+
+    page = await signed_in(browser, server, unset, "/account", timezone_id="America/Sao_Paulo")
+    await _zone_becomes(server, unset, "America/Sao_Paulo")
+    await page.reload()  # stored now: the page no longer offers it, and the account page shows it
+    await expect(page.locator("body")).not_to_have_attribute("data-zone-unset", "")
+    await expect(page.locator("#timezone")).to_have_value("America/Sao_Paulo")
+    await page.context.close()
+
+    page = await signed_in(browser, server, chosen, "/account", timezone_id="America/Sao_Paulo")
+    await expect(page.locator("body")).to_have_attribute("data-role", "requester")
+    await expect(page.locator("body")).not_to_have_attribute("data-zone-unset", "")  # so nothing is sent
+    await page.goto(server.url + "/tickets")
+    assert server.call("GET", "/api/auth/me", chosen)["timezone"] == "Asia/Tokyo"
+    await page.context.close()

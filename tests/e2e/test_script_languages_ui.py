@@ -62,6 +62,11 @@ async def open_page(browser: Browser, server: Server, catalogue: dict[str, objec
     return page
 
 
+async def problem(page: Page, status: int, body: dict[str, object]) -> str:
+    """What a page shows for a refused API call (api.js's problemText)."""
+    return str(await page.evaluate("([s, p]) => window.nixflowProblem(s, p)", [status, body]))
+
+
 async def collide(page: Page, count: int) -> str:
     return str(await page.evaluate("(n) => window.nixflowCollide(n)", count))
 
@@ -85,6 +90,11 @@ async def german(browser: Browser, server: Server) -> None:
     # 12:00 UTC in Berlin's winter time, although the browser's own zone is UTC
     await expect(box.locator(".meta").first).to_have_text("Ann Agent · 01.03.2026, 13:00")
     await expect(page.locator("#durations")).to_have_text("in 3 Stunden | vor 2 Stunden")
+    # A refused call: what its status means in German, then the API's (English, machine-facing) detail.
+    gone = "Das gibt es nicht, oder Sie dürfen es nicht sehen. (ticket 9 not found)"
+    assert await problem(page, 404, {"detail": "ticket 9 not found"}) == gone
+    odd = "Das ließ sich nicht ausführen. (I'm a teapot)"
+    assert await problem(page, 418, {"detail": "I'm a teapot"}) == odd
     await shoot(page, "scripts-de-collision")
     await page.context.close()
 
@@ -105,6 +115,7 @@ async def arabic(browser: Browser, server: Server) -> None:
 async def english(browser: Browser, server: Server) -> None:
     page = await open_page(browser, server, None)
     assert await collide(page, 1) == "A new reply arrived while you were writing. Read it before you send yours:"
+    assert await problem(page, 404, {"detail": "ticket 9 not found"}) == "ticket 9 not found"
     five = "5 new replies arrived while you were writing. Read them before you send yours:"
     assert await collide(page, 5) == five
     await expect(page.locator("#collision .meta").first).to_have_text("Ann Agent · Mar 1, 2026, 12:00 PM")

@@ -98,7 +98,10 @@ async def test_a_german_agent_is_mailed_in_german_with_the_time_in_their_zone(de
     assert mail["Subject"] == f"[#{ticket['id']}] Drucker streikt"  # the tag and title as in every language
     assert mail["In-Reply-To"] == f"<ticket-{ticket['id']}@example.com>"
     text = _text(mail)
-    assert "Ihnen zugewiesen" in text and "Ticket öffnen: https://help.example.com/tickets/" in text
+    assert (
+        f"Ihnen zugewiesen: #{ticket['id']} Drucker streikt" in text
+        and "Ticket öffnen: https://help.example.com/tickets/" in text
+    )
     assert "Sie erhalten diese Nachricht, weil: das Ticket wurde Ihnen zugewiesen." in text
     created = await desk.nixflow.db.read(
         lambda conn: conn.execute(

@@ -125,3 +125,14 @@ async def test_every_requester_and_agent_page_renders_in_arabic(harness: Harness
         page = await harness.client.get(path, headers=in_language(admin, "ar"))
         assert page.status_code == 200, path
         assert words in page.text, path
+
+
+async def test_a_refused_page_says_what_it_means_in_the_readers_language(harness: Harness, agent: User) -> None:
+    cookie = {"Cookie": f"nixflow_session={agent.token}"}
+    english = await harness.client.get("/tickets/999999", headers=cookie)
+    assert english.status_code == 404 and "<p>ticket 999999 not found</p>" in english.text
+    await harness.client.patch("/api/auth/me", json={"locale": "fr"}, headers=agent.headers)
+    french = await harness.client.get("/tickets/999999", headers=cookie)
+    assert french.status_code == 404
+    assert "<p>Cela n'existe pas, ou vous n'avez pas le droit de le voir.</p>" in french.text.replace("&#39;", "'")
+    assert '<p class="muted" lang="en" dir="ltr">ticket 999999 not found</p>' in french.text

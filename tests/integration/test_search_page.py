@@ -29,3 +29,20 @@ async def test_the_search_page_pages_through_every_match_once(harness: Harness, 
     assert 'href="/search?q=toner+status%3Anew">First page</a>' in second.text
     seen = _hits(first.text) + _hits(second.text)
     assert len(_hits(first.text)) == PAGE_SIZE and sorted(seen) == sorted(made)
+
+
+async def test_a_refused_search_says_why_in_the_readers_language(harness: Harness, agent: User) -> None:
+    cookie = {"Cookie": f"nixflow_session={agent.token}"}
+    english = await harness.client.get("/search", params={"q": "printer status:bogus"}, headers=cookie)
+    assert "status:bogus is not a status (open, new, open, pending, resolved, closed)" in english.text
+    await harness.client.patch("/api/auth/me", json={"locale": "de"}, headers=agent.headers)
+    german = await harness.client.get("/search", params={"q": "printer status:bogus"}, headers=cookie)
+    assert german.status_code == 200
+    assert "status:bogus ist kein Status (open, new, open, pending, resolved, closed)" in german.text
+    unknown = await harness.client.get("/search", params={"q": "colour:red"}, headers=cookie)
+    assert "Unbekannter Suchfilter „colour“ (bekannt: " in unknown.text
+    empty = await harness.client.get("/search", params={"q": 'priority:""'}, headers=cookie)
+    assert "Der Suchfilter „priority“ braucht einen Wert." in empty.text
+    # The API's detail is machine-facing and stays as it was.
+    api = await harness.client.get("/api/search", params={"q": "status:bogus"}, headers=agent.headers)
+    assert api.status_code == 422 and api.json()["detail"].startswith("status:bogus is not a status")

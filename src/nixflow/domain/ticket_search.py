@@ -37,26 +37,40 @@ class TicketQuery:
     filters: Filters
 
 
+class SearchRefused(ValidationFailed):
+    """A search that cannot be read. `detail` is the API's (English); `reason` and `values` let a page say it in
+    its reader's language."""
+
+    def __init__(self, detail: str, reason: str, **values: str | int) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.values = values
+
+
 def _statuses(value: str) -> frozenset[Status]:
     if value == "open":  # as the queue's "open" view: anything not resolved or closed
         return frozenset(OPEN_STATUSES)
     try:
         return frozenset({Status(value)})
     except ValueError:
-        raise ValidationFailed(f"status:{value} is not a status (open, {', '.join(Status)})") from None
+        known = ", ".join(("open", *Status))
+        raise SearchRefused(f"status:{value} is not a status ({known})", "status", value=value, known=known) from None
 
 
 def _priority(value: str) -> Priority:
     try:
         return Priority(value)
     except ValueError:
-        raise ValidationFailed(f"priority:{value} is not a priority ({', '.join(Priority)})") from None
+        known = ", ".join(Priority)
+        raise SearchRefused(
+            f"priority:{value} is not a priority ({known})", "priority", value=value, known=known
+        ) from None
 
 
 def parse_ticket_query(text: str) -> TicketQuery:
     """The terms and filters of `text`; an unknown filter key or a bad value is a ValidationFailed naming it."""
     if len(text) > MAX_QUERY:
-        raise ValidationFailed(f"the search is longer than {MAX_QUERY} characters")
+        raise SearchRefused(f"the search is longer than {MAX_QUERY} characters", "too_long", max=MAX_QUERY)
     found: dict[str, str] = {}
     words: list[str] = []
     last = 0
@@ -68,10 +82,13 @@ def parse_ticket_query(text: str) -> TicketQuery:
         last = match.end()
         key = key.lower()
         if key not in FILTER_KEYS:
-            raise ValidationFailed(f"unknown search filter '{key}' (known: {', '.join(FILTER_KEYS)})")
+            known = ", ".join(FILTER_KEYS)
+            raise SearchRefused(
+                f"unknown search filter '{key}' (known: {known})", "unknown_filter", key=key, known=known
+            )
         value = value.strip('"').strip()
         if not value:
-            raise ValidationFailed(f"the search filter '{key}' needs a value")
+            raise SearchRefused(f"the search filter '{key}' needs a value", "empty_filter", key=key)
         found[key] = value.lower() if key not in ("category", "org") else value
     words.append(text[last:])
     filters = Filters(

@@ -140,7 +140,9 @@ def _save_version(tx: Tx, article: dict[str, Any], author_id: int, restored_from
             "restored_from": restored_from,
         },
     )
-    search.index(tx.conn, article_id=article["id"], title=article["title"], body=article["body"])
+    search.index(
+        tx.conn, article_id=article["id"], title=article["title"], body=article["body"], language=article["language"]
+    )
 
 
 def _set_tags(tx: Tx, article_id: int, tags: list[str]) -> None:

@@ -75,7 +75,8 @@ def _cancel_waiting(tx: Tx, *, recipient_id: int, ticket_id: int, kind: str) -> 
 
 
 _COLUMNS = (
-    "recipient_id", "kind", "ticket_id", "event_id", "event_type", "rule_id", "reason", "title", "body", "change",
+    "recipient_id", "kind", "ticket_id", "event_id", "event_type", "rule_id", "reason", "title", "title_key",
+    "title_params", "body", "change",
     "in_app", "created_at", "email_status", "send_after", "attempts",
 )  # fmt: skip
 _INSERT = Fast(insert(notifications).values({c: bindparam(c) for c in _COLUMNS}))
@@ -140,7 +141,9 @@ class NotificationConsumer:
             "event_type": record.type,
             "rule_id": record.rule_id,
             "reason": draft.reason[:300],
-            "title": draft.title,
+            "title": draft.title.english,
+            "title_key": draft.title.key,
+            "title_params": dict(draft.title.params),
             "body": draft.body,
             "change": draft.change,
             "in_app": in_app,
@@ -160,7 +163,7 @@ class NotificationConsumer:
                     "recipient_id": draft.recipient_id,
                     "kind": draft.kind,
                     "ticket_id": ticket_id,
-                    "title": draft.title,
+                    "title": draft.title.english,
                     "reason": draft.reason[:300],
                     "cause_event_id": record.event_id,
                 },

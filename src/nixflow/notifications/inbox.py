@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select, update
 
 from nixflow.domain.errors import NotFound
+from nixflow.notifications import titles
 from nixflow.store.db import Tx
 from nixflow.store.event_log import decode_cursor, encode_cursor
 from nixflow.store.tables import notifications
@@ -20,6 +21,8 @@ PUBLIC = (
     "rule_id",
     "reason",
     "title",
+    "title_key",
+    "title_params",
     "body",
     "read_at",
     "created_at",
@@ -31,11 +34,11 @@ def _mine(user_id: int) -> Any:
 
 
 def list_page(
-    conn: Connection, *, user_id: int, unread: bool, limit: int, cursor: str | None
+    conn: Connection, *, user_id: int, unread: bool, limit: int, cursor: str | None, locale: str
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A user's in-app notifications, newest first, and the next page's cursor."""
+    """A user's in-app notifications, newest first, titled in `locale`, and the next page's cursor."""
     rows = conn.execute(page_of(user_id=user_id, unread=unread, limit=limit, cursor=cursor)).all()
-    items = [dict(r._mapping) for r in rows[:limit]]
+    items = titles.localized([dict(r._mapping) for r in rows[:limit]], locale)
     return items, (encode_cursor(items[-1]["id"]) if len(rows) > limit else None)
 
 

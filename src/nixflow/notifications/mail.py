@@ -21,6 +21,7 @@ from nixflow.i18n import N_, templates
 from nixflow.mailwire import survey_links
 from nixflow.mailwire.addresses import LOOP_HEADER, MailConfig, thread_id
 from nixflow.markup import render_reply
+from nixflow.notifications import titles
 
 
 @functools.cache
@@ -34,8 +35,8 @@ def _environment() -> Environment:
     return templates.prepare(env)
 
 
-# The fixed reasons and titles recipients.py stores on notification rows (in English, as the in-app list shows
-# them): mail translates them for its reader. A title with a name or value in it stays as stored.
+# The fixed reasons recipients.py stores on notification rows (in English): mail translates them for its reader.
+# Titles are rendered from their stored key and values (notifications/titles.py).
 STORED_LABELS = (
     N_("you are assigned to this ticket"),
     N_("you requested this ticket"),
@@ -43,10 +44,6 @@ STORED_LABELS = (
     N_("the ticket was assigned to you"),
     N_("you approve tickets"),
     N_("you are an admin"),
-    N_("Assigned to you"),
-    N_("Approval requested"),
-    N_("Approved"),
-    N_("Rejected"),
 )
 
 
@@ -85,7 +82,10 @@ def compose(
         **templates.reader_context(*reader),
         "digest": digest,
         "ticket": None if ticket is None else {**ticket, "link": f"{link}{ticket['id']}"},
-        "items": [{**item, "link": f"{link}{item['ticket_id']}", "html": _html_body(config, item)} for item in items],
+        "items": [
+            {**item, "link": f"{link}{item['ticket_id']}", "html": _html_body(config, item)}
+            for item in titles.localized(list(items), reader[0])
+        ],
         "account_link": f"{config.base_url}/account",
         "survey": survey,
     }

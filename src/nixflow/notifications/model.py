@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from nixflow.notifications.titles import Title
+
 KINDS = ("assigned", "comments", "status", "approvals", "sla", "rules")
 CHANNELS = ("email", "in_app")
 DIGESTS = ("off", "hourly", "daily")
@@ -42,7 +44,7 @@ class Draft:
     recipient_id: int
     kind: str
     reason: str
-    title: str
+    title: Title
     body: str
     change: dict[str, Any] | None = None
 

@@ -17,7 +17,9 @@ from nixflow.domain.envelope import EventRecord
 from nixflow.domain.errors import NotFound
 from nixflow.domain.values import Role
 from nixflow.domain.visibility import may_see_ticket
+from nixflow.i18n import N_
 from nixflow.notifications.model import Draft
+from nixflow.notifications.titles import Title
 from nixflow.services import tickets
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
@@ -125,9 +127,10 @@ class Facts:
             return [(int(self.ticket["assignee_id"]), "you are assigned to this ticket")]
         return [(a, "nobody is assigned to this ticket and you are an admin") for a in self.with_role("admin")]
 
-    def title(self, what: str) -> str:
+    def title(self, key: str, **params: str | int) -> Title:
+        """`key` (filled with `params`) about this ticket: "New comment from Ana: #12 Printer"."""
         assert self.ticket is not None
-        return f"{what}: #{self.ticket_id} {self.ticket['title']}"[:300]
+        return Title(key, {**params, "ticket_id": self.ticket_id, "ticket_title": str(self.ticket["title"])})
 
 
 def _drafts(
@@ -135,7 +138,7 @@ def _drafts(
     targets: Iterable[tuple[int | None, str]],
     *,
     kind: str,
-    title: str,
+    title: Title,
     body: str,
     staff_only: bool = False,
     change: dict[str, Any] | None = None,
@@ -145,7 +148,7 @@ def _drafts(
     for user_id, reason in targets:
         if user_id is None or user_id in out or not facts.may_see(facts.person(user_id), staff_only=staff_only):
             continue
-        out[user_id] = Draft(user_id, kind, reason, facts.title(title), body, change)
+        out[user_id] = Draft(user_id, kind, reason, title, body, change)
     return list(out.values())
 
 
@@ -172,7 +175,7 @@ def assigned(facts: Facts) -> list[Draft]:
         facts,
         [(new, "the ticket was assigned to you")],
         kind="assigned",
-        title="Assigned to you",
+        title=facts.title(N_("Assigned to you")),
         body=f"Assigned to {facts.name(new)}",
         staff_only=True,
         change=change,
@@ -182,12 +185,12 @@ def assigned(facts: Facts) -> list[Draft]:
 def commented(facts: Facts) -> list[Draft]:
     data = facts.record.data
     internal = bool(data["internal"])
-    what = "Internal note" if internal else "New comment"
+    what = N_("Internal note from %(name)s") if internal else N_("New comment from %(name)s")
     return _drafts(
         facts,
         _around(facts, requester=not internal),
         kind="comments",
-        title=f"{what} from {facts.name(data['author_id'])}",
+        title=facts.title(what, name=facts.name(data["author_id"])),
         body=str(data["body"]),
         staff_only=internal,
     )
@@ -200,7 +203,7 @@ def status_changed(facts: Facts) -> list[Draft]:
         facts,
         _around(facts, requester=requester_told),
         kind="status",
-        title=f"Status changed to {new}",
+        title=facts.title(N_("Status changed to %(status)s"), status=new),
         body=f"Status: {new} (was {old})",
         change={"field": "status", "old": old, "new": new},
     )
@@ -212,7 +215,7 @@ def approval_requested(facts: Facts) -> list[Draft]:
         facts,
         [(a, "you approve tickets") for a in facts.approvers()],
         kind="approvals",
-        title="Approval requested",
+        title=facts.title(N_("Approval requested")),
         body=f"{facts.name(requester)} asks for approval of this ticket",
         staff_only=False,
     )
@@ -220,13 +223,14 @@ def approval_requested(facts: Facts) -> list[Draft]:
 
 def decided(facts: Facts) -> list[Draft]:
     data = facts.record.data
-    verb = "Approved" if facts.record.type == "ticket.approved" else "Rejected"
+    approved = facts.record.type == "ticket.approved"
+    verb = "Approved" if approved else "Rejected"
     reason = f": {data['reason']}" if data.get("reason") else ""
     return _drafts(
         facts,
         _around(facts)[:2],
         kind="approvals",
-        title=verb,
+        title=facts.title(N_("Approved") if approved else N_("Rejected")),
         body=f"{verb} by {facts.name(data['approver_id'])}{reason}",
     )
 
@@ -235,12 +239,16 @@ def sla_alarm(facts: Facts) -> list[Draft]:
     data = facts.record.data
     target = str(data["target"]).replace("_", " ")
     if facts.record.type == "sla.warning":
-        what, body = f"SLA warning ({target})", f"{data['percent']}% of the {target} time is used; due {data['due_at']}"
+        what, body = (
+            N_("SLA warning (%(target)s)"),
+            f"{data['percent']}% of the {target} time is used; due {data['due_at']}",
+        )
     elif data.get("met_at"):
-        what, body = f"SLA breached ({target})", f"The {target} target was met late: due {data['due_at']}"
+        what, body = N_("SLA breached (%(target)s)"), f"The {target} target was met late: due {data['due_at']}"
     else:
-        what, body = f"SLA breached ({target})", f"The {target} target passed its due time {data['due_at']}"
-    return _drafts(facts, facts.assignee_or_admins(), kind="sla", title=what, body=body, staff_only=True)
+        what, body = N_("SLA breached (%(target)s)"), f"The {target} target passed its due time {data['due_at']}"
+    title = facts.title(what, target=str(data["target"]))
+    return _drafts(facts, facts.assignee_or_admins(), kind="sla", title=title, body=body, staff_only=True)
 
 
 def escalated(facts: Facts) -> list[Draft]:
@@ -250,7 +258,7 @@ def escalated(facts: Facts) -> list[Draft]:
         facts,
         facts.assignee_or_admins(),
         kind="sla",
-        title=f"Escalated to level {data['level']}",
+        title=facts.title(N_("Escalated to level %(level)s"), level=int(data["level"])),
         body=f"Escalated to level {data['level']}{why}",
         staff_only=True,
     )
@@ -272,7 +280,13 @@ def requested(facts: Facts) -> list[Draft]:
         targets.append((int(facts.ticket["requester_id"]), reason))
     elif role is not None:
         targets += [(u, reason) for u in facts.with_role(role)]
-    return _drafts(facts, targets, kind="rules", title=f"Rule: {data['reason']}", body=str(data["reason"]))
+    return _drafts(
+        facts,
+        targets,
+        kind="rules",
+        title=facts.title(N_("Rule: %(rule)s"), rule=str(data["reason"])),
+        body=str(data["reason"]),
+    )
 
 
 def approval_asked(facts: Facts) -> list[Draft]:
@@ -292,7 +306,7 @@ def approval_asked(facts: Facts) -> list[Draft]:
     for user_id in asked:
         person = facts.person(int(user_id))
         if person is not None and person.active and person.id != SYSTEM_USER_ID and person.id not in out:
-            out[person.id] = Draft(person.id, "approvals", why, facts.title("Approval needed"), body, change)
+            out[person.id] = Draft(person.id, "approvals", why, facts.title(N_("Approval needed")), body, change)
     return list(out.values())
 
 
@@ -302,7 +316,8 @@ def workflow_ended(facts: Facts) -> list[Draft]:
     verb = "approved" if facts.record.type == "workflow.approved" else "rejected"
     why = f": {data['reason']}" if data.get("reason") else ""
     body = f"{data['name']} was {verb}" + (f" by {facts.name(data['by_id'])}" if data.get("by_id") else "") + why
-    return _drafts(facts, _around(facts), kind="approvals", title=f"Request {verb}", body=body)
+    title = facts.title(N_("Request approved") if verb == "approved" else N_("Request rejected"))
+    return _drafts(facts, _around(facts), kind="approvals", title=title, body=body)
 
 
 PLANNERS: dict[str, Callable[[Facts], list[Draft]]] = {
@@ -327,18 +342,20 @@ PLANNERS: dict[str, Callable[[Facts], list[Draft]]] = {
 def webhook_disabled(facts: Facts) -> list[Draft]:
     """A webhook paused because its receiver is gone or kept failing: every admin, in the app (no ticket)."""
     data = facts.record.data
-    title = f"Webhook {data['webhook_id']} to {data['host']} was disabled"
+    title = Title(
+        N_("Webhook %(webhook)s to %(host)s was disabled"), {"webhook": data["webhook_id"], "host": data["host"]}
+    )
     body = f"{data['reason']}. Resume it on the Webhooks page once the receiver works; replay sends what it missed."
     reason = "you are an admin"
-    return [Draft(a, "system", reason, title[:300], body) for a in facts.with_role("admin")]
+    return [Draft(a, "system", reason, title, body) for a in facts.with_role("admin")]
 
 
 def mailbox_paused(facts: Facts) -> list[Draft]:
     """An OAuth2 mailbox whose grant was refused: every admin, in the app (its mail may be what is stuck)."""
     data = facts.record.data
-    title = f"Mailbox {data['address']} is paused"
+    title = Title(N_("Mailbox %(address)s is paused"), {"address": str(data["address"])})
     body = f"{data['reason']}. Its mail waits, unread and queued: reconnect it and nothing is lost."
-    return [Draft(a, "system", "you are an admin", title[:300], body) for a in facts.with_role("admin")]
+    return [Draft(a, "system", "you are an admin", title, body) for a in facts.with_role("admin")]
 
 
 # Events about no ticket: told in the app only (mail is about tickets).

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import Connection, select, update
 
 from nixflow import i18n
 from nixflow.domain.errors import ValidationFailed
@@ -32,3 +32,8 @@ def set_language(tx: Tx, *, actor: Principal, changes: dict[str, str | None]) ->
     if values:
         tx.conn.execute(update(users).where(users.c.id == actor.id).values(**values, updated_at=tx.now))
         tx.memo.clear()
+
+
+def chosen_locale(conn: Connection, *, user_id: int) -> str | None:
+    """The person's chosen language as stored now (a cached credential may predate a change; pages read afresh)."""
+    return conn.execute(select(users.c.locale).where(users.c.id == user_id)).scalar()

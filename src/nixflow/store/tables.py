@@ -358,7 +358,9 @@ notifications = Table(
     Column("event_type", String(64), nullable=False),
     Column("rule_id", BigInteger),
     Column("reason", String(300), nullable=False),  # why this recipient was told
-    Column("title", String(300), nullable=False),
+    Column("title", String(300), nullable=False),  # in English: what a row without a key shows
+    Column("title_key", String(300)),  # the title's message id and its values, rendered for each reader
+    Column("title_params", JSON),
     Column("body", Text, nullable=False),
     Column("change", JSON),  # {"field", "old", "new"}: lets a change undone in the holding window cancel its mail
     Column("in_app", Boolean, nullable=False),

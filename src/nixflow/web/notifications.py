@@ -29,7 +29,9 @@ async def notifications_page(
     """What you were told, and why; mark one or all read."""
 
     def read(conn: Connection) -> dict[str, Any]:
-        items, next_cursor = inbox.list_page(conn, user_id=user.id, unread=unread, limit=PAGE_SIZE, cursor=cursor)
+        items, next_cursor = inbox.list_page(
+            conn, user_id=user.id, unread=unread, limit=PAGE_SIZE, cursor=cursor, locale=request.state.locale
+        )
         return {
             "items": items,
             "pages": pages(request, next_cursor),

@@ -18,7 +18,7 @@ from nixflow import crypto, i18n
 from nixflow.api import security
 from nixflow.api.deps import SESSION_COOKIE, App
 from nixflow.domain.errors import DomainError, Forbidden
-from nixflow.i18n import templates
+from nixflow.i18n import N_, templates
 from nixflow.i18n.browser import browser_catalogue
 from nixflow.markup import render_reply
 from nixflow.services import auth
@@ -140,6 +140,20 @@ def _reader(request: Request) -> dict[str, Any]:
     return {**templates.reader_context(locale, zone), "i18n_catalogue": browser_catalogue(locale, zone)}
 
 
+# What a refused page means, for a reader not reading English (the error's detail is English and machine-facing:
+# it follows, marked lang="en"). The scripts say the same for a refused call (static/api.js).
+HEADLINES = {
+    400: N_("The request was not understood."),
+    401: N_("Please sign in again."),
+    403: N_("You may not do this."),
+    404: N_("It does not exist, or you may not see it."),
+    409: N_("This clashes with a change made meanwhile."),
+    413: N_("This is too large."),
+    422: N_("Some values are not valid."),
+    429: N_("Too many attempts: wait a moment and try again."),
+}
+
+
 class PageRoute(APIRoute):
     """A page route: a refused or missing resource is an HTML page with the same status, not problem+json."""
 
@@ -159,6 +173,7 @@ class PageRoute(APIRoute):
                     path=request.url.path,
                     title=tr.gettext(exc.title),
                     error=exc,
+                    headline=HEADLINES.get(exc.status, N_("This could not be done.")),
                     **_reader(request),
                 )
                 return HTMLResponse(html, status_code=exc.status, headers={"Cache-Control": "no-store"})

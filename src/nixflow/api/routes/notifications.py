@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, StrictBool
+from sqlalchemy import Connection
 
 from nixflow.api.deps import App, Ctx, CurrentUser, GuardedRoute, PathId
 from nixflow.api.schemas import Strict
 from nixflow.notifications import inbox, preferences
+from nixflow.services import user_language
 from nixflow.store import event_log
 
 router = APIRouter(prefix="/api", tags=["notifications"], route_class=GuardedRoute)
@@ -57,16 +59,21 @@ class NotificationPreferences(Strict):
 
 @router.get("/notifications", response_model=NotificationPage)
 async def list_notifications(
+    request: Request,
     user: CurrentUser,
     app: App,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(pattern=event_log.CURSOR_PATTERN)] = None,
 ) -> NotificationPage:
-    """Your in-app notifications, newest first (`unread=true`: only those not read yet)."""
-    items, next_cursor = await app.db.read(
-        lambda conn: inbox.list_page(conn, user_id=user.id, unread=unread, limit=limit, cursor=cursor)
-    )
+    """Your in-app notifications, newest first (`unread=true`: only those not read yet); each `title` in your
+    language (your account's, else `Accept-Language`'s)."""
+
+    def read(conn: Connection) -> tuple[list[dict[str, Any]], str | None]:
+        locale = user_language.chosen_locale(conn, user_id=user.id) or request.state.locale
+        return inbox.list_page(conn, user_id=user.id, unread=unread, limit=limit, cursor=cursor, locale=locale)
+
+    items, next_cursor = await app.db.read(read)
     return NotificationPage(items=[NotificationRead(**i) for i in items], next_cursor=next_cursor)
 
 

@@ -1,5 +1,5 @@
 // Calls to the NixFlow API from pages: JSON in and out, the CSRF header, problem+json shown to the user.
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -65,14 +65,41 @@ function place(loc) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-// One readable message for a failed call: the problem's field errors in words, else its detail.
-export function problemText(error) {
-  if (!(error instanceof ApiError)) return String(error.message || error);
+// What a refused call means, in the page's language, by its status (the API's `detail` is English: it names the
+// field or thing, machine-facing; an English page shows it alone, any other shows this first and the detail after).
+const HEADLINES = {
+  400: () => t("The request was not understood."),
+  401: () => t("Please sign in again."),
+  403: () => t("You may not do this."),
+  404: () => t("It does not exist, or you may not see it."),
+  409: () => t("This clashes with a change made meanwhile."),
+  413: () => t("This is too large."),
+  422: () => t("Some values are not valid."),
+  429: () => t("Too many attempts: wait a moment and try again."),
+};
+function headline(status) {
+  if (HEADLINES[status]) return HEADLINES[status]();
+  return status >= 500 ? t("The server could not do this; try again later.") : t("This could not be done.");
+}
+
+function detailOf(error) {
   const errors = error.problem.errors || [];
   if (!errors.length) return error.message;
   return errors
     .map((e) => [place(e.loc), String(e.msg || "").replace(/^(Value|Assertion) error, /, "")].filter(Boolean).join(": "))
     .join("; ");
+}
+
+// One readable message for a failed call: the problem's field errors in words, else its detail; on a page not in
+// English, after what the status means in the page's language.
+export function problemText(error) {
+  if (!(error instanceof ApiError)) {
+    if (error instanceof TypeError) return t("The server could not be reached: %(error)s", { error: error.message });
+    return String(error.message || error);
+  }
+  const detail = detailOf(error);
+  if (language() === "en") return detail;
+  return t("%(headline)s (%(detail)s)", { headline: headline(error.status), detail });
 }
 
 // A message that outlives a page load: shown by the next page of this tab (after "reload" or "go:").

@@ -3,6 +3,7 @@ import { api, bindApiControls, flash, problemText, showCarriedFlash } from "./ap
 import { formatSpan, t } from "./i18n.js";
 import { connect } from "./live.js";
 import "./bell.js";
+import "./zone.js";
 
 const body = document.body;
 

@@ -54,6 +54,11 @@ export function withNodes(text, nodes) {
     .filter((part) => part !== "");
 }
 
+// The page's language code ("en", "de", ...).
+export function language() {
+  return CATALOGUE.lang;
+}
+
 export function formatNumber(n) {
   return new Intl.NumberFormat(CATALOGUE.lang).format(n);
 }

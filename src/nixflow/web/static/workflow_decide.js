@@ -1,6 +1,6 @@
 // The approval mail's link: the token comes in the URL's fragment (no server, log or Referer sees it). Take it
 // out of the address bar, ask the API what it is for, and let the approver confirm with a button.
-import { api } from "./api.js";
+import { ApiError, api, problemText } from "./api.js";
 import { t } from "./i18n.js";
 
 const token = new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
@@ -29,7 +29,7 @@ async function show() {
     document.getElementById("decide-card").hidden = false;
   } catch (error) {
     const refused = document.getElementById("decide-refused");
-    refused.textContent = error.message || t("This link cannot be used.");
+    refused.textContent = error instanceof ApiError ? problemText(error) : t("This link cannot be used.");
     refused.hidden = false;
   }
 }
