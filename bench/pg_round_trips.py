@@ -7,8 +7,8 @@ raise its priority and assign it round-robin), each ticket opened by the unit of
 (`tickets.create`, its automation inline, the ticket read back), one after another through the PostgreSQL writer
 of a fresh database. libpq traces every protocol message of every pooled connection (`PGconn.trace`): a round
 trip is the client sending and then waiting for the server (a run of frontend messages followed by backend ones),
-a statement a `Query` or an `Execute` message. CPU: `time.process_time()` of this process and the `/proc` times
-of the PostgreSQL backends that served it.
+a statement a `Query` or an `Execute` message. CPU, over as many tickets again without the trace:
+`time.process_time()` of this process and the `/proc` times of the PostgreSQL backends that served it.
 """
 
 from __future__ import annotations
@@ -154,11 +154,13 @@ def measure(url: str, redis_url: str | None, count: int, trace_dir: Path) -> Non
         requester, category = _set_up(app)
         for n in range(20):  # warm-up: statement caches, prepared statements, the rule memo
             _open(app, requester, category, n)
+        python, backend = time.process_time(), _backend_cpu(pids)  # untraced: libpq's trace costs CPU
+        for n in range(count):
+            _open(app, requester, category, n)
+        python, backend = time.process_time() - python, _backend_cpu(pids) - backend
         with _traced(connections, trace_dir, traffic):
-            python, backend = time.process_time(), _backend_cpu(pids)
             for n in range(count):
                 _open(app, requester, category, n)
-            python, backend = time.process_time() - python, _backend_cpu(pids) - backend
     finally:
         app.writer.close()
         app.db.dispose()
