@@ -123,7 +123,7 @@ def _compile_pg(statement: Any, dialect: Dialect) -> _OnPostgres | None:
 
 
 class Fast:
-    """A Core statement executed on SQLite's cursor directly (see the module's note); parameters by name."""
+    """A Core statement run on the driver (sqlite3; psycopg, pipelined: see the module's note); parameters by name."""
 
     def __init__(self, statement: Executable, *, sqlite: bool = True) -> None:
         """`sqlite=False` for a statement built for another database (e.g. PostgreSQL's `ON CONFLICT`): it is
