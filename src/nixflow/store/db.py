@@ -25,10 +25,14 @@ from nixflow.domain.errors import ServiceUnavailable
 from nixflow.domain.values import Priority
 from nixflow.ids import uuid7
 from nixflow.observe import tracing
-from nixflow.store import event_log
+from nixflow.store import event_log, pipeline
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+# PostgreSQL: the name of the savepoint a `Tx.savepoint` closed without releasing it yet, kept in the pooled
+# connection's `info` (see `Tx.savepoint`).
+_RELEASE = "nixflow_release_pending"
 
 Clock = Callable[[], datetime]
 
@@ -67,6 +71,25 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         @event.listens_for(pg, "connect")
         def _on_connect_pg(dbapi_connection: Any, _record: Any) -> None:
             _nul_safe_text(dbapi_connection.adapters)
+
+        @event.listens_for(pg, "begin")
+        def _on_begin_pg(conn: Connection) -> None:
+            conn.info.pop(_RELEASE, None)  # what a previous transaction on this connection left is gone with it
+            pipeline.discard(conn.info)
+
+        @event.listens_for(pg, "savepoint")
+        def _on_savepoint_pg(conn: Connection, _name: str) -> None:
+            pending = conn.info.pop(_RELEASE, None)  # SQLAlchemy's own savepoint must not be released by ours
+            if pending is not None:
+                pipeline.queue(conn.info, [f"RELEASE SAVEPOINT {pending}"])
+            pipeline.send_queued(conn)
+
+        pipeline.install(pg)
+
+        @event.listens_for(pg, "release_savepoint")
+        @event.listens_for(pg, "rollback_savepoint")
+        def _on_savepoint_end_pg(conn: Connection, _name: str, _context: Any) -> None:
+            conn.info.pop(_RELEASE, None)  # ours, closed within SQLAlchemy's savepoint, ends with it
 
         return pg
     # Enough pooled connections for every reader thread, so none is opened per request.
@@ -214,34 +237,68 @@ class Tx:
         """A nested transaction: on error its writes and the events it emitted are undone, and the error raised.
 
         Issued on the driver's connection: SQLAlchemy's nested-transaction bookkeeping cost more than the
-        two statements themselves, on the hottest path there is (every handler, every rule).
+        two statements themselves, on the hottest path there is (every handler, every rule). On PostgreSQL,
+        where each statement is a round trip, a savepoint that ends well is not released at once: the release
+        goes with the next savepoint's start, and a start goes with the next statement (`store.pipeline`: in
+        one pipeline with a `Fast` statement, one round trip for all), or is left to COMMIT, which ends every
+        savepoint anyway; a savepoint inside which nothing was sent is never sent at all. Releasing late
+        changes nothing a later statement sees: a savepoint only marks where a rollback may return to, and
+        nothing returns to a closed one. A rollback to an enclosing savepoint ends the closed ones within it,
+        so it forgets their release.
         """
         box = self.outbox
         marks = len(box.events), len(box.receipts)
         driver = self.conn.connection.dbapi_connection
         assert driver is not None
+        late = self.conn.dialect.name == "postgresql"  # release late and start with the next statement (above)
+        info = self.conn.info
         # Named by depth (savepoints nest strictly), so the same few statements recur and the driver's
         # statement cache prepares each once.
         box.savepoints += 1
         name = f"nf_sp{box.savepoints}"
+        pending = info.pop(_RELEASE, None) if late else None
+        start = [f"RELEASE SAVEPOINT {pending}"] if pending else []
+        start.append(f"SAVEPOINT {name}")
+        place = pipeline.queue(info, start) if late else None
         try:
-            driver.execute(f"SAVEPOINT {name}")
+            if place is None:
+                driver.execute(start[0])
             yield
         except BaseException:
-            try:
-                driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                driver.execute(f"RELEASE SAVEPOINT {name}")
-            except Exception as undo:  # the connection is gone: the transaction fails whole; the cause stands
-                log.debug("savepoint %s not rolled back: %s", name, undo)
+            if place is not None and pipeline.withdraw(info, place):
+                if pending:  # nothing was sent: the savepoint before is still to be released
+                    info[_RELEASE] = pending
+            else:
+                self._roll_back_to(name, info if late else None)
             del box.events[marks[0] :], box.receipts[marks[1] :]
             box.written_events = min(box.written_events, marks[0])
             box.written_receipts = min(box.written_receipts, marks[1])
             self.memo.clear()  # what was read or cached inside may be undone
             raise
         else:
-            driver.execute(f"RELEASE SAVEPOINT {name}")
+            if place is not None and pipeline.withdraw(info, place):
+                if pending:
+                    info[_RELEASE] = pending
+            elif late:
+                info[_RELEASE] = name  # releasing it releases any closed one within it too
+            else:
+                driver.execute(f"RELEASE SAVEPOINT {name}")
         finally:
             box.savepoints -= 1
+
+    def _roll_back_to(self, name: str, info: pipeline.Info | None) -> None:
+        """Undo a savepoint's writes; with the connection's `info` (PostgreSQL) its release is left for later."""
+        try:
+            driver: Any = self.conn.connection.dbapi_connection
+            if info is not None:  # what is still queued was started within it: moot; a closed one within ends too
+                pipeline.discard(info)
+                driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                info[_RELEASE] = name
+            else:
+                driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                driver.execute(f"RELEASE SAVEPOINT {name}")
+        except Exception as undo:  # the connection is gone: the transaction fails whole; the cause stands
+            log.debug("savepoint %s not rolled back: %s", name, undo)
 
     def child(self, ctx: EventContext) -> Tx:
         """The same transaction acting in another context (a handler reacting to an event)."""

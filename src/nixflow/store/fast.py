@@ -7,8 +7,13 @@ Core, compiled once for SQLite with the same bind and result processors SQLAlche
 stored and read exactly as through `Connection.execute`), and then executed on the connection's `sqlite3` cursor
 inside the same transaction. Driver errors are raised as SQLAlchemy's exceptions, as `Connection.execute` would.
 
-On PostgreSQL a statement costs a network round trip, beside which SQLAlchemy's share is small: there `Fast`
-simply calls `Connection.execute`. Both paths run under the whole test suite (it runs in both modes).
+On PostgreSQL a statement costs a network round trip. There a single-row statement (`first`, `all`, `rowcount`,
+`inserted_id`) is compiled once for the connection's psycopg dialect, with its bind and result processors, and
+run on the psycopg connection in pipeline mode together with the savepoint starts the unit of work queued before
+it (`store.db.queued`): one round trip for all of them, where each was one. Errors come back at the pipeline's
+sync, inside the caller's savepoint, raised as SQLAlchemy's exceptions (a lost connection an `OperationalError`,
+a 503). `many` and statements whose parameters leave a column to SQLAlchemy go through `Connection.execute`
+(psycopg pipelines `executemany` by itself). Both paths run under the whole test suite (it runs in both modes).
 
 Only plain statements qualify: named bind parameters, no expanding `IN`, no Python-side column defaults left
 out of an INSERT (SQLAlchemy fills those in at execution, which this path skips; `Fast` refuses them when built).
@@ -22,11 +27,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+import psycopg
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
+from nixflow.store import pipeline
 from nixflow.store.tables import UTCDateTime
 
 _SQLITE = sqlite_dialect.dialect()
@@ -87,14 +94,85 @@ def _compile(statement: Any) -> _Compiled:
     return _Compiled(compiled.string, names, binds, defaults, named, tuple(results))
 
 
+@dataclass(frozen=True)
+class _OnPostgres:
+    sql: str  # psycopg's `%(name)s` placeholders
+    binds: tuple[tuple[str, str, Processor], ...]  # (parameter, placeholder, bind processor)
+    defaults: dict[str, Any]
+    required: frozenset[str]
+    keys: tuple[str, ...]
+    results: tuple[Processor, ...]
+
+
+def _compile_pg(statement: Any, dialect: Dialect) -> _OnPostgres | None:
+    """`statement` compiled for the connection's psycopg dialect, or None where only SQLAlchemy runs it right."""
+    compiled: Any = statement.compile(dialect=dialect)
+    prefetched = (*compiled.insert_prefetch, *compiled.update_prefetch)
+    if compiled.literal_execute_params or compiled.post_compile_params or prefetched or compiled.positional:
+        return None
+    binds = tuple(
+        (bind.key, name, bind.type.dialect_impl(dialect).bind_processor(dialect))
+        for bind, name in compiled.bind_names.items()
+    )
+    defaults = {bind.key: bind.effective_value for bind in compiled.bind_names if not bind.required}
+    required = frozenset(bind.key for bind in compiled.bind_names if bind.required)
+    columns = list(getattr(statement, "exported_columns", ()))
+    keys = tuple(str(c.key) for c in columns)
+    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    return _OnPostgres(compiled.string, binds, defaults, required, keys, results)
+
+
 class Fast:
-    """A Core statement executed on SQLite's cursor directly (see the module's note); parameters by name."""
+    """A Core statement run on the driver (sqlite3; psycopg, pipelined: see the module's note); parameters by name."""
 
     def __init__(self, statement: Executable, *, sqlite: bool = True) -> None:
         """`sqlite=False` for a statement built for another database (e.g. PostgreSQL's `ON CONFLICT`): it is
         then always run through `Connection.execute`."""
         self.statement = statement
         self._compiled = _compile(statement) if sqlite else None
+        self._pg: dict[str, _OnPostgres | None] = {}  # by purpose: "" as written, "id" returning the new id
+
+    def _on_pg(self, conn: Connection, params: Mapping[str, Any], purpose: str = "") -> _OnPostgres | None:
+        if conn.dialect.name != "postgresql":
+            return None
+        if purpose not in self._pg:
+            statement: Any = self.statement
+            if purpose == "id":
+                statement = statement.returning(*statement.table.primary_key.columns)
+            self._pg[purpose] = _compile_pg(statement, conn.dialect)
+        found = self._pg[purpose]
+        return found if found is not None and found.required <= params.keys() else None
+
+    def _run_pg(self, conn: Connection, c: _OnPostgres, params: Mapping[str, Any]) -> Any:
+        """Run on the psycopg connection, in one pipeline with the statements the unit of work queued."""
+        values = {
+            name: value if process is None else process(value)
+            for key, name, process in c.binds
+            for value in (params[key] if key in params else c.defaults[key],)
+        }
+        driver: Any = conn.connection.dbapi_connection
+        queued = pipeline.take_queued(conn.info)
+        cursor = driver.cursor()
+        try:
+            if queued:
+                with driver.pipeline():  # one round trip; an error of any of them is raised at its end
+                    for plain in queued:
+                        driver.execute(plain)
+                    cursor.execute(c.sql, values)
+            else:
+                cursor.execute(c.sql, values)
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(c.sql, values, exc, psycopg.Error, dialect=conn.dialect) from exc
+        return cursor
+
+    def _rows_pg(self, c: _OnPostgres, raw: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                key: value if process is None else process(value)
+                for key, value, process in zip(c.keys, row, c.results, strict=True)
+            }
+            for row in raw
+        ]
 
     def _direct(self, conn: Connection) -> bool:
         return self._compiled is not None and conn.dialect.name == "sqlite"
@@ -134,6 +212,8 @@ class Fast:
     def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Execute a DML statement; the number of rows it matched."""
         if not self._direct(conn):
+            if (pg := self._on_pg(conn, params)) is not None:
+                return int(self._run_pg(conn, pg, params).rowcount)
             return int(conn.execute(self.statement, dict(params)).rowcount)
         return int(self._run(conn, params).rowcount)
 
@@ -148,12 +228,17 @@ class Fast:
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Execute a SELECT (or DML with RETURNING); its rows as dictionaries keyed by column key."""
         if not self._direct(conn):
+            if (pg := self._on_pg(conn, params)) is not None:
+                return self._rows_pg(pg, self._run_pg(conn, pg, params).fetchall())
             return [dict(r._mapping) for r in conn.execute(self.statement, dict(params))]
         return self._rows(self._run(conn, params).fetchall())
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a SELECT, or None."""
         if not self._direct(conn):
+            if (pg := self._on_pg(conn, params)) is not None:
+                found = self._run_pg(conn, pg, params).fetchone()
+                return None if found is None else self._rows_pg(pg, [found])[0]
             row = conn.execute(self.statement, dict(params)).first()
             return None if row is None else dict(row._mapping)
         found = self._run(conn, params).fetchone()
@@ -162,6 +247,8 @@ class Fast:
     def inserted_id(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Execute a single-row INSERT; the new row's integer primary key."""
         if not self._direct(conn):
+            if (pg := self._on_pg(conn, params, "id")) is not None:
+                return int(self._run_pg(conn, pg, params).fetchone()[0])
             key = conn.execute(self.statement, dict(params)).inserted_primary_key
             assert key is not None
             return int(key[0])
