@@ -124,3 +124,15 @@ def test_every_list_reads_its_page_by_an_index_without_sorting_the_match(grown: 
         problems["queue of a requester"] = plan_problem(conn, own, "ix_tickets_requester_id", may_sort=True)
     failing = {name: p for name, p in problems.items() if p}
     assert failing == {}, "\n".join(f"{name}: {p}" for name, p in failing.items())
+
+
+def test_only_events_with_a_transaction_id_are_in_the_txid_index(grown: Engine) -> None:
+    """PostgreSQL's log tailer walks (txid, seq) by the partial index; SQLite's events (txid NULL, read by `seq`)
+    pay no write for it."""
+    with grown.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            tail = event_log.tail_query(event_log.START, horizon=2**62, limit=500)
+            assert plan_problem(conn, tail, "ix_events_txid_seq") is None
+        else:
+            partial = {row[1]: row[4] for row in conn.exec_driver_sql("PRAGMA index_list(events)")}
+            assert partial["ix_events_txid_seq"] == 1

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, bindparam, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, bindparam, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nixflow.store.fast import Fast
@@ -153,6 +153,16 @@ def moved(conn: Connection, ticket_id: int, old: Key, new: Key) -> None:
         return
     found = contributions(conn, ticket_id)
     _upsert_rows(conn, _rows(old, negated(found)) + _rows(new, found))
+    _drop_emptied(conn, old, {day for day, _, _ in found})
+
+
+def _drop_emptied(conn: Connection, key: Key, days: set[int]) -> None:
+    """Remove the counters a move left at zero: the live projection files a new ticket under the key its unit of
+    work leaves it with (no move), so a rebuild, which moves, must end with the same rows."""
+    category_id, assignee_id, priority = key
+    d = report_days.c
+    where = (d.category_id == _id(category_id), d.assignee_id == _id(assignee_id), d.priority == priority)
+    conn.execute(delete(report_days).where(*where, d.day.in_(days), *(d[m] == 0 for m in MEASURES)))
 
 
 def negated(tallies: Sequence[Tally]) -> list[Tally]:

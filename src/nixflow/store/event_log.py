@@ -285,6 +285,17 @@ def _horizon(conn: Connection) -> int:
     return int(conn.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one())
 
 
+def tail_query(position: Position, horizon: int, limit: int) -> Select[Any]:
+    """PostgreSQL: the events after `position` of transactions older than `horizon`, in log order."""
+    return (
+        select(events)
+        .where(tuple_(events.c.txid, events.c.seq) > tuple_(literal(position[0]), literal(position[1])))
+        .where(events.c.txid < horizon)
+        .order_by(events.c.txid, events.c.seq)
+        .limit(limit)
+    )
+
+
 _AFTER = Fast(
     select(events).where(events.c.seq > bindparam("b_seq")).order_by(events.c.seq).limit(bindparam("b_limit"))
 )
@@ -297,20 +308,14 @@ def after(conn: Connection, position: Position, *, limit: int = 500) -> tuple[li
     one are read, ordered by (txid, seq): an event whose transaction commits late is read after it
     commits, never skipped.
     """
-    txid, seq = position
+    seq = position[1]
     if conn.dialect.name != "postgresql":
         # The log tailer reads every event this way: on the fast path (each row's ~20 columns processed cheaply).
         found = _AFTER.all(conn, {"b_seq": seq, "b_limit": limit}) if limit else []
         if found:
             position = (int(found[-1]["txid"] or 0), int(found[-1]["seq"]))
         return [record_of(r) for r in found], position
-    query = (
-        select(events)
-        .where(tuple_(events.c.txid, events.c.seq) > tuple_(literal(txid), literal(seq)))
-        .where(events.c.txid < _horizon(conn))
-        .order_by(events.c.txid, events.c.seq)
-    )
-    rows = conn.execute(query.limit(limit)).all() if limit else []
+    rows = conn.execute(tail_query(position, _horizon(conn), limit)).all() if limit else []
     records = [record_of(r) for r in rows]
     if rows:
         last = rows[-1]._mapping

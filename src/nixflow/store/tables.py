@@ -167,6 +167,7 @@ comments = Table(
 
 # The delivery states that are not final, as SQL (literal, so SQLite can match its partial index).
 UNFINISHED_SQL = "status IN ('pending', 'processing', 'retrying')"
+HAS_TXID_SQL = "txid IS NOT NULL"
 
 events = Table(
     "events",
@@ -196,7 +197,8 @@ events = Table(
     Column("error", Text),
     # PostgreSQL: the writing transaction's id, set by the database (see migration 0003). NULL on SQLite.
     Column("txid", BigInteger),
-    Index("ix_events_txid_seq", "txid", "seq"),
+    # Only rows with a transaction id (PostgreSQL's): SQLite's are NULL, read by `seq` (migration 0041).
+    Index("ix_events_txid_seq", "txid", "seq", sqlite_where=text(HAS_TXID_SQL), postgresql_where=text(HAS_TXID_SQL)),
     Index("ix_events_event_type", "event_type", "seq"),  # `?type=`, newest first (migration 0029)
     Index("ix_events_aggregate", "aggregate_type", "aggregate_id", "seq"),
     # Low-cardinality columns (category, priority) get no index of their own: every insert would pay for it.
