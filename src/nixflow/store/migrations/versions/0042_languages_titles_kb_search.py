@@ -6,7 +6,7 @@ language's text search configuration (german, french, spanish, arabic; english o
 in English move to `kb_search_plain`, an FTS5 table without stemming (FTS5 has only the English porter stemmer).
 
 Revision ID: 0042
-Revises: 0040
+Revises: 0041
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0042"
-down_revision = "0040"
+down_revision = "0041"
 branch_labels = None
 depends_on = None
 
