@@ -135,6 +135,8 @@ def _row(ticket_id: int, requester: int, created_at: datetime, check: datetime, 
         "resolution_due": (created_at + timedelta(minutes=1440)).strftime(SQLITE_TIME),
         "sla_paused_seconds": 0,
         "sla_state": json.dumps({}),
+        "tags": json.dumps([]),
+        "fields": json.dumps({}),
         "next_check_at": check.strftime(SQLITE_TIME),
     }
     required = {c.name for c in tickets.columns if not c.nullable}
