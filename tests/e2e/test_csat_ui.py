@@ -71,7 +71,7 @@ async def test_a_requester_rates_a_resolved_ticket_and_the_rating_is_in_the_repo
     await agent.locator("#satisfaction-link").click()
     row = agent.locator(f'#csat-results tr[data-key="{ana.id}"]')
     await expect(row).to_contain_text("Ana Agent")
-    await expect(row).to_contain_text("100.0 %")
+    await expect(row).to_contain_text("100 %")
     await expect(agent.locator(f'#time-totals tr[data-key="{ana.id}"]')).to_contain_text("20")
     await shoot(agent, "csat-reports")
     await row.get_by_role("link", name="Ana Agent").click()
