@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -120,7 +121,9 @@ def postgres_template() -> Iterator[str]:
 @pytest.fixture
 def postgres_database(postgres_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test."""
-    name = f"nixflow_test_{uuid7().replace('-', '')[-16:]}"
+    # From `secrets`, not uuid7's `random` bits: hypothesis seeds `random` the same way in every xdist worker, and
+    # two workers' schemathesis tests once drew the same name ("database ... already exists").
+    name = f"nixflow_test_{secrets.token_hex(8)}"
     admin = _admin_engine(postgres_template)
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
@@ -136,7 +139,7 @@ def redis_prefix() -> Iterator[str]:
     url = redis_url()
     if url is None:
         not_running("Redis")
-    prefix = f"nixflow-test-{uuid7()[-12:]}"
+    prefix = f"nixflow-test-{secrets.token_hex(6)}"  # not `random` (above)
     yield prefix
     client = redis.Redis.from_url(url)
     keys = list(client.scan_iter(f"{prefix}:*"))
