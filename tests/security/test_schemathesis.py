@@ -102,7 +102,17 @@ def one_parse_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ast, "parse", parse_alone)
 
 
-@pytest.mark.parametrize("role", ROLES)
+# Each role on SQLite; on PostgreSQL + Redis the admin only, who reaches every route. What differs between the
+# roles is authorisation, which is the same code on both engines (tests/security/test_authz_matrix.py checks every
+# route for every role on both); what differs between the engines is storage, which the admin's run reaches
+# everywhere. Two runs fewer keep CI's time (each run is about four minutes of a worker).
+_RUNS = [
+    *(pytest.param("embedded", role, id=f"embedded-{role}") for role in ROLES),
+    pytest.param("scaleout", "admin", id="scaleout-admin", marks=[pytest.mark.postgres, pytest.mark.redis]),
+]
+
+
+@pytest.mark.parametrize(("mode", "role"), _RUNS)
 @pytest.mark.usefixtures("one_parse_at_a_time")
 def test_every_phase_and_check_finds_nothing(server: Server, role: str) -> None:
     seed = int(os.environ.get("NIXFLOW_FUZZ_SEED") or secrets.randbits(64))  # not `random`: hypothesis seeds it
