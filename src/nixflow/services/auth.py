@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 from dataclasses import dataclass
@@ -20,8 +21,14 @@ from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import SYSTEM_USER_ID, api_tokens, login_attempts, users
 
 _hasher = PasswordHash.recommended()
-# Verified against when the email is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("nixflow-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures take the same time. Made on first use, not at
+    import: an argon2 hash is about 0.2 s of CPU, which every `nixflow` command would pay."""
+    return _hasher.hash("nixflow-timing-equaliser")
+
 
 MIN_PASSWORD = 8
 
@@ -34,7 +41,7 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Whether `password` matches; constant work whether or not there is a hash."""
     if password_hash is None:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, _dummy_hash())
         return False
     return _hasher.verify(password, password_hash)
 
