@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from nixflow.api.app import install
+from nixflow.api.app import include_routes
 
 LIMIT = 48 * 1024  # uvicorn's limit lies between 48 and 72 KB here; stay well inside it
 PER_CHARACTER = 12  # a four-byte UTF-8 character, percent-encoded
@@ -15,7 +15,7 @@ PER_CHARACTER = 12  # a four-byte UTF-8 character, percent-encoded
 
 def test_every_operations_query_fits_the_request_line() -> None:
     app = FastAPI()
-    install(app)
+    include_routes(app)
     too_long = []
     for path, operations in app.openapi()["paths"].items():
         for method, operation in operations.items():

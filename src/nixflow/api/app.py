@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nixflow.api import problems
@@ -108,9 +110,15 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-def install(app: FastAPI) -> None:
-    """Serve the API's routes from `app`, its errors as problem+json."""
+def install(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """Serve the API's routes (`include_routes`, done once in another app: `nixflow.app`) from `app`, its errors as
+    problem+json."""
     problems.install(app)
+    app.router.routes.extend(routes)
+
+
+def include_routes(app: FastAPI) -> None:
+    """Include every router of the API in `app`."""
     for router in (
         auth.router,
         password_reset.router,

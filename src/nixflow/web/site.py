@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from nixflow.web import (
     admin,
@@ -28,11 +30,21 @@ from nixflow.web.language import ReaderLanguage
 from nixflow.web.rendering import HERE, LoginRequired, make_environment
 
 
-def install(app: FastAPI) -> None:
-    """Serve the pages and static files from `app`."""
+def install(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """Serve the pages (`include_routes`, done once in another app: `nixflow.app`) and static files from `app`."""
     app.state.web_templates = make_environment()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(ReaderLanguage)  # request.state.locale/timezone before any page code
+    app.router.routes.extend(routes)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def include_routes(app: FastAPI) -> None:
+    """Include every router of the pages in `app`."""
     routers = (
         pages,
         password_reset,
@@ -51,8 +63,3 @@ def install(app: FastAPI) -> None:
     )
     for module in routers:
         app.include_router(module.router)
-
-    @app.exception_handler(LoginRequired)
-    async def to_login(request: Request, _exc: LoginRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
