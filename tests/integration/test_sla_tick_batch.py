@@ -151,7 +151,7 @@ async def test_escalation_rules_of_every_kind_write_what_they_write_ticket_by_ti
     quiet_harness: Harness, clock: ManualClock
 ) -> None:
     """Escalation rules beside the default ones: a priority raise that skips the critical ticket (and, on the
-    first ticket, runs after a default rule), a reassignment with a notice to a person, a rule in shadow mode,
+    first ticket, runs after a default rule), one after it that finds most of its work done, a reassignment with a notice to a person, a rule in shadow mode,
     and one that tags (which the batch cannot hold: that ticket's rules run one by one, in the same batch)."""
     harness = quiet_harness
     admin, agent = await harness.user("admin"), await harness.user("agent")
@@ -160,6 +160,11 @@ async def test_escalation_rules_of_every_kind_write_what_they_write_ticket_by_ti
             "name": "normal for 200 min is high",
             "conditions": {"all": [{"field": "priority", "op": "equals", "value": "normal"}, _OPEN_200]},
             "actions": [_escalate(3), {"type": "set_priority", "value": "high"}, {"type": "notify", "role": "admin"}],
+        },
+        {  # after the rule above: its priority and level are set already, only its notice is left to do
+            "name": "normal for 200 min is high, to the agents",
+            "conditions": {"all": [{"field": "priority", "op": "equals", "value": "normal"}, _OPEN_200]},
+            "actions": [_escalate(2), {"type": "set_priority", "value": "high"}, {"type": "notify", "role": "agent"}],
         },
         {
             "name": "open 1,000 min goes to the agent",
