@@ -151,8 +151,9 @@ async def test_escalation_rules_of_every_kind_write_what_they_write_ticket_by_ti
     quiet_harness: Harness, clock: ManualClock
 ) -> None:
     """Escalation rules beside the default ones: a priority raise that skips the critical ticket (and, on the
-    first ticket, runs after a default rule), one after it that finds most of its work done, a reassignment with a notice to a person, a rule in shadow mode,
-    and one that tags (which the batch cannot hold: that ticket's rules run one by one, in the same batch)."""
+    first ticket, runs after a default rule), one after it that finds most of its work done, a reassignment
+    with a notice to a person, a rule in shadow mode, and one that tags (which the batch cannot hold: that
+    ticket's rules run one by one, in the same batch)."""
     harness = quiet_harness
     admin, agent = await harness.user("admin"), await harness.user("agent")
     rules = [

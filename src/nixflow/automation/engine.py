@@ -140,7 +140,6 @@ def run_rule(
         _emit(rtx, "automation.rule_shadowed", ticket_id, {**ref, "actions": actions})
         return
 
-
     def apply() -> None:
         _emit(rtx, "automation.rule_applied", ticket_id, {**ref, "actions": actions})
         for action in actions:
