@@ -2,7 +2,8 @@
 
 The job reads only due tickets, through the index on `tickets.next_check_at`, so its cost grows with due
 work, not with open tickets. Each ticket is claimed by a conditional write (`next_check_at` unchanged since
-it was read), so a second or concurrent run of the job finds nothing to do: every event fires once.
+it was read), so a second or concurrent run of the job finds nothing to do: every event fires once. A batch's
+escalation rules run with their tickets' saves held and written together (`check_batch`).
 """
 
 from __future__ import annotations
