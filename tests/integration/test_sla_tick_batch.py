@@ -9,6 +9,7 @@ so the report projection takes them at once (`Handler.many`): this compares that
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import Connection, select
 from tests.conftest import Harness, ManualClock, User, start
 
+from nixflow.automation import timers
 from nixflow.automation.timers import TimedAutomation
 from nixflow.bootstrap import build
 from nixflow.config import Settings
@@ -148,14 +150,15 @@ async def test_the_batch_writes_what_ticket_by_ticket_writes(quiet_harness: Harn
 
 
 async def test_escalation_rules_of_every_kind_write_what_they_write_ticket_by_ticket(
-    quiet_harness: Harness, clock: ManualClock
+    quiet_harness: Harness, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Escalation rules beside the default ones: a priority raise that skips the critical ticket (and, on the
     first ticket, runs after a default rule), one after it that finds most of its work done, a reassignment
-    with a notice to a person, a rule in shadow mode, and one that tags (which the batch cannot hold: that
-    ticket's rules run one by one, in the same batch)."""
+    with a notice to a person, a rule in shadow mode; and two the batch cannot hold, whose tickets' rules run one
+    by one in the same batch: one that tags, one that assigns to someone who left (it fails: `rule_failed`).
+    Neither makes the whole batch fall back to ticket by ticket (which would log a warning)."""
     harness = quiet_harness
-    admin, agent = await harness.user("admin"), await harness.user("agent")
+    admin, agent, gone = await harness.user("admin"), await harness.user("agent"), await harness.user("agent")
     rules = [
         {
             "name": "normal for 200 min is high",
@@ -177,6 +180,11 @@ async def test_escalation_rules_of_every_kind_write_what_they_write_ticket_by_ti
             "conditions": {"all": [{"field": "priority", "op": "equals", "value": "critical"}, _open_for(1000)]},
             "actions": [{"type": "add_tag", "value": "stale"}, _escalate(5)],
         },
+        {
+            "name": "assigned for 1,000 min goes to someone who left",
+            "conditions": {"all": [{"field": "assignee_id", "op": "is_null", "value": False}, _open_for(1000)]},
+            "actions": [{"type": "assign", "user_id": gone.id}, _escalate(7)],
+        },
         {"name": "try: open 200 min", "mode": "shadow", "conditions": {"all": [_OPEN_200]}, "actions": [_escalate(6)]},
     ]
     for position, rule in enumerate(rules, start=300):
@@ -184,9 +192,14 @@ async def test_escalation_rules_of_every_kind_write_what_they_write_ticket_by_ti
             "/api/rules", json={"kind": "escalation", "position": position, **rule}, headers=admin.headers
         )
         assert created.status_code == 201, created.text
+    left = await harness.client.patch(f"/api/users/{gone.id}", json={"active": False}, headers=admin.headers)
+    assert left.status_code == 200, left.text
 
-    batched, single, types = await _both_ways(harness, clock)
-    assert {"ticket.priority_changed", "ticket.assigned", "ticket.tagged", "automation.rule_shadowed"} <= set(types)
+    with caplog.at_level(logging.WARNING, logger=timers.__name__):
+        batched, single, types = await _both_ways(harness, clock)
+    assert not [r for r in caplog.records if r.name == timers.__name__], "the batch fell back to ticket by ticket"
+    kinds = {"ticket.priority_changed", "ticket.assigned", "ticket.tagged", "automation.rule_shadowed"}
+    assert kinds | {"automation.rule_failed"} <= set(types)
     assert types.count("automation.rule_applied") > types.count("ticket.assigned") > 0
     assert batched == single
 
