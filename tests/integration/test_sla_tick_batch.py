@@ -9,6 +9,7 @@ so the report projection takes them at once (`Handler.many`): this compares that
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import Connection, select
 from tests.conftest import Harness, ManualClock, User, start
 
+from nixflow.automation import timers
 from nixflow.automation.timers import TimedAutomation
 from nixflow.bootstrap import build
 from nixflow.config import Settings
@@ -98,8 +100,10 @@ def _shape_of_set(
 
 
 def _bookkeeping(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
-    """The tickets' SLA bookkeeping and what the report projection holds of their SLA outcomes."""
+    """The tickets' SLA bookkeeping, what rules changed, and what the report projection holds of their SLA
+    outcomes."""
     columns = ("sla_state", "next_check_at", "escalation_level", "version", "priority", "status", "assignee_id")
+    columns += ("tags", "first_response_due", "resolution_due", "updated_at")
     query = select(*(tickets.c[c] for c in columns)).where(tickets.c.id.in_(ids)).order_by(tickets.c.id)
     g = report_sla.c
     outcomes = select(g.target, g.outcome, g.due_at, g.at).where(g.ticket_id.in_(ids))
@@ -109,8 +113,10 @@ def _bookkeeping(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
     ]
 
 
-async def test_the_batch_writes_what_ticket_by_ticket_writes(quiet_harness: Harness, clock: ManualClock) -> None:
-    harness = quiet_harness
+async def _both_ways(harness: Harness, clock: ManualClock) -> tuple[Any, Any, list[str]]:
+    """Two identical sets of tickets, one checked by the job's batch and one ticket by ticket, 250 and 1,500
+    minutes after they were opened (first responses warned and breached, escalations, then the resolutions);
+    the log, receipts and ticket rows of each set (`_shape_of_set`, `_bookkeeping`), and the batch's event types."""
     nixflow = harness.nixflow
     admin, agent = await harness.user("admin"), await harness.user("agent")
     requester = await harness.user("requester")
@@ -123,7 +129,6 @@ async def test_the_batch_writes_what_ticket_by_ticket_writes(quiet_harness: Harn
     one_by_one = TimedAutomation(db=nixflow.db, writer=nixflow.writer, counters=job.counters, batched=False)
     mark = await nixflow.db.read(lambda conn: _log_after(conn, 0)[0][-1]["seq"])
 
-    # First responses warned and breached, escalations to level 1 and 2; then the resolutions.
     for minutes in (250, 1500):
         clock.now = begin + timedelta(minutes=minutes)
         assert await job.check(batched_ids, clock.now) == await one_by_one.check(single_ids, clock.now) > 0
@@ -132,13 +137,82 @@ async def test_the_batch_writes_what_ticket_by_ticket_writes(quiet_harness: Harn
     rows, receipts = await nixflow.db.read(lambda conn: _log_after(conn, mark))
     batched = _shape_of_set(rows, receipts, batched_ids)
     single = _shape_of_set(rows, receipts, single_ids)
-    types = [e["event_type"] for e in batched[0]]
-    assert {"sla.warning", "sla.breached", "ticket.escalated", "notification.requested"} <= set(types)
     assert batched[1], "the handlers left receipts"
+    rows_batched = await nixflow.db.read(lambda conn: _bookkeeping(conn, batched_ids))
+    rows_single = await nixflow.db.read(lambda conn: _bookkeeping(conn, single_ids))
+    return (batched, rows_batched), (single, rows_single), [e["event_type"] for e in batched[0]]
+
+
+async def test_the_batch_writes_what_ticket_by_ticket_writes(quiet_harness: Harness, clock: ManualClock) -> None:
+    batched, single, types = await _both_ways(quiet_harness, clock)
+    assert {"sla.warning", "sla.breached", "ticket.escalated", "notification.requested"} <= set(types)
     assert batched == single
-    assert await nixflow.db.read(lambda conn: _bookkeeping(conn, batched_ids)) == await nixflow.db.read(
-        lambda conn: _bookkeeping(conn, single_ids)
-    )
+
+
+async def test_escalation_rules_of_every_kind_write_what_they_write_ticket_by_ticket(
+    quiet_harness: Harness, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Escalation rules beside the default ones: a priority raise that skips the critical ticket (and, on the
+    first ticket, runs after a default rule), one after it that finds most of its work done, a reassignment
+    with a notice to a person, a rule in shadow mode; and two the batch cannot hold, whose tickets' rules run one
+    by one in the same batch: one that tags, one that assigns to someone who left (it fails: `rule_failed`).
+    Neither makes the whole batch fall back to ticket by ticket (which would log a warning)."""
+    harness = quiet_harness
+    admin, agent, gone = await harness.user("admin"), await harness.user("agent"), await harness.user("agent")
+    rules = [
+        {
+            "name": "normal for 200 min is high",
+            "conditions": {"all": [{"field": "priority", "op": "equals", "value": "normal"}, _OPEN_200]},
+            "actions": [_escalate(3), {"type": "set_priority", "value": "high"}, {"type": "notify", "role": "admin"}],
+        },
+        {  # after the rule above: its priority and level are set already, only its notice is left to do
+            "name": "normal for 200 min is high, to the agents",
+            "conditions": {"all": [{"field": "priority", "op": "equals", "value": "normal"}, _OPEN_200]},
+            "actions": [_escalate(2), {"type": "set_priority", "value": "high"}, {"type": "notify", "role": "agent"}],
+        },
+        {
+            "name": "open 1,000 min goes to the agent",
+            "conditions": {"all": [_open_for(1000)]},
+            "actions": [{"type": "assign", "user_id": agent.id}, _escalate(4), {"type": "notify", "user_id": admin.id}],
+        },
+        {
+            "name": "critical for 1,000 min is stale",
+            "conditions": {"all": [{"field": "priority", "op": "equals", "value": "critical"}, _open_for(1000)]},
+            "actions": [{"type": "add_tag", "value": "stale"}, _escalate(5)],
+        },
+        {
+            "name": "assigned for 1,000 min goes to someone who left",
+            "conditions": {"all": [{"field": "assignee_id", "op": "is_null", "value": False}, _open_for(1000)]},
+            "actions": [{"type": "assign", "user_id": gone.id}, _escalate(7)],
+        },
+        {"name": "try: open 200 min", "mode": "shadow", "conditions": {"all": [_OPEN_200]}, "actions": [_escalate(6)]},
+    ]
+    for position, rule in enumerate(rules, start=300):
+        created = await harness.client.post(
+            "/api/rules", json={"kind": "escalation", "position": position, **rule}, headers=admin.headers
+        )
+        assert created.status_code == 201, created.text
+    left = await harness.client.patch(f"/api/users/{gone.id}", json={"active": False}, headers=admin.headers)
+    assert left.status_code == 200, left.text
+
+    with caplog.at_level(logging.WARNING, logger=timers.__name__):
+        batched, single, types = await _both_ways(harness, clock)
+    assert not [r for r in caplog.records if r.name == timers.__name__], "the batch fell back to ticket by ticket"
+    kinds = {"ticket.priority_changed", "ticket.assigned", "ticket.tagged", "automation.rule_shadowed"}
+    assert kinds | {"automation.rule_failed"} <= set(types)
+    assert types.count("automation.rule_applied") > types.count("ticket.assigned") > 0
+    assert batched == single
+
+
+def _open_for(minutes: int) -> dict[str, Any]:
+    return {"field": "minutes_open", "op": "gte", "value": minutes}
+
+
+def _escalate(level: int) -> dict[str, Any]:
+    return {"type": "escalate", "level": level}
+
+
+_OPEN_200 = _open_for(200)
 
 
 async def test_a_run_whose_batch_handler_fails_is_handled_event_by_event(

@@ -126,19 +126,31 @@ def run_rule(
     counters: CounterStore,
     *,
     trigger_event_id: str | None,
+    guarded: bool = True,
 ) -> None:
-    """Apply (or, in shadow mode, log) the actions a rule decided on."""
+    """Apply (or, in shadow mode, log) the actions a rule decided on.
+
+    Guarded, a failing action rolls back the rule's savepoint and is logged (`automation.rule_failed`);
+    unguarded (the SLA job's batch, whose ticket saves are held: `tickets.held_saves`) it fails the caller.
+    """
     rule_ctx = dataclasses.replace(tx.ctx, actor_id=SYSTEM_USER_ID, rule_id=int(rule["id"]), rule_name=rule["name"])
     rtx = tx.child(rule_ctx)
     ref = {"rule_id": rule["id"], "rule_name": rule["name"], "trigger_event_id": trigger_event_id}
     if rule["mode"] == "shadow":
         _emit(rtx, "automation.rule_shadowed", ticket_id, {**ref, "actions": actions})
         return
+
+    def apply() -> None:
+        _emit(rtx, "automation.rule_applied", ticket_id, {**ref, "actions": actions})
+        for action in actions:
+            _act(rtx, rule, ticket_id, action, counters)
+
+    if not guarded:
+        apply()
+        return
     try:
         with tx.savepoint():
-            _emit(rtx, "automation.rule_applied", ticket_id, {**ref, "actions": actions})
-            for action in actions:
-                _act(rtx, rule, ticket_id, action, counters)
+            apply()
     except DomainError as exc:
         _emit(rtx, "automation.rule_failed", ticket_id, {**ref, "error": f"{type(exc).__name__}: {exc.detail}"})
 

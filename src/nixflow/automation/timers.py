@@ -2,7 +2,8 @@
 
 The job reads only due tickets, through the index on `tickets.next_check_at`, so its cost grows with due
 work, not with open tickets. Each ticket is claimed by a conditional write (`next_check_at` unchanged since
-it was read), so a second or concurrent run of the job finds nothing to do: every event fires once.
+it was read), so a second or concurrent run of the job finds nothing to do: every event fires once. A batch's
+escalation rules run with their tickets' saves held and written together (`check_batch`).
 """
 
 from __future__ import annotations
@@ -71,16 +72,18 @@ class _Due:
     alarms: list[sla.Alarm]
     escalations: list[Any]
     state: dict[str, Any]  # the SLA state once the alarms (and shadowed escalations) have fired
-    next_check: datetime | None
+    reached: int  # the escalation level once the escalations due have fired
 
-    def claim(self) -> dict[str, Any]:
-        """The claim's parameters: unchanged since read, at the time it was due."""
+    def claim(self, tx: Tx) -> dict[str, Any]:
+        """The claim's parameters: unchanged since read, at the time it was due; the next check as if the
+        escalations due had fired (a rule that fails is not due again)."""
+        scheduled = {**self.ticket, "sla_state": self.state, "escalation_level": self.reached}
         return {
             "b_id": self.ticket["id"],
             "b_version": self.ticket["version"],
             "b_scheduled": self.ticket["next_check_at"],
             "v_sla_state": self.state,
-            "v_next_check_at": self.next_check,
+            "v_next_check_at": ticket_sla.next_check_at(tx, scheduled),
         }
 
 
@@ -113,8 +116,7 @@ def _due(tx: Tx, ticket_id: int) -> _Due | None:
             *(conditions.rule_level(r["actions"]) for r in escalations if r["mode"] != "shadow"),
         ]
     )
-    next_check = ticket_sla.next_check_at(tx, {**ticket, "sla_state": state, "escalation_level": reached})
-    return _Due(ticket, policy, alarms, escalations, state, next_check)
+    return _Due(ticket, policy, alarms, escalations, state, reached)
 
 
 def _alarm(tx: Tx, due: _Due, alarm: sla.Alarm) -> None:
@@ -131,57 +133,103 @@ def _alarm(tx: Tx, due: _Due, alarm: sla.Alarm) -> None:
     )
 
 
-def _fire(tx: Tx, dues: list[_Due], counters: CounterStore) -> int:
-    """Fire what is due for tickets this unit of work has claimed; return how many fired.
-
-    Each ticket's alarms and escalations share a correlation of their own. The alarms go out round by round
-    (every ticket's first, then every ticket's second, ...), so a batch's breaches stand side by side in the
-    log and their handlers take them at once (`Handler.many`); each ticket's own events keep their order.
-    """
-    cycles = [uuid7() for _ in dues]
-    for due in dues:
-        ticket_service.remember(tx, {**due.ticket, "sla_state": due.state, "next_check_at": due.next_check})
+def _alarms(tx: Tx, dues: list[_Due], cycles: list[str]) -> None:
+    """Emit the alarms of claimed tickets, each ticket's in a correlation of its own (`cycles`), round by
+    round (every ticket's first, then every ticket's second, ...): a batch's breaches stand side by side in the
+    log and their handlers take them at once (`Handler.many`); each ticket's own events keep their order."""
     contexts = [tx.child(dataclasses.replace(tx.ctx, correlation_id=c, source="sla")) for c in cycles]
-    for round_ in range(max(len(due.alarms) for due in dues)):
+    for round_ in range(max((len(due.alarms) for due in dues), default=0)):
         for due, ttx in zip(dues, contexts, strict=True):
             if round_ < len(due.alarms):
                 _alarm(ttx, due, due.alarms[round_])
-    for due, cycle in zip(dues, cycles, strict=True):
-        if not due.escalations:
-            continue
-        ticket_id = int(due.ticket["id"])
-        etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=cycle, source="escalation"))
-        for rule in due.escalations:
-            actions = pending_actions(rule, ticket_service.current(tx, ticket_id=ticket_id))
-            if actions:
-                run_rule(etx, rule, ticket_id, actions, counters, trigger_event_id=None)
+
+
+def _escalate(tx: Tx, due: _Due, cycle: str, counters: CounterStore, *, guarded: bool = True) -> None:
+    """Run the escalation rules due for a claimed ticket, in the correlation of its alarms."""
+    ticket_id = int(due.ticket["id"])
+    etx = tx.child(dataclasses.replace(tx.ctx, correlation_id=cycle, source="escalation"))
+    for rule in due.escalations:
+        actions = pending_actions(rule, ticket_service.current(tx, ticket_id=ticket_id))
+        if actions:
+            run_rule(etx, rule, ticket_id, actions, counters, trigger_event_id=None, guarded=guarded)
+
+
+def _fired(dues: list[_Due]) -> int:
     return sum(len(due.alarms) + len(due.escalations) for due in dues)
 
 
 def check_ticket(tx: Tx, ticket_id: int, counters: CounterStore) -> int:
     """Fire the SLA alarms and escalation rules due for one ticket at `tx.now`; return how many fired."""
     due = _due(tx, ticket_id)
-    if due is None or _CLAIM.rowcount(tx.conn, due.claim()) != 1:
+    if due is None:
         return 0
-    return _fire(tx, [due], counters)
+    claim = due.claim(tx)
+    if _CLAIM.rowcount(tx.conn, claim) != 1:
+        return 0
+    ticket_service.remember(
+        tx, {**due.ticket, "sla_state": claim["v_sla_state"], "next_check_at": claim["v_next_check_at"]}
+    )
+    cycle = uuid7()
+    _alarms(tx, [due], [cycle])
+    _escalate(tx, due, cycle, counters)
+    return _fired([due])
 
 
 class _Contended(Exception):
     """Another run claimed a ticket of the batch first."""
 
 
+# What an escalation rule may do for its ticket's saves to be held and written with the batch's (`_held`).
+_HELD_ACTIONS = frozenset({"escalate", "notify", "set_priority", "assign"})
+
+
+def _held(tx: Tx, due: _Due) -> bool:
+    """Whether the ticket's escalations can run with its saves held: every action of every rule due is one that
+    cannot fail on a claimed ticket (an assignee is checked once per batch), so no rule needs a savepoint."""
+    return all(
+        action["type"] in _HELD_ACTIONS
+        and (action["type"] != "assign" or ticket_service.assignable(tx, int(action["user_id"])))
+        for rule in due.escalations
+        if rule["mode"] != "shadow"
+        for action in rule["actions"]
+    )
+
+
 def check_batch(tx: Tx, ticket_ids: list[int], counters: CounterStore) -> int:
-    """`check_ticket` for each ticket, with one claim statement for the batch (an executemany whose row count
-    says whether every claim held); raises `_Contended` if one did not: roll back, go ticket by ticket."""
+    """`check_ticket` for each ticket, set-based; raises `_Contended` if another writer changed a ticket of the
+    batch since it was read: roll back, go ticket by ticket.
+
+    A ticket whose escalations can run with its saves held (`_held`) is written once, claim and escalations
+    together, in one statement per set of changed columns for the batch (`tickets.held_saves`); the others are
+    claimed by one executemany and their rules run one by one, each in a savepoint (`run_rule`)."""
     found = [_due(tx, ticket_id) for ticket_id in ticket_ids]
     dues = [due for due in found if due is not None]
     if not dues:
         return 0
     if len(dues) == 1 or not tx.conn.dialect.supports_sane_multi_rowcount:
         return sum(check_ticket(tx, int(due.ticket["id"]), counters) for due in dues)
-    if _CLAIM.many(tx.conn, [due.claim() for due in dues]) != len(dues):
+    cycles = {int(due.ticket["id"]): uuid7() for due in dues}
+    eligible = [_held(tx, due) for due in dues]
+    held = [due for due, ok in zip(dues, eligible, strict=True) if ok]
+    alone = [due for due, ok in zip(dues, eligible, strict=True) if not ok]
+    claims = [due.claim(tx) for due in alone]
+    if _CLAIM.many(tx.conn, claims) != len(alone):
         raise _Contended
-    return _fire(tx, dues, counters)
+    for due, claim in zip(alone, claims, strict=True):
+        ticket_service.remember(
+            tx, {**due.ticket, "sla_state": claim["v_sla_state"], "next_check_at": claim["v_next_check_at"]}
+        )
+    with ticket_service.held_saves(tx) as saves:
+        for due in held:
+            saves.claim(tx, due.ticket, {"sla_state": due.state})
+        _alarms(tx, dues, [cycles[int(due.ticket["id"])] for due in dues])
+        for due in held:
+            _escalate(tx, due, cycles[int(due.ticket["id"])], counters, guarded=False)
+        if saves.write(tx) != len(held):
+            raise _Contended
+    for due in alone:
+        _escalate(tx, due, cycles[int(due.ticket["id"])], counters)
+    return _fired(dues)
 
 
 class TimedAutomation:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -170,7 +172,11 @@ def _save(
     `escalation_below`, only while the ticket is below that escalation level); return the new row.
 
     Every change goes through here, so `next_check_at` (SLA and escalation) is recomputed on every change.
+    Within `held_saves` the write waits for the others of the batch (`HeldSaves`).
     """
+    held: HeldSaves | None = tx.memo.get(_HELD)
+    if held is not None and before["id"] in held.first:
+        return held.hold(tx, before, values)
     values = {**values, "next_check_at": next_check_at(tx, {**before, **values})}
     columns = tuple(sorted(values))
     params = {f"v_{c}": values[c] for c in columns}
@@ -182,6 +188,63 @@ def _save(
     after = {**before, **values}
     remember(tx, after)
     return dict(after)
+
+
+_HELD = ("tickets", "held saves")  # beside the ticket copies it made current: a rolled-back savepoint drops both
+
+
+@dataclasses.dataclass
+class HeldSaves:
+    """Saves of a batch of tickets held back and written together, one row per ticket, in one statement per
+    set of changed columns (the SLA job's batch: `automation/timers.py`).
+
+    Each held ticket's first row is the one its writes are conditional on (the version and `next_check_at`
+    read); every save in between bumps the version and is applied to the unit's copy as `_save` does, so the
+    events, versions and copies are those of saves one by one. `next_check_at` is worked out once, on the last
+    state, which is what the last of those saves would have written.
+    """
+
+    first: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    values: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def claim(self, tx: Tx, before: dict[str, Any], values: dict[str, Any]) -> None:
+        """Hold `values` (SLA bookkeeping) for a ticket as read, conditional on it being unchanged since."""
+        self.first[before["id"]] = before
+        self.values[before["id"]] = dict(values)
+        remember(tx, {**before, **values})
+
+    def hold(self, tx: Tx, before: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """`_save` for a held ticket: the unit's copy changes now, the row when the batch is written."""
+        self.values[before["id"]].update(values)
+        after = {**before, **values}
+        remember(tx, after)
+        return dict(after)
+
+    def write(self, tx: Tx) -> int:
+        """Write every held ticket (its `next_check_at` from its last state); return how many rows matched."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for ticket_id, first in self.first.items():
+            after = {**first, **self.values[ticket_id]}
+            after["next_check_at"] = next_check_at(tx, after)
+            remember(tx, after)
+            values = {**self.values[ticket_id], "next_check_at": after["next_check_at"]}
+            params = {f"v_{c}": v for c, v in values.items()}
+            params.update(b_id=ticket_id, b_version=first["version"], b_next_check_at=first["next_check_at"])
+            groups.setdefault(tuple(sorted(values)), []).append(params)
+        return sum(_update_statement(c, escalation_below=False).many(tx.conn, rows) for c, rows in groups.items())
+
+
+@contextmanager
+def held_saves(tx: Tx) -> Iterator[HeldSaves]:
+    """Hold the saves of the tickets claimed through the yielded `HeldSaves` until its `write`; a savepoint
+    rolled back within (which forgets the copies the held saves made current) fails the batch."""
+    held = tx.memo[_HELD] = HeldSaves()
+    try:
+        yield held
+    finally:
+        found = tx.memo.pop(_HELD, None)
+    if found is not held:
+        raise RuntimeError("held ticket saves were dropped by a savepoint rolled back within")
 
 
 Changes = list[tuple[str, dict[str, Any]]]
@@ -264,6 +327,19 @@ def _check_requester(conn: Connection, requester_id: int) -> None:
             f"user {requester_id} is not an active user",
             errors=[{"loc": ["body", "requester_id"], "msg": "not an active user"}],
         )
+
+
+def assignable(tx: Tx, user_id: int) -> bool:
+    """Whether a change may assign tickets to `user_id` (an active agent or admin), read once per unit of work."""
+
+    def check() -> bool:
+        try:
+            _check_assignee(tx.conn, user_id)
+        except Conflict:
+            return False
+        return True
+
+    return tx.memoized(("assignable", user_id), check)
 
 
 def _check_assignee(conn: Connection, assignee_id: int | None) -> None:
