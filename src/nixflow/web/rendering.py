@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,8 +52,10 @@ class LoginRequired(Exception):
     """A page was asked for without a valid session: send the browser to the login page."""
 
 
+@functools.cache
 def make_environment() -> Environment:
-    """The Jinja2 environment of the pages (autoescaped; gettext per render: `reader_context`)."""
+    """The Jinja2 environment of the pages (autoescaped; gettext per render: `reader_context`). One per process,
+    shared by its apps: it holds nothing of an app's, and each template is then compiled once, not once per app."""
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=True,
