@@ -34,9 +34,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.growth import RATE, UNIT, grow
+from sqlalchemy import JSON
 
-from nixflow.store.tables import JSON, REPORT_DAY_MEASURES, UTCDateTime, metadata
+from bench.growth import RATE, UNIT, grow
+from nixflow.store.tables import REPORT_DAY_MEASURES, UTCDateTime, metadata
 
 BLOCK = 2_000  # tickets a copy: 2 simulated days
 TAIL = 2 * RATE  # tickets still open: the last two simulated days
@@ -129,9 +130,7 @@ def _column(table: str, name: str, kind: Any) -> str:
     if (table, name) == ("notifications", "id"):
         return "id + :n"
     if (table, name) == ("events", "aggregate_id"):
-        return (
-            "CAST(CAST(aggregate_id AS INTEGER) + CASE aggregate_type WHEN 'ticket' THEN :t ELSE :n END AS TEXT)"
-        )
+        return "CAST(CAST(aggregate_id AS INTEGER) + CASE aggregate_type WHEN 'ticket' THEN :t ELSE :n END AS TEXT)"
     if name == "dedup_key":
         return "shift_dedup(dedup_key, :j)"
     if name in _UUID_KEYS or name == "duplicate_of":
@@ -157,8 +156,11 @@ def _copy_statements() -> list[tuple[str, str]]:
         order = " ORDER BY seq" if name == "events" else ""
         quoted = ", ".join(f'"{c}"' for c in columns)
         statements.append(
-            (name, f"INSERT INTO main.{name} ({quoted}) SELECT {select} FROM src.{name} "
-                   f"WHERE {owner} BETWEEN :lo AND :hi{order}")  # fmt: skip
+            (
+                name,
+                f"INSERT INTO main.{name} ({quoted}) SELECT {select} FROM src.{name} "
+                f"WHERE {owner} BETWEEN :lo AND :hi{order}",
+            )
         )
     receipts = (
         "INSERT INTO main.handler_receipts (handler, event_id, handled_at) "
@@ -178,7 +180,7 @@ def _refuse_unknown(conn: sqlite3.Connection) -> None:
     """Every table with rows for tickets must be one this copies or rebuilds."""
     known = {*_OWN, *_REBUILT, "handler_receipts", "report_staff"}
     for table in metadata.sorted_tables:
-        if table.name in known or "ticket_id" not in table.c and table.name != "comments":
+        if table.name in known or "ticket_id" not in table.c:
             continue
         if conn.execute(f'SELECT 1 FROM src."{table.name}" LIMIT 1').fetchone():
             raise RuntimeError(f"replication does not know how to copy {table.name}, which the slice fills")
