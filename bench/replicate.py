@@ -4,15 +4,17 @@ that the real path grew (bench/growth.py).
 The slice is grown for real to `block + TAIL` tickets, without the final settle at the real now (see
 `bench.growth.grow`). Its first `block` tickets are then complete: created, escalated and breached, resolved two
 days later or kept in the backlog, with every SLA alarm fired. The last `TAIL` (two days of tickets) are still
-unresolved, as the newest tickets of any grown database are. To reach `block * copies + TAIL` tickets:
+unresolved, as the newest tickets of any grown database are. To reach `block * blocks + TAIL` tickets:
 
-1. the tail's rows leave the database (their counters go with them, by the counting triggers);
-2. the complete block is copied `copies - 1` times after itself, each copy one INSERT ... SELECT per table in
-   one transaction, from the slice's own file (attached), ticket and notification ids shifted by a copy's
+1. the tail's rows leave the database (their counters go with them, by the counting triggers), and so do the
+   block's events, to come back in time order with their copies';
+2. the complete block is copied `blocks - 1` times after itself, each copy one INSERT ... SELECT per table,
+   from the slice's own file (attached), ticket and notification ids shifted by a copy's
    span, every timestamp (columns, and inside JSON and text: due times, titles' `#id`) shifted by the
    block's simulated duration, event ids, correlation and causation ids given new unique uuid7s (the same old
-   id gives the same new one in a copy, so causation chains and handler receipts stay linked), `seq` given
-   in order by the log itself;
+   id gives the same new one in a copy, so causation chains and handler receipts stay linked); the events
+   one INSERT ... SELECT a window of the block's duration, from every copy that has events in it, in time
+   order, so `seq` follows time as the real path's does;
 3. the tail comes back after the last copy, shifted the same way, so the newest two days are as the real
    path leaves them;
 4. what is kept per key rather than per ticket is rebuilt: `report_days` from the report tables (the same SQL
@@ -30,7 +32,8 @@ import hashlib
 import json
 import re
 import sqlite3
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +50,8 @@ _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"
 _TICKET_REF = re.compile(r"#(\d+)")
 _UUID_KEYS = ("event_id", "correlation_id", "causation_id")
 # Tables replicated row by row: their rows of the slice's tickets and how to select them from `src`.
-_TICKET_EVENTS = "aggregate_type IN ('ticket', 'notification') AND CAST(json_extract(data, '$.ticket_id') AS INTEGER)"
+_TICKET_OF_EVENT = "CAST(json_extract(data, '$.ticket_id') AS INTEGER)"
+_TICKET_EVENTS = f"aggregate_type IN ('ticket', 'notification') AND {_TICKET_OF_EVENT}"
 _OWN = {
     "tickets": "id",
     "events": _TICKET_EVENTS,
@@ -58,6 +62,22 @@ _OWN = {
 }
 # Kept per key, not per ticket: rebuilt (report_days, round_robin_counters) or kept by triggers.
 _REBUILT = {"report_days", "event_counts", "ticket_counts", "round_robin_counters"}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Tickets `lo`..`hi` of the slice copied `shift` blocks later; `salt` keeps its ids apart from others'."""
+
+    lo: int
+    hi: int
+    shift: int
+    salt: int
+    tickets: int  # the offset of its ticket ids
+    notifications: int  # the offset of its notification ids
+
+    def params(self, seconds: int) -> dict[str, int]:
+        return {"t": self.tickets, "n": self.notifications, "s": self.shift * seconds, "j": self.salt,
+                "lo": self.lo, "hi": self.hi}  # fmt: skip
 
 
 def _time(value: str | None, seconds: int) -> str | None:
@@ -150,16 +170,15 @@ def _copy_statements() -> list[tuple[str, str]]:
     """(table, INSERT ... SELECT from `src` of the rows of tickets `:lo`..`:hi`, shifted)."""
     statements = []
     for name, owner in _OWN.items():
+        if name == "events":  # in time order over all copies: `_copy_events`
+            continue
         table = metadata.tables[name]
-        columns = [c.name for c in table.columns if not (name == "events" and c.name == "seq")]
-        select = ", ".join(_column(name, c, table.c[c].type) for c in columns)
-        order = " ORDER BY seq" if name == "events" else ""
-        quoted = ", ".join(f'"{c}"' for c in columns)
+        select = ", ".join(_column(name, c.name, c.type) for c in table.columns)
+        quoted = ", ".join(f'"{c.name}"' for c in table.columns)
         statements.append(
             (
                 name,
-                f"INSERT INTO main.{name} ({quoted}) SELECT {select} FROM src.{name} "
-                f"WHERE {owner} BETWEEN :lo AND :hi{order}",
+                f"INSERT INTO main.{name} ({quoted}) SELECT {select} FROM src.{name} WHERE {owner} BETWEEN :lo AND :hi",
             )
         )
     receipts = (
@@ -174,6 +193,41 @@ def _copy_statements() -> list[tuple[str, str]]:
         "FROM src.ticket_search WHERE ticket_id BETWEEN :lo AND :hi"
     )
     return [*statements, ("handler_receipts", receipts), ("ticket_search", search)]
+
+
+def _copy_events(conn: sqlite3.Connection, pieces: list[Piece], seconds: int) -> None:
+    """The pieces' events in time order, so `seq` follows the log's time as the real path's does: a window of
+    the block's duration at a time, each piece's events that fall in it (a ticket resolved two days after it
+    was opened falls in a later window than its creation), ordered by time, then by their order in the slice."""
+    conn.execute(
+        "CREATE TEMP TABLE block_events AS SELECT *, "
+        f"(CAST(strftime('%s', timestamp) AS INTEGER) - :begin) / :seconds AS k, {_TICKET_OF_EVENT} AS ticket "
+        "FROM src.events WHERE aggregate_type IN ('ticket', 'notification')",
+        {"begin": _epoch(conn.execute("SELECT created_at FROM src.tickets WHERE id = 1").fetchone()[0]),
+         "seconds": seconds},
+    )  # fmt: skip
+    conn.execute("CREATE INDEX temp.block_events_k ON block_events (k, ticket)")
+    last = conn.execute("SELECT max(k) FROM temp.block_events").fetchone()[0]
+    columns = [c for c in metadata.tables["events"].columns if c.name != "seq"]
+    select = ", ".join(f'{_column("events", c.name, c.type)} AS "{c.name}"' for c in columns)
+    quoted = ", ".join(f'"{c.name}"' for c in columns)
+    for window in range(max(p.shift for p in pieces) + last + 1):
+        parts, params = [], {}
+        for i, piece in enumerate(pieces):
+            if 0 <= window - piece.shift <= last:
+                parts.append(
+                    f"SELECT {select}, shift_time(timestamp, :s) AS o1, seq AS o2 FROM temp.block_events "
+                    f"WHERE k = :k AND ticket BETWEEN :lo AND :hi".replace(":", f":p{i}_")
+                )
+                params.update({f"p{i}_{k}": v for k, v in piece.params(seconds).items()})
+                params[f"p{i}_k"] = window - piece.shift
+        if parts:
+            union = " UNION ALL ".join(parts)
+            conn.execute(f"INSERT INTO main.events ({quoted}) SELECT {quoted} FROM ({union}) ORDER BY o1, o2", params)
+
+
+def _epoch(value: str) -> int:
+    return int(datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp())
 
 
 def _refuse_unknown(conn: sqlite3.Connection) -> None:
@@ -243,18 +297,23 @@ def replicate(path: Path, slice_path: Path, *, block: int, blocks: int) -> int:
         assigned = conn.execute("SELECT count(*) FROM src.tickets WHERE id <= ? AND assignee_id IS NOT NULL",
                                 (block,)).fetchone()[0]  # fmt: skip
         statements = _copy_statements()
-        conn.execute("BEGIN IMMEDIATE")
+        # A statement a transaction (autocommit), so the WAL is checkpointed as it goes rather than growing to
+        # the whole database; a replication that stops half-way leaves a database to throw away, not a slice.
+        conn.execute("PRAGMA synchronous = NORMAL")
         _delete_tail(conn, block + 1, block + TAIL)
-        # The block's copies in time order, then the tail after the last: salt j keeps each copy's ids apart.
-        copies = [(1, block, j, j) for j in range(1, blocks)] + [(block + 1, block + TAIL, blocks - 1, blocks)]
-        for lo, hi, shift, salt in copies:
-            params = {"t": shift * block, "n": salt * span, "s": shift * seconds, "j": salt, "lo": lo, "hi": hi}
+        # The block's events go too, to come back in time order with its copies' (same ids: salt 0).
+        conn.execute(f"DELETE FROM main.events WHERE {_TICKET_EVENTS} BETWEEN 1 AND ?", (block,))
+        conn.execute("UPDATE main.sqlite_sequence SET seq = (SELECT max(seq) FROM main.events) WHERE name = 'events'")
+        # The block, its copies after it, then the tail after the last copy; salt j keeps each copy's ids apart.
+        pieces = [Piece(1, block, j, j, j * block, j * span) for j in range(blocks)]
+        pieces.append(Piece(block + 1, block + TAIL, blocks - 1, blocks, (blocks - 1) * block, blocks * span))
+        for piece in pieces[1:]:
             for _, sql in statements:
-                conn.execute(sql, params)
+                conn.execute(sql, piece.params(seconds))
+        _copy_events(conn, pieces, seconds)
         _report_days(conn)
         conn.execute("UPDATE main.round_robin_counters SET value = value + ?, updated_at = shift_time(updated_at, ?)",
                      ((blocks - 1) * assigned, (blocks - 1) * seconds))  # fmt: skip
-        conn.execute("COMMIT")
         return int(conn.execute("SELECT count(*) FROM main.tickets").fetchone()[0])
     finally:
         conn.close()
