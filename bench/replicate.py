@@ -145,7 +145,7 @@ def _functions(conn: sqlite3.Connection) -> None:
 def _column(table: str, name: str, kind: Any) -> str:
     """The SQL that gives a copied row's column (`:t` ticket offset, `:n` notification offset, `:s` seconds,
     `:j` salt)."""
-    if (table, name) in (("tickets", "id"), ("notifications", "ticket_id")) or name == "ticket_id":
+    if (table, name) == ("tickets", "id") or name == "ticket_id":
         return f"{name} + :t"
     if (table, name) == ("notifications", "id"):
         return "id + :n"
@@ -166,8 +166,8 @@ def _column(table: str, name: str, kind: Any) -> str:
     return f'"{name}"'
 
 
-def _copy_statements() -> list[tuple[str, str]]:
-    """(table, INSERT ... SELECT from `src` of the rows of tickets `:lo`..`:hi`, shifted)."""
+def _copy_statements() -> list[str]:
+    """INSERT ... SELECT from `src` of the rows of tickets `:lo`..`:hi`, shifted: a statement a table but the log."""
     statements = []
     for name, owner in _OWN.items():
         if name == "events":  # in time order over all copies: `_copy_events`
@@ -175,12 +175,8 @@ def _copy_statements() -> list[tuple[str, str]]:
         table = metadata.tables[name]
         select = ", ".join(_column(name, c.name, c.type) for c in table.columns)
         quoted = ", ".join(f'"{c.name}"' for c in table.columns)
-        statements.append(
-            (
-                name,
-                f"INSERT INTO main.{name} ({quoted}) SELECT {select} FROM src.{name} WHERE {owner} BETWEEN :lo AND :hi",
-            )
-        )
+        rows = f"FROM src.{name} WHERE {owner} BETWEEN :lo AND :hi"
+        statements.append(f"INSERT INTO main.{name} ({quoted}) SELECT {select} {rows}")
     receipts = (
         "INSERT INTO main.handler_receipts (handler, event_id, handled_at) "
         "SELECT r.handler, shift_uuid(r.event_id, :j), r.handled_at FROM src.handler_receipts r "
@@ -192,7 +188,7 @@ def _copy_statements() -> list[tuple[str, str]]:
         f"SELECT rowid + (:t << {_SEARCH_KEY_SHIFT}), {fields}, ticket_id + :t, comment_ids, note_ids "
         "FROM src.ticket_search WHERE ticket_id BETWEEN :lo AND :hi"
     )
-    return [*statements, ("handler_receipts", receipts), ("ticket_search", search)]
+    return [*statements, receipts, search]
 
 
 def _copy_events(conn: sqlite3.Connection, pieces: list[Piece], seconds: int) -> None:
@@ -308,7 +304,7 @@ def replicate(path: Path, slice_path: Path, *, block: int, blocks: int) -> int:
         pieces = [Piece(1, block, j, j, j * block, j * span) for j in range(blocks)]
         pieces.append(Piece(block + 1, block + TAIL, blocks - 1, blocks, (blocks - 1) * block, blocks * span))
         for piece in pieces[1:]:
-            for _, sql in statements:
+            for sql in statements:
                 conn.execute(sql, piece.params(seconds))
         _copy_events(conn, pieces, seconds)
         _report_days(conn)
