@@ -58,8 +58,9 @@ def moment(start: datetime, ticket_number: int) -> datetime:
     return start + timedelta(days=ticket_number / RATE)
 
 
-async def grow(database_url: str, *, start: datetime, to: int) -> int:
-    """Add tickets until the database holds `to`; return how many it holds."""
+async def grow(database_url: str, *, start: datetime, to: int, settle_now: bool = True) -> int:
+    """Add tickets until the database holds `to`; return how many it holds. `settle_now=False` leaves out the
+    final ticks at the real now (a slice for bench/replicate.py, whose copies must hold only simulated time)."""
     clock = Clock(start)
     app = build(load_settings(database_url=database_url), clock=clock)
     await app.start(tick=False)  # delivers what a server left pending (the sweeper hands it over), as a server would
@@ -73,8 +74,9 @@ async def grow(database_url: str, *, start: datetime, to: int) -> int:
             await app.writer.run(lambda tx, s=size, r=resolve: _unit(tx, s, r, category, requester, agent), ctx)
             await tick(app.scheduler, clock.now)
             have += size
-        clock.now = datetime.now(UTC)
-        await settle(app, clock.now)
+        if settle_now:
+            clock.now = datetime.now(UTC)
+            await settle(app, clock.now)
     finally:
         await app.stop()
     return have
