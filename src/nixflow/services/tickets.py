@@ -17,9 +17,9 @@ from nixflow.domain.values import AUTO_MAIL_SOURCE, Priority, Role
 from nixflow.domain.visibility import may_see_ticket
 from nixflow.services import field_definitions, signatures
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
-from nixflow.services.users import SYSTEM, Principal
+from nixflow.services.users import SYSTEM, Principal, remember_requester_email
 from nixflow.services.visibility import Audience
-from nixflow.store import custom_fields, organizations, ticket_links, ticket_tags
+from nixflow.store import config_cache, custom_fields, organizations, ticket_links, ticket_tags
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
@@ -241,12 +241,17 @@ def _check_text(field: str, value: str, limit: int) -> str:
     return value
 
 
-_CATEGORY_EXISTS = Fast(select(categories.c.id).where(categories.c.id == bindparam("b_id")))
+_CATEGORY_IDS = Fast(select(categories.c.id))
 _ASSIGNEE = Fast(select(users.c.role, users.c.active).where(users.c.id == bindparam("b_id")))
 
 
-def _check_category(conn: Connection, category_id: int | None) -> None:
-    if category_id is not None and _CATEGORY_EXISTS.first(conn, {"b_id": category_id}) is None:
+def _category_ids(conn: Connection) -> frozenset[int]:
+    return frozenset(int(r["id"]) for r in _CATEGORY_IDS.all(conn, {}))
+
+
+def _check_category(tx: Tx, category_id: int | None) -> None:
+    known = config_cache.cached(tx, "category_ids", ("categories",), _category_ids)
+    if category_id is not None and category_id not in known:
         raise NotFound(
             f"category {category_id} does not exist", errors=[{"loc": ["body", "category_id"], "msg": "unknown"}]
         )
@@ -299,14 +304,15 @@ def create(
     rules that route by it."""
     title = _check_text("title", title, 200)
     description = _check_text("description", description, 20_000)
-    _check_category(tx.conn, category_id)
+    _check_category(tx, category_id)
+    remember_requester_email(tx, requester.id, requester.email)  # the rules' `sender` conditions need it
     values = {
         k: v
-        for k, v in field_definitions.validate_values(tx.conn, Entity.TICKET, fields or {}, role=requester.role).items()
+        for k, v in field_definitions.validate_values(tx, Entity.TICKET, fields or {}, role=requester.role).items()
         if v is not None
     }
     if not requester.is_staff:
-        field_definitions.require_filled(tx.conn, Entity.TICKET, values, requesters=True, when="to open a ticket")
+        field_definitions.require_filled(tx, Entity.TICKET, values, requesters=True, when="to open a ticket")
     approval = Approval.PENDING if requires_approval else Approval.NOT_REQUIRED
     opening: dict[str, Any] = {
         "title": title,
@@ -393,7 +399,7 @@ def update_fields(
         values["requester_id"] = changes["requester_id"]
         text_diff["requester_id"] = {"old": ticket["requester_id"], "new": changes["requester_id"]}
     if "category_id" in changes and changes["category_id"] != ticket["category_id"]:
-        _check_category(tx.conn, changes["category_id"])
+        _check_category(tx, changes["category_id"])
         values["category_id"] = changes["category_id"]
     if changes.get("priority") is not None and changes["priority"] != ticket["priority"]:
         values["priority"] = Priority(changes["priority"]).value
@@ -459,7 +465,7 @@ def transition(
     if status == Status.RESOLVED and actor.is_staff and actor.id != SYSTEM_USER_ID:
         # As Zendesk: an agent cannot solve a ticket until the fields required of agents are filled.
         field_definitions.require_filled(
-            tx.conn, Entity.TICKET, ticket["fields"] or {}, requesters=False, when="to resolve the ticket"
+            tx, Entity.TICKET, ticket["fields"] or {}, requesters=False, when="to resolve the ticket"
         )
     _children_done(tx.conn, ticket_id, status)
     return move_status(tx, ticket, status, by_id=actor.id if on_behalf_of is None else on_behalf_of)
