@@ -271,10 +271,18 @@ def _check_requester(conn: Connection, requester_id: int) -> None:
         )
 
 
-def _check_assignee(conn: Connection, assignee_id: int | None) -> None:
-    if assignee_id is None:
+_ASSIGNABLE = "tickets.assignable"  # (_ASSIGNABLE, user id) in a unit of work's memo: known to be an active agent
+
+
+def known_assignable(tx: Tx, user_id: int) -> None:
+    """This unit of work read `user_id` as an active agent (round-robin's pick): assigning them reads it no more."""
+    tx.memo[(_ASSIGNABLE, user_id)] = True
+
+
+def _check_assignee(tx: Tx, assignee_id: int | None) -> None:
+    if assignee_id is None or (_ASSIGNABLE, assignee_id) in tx.memo:
         return
-    row = _ASSIGNEE.first(conn, {"b_id": assignee_id})
+    row = _ASSIGNEE.first(tx.conn, {"b_id": assignee_id})
     if (
         row is None
         or assignee_id == SYSTEM_USER_ID
@@ -404,7 +412,7 @@ def update_fields(
     if changes.get("priority") is not None and changes["priority"] != ticket["priority"]:
         values["priority"] = Priority(changes["priority"]).value
     if "assignee_id" in changes and changes["assignee_id"] != ticket["assignee_id"]:
-        _check_assignee(tx.conn, changes["assignee_id"])
+        _check_assignee(tx, changes["assignee_id"])
         values["assignee_id"] = changes["assignee_id"]
     if not values:
         return ticket
