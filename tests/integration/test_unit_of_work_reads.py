@@ -5,8 +5,9 @@ round-robin; SLA, reports, search and notifications follow), opened as `POST /ap
 statement the writer's connection sends is captured (SQLite's trace callback; libpq's protocol trace with
 psycopg's prepared statements off, so each statement shows its text). With the configuration unchanged since the
 ticket before, the unit of work reads the configuration tokens once and no configuration table; the report
-projection does not read back the key it filed the ticket under, nor the assignment the agent round-robin just
-picked among active agents. Both modes.
+projection does not read back the key it filed the ticket under, the assignment does not read again the agent
+round-robin just picked among active agents, and the inline dispatch does not look in the log for earlier
+unfinished events of the ticket the unit of work just made. Both modes.
 """
 
 from __future__ import annotations
@@ -113,3 +114,4 @@ def test_an_automated_ticket_reads_no_configuration_and_nothing_it_holds(app: tu
         assert not re.search(rf"\bFROM {table}\b", sent), f"read {table}:\n{sent}"
     assert not re.search(r"SELECT report_tickets\.category_id, report_tickets\.assignee_id", sent), sent
     assert not re.search(r"SELECT users\.role, users\.active\s", sent), sent
+    assert not re.search(r"SELECT DISTINCT events\.aggregate_type", sent), sent  # a new ticket has no earlier events

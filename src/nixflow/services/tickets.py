@@ -342,6 +342,7 @@ def create(
     # Before the insert (no id yet): a partial-rollout escalation rule is scheduled, and checked when due.
     ticket["next_check_at"] = next_check_at(tx, {**ticket, "id": None})
     ticket["id"] = _insert_statement(tuple(ticket)).inserted_id(tx.conn, ticket)
+    tx.created("ticket", ticket["id"])  # ids are never reused (tickets are never deleted; PostgreSQL's sequence)
     remember(tx, dict(ticket))
     tx.emit(
         "ticket.created",
