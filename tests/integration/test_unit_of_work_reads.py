@@ -7,7 +7,8 @@ psycopg's prepared statements off, so each statement shows its text). With the c
 ticket before, the unit of work reads the configuration tokens once and no configuration table; the report
 projection does not read back the key it filed the ticket under, the assignment does not read again the agent
 round-robin just picked among active agents, and the inline dispatch does not look in the log for earlier
-unfinished events of the ticket the unit of work just made. Both modes.
+unfinished events of the ticket the unit of work just made, nor the search index for its rows and comments.
+Both modes.
 """
 
 from __future__ import annotations
@@ -115,3 +116,4 @@ def test_an_automated_ticket_reads_no_configuration_and_nothing_it_holds(app: tu
     assert not re.search(r"SELECT report_tickets\.category_id, report_tickets\.assignee_id", sent), sent
     assert not re.search(r"SELECT users\.role, users\.active\s", sent), sent
     assert not re.search(r"SELECT DISTINCT events\.aggregate_type", sent), sent  # a new ticket has no earlier events
+    assert not re.search(r"DELETE FROM ticket_search|FROM comments", sent), sent  # nor index rows, nor comments

@@ -181,6 +181,10 @@ class Tx:
         earlier event of it, so the inline dispatch need not look (`events.dispatch`)."""
         self.outbox.born.add((aggregate_type, str(aggregate_id)))
 
+    def made(self, aggregate_type: str, aggregate_id: int | str) -> bool:
+        """Whether this unit of work made the aggregate (`created`)."""
+        return (aggregate_type, str(aggregate_id)) in self.outbox.born
+
     def emit(
         self,
         event_type: str,

@@ -120,6 +120,12 @@ def _rewrite_runs(conn: Connection, runs: Iterable[tuple[int, int]]) -> None:
         _insert(conn, _rows(own, rows, run))
 
 
+def index_new(conn: Connection, ticket_id: int) -> None:
+    """Index a ticket made in the caller's unit of work: nothing of it is indexed yet, and each comment or file
+    it gets comes with an event of its own that indexes that piece afterwards, so its own fields are all."""
+    _insert(conn, _rows(_own(conn, [ticket_id]), []))
+
+
 def index_pieces(conn: Connection, piece: Piece, ids: Sequence[int]) -> None:
     """Rewrite what these tickets' own fields, comments or attachments (by their ids) are in, from the tables."""
     if not ids:
