@@ -3,8 +3,9 @@
 Processes cache configuration (rules, categories and their agents, SLA policies, calendars, field definitions)
 and check the tokens once per unit of work (`store.config_cache`). A trigger moves a table's token whatever
 writes it (a service, the CLI, another process, SQL by hand), in the writing transaction. The token is never
-reused, not even after a rollback (a sequence on PostgreSQL, a random 64-bit number on SQLite), so a value that
-was cached with a token seen inside a transaction that then rolled back can never match a committed one.
+reused, not even after a rollback (a sequence from a random start on PostgreSQL, a random 64-bit number on SQLite),
+so a value that was cached with a token seen inside a transaction that then rolled back can never match a
+committed one, nor can a database made again at the same address repeat the tokens of the one before.
 Replaces `rule_revision` (0015), which counted up by hand in the rules service.
 
 Revision ID: 0043
@@ -12,6 +13,8 @@ Revises: 0042
 """
 
 from __future__ import annotations
+
+import secrets
 
 import sqlalchemy as sa
 from alembic import op
@@ -39,9 +42,11 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("revision", sa.BigInteger(), nullable=False),
     )
-    op.bulk_insert(table, [{"name": name, "revision": 0} for name in TRACKED])
+    # Random starts: a database made again at the same address (a test's, a restore's) does not repeat the
+    # tokens of the one before, which a process may still hold values for.
+    op.bulk_insert(table, [{"name": name, "revision": secrets.randbelow(2**62)} for name in TRACKED])
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE SEQUENCE config_revision_tokens START 1")
+        op.execute(f"CREATE SEQUENCE config_revision_tokens START {secrets.randbelow(2**62)}")
         op.execute(
             "CREATE FUNCTION bump_config_revision() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             "UPDATE config_revisions SET revision = nextval('config_revision_tokens') WHERE name = TG_TABLE_NAME; "
