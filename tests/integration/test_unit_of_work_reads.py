@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from psycopg.pq import Trace
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from nixflow.bootstrap import NixFlow, build
 from nixflow.config import Settings
@@ -29,6 +29,7 @@ from nixflow.domain.envelope import EventContext
 from nixflow.domain.values import Role
 from nixflow.ids import uuid7
 from nixflow.services import tickets, users
+from nixflow.store import ticket_index
 from nixflow.store.db import Tx
 
 CONFIGURATION = ("rules", "categories", "sla_policies", "organization_sla_policies", "calendars",
@@ -117,3 +118,30 @@ def test_an_automated_ticket_reads_no_configuration_and_nothing_it_holds(app: tu
     assert not re.search(r"SELECT users\.role, users\.active\s", sent), sent
     assert not re.search(r"SELECT DISTINCT events\.aggregate_type", sent), sent  # a new ticket has no earlier events
     assert not re.search(r"DELETE FROM ticket_search|FROM comments", sent), sent  # nor index rows, nor comments
+
+
+def test_a_new_tickets_search_row_is_the_one_a_reindex_writes(app: tuple[NixFlow, Statements]) -> None:
+    """The unit of work that made a ticket indexes its own fields in one statement; a reindex from the tables
+    (what a retried delivery does) writes the same row."""
+    nixflow, _ = app
+    requester, category = nixflow.writer.run_sync(_arrange, EventContext(correlation_id=uuid7(), actor_id=None,
+                                                                         source="test"))  # fmt: skip
+
+    def create(tx: Tx) -> int:
+        made = tickets.create(tx, requester=requester, title="Core switch is down", description="in rack 4",
+                              category_id=category)  # fmt: skip
+        return int(made["id"])
+
+    ticket_id = nixflow.writer.run_sync(create, EventContext(correlation_id=uuid7(), actor_id=requester.id,
+                                                             source="api"))  # fmt: skip
+
+    def rows(conn: Any) -> list[tuple[Any, ...]]:
+        key = "piece" if conn.dialect.name == "postgresql" else "rowid"
+        query = f"SELECT {key}, {', '.join(ticket_index.COLUMNS)} FROM ticket_search WHERE ticket_id = :id"
+        return [tuple(r) for r in conn.execute(text(query), {"id": ticket_id})]
+
+    written = nixflow.db.read_sync(rows)
+    assert len(written) == 1 and "Req req@example.com" in written[0][6], written  # the requester's name and address
+    ctx = EventContext(correlation_id=uuid7(), actor_id=None, source="test")
+    nixflow.writer.run_sync(lambda tx: ticket_index.reindex(tx.conn, [ticket_id]), ctx)
+    assert nixflow.db.read_sync(rows) == written
