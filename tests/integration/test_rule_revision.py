@@ -2,8 +2,9 @@
 
 The cache used to be keyed by (count, max id, max `updated_at`): a second edit stamped with the same time
 (one SQLite writer turn shares `tx.now`; PostgreSQL's `now()` is the transaction start) left that key as it
-was, and every process kept the stale rule. It is keyed by a revision counter bumped in the same unit of work
-as the change now. Here the clock stands still, so both edits carry the same time. Both modes.
+was, and every process kept the stale rule. It is keyed by the `rules` table's token now, which a trigger moves in
+the transaction of the change (`store.config_cache`). Here the clock stands still, so both edits carry the same
+time. Both modes.
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ def _act(tx: Tx, rule: Mapping[str, Any], ticket_id: int, action: Mapping[str, A
             reason = "the ticket has no category" if category_id is None else "no eligible agent in the category"
             _emit(tx, "automation.assignment_skipped", ticket_id, {"category_id": category_id, "reason": reason})
             return
+        tickets.known_assignable(tx, agent_id)  # picked among the category's active agents, just read
         tickets.update_fields(tx, actor=SYSTEM, ticket_id=ticket_id, version=None, changes={"assignee_id": agent_id})
     elif kind == "escalate":
         tickets.escalate(

@@ -88,7 +88,7 @@ class Dispatcher:
                 continue
             if _aggregate(record) not in checked:  # one query for every aggregate not seen yet
                 new = {_aggregate(r) for r in events[i - 1 :]} - checked
-                blocked |= deliveries.unfinished_aggregates(tx.conn, new)
+                blocked |= deliveries.unfinished_aggregates(tx.conn, new - tx.outbox.born)
                 checked |= new
             if _aggregate(record) in blocked:
                 continue  # stays `pending`: the async path takes it after the earlier event

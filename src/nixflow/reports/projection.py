@@ -59,10 +59,18 @@ _ASSIGN = {
 
 def _assign(conn: Connection, data: Mapping[str, Any], column: str, value: Any) -> None:
     ticket_id = int(data["ticket_id"])
-    old = daily.key_of(conn, ticket_id)
-    _ASSIGN[column].rowcount(conn, {"b_ticket_id": ticket_id, "b_value": value})
-    if old is not None:
-        daily.moved(conn, ticket_id, old, daily.replaced(old, column, value))
+    _reassign(conn, ticket_id, daily.key_of(conn, ticket_id), column, value)
+
+
+def _reassign(conn: Connection, ticket_id: int, old: daily.Key | None, column: str, value: Any) -> daily.Key | None:
+    """Set one part of the ticket's key (`old`: its key now, None when the reports do not know the ticket) and
+    move its counters; its new key. Nothing is written when the key has that value already."""
+    new = None if old is None else daily.replaced(old, column, value)
+    if old is None or new != old:
+        _ASSIGN[column].rowcount(conn, {"b_ticket_id": ticket_id, "b_value": value})
+    if old is not None and new is not None:
+        daily.moved(conn, ticket_id, old, new)
+    return new
 
 
 def created(conn: Connection, at: datetime, data: Mapping[str, Any]) -> None:
@@ -87,6 +95,7 @@ def _created(conn: Connection, at: datetime, ticket_id: int, key: daily.Key) -> 
 _KEY_CHANGES = {"ticket.category_changed": "category_id", "ticket.priority_changed": "priority",
                 "ticket.assigned": "assignee_id"}  # fmt: skip
 _NEW_VALUE = {"category_id": "new_category_id", "priority": "new_priority", "assignee_id": "assignee_id"}
+_KEY_MEMO = "report.key"  # (_KEY_MEMO, ticket id) → the ticket's key in the read models, in a unit of work
 
 
 def _key_as_left(events: Sequence[EventRecord], record: EventRecord) -> daily.Key:
@@ -254,9 +263,22 @@ def project(tx: Tx, record: EventRecord) -> None:
     """The live handler: apply one event to the read models (a new ticket under its key as its unit of work
     leaves it)."""
     if record.type == "ticket.created":
-        _created(tx.conn, record.timestamp, int(record.data["ticket_id"]), _key_as_left(tx.events, record))
+        key = _key_as_left(tx.events, record)
+        _created(tx.conn, record.timestamp, int(record.data["ticket_id"]), key)
+        tx.memo[(_KEY_MEMO, int(record.data["ticket_id"]))] = key
         return
-    PROJECTORS[record.type](tx.conn, record.timestamp, record.data)
+    column = _KEY_CHANGES.get(record.type)
+    if column is None:
+        PROJECTORS[record.type](tx.conn, record.timestamp, record.data)
+        if record.type == "ticket.merged":  # the ticket may have left the read models
+            tx.memo.pop((_KEY_MEMO, int(record.data["ticket_id"])), None)
+        return
+    # The key this unit of work filed the ticket under, if it did (a rollback to a savepoint clears the memo):
+    # an automated ticket's priority and assignment events then find it set already and write nothing.
+    ticket_id = int(record.data["ticket_id"])
+    place = (_KEY_MEMO, ticket_id)
+    old = tx.memo[place] if place in tx.memo else daily.key_of(tx.conn, ticket_id)
+    tx.memo[place] = _reassign(tx.conn, ticket_id, old, column, record.data[_NEW_VALUE[column]])
 
 
 def project_many(tx: Tx, records: Sequence[EventRecord]) -> None:

@@ -13,7 +13,7 @@ from nixflow.domain.envelope import EventRecord
 from nixflow.events.bus import Handler
 from nixflow.store.db import Tx
 from nixflow.store.tables import tickets
-from nixflow.store.ticket_index import Piece, drop_files, index_pieces, purge_deleted, reindex
+from nixflow.store.ticket_index import Piece, drop_files, index_new, index_pieces, purge_deleted, reindex
 
 HANDLER_NAME = "search.index"
 # What changes a ticket's searchable text: its creation, an edit (title, description, requester), a comment
@@ -42,8 +42,11 @@ _PIECES: dict[str, tuple[Piece, str]] = {
 
 
 def project(tx: Tx, record: EventRecord) -> None:
-    """The live handler: rewrite the piece the event changed (a new ticket whole; a renamed requester's tickets)."""
-    if record.type in ("ticket.created", "ticket.merged"):  # a merge moved pieces between the two tickets
+    """The live handler: rewrite the piece the event changed (a new ticket whole, or only its own fields when this
+    unit of work made it; a renamed requester's tickets)."""
+    if record.type == "ticket.created" and tx.made("ticket", record.data["ticket_id"]):
+        index_new(tx.conn, int(record.data["ticket_id"]))
+    elif record.type in ("ticket.created", "ticket.merged"):  # a merge moved pieces between the two tickets
         reindex(tx.conn, [int(record.data["ticket_id"])])
     elif record.type == "user.erased":
         drop_files(tx.conn, [int(i) for i in record.data["attachments"]])

@@ -6,6 +6,7 @@ version effective from now or later, so time already counted (and targets met or
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from nixflow.domain import calendars as cal
 from nixflow.domain.errors import Conflict, NotFound, ValidationFailed
+from nixflow.store import config_cache
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import calendar_versions, calendars, categories, sla_policies, tickets
@@ -85,16 +87,17 @@ def calendar_id_for(conn: Connection, policy_calendar_id: int | None, category_i
 
 
 def hours_for(tx: Tx, policy_calendar_id: int | None, category_id: int | None) -> cal.BusinessClock:
-    """The business hours a ticket's SLA counts in (read once per unit of work)."""
+    """The business hours a ticket's SLA counts in (from the process's cache of configuration)."""
     if policy_calendar_id is None and category_id is None:
         return cal.ALWAYS
     if policy_calendar_id is None:
-        found = tx.memoized("category_calendars", lambda: category_calendars(tx.conn)).get(category_id or 0)
+        found = config_cache.cached(tx, "category_calendars", ("categories",), category_calendars).get(category_id or 0)
     else:
         found = policy_calendar_id
     if found is None:
         return cal.ALWAYS
-    compiled = tx.memoized(("calendar", found), lambda: compile_calendar(tx.conn, found))
+    read = functools.partial(compile_calendar, calendar_id=found)
+    compiled = config_cache.cached(tx, ("calendar", found), ("calendars", "calendar_versions"), read)
     return compiled if compiled is not None else cal.ALWAYS
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,21 +14,33 @@ from nixflow.domain.errors import Conflict, NotFound
 from nixflow.domain.fields import Entity, FieldDefinition
 from nixflow.domain.values import Role
 from nixflow.services.users import Principal, require_admin
-from nixflow.store import custom_fields
+from nixflow.store import config_cache, custom_fields
 from nixflow.store.db import Tx
 
 STAFF_ROLES = (Role.AGENT, Role.ADMIN, Role.SYSTEM)
 
 
-def validate_values(conn: Connection, entity: Entity, values: Mapping[str, Any], *, role: Role) -> dict[str, Any]:
+def _definitions(source: Connection | Tx, entity: Entity) -> dict[str, FieldDefinition]:
+    """Every definition of `entity` by key: in a unit of work from the process's cache of configuration."""
+    if isinstance(source, Connection):
+        return custom_fields.definitions(source, entity)
+    read = functools.partial(custom_fields.definitions, entity=entity)
+    return config_cache.cached(source, ("field_definitions", entity), ("field_definitions",), read)
+
+
+def validate_values(
+    source: Connection | Tx, entity: Entity, values: Mapping[str, Any], *, role: Role
+) -> dict[str, Any]:
     """`values` as stored (None: clear the key), each checked against its definition on `entity`: a 422 naming
     the field for a bad value, an unknown or archived key, or (for a requester) a staff-only field."""
-    return fields.check_values(custom_fields.definitions(conn, entity), values, staff=role in STAFF_ROLES)
+    return fields.check_values(_definitions(source, entity), values, staff=role in STAFF_ROLES)
 
 
-def require_filled(conn: Connection, entity: Entity, values: Mapping[str, Any], *, requesters: bool, when: str) -> None:
+def require_filled(
+    source: Connection | Tx, entity: Entity, values: Mapping[str, Any], *, requesters: bool, when: str
+) -> None:
     """422 naming each field required (of requesters, or of agents) that `values` leaves unfilled."""
-    fields.require(list(custom_fields.definitions(conn, entity).values()), values, requesters=requesters, when=when)
+    fields.require(list(_definitions(source, entity).values()), values, requesters=requesters, when=when)
 
 
 def active(conn: Connection, entity: Entity) -> dict[str, FieldDefinition]:
@@ -82,6 +95,7 @@ def create(tx: Tx, *, actor: Principal, definition: FieldDefinition) -> dict[str
             errors=[{"loc": ["body", "key"], "msg": "taken"}],
         )
     field_id = custom_fields.insert_definition(tx.conn, definition, now=tx.now)
+    tx.memo.clear()  # configuration this unit of work read (`store.config_cache`) is stale now
     _emit(tx, "workflow.field_created", field_id, definition)
     return found(tx.conn, field_id)
 
@@ -105,6 +119,7 @@ def update(tx: Tx, *, actor: Principal, field_id: int, changes: Mapping[str, Any
         return stored
     archived_at = (stored["archived_at"] or tx.now) if after.archived else None
     custom_fields.update_definition(tx.conn, field_id, after, archived_at=archived_at)
+    tx.memo.clear()
     _emit(
         tx,
         "workflow.field_archived" if after.archived and not before.archived else "workflow.field_updated",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,9 +13,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from nixflow.domain.errors import Conflict, NotFound
 from nixflow.domain.rules import RuleCreate, RuleUpdate, actions_json, conditions_json
 from nixflow.domain.tickets import OPEN_STATUSES
+from nixflow.store import config_cache
 from nixflow.store.db import Tx, insert_returning_id
-from nixflow.store.fast import Fast
-from nixflow.store.tables import events, rule_revision, rules, tickets
+from nixflow.store.tables import events, rules, tickets
 
 EVENT_KINDS = ("prioritization", "assignment")
 # The events that say a rule fired on a ticket (applied, trialled in shadow, or tried and failed).
@@ -37,44 +38,11 @@ def list_rules(
     return [_row(r) for r in conn.execute(query)]
 
 
-# Parsed active rules per database and kinds, keyed by the rule revision read on every call: every create,
-# change or delete of a rule bumps it in its own unit of work (`_emit`), in this process or another, so the
-# cache is never stale. (Not a fingerprint of counts and times: two edits may carry the same `updated_at`.)
-_active_cache: dict[tuple[str, tuple[str, ...]], tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
-
-
-_FINGERPRINT = Fast(select(rule_revision.c.revision).where(rule_revision.c.id == 1))
-_BUMP = Fast(update(rule_revision).where(rule_revision.c.id == 1).values(revision=rule_revision.c.revision + 1))
-
-
-def _fingerprint(conn: Connection) -> tuple[Any, ...]:
-    """What changes whenever a rule is created, changed or deleted: the cache of active rules is checked by it."""
-    row = _FINGERPRINT.first(conn, {})
-    assert row is not None, "the rule_revision row is seeded by migration 0015"
-    return (row["revision"],)
-
-
-def active_rules(
-    conn: Connection, *, kinds: Sequence[str], fingerprint: tuple[Any, ...] | None = None
-) -> list[dict[str, Any]]:
-    """The active rules of some kinds, in position order (shared: do not change them)."""
-    if fingerprint is None:
-        fingerprint = _fingerprint(conn)
-    key = (str(conn.engine.url), tuple(kinds))
-    cached = _active_cache.get(key)
-    if cached is not None and cached[0] == fingerprint:
-        return cached[1]
-    found = list_rules(conn, kinds=kinds, active_only=True)
-    _active_cache[key] = (fingerprint, found)
-    return found
-
-
 def active_rules_of(tx: Tx, *, kinds: Sequence[str]) -> list[dict[str, Any]]:
-    """`active_rules`, read once per unit of work, with one fingerprint of the rules table for all kinds."""
-    fingerprint = tx.memoized("rules_fingerprint", lambda: _fingerprint(tx.conn))
-    return tx.memoized(
-        ("active_rules", tuple(kinds)), lambda: active_rules(tx.conn, kinds=kinds, fingerprint=fingerprint)
-    )
+    """The active rules of some kinds, in position order, from the process's cache of configuration (shared: do
+    not change them)."""
+    read = functools.partial(list_rules, kinds=tuple(kinds), active_only=True)
+    return config_cache.cached(tx, ("active_rules", tuple(kinds)), ("rules",), read)
 
 
 def fired_in_log(conn: Connection, *, correlation_id: str, ticket_id: int, since: datetime) -> set[int]:
@@ -115,11 +83,9 @@ def _reschedule(tx: Tx, *kinds: str) -> None:
 
 
 def _emit(tx: Tx, event_type: str, rule: dict[str, Any], **data: Any) -> None:
-    """Every change of a rule ends here: rules read earlier in this unit of work are stale now, and so is every
-    process's cache of them (the revision moves with the change, in its transaction)."""
+    """Every change of a rule ends here: rules read earlier in this unit of work are stale now (every process's
+    cache of them is told by the trigger on `rules`: `store.config_cache`)."""
     tx.memo.clear()
-    if _BUMP.rowcount(tx.conn, {}) != 1:
-        raise RuntimeError("the rule_revision row is missing (migration 0015 seeds it)")
     tx.emit(
         event_type,
         aggregate_type="rule",

@@ -23,7 +23,7 @@ def change(
     if not actor.is_staff:
         raise Forbidden("only agents and admins change a ticket's fields once it is open")
     tickets.check_version(ticket, version)
-    checked = field_definitions.validate_values(tx.conn, Entity.TICKET, values, role=actor.role)
+    checked = field_definitions.validate_values(tx, Entity.TICKET, values, role=actor.role)
     current = dict(ticket["fields"] or {})
     after = merged(current, checked)
     if after == current:

@@ -15,6 +15,7 @@ from nixflow.domain.tickets import Status
 from nixflow.services import calendars
 from nixflow.services import rules as rule_store
 from nixflow.services.users import with_requester_email
+from nixflow.store import config_cache
 from nixflow.store.db import Tx
 from nixflow.store.fast import Fast
 from nixflow.store.tables import organization_sla_policies, sla_policies
@@ -42,8 +43,8 @@ def _policies(conn: Connection) -> Policies:
 
 def policy_for(tx: Tx, ticket: Mapping[str, Any]) -> sla.Policy | None:
     """The SLA policy of a ticket: its organization's for its priority, else its priority's, if any (the
-    policies are read once per unit of work)."""
-    policies = tx.memoized("sla_policies", lambda: _policies(tx.conn))
+    policies come from the process's cache of configuration)."""
+    policies = config_cache.cached(tx, "sla_policies", ("sla_policies", "organization_sla_policies"), _policies)
     priority = ticket["priority"]
     return policies.get((priority, ticket.get("organization_id"))) or policies.get((priority, None))
 

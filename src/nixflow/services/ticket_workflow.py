@@ -19,6 +19,7 @@ from nixflow.domain.tickets import Status, check_transition
 from nixflow.domain.workflows import Decision, step_outcome
 from nixflow.services import macros, tickets
 from nixflow.services.users import SYSTEM, Principal
+from nixflow.store import config_cache
 from nixflow.store import workflows as rows
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.tables import workflow_runs
@@ -106,7 +107,8 @@ def start_unless_running(tx: Tx, *, actor: Principal, ticket_id: int, workflow_i
 def start_for_category(tx: Tx, *, ticket_id: int) -> None:
     """Start the workflow the ticket's category names, if any (on `ticket.created`)."""
     category_id = tickets.current(tx, ticket_id=ticket_id)["category_id"]
-    workflow_id = None if category_id is None else rows.started_by_category(tx.conn, int(category_id))
+    started = config_cache.cached(tx, "category_workflows", ("categories",), rows.started_by_categories)
+    workflow_id = None if category_id is None else started.get(int(category_id))
     if workflow_id is not None:
         start_unless_running(tx, actor=SYSTEM, ticket_id=ticket_id, workflow_id=int(workflow_id))
 

@@ -19,9 +19,9 @@ from nixflow.domain.values import AUTO_MAIL_SOURCE, Priority, Role
 from nixflow.domain.visibility import may_see_ticket
 from nixflow.services import field_definitions, signatures
 from nixflow.services.ticket_sla import next_check_at, paused_seconds, reach, sla_columns
-from nixflow.services.users import SYSTEM, Principal
+from nixflow.services.users import SYSTEM, Principal, remember_requester_email
 from nixflow.services.visibility import Audience
-from nixflow.store import custom_fields, organizations, ticket_links, ticket_tags
+from nixflow.store import config_cache, custom_fields, organizations, ticket_links, ticket_tags
 from nixflow.store.db import Tx, insert_returning_id
 from nixflow.store.fast import Fast
 from nixflow.store.tables import SYSTEM_USER_ID, categories, comments, tickets, users
@@ -304,12 +304,17 @@ def _check_text(field: str, value: str, limit: int) -> str:
     return value
 
 
-_CATEGORY_EXISTS = Fast(select(categories.c.id).where(categories.c.id == bindparam("b_id")))
+_CATEGORY_IDS = Fast(select(categories.c.id))
 _ASSIGNEE = Fast(select(users.c.role, users.c.active).where(users.c.id == bindparam("b_id")))
 
 
-def _check_category(conn: Connection, category_id: int | None) -> None:
-    if category_id is not None and _CATEGORY_EXISTS.first(conn, {"b_id": category_id}) is None:
+def _category_ids(conn: Connection) -> frozenset[int]:
+    return frozenset(int(r["id"]) for r in _CATEGORY_IDS.all(conn, {}))
+
+
+def _check_category(tx: Tx, category_id: int | None) -> None:
+    known = config_cache.cached(tx, "category_ids", ("categories",), _category_ids)
+    if category_id is not None and category_id not in known:
         raise NotFound(
             f"category {category_id} does not exist", errors=[{"loc": ["body", "category_id"], "msg": "unknown"}]
         )
@@ -334,7 +339,7 @@ def assignable(tx: Tx, user_id: int) -> bool:
 
     def check() -> bool:
         try:
-            _check_assignee(tx.conn, user_id)
+            _check_assignee(tx, user_id)
         except Conflict:
             return False
         return True
@@ -342,10 +347,18 @@ def assignable(tx: Tx, user_id: int) -> bool:
     return tx.memoized(("assignable", user_id), check)
 
 
-def _check_assignee(conn: Connection, assignee_id: int | None) -> None:
-    if assignee_id is None:
+_ASSIGNABLE = "tickets.assignable"  # (_ASSIGNABLE, user id) in a unit of work's memo: known to be an active agent
+
+
+def known_assignable(tx: Tx, user_id: int) -> None:
+    """This unit of work read `user_id` as an active agent (round-robin's pick): assigning them reads it no more."""
+    tx.memo[(_ASSIGNABLE, user_id)] = True
+
+
+def _check_assignee(tx: Tx, assignee_id: int | None) -> None:
+    if assignee_id is None or (_ASSIGNABLE, assignee_id) in tx.memo:
         return
-    row = _ASSIGNEE.first(conn, {"b_id": assignee_id})
+    row = _ASSIGNEE.first(tx.conn, {"b_id": assignee_id})
     if (
         row is None
         or assignee_id == SYSTEM_USER_ID
@@ -375,14 +388,15 @@ def create(
     rules that route by it."""
     title = _check_text("title", title, 200)
     description = _check_text("description", description, 20_000)
-    _check_category(tx.conn, category_id)
+    _check_category(tx, category_id)
+    remember_requester_email(tx, requester.id, requester.email)  # the rules' `sender` conditions need it
     values = {
         k: v
-        for k, v in field_definitions.validate_values(tx.conn, Entity.TICKET, fields or {}, role=requester.role).items()
+        for k, v in field_definitions.validate_values(tx, Entity.TICKET, fields or {}, role=requester.role).items()
         if v is not None
     }
     if not requester.is_staff:
-        field_definitions.require_filled(tx.conn, Entity.TICKET, values, requesters=True, when="to open a ticket")
+        field_definitions.require_filled(tx, Entity.TICKET, values, requesters=True, when="to open a ticket")
     approval = Approval.PENDING if requires_approval else Approval.NOT_REQUIRED
     opening: dict[str, Any] = {
         "title": title,
@@ -404,6 +418,7 @@ def create(
     # Before the insert (no id yet): a partial-rollout escalation rule is scheduled, and checked when due.
     ticket["next_check_at"] = next_check_at(tx, {**ticket, "id": None})
     ticket["id"] = _insert_statement(tuple(ticket)).inserted_id(tx.conn, ticket)
+    tx.created("ticket", ticket["id"])  # ids are never reused (tickets are never deleted; PostgreSQL's sequence)
     remember(tx, dict(ticket))
     tx.emit(
         "ticket.created",
@@ -469,12 +484,12 @@ def update_fields(
         values["requester_id"] = changes["requester_id"]
         text_diff["requester_id"] = {"old": ticket["requester_id"], "new": changes["requester_id"]}
     if "category_id" in changes and changes["category_id"] != ticket["category_id"]:
-        _check_category(tx.conn, changes["category_id"])
+        _check_category(tx, changes["category_id"])
         values["category_id"] = changes["category_id"]
     if changes.get("priority") is not None and changes["priority"] != ticket["priority"]:
         values["priority"] = Priority(changes["priority"]).value
     if "assignee_id" in changes and changes["assignee_id"] != ticket["assignee_id"]:
-        _check_assignee(tx.conn, changes["assignee_id"])
+        _check_assignee(tx, changes["assignee_id"])
         values["assignee_id"] = changes["assignee_id"]
     if not values:
         return ticket
@@ -535,7 +550,7 @@ def transition(
     if status == Status.RESOLVED and actor.is_staff and actor.id != SYSTEM_USER_ID:
         # As Zendesk: an agent cannot solve a ticket until the fields required of agents are filled.
         field_definitions.require_filled(
-            tx.conn, Entity.TICKET, ticket["fields"] or {}, requesters=False, when="to resolve the ticket"
+            tx, Entity.TICKET, ticket["fields"] or {}, requesters=False, when="to resolve the ticket"
         )
     _children_done(tx.conn, ticket_id, status)
     return move_status(tx, ticket, status, by_id=actor.id if on_behalf_of is None else on_behalf_of)

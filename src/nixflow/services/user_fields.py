@@ -18,7 +18,7 @@ def change(tx: Tx, *, user_id: int, values: Mapping[str, Any]) -> dict[str, Any]
     """Set a user's custom fields (merge: a null clears one); a 422 naming a field its definition refuses, and
     nothing stored. Emits `user.fields_changed` with only the changed keys; the same values again emit nothing."""
     current = dict(users.get_user(tx.conn, user_id=user_id)["fields"] or {})
-    checked = field_definitions.validate_values(tx.conn, Entity.USER, values, role=Role.ADMIN)
+    checked = field_definitions.validate_values(tx, Entity.USER, values, role=Role.ADMIN)
     after = merged(current, checked)
     if after != current:
         tx.conn.execute(update(users_table).where(users_table.c.id == user_id).values(fields=after))

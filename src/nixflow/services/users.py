@@ -77,6 +77,11 @@ def get_user(conn: Connection, *, user_id: int) -> dict[str, Any]:
     return _user_dict(conn, row)
 
 
+def remember_requester_email(tx: Tx, requester_id: int, email: str) -> None:
+    """What `with_requester_email` would read, known already (the unit of work acts for that requester)."""
+    tx.memo[("requester_email", requester_id)] = email
+
+
 def with_requester_email(tx: Tx, ticket: Mapping[str, Any]) -> dict[str, Any]:
     """The ticket with its requester's address beside it, for the rules' `sender` conditions (read once a unit)."""
     requester_id = int(ticket["requester_id"])
@@ -327,6 +332,7 @@ def create_category(
     agents = sorted(set(agent_ids))
     for user_id in agents:
         tx.conn.execute(insert(category_agents).values(category_id=category_id, user_id=user_id))
+    tx.memo.clear()  # configuration this unit of work read (`store.config_cache`) is stale now
     tx.emit(
         "workflow.category_created",
         aggregate_type="category",

@@ -121,14 +121,14 @@ def set_category_workflow(tx: Tx, *, actor: Principal, category_id: int, workflo
     if workflow_id is not None:
         get(tx.conn, viewer=actor, workflow_id=workflow_id)
     done = tx.conn.execute(update(categories).where(categories.c.id == category_id).values(workflow_id=workflow_id))
+    tx.memo.clear()  # configuration this unit of work read (`store.config_cache`) is stale now
     if done.rowcount == 0:
         raise NotFound(f"category {category_id} not found")
 
 
 def started_by_categories(conn: Connection) -> dict[int, int]:
     """Category id → the workflow its new tickets start, for the categories that start one."""
-    found = conn.execute(select(categories.c.id, categories.c.workflow_id).where(categories.c.workflow_id.is_not(None)))
-    return {int(r.id): int(r.workflow_id) for r in found}
+    return rows.started_by_categories(conn)
 
 
 def delegation_of(conn: Connection, *, user: Principal) -> dict[str, Any] | None:

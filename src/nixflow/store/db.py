@@ -150,6 +150,7 @@ class Outbox:
     written_events: int = 0
     written_receipts: int = 0
     savepoints: int = 0  # how deeply savepoints are nested now
+    born: set[tuple[str, str]] = field(default_factory=set)  # aggregates this unit made (`Tx.created`)
 
 
 @dataclass
@@ -174,6 +175,15 @@ class Tx:
             self.memo[key] = compute()
         value: T = self.memo[key]
         return value
+
+    def created(self, aggregate_type: str, aggregate_id: int | str) -> None:
+        """This unit of work made the aggregate (its row is new, its id never used before): the log holds no
+        earlier event of it, so the inline dispatch need not look (`events.dispatch`)."""
+        self.outbox.born.add((aggregate_type, str(aggregate_id)))
+
+    def made(self, aggregate_type: str, aggregate_id: int | str) -> bool:
+        """Whether this unit of work made the aggregate (`created`)."""
+        return (aggregate_type, str(aggregate_id)) in self.outbox.born
 
     def emit(
         self,

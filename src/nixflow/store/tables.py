@@ -269,12 +269,12 @@ rules = Table(
     Index("ix_rules_kind_active_position", "kind", "active", "position"),
 )
 
-# One row: bumped in the unit of work of every rule change, so a cache of rules can tell it is stale
-# (timestamps cannot: two changes may carry the same one).
-rule_revision = Table(
-    "rule_revision",
+# A token per configuration table, moved by a trigger on every write to it (migration 0043): a process's cache
+# of configuration is checked by them (`store.config_cache`).
+config_revisions = Table(
+    "config_revisions",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("name", String(64), primary_key=True),
     Column("revision", BigInteger, nullable=False),
 )
 

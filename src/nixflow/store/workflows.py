@@ -39,9 +39,10 @@ def named(conn: Connection, name: str) -> int | None:
     return conn.execute(select(workflows.c.id).where(workflows.c.name == name)).scalar()
 
 
-def started_by_category(conn: Connection, category_id: int) -> int | None:
-    """The workflow new tickets of a category start, if it names one."""
-    return conn.execute(select(categories.c.workflow_id).where(categories.c.id == category_id)).scalar()
+def started_by_categories(conn: Connection) -> dict[int, int]:
+    """Category id → the workflow its new tickets start, for the categories that start one."""
+    found = conn.execute(select(categories.c.id, categories.c.workflow_id).where(categories.c.workflow_id.is_not(None)))
+    return {int(r.id): int(r.workflow_id) for r in found}
 
 
 def run_of(conn: Connection, ticket_id: int, *, for_update: bool = False) -> dict[str, Any] | None:
