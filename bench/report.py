@@ -87,6 +87,7 @@ def charts(results: Results, out_dir: Path, stem: str) -> list[tuple[str, str]]:
         ("NixFlow POST /api/tickets, c=1", "nf.post1"),
         ("scale-out 1+1 automated", "so.1x1.automated"),
         ("scale-out 2+2 automated", "so.2x2.automated"),
+        ("scale-out 4+4 automated", "so.4x4.automated"),
     ]
     rates = [(label, key) for label, key in rates if key in results.figures]
     if rates:
