@@ -12,9 +12,11 @@ unresolved, as the newest tickets of any grown database are. To reach `block * b
    from the slice's own file (attached), ticket and notification ids shifted by a copy's
    span, every timestamp (columns, and inside JSON and text: due times, titles' `#id`) shifted by the
    block's simulated duration, event ids, correlation and causation ids given new unique uuid7s (the same old
-   id gives the same new one in a copy, so causation chains and handler receipts stay linked); the events
-   one INSERT ... SELECT a window of the block's duration, from every copy that has events in it, in time
-   order, so `seq` follows time as the real path's does;
+   id gives the same new one in a copy, so causation chains and handler receipts stay linked), deduplication
+   keys new unique ones; the events one INSERT ... SELECT a window of the block's duration, from every copy
+   that has events in it, in time order, so `seq` follows time as the real path's does. The copies are SQL
+   alone, no Python call per row: the slice's JSON and text values are cut once (`_prepare`) at what moves in
+   them into `temp.parts`, put back per copy by `group_concat` with SQLite's `strftime` and `printf`;
 3. the tail comes back after the last copy, shifted the same way, so the newest two days are as the real
    path leaves them;
 4. what is kept per key rather than per ticket is rebuilt: `report_days` from the report tables (the same SQL
@@ -168,9 +170,9 @@ def _prepare(conn: sqlite3.Connection) -> None:
     uuids = " UNION ".join(f"SELECT {c} FROM src.events" for c in (*_UUID_KEYS, "duplicate_of"))
     others = "UNION SELECT event_id FROM src.notifications UNION SELECT event_id FROM src.handler_receipts"
     uuids = conn.execute(f"{uuids} {others}").fetchall()
-    conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", [(u, *_uuid_head(u)) for (u,) in uuids if u is not None])
+    conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", sorted((u, *_uuid_head(u)) for (u,) in uuids if u))
     keys = conn.execute("SELECT DISTINCT dedup_key FROM src.events WHERE dedup_key IS NOT NULL").fetchall()
-    conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", [(k, int(k[:15], 16), k[15:]) for (k,) in keys])
+    conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", sorted((k, int(k[:15], 16), k[15:]) for (k,) in keys))
 
 
 def _time(name: str) -> str:
@@ -319,6 +321,8 @@ def replicate(path: Path, slice_path: Path, *, block: int, blocks: int) -> int:
     seconds = block * 86_400 // RATE
     conn = sqlite3.connect(path, isolation_level=None)
     try:
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: the events' indexes are updated all over
+        conn.execute("PRAGMA temp_store = MEMORY")  # before any temp table: setting it drops them
         conn.execute("ATTACH DATABASE ? AS src", (str(slice_path),))
         have = conn.execute("SELECT count(*), max(id) FROM src.tickets").fetchone()
         if have != (block + TAIL, block + TAIL):
@@ -329,9 +333,11 @@ def replicate(path: Path, slice_path: Path, *, block: int, blocks: int) -> int:
         assigned = conn.execute("SELECT count(*) FROM src.tickets WHERE id <= ? AND assignee_id IS NOT NULL",
                                 (block,)).fetchone()[0]  # fmt: skip
         statements = _copy_statements()
-        # A statement a transaction (autocommit), so the WAL is checkpointed as it goes rather than growing to
-        # the whole database; a replication that stops half-way leaves a database to throw away, not a slice.
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # No journal while it builds (a statement a transaction, autocommit): each page is written once, not to
+        # the WAL and again by its checkpoint; a replication that stops half-way leaves a database to throw away,
+        # not a slice. The file goes back to WAL at the end, as the real path leaves it.
+        conn.execute("PRAGMA main.journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
         _delete_tail(conn, block + 1, block + TAIL)
         # The block's events go too, to come back in time order with its copies' (same ids: salt 0).
         conn.execute(f"DELETE FROM main.events WHERE {_TICKET_EVENTS} BETWEEN 1 AND ?", (block,))
@@ -347,6 +353,7 @@ def replicate(path: Path, slice_path: Path, *, block: int, blocks: int) -> int:
         later = {"v": (blocks - 1) * assigned, "m": f"+{(blocks - 1) * seconds} seconds", "sql": _SQLITE_SECONDS}
         rounds = f"UPDATE main.round_robin_counters SET value = value + :v, updated_at = {_time('updated_at')}"
         conn.execute(rounds, later)
+        conn.execute("PRAGMA main.journal_mode = WAL")
         return int(conn.execute("SELECT count(*) FROM main.tickets").fetchone()[0])
     finally:
         conn.close()
