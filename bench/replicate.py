@@ -167,9 +167,9 @@ def _prepare(conn: sqlite3.Connection) -> None:
                      for pos, part in enumerate(_parts(value, is_json=is_json))]  # fmt: skip
             conn.executemany("INSERT INTO temp.parts VALUES (?, ?, ?, ?, ?, ?, ?)", parts)
     conn.execute("CREATE TEMP TABLE ids (old TEXT PRIMARY KEY, num INTEGER, rest TEXT) WITHOUT ROWID")
-    uuids = " UNION ".join(f"SELECT {c} FROM src.events" for c in (*_UUID_KEYS, "duplicate_of"))
+    columns = " UNION ".join(f"SELECT {c} FROM src.events" for c in (*_UUID_KEYS, "duplicate_of"))
     others = "UNION SELECT event_id FROM src.notifications UNION SELECT event_id FROM src.handler_receipts"
-    uuids = conn.execute(f"{uuids} {others}").fetchall()
+    uuids = conn.execute(f"{columns} {others}").fetchall()
     conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", sorted((u, *_uuid_head(u)) for (u,) in uuids if u))
     keys = conn.execute("SELECT DISTINCT dedup_key FROM src.events WHERE dedup_key IS NOT NULL").fetchall()
     conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", sorted((k, int(k[:15], 16), k[15:]) for (k,) in keys))
