@@ -12,9 +12,11 @@ unresolved, as the newest tickets of any grown database are. To reach `block * b
    from the slice's own file (attached), ticket and notification ids shifted by a copy's
    span, every timestamp (columns, and inside JSON and text: due times, titles' `#id`) shifted by the
    block's simulated duration, event ids, correlation and causation ids given new unique uuid7s (the same old
-   id gives the same new one in a copy, so causation chains and handler receipts stay linked); the events
-   one INSERT ... SELECT a window of the block's duration, from every copy that has events in it, in time
-   order, so `seq` follows time as the real path's does;
+   id gives the same new one in a copy, so causation chains and handler receipts stay linked), deduplication
+   keys new unique ones; the events one INSERT ... SELECT a window of the block's duration, from every copy
+   that has events in it, in time order, so `seq` follows time as the real path's does. The copies are SQL
+   alone, no Python call per row: the slice's JSON and text values are cut once (`_prepare`) at what moves in
+   them into `temp.parts`, put back per copy by `group_concat` with SQLite's `strftime` and `printf`;
 3. the tail comes back after the last copy, shifted the same way, so the newest two days are as the real
    path leaves them;
 4. what is kept per key rather than per ticket is rebuilt: `report_days` from the report tables (the same SQL
@@ -28,12 +30,11 @@ out), so a new read model shows up here as an error.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ from nixflow.store.tables import REPORT_DAY_MEASURES, UTCDateTime, metadata
 BLOCK = 2_000  # tickets a copy: 2 simulated days
 TAIL = 2 * RATE  # tickets still open: the last two simulated days
 _SEARCH_KEY_SHIFT = 21  # ticket_index.run_key: a ticket's full-text rows are keyed (ticket id << 21) + 2 * run
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_SQLITE_SECONDS = "%Y-%m-%d %H:%M:%S"  # a UTCDateTime column's text but its fraction
+_ISO_SECONDS = "%Y-%m-%dT%H:%M:%S"
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
 _TICKET_REF = re.compile(r"#(\d+)")
 _UUID_KEYS = ("event_id", "correlation_id", "causation_id")
@@ -60,6 +62,9 @@ _OWN = {
     "report_spells": "ticket_id",
     "report_sla": "ticket_id",
 }
+# The key of a copied table's rows in `temp.parts`, and the text (not JSON) columns whose values have holes.
+_KEYS = {"tickets": "id", "events": "seq", "notifications": "id"}
+_TEXTS = {("notifications", "title"), ("notifications", "body")}
 # Kept per key, not per ticket: rebuilt (report_days, round_robin_counters) or kept by triggers.
 _REBUILT = {"report_days", "event_counts", "ticket_counts", "round_robin_counters"}
 
@@ -75,44 +80,33 @@ class Piece:
     tickets: int  # the offset of its ticket ids
     notifications: int  # the offset of its notification ids
 
-    def params(self, seconds: int) -> dict[str, int]:
-        return {"t": self.tickets, "n": self.notifications, "s": self.shift * seconds, "j": self.salt,
-                "lo": self.lo, "hi": self.hi}  # fmt: skip
+    def params(self, seconds: int) -> dict[str, int | str]:
+        # The formats are parameters, not literals: `_copy_events` renames every `:name` of its SQL per piece.
+        return {"t": self.tickets, "n": self.notifications, "j": self.salt, "lo": self.lo, "hi": self.hi,
+                "m": f"+{self.shift * seconds} seconds", "sql": _SQLITE_SECONDS, "iso": _ISO_SECONDS}  # fmt: skip
 
 
-def _time(value: str | None, seconds: int) -> str | None:
-    if value is None:
-        return None
-    return (datetime.fromisoformat(value) + timedelta(seconds=seconds)).strftime(_SQLITE_TIME)
+# What a hole in a JSON or text value is: its value moves by a copy's ticket offset, notification offset, time
+# shift, or (a uuid7, its 48-bit millisecond) by its salt.
+_TICKET, _NOTIFICATION, _TIME, _UUID = 1, 2, 3, 4
+_HOLE = re.compile(r'"@@V(\d+)@@"|@@S(\d+)@@')  # a hole standing for a whole JSON value, or inside a string
+Part = tuple[str, int, int | None, str | None]  # text before the hole, its kind (0: none), number, text
 
 
-def _iso(match: re.Match[str], seconds: int) -> str:
-    text = match.group(0)
-    moved = datetime.fromisoformat(text) + timedelta(seconds=seconds)
-    out = moved.isoformat()
-    return out.replace("+00:00", "Z") if text.endswith("Z") else out
+def _parts(value: str, *, is_json: bool) -> list[Part]:
+    """A JSON or text value as the literal text between its holes (json.dumps's spelling, as the real path's):
+    ticket and notification ids, timestamps (ISO, also inside text), uuids, titles' `#id`."""
+    holes: list[tuple[int, int | None, str | None]] = []
 
+    def hole(kind: int, num: int | None, text: str | None, *, whole: bool) -> str:
+        holes.append((kind, num, text))
+        return f"@@{'V' if whole else 'S'}{len(holes) - 1}@@"
 
-def _uuid(value: str | None, salt: int) -> str | None:
-    """A new uuid7 for an old one in copy `salt`: the same random bits, the millisecond moved by `salt`; so it
-    is unique unless two old ids shared all 74 random bits (the events' unique index would refuse that)."""
-    if value is None or salt == 0:
-        return value
-    digits = value.replace("-", "")
-    hexed = f"{int(digits[:12], 16) + salt:012x}{digits[12:]}"
-    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
-
-
-def _text(value: str | None, tickets: int, seconds: int) -> str | None:
-    if value is None:
-        return None
-    value = _ISO.sub(lambda m: _iso(m, seconds), value)
-    return _TICKET_REF.sub(lambda m: f"#{int(m.group(1)) + tickets}", value) if tickets else value
-
-
-def _json(value: str | None, tickets: int, notifications: int, seconds: int, salt: int) -> str | None:
-    if value is None:
-        return None
+    def text(value: str, refs: bool) -> str:
+        value = _ISO.sub(lambda m: hole(_TIME, None, m.group(0), whole=False), value)
+        if not refs:
+            return value
+        return _TICKET_REF.sub(lambda m: "#" + hole(_TICKET, int(m.group(1)), None, whole=False), value)
 
     def walk(key: str, item: Any) -> Any:
         if isinstance(item, dict):
@@ -120,31 +114,75 @@ def _json(value: str | None, tickets: int, notifications: int, seconds: int, sal
         if isinstance(item, list):
             return [walk(key, v) for v in item]
         if isinstance(item, int) and not isinstance(item, bool):
-            return item + {"ticket_id": tickets, "notification_id": notifications}.get(key, 0)
+            kind = {"ticket_id": _TICKET, "notification_id": _NOTIFICATION}.get(key)
+            return hole(kind, item, None, whole=True) if kind else item
         if isinstance(item, str):
             if key in _UUID_KEYS or key.endswith("_event_id"):
-                return _uuid(item, salt)
-            return _text(item, tickets if key in ("title", "body") else 0, seconds)
+                return hole(_UUID, *_uuid_head(item), whole=False)
+            return text(item, key in ("title", "body"))
         return item
 
-    return json.dumps(walk("", json.loads(value)))
+    spelled = json.dumps(walk("", json.loads(value))) if is_json else text(value, True)
+    parts: list[Part] = []
+    at = 0
+    for match in _HOLE.finditer(spelled):
+        kind, num, rest = holes[int(match.group(1) or match.group(2))]
+        parts.append((spelled[at : match.start()], kind, num, rest))
+        at = match.end()
+    parts.append((spelled[at:], 0, None, None))
+    return parts
 
 
-def _dedup(value: str, salt: int) -> str:
-    return hashlib.sha256(f"{value}:{salt}".encode()).hexdigest() if salt else value
+def _uuid_head(value: str) -> tuple[int, str]:
+    """A uuid7's 48-bit millisecond and the rest of its text."""
+    return int(value[:8] + value[9:13], 16), value[13:]
 
 
-def _functions(conn: sqlite3.Connection) -> None:
-    conn.create_function("shift_time", 2, _time, deterministic=True)
-    conn.create_function("shift_uuid", 2, _uuid, deterministic=True)
-    conn.create_function("shift_text", 3, _text, deterministic=True)
-    conn.create_function("shift_json", 5, _json, deterministic=True)
-    conn.create_function("shift_dedup", 2, _dedup, deterministic=True)
+# A copy's new uuid7 for an old one: the same random bits, the millisecond moved by the copy's salt; so it is
+# unique unless two old ids shared all 74 random bits (the events' unique index would refuse that).
+_NEW_UUID = "printf('%08x-%04x', ({n} + :j) >> 16, ({n} + :j) & 65535) || {rest}"
+# A deduplication key (a sha256 hex digest): its first 60 bits moved by the salt, unique the same way.
+_NEW_DEDUP = "printf('%015x', {n} + :j) || {rest}"
+_UUID_OF = f"(SELECT {_NEW_UUID.format(n='i.num', rest='i.rest')} FROM temp.ids i WHERE i.old = {{}})"
+_PART = (
+    "p.lit || CASE p.kind WHEN 1 THEN p.num + :t WHEN 2 THEN p.num + :n "
+    "WHEN 3 THEN strftime(:iso, substr(p.txt, 1, 19), :m) || substr(p.txt, 20) "
+    f"WHEN 4 THEN {_NEW_UUID.format(n='p.num', rest='p.txt')} ELSE '' END"
+)
 
 
-def _column(table: str, name: str, kind: Any) -> str:
-    """The SQL that gives a copied row's column (`:t` ticket offset, `:n` notification offset, `:s` seconds,
-    `:j` salt)."""
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Once per replication, in Python: the slice's JSON and text values cut at their holes (`temp.parts`), its
+    uuids and deduplication keys as numbers (`temp.ids`); the copies are then SQL alone."""
+    conn.execute("CREATE TEMP TABLE parts (col TEXT, rid INTEGER, pos INTEGER, lit TEXT, kind INTEGER, "
+                 "num INTEGER, txt TEXT, PRIMARY KEY (col, rid, pos)) WITHOUT ROWID")  # fmt: skip
+    for table, key in _KEYS.items():
+        for column in metadata.tables[table].columns:
+            is_json = isinstance(column.type, JSON)
+            if not is_json and (table, column.name) not in _TEXTS:
+                continue
+            col = f"{table}.{column.name}"
+            rows = conn.execute(f'SELECT {key}, "{column.name}" FROM src.{table} WHERE "{column.name}" IS NOT NULL')
+            parts = [(col, rid, pos, *part) for rid, value in rows.fetchall()
+                     for pos, part in enumerate(_parts(value, is_json=is_json))]  # fmt: skip
+            conn.executemany("INSERT INTO temp.parts VALUES (?, ?, ?, ?, ?, ?, ?)", parts)
+    conn.execute("CREATE TEMP TABLE ids (old TEXT PRIMARY KEY, num INTEGER, rest TEXT) WITHOUT ROWID")
+    columns = " UNION ".join(f"SELECT {c} FROM src.events" for c in (*_UUID_KEYS, "duplicate_of"))
+    others = "UNION SELECT event_id FROM src.notifications UNION SELECT event_id FROM src.handler_receipts"
+    uuids = conn.execute(f"{columns} {others}").fetchall()
+    conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", sorted((u, *_uuid_head(u)) for (u,) in uuids if u))
+    keys = conn.execute("SELECT DISTINCT dedup_key FROM src.events WHERE dedup_key IS NOT NULL").fetchall()
+    conn.executemany("INSERT INTO temp.ids VALUES (?, ?, ?)", sorted((k, int(k[:15], 16), k[15:]) for (k,) in keys))
+
+
+def _time(name: str) -> str:
+    """A UTC time column moved by a copy's shift (`:m`), its fraction of a second kept."""
+    return f"strftime(:sql, {name}, :m) || substr({name}, 20)"
+
+
+def _column(table: str, name: str, kind: Any, key: str) -> str:
+    """The SQL that gives a copied row's column (`:t` ticket offset, `:n` notification offset, `:m` the time
+    modifier, `:j` salt); `key` is the source row's in `temp.parts`."""
     if (table, name) == ("tickets", "id") or name == "ticket_id":
         return f"{name} + :t"
     if (table, name) == ("notifications", "id"):
@@ -152,17 +190,16 @@ def _column(table: str, name: str, kind: Any) -> str:
     if (table, name) == ("events", "aggregate_id"):
         return "CAST(CAST(aggregate_id AS INTEGER) + CASE aggregate_type WHEN 'ticket' THEN :t ELSE :n END AS TEXT)"
     if name == "dedup_key":
-        return "shift_dedup(dedup_key, :j)"
+        return f"(SELECT {_NEW_DEDUP.format(n='i.num', rest='i.rest')} FROM temp.ids i WHERE i.old = dedup_key)"
     if name in _UUID_KEYS or name == "duplicate_of":
-        return f"shift_uuid({name}, :j)"
+        return _UUID_OF.format(name)
     if name == "handled_at":  # when a handler ran: the real now of the growth, not simulated time
         return name
     if isinstance(kind, UTCDateTime):
-        return f"shift_time({name}, :s)"
-    if isinstance(kind, JSON):
-        return f'shift_json("{name}", :t, :n, :s, :j)'
-    if (table, name) in (("notifications", "title"), ("notifications", "body")):
-        return f"shift_text({name}, :t, :s)"
+        return _time(name)
+    if isinstance(kind, JSON) or (table, name) in _TEXTS:
+        # The parts in their key's order: the primary key's, the only way SQLite reads them by (col, rid).
+        return f"(SELECT group_concat({_PART}, '') FROM temp.parts p WHERE p.col = '{table}.{name}' AND p.rid = {key})"
     return f'"{name}"'
 
 
@@ -173,13 +210,14 @@ def _copy_statements() -> list[str]:
         if name == "events":  # in time order over all copies: `_copy_events`
             continue
         table = metadata.tables[name]
-        select = ", ".join(_column(name, c.name, c.type) for c in table.columns)
+        key = f"src.{name}.{_KEYS[name]}" if name in _KEYS else ""
+        select = ", ".join(_column(name, c.name, c.type, key) for c in table.columns)
         quoted = ", ".join(f'"{c.name}"' for c in table.columns)
         rows = f"FROM src.{name} WHERE {owner} BETWEEN :lo AND :hi"
         statements.append(f"INSERT INTO main.{name} ({quoted}) SELECT {select} {rows}")
     receipts = (
         "INSERT INTO main.handler_receipts (handler, event_id, handled_at) "
-        "SELECT r.handler, shift_uuid(r.event_id, :j), r.handled_at FROM src.handler_receipts r "
+        f"SELECT r.handler, {_UUID_OF.format('r.event_id')}, r.handled_at FROM src.handler_receipts r "
         f"JOIN src.events e ON e.event_id = r.event_id WHERE e.{_TICKET_EVENTS} BETWEEN :lo AND :hi"
     )
     fields = "title, description, comments, notes, attachments, requester"
@@ -205,14 +243,14 @@ def _copy_events(conn: sqlite3.Connection, pieces: list[Piece], seconds: int) ->
     conn.execute("CREATE INDEX temp.block_events_k ON block_events (k, ticket)")
     last = conn.execute("SELECT max(k) FROM temp.block_events").fetchone()[0]
     columns = [c for c in metadata.tables["events"].columns if c.name != "seq"]
-    select = ", ".join(f'{_column("events", c.name, c.type)} AS "{c.name}"' for c in columns)
+    select = ", ".join(f'{_column("events", c.name, c.type, "block_events.seq")} AS "{c.name}"' for c in columns)
     quoted = ", ".join(f'"{c.name}"' for c in columns)
     for window in range(max(p.shift for p in pieces) + last + 1):
         parts, params = [], {}
         for i, piece in enumerate(pieces):
             if 0 <= window - piece.shift <= last:
                 parts.append(
-                    f"SELECT {select}, shift_time(timestamp, :s) AS o1, seq AS o2 FROM temp.block_events "
+                    f"SELECT {select}, {_time('timestamp')} AS o1, seq AS o2 FROM temp.block_events "
                     f"WHERE k = :k AND ticket BETWEEN :lo AND :hi".replace(":", f":p{i}_")
                 )
                 params.update({f"p{i}_{k}": v for k, v in piece.params(seconds).items()})
@@ -283,19 +321,23 @@ def replicate(path: Path, slice_path: Path, *, block: int, blocks: int) -> int:
     seconds = block * 86_400 // RATE
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        _functions(conn)
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: the events' indexes are updated all over
+        conn.execute("PRAGMA temp_store = MEMORY")  # before any temp table: setting it drops them
         conn.execute("ATTACH DATABASE ? AS src", (str(slice_path),))
         have = conn.execute("SELECT count(*), max(id) FROM src.tickets").fetchone()
         if have != (block + TAIL, block + TAIL):
             raise ValueError(f"the slice holds {have[0]} tickets (ids to {have[1]}), not {block} + {TAIL}")
         _refuse_unknown(conn)
+        _prepare(conn)
         span = int(conn.execute("SELECT max(id) FROM src.notifications").fetchone()[0] or 0)
         assigned = conn.execute("SELECT count(*) FROM src.tickets WHERE id <= ? AND assignee_id IS NOT NULL",
                                 (block,)).fetchone()[0]  # fmt: skip
         statements = _copy_statements()
-        # A statement a transaction (autocommit), so the WAL is checkpointed as it goes rather than growing to
-        # the whole database; a replication that stops half-way leaves a database to throw away, not a slice.
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # No journal while it builds (a statement a transaction, autocommit): each page is written once, not to
+        # the WAL and again by its checkpoint; a replication that stops half-way leaves a database to throw away,
+        # not a slice. The file goes back to WAL at the end, as the real path leaves it.
+        conn.execute("PRAGMA main.journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
         _delete_tail(conn, block + 1, block + TAIL)
         # The block's events go too, to come back in time order with its copies' (same ids: salt 0).
         conn.execute(f"DELETE FROM main.events WHERE {_TICKET_EVENTS} BETWEEN 1 AND ?", (block,))
@@ -308,8 +350,10 @@ def replicate(path: Path, slice_path: Path, *, block: int, blocks: int) -> int:
                 conn.execute(sql, piece.params(seconds))
         _copy_events(conn, pieces, seconds)
         _report_days(conn)
-        conn.execute("UPDATE main.round_robin_counters SET value = value + ?, updated_at = shift_time(updated_at, ?)",
-                     ((blocks - 1) * assigned, (blocks - 1) * seconds))  # fmt: skip
+        later = {"v": (blocks - 1) * assigned, "m": f"+{(blocks - 1) * seconds} seconds", "sql": _SQLITE_SECONDS}
+        rounds = f"UPDATE main.round_robin_counters SET value = value + :v, updated_at = {_time('updated_at')}"
+        conn.execute(rounds, later)
+        conn.execute("PRAGMA main.journal_mode = WAL")
         return int(conn.execute("SELECT count(*) FROM main.tickets").fetchone()[0])
     finally:
         conn.close()
