@@ -20,7 +20,7 @@ import httpx
 import pytest
 import schemathesis
 from schemathesis.config import SchemathesisConfig
-from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine import Status, events, from_schema, observations
 from tests.conftest import PASSWORD, redis_url
 from tests.security import schemathesis_hooks
 from tests.security.serving import cli, embedded_env, serve
@@ -100,6 +100,17 @@ def one_parse_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
             return parse(*args, **kwargs)
 
     monkeypatch.setattr(ast, "parse", parse_alone)
+    # schemathesis 4.32 learns links from URLs in response bodies with `urlsplit`, which raises on a URL the fuzzer
+    # itself stored (a webhook's "http://[bC.]/"): a crash of the engine, not a finding. Such a value is no link.
+    same_origin = observations._same_origin_path
+
+    def same_origin_or_none(value: str, origin: tuple[str, str]) -> str | None:
+        try:
+            return same_origin(value, origin)
+        except ValueError:
+            return None
+
+    monkeypatch.setattr(observations, "_same_origin_path", same_origin_or_none)
 
 
 # Each role on SQLite; on PostgreSQL + Redis the admin only, who reaches every route. What differs between the
